@@ -1,0 +1,118 @@
+//! The whole HTTP application in one place, so `earshot serve` and the tests build exactly
+//! the same routes.
+
+use std::path::PathBuf;
+
+use actix_files::Files;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::{Compress, DefaultHeaders};
+use actix_web::{HttpResponse, ResponseError, guard, web};
+
+use crate::error::AppError;
+use crate::store::Store;
+use crate::{export, ingest};
+
+/// What every request handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    /// The static web files: the loader (`earshot.js`), the widget stylesheet, the demo site.
+    pub www_dir: PathBuf,
+    /// The built widget: wasm-bindgen glue and the `.wasm` file.
+    pub widget_dir: PathBuf,
+}
+
+/// Registers every route. Used by `earshot serve` and by the in-process tests.
+pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        let www_dir = state.www_dir.clone();
+        let widget_dir = state.widget_dir.clone();
+        cfg.app_data(web::Data::new(state))
+            .route("/healthz", web::get().to(healthz))
+            .service(
+                web::resource("/v1/feedback")
+                    .route(web::post().to(ingest::submit_feedback))
+                    .route(web::method(actix_web::http::Method::OPTIONS).to(ingest::preflight))
+                    .default_service(web::to(method_not_allowed)),
+            )
+            .service(
+                web::resource("/v1/sites/{site}/feedback.csv")
+                    .route(web::get().to(export::export_csv))
+                    .default_service(web::to(method_not_allowed)),
+            )
+            .service(web::scope("/v1").default_service(web::to(not_found)))
+            // The widget's files are fetched by pages on other origins (module import, wasm
+            // streaming), which needs CORS; they are public, so any origin may read them.
+            .service(
+                web::scope("/widget").wrap(public_asset_headers()).service(
+                    Files::new("", widget_dir)
+                        .use_etag(true)
+                        .default_handler(web::to(not_found)),
+                ),
+            )
+            .service(
+                web::scope("")
+                    .guard(guard::Get())
+                    .wrap(public_asset_headers())
+                    .service(
+                        Files::new("/", www_dir)
+                            .index_file("index.html")
+                            .use_etag(true)
+                            .default_handler(web::to(not_found)),
+                    ),
+            );
+    }
+}
+
+fn public_asset_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        // Revalidate with the ETag on each load, so a new widget reaches visitors at once.
+        .add((header::CACHE_CONTROL, "no-cache"))
+}
+
+/// Compression for everything the collector sends (the wasm shrinks to about a third).
+pub fn compress() -> Compress {
+    Compress::default()
+}
+
+/// Logs one line per request: no IP address, no query string (it may hold filters with
+/// personal data), just what an operator needs.
+pub async fn log_request(
+    request: ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let started = std::time::Instant::now();
+    let method = request.method().clone();
+    let path = request.path().to_owned();
+    let response = next.call(request).await?;
+    tracing::info!(
+        %method,
+        path,
+        status = response.status().as_u16(),
+        micros = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    Ok(response)
+}
+
+/// JSON 404 for the whole app, including paths that match no route.
+pub async fn not_found() -> HttpResponse {
+    AppError::NotFound.error_response()
+}
+
+async fn method_not_allowed() -> HttpResponse {
+    AppError::MethodNotAllowed.error_response()
+}
+
+async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    state
+        .store
+        .read_async(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .json(serde_json::json!({ "status": "ok" })))
+}

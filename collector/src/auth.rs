@@ -1,0 +1,92 @@
+//! API tokens for owner routes. A token is 32 random bytes shown once at creation; the
+//! database keeps only its SHA-256, so a leaked database does not leak working tokens.
+//! (A fast hash is right here: tokens are random, not passwords, so there is nothing to
+//! brute-force.)
+
+use actix_web::HttpRequest;
+use actix_web::http::header;
+use sha2::{Digest, Sha256};
+
+use crate::error::AppError;
+use crate::store::{self, Store, TokenInfo};
+
+/// Every token starts with this, so a leaked one is easy to recognise (and to scan for).
+pub const TOKEN_PREFIX: &str = "eshot_";
+
+/// Makes a new random token.
+pub fn generate_token() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the operating system's random number generator failed");
+    let mut token = String::with_capacity(TOKEN_PREFIX.len() + 64);
+    token.push_str(TOKEN_PREFIX);
+    for byte in bytes {
+        token.push_str(&format!("{byte:02x}"));
+    }
+    token
+}
+
+/// The form in which a token is stored and looked up.
+pub fn hash_token(token: &str) -> String {
+    format!("{:x}", Sha256::digest(token.as_bytes()))
+}
+
+/// The bearer token of a request, if it has one.
+fn bearer(request: &HttpRequest) -> Option<&str> {
+    let value = request
+        .headers()
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// Checks that the request carries a live token allowed to read `site_key`.
+pub async fn authorize_site(
+    request: &HttpRequest,
+    store: &Store,
+    site_key: &str,
+) -> Result<TokenInfo, AppError> {
+    let token = bearer(request).ok_or(AppError::Unauthorized)?;
+    if !token.starts_with(TOKEN_PREFIX) {
+        return Err(AppError::Unauthorized);
+    }
+    let hash = hash_token(token);
+    let site_key_owned = site_key.to_owned();
+    let (token, site) = store
+        .read_async(move |conn| {
+            Ok((
+                store::token_by_hash(conn, &hash)?,
+                store::site(conn, &site_key_owned)?,
+            ))
+        })
+        .await?;
+    let token = token.ok_or(AppError::Unauthorized)?;
+    if token
+        .site
+        .as_deref()
+        .is_some_and(|allowed| allowed != site_key)
+    {
+        return Err(AppError::Forbidden(site_key.to_owned()));
+    }
+    if site.is_none() {
+        return Err(AppError::UnknownSite(site_key.to_owned()));
+    }
+    Ok(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_random_and_hashes_stable() {
+        let a = generate_token();
+        let b = generate_token();
+        assert_ne!(a, b);
+        assert!(a.starts_with(TOKEN_PREFIX));
+        assert_eq!(a.len(), TOKEN_PREFIX.len() + 64);
+        assert_eq!(hash_token(&a), hash_token(&a));
+        assert_eq!(hash_token("x").len(), 64);
+    }
+}

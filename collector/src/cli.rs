@@ -1,0 +1,125 @@
+//! The `earshot` command line. Every option can also be set with an `EARSHOT_*` environment
+//! variable; the doc comments are the `--help` text.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "earshot",
+    version,
+    about = "Earshot: self-hosted website feedback"
+)]
+pub struct Cli {
+    /// The SQLite database file; created and migrated when missing.
+    #[arg(
+        long,
+        env = "EARSHOT_DATABASE",
+        default_value = "earshot.db",
+        global = true
+    )]
+    pub database: PathBuf,
+
+    /// The address visitors' browsers reach this collector at; used in the snippet.
+    #[arg(
+        long,
+        env = "EARSHOT_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
+    pub public_url: String,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the collector: the ingest API, the export API, the widget files and www/.
+    Serve(ServeArgs),
+    /// Add and list the sites that may send feedback.
+    #[command(subcommand)]
+    Site(SiteCommand),
+    /// Create, list and revoke API tokens for the export API.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Write a site's feedback as CSV to a file or standard output.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address and port to listen on.
+    #[arg(long, env = "EARSHOT_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// The folder of static web files (loader, stylesheet, demo site).
+    #[arg(long, env = "EARSHOT_WWW_DIR", default_value = "www")]
+    pub www_dir: PathBuf,
+
+    /// The folder of the built widget (wasm-bindgen output), served under /widget/.
+    #[arg(long, env = "EARSHOT_WIDGET_DIR", default_value = "target/widget")]
+    pub widget_dir: PathBuf,
+
+    /// HTTP worker threads; defaults to the number of CPU cores.
+    #[arg(long, env = "EARSHOT_WORKERS")]
+    pub workers: Option<usize>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SiteCommand {
+    /// Register a site and print the snippet to paste into its pages.
+    Add {
+        /// A name for people, e.g. "Shop".
+        #[arg(long)]
+        name: String,
+        /// An origin whose pages may send feedback, e.g. https://shop.example (repeatable).
+        #[arg(long = "origin", required = true)]
+        origins: Vec<String>,
+        /// The public site key to use in the snippet; a random one when left out.
+        #[arg(long)]
+        key: Option<String>,
+    },
+    /// List the sites, their origins and how much feedback each holds.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token for the export API; it is printed once and only its hash is kept.
+    Create {
+        /// What the token is for, e.g. "nightly backup".
+        #[arg(long, default_value = "api")]
+        name: String,
+        /// Limit the token to one site; without it the token reads every site.
+        #[arg(long)]
+        site: Option<String>,
+    },
+    /// List tokens (never their secret).
+    List,
+    /// Revoke a token by its id, as shown by `earshot token list`.
+    Revoke { id: i64 },
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The key of the site to export.
+    #[arg(long)]
+    pub site: String,
+    /// Write to this file instead of standard output.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,117 @@
+//! Every way a request can fail, and the JSON body each failure is answered with.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, ResponseError};
+use earshot_shared::limits::MAX_BODY_BYTES;
+use earshot_shared::{ApiError, ErrorCode, ValidationError};
+
+use crate::store::StoreError;
+
+/// A refused or failed request. Each variant maps to one stable [`ErrorCode`].
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("the body is not a valid submission: {message}")]
+    InvalidJson {
+        message: String,
+        field: Option<String>,
+    },
+    #[error("the body is larger than {MAX_BODY_BYTES} bytes")]
+    PayloadTooLarge,
+    #[error("send the body as text/plain or application/json")]
+    UnsupportedMediaType,
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    #[error("no site has the key {0:?}")]
+    UnknownSite(String),
+    #[error("this site does not accept feedback from {0}")]
+    OriginNotAllowed(String),
+    #[error("send a valid API token as 'Authorization: Bearer <token>'")]
+    Unauthorized,
+    #[error("this token may not read site {0:?}")]
+    Forbidden(String),
+    #[error("there is nothing at this address")]
+    NotFound,
+    #[error("this method is not served here")]
+    MethodNotAllowed,
+    #[error("the collector could not complete the request; nothing was stored")]
+    Storage(#[from] StoreError),
+    #[error("the request was interrupted: {0}")]
+    Payload(String),
+}
+
+impl AppError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::InvalidJson { .. } | Self::Payload(_) => ErrorCode::InvalidJson,
+            Self::PayloadTooLarge => ErrorCode::PayloadTooLarge,
+            Self::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
+            Self::Invalid(_) => ErrorCode::InvalidField,
+            Self::UnknownSite(_) => ErrorCode::UnknownSite,
+            Self::OriginNotAllowed(_) => ErrorCode::OriginNotAllowed,
+            Self::Unauthorized => ErrorCode::Unauthorized,
+            Self::Forbidden(_) => ErrorCode::Forbidden,
+            Self::NotFound => ErrorCode::NotFound,
+            Self::MethodNotAllowed => ErrorCode::MethodNotAllowed,
+            Self::Storage(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// The wire body: code, message and, where one field is at fault, its name.
+    pub fn to_api_error(&self) -> ApiError {
+        let field = match self {
+            Self::Invalid(err) => Some(err.field().to_owned()),
+            Self::InvalidJson { field, .. } => field.clone(),
+            _ => None,
+        };
+        ApiError {
+            code: self.code(),
+            message: self.to_string(),
+            field,
+        }
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self.code() {
+            ErrorCode::InvalidJson => StatusCode::BAD_REQUEST,
+            ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::InvalidField => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::UnknownSite | ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::OriginNotAllowed | ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+            ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::Internal | ErrorCode::Unknown => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let Self::Storage(err) = self {
+            tracing::error!(error = %err, "storage failed");
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        if matches!(self, Self::Unauthorized) {
+            response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"earshot\""));
+        }
+        response.json(self.to_api_error())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::to_bytes;
+
+    #[actix_web::test]
+    async fn errors_are_json_with_code_message_and_field() {
+        let err = AppError::Invalid(ValidationError::CommentTooLong);
+        let response = err.error_response();
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body = to_bytes(response.into_body()).await.unwrap();
+        let api: ApiError = serde_json::from_slice(&body).unwrap();
+        assert_eq!(api.code, ErrorCode::InvalidField);
+        assert_eq!(api.field.as_deref(), Some("comment"));
+        assert!(api.message.contains("5000"), "{}", api.message);
+    }
+}

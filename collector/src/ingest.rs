@@ -1,0 +1,180 @@
+//! `POST /v1/feedback`: where every visitor's feedback arrives.
+//!
+//! The widget sends JSON as `text/plain`, a "simple" request in CORS terms, so the browser
+//! sends no preflight and the submission costs one round trip. The site's allowed origins are
+//! checked here, per site, which is why this route sets its CORS headers itself rather than
+//! through a CORS middleware with one global origin list.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use earshot_shared::limits::MAX_BODY_BYTES;
+use earshot_shared::{FeedbackAccepted, Submission};
+use futures_util::StreamExt;
+
+use crate::app::AppState;
+use crate::error::AppError;
+use crate::store::{self, Stored, now_millis};
+
+/// Reads the body, refusing it as soon as it grows past [`MAX_BODY_BYTES`].
+async fn read_body(
+    request: &HttpRequest,
+    mut payload: web::Payload,
+) -> Result<web::BytesMut, AppError> {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > MAX_BODY_BYTES) {
+        return Err(AppError::PayloadTooLarge);
+    }
+    let mut body = web::BytesMut::with_capacity(declared.unwrap_or(1024).min(MAX_BODY_BYTES));
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|err| AppError::Payload(err.to_string()))?;
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(AppError::PayloadTooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn check_content_type(request: &HttpRequest) -> Result<(), AppError> {
+    let essence = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .map(|value| {
+            value
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
+    match essence.as_deref() {
+        Some("text/plain" | "application/json") => Ok(()),
+        _ => Err(AppError::UnsupportedMediaType),
+    }
+}
+
+fn parse(body: &[u8]) -> Result<Submission, AppError> {
+    let mut json = serde_json::Deserializer::from_slice(body);
+    let submission = serde_path_to_error::deserialize(&mut json).map_err(|err| {
+        let path = err.path().to_string();
+        AppError::InvalidJson {
+            message: err.into_inner().to_string(),
+            field: (path != ".").then_some(path),
+        }
+    })?;
+    json.end().map_err(|err| AppError::InvalidJson {
+        message: err.to_string(),
+        field: None,
+    })?;
+    Ok(submission)
+}
+
+/// Adds the headers that let the page at `origin` read the answer.
+fn allow_origin(response: &mut HttpResponse, origin: &HeaderValue) {
+    let headers = response.headers_mut();
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+    headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+}
+
+/// `POST /v1/feedback`.
+pub async fn submit_feedback(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> HttpResponse {
+    let origin = request.headers().get(header::ORIGIN).cloned();
+    let (result, origin_allowed) = accept(&request, &state, payload, origin.as_ref()).await;
+    let mut response = match result {
+        Ok(response) => response,
+        Err(err) => {
+            tracing::debug!(code = err.code().as_str(), "feedback refused");
+            err.error_response()
+        }
+    };
+    // Answers, refusals included, are readable by the page only when its origin is allowed,
+    // so the widget can show the collector's message for a bad field.
+    if let (Some(origin), true) = (&origin, origin_allowed) {
+        allow_origin(&mut response, origin);
+    }
+    response
+}
+
+async fn accept(
+    request: &HttpRequest,
+    state: &AppState,
+    payload: web::Payload,
+    origin: Option<&HeaderValue>,
+) -> (Result<HttpResponse, AppError>, bool) {
+    if let Err(err) = check_content_type(request) {
+        return (Err(err), false);
+    }
+    let submission = match read_body(request, payload)
+        .await
+        .and_then(|body| parse(&body))
+    {
+        Ok(submission) => submission,
+        Err(err) => return (Err(err), false),
+    };
+
+    let key = submission.site.to_string();
+    let site = match state
+        .store
+        .read_async(move |conn| store::site(conn, &key))
+        .await
+    {
+        Ok(Some(site)) => site,
+        Ok(None) => {
+            return (
+                Err(AppError::UnknownSite(submission.site.to_string())),
+                false,
+            );
+        }
+        Err(err) => return (Err(err.into()), false),
+    };
+    let origin_text = origin.and_then(|value| value.to_str().ok()).unwrap_or("");
+    if !site.origins.iter().any(|allowed| allowed == origin_text) {
+        let shown = if origin_text.is_empty() {
+            "a request without an Origin header"
+        } else {
+            origin_text
+        };
+        return (Err(AppError::OriginNotAllowed(shown.to_owned())), false);
+    }
+
+    if let Err(err) = submission.validate() {
+        return (Err(err.into()), true);
+    }
+    let id = submission.id;
+    let result = match state.store.submit(submission, now_millis()).await {
+        Ok(Stored::New) => {
+            tracing::info!(site = %site.key, %id, "feedback stored");
+            Ok(HttpResponse::Created().json(FeedbackAccepted { id }))
+        }
+        // A retry of something already stored: the client's job is done, so it is a success.
+        Ok(Stored::Duplicate) => {
+            Ok(HttpResponse::build(StatusCode::OK).json(FeedbackAccepted { id }))
+        }
+        Err(err) => Err(err.into()),
+    };
+    (result, true)
+}
+
+/// `OPTIONS /v1/feedback`: the widget never needs a preflight, but a page that calls the API
+/// with extra headers does. Any origin may ask; the `POST` itself checks the site's origins.
+pub async fn preflight(request: HttpRequest) -> HttpResponse {
+    let mut response = HttpResponse::NoContent()
+        .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "POST"))
+        .insert_header((header::ACCESS_CONTROL_ALLOW_HEADERS, "content-type"))
+        .insert_header((header::ACCESS_CONTROL_MAX_AGE, "86400"))
+        .finish();
+    if let Some(origin) = request.headers().get(header::ORIGIN) {
+        allow_origin(&mut response, origin);
+    }
+    response
+}

@@ -1,0 +1,16 @@
+//! The Earshot collector: receives feedback from the widget, keeps it in SQLite and gives it
+//! back to the site owner as CSV. `main.rs` is only the command line; everything a test needs
+//! to build the same app lives here.
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod error;
+pub mod export;
+pub mod ingest;
+pub mod origin;
+pub mod store;
+
+pub use app::{AppState, configure};
+pub use error::AppError;
+pub use store::Store;

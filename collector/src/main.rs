@@ -1,0 +1,187 @@
+//! `earshot`: the collector's command line.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::process::ExitCode;
+
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use clap::Parser;
+use earshot_collector::cli::{Cli, Command, ExportArgs, ServeArgs, SiteCommand, TokenCommand};
+use earshot_collector::origin::normalize_origin;
+use earshot_collector::{AppState, Store, app, auth, export, store};
+use earshot_shared::SiteKey;
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("EARSHOT_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(ref args) => serve(&cli, args),
+        Command::Site(ref command) => site(&cli, command),
+        Command::Token(ref command) => token(&cli, command),
+        Command::Export(ref args) => export(&cli, args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("earshot: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type CliResult = Result<(), Box<dyn std::error::Error>>;
+
+fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
+    let store = Store::open(&cli.database)?;
+    let state = AppState {
+        store,
+        www_dir: args.www_dir.clone(),
+        widget_dir: args.widget_dir.clone(),
+    };
+    if !args.widget_dir.join("earshot_widget_bg.wasm").exists() {
+        tracing::warn!(dir = %args.widget_dir.display(), "the widget is not built; run `cargo xtask serve` or set --widget-dir");
+    }
+    tracing::info!(listen = %args.listen, database = %cli.database.display(), "earshot collector starting");
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .configure(app::configure(state.clone()))
+            .default_service(web::to(app::not_found))
+            .wrap(app::compress())
+            .wrap(from_fn(app::log_request))
+    })
+    .bind(args.listen)?;
+    if let Some(workers) = args.workers {
+        server = server.workers(workers);
+    }
+    actix_web::rt::System::new().block_on(server.run())?;
+    Ok(())
+}
+
+fn snippet(public_url: &str, key: &SiteKey) -> String {
+    let base = public_url.trim_end_matches('/');
+    format!(r#"<script src="{base}/earshot.js" data-site="{key}" async></script>"#)
+}
+
+fn random_site_key() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
+    let mut bytes = [0u8; 12];
+    getrandom::fill(&mut bytes).expect("the operating system's random number generator failed");
+    bytes
+        .iter()
+        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+        .collect()
+}
+
+fn site(cli: &Cli, command: &SiteCommand) -> CliResult {
+    let mut conn = store::open_connection(&cli.database)?;
+    match command {
+        SiteCommand::Add { name, origins, key } => {
+            let key = SiteKey::parse(key.as_deref().unwrap_or(&random_site_key()))?;
+            if name.trim().is_empty()
+                || name.chars().count() > earshot_shared::limits::MAX_SITE_NAME_CHARS
+            {
+                return Err("a site name has 1 to 100 characters".into());
+            }
+            let origins = origins
+                .iter()
+                .map(|origin| normalize_origin(origin))
+                .collect::<Result<Vec<_>, _>>()?;
+            let site = store::add_site(&mut conn, &key, name.trim(), &origins)?;
+            eprintln!(
+                "Added site {:?} ({}), accepting feedback from {}.",
+                site.name,
+                site.key,
+                site.origins.join(", ")
+            );
+            eprintln!("Paste this into every page that should show the widget:\n");
+            println!("{}", snippet(&cli.public_url, &site.key));
+        }
+        SiteCommand::List => {
+            let mut out = io::stdout().lock();
+            writeln!(
+                out,
+                "{:<20} {:>9}  {:<24} origins",
+                "key", "feedback", "name"
+            )?;
+            for site in store::sites(&conn)? {
+                let count = store::feedback_count(&conn, site.key.as_str())?;
+                writeln!(
+                    out,
+                    "{:<20} {:>9}  {:<24} {}",
+                    site.key,
+                    count,
+                    site.name,
+                    site.origins.join(" ")
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn token(cli: &Cli, command: &TokenCommand) -> CliResult {
+    let conn = store::open_connection(&cli.database)?;
+    match command {
+        TokenCommand::Create { name, site } => {
+            let token = auth::generate_token();
+            let id = store::add_token(&conn, name, &auth::hash_token(&token), site.as_deref())?;
+            let scope = site
+                .as_deref()
+                .map_or("every site".to_owned(), |site| format!("site {site}"));
+            eprintln!("Created token {id} ({name}) for {scope}. It is shown only this once:\n");
+            println!("{token}");
+        }
+        TokenCommand::List => {
+            let mut out = io::stdout().lock();
+            writeln!(out, "{:>4}  {:<20} {:<20} state", "id", "name", "site")?;
+            for token in store::tokens(&conn)? {
+                let state = if token.revoked { "revoked" } else { "active" };
+                writeln!(
+                    out,
+                    "{:>4}  {:<20} {:<20} {state}",
+                    token.id,
+                    token.name,
+                    token.site.as_deref().unwrap_or("*")
+                )?;
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            store::revoke_token(&conn, *id)?;
+            eprintln!("Revoked token {id}.");
+        }
+    }
+    Ok(())
+}
+
+fn export(cli: &Cli, args: &ExportArgs) -> CliResult {
+    let conn = store::open_connection(&cli.database)?;
+    if store::site(&conn, &args.site)?.is_none() {
+        return Err(format!(
+            "no site has the key {:?} (see `earshot site list`)",
+            args.site
+        )
+        .into());
+    }
+    let rows = match &args.output {
+        Some(path) => {
+            let mut file = BufWriter::new(File::create(path)?);
+            let rows = export::write_csv(&conn, &args.site, &mut file)?;
+            file.flush()?;
+            file.into_inner()
+                .map_err(|err| err.into_error())?
+                .sync_all()?;
+            eprintln!("Wrote {rows} submissions to {}.", path.display());
+            rows
+        }
+        None => export::write_csv(&conn, &args.site, BufWriter::new(io::stdout().lock()))?,
+    };
+    tracing::debug!(rows, "export finished");
+    Ok(())
+}

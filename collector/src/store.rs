@@ -1,0 +1,638 @@
+//! Storage in one SQLite file: sites, API tokens and feedback.
+//!
+//! Submissions are written by a single writer thread that commits them in batches (group
+//! commit): under load, one `fsync` covers many submissions, and a submission is acknowledged
+//! only after the transaction holding it has committed. Reads use a small pool of their own
+//! connections, which WAL mode lets run beside the writer.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use earshot_shared::{Rating, RatingKind, SiteKey, Submission};
+use rusqlite::{Connection, OptionalExtension, params};
+use tokio::sync::oneshot;
+
+/// How many queued submissions one transaction may hold.
+const MAX_BATCH: usize = 512;
+/// How many submissions may wait for the writer before `submit` waits too.
+const WRITE_QUEUE: usize = 4_096;
+/// How long a connection waits for a lock held by another process (e.g. the CLI) before failing.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The schema, one migration per entry; `PRAGMA user_version` records how many have run.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE sites (
+    key         TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    created_at  INTEGER NOT NULL
+) STRICT;
+CREATE TABLE site_origins (
+    site_key    TEXT NOT NULL REFERENCES sites(key) ON DELETE CASCADE,
+    origin      TEXT NOT NULL,
+    PRIMARY KEY (site_key, origin)
+) STRICT;
+CREATE TABLE feedback (
+    seq              INTEGER PRIMARY KEY,
+    id               TEXT NOT NULL UNIQUE,
+    site_key         TEXT NOT NULL REFERENCES sites(key),
+    received_at      INTEGER NOT NULL,
+    rating_kind      TEXT NOT NULL,
+    rating_value     INTEGER NOT NULL,
+    comment          TEXT NOT NULL,
+    email            TEXT,
+    page_url         TEXT NOT NULL,
+    locale           TEXT NOT NULL,
+    user_agent       TEXT NOT NULL,
+    viewport_width   INTEGER NOT NULL,
+    viewport_height  INTEGER NOT NULL,
+    status           TEXT NOT NULL DEFAULT 'new'
+) STRICT;
+CREATE INDEX feedback_by_site ON feedback (site_key, seq);
+CREATE TABLE api_tokens (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL,
+    hash        TEXT NOT NULL UNIQUE,
+    site_key    TEXT REFERENCES sites(key) ON DELETE CASCADE,
+    created_at  INTEGER NOT NULL,
+    revoked_at  INTEGER
+) STRICT;
+"#];
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error(
+        "the database was written by a newer Earshot (schema {found}, this build knows {known})"
+    )]
+    NewerSchema { found: usize, known: usize },
+    #[error("the transaction holding this submission failed: {0}")]
+    BatchFailed(String),
+    #[error("the storage writer has stopped")]
+    WriterGone,
+    #[error("no site has the key {0:?}")]
+    UnknownSite(String),
+    #[error("a site with the key {0:?} exists already")]
+    SiteExists(String),
+    #[error("no token has the id {0}")]
+    UnknownToken(i64),
+}
+
+/// A site as the registry knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Site {
+    pub key: SiteKey,
+    pub name: String,
+    /// Normalised origins (see [`crate::origin::normalize_origin`]) allowed to submit.
+    pub origins: Vec<String>,
+    pub created_at: i64,
+}
+
+/// An API token as listed; the token itself is never stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenInfo {
+    pub id: i64,
+    pub name: String,
+    /// The only site the token may read; `None` means every site.
+    pub site: Option<String>,
+    pub created_at: i64,
+    pub revoked: bool,
+}
+
+/// One stored submission, as exported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedbackRow {
+    pub id: String,
+    pub received_at: i64,
+    pub site: String,
+    pub rating: Rating,
+    pub comment: String,
+    pub email: Option<String>,
+    pub page_url: String,
+    pub locale: String,
+    pub user_agent: String,
+    pub viewport_width: u32,
+    pub viewport_height: u32,
+    pub status: String,
+}
+
+/// What happened to a submission handed to [`Store::submit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// Committed now.
+    New,
+    /// A submission with this id was committed before; nothing was written.
+    Duplicate,
+}
+
+type WriteReply = oneshot::Sender<Result<Stored, StoreError>>;
+
+struct WriteJob {
+    submission: Submission,
+    received_at: i64,
+    reply: WriteReply,
+}
+
+/// The handle the server shares between workers. Cloning is cheap.
+#[derive(Clone)]
+pub struct Store {
+    path: Arc<PathBuf>,
+    writer: mpsc::SyncSender<WriteJob>,
+    readers: Arc<Mutex<Vec<Connection>>>,
+}
+
+/// Milliseconds since the Unix epoch, the unit of every timestamp in the database.
+pub fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+/// Opens (creating if needed) the database file and brings its schema up to date.
+pub fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+    let mut conn = Connection::open(path)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // WAL lets readers run beside the writer; synchronous=FULL makes every commit durable
+    // across power loss, not only across a crash of this process.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    migrate(&mut conn)?;
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let version: usize = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if version > MIGRATIONS.len() {
+        return Err(StoreError::NewerSchema {
+            found: version,
+            known: MIGRATIONS.len(),
+        });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index + 1)?;
+        tracing::info!(version = index + 1, "database migrated");
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+impl Store {
+    /// Opens the database and starts the writer thread.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let conn = open_connection(path)?;
+        let (writer, jobs) = mpsc::sync_channel(WRITE_QUEUE);
+        thread::Builder::new()
+            .name("earshot-writer".into())
+            .spawn(move || run_writer(conn, jobs))
+            .expect("spawning the storage writer thread");
+        Ok(Self {
+            path: Arc::new(path.to_owned()),
+            writer,
+            readers: Arc::default(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Stores a submission and returns once it is committed (or known from before).
+    pub async fn submit(
+        &self,
+        submission: Submission,
+        received_at: i64,
+    ) -> Result<Stored, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let job = WriteJob {
+            submission,
+            received_at,
+            reply,
+        };
+        // The queue is bounded; when it is full, wait for room on a blocking thread rather
+        // than on the async worker.
+        let writer = self.writer.clone();
+        match writer.try_send(job) {
+            Ok(()) => {}
+            Err(mpsc::TrySendError::Full(job)) => {
+                actix_web::rt::task::spawn_blocking(move || writer.send(job))
+                    .await
+                    .map_err(|_| StoreError::WriterGone)?
+                    .map_err(|_| StoreError::WriterGone)?;
+            }
+            Err(mpsc::TrySendError::Disconnected(_)) => return Err(StoreError::WriterGone),
+        }
+        answer.await.map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Runs `read` on a pooled read connection. Blocking: call from a blocking context.
+    pub fn read<T>(
+        &self,
+        read: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let pooled = self.readers.lock().expect("reader pool poisoned").pop();
+        let conn = match pooled {
+            Some(conn) => conn,
+            None => open_connection(&self.path)?,
+        };
+        let result = read(&conn);
+        self.readers
+            .lock()
+            .expect("reader pool poisoned")
+            .push(conn);
+        result
+    }
+
+    /// Runs `read` on a pooled connection on the blocking thread pool.
+    pub async fn read_async<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let store = self.clone();
+        actix_web::rt::task::spawn_blocking(move || store.read(read))
+            .await
+            .map_err(|_| StoreError::WriterGone)?
+    }
+}
+
+fn run_writer(mut conn: Connection, jobs: mpsc::Receiver<WriteJob>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        match write_batch(&mut conn, &batch) {
+            Ok(outcomes) => {
+                for (job, outcome) in batch.into_iter().zip(outcomes) {
+                    let _ = job.reply.send(outcome);
+                }
+            }
+            Err(err) => {
+                tracing::error!(error = %err, size = batch.len(), "writing a batch failed");
+                let message = err.to_string();
+                for job in batch {
+                    let _ = job
+                        .reply
+                        .send(Err(StoreError::BatchFailed(message.clone())));
+                }
+            }
+        }
+    }
+}
+
+/// Writes a batch in one transaction. A row that fails (its site was deleted meanwhile) fails
+/// alone: SQLite rolls back only that statement.
+fn write_batch(
+    conn: &mut Connection,
+    batch: &[WriteJob],
+) -> Result<Vec<Result<Stored, StoreError>>, StoreError> {
+    let tx = conn.transaction()?;
+    let mut outcomes = Vec::with_capacity(batch.len());
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO feedback (id, site_key, received_at, rating_kind, rating_value, comment,
+                                   email, page_url, locale, user_agent, viewport_width, viewport_height)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+             ON CONFLICT (id) DO NOTHING",
+        )?;
+        for job in batch {
+            let s = &job.submission;
+            let outcome = insert
+                .execute(params![
+                    s.id.to_string(),
+                    s.site.as_str(),
+                    job.received_at,
+                    s.rating.kind.as_str(),
+                    s.rating.value,
+                    s.comment,
+                    s.email,
+                    s.page_url,
+                    s.locale,
+                    s.client.user_agent,
+                    s.client.viewport_width,
+                    s.client.viewport_height,
+                ])
+                .map(|changed| {
+                    if changed == 1 {
+                        Stored::New
+                    } else {
+                        Stored::Duplicate
+                    }
+                })
+                .map_err(StoreError::from);
+            outcomes.push(outcome);
+        }
+    }
+    tx.commit()?;
+    Ok(outcomes)
+}
+
+fn parse_rating_kind(kind: &str) -> RatingKind {
+    match kind {
+        "thumbs" => RatingKind::Thumbs,
+        "nps" => RatingKind::Nps,
+        "emoji" => RatingKind::Emoji,
+        _ => RatingKind::Stars,
+    }
+}
+
+// ---- Sites -------------------------------------------------------------------------------
+
+pub fn add_site(
+    conn: &mut Connection,
+    key: &SiteKey,
+    name: &str,
+    origins: &[String],
+) -> Result<Site, StoreError> {
+    let tx = conn.transaction()?;
+    let created_at = now_millis();
+    let inserted = tx.execute(
+        "INSERT INTO sites (key, name, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (key) DO NOTHING",
+        params![key.as_str(), name, created_at],
+    )?;
+    if inserted == 0 {
+        return Err(StoreError::SiteExists(key.to_string()));
+    }
+    for origin in origins {
+        tx.execute(
+            "INSERT INTO site_origins (site_key, origin) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            params![key.as_str(), origin],
+        )?;
+    }
+    tx.commit()?;
+    Ok(Site {
+        key: key.clone(),
+        name: name.to_owned(),
+        origins: origins.to_vec(),
+        created_at,
+    })
+}
+
+pub fn site(conn: &Connection, key: &str) -> Result<Option<Site>, StoreError> {
+    let Some((name, created_at)) = conn
+        .prepare_cached("SELECT name, created_at FROM sites WHERE key = ?1")?
+        .query_row([key], |row| Ok((row.get::<_, String>(0)?, row.get(1)?)))
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let origins = conn
+        .prepare_cached("SELECT origin FROM site_origins WHERE site_key = ?1 ORDER BY origin")?
+        .query_map([key], |row| row.get(0))?
+        .collect::<Result<Vec<String>, _>>()?;
+    let key = SiteKey::parse(key).map_err(|_| StoreError::UnknownSite(key.to_owned()))?;
+    Ok(Some(Site {
+        key,
+        name,
+        origins,
+        created_at,
+    }))
+}
+
+pub fn sites(conn: &Connection) -> Result<Vec<Site>, StoreError> {
+    let keys = conn
+        .prepare("SELECT key FROM sites ORDER BY created_at, key")?
+        .query_map([], |row| row.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut sites = Vec::with_capacity(keys.len());
+    for key in keys {
+        sites.extend(site(conn, &key)?);
+    }
+    Ok(sites)
+}
+
+/// How many submissions a site holds.
+pub fn feedback_count(conn: &Connection, site_key: &str) -> Result<u64, StoreError> {
+    Ok(conn.query_row(
+        "SELECT count(*) FROM feedback WHERE site_key = ?1",
+        [site_key],
+        |row| row.get(0),
+    )?)
+}
+
+// ---- API tokens --------------------------------------------------------------------------
+
+pub fn add_token(
+    conn: &Connection,
+    name: &str,
+    hash: &str,
+    site: Option<&str>,
+) -> Result<i64, StoreError> {
+    if let Some(site_key) = site
+        && self::site(conn, site_key)?.is_none()
+    {
+        return Err(StoreError::UnknownSite(site_key.to_owned()));
+    }
+    conn.execute(
+        "INSERT INTO api_tokens (name, hash, site_key, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![name, hash, site, now_millis()],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// The token with this hash, if it exists and was not revoked.
+pub fn token_by_hash(conn: &Connection, hash: &str) -> Result<Option<TokenInfo>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id, name, site_key, created_at FROM api_tokens WHERE hash = ?1 AND revoked_at IS NULL",
+        )?
+        .query_row([hash], |row| {
+            Ok(TokenInfo {
+                id: row.get(0)?,
+                name: row.get(1)?,
+                site: row.get(2)?,
+                created_at: row.get(3)?,
+                revoked: false,
+            })
+        })
+        .optional()?)
+}
+
+pub fn tokens(conn: &Connection) -> Result<Vec<TokenInfo>, StoreError> {
+    Ok(conn
+        .prepare("SELECT id, name, site_key, created_at, revoked_at IS NOT NULL FROM api_tokens ORDER BY id")?
+        .query_map([], |row| {
+            Ok(TokenInfo {
+                id: row.get(0)?,
+                name: row.get(1)?,
+                site: row.get(2)?,
+                created_at: row.get(3)?,
+                revoked: row.get(4)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?)
+}
+
+pub fn revoke_token(conn: &Connection, id: i64) -> Result<(), StoreError> {
+    let changed = conn.execute(
+        "UPDATE api_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+        params![id, now_millis()],
+    )?;
+    if changed == 0 {
+        return Err(StoreError::UnknownToken(id));
+    }
+    Ok(())
+}
+
+// ---- Feedback ----------------------------------------------------------------------------
+
+/// Calls `each` with every submission of a site in arrival order, one row in memory at a time.
+pub fn for_each_feedback(
+    conn: &Connection,
+    site_key: &str,
+    mut each: impl FnMut(FeedbackRow) -> Result<(), StoreError>,
+) -> Result<u64, StoreError> {
+    let mut statement = conn.prepare_cached(
+        "SELECT id, received_at, site_key, rating_kind, rating_value, comment, email, page_url,
+                locale, user_agent, viewport_width, viewport_height, status
+         FROM feedback WHERE site_key = ?1 ORDER BY seq",
+    )?;
+    let mut rows = statement.query([site_key])?;
+    let mut count = 0;
+    while let Some(row) = rows.next()? {
+        let kind: String = row.get(3)?;
+        each(FeedbackRow {
+            id: row.get(0)?,
+            received_at: row.get(1)?,
+            site: row.get(2)?,
+            rating: Rating {
+                kind: parse_rating_kind(&kind),
+                value: row.get(4)?,
+            },
+            comment: row.get(5)?,
+            email: row.get(6)?,
+            page_url: row.get(7)?,
+            locale: row.get(8)?,
+            user_agent: row.get(9)?,
+            viewport_width: row.get(10)?,
+            viewport_height: row.get(11)?,
+            status: row.get(12)?,
+        })?;
+        count += 1;
+    }
+    Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use earshot_shared::ClientInfo;
+    use uuid::Uuid;
+
+    fn submission(site: &str, id: Uuid) -> Submission {
+        Submission {
+            id,
+            site: SiteKey::parse(site).unwrap(),
+            rating: Rating {
+                kind: RatingKind::Stars,
+                value: 5,
+            },
+            comment: "ok".into(),
+            email: None,
+            page_url: "https://shop.example/".into(),
+            locale: "en".into(),
+            client: ClientInfo::default(),
+        }
+    }
+
+    fn store_with_site() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("earshot.db");
+        let mut conn = open_connection(&path).unwrap();
+        add_site(
+            &mut conn,
+            &SiteKey::parse("demo").unwrap(),
+            "Demo",
+            &["https://shop.example".into()],
+        )
+        .unwrap();
+        (dir, Store::open(&path).unwrap())
+    }
+
+    #[actix_web::test]
+    async fn a_submission_is_stored_once() {
+        let (_dir, store) = store_with_site();
+        let id = Uuid::new_v4();
+        assert_eq!(
+            store.submit(submission("demo", id), 1).await.unwrap(),
+            Stored::New
+        );
+        assert_eq!(
+            store.submit(submission("demo", id), 2).await.unwrap(),
+            Stored::Duplicate
+        );
+        let count = store.read(|conn| feedback_count(conn, "demo")).unwrap();
+        assert_eq!(count, 1);
+    }
+
+    #[actix_web::test]
+    async fn concurrent_submissions_are_all_committed() {
+        let (_dir, store) = store_with_site();
+        let shared_id = Uuid::new_v4();
+        let mut waiting = Vec::new();
+        for n in 0..200 {
+            let id = if n % 10 == 0 {
+                shared_id
+            } else {
+                Uuid::new_v4()
+            };
+            let store = store.clone();
+            waiting.push(actix_web::rt::spawn(async move {
+                store.submit(submission("demo", id), n).await
+            }));
+        }
+        let mut new = 0;
+        for handle in waiting {
+            if handle.await.unwrap().unwrap() == Stored::New {
+                new += 1;
+            }
+        }
+        // 180 distinct ids plus the shared one stored once.
+        assert_eq!(new, 181);
+        assert_eq!(
+            store.read(|conn| feedback_count(conn, "demo")).unwrap(),
+            181
+        );
+    }
+
+    #[actix_web::test]
+    async fn a_submission_for_a_missing_site_fails_alone() {
+        let (_dir, store) = store_with_site();
+        let bad = store.submit(submission("gone", Uuid::new_v4()), 1);
+        let good = store.submit(submission("demo", Uuid::new_v4()), 1);
+        let (bad, good) = futures_util::future::join(bad, good).await;
+        assert!(bad.is_err());
+        assert_eq!(good.unwrap(), Stored::New);
+    }
+
+    #[test]
+    fn migrations_are_idempotent_and_sites_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("earshot.db");
+        let mut conn = open_connection(&path).unwrap();
+        let key = SiteKey::parse("shop").unwrap();
+        add_site(
+            &mut conn,
+            &key,
+            "Shop",
+            &["https://a.example".into(), "https://b.example".into()],
+        )
+        .unwrap();
+        drop(conn);
+        let conn = open_connection(&path).unwrap();
+        let site = site(&conn, "shop").unwrap().unwrap();
+        assert_eq!(site.origins, ["https://a.example", "https://b.example"]);
+        assert!(matches!(
+            add_site(&mut open_connection(&path).unwrap(), &key, "Again", &[]),
+            Err(StoreError::SiteExists(_))
+        ));
+    }
+}

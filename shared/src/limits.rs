@@ -1,0 +1,33 @@
+//! Every limit the collector enforces, named once so the widget, the collector, the tests and
+//! the README all agree.
+
+/// Largest request body `POST /v1/feedback` reads, in bytes. Bigger bodies get `413`.
+///
+/// Generous enough for a comment of [`MAX_COMMENT_CHARS`] characters that are all escaped in
+/// JSON (up to 6 bytes each), plus the other fields.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Longest comment a visitor may leave, in Unicode scalar values (what a person counts as
+/// characters in the text box).
+pub const MAX_COMMENT_CHARS: usize = 5_000;
+
+/// Longest email address, in bytes (RFC 5321 path limit).
+pub const MAX_EMAIL_BYTES: usize = 254;
+
+/// Longest page URL, in bytes. Longer URLs are almost always tracking noise.
+pub const MAX_PAGE_URL_BYTES: usize = 2_048;
+
+/// Longest locale tag (BCP 47), in bytes.
+pub const MAX_LOCALE_BYTES: usize = 35;
+
+/// Longest user agent string kept with a submission, in bytes.
+pub const MAX_USER_AGENT_BYTES: usize = 512;
+
+/// Shortest and longest site key, in bytes.
+pub const SITE_KEY_BYTES: core::ops::RangeInclusive<usize> = 3..=64;
+
+/// Longest site name, in characters.
+pub const MAX_SITE_NAME_CHARS: usize = 100;
+
+/// Longest viewport side a browser can plausibly report, in CSS pixels.
+pub const MAX_VIEWPORT_PX: u32 = 100_000;
