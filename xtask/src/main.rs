@@ -1,1 +1,96 @@
-fn main() {}
+//! `cargo xtask`: the build steps that need more than cargo. Run `cargo xtask --help`.
+//!
+//! Each command installs what it is missing (see `tools.rs`) and says what it is doing, so a
+//! new machine needs nothing but this repository and a Rust toolchain.
+
+mod serve;
+mod test;
+mod tools;
+mod widget;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Earshot's build, run and test commands")]
+struct Cli {
+    #[command(subcommand)]
+    command: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Build the widget and the collector, then run the collector with a demo site.
+    Serve(serve::ServeArgs),
+    /// Run every check: formatting, clippy, host tests, widget tests and end-to-end tests in Chromium.
+    Test(test::TestArgs),
+    /// Build the widget (release, optimised) into target/widget and print its size.
+    Widget,
+    /// Install every tool the build and the tests need, and nothing else.
+    Setup,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Task::Serve(args) => serve::run(&args),
+        Task::Test(args) => test::run(&args),
+        Task::Widget => {
+            tools::Toolchain::prepare().and_then(|tools| widget::build(&tools).map(|_| ()))
+        }
+        Task::Setup => tools::Toolchain::prepare().and_then(|_| tools::ensure_browser()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("\nxtask: error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub type Result<T = ()> = std::result::Result<T, String>;
+
+/// The repository root, found from this crate's manifest directory.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one folder below the repository root")
+        .to_owned()
+}
+
+/// Prints a step header, the way every command announces what it is about to do.
+pub fn step(what: &str) {
+    eprintln!("\n==> {what}");
+}
+
+/// Runs a command to completion, failing with its name when it fails.
+pub fn exec(command: &mut Command) -> Result {
+    let shown = format!("{command:?}");
+    eprintln!("    $ {}", shown.replace('"', ""));
+    let status = command
+        .status()
+        .map_err(|err| format!("could not start {shown}: {err}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} failed ({status})"))
+    }
+}
+
+/// The output of a command, if it ran and succeeded.
+pub fn output(command: &mut Command) -> Option<String> {
+    let out = command.output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// The cargo that started us (rustup's), for host builds.
+pub fn cargo() -> Command {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command.current_dir(root());
+    command
+}

@@ -1,0 +1,156 @@
+//! A headless Chromium, driven through chromedriver with fantoccini.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::elements::{Element, ShadowRoot};
+use fantoccini::key::Key;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+use super::{artefacts_dir, browser_required, collector::widget_dir, free_port};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+/// Starts Chromium, or returns `None` (saying why) when this machine cannot run the browser
+/// tests and the run does not require them.
+pub async fn start() -> Option<Browser> {
+    let chromedriver =
+        std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+    let missing = [
+        (Path::new(&chromedriver).exists(), "chromedriver"),
+        (Path::new(CHROMIUM).exists(), "chromium"),
+        (
+            widget_dir().join("earshot_widget_bg.wasm").exists(),
+            "the built widget (target/widget)",
+        ),
+    ]
+    .into_iter()
+    .filter(|(present, _)| !present)
+    .map(|(_, name)| name)
+    .collect::<Vec<_>>();
+    if !missing.is_empty() {
+        let message = format!(
+            "browser test needs {}: run `cargo xtask test`",
+            missing.join(", ")
+        );
+        assert!(!browser_required(), "{message}");
+        eprintln!("SKIPPED: {message}");
+        return None;
+    }
+
+    let port = free_port();
+    let driver = Command::new(&chromedriver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting chromedriver");
+    let profile = tempfile::tempdir().unwrap();
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": CHROMIUM,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--disable-quic", "--window-size=1280,860",
+                format!("--user-data-dir={}", profile.path().display()),
+            ],
+        }),
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let client = loop {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        match ClientBuilder::new(connector)
+            .capabilities(capabilities.clone())
+            .connect(&url)
+            .await
+        {
+            Ok(client) => break client,
+            Err(err) if Instant::now() < deadline => {
+                let _ = err;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(err) => panic!("could not start Chromium through chromedriver: {err}"),
+        }
+    };
+    Some(Browser {
+        client,
+        driver,
+        _profile: profile,
+    })
+}
+
+impl Browser {
+    /// The widget's shadow root, once the widget has mounted.
+    pub async fn widget(&self) -> ShadowRoot {
+        let host = self
+            .client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css("earshot-widget"))
+            .await
+            .expect("the widget's host element never appeared");
+        host.shadow_root().await.unwrap()
+    }
+
+    /// Presses keys one after another on whatever has the focus, as a person would.
+    pub async fn press(&self, keys: &[Key]) {
+        let mut actions = KeyActions::new("keyboard".into());
+        for key in keys {
+            actions = actions
+                .then(KeyAction::Down {
+                    value: (*key).into(),
+                })
+                .then(KeyAction::Up {
+                    value: (*key).into(),
+                });
+        }
+        self.client.perform_actions(actions).await.unwrap();
+    }
+
+    pub async fn screenshot(&self, name: &str) {
+        let png = self.client.screenshot().await.unwrap();
+        std::fs::write(artefacts_dir().join(format!("{name}.png")), png).unwrap();
+    }
+
+    /// Ends the browser session; chromedriver is stopped when `self` drops.
+    pub async fn close(self) {
+        let _ = self.client.clone().close().await;
+    }
+}
+
+/// Waits for an element inside a shadow root to exist and be displayed.
+pub async fn displayed(root: &ShadowRoot, css: &str) -> Element {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(element) = root.find(Locator::Css(css)).await
+            && element.is_displayed().await.unwrap_or(false)
+        {
+            return element;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{css} never appeared in the widget"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}

@@ -1,0 +1,161 @@
+//! The real `earshot` binary, started on a free port with a database in a temporary folder,
+//! and killed when dropped.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use super::{free_port, root};
+
+pub struct Collector {
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    child: Child,
+}
+
+/// The `earshot` binary the tests run: `EARSHOT_BIN`, or the one cargo built beside this test.
+pub fn binary() -> PathBuf {
+    if let Some(bin) = std::env::var_os("EARSHOT_BIN") {
+        return bin.into();
+    }
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe.parent().unwrap().parent().unwrap().join("earshot");
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build -p earshot-collector` (cargo xtask test does)",
+        bin.display()
+    );
+    bin
+}
+
+pub fn widget_dir() -> PathBuf {
+    std::env::var_os("EARSHOT_WIDGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target/widget"))
+}
+
+impl Collector {
+    /// Starts a collector with one site, `demo`, that accepts feedback from `origins`.
+    pub fn start(origins: &[&str]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let collector_origin = format!("http://127.0.0.1:{port}");
+        let mut add = vec!["site", "add", "--name", "Demo shop", "--key", "demo"];
+        for origin in origins {
+            add.extend(["--origin", origin]);
+        }
+        let out = earshot(dir.path(), &collector_origin, &add);
+        assert!(
+            out.status.success(),
+            "site add failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let snippet = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(
+            snippet.trim(),
+            format!(
+                r#"<script src="{collector_origin}/earshot.js" data-site="demo" async></script>"#
+            )
+        );
+
+        let log = std::fs::File::create(dir.path().join("earshot.log")).unwrap();
+        let child = Command::new(binary())
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--workers",
+                "2",
+            ])
+            .arg("--www-dir")
+            .arg(root().join("www"))
+            .arg("--widget-dir")
+            .arg(widget_dir())
+            .env("EARSHOT_DATABASE", dir.path().join("earshot.db"))
+            .env("EARSHOT_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let collector = Self { port, dir, child };
+        collector.wait_until_healthy();
+        collector
+    }
+
+    fn wait_until_healthy(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(response) = ureq::get(&self.url("/healthz")).call()
+                && response.status() == 200
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "the collector did not become healthy; its log:\n{}",
+            self.log()
+        );
+    }
+
+    pub fn origin(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.origin())
+    }
+
+    pub fn database(&self) -> PathBuf {
+        self.dir.path().join("earshot.db")
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("earshot.log")).unwrap_or_default()
+    }
+
+    /// Runs an `earshot` subcommand against this collector's database.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        earshot(self.dir.path(), &self.origin(), args)
+    }
+
+    /// Creates an export token (for `site`, or every site) and returns it.
+    pub fn create_token(&self, site: Option<&str>) -> String {
+        let mut args = vec!["token", "create", "--name", "test"];
+        if let Some(site) = site {
+            args.extend(["--site", site]);
+        }
+        let out = self.cli(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+}
+
+fn earshot(dir: &Path, public_url: &str, args: &[&str]) -> Output {
+    Command::new(binary())
+        .args(args)
+        .env("EARSHOT_DATABASE", dir.join("earshot.db"))
+        .env("EARSHOT_PUBLIC_URL", public_url)
+        .env("EARSHOT_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An HTTP client that hands back 4xx and 5xx answers instead of failing on them.
+pub fn http() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent()
+}

@@ -1,0 +1,77 @@
+//! Helpers for the end-to-end tests: the real `earshot` binary on a free port with its own
+//! database, a host site on another origin, and a headless Chromium driven over WebDriver.
+
+#![allow(dead_code)]
+
+pub mod browser;
+pub mod collector;
+pub mod host_site;
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Where screenshots and other artefacts for people to look at go.
+pub fn artefacts_dir() -> PathBuf {
+    let dir = root().join("target/e2e");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Whether the run must have a browser and a built widget (`cargo xtask test` says so).
+/// A plain `cargo test` on a machine without them skips the browser tests, and says so.
+pub fn browser_required() -> bool {
+    std::env::var_os("EARSHOT_E2E_REQUIRED").is_some()
+}
+
+/// The CSV header row, as documented in the README.
+pub const CSV_COLUMNS: [&str; 13] = [
+    "id",
+    "received_at",
+    "site",
+    "rating_kind",
+    "rating",
+    "comment",
+    "email",
+    "page_url",
+    "locale",
+    "user_agent",
+    "viewport_width",
+    "viewport_height",
+    "status",
+];
+
+/// Parses an export back into its header and rows.
+pub fn parse_csv(bytes: &[u8]) -> (Vec<String>, Vec<csv::StringRecord>) {
+    let mut reader = csv::Reader::from_reader(bytes);
+    let header = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let rows = reader.records().collect::<Result<Vec<_>, _>>().unwrap();
+    (header, rows)
+}
+
+/// The value of `column` in `row`.
+pub fn cell<'a>(row: &'a csv::StringRecord, column: &str) -> &'a str {
+    let index = CSV_COLUMNS.iter().position(|c| *c == column).unwrap();
+    &row[index]
+}

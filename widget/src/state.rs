@@ -1,0 +1,101 @@
+//! The widget's state and every change it can go through.
+
+use std::rc::Rc;
+
+use uuid::Uuid;
+use yew::Reducible;
+
+/// Where the visitor is in giving feedback.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Phase {
+    /// Filling in the form.
+    Editing,
+    /// Waiting for the collector.
+    Sending,
+    /// The collector stored it.
+    Sent,
+    /// It could not be sent; the message says why. The form keeps its contents.
+    Failed(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct WidgetState {
+    pub open: bool,
+    pub rating: Option<u8>,
+    pub comment: String,
+    pub email: String,
+    pub phase: Phase,
+    /// Created with the first attempt and kept for every retry, so the collector stores the
+    /// submission once however many times it is sent.
+    pub submission_id: Option<Uuid>,
+}
+
+impl Default for WidgetState {
+    fn default() -> Self {
+        Self {
+            open: false,
+            rating: None,
+            comment: String::new(),
+            email: String::new(),
+            phase: Phase::Editing,
+            submission_id: None,
+        }
+    }
+}
+
+pub enum Action {
+    Open,
+    Close,
+    Rate(u8),
+    Comment(String),
+    Email(String),
+    Sending(Uuid),
+    Sent,
+    Failed(String),
+}
+
+impl Reducible for WidgetState {
+    type Action = Action;
+
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        let mut next = (*self).clone();
+        match action {
+            Action::Open => next.open = true,
+            Action::Close => {
+                next.open = false;
+                // After a thank-you, the next opening starts a new piece of feedback.
+                if next.phase == Phase::Sent {
+                    next = WidgetState::default();
+                }
+            }
+            Action::Rate(value) => {
+                next.rating = Some(value);
+                next.submission_id = None;
+                next.clear_failure();
+            }
+            Action::Comment(text) => {
+                next.comment = text;
+                next.submission_id = None;
+            }
+            Action::Email(text) => {
+                next.email = text;
+                next.submission_id = None;
+            }
+            Action::Sending(id) => {
+                next.submission_id = Some(id);
+                next.phase = Phase::Sending;
+            }
+            Action::Sent => next.phase = Phase::Sent,
+            Action::Failed(message) => next.phase = Phase::Failed(message),
+        }
+        Rc::new(next)
+    }
+}
+
+impl WidgetState {
+    fn clear_failure(&mut self) {
+        if matches!(self.phase, Phase::Failed(_)) {
+            self.phase = Phase::Editing;
+        }
+    }
+}

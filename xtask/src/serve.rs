@@ -1,0 +1,99 @@
+//! `cargo xtask serve`: build everything and run the collector with a demo site, the way a
+//! site owner would run it, with the database under `target/demo/`.
+
+use std::path::Path;
+use std::process::Command;
+
+use clap::Args;
+
+use crate::tools::Toolchain;
+use crate::{Result, cargo, exec, output, root, step, widget};
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// The port to listen on (on 127.0.0.1).
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+}
+
+const DEMO_SITE: &str = "demo";
+
+pub fn run(args: &ServeArgs) -> Result {
+    let tools = Toolchain::prepare()?;
+    widget::build(&tools)?;
+
+    step("Building the collector (release)");
+    exec(cargo().args(["build", "--release", "--package", "earshot-collector"]))?;
+    let earshot = root().join("target/release/earshot");
+
+    let demo = root().join("target/demo");
+    std::fs::create_dir_all(&demo).map_err(|err| err.to_string())?;
+    let database = demo.join("earshot.db");
+    let public_url = format!("http://127.0.0.1:{}", args.port);
+    let earshot_cmd = || {
+        let mut command = Command::new(&earshot);
+        command
+            .current_dir(root())
+            .env("EARSHOT_DATABASE", &database)
+            .env("EARSHOT_PUBLIC_URL", &public_url);
+        command
+    };
+
+    step("Preparing the demo site and an export token");
+    let sites = output(earshot_cmd().args(["site", "list"])).unwrap_or_default();
+    if !sites
+        .lines()
+        .any(|line| line.split_whitespace().next() == Some(DEMO_SITE))
+    {
+        exec(earshot_cmd().args([
+            "site",
+            "add",
+            "--name",
+            "Ferndale Tea Co. (demo)",
+            "--key",
+            DEMO_SITE,
+            "--origin",
+            &public_url,
+            "--origin",
+            &format!("http://localhost:{}", args.port),
+        ]))?;
+    }
+    let token = demo_token(&demo.join("export-token"), earshot_cmd())?;
+
+    let base = public_url.clone();
+    eprintln!(
+        "\n    Demo shop:   {base}/demo/\n    \
+         Export (API): curl -H 'Authorization: Bearer {token}' {base}/v1/sites/{DEMO_SITE}/feedback.csv\n    \
+         Export (CLI): EARSHOT_DATABASE={db} target/release/earshot export --site {DEMO_SITE}\n    \
+         Stop with Ctrl-C.\n",
+        db = database.display(),
+    );
+
+    step("Starting the collector");
+    exec(
+        earshot_cmd()
+            .args(["serve", "--listen", &format!("127.0.0.1:{}", args.port)])
+            .arg("--www-dir")
+            .arg(root().join("www"))
+            .arg("--widget-dir")
+            .arg(widget::dist_dir()),
+    )
+}
+
+/// The demo's export token, created once and kept in `path` (only its hash is in the database).
+fn demo_token(path: &Path, mut earshot: Command) -> Result<String> {
+    if let Ok(token) = std::fs::read_to_string(path) {
+        return Ok(token.trim().to_owned());
+    }
+    let token = output(earshot.args([
+        "token",
+        "create",
+        "--name",
+        "demo export",
+        "--site",
+        DEMO_SITE,
+    ]))
+    .ok_or("could not create an export token")?;
+    std::fs::write(path, &token).map_err(|err| err.to_string())?;
+    Ok(token)
+}

@@ -1,0 +1,93 @@
+//! `cargo xtask test`: the whole test run, as CI runs it.
+
+use std::process::Command;
+use std::time::Instant;
+
+use clap::Args;
+
+use crate::tools::{self, CHROMEDRIVER, Toolchain};
+use crate::{Result, cargo, exec, root, step, widget};
+
+#[derive(Args)]
+pub struct TestArgs {}
+
+pub fn run(_args: &TestArgs) -> Result {
+    let started = Instant::now();
+    let mut timings = Vec::new();
+    let mut timed = |name: &'static str, task: &mut dyn FnMut() -> Result| -> Result {
+        let began = Instant::now();
+        let result = task();
+        timings.push((name, began.elapsed()));
+        result
+    };
+
+    timed("formatting", &mut || {
+        step("Checking formatting (cargo fmt --check)");
+        exec(cargo().args(["fmt", "--all", "--", "--check"]))
+    })?;
+    timed("clippy", &mut || {
+        step("Linting (cargo clippy --all-targets -D warnings)");
+        exec(cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    })?;
+    let mut toolchain = None;
+    timed("set-up", &mut || {
+        toolchain = Some(Toolchain::prepare()?);
+        tools::ensure_browser()
+    })?;
+    let toolchain = toolchain.expect("set up above");
+    timed("widget build", &mut || {
+        widget::build(&toolchain).map(|_| ())
+    })?;
+    timed("host and end-to-end tests", &mut || {
+        step("Building the earshot binary for the end-to-end tests");
+        exec(cargo().args([
+            "build",
+            "--package",
+            "earshot-collector",
+            "--bin",
+            "earshot",
+        ]))?;
+        step("Running host tests, then end-to-end tests in Chromium");
+        exec(
+            cargo()
+                .args(["test", "--workspace", "--exclude", "earshot-widget"])
+                .env("EARSHOT_E2E_REQUIRED", "1")
+                .env("EARSHOT_WIDGET_DIR", widget::dist_dir())
+                .env("EARSHOT_BIN", root().join("target/debug/earshot"))
+                .env("CHROMEDRIVER", CHROMEDRIVER),
+        )
+    })?;
+    timed("widget tests", &mut || {
+        step("Running the widget's tests in headless Chromium (wasm-bindgen-test)");
+        let mut command: Command = toolchain.wasm_cargo("test");
+        exec(
+            command
+                .args(["--package", "earshot-widget"])
+                .env(
+                    "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+                    &toolchain.wasm_bindgen_test_runner,
+                )
+                .env("CHROMEDRIVER", CHROMEDRIVER)
+                .env("WASM_BINDGEN_TEST_TIMEOUT", "120"),
+        )
+    })?;
+
+    step("Summary");
+    for (name, took) in &timings {
+        eprintln!("    {name:<28} {:>6.1} s", took.as_secs_f64());
+    }
+    eprintln!(
+        "    {:<28} {:>6.1} s",
+        "total",
+        started.elapsed().as_secs_f64()
+    );
+    eprintln!("    all checks passed");
+    Ok(())
+}

@@ -1,0 +1,111 @@
+//! Building the widget: cargo (wasm32, size profile) → wasm-bindgen → wasm-opt, into
+//! `target/widget/`, which `earshot serve --widget-dir` serves under `/widget/`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use flate2::Compression;
+use flate2::write::GzEncoder;
+
+use crate::tools::Toolchain;
+use crate::{Result, exec, root, step};
+
+pub const CRATE: &str = "earshot_widget";
+const PROFILE: &str = "wasm-release";
+
+/// Where the served widget files go.
+pub fn dist_dir() -> PathBuf {
+    root().join("target/widget")
+}
+
+/// The sizes a visitor's browser downloads, in bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct Sizes {
+    pub wasm: u64,
+    pub wasm_gzip: u64,
+    pub glue_gzip: u64,
+    pub loader_gzip: u64,
+    pub stylesheet_gzip: u64,
+}
+
+pub fn build(tools: &Toolchain) -> Result<Sizes> {
+    step("Building the widget for wasm32 (release, optimised for size)");
+    exec(tools.wasm_cargo("build").args([
+        "--package",
+        "earshot-widget",
+        "--lib",
+        "--profile",
+        PROFILE,
+    ]))?;
+    let built = root()
+        .join("target/wasm/wasm32-unknown-unknown")
+        .join(PROFILE)
+        .join(format!("{CRATE}.wasm"));
+
+    step("Generating the JavaScript glue (wasm-bindgen)");
+    let dist = dist_dir();
+    std::fs::create_dir_all(&dist).map_err(|err| format!("creating {}: {err}", dist.display()))?;
+    exec(
+        Command::new(&tools.wasm_bindgen)
+            .args(["--target", "web", "--no-typescript", "--out-dir"])
+            .arg(&dist)
+            .arg(&built),
+    )?;
+
+    let wasm = dist.join(format!("{CRATE}_bg.wasm"));
+    if let Some(wasm_opt) = &tools.wasm_opt {
+        step("Optimising the wasm for size (wasm-opt -Oz)");
+        exec(
+            Command::new(wasm_opt)
+                .args([
+                    "-Oz",
+                    "--enable-bulk-memory",
+                    "--enable-nontrapping-float-to-int",
+                    "--enable-sign-ext",
+                    "--enable-mutable-globals",
+                    "--enable-reference-types",
+                    "--enable-multivalue",
+                ])
+                .arg(&wasm)
+                .arg("-o")
+                .arg(&wasm),
+        )?;
+    }
+
+    let www = root().join("www");
+    let sizes = Sizes {
+        wasm: file_size(&wasm)?,
+        wasm_gzip: gzip_size(&wasm)?,
+        glue_gzip: gzip_size(&dist.join(format!("{CRATE}.js")))?,
+        loader_gzip: gzip_size(&www.join("earshot.js"))?,
+        stylesheet_gzip: gzip_size(&www.join("earshot.css"))?,
+    };
+    eprintln!(
+        "    widget: wasm {} KB ({} KB gzip), glue {} KB gzip, stylesheet {} KB gzip; loader {} B gzip",
+        kb(sizes.wasm),
+        kb(sizes.wasm_gzip),
+        kb(sizes.glue_gzip),
+        kb(sizes.stylesheet_gzip),
+        sizes.loader_gzip
+    );
+    Ok(sizes)
+}
+
+fn kb(bytes: u64) -> String {
+    format!("{:.1}", bytes as f64 / 1024.0)
+}
+
+fn file_size(path: &Path) -> Result<u64> {
+    std::fs::metadata(path)
+        .map(|meta| meta.len())
+        .map_err(|err| format!("{}: {err}", path.display()))
+}
+
+/// Size after gzip at the highest level, as a server would send it.
+pub fn gzip_size(path: &Path) -> Result<u64> {
+    let bytes = std::fs::read(path).map_err(|err| format!("{}: {err}", path.display()))?;
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
+    encoder.write_all(&bytes).map_err(|err| err.to_string())?;
+    Ok(encoder.finish().map_err(|err| err.to_string())?.len() as u64)
+}
