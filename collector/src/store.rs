@@ -220,10 +220,11 @@ impl Store {
         match writer.try_send(job) {
             Ok(()) => {}
             Err(mpsc::TrySendError::Full(job)) => {
-                actix_web::rt::task::spawn_blocking(move || writer.send(job))
-                    .await
-                    .map_err(|_| StoreError::WriterGone)?
-                    .map_err(|_| StoreError::WriterGone)?;
+                let sent =
+                    actix_web::rt::task::spawn_blocking(move || writer.send(job).is_ok()).await;
+                if !sent.unwrap_or(false) {
+                    return Err(StoreError::WriterGone);
+                }
             }
             Err(mpsc::TrySendError::Disconnected(_)) => return Err(StoreError::WriterGone),
         }

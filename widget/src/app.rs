@@ -57,10 +57,10 @@ pub fn App(props: &AppProps) -> Html {
                 if let Some(first) = first {
                     let _ = first.focus();
                 }
-            } else if *was_open.borrow() {
-                if let Some(launcher) = launcher_ref.cast::<HtmlElement>() {
-                    let _ = launcher.focus();
-                }
+            } else if *was_open.borrow()
+                && let Some(launcher) = launcher_ref.cast::<HtmlElement>()
+            {
+                let _ = launcher.focus();
             }
             *was_open.borrow_mut() = *open;
         });

@@ -58,28 +58,22 @@ impl Collector {
             )
         );
 
-        let log = std::fs::File::create(dir.path().join("earshot.log")).unwrap();
-        let child = Command::new(binary())
-            .args([
-                "serve",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--workers",
-                "2",
-            ])
-            .arg("--www-dir")
-            .arg(root().join("www"))
-            .arg("--widget-dir")
-            .arg(widget_dir())
-            .env("EARSHOT_DATABASE", dir.path().join("earshot.db"))
-            .env("EARSHOT_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
+        let child = serve(dir.path(), port);
         let collector = Self { port, dir, child };
         collector.wait_until_healthy();
         collector
+    }
+
+    /// Kills the collector with SIGKILL: no shutdown, no flush, like a power cut for the process.
+    pub fn kill_9(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// Starts the collector again on the same port and database.
+    pub fn restart(&mut self) {
+        self.child = serve(self.dir.path(), self.port);
+        self.wait_until_healthy();
     }
 
     fn wait_until_healthy(&self) {
@@ -133,6 +127,32 @@ impl Collector {
         );
         String::from_utf8(out.stdout).unwrap().trim().to_owned()
     }
+}
+
+fn serve(dir: &Path, port: u16) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("earshot.log"))
+        .unwrap();
+    Command::new(binary())
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--workers",
+            "2",
+        ])
+        .arg("--www-dir")
+        .arg(root().join("www"))
+        .arg("--widget-dir")
+        .arg(widget_dir())
+        .env("EARSHOT_DATABASE", dir.join("earshot.db"))
+        .env("EARSHOT_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap()
 }
 
 fn earshot(dir: &Path, public_url: &str, args: &[&str]) -> Output {

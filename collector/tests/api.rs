@@ -1,0 +1,149 @@
+//! The HTTP application in-process (`actix_web::test`), built by the same `configure` as
+//! `earshot serve`: the routes and answers that need no browser.
+
+use actix_web::http::{Method, StatusCode, header};
+use actix_web::{App, test, web};
+use earshot_collector::{AppState, Store, app, store};
+use earshot_shared::{ApiError, ErrorCode, SiteKey};
+
+fn state(dir: &tempfile::TempDir) -> AppState {
+    let path = dir.path().join("earshot.db");
+    let mut conn = store::open_connection(&path).unwrap();
+    store::add_site(
+        &mut conn,
+        &SiteKey::parse("demo").unwrap(),
+        "Demo",
+        &["https://shop.example".into()],
+    )
+    .unwrap();
+    let www = dir.path().join("www");
+    std::fs::create_dir_all(&www).unwrap();
+    std::fs::write(www.join("earshot.js"), "/* loader */").unwrap();
+    AppState {
+        store: Store::open(&path).unwrap(),
+        www_dir: www,
+        widget_dir: dir.path().join("widget"),
+    }
+}
+
+/// The app exactly as `earshot serve` builds it.
+macro_rules! app {
+    ($dir:expr) => {
+        test::init_service(
+            App::new()
+                .configure(app::configure(state($dir)))
+                .default_service(web::to(app::not_found)),
+        )
+        .await
+    };
+}
+
+#[actix_web::test]
+async fn health_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app!(&dir);
+    let response =
+        test::call_service(&app, test::TestRequest::get().uri("/healthz").to_request()).await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn a_preflight_is_answered_for_any_origin() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app!(&dir);
+    let request = test::TestRequest::default()
+        .method(Method::OPTIONS)
+        .uri("/v1/feedback")
+        .insert_header((header::ORIGIN, "https://anywhere.example"))
+        .to_request();
+    let response = test::call_service(&app, request).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        response
+            .headers()
+            .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .unwrap(),
+        "https://anywhere.example"
+    );
+}
+
+#[actix_web::test]
+async fn wrong_methods_and_paths_get_json_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app!(&dir);
+    for (method, uri, status, code) in [
+        (
+            Method::GET,
+            "/v1/feedback",
+            StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::MethodNotAllowed,
+        ),
+        (
+            Method::DELETE,
+            "/v1/sites/demo/feedback.csv",
+            StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::MethodNotAllowed,
+        ),
+        (
+            Method::GET,
+            "/v1/unknown",
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound,
+        ),
+        (
+            Method::GET,
+            "/no-such-file.txt",
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound,
+        ),
+        (
+            Method::POST,
+            "/somewhere",
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound,
+        ),
+        (
+            Method::GET,
+            "/widget/missing.wasm",
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound,
+        ),
+    ] {
+        let request = test::TestRequest::default()
+            .method(method.clone())
+            .uri(uri)
+            .to_request();
+        let response = test::call_service(&app, request).await;
+        assert_eq!(response.status(), status, "{method} {uri}");
+        let body: ApiError = test::read_body_json(response).await;
+        assert_eq!(body.code, code, "{method} {uri}");
+    }
+}
+
+#[actix_web::test]
+async fn the_loader_is_public_to_every_origin() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app!(&dir);
+    let response = test::call_service(
+        &app,
+        test::TestRequest::get().uri("/earshot.js").to_request(),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response
+            .headers()
+            .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .unwrap(),
+        "*"
+    );
+    assert!(
+        response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("javascript")
+    );
+}

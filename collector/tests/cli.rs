@@ -1,0 +1,153 @@
+//! The `earshot` command line: what an owner sees when they get something wrong.
+
+use std::process::{Command, Output};
+
+fn earshot(db: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_earshot"))
+        .args(args)
+        .env("EARSHOT_DATABASE", db)
+        .env("EARSHOT_PUBLIC_URL", "https://feedback.shop.example/")
+        .output()
+        .unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn adding_a_site_prints_the_snippet_and_refuses_mistakes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("earshot.db");
+
+    let out = earshot(
+        &db,
+        &[
+            "site",
+            "add",
+            "--name",
+            "Shop",
+            "--key",
+            "shop",
+            "--origin",
+            "https://Shop.Example/",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "<script src=\"https://feedback.shop.example/earshot.js\" data-site=\"shop\" async></script>\n"
+    );
+
+    let again = earshot(
+        &db,
+        &[
+            "site",
+            "add",
+            "--name",
+            "Shop",
+            "--key",
+            "shop",
+            "--origin",
+            "https://shop.example",
+        ],
+    );
+    assert!(!again.status.success());
+    assert!(
+        stderr(&again).contains("exists already"),
+        "{}",
+        stderr(&again)
+    );
+
+    let path = earshot(
+        &db,
+        &[
+            "site",
+            "add",
+            "--name",
+            "Blog",
+            "--origin",
+            "https://blog.example/posts",
+        ],
+    );
+    assert!(!path.status.success());
+    assert!(
+        stderr(&path).contains("did you mean https://blog.example"),
+        "{}",
+        stderr(&path)
+    );
+
+    let key = earshot(
+        &db,
+        &[
+            "site",
+            "add",
+            "--name",
+            "Bad",
+            "--key",
+            "Bad Key",
+            "--origin",
+            "https://b.example",
+        ],
+    );
+    assert!(!key.status.success());
+    assert!(stderr(&key).contains("site key"), "{}", stderr(&key));
+
+    let list = String::from_utf8(earshot(&db, &["site", "list"]).stdout).unwrap();
+    assert!(
+        list.lines()
+            .any(|line| line.starts_with("shop ") && line.contains("https://shop.example")),
+        "{list}"
+    );
+    assert_eq!(list.lines().count(), 2, "a header and the one site: {list}");
+}
+
+#[test]
+fn a_random_site_key_is_made_when_none_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("earshot.db");
+    let out = earshot(
+        &db,
+        &[
+            "site",
+            "add",
+            "--name",
+            "Shop",
+            "--origin",
+            "https://shop.example",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let snippet = String::from_utf8(out.stdout).unwrap();
+    let key = snippet
+        .split("data-site=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    assert_eq!(key.len(), 12);
+    assert!(earshot_shared::SiteKey::parse(key).is_ok());
+}
+
+#[test]
+fn exports_and_tokens_for_unknown_sites_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("earshot.db");
+    let export = earshot(&db, &["export", "--site", "nosuchsite"]);
+    assert!(!export.status.success());
+    assert!(
+        stderr(&export).contains("no site has the key"),
+        "{}",
+        stderr(&export)
+    );
+    let token = earshot(&db, &["token", "create", "--site", "nosuchsite"]);
+    assert!(!token.status.success());
+    assert!(
+        stderr(&token).contains("no site has the key"),
+        "{}",
+        stderr(&token)
+    );
+    let revoke = earshot(&db, &["token", "revoke", "42"]);
+    assert!(!revoke.status.success());
+}

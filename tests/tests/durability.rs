@@ -1,0 +1,151 @@
+//! Nothing acknowledged is lost: the collector is killed with SIGKILL in the middle of a load
+//! of concurrent submissions, restarted on the same database, and every submission that got a
+//! `201` is there, exactly once.
+
+mod common;
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::collector::{Collector, http};
+use common::{cell, parse_csv};
+
+const CLIENTS: usize = 16;
+
+fn body(id: &str) -> String {
+    serde_json::json!({
+        "id": id,
+        "site": "demo",
+        "rating": { "kind": "stars", "value": 3 },
+        "comment": "under load",
+        "page_url": "https://shop.example/",
+    })
+    .to_string()
+}
+
+#[test]
+fn every_acknowledged_submission_survives_kill_9() {
+    let mut collector = Collector::start(&["https://shop.example"]);
+    let url = collector.url("/v1/feedback");
+    let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let (url, acknowledged, stop) = (url.clone(), acknowledged.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let agent = http();
+                // Bounded: each client stops after 2,000 requests even if never told to.
+                for _ in 0..2_000 {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let id = uuid::Uuid::new_v4().to_string();
+                    let answer = agent
+                        .post(&url)
+                        .content_type("text/plain")
+                        .header("Origin", "https://shop.example")
+                        .send(body(&id));
+                    match answer {
+                        Ok(response) if response.status() == 201 => {
+                            acknowledged.lock().unwrap().push(id)
+                        }
+                        Ok(response) => {
+                            assert!(response.status().is_server_error(), "{}", response.status())
+                        }
+                        Err(_) => break, // the collector is gone
+                    }
+                }
+            })
+        })
+        .collect();
+
+    // Let the load run, then kill the collector without warning.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while acknowledged.lock().unwrap().len() < 500 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    collector.kill_9();
+    stop.store(true, Ordering::Relaxed);
+    for client in clients {
+        client.join().unwrap();
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(
+        acknowledged.len() >= 100,
+        "the load ran: {} acknowledged",
+        acknowledged.len()
+    );
+
+    collector.restart();
+    let token = collector.create_token(None);
+    let mut response = http()
+        .get(&collector.url("/v1/sites/demo/feedback.csv"))
+        .header("Authorization", &format!("Bearer {token}"))
+        .call()
+        .unwrap();
+    let csv = response.body_mut().read_to_vec().unwrap();
+    let (_, rows) = parse_csv(&csv);
+    let stored: Vec<&str> = rows.iter().map(|row| cell(row, "id")).collect();
+    let unique: HashSet<&str> = stored.iter().copied().collect();
+    assert_eq!(unique.len(), stored.len(), "no submission is stored twice");
+    let missing: Vec<_> = acknowledged
+        .iter()
+        .filter(|id| !unique.contains(id.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} acknowledged submissions were lost",
+        missing.len(),
+        acknowledged.len()
+    );
+    eprintln!(
+        "{} acknowledged before SIGKILL, {} stored (the rest were in flight)",
+        acknowledged.len(),
+        stored.len()
+    );
+}
+
+#[test]
+fn the_same_submission_sent_concurrently_is_stored_once_and_every_sender_succeeds() {
+    let collector = Collector::start(&["https://shop.example"]);
+    let url = collector.url("/v1/feedback");
+    for _round in 0..5 {
+        let id = uuid::Uuid::new_v4().to_string();
+        let senders: Vec<_> = (0..CLIENTS)
+            .map(|_| {
+                let (url, body) = (url.clone(), body(&id));
+                std::thread::spawn(move || {
+                    http()
+                        .post(&url)
+                        .content_type("text/plain")
+                        .header("Origin", "https://shop.example")
+                        .send(body)
+                        .unwrap()
+                        .status()
+                        .as_u16()
+                })
+            })
+            .collect();
+        let statuses: Vec<u16> = senders.into_iter().map(|s| s.join().unwrap()).collect();
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 201).count(),
+            1,
+            "{statuses:?}"
+        );
+        assert!(
+            statuses.iter().all(|s| *s == 201 || *s == 200),
+            "{statuses:?}"
+        );
+    }
+    let token = collector.create_token(None);
+    let mut response = http()
+        .get(&collector.url("/v1/sites/demo/feedback.csv"))
+        .header("Authorization", &format!("Bearer {token}"))
+        .call()
+        .unwrap();
+    let (_, rows) = parse_csv(&response.body_mut().read_to_vec().unwrap());
+    assert_eq!(rows.len(), 5);
+}

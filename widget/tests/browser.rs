@@ -1,0 +1,199 @@
+//! The widget's components in a real Chromium (wasm-bindgen-test): what a visitor sees and
+//! can do, without a collector. The end-to-end tests in `tests/` cover the path to the
+//! collector.
+
+use std::time::Duration;
+
+use earshot_widget::{App, AppProps, WidgetConfig};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+use web_sys::{Element, HtmlElement, HtmlInputElement, KeyboardEvent, KeyboardEventInit};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn document() -> web_sys::Document {
+    gloo::utils::document()
+}
+
+fn script_tag(attributes: &[(&str, &str)]) -> Element {
+    let script = document().create_element("script").unwrap();
+    for (name, value) in attributes {
+        script.set_attribute(name, value).unwrap();
+    }
+    script
+}
+
+/// Yew renders asynchronously: let it run before looking at the DOM.
+async fn settle() {
+    yew::platform::time::sleep(Duration::from_millis(30)).await;
+}
+
+async fn render_app() -> Element {
+    let root = document().create_element("div").unwrap();
+    document().body().unwrap().append_child(&root).unwrap();
+    let config = WidgetConfig::from_script(
+        &script_tag(&[("data-site", "demo")]),
+        "http://127.0.0.1:9".into(),
+    )
+    .unwrap();
+    yew::Renderer::<App>::with_root_and_props(root.clone(), AppProps { config }).render();
+    settle().await;
+    root
+}
+
+fn find(root: &Element, css: &str) -> Option<HtmlElement> {
+    root.query_selector(css)
+        .unwrap()
+        .map(|e| e.unchecked_into())
+}
+
+fn active_element() -> Option<Element> {
+    document().active_element()
+}
+
+#[wasm_bindgen_test]
+fn configuration_comes_from_the_script_tag() {
+    let config = WidgetConfig::from_script(
+        &script_tag(&[
+            ("data-site", "shop-1"),
+            ("data-label", "Tell us"),
+            ("data-lang", "fr"),
+        ]),
+        "https://feedback.shop.example/".into(),
+    )
+    .unwrap();
+    assert_eq!(config.site.as_str(), "shop-1");
+    assert_eq!(config.label.as_deref(), Some("Tell us"));
+    assert_eq!(config.lang.as_deref(), Some("fr"));
+    assert_eq!(
+        config.feedback_url(),
+        "https://feedback.shop.example/v1/feedback"
+    );
+    assert_eq!(
+        config.stylesheet_url(),
+        "https://feedback.shop.example/earshot.css"
+    );
+}
+
+#[wasm_bindgen_test]
+fn a_missing_or_malformed_site_key_is_reported() {
+    let missing = WidgetConfig::from_script(&script_tag(&[]), "https://x.example".into());
+    assert!(missing.unwrap_err().contains("data-site"));
+    let malformed = WidgetConfig::from_script(
+        &script_tag(&[("data-site", "Not A Key")]),
+        "https://x.example".into(),
+    );
+    assert!(malformed.is_err());
+}
+
+#[wasm_bindgen_test]
+async fn the_launcher_opens_a_dialog_that_takes_the_focus_and_escape_gives_it_back() {
+    let root = render_app().await;
+    let launcher = find(&root, "button.launcher").expect("a launcher");
+    assert_eq!(launcher.text_content().unwrap().trim(), "Feedback");
+    assert_eq!(
+        launcher.get_attribute("aria-expanded").as_deref(),
+        Some("false")
+    );
+    assert!(find(&root, "[role=dialog]").is_none(), "closed at first");
+
+    launcher.click();
+    settle().await;
+    let dialog = find(&root, "[role=dialog]").expect("the dialog opened");
+    assert_eq!(
+        launcher.get_attribute("aria-expanded").as_deref(),
+        Some("true")
+    );
+    let first_star = find(&root, "#earshot-star-1").unwrap();
+    assert_eq!(
+        active_element(),
+        Some(first_star.into()),
+        "focus moves into the dialog"
+    );
+    assert_eq!(
+        root.query_selector_all("input[type=radio]")
+            .unwrap()
+            .length(),
+        5
+    );
+    for label in ["1 star", "5 stars"] {
+        assert!(
+            dialog.text_content().unwrap().contains(label),
+            "{label} is named for screen readers"
+        );
+    }
+
+    let init = KeyboardEventInit::new();
+    init.set_key("Escape");
+    init.set_bubbles(true);
+    let escape = KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
+    dialog.dispatch_event(&escape).unwrap();
+    settle().await;
+    assert!(
+        find(&root, "[role=dialog]").is_none(),
+        "Escape closes the dialog"
+    );
+    assert_eq!(
+        active_element(),
+        Some(launcher.into()),
+        "focus returns to the launcher"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn sending_without_a_rating_asks_for_one() {
+    let root = render_app().await;
+    find(&root, "button.launcher").unwrap().click();
+    settle().await;
+    find(&root, "button.submit").unwrap().click();
+    settle().await;
+    let alert = find(&root, "[role=alert]").expect("an error message");
+    assert_eq!(
+        alert.text_content().unwrap(),
+        "Please choose a rating first."
+    );
+}
+
+#[wasm_bindgen_test]
+async fn choosing_a_star_lights_it_and_those_before_it() {
+    let root = render_app().await;
+    find(&root, "button.launcher").unwrap().click();
+    settle().await;
+    let third: HtmlInputElement = find(&root, "#earshot-star-3").unwrap().unchecked_into();
+    third.click();
+    settle().await;
+    assert!(third.checked());
+    let lit = root.query_selector_all("label.star.lit").unwrap().length();
+    assert_eq!(lit, 3);
+}
+
+#[wasm_bindgen_test]
+async fn the_widget_mounts_in_its_own_shadow_root() {
+    earshot_widget::mount(
+        script_tag(&[("data-site", "demo")]),
+        "http://127.0.0.1:9".into(),
+    )
+    .unwrap();
+    settle().await;
+    let host = document()
+        .query_selector(earshot_widget::HOST_TAG)
+        .unwrap()
+        .expect("the host element");
+    let shadow = host.shadow_root().expect("an open shadow root");
+    let link = shadow
+        .query_selector("link[rel=stylesheet]")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        link.get_attribute("href").as_deref(),
+        Some("http://127.0.0.1:9/earshot.css")
+    );
+    assert!(shadow.query_selector("button.launcher").unwrap().is_some());
+    assert!(
+        document()
+            .query_selector("button.launcher")
+            .unwrap()
+            .is_none(),
+        "nothing leaks into the page"
+    );
+}
