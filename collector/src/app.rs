@@ -10,6 +10,7 @@ use actix_web::middleware::{Compress, DefaultHeaders};
 use actix_web::{HttpResponse, ResponseError, guard, web};
 
 use crate::error::AppError;
+use crate::rate_limit::RateLimits;
 use crate::store::Store;
 use crate::{export, ingest};
 
@@ -17,6 +18,8 @@ use crate::{export, ingest};
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    /// Per-visitor and per-site limits on submissions.
+    pub rate_limits: RateLimits,
     /// The static web files: the loader (`earshot.js`), the widget stylesheet, the demo site.
     pub www_dir: PathBuf,
     /// The built widget: wasm-bindgen glue and the `.wasm` file.
@@ -39,6 +42,11 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(
                 web::resource("/v1/sites/{site}/feedback.csv")
                     .route(web::get().to(export::export_csv))
+                    .default_service(web::to(method_not_allowed)),
+            )
+            .service(
+                web::resource("/v1/sites/{site}/feedback.jsonl")
+                    .route(web::get().to(export::export_jsonl))
                     .default_service(web::to(method_not_allowed)),
             )
             .service(web::scope("/v1").default_service(web::to(not_found)))

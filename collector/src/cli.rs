@@ -5,6 +5,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use earshot_shared::limits;
+
+use crate::export::{ExportQuery, Format};
+use crate::store::SpamFilter;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -66,6 +70,14 @@ pub struct ServeArgs {
     /// HTTP worker threads; defaults to the number of CPU cores.
     #[arg(long, env = "EARSHOT_WORKERS")]
     pub workers: Option<usize>,
+
+    /// Submissions one visitor may send to one site per minute; 0 turns the limit off.
+    #[arg(long, env = "EARSHOT_RATE_LIMIT_VISITOR", default_value_t = limits::RATE_LIMIT_PER_VISITOR)]
+    pub rate_limit_visitor: u32,
+
+    /// Submissions one site may receive per minute from all visitors; 0 turns the limit off.
+    #[arg(long, env = "EARSHOT_RATE_LIMIT_SITE", default_value_t = limits::RATE_LIMIT_PER_SITE)]
+    pub rate_limit_site: u32,
 }
 
 #[derive(Debug, Subcommand)]
@@ -111,6 +123,41 @@ pub struct ExportArgs {
     /// Write to this file instead of standard output.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
+    /// The format: CSV for spreadsheets, JSON Lines for programs.
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: Format,
+    /// Only feedback received at or after this day (2026-11-01) or RFC 3339 time.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Only feedback received before this day or RFC 3339 time.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Only ratings at least this high.
+    #[arg(long)]
+    pub min_rating: Option<u8>,
+    /// Only ratings at most this high.
+    #[arg(long)]
+    pub max_rating: Option<u8>,
+    /// Only feedback with this status (new, in-progress, resolved).
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Whether to leave out, include, or export only feedback flagged as spam.
+    #[arg(long, value_enum, default_value = "exclude")]
+    pub spam: SpamFilter,
+}
+
+impl ExportArgs {
+    /// The same filter the HTTP API builds from its query string.
+    pub fn query(&self) -> ExportQuery {
+        ExportQuery {
+            from: self.from.clone(),
+            to: self.to.clone(),
+            min_rating: self.min_rating,
+            max_rating: self.max_rating,
+            status: self.status.clone(),
+            spam: self.spam,
+        }
+    }
 }
 
 #[cfg(test)]

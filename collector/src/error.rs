@@ -25,6 +25,10 @@ pub enum AppError {
     UnknownSite(String),
     #[error("this site does not accept feedback from {0}")]
     OriginNotAllowed(String),
+    #[error("the query is not valid: {0}")]
+    InvalidQuery(String),
+    #[error("too many submissions; try again in {} seconds", retry_after_secs(.0))]
+    RateLimited(std::time::Duration),
     #[error("send a valid API token as 'Authorization: Bearer <token>'")]
     Unauthorized,
     #[error("this token may not read site {0:?}")]
@@ -39,6 +43,11 @@ pub enum AppError {
     Payload(String),
 }
 
+/// Whole seconds to wait, rounded up so a client that waits exactly that long gets through.
+fn retry_after_secs(wait: &std::time::Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+}
+
 impl AppError {
     pub fn code(&self) -> ErrorCode {
         match self {
@@ -48,6 +57,8 @@ impl AppError {
             Self::Invalid(_) => ErrorCode::InvalidField,
             Self::UnknownSite(_) => ErrorCode::UnknownSite,
             Self::OriginNotAllowed(_) => ErrorCode::OriginNotAllowed,
+            Self::InvalidQuery(_) => ErrorCode::InvalidQuery,
+            Self::RateLimited(_) => ErrorCode::RateLimited,
             Self::Unauthorized => ErrorCode::Unauthorized,
             Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::NotFound => ErrorCode::NotFound,
@@ -74,7 +85,8 @@ impl AppError {
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self.code() {
-            ErrorCode::InvalidJson => StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidJson | ErrorCode::InvalidQuery => StatusCode::BAD_REQUEST,
+            ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::InvalidField => StatusCode::UNPROCESSABLE_ENTITY,
@@ -91,8 +103,14 @@ impl ResponseError for AppError {
             tracing::error!(error = %err, "storage failed");
         }
         let mut response = HttpResponse::build(self.status_code());
-        if matches!(self, Self::Unauthorized) {
-            response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"earshot\""));
+        match self {
+            Self::Unauthorized => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"earshot\""));
+            }
+            Self::RateLimited(wait) => {
+                response.insert_header((header::RETRY_AFTER, retry_after_secs(wait).to_string()));
+            }
+            _ => {}
         }
         response.json(self.to_api_error())
     }

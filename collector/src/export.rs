@@ -15,10 +15,10 @@ use tokio::sync::mpsc;
 use crate::app::AppState;
 use crate::auth::authorize_site;
 use crate::error::AppError;
-use crate::store::{self, FeedbackRow, StoreError};
+use crate::store::{self, FeedbackFilter, FeedbackRow, SpamFilter, StoreError};
 
 /// The header row, in order. Documented in the README; add columns only at the end.
-pub const CSV_COLUMNS: [&str; 13] = [
+pub const CSV_COLUMNS: [&str; 14] = [
     "id",
     "received_at",
     "site",
@@ -32,6 +32,7 @@ pub const CSV_COLUMNS: [&str; 13] = [
     "viewport_width",
     "viewport_height",
     "status",
+    "spam",
 ];
 
 /// Bytes gathered before a chunk is sent to the client.
@@ -57,36 +58,176 @@ fn timestamp(millis: i64) -> String {
         .unwrap_or_default()
 }
 
-/// Writes the header row and every submission of `site_key` to `out`; returns the row count.
-pub fn write_csv(
+/// Parses a time bound as an owner writes it: RFC 3339 (`2026-11-01T08:00:00Z`) or a UTC day
+/// (`2026-11-01`, meaning its midnight). Returns Unix milliseconds.
+pub fn parse_time(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    let full = if text.len() == 10 {
+        format!("{text}T00:00:00Z")
+    } else {
+        text.to_owned()
+    };
+    OffsetDateTime::parse(&full, &Rfc3339)
+        .map(|at| (at.unix_timestamp_nanos() / 1_000_000) as i64)
+        .map_err(|_| {
+            format!(
+                "{text:?} is not a date (2026-11-01) or an RFC 3339 time (2026-11-01T08:00:00Z)"
+            )
+        })
+}
+
+/// The export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// CSV with a header row, for spreadsheets.
+    Csv,
+    /// One JSON object per line, for programs.
+    Jsonl,
+}
+
+impl Format {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::Csv => "text/csv; charset=utf-8",
+            Self::Jsonl => "application/jsonl; charset=utf-8",
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Csv => "csv",
+            Self::Jsonl => "jsonl",
+        }
+    }
+}
+
+/// One submission as a JSON Lines record: the CSV's columns, with JSON types.
+#[derive(serde::Serialize)]
+struct JsonRecord<'a> {
+    id: &'a str,
+    received_at: String,
+    site: &'a str,
+    rating_kind: &'a str,
+    rating: u8,
+    comment: &'a str,
+    email: Option<&'a str>,
+    page_url: &'a str,
+    locale: &'a str,
+    user_agent: &'a str,
+    viewport_width: u32,
+    viewport_height: u32,
+    status: &'a str,
+    spam: bool,
+}
+
+fn export_error(err: impl std::fmt::Display) -> StoreError {
+    StoreError::BatchFailed(format!("writing the export failed: {err}"))
+}
+
+/// Writes every submission of `site_key` that matches `filter` to `out`, calling `progress`
+/// after each row; returns the row count.
+pub fn write_export(
     conn: &rusqlite::Connection,
     site_key: &str,
+    filter: &FeedbackFilter,
+    format: Format,
     out: impl Write,
+    mut progress: impl FnMut(),
 ) -> Result<u64, StoreError> {
-    let mut csv = csv::Writer::from_writer(out);
-    let io_error =
-        |err: csv::Error| StoreError::BatchFailed(format!("writing the export failed: {err}"));
-    csv.write_record(CSV_COLUMNS).map_err(io_error)?;
-    let rows = store::for_each_feedback(conn, site_key, |row: FeedbackRow| {
-        csv.write_record([
-            row.id.as_str(),
-            &timestamp(row.received_at),
-            &row.site,
-            row.rating.kind.as_str(),
-            &row.rating.value.to_string(),
-            &neutralize_formula(&row.comment),
-            &neutralize_formula(row.email.as_deref().unwrap_or("")),
-            &neutralize_formula(&row.page_url),
-            &neutralize_formula(&row.locale),
-            &neutralize_formula(&row.user_agent),
-            &row.viewport_width.to_string(),
-            &row.viewport_height.to_string(),
-            &row.status,
-        ])
-        .map_err(io_error)
-    })?;
-    csv.flush().map_err(|err| io_error(err.into()))?;
-    Ok(rows)
+    match format {
+        Format::Csv => {
+            let mut csv = csv::Writer::from_writer(out);
+            csv.write_record(CSV_COLUMNS).map_err(export_error)?;
+            let rows = store::for_each_feedback(conn, site_key, filter, |row: FeedbackRow| {
+                csv.write_record([
+                    row.id.as_str(),
+                    &timestamp(row.received_at),
+                    &row.site,
+                    row.rating.kind.as_str(),
+                    &row.rating.value.to_string(),
+                    &neutralize_formula(&row.comment),
+                    &neutralize_formula(row.email.as_deref().unwrap_or("")),
+                    &neutralize_formula(&row.page_url),
+                    &neutralize_formula(&row.locale),
+                    &neutralize_formula(&row.user_agent),
+                    &row.viewport_width.to_string(),
+                    &row.viewport_height.to_string(),
+                    &row.status,
+                    if row.spam { "true" } else { "false" },
+                ])
+                .map_err(export_error)?;
+                progress();
+                Ok(())
+            })?;
+            csv.flush().map_err(export_error)?;
+            Ok(rows)
+        }
+        Format::Jsonl => {
+            let mut out = io::BufWriter::new(out);
+            let rows = store::for_each_feedback(conn, site_key, filter, |row: FeedbackRow| {
+                let record = JsonRecord {
+                    id: &row.id,
+                    received_at: timestamp(row.received_at),
+                    site: &row.site,
+                    rating_kind: row.rating.kind.as_str(),
+                    rating: row.rating.value,
+                    comment: &row.comment,
+                    email: row.email.as_deref(),
+                    page_url: &row.page_url,
+                    locale: &row.locale,
+                    user_agent: &row.user_agent,
+                    viewport_width: row.viewport_width,
+                    viewport_height: row.viewport_height,
+                    status: &row.status,
+                    spam: row.spam,
+                };
+                serde_json::to_writer(&mut out, &record).map_err(export_error)?;
+                out.write_all(b"\n").map_err(export_error)?;
+                progress();
+                Ok(())
+            })?;
+            out.flush().map_err(export_error)?;
+            Ok(rows)
+        }
+    }
+}
+
+/// The query string of the export routes.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    /// Received at or after: a day (`2026-11-01`) or an RFC 3339 time.
+    pub from: Option<String>,
+    /// Received before: a day or an RFC 3339 time.
+    pub to: Option<String>,
+    pub min_rating: Option<u8>,
+    pub max_rating: Option<u8>,
+    /// `new`, `in-progress` or `resolved`.
+    pub status: Option<String>,
+    /// `exclude` (default), `include` or `only`.
+    #[serde(default)]
+    pub spam: SpamFilter,
+}
+
+/// The statuses a submission can have.
+pub const STATUSES: [&str; 3] = ["new", "in-progress", "resolved"];
+
+impl ExportQuery {
+    pub fn into_filter(self) -> Result<FeedbackFilter, String> {
+        if let Some(status) = &self.status
+            && !STATUSES.contains(&status.as_str())
+        {
+            return Err(format!("status is one of {}", STATUSES.join(", ")));
+        }
+        Ok(FeedbackFilter {
+            from: self.from.as_deref().map(parse_time).transpose()?,
+            to: self.to.as_deref().map(parse_time).transpose()?,
+            min_rating: self.min_rating,
+            max_rating: self.max_rating,
+            status: self.status,
+            spam: self.spam,
+        })
+    }
 }
 
 /// A `Write` that hands full chunks to an HTTP response body, waiting when the client is slow.
@@ -124,14 +265,21 @@ impl Write for ChunkSender {
     }
 }
 
-/// `GET /v1/sites/{site}/feedback.csv`: every submission of the site, streamed.
-pub async fn export_csv(
+/// `GET /v1/sites/{site}/feedback.csv` and `.jsonl`: the site's feedback, filtered by the
+/// query string, streamed.
+pub async fn export_feedback(
     request: HttpRequest,
     state: web::Data<AppState>,
     site: web::Path<String>,
+    format: Format,
 ) -> Result<HttpResponse, AppError> {
     let site_key = site.into_inner();
     authorize_site(&request, &state.store, &site_key).await?;
+    let filter = web::Query::<ExportQuery>::from_query(request.query_string())
+        .map_err(|err| AppError::InvalidQuery(err.to_string()))?
+        .into_inner()
+        .into_filter()
+        .map_err(AppError::InvalidQuery)?;
 
     let (chunks, body) = mpsc::channel(CHUNKS_AHEAD);
     let store = state.store.clone();
@@ -141,7 +289,8 @@ pub async fn export_csv(
             buffer: Vec::with_capacity(CHUNK_BYTES),
             chunks: chunks.clone(),
         };
-        let result = store.read(|conn| write_csv(conn, &key, &mut sender));
+        let result =
+            store.read(|conn| write_export(conn, &key, &filter, format, &mut sender, || ()));
         match result {
             Ok(rows) => tracing::info!(site = %key, rows, "exported"),
             Err(err) => {
@@ -155,15 +304,31 @@ pub async fn export_csv(
     let stream = futures_util::stream::unfold(body, |mut body| async move {
         body.recv().await.map(|chunk| (chunk, body))
     });
-    let filename = format!("earshot-{site_key}.csv");
+    let filename = format!("earshot-{site_key}.{}", format.extension());
     Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
+        .content_type(format.content_type())
         .insert_header((
             header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"{filename}\""),
         ))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .streaming(stream))
+}
+
+pub async fn export_csv(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+    site: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    export_feedback(request, state, site, Format::Csv).await
+}
+
+pub async fn export_jsonl(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+    site: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    export_feedback(request, state, site, Format::Jsonl).await
 }
 
 #[cfg(test)]
@@ -181,6 +346,20 @@ mod tests {
         for kept in ["", "Great, \"really\"\nthanks", "a=b", "'quoted", "日本語"] {
             assert_eq!(neutralize_formula(kept), kept);
         }
+    }
+
+    #[test]
+    fn time_bounds_are_days_or_rfc3339() {
+        assert_eq!(parse_time("1970-01-02").unwrap(), 86_400_000);
+        assert_eq!(
+            parse_time("2025-11-24T16:00:00.123Z").unwrap(),
+            1_764_000_000_123
+        );
+        assert_eq!(
+            parse_time("2025-11-24T17:00:00+01:00").unwrap(),
+            1_764_000_000_000
+        );
+        assert!(parse_time("yesterday").is_err());
     }
 
     #[test]

@@ -147,6 +147,21 @@ async fn accept(
         return (Err(AppError::OriginNotAllowed(shown.to_owned())), false);
     }
 
+    // Counted before validation: a flood of malformed submissions is a flood too.
+    let user_agent = request
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("");
+    let visitor = state.rate_limits.visitor_key(
+        request.peer_addr().map(|addr| addr.ip()),
+        user_agent,
+        site.key.as_str(),
+    );
+    if let Err(wait) = state.rate_limits.check(&visitor, site.key.as_str()) {
+        return (Err(AppError::RateLimited(wait)), true);
+    }
+
     if let Err(err) = submission.validate() {
         return (Err(err.into()), true);
     }

@@ -9,6 +9,7 @@ pub mod error;
 pub mod export;
 pub mod ingest;
 pub mod origin;
+pub mod rate_limit;
 pub mod store;
 
 pub use app::{AppState, configure};

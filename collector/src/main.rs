@@ -1,16 +1,20 @@
 //! `earshot`: the collector's command line.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::num::NonZeroU32;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use clap::Parser;
 use earshot_collector::cli::{Cli, Command, ExportArgs, ServeArgs, SiteCommand, TokenCommand};
 use earshot_collector::origin::normalize_origin;
+use earshot_collector::rate_limit::{RateLimitConfig, RateLimits};
 use earshot_collector::{AppState, Store, app, auth, export, store};
-use earshot_shared::SiteKey;
+use earshot_shared::{SiteKey, limits};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -40,8 +44,14 @@ type CliResult = Result<(), Box<dyn std::error::Error>>;
 
 fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
     let store = Store::open(&cli.database)?;
+    let rate_limits = RateLimits::new(RateLimitConfig {
+        per_visitor: NonZeroU32::new(args.rate_limit_visitor),
+        per_site: NonZeroU32::new(args.rate_limit_site),
+        window: Duration::from_secs(limits::RATE_WINDOW_SECS),
+    });
     let state = AppState {
         store,
+        rate_limits: rate_limits.clone(),
         www_dir: args.www_dir.clone(),
         widget_dir: args.widget_dir.clone(),
     };
@@ -60,7 +70,17 @@ fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
     if let Some(workers) = args.workers {
         server = server.workers(workers);
     }
-    actix_web::rt::System::new().block_on(server.run())?;
+    actix_web::rt::System::new().block_on(async move {
+        // Visitors whose limits have refilled are forgotten, so memory stays bounded.
+        actix_web::rt::spawn(async move {
+            let mut every_minute = actix_web::rt::time::interval(Duration::from_secs(60));
+            loop {
+                every_minute.tick().await;
+                rate_limits.forget_idle();
+            }
+        });
+        server.run().await
+    })?;
     Ok(())
 }
 
@@ -169,19 +189,41 @@ fn export(cli: &Cli, args: &ExportArgs) -> CliResult {
         )
         .into());
     }
+    let filter = args.query().into_filter()?;
+    // A progress bar only for a person watching; scripts and pipes get only the data.
+    let progress = if io::stderr().is_terminal() {
+        let total = store::count_feedback(&conn, &args.site, &filter)?;
+        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} submissions ({per_sec}, {eta} left)",
+            )
+            .expect("a valid progress template"),
+        );
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let tick = || progress.inc(1);
     let rows = match &args.output {
         Some(path) => {
             let mut file = BufWriter::new(File::create(path)?);
-            let rows = export::write_csv(&conn, &args.site, &mut file)?;
+            let rows =
+                export::write_export(&conn, &args.site, &filter, args.format, &mut file, tick)?;
             file.flush()?;
             file.into_inner()
                 .map_err(|err| err.into_error())?
                 .sync_all()?;
-            eprintln!("Wrote {rows} submissions to {}.", path.display());
             rows
         }
-        None => export::write_csv(&conn, &args.site, BufWriter::new(io::stdout().lock()))?,
+        None => {
+            let stdout = BufWriter::new(io::stdout().lock());
+            export::write_export(&conn, &args.site, &filter, args.format, stdout, tick)?
+        }
     };
-    tracing::debug!(rows, "export finished");
+    progress.finish_and_clear();
+    if let Some(path) = &args.output {
+        eprintln!("Wrote {rows} submissions to {}.", path.display());
+    }
     Ok(())
 }

@@ -22,7 +22,8 @@ const WRITE_QUEUE: usize = 4_096;
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The schema, one migration per entry; `PRAGMA user_version` records how many have run.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE sites (
     key         TEXT PRIMARY KEY,
     name        TEXT NOT NULL,
@@ -58,7 +59,11 @@ CREATE TABLE api_tokens (
     created_at  INTEGER NOT NULL,
     revoked_at  INTEGER
 ) STRICT;
-"#];
+"#,
+    r#"
+ALTER TABLE feedback ADD COLUMN spam INTEGER NOT NULL DEFAULT 0;
+"#,
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -116,6 +121,68 @@ pub struct FeedbackRow {
     pub viewport_width: u32,
     pub viewport_height: u32,
     pub status: String,
+    pub spam: bool,
+}
+
+/// Whether an export includes submissions flagged as spam.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum SpamFilter {
+    /// Leave spam out (the default, as in every listing).
+    #[default]
+    Exclude,
+    /// Everything, spam included.
+    Include,
+    /// Only spam, to review what was caught.
+    Only,
+}
+
+/// Which submissions an export or listing covers. Empty means everything but spam.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FeedbackFilter {
+    /// Received at or after, in Unix milliseconds.
+    pub from: Option<i64>,
+    /// Received before, in Unix milliseconds.
+    pub to: Option<i64>,
+    pub min_rating: Option<u8>,
+    pub max_rating: Option<u8>,
+    pub status: Option<String>,
+    pub spam: SpamFilter,
+}
+
+impl FeedbackFilter {
+    /// The `WHERE` clause for this filter (after the site) and its parameters, in order.
+    fn sql(&self, site_key: &str) -> (String, Vec<rusqlite::types::Value>) {
+        use rusqlite::types::Value;
+        let mut clause = String::from("site_key = ?");
+        let mut values = vec![Value::Text(site_key.to_owned())];
+        let mut add = |condition: &str, value: Value| {
+            clause.push_str(" AND ");
+            clause.push_str(condition);
+            values.push(value);
+        };
+        if let Some(from) = self.from {
+            add("received_at >= ?", Value::Integer(from));
+        }
+        if let Some(to) = self.to {
+            add("received_at < ?", Value::Integer(to));
+        }
+        if let Some(min) = self.min_rating {
+            add("rating_value >= ?", Value::Integer(min.into()));
+        }
+        if let Some(max) = self.max_rating {
+            add("rating_value <= ?", Value::Integer(max.into()));
+        }
+        if let Some(status) = &self.status {
+            add("status = ?", Value::Text(status.clone()));
+        }
+        match self.spam {
+            SpamFilter::Exclude => clause.push_str(" AND spam = 0"),
+            SpamFilter::Include => {}
+            SpamFilter::Only => clause.push_str(" AND spam = 1"),
+        }
+        (clause, values)
+    }
 }
 
 /// What happened to a submission handed to [`Store::submit`].
@@ -132,6 +199,7 @@ type WriteReply = oneshot::Sender<Result<Stored, StoreError>>;
 struct WriteJob {
     submission: Submission,
     received_at: i64,
+    spam: bool,
     reply: WriteReply,
 }
 
@@ -202,7 +270,8 @@ impl Store {
         &self.path
     }
 
-    /// Stores a submission and returns once it is committed (or known from before).
+    /// Stores a submission and returns once it is committed (or known from before). Spam is
+    /// stored too, flagged, so the owner can review what was caught.
     pub async fn submit(
         &self,
         submission: Submission,
@@ -210,6 +279,7 @@ impl Store {
     ) -> Result<Stored, StoreError> {
         let (reply, answer) = oneshot::channel();
         let job = WriteJob {
+            spam: submission.looks_like_spam(),
             submission,
             received_at,
             reply,
@@ -300,8 +370,8 @@ fn write_batch(
     {
         let mut insert = tx.prepare_cached(
             "INSERT INTO feedback (id, site_key, received_at, rating_kind, rating_value, comment,
-                                   email, page_url, locale, user_agent, viewport_width, viewport_height)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                                   email, page_url, locale, user_agent, viewport_width, viewport_height, spam)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
              ON CONFLICT (id) DO NOTHING",
         )?;
         for job in batch {
@@ -320,6 +390,7 @@ fn write_batch(
                     s.client.user_agent,
                     s.client.viewport_width,
                     s.client.viewport_height,
+                    job.spam,
                 ])
                 .map(|changed| {
                     if changed == 1 {
@@ -485,18 +556,33 @@ pub fn revoke_token(conn: &Connection, id: i64) -> Result<(), StoreError> {
 
 // ---- Feedback ----------------------------------------------------------------------------
 
-/// Calls `each` with every submission of a site in arrival order, one row in memory at a time.
+/// How many submissions of a site match `filter`.
+pub fn count_feedback(
+    conn: &Connection,
+    site_key: &str,
+    filter: &FeedbackFilter,
+) -> Result<u64, StoreError> {
+    let (clause, values) = filter.sql(site_key);
+    let sql = format!("SELECT count(*) FROM feedback WHERE {clause}");
+    Ok(conn.query_row(&sql, rusqlite::params_from_iter(values), |row| row.get(0))?)
+}
+
+/// Calls `each` with every submission of a site that matches `filter`, in arrival order, one
+/// row in memory at a time.
 pub fn for_each_feedback(
     conn: &Connection,
     site_key: &str,
+    filter: &FeedbackFilter,
     mut each: impl FnMut(FeedbackRow) -> Result<(), StoreError>,
 ) -> Result<u64, StoreError> {
-    let mut statement = conn.prepare_cached(
+    let (clause, values) = filter.sql(site_key);
+    let sql = format!(
         "SELECT id, received_at, site_key, rating_kind, rating_value, comment, email, page_url,
-                locale, user_agent, viewport_width, viewport_height, status
-         FROM feedback WHERE site_key = ?1 ORDER BY seq",
-    )?;
-    let mut rows = statement.query([site_key])?;
+                locale, user_agent, viewport_width, viewport_height, status, spam
+         FROM feedback WHERE {clause} ORDER BY seq"
+    );
+    let mut statement = conn.prepare_cached(&sql)?;
+    let mut rows = statement.query(rusqlite::params_from_iter(values))?;
     let mut count = 0;
     while let Some(row) = rows.next()? {
         let kind: String = row.get(3)?;
@@ -516,6 +602,7 @@ pub fn for_each_feedback(
             viewport_width: row.get(10)?,
             viewport_height: row.get(11)?,
             status: row.get(12)?,
+            spam: row.get(13)?,
         })?;
         count += 1;
     }
@@ -541,6 +628,8 @@ mod tests {
             page_url: "https://shop.example/".into(),
             locale: "en".into(),
             client: ClientInfo::default(),
+            open_ms: 10_000,
+            honeypot: String::new(),
         }
     }
 

@@ -3,8 +3,10 @@
 
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::{App, test, web};
+use earshot_collector::rate_limit::{RateLimitConfig, RateLimits};
 use earshot_collector::{AppState, Store, app, store};
-use earshot_shared::{ApiError, ErrorCode, SiteKey};
+use earshot_shared::{ApiError, ErrorCode, SiteKey, limits};
+use std::num::NonZeroU32;
 
 fn state(dir: &tempfile::TempDir) -> AppState {
     let path = dir.path().join("earshot.db");
@@ -21,6 +23,11 @@ fn state(dir: &tempfile::TempDir) -> AppState {
     std::fs::write(www.join("earshot.js"), "/* loader */").unwrap();
     AppState {
         store: Store::open(&path).unwrap(),
+        rate_limits: RateLimits::new(RateLimitConfig {
+            per_visitor: NonZeroU32::new(limits::RATE_LIMIT_PER_VISITOR),
+            per_site: NonZeroU32::new(limits::RATE_LIMIT_PER_SITE),
+            window: std::time::Duration::from_secs(limits::RATE_WINDOW_SECS),
+        }),
         www_dir: www,
         widget_dir: dir.path().join("widget"),
     }

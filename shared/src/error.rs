@@ -19,6 +19,8 @@ pub enum ErrorCode {
     UnknownSite,
     /// The request's `Origin` is not one of the site's allowed origins (403).
     OriginNotAllowed,
+    /// A query parameter of an owner route is malformed (400).
+    InvalidQuery,
     /// An owner route was called without a valid bearer token (401).
     Unauthorized,
     /// The token is valid but not for this site (403).
@@ -27,6 +29,9 @@ pub enum ErrorCode {
     NotFound,
     /// The method is not served on this route (405).
     MethodNotAllowed,
+    /// Too many submissions from this visitor or to this site; `Retry-After` says when to
+    /// try again (429).
+    RateLimited,
     /// Something failed on the collector; the submission was not stored (500).
     Internal,
     /// A code this build does not know yet (a newer collector).
@@ -44,10 +49,12 @@ impl ErrorCode {
             Self::InvalidField => "invalid-field",
             Self::UnknownSite => "unknown-site",
             Self::OriginNotAllowed => "origin-not-allowed",
+            Self::InvalidQuery => "invalid-query",
             Self::Unauthorized => "unauthorized",
             Self::Forbidden => "forbidden",
             Self::NotFound => "not-found",
             Self::MethodNotAllowed => "method-not-allowed",
+            Self::RateLimited => "rate-limited",
             Self::Internal => "internal",
             Self::Unknown => "unknown",
         }
@@ -79,10 +86,12 @@ mod tests {
             ErrorCode::InvalidField,
             ErrorCode::UnknownSite,
             ErrorCode::OriginNotAllowed,
+            ErrorCode::InvalidQuery,
             ErrorCode::Unauthorized,
             ErrorCode::Forbidden,
             ErrorCode::NotFound,
             ErrorCode::MethodNotAllowed,
+            ErrorCode::RateLimited,
             ErrorCode::Internal,
         ] {
             let json = serde_json::to_string(&code).unwrap();

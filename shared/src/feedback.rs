@@ -33,6 +33,14 @@ pub struct Submission {
     /// Facts about the visitor's browser that help reproduce a problem.
     #[serde(default)]
     pub client: ClientInfo,
+    /// How long the panel was open before the visitor pressed send, in milliseconds. Faster
+    /// than [`crate::limits::MIN_OPEN_MS`] (or missing) marks the submission as spam.
+    #[serde(default)]
+    pub open_ms: u32,
+    /// A form field people never see. Bots that fill every field fill it: the submission is
+    /// then marked as spam.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub honeypot: String,
 }
 
 /// Facts about the visitor's browser.
@@ -152,6 +160,13 @@ impl ValidationError {
 }
 
 impl Submission {
+    /// Whether this looks like a bot's work: the honeypot was filled, or the form was sent
+    /// faster than a person can. Spam is stored (flagged) and answered like any submission,
+    /// so a bot learns nothing from the answer.
+    pub fn looks_like_spam(&self) -> bool {
+        !self.honeypot.is_empty() || self.open_ms < crate::limits::MIN_OPEN_MS
+    }
+
     /// Checks every rule, returning the first one broken. The collector runs this on every
     /// submission; the widget runs it before sending, so the visitor sees the same message.
     pub fn validate(&self) -> Result<(), ValidationError> {
@@ -289,6 +304,8 @@ mod tests {
                 viewport_height: 720,
                 user_agent: "Mozilla/5.0".into(),
             },
+            open_ms: 12_000,
+            honeypot: String::new(),
         }
     }
 
@@ -425,6 +442,17 @@ mod tests {
         s.comment = "a\0b".into();
         let err = s.validate().unwrap_err();
         assert_eq!(err.field(), "comment");
+    }
+
+    #[test]
+    fn bots_are_recognised() {
+        let mut s = submission();
+        assert!(!s.looks_like_spam());
+        s.open_ms = crate::limits::MIN_OPEN_MS - 1;
+        assert!(s.looks_like_spam(), "too fast for a person");
+        s.open_ms = 12_000;
+        s.honeypot = "http://spam.example".into();
+        assert!(s.looks_like_spam(), "the hidden field was filled");
     }
 
     #[test]

@@ -31,3 +31,18 @@ pub const MAX_SITE_NAME_CHARS: usize = 100;
 
 /// Longest viewport side a browser can plausibly report, in CSS pixels.
 pub const MAX_VIEWPORT_PX: u32 = 100_000;
+
+/// Submissions one visitor may send to one site per [`RATE_WINDOW_SECS`]; more get `429`.
+/// A visitor is a keyed hash of IP address, user agent and site, never the address itself.
+pub const RATE_LIMIT_PER_VISITOR: u32 = 10;
+
+/// Submissions one site may receive per [`RATE_WINDOW_SECS`] from everyone together; more
+/// get `429`. Protects the database and the owner's inbox from a flood.
+pub const RATE_LIMIT_PER_SITE: u32 = 600;
+
+/// The window the rate limits are counted over, in seconds.
+pub const RATE_WINDOW_SECS: u64 = 60;
+
+/// A submission sent less than this many milliseconds after the panel opened was not typed
+/// by a person: it is kept, flagged as spam.
+pub const MIN_OPEN_MS: u32 = 1_500;

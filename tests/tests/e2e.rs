@@ -36,7 +36,8 @@ fn submission_json(id: &str, comment: &str) -> String {
         "comment": comment,
         "page_url": "https://shop.example/tea",
         "locale": "en-GB",
-        "client": { "viewport_width": 390, "viewport_height": 844, "user_agent": "test" }
+        "client": { "viewport_width": 390, "viewport_height": 844, "user_agent": "test" },
+        "open_ms": 9_000
     })
     .to_string()
 }
@@ -88,6 +89,11 @@ async fn a_visitor_leaves_feedback_and_the_owner_exports_it() {
     let email = widget.find(Locator::Css("#earshot-email")).await.unwrap();
     email.send_keys("ada@example.com").await.unwrap();
     browser.screenshot("widget-filled").await;
+    // A person takes a moment; a submission faster than MIN_OPEN_MS is flagged as spam.
+    tokio::time::sleep(std::time::Duration::from_millis(u64::from(
+        earshot_shared::limits::MIN_OPEN_MS,
+    )))
+    .await;
 
     widget
         .find(Locator::Css("button.submit"))
@@ -117,6 +123,7 @@ async fn a_visitor_leaves_feedback_and_the_owner_exports_it() {
     assert_eq!(cell(row, "page_url"), shop.url());
     assert_eq!(cell(row, "locale"), "en");
     assert_eq!(cell(row, "status"), "new");
+    assert_eq!(cell(row, "spam"), "false", "a person typing is not spam");
     assert!(cell(row, "viewport_width").parse::<u32>().unwrap() > 0);
     assert!(
         cell(row, "user_agent").contains("Chrome"),

@@ -8,6 +8,7 @@ use uuid::Uuid;
 use wasm_bindgen::JsValue;
 
 use crate::config::WidgetConfig;
+use crate::state::WidgetState;
 
 /// Why a submission was not stored.
 #[derive(Debug)]
@@ -39,8 +40,7 @@ pub fn build_submission(
     config: &WidgetConfig,
     id: Uuid,
     rating: u8,
-    comment: &str,
-    email: &str,
+    state: &WidgetState,
 ) -> Submission {
     let window = gloo::utils::window();
     let document = gloo::utils::document();
@@ -53,7 +53,7 @@ pub fn build_submission(
         .unwrap_or_default();
     let dimension =
         |value: Result<JsValue, JsValue>| value.ok().and_then(|v| v.as_f64()).unwrap_or(0.0) as u32;
-    let email = email.trim();
+    let email = state.email.trim();
     Submission {
         id,
         site: config.site.clone(),
@@ -61,7 +61,7 @@ pub fn build_submission(
             kind: RatingKind::Stars,
             value: rating,
         },
-        comment: comment.to_owned(),
+        comment: state.comment.clone(),
         email: (!email.is_empty()).then(|| email.to_owned()),
         page_url: window.location().href().unwrap_or_default(),
         locale,
@@ -70,6 +70,8 @@ pub fn build_submission(
             viewport_height: dimension(window.inner_height()),
             user_agent: window.navigator().user_agent().unwrap_or_default(),
         },
+        open_ms: (js_sys::Date::now() - state.opened_at).clamp(0.0, f64::from(u32::MAX)) as u32,
+        honeypot: state.honeypot.clone(),
     }
 }
 

@@ -72,7 +72,7 @@ pub fn App(props: &AppProps) -> Html {
             state.dispatch(if state.open {
                 Action::Close
             } else {
-                Action::Open
+                Action::Open(js_sys::Date::now())
             });
         })
     };
@@ -92,6 +92,10 @@ pub fn App(props: &AppProps) -> Html {
         let dispatcher = state.dispatcher();
         Callback::from(move |text| dispatcher.dispatch(Action::Email(text)))
     };
+    let onhoneypot = {
+        let dispatcher = state.dispatcher();
+        Callback::from(move |text| dispatcher.dispatch(Action::Honeypot(text)))
+    };
     let onsubmit = {
         let state = state.clone();
         let config = config.clone();
@@ -104,8 +108,7 @@ pub fn App(props: &AppProps) -> Html {
                 return;
             };
             let id = state.submission_id.unwrap_or_else(api::new_submission_id);
-            let submission =
-                api::build_submission(&config, id, rating, &state.comment, &state.email);
+            let submission = api::build_submission(&config, id, rating, &state);
             if let Err(err) = submission.validate() {
                 state.dispatch(Action::Failed(err.to_string()));
                 return;
@@ -142,6 +145,7 @@ pub fn App(props: &AppProps) -> Html {
                         onrate={onrate}
                         oncomment={oncomment}
                         onemail={onemail}
+                        onhoneypot={onhoneypot}
                         onsubmit={onsubmit}
                         onclose={close}
                     />

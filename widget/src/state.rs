@@ -24,6 +24,10 @@ pub struct WidgetState {
     pub rating: Option<u8>,
     pub comment: String,
     pub email: String,
+    /// The hidden field only bots fill in.
+    pub honeypot: String,
+    /// When the panel was last opened (`Date.now()`), to tell people from bots by speed.
+    pub opened_at: f64,
     pub phase: Phase,
     /// Created with the first attempt and kept for every retry, so the collector stores the
     /// submission once however many times it is sent.
@@ -37,6 +41,8 @@ impl Default for WidgetState {
             rating: None,
             comment: String::new(),
             email: String::new(),
+            honeypot: String::new(),
+            opened_at: 0.0,
             phase: Phase::Editing,
             submission_id: None,
         }
@@ -44,11 +50,13 @@ impl Default for WidgetState {
 }
 
 pub enum Action {
-    Open,
+    /// Opened at this `Date.now()`.
+    Open(f64),
     Close,
     Rate(u8),
     Comment(String),
     Email(String),
+    Honeypot(String),
     Sending(Uuid),
     Sent,
     Failed(String),
@@ -60,7 +68,10 @@ impl Reducible for WidgetState {
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
         let mut next = (*self).clone();
         match action {
-            Action::Open => next.open = true,
+            Action::Open(now) => {
+                next.open = true;
+                next.opened_at = now;
+            }
             Action::Close => {
                 next.open = false;
                 // After a thank-you, the next opening starts a new piece of feedback.
@@ -81,6 +92,7 @@ impl Reducible for WidgetState {
                 next.email = text;
                 next.submission_id = None;
             }
+            Action::Honeypot(text) => next.honeypot = text,
             Action::Sending(id) => {
                 next.submission_id = Some(id);
                 next.phase = Phase::Sending;

@@ -10,6 +10,7 @@ use super::{free_port, root};
 pub struct Collector {
     pub port: u16,
     pub dir: tempfile::TempDir,
+    serve_args: Vec<String>,
     child: Child,
 }
 
@@ -37,6 +38,11 @@ pub fn widget_dir() -> PathBuf {
 impl Collector {
     /// Starts a collector with one site, `demo`, that accepts feedback from `origins`.
     pub fn start(origins: &[&str]) -> Self {
+        Self::start_with(origins, &[])
+    }
+
+    /// Like [`Collector::start`], with more options for `earshot serve`.
+    pub fn start_with(origins: &[&str], serve_args: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let collector_origin = format!("http://127.0.0.1:{port}");
@@ -58,8 +64,14 @@ impl Collector {
             )
         );
 
-        let child = serve(dir.path(), port);
-        let collector = Self { port, dir, child };
+        let serve_args: Vec<String> = serve_args.iter().map(|arg| arg.to_string()).collect();
+        let child = serve(dir.path(), port, &serve_args);
+        let collector = Self {
+            port,
+            dir,
+            serve_args,
+            child,
+        };
         collector.wait_until_healthy();
         collector
     }
@@ -72,7 +84,7 @@ impl Collector {
 
     /// Starts the collector again on the same port and database.
     pub fn restart(&mut self) {
-        self.child = serve(self.dir.path(), self.port);
+        self.child = serve(self.dir.path(), self.port, &self.serve_args);
         self.wait_until_healthy();
     }
 
@@ -129,7 +141,7 @@ impl Collector {
     }
 }
 
-fn serve(dir: &Path, port: u16) -> Child {
+fn serve(dir: &Path, port: u16, extra: &[String]) -> Child {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -147,6 +159,7 @@ fn serve(dir: &Path, port: u16) -> Child {
         .arg(root().join("www"))
         .arg("--widget-dir")
         .arg(widget_dir())
+        .args(extra)
         .env("EARSHOT_DATABASE", dir.join("earshot.db"))
         .env("EARSHOT_LOG", "info")
         .stdout(Stdio::null())

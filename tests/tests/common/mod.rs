@@ -41,7 +41,7 @@ pub fn browser_required() -> bool {
 }
 
 /// The CSV header row, as documented in the README.
-pub const CSV_COLUMNS: [&str; 13] = [
+pub const CSV_COLUMNS: [&str; 14] = [
     "id",
     "received_at",
     "site",
@@ -55,6 +55,7 @@ pub const CSV_COLUMNS: [&str; 13] = [
     "viewport_width",
     "viewport_height",
     "status",
+    "spam",
 ];
 
 /// Parses an export back into its header and rows.

@@ -15,6 +15,7 @@ pub struct PanelProps {
     pub onrate: Callback<u8>,
     pub oncomment: Callback<String>,
     pub onemail: Callback<String>,
+    pub onhoneypot: Callback<String>,
     pub onsubmit: Callback<()>,
     pub onclose: Callback<()>,
 }
@@ -45,6 +46,9 @@ pub fn Panel(props: &PanelProps) -> Html {
         .reform(|event: InputEvent| event.target_unchecked_into::<HtmlTextAreaElement>().value());
     let onemail = props
         .onemail
+        .reform(|event: InputEvent| event.target_unchecked_into::<HtmlInputElement>().value());
+    let onhoneypot = props
+        .onhoneypot
         .reform(|event: InputEvent| event.target_unchecked_into::<HtmlInputElement>().value());
     let sending = state.phase == Phase::Sending;
 
@@ -88,6 +92,20 @@ pub fn Panel(props: &PanelProps) -> Html {
                     oninput={onemail}
                 />
                 <p id="earshot-email-hint" class="hint">{ texts.email_hint }</p>
+                // A trap for bots that fill every field: hidden from people, from the
+                // keyboard and from screen readers.
+                <div class="trap" aria-hidden="true">
+                    <label for="earshot-website">{ texts.honeypot_label }</label>
+                    <input
+                        id="earshot-website"
+                        name="website"
+                        type="text"
+                        tabindex="-1"
+                        autocomplete="off"
+                        value={state.honeypot.clone()}
+                        oninput={onhoneypot}
+                    />
+                </div>
                 if let Phase::Failed(message) = &state.phase {
                     <p class="error" role="alert">{ message.clone() }</p>
                 }

@@ -1,0 +1,207 @@
+//! Rate limits per visitor and per site, and the privacy-preserving visitor key they use.
+//!
+//! A visitor is never identified by their IP address: the key is an HMAC of IP address, user
+//! agent and site under a random salt that lives only in memory and is replaced every UTC day
+//! (the previous one is dropped), so keys cannot be linked across days or reversed into
+//! addresses, and nothing about them reaches the disk. Limits are counted per collector
+//! process (see the README).
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+/// How many submissions are allowed per window, per visitor and per site. `None` turns a
+/// limit off.
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimitConfig {
+    pub per_visitor: Option<NonZeroU32>,
+    pub per_site: Option<NonZeroU32>,
+    pub window: Duration,
+}
+
+/// A visitor's anonymous key for one day: 16 bytes of HMAC-SHA256.
+pub type VisitorKey = [u8; 16];
+
+struct DailySalt {
+    day: u64,
+    salt: [u8; 32],
+}
+
+#[derive(Clone)]
+pub struct RateLimits {
+    per_visitor: Option<Arc<DefaultKeyedRateLimiter<VisitorKey>>>,
+    per_site: Option<Arc<DefaultKeyedRateLimiter<String>>>,
+    salt: Arc<Mutex<DailySalt>>,
+    clock: DefaultClock,
+}
+
+fn quota(count: NonZeroU32, window: Duration) -> Quota {
+    // `count` submissions at once, refilled evenly over the window.
+    let period = (window / count.get()).max(Duration::from_millis(1));
+    Quota::with_period(period)
+        .expect("a non-zero period")
+        .allow_burst(count)
+}
+
+fn random_salt() -> [u8; 32] {
+    let mut salt = [0u8; 32];
+    getrandom::fill(&mut salt).expect("the operating system's random number generator failed");
+    salt
+}
+
+fn utc_day() -> u64 {
+    crate::store::now_millis() as u64 / 86_400_000
+}
+
+impl RateLimits {
+    pub fn new(config: RateLimitConfig) -> Self {
+        Self {
+            per_visitor: config
+                .per_visitor
+                .map(|count| Arc::new(RateLimiter::keyed(quota(count, config.window)))),
+            per_site: config
+                .per_site
+                .map(|count| Arc::new(RateLimiter::keyed(quota(count, config.window)))),
+            salt: Arc::new(Mutex::new(DailySalt {
+                day: utc_day(),
+                salt: random_salt(),
+            })),
+            clock: DefaultClock::default(),
+        }
+    }
+
+    /// The visitor's key for today.
+    pub fn visitor_key(&self, ip: Option<IpAddr>, user_agent: &str, site: &str) -> VisitorKey {
+        let salt = {
+            let mut current = self.salt.lock().expect("salt lock poisoned");
+            let today = utc_day();
+            if current.day != today {
+                *current = DailySalt {
+                    day: today,
+                    salt: random_salt(),
+                };
+            }
+            current.salt
+        };
+        let mut mac = Hmac::<Sha256>::new_from_slice(&salt).expect("HMAC takes any key length");
+        match ip {
+            Some(IpAddr::V4(ip)) => mac.update(&ip.octets()),
+            Some(IpAddr::V6(ip)) => mac.update(&ip.octets()),
+            None => {}
+        }
+        mac.update(&[0]);
+        mac.update(user_agent.as_bytes());
+        mac.update(&[0]);
+        mac.update(site.as_bytes());
+        let mut key = [0u8; 16];
+        key.copy_from_slice(&mac.finalize().into_bytes()[..16]);
+        key
+    }
+
+    /// Counts one submission; `Err` holds how long to wait when a limit is reached.
+    pub fn check(&self, visitor: &VisitorKey, site: &str) -> Result<(), Duration> {
+        let now = self.clock.now();
+        if let Some(limiter) = &self.per_visitor {
+            limiter
+                .check_key(visitor)
+                .map_err(|not_until| not_until.wait_time_from(now))?;
+        }
+        if let Some(limiter) = &self.per_site {
+            limiter
+                .check_key(&site.to_owned())
+                .map_err(|not_until| not_until.wait_time_from(now))?;
+        }
+        Ok(())
+    }
+
+    /// Forgets visitors and sites whose limits have fully refilled, so memory stays bounded.
+    pub fn forget_idle(&self) {
+        if let Some(limiter) = &self.per_visitor {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
+        if let Some(limiter) = &self.per_site {
+            limiter.retain_recent();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(per_visitor: u32, per_site: u32) -> RateLimits {
+        RateLimits::new(RateLimitConfig {
+            per_visitor: NonZeroU32::new(per_visitor),
+            per_site: NonZeroU32::new(per_site),
+            window: Duration::from_secs(60),
+        })
+    }
+
+    #[test]
+    fn a_visitor_is_limited_and_told_when_to_come_back() {
+        let limits = limits(3, 100);
+        let ip = Some("203.0.113.7".parse().unwrap());
+        let visitor = limits.visitor_key(ip, "Firefox", "demo");
+        for _ in 0..3 {
+            assert_eq!(limits.check(&visitor, "demo"), Ok(()));
+        }
+        let wait = limits.check(&visitor, "demo").unwrap_err();
+        assert!(
+            wait > Duration::ZERO && wait <= Duration::from_secs(20),
+            "{wait:?}"
+        );
+        let other = limits.visitor_key(ip, "Chrome", "demo");
+        assert_eq!(
+            limits.check(&other, "demo"),
+            Ok(()),
+            "another visitor is not affected"
+        );
+    }
+
+    #[test]
+    fn a_site_is_limited_across_visitors() {
+        let limits = limits(100, 2);
+        for n in 0..2 {
+            let visitor = limits.visitor_key(None, &n.to_string(), "demo");
+            assert_eq!(limits.check(&visitor, "demo"), Ok(()));
+        }
+        let visitor = limits.visitor_key(None, "late", "demo");
+        assert!(limits.check(&visitor, "demo").is_err());
+        assert_eq!(
+            limits.check(&visitor, "other"),
+            Ok(()),
+            "other sites are not affected"
+        );
+    }
+
+    #[test]
+    fn visitor_keys_depend_on_ip_agent_and_site_and_hide_the_ip() {
+        let limits = limits(1, 1);
+        let ip = Some("198.51.100.1".parse().unwrap());
+        let key = limits.visitor_key(ip, "UA", "demo");
+        assert_eq!(key, limits.visitor_key(ip, "UA", "demo"));
+        assert_ne!(
+            key,
+            limits.visitor_key(Some("198.51.100.2".parse().unwrap()), "UA", "demo")
+        );
+        assert_ne!(key, limits.visitor_key(ip, "UA2", "demo"));
+        assert_ne!(key, limits.visitor_key(ip, "UA", "demo2"));
+        let other_process = super::RateLimits::new(RateLimitConfig {
+            per_visitor: None,
+            per_site: None,
+            window: Duration::from_secs(60),
+        });
+        assert_ne!(
+            key,
+            other_process.visitor_key(ip, "UA", "demo"),
+            "keys are salted"
+        );
+    }
+}

@@ -1,0 +1,237 @@
+//! A public endpoint meets the internet: rate limits, spam, and owners finding what they need
+//! in what was kept. Against the real binary over HTTP.
+
+mod common;
+
+use common::collector::{Collector, http};
+use common::{cell, parse_csv};
+use earshot_shared::limits::RATE_LIMIT_PER_VISITOR;
+use earshot_shared::{ApiError, ErrorCode};
+
+const ORIGIN: &str = "https://shop.example";
+
+fn submission(rating: u8, comment: &str, extra: serde_json::Value) -> String {
+    let mut body = serde_json::json!({
+        "id": uuid::Uuid::new_v4().to_string(),
+        "site": "demo",
+        "rating": { "kind": "stars", "value": rating },
+        "comment": comment,
+        "page_url": "https://shop.example/",
+        "open_ms": 6_000,
+    });
+    for (key, value) in extra.as_object().unwrap() {
+        body[key] = value.clone();
+    }
+    body.to_string()
+}
+
+/// Posts as the visitor whose browser says `user_agent`; returns status, Retry-After and body.
+fn post_as(collector: &Collector, user_agent: &str, body: &str) -> (u16, Option<String>, String) {
+    let mut response = http()
+        .post(&collector.url("/v1/feedback"))
+        .content_type("text/plain")
+        .header("Origin", ORIGIN)
+        .header("User-Agent", user_agent)
+        .send(body)
+        .unwrap();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .map(|value| value.to_str().unwrap().to_owned());
+    let status = response.status().as_u16();
+    (
+        status,
+        retry_after,
+        response.body_mut().read_to_string().unwrap(),
+    )
+}
+
+fn export(collector: &Collector, token: &str, path_and_query: &str) -> (u16, String) {
+    let mut response = http()
+        .get(&collector.url(&format!("/v1/sites/demo/{path_and_query}")))
+        .header("Authorization", &format!("Bearer {token}"))
+        .call()
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.body_mut().read_to_string().unwrap())
+}
+
+#[test]
+fn a_visitor_who_sends_too_much_is_told_when_to_come_back() {
+    let collector = Collector::start(&[ORIGIN]);
+    for n in 0..RATE_LIMIT_PER_VISITOR {
+        let (status, _, body) = post_as(
+            &collector,
+            "Bot/1.0",
+            &submission(3, &n.to_string(), serde_json::json!({})),
+        );
+        assert_eq!(status, 201, "submission {n}: {body}");
+    }
+    let (status, retry_after, body) = post_as(
+        &collector,
+        "Bot/1.0",
+        &submission(3, "one more", serde_json::json!({})),
+    );
+    assert_eq!(status, 429);
+    let error: ApiError = serde_json::from_str(&body).unwrap();
+    assert_eq!(error.code, ErrorCode::RateLimited);
+    let wait: u64 = retry_after.expect("a Retry-After header").parse().unwrap();
+    assert!((1..=60).contains(&wait), "Retry-After: {wait}");
+
+    let (status, _, _) = post_as(
+        &collector,
+        "Person/2.0",
+        &submission(5, "me too", serde_json::json!({})),
+    );
+    assert_eq!(status, 201, "another visitor is not held back");
+}
+
+#[test]
+fn a_flooded_site_refuses_the_excess_from_everyone() {
+    let collector = Collector::start_with(
+        &[ORIGIN],
+        &["--rate-limit-site", "5", "--rate-limit-visitor", "0"],
+    );
+    for n in 0..5 {
+        let (status, _, _) = post_as(
+            &collector,
+            &format!("Browser/{n}"),
+            &submission(4, "hi", serde_json::json!({})),
+        );
+        assert_eq!(status, 201);
+    }
+    let (status, retry_after, _) = post_as(
+        &collector,
+        "Browser/new",
+        &submission(4, "hi", serde_json::json!({})),
+    );
+    assert_eq!(status, 429);
+    assert!(retry_after.is_some());
+}
+
+#[test]
+fn spam_is_answered_like_feedback_and_kept_apart() {
+    let collector = Collector::start(&[ORIGIN]);
+    let bodies = [
+        submission(
+            5,
+            "filled the hidden field",
+            serde_json::json!({ "honeypot": "https://casino.example" }),
+        ),
+        submission(5, "sent in a blink", serde_json::json!({ "open_ms": 150 })),
+        submission(4, "a real person", serde_json::json!({})),
+    ];
+    for body in &bodies {
+        let (status, _, answer) = post_as(&collector, "Mixed/1.0", body);
+        assert_eq!(
+            status, 201,
+            "spam gets the same answer as feedback: {answer}"
+        );
+    }
+    let token = collector.create_token(Some("demo"));
+
+    let (_, csv) = export(&collector, &token, "feedback.csv");
+    let (_, rows) = parse_csv(csv.as_bytes());
+    assert_eq!(rows.len(), 1, "spam is not in the normal export");
+    assert_eq!(cell(&rows[0], "comment"), "a real person");
+
+    let (_, csv) = export(&collector, &token, "feedback.csv?spam=only");
+    let (_, rows) = parse_csv(csv.as_bytes());
+    assert_eq!(rows.len(), 2);
+    assert!(rows.iter().all(|row| cell(row, "spam") == "true"));
+
+    let (_, csv) = export(&collector, &token, "feedback.csv?spam=include");
+    assert_eq!(parse_csv(csv.as_bytes()).1.len(), 3);
+}
+
+#[test]
+fn exports_are_filtered_and_come_as_csv_or_json_lines() {
+    let collector = Collector::start_with(&[ORIGIN], &["--rate-limit-visitor", "0"]);
+    for rating in 1..=5u8 {
+        let (status, _, _) = post_as(
+            &collector,
+            "A",
+            &submission(
+                rating,
+                &format!("rated {rating}, \"ok\"\n="),
+                serde_json::json!({}),
+            ),
+        );
+        assert_eq!(status, 201);
+    }
+    let token = collector.create_token(None);
+
+    let (status, csv) = export(
+        &collector,
+        &token,
+        "feedback.csv?min_rating=2&max_rating=4&status=new",
+    );
+    assert_eq!(status, 200);
+    let ratings: Vec<String> = parse_csv(csv.as_bytes())
+        .1
+        .iter()
+        .map(|row| cell(row, "rating").to_owned())
+        .collect();
+    assert_eq!(ratings, ["2", "3", "4"]);
+
+    let (_, csv) = export(&collector, &token, "feedback.csv?from=2999-01-01");
+    assert_eq!(parse_csv(csv.as_bytes()).1.len(), 0);
+    let (_, csv) = export(
+        &collector,
+        &token,
+        "feedback.csv?from=2000-01-01&to=2999-01-01T00:00:00Z",
+    );
+    assert_eq!(parse_csv(csv.as_bytes()).1.len(), 5);
+
+    for bad in [
+        "feedback.csv?status=lost",
+        "feedback.csv?from=yesterday",
+        "feedback.csv?colour=red",
+        "feedback.csv?min_rating=-1",
+    ] {
+        let (status, body) = export(&collector, &token, bad);
+        assert_eq!(status, 400, "{bad}");
+        assert_eq!(
+            serde_json::from_str::<ApiError>(&body).unwrap().code,
+            ErrorCode::InvalidQuery,
+            "{bad}"
+        );
+    }
+
+    let (status, jsonl) = export(&collector, &token, "feedback.jsonl?min_rating=4");
+    assert_eq!(status, 200);
+    let records: Vec<serde_json::Value> = jsonl
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(records.len(), 2);
+    assert_eq!(records[0]["rating"], 4);
+    assert_eq!(
+        records[0]["comment"], "rated 4, \"ok\"\n=",
+        "JSON Lines carry the text exactly"
+    );
+    assert_eq!(records[1]["spam"], false);
+
+    // The CLI builds the same filter.
+    let out = collector.cli(&[
+        "export",
+        "--site",
+        "demo",
+        "--format",
+        "jsonl",
+        "--max-rating",
+        "1",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<_> = std::str::from_utf8(&out.stdout).unwrap().lines().collect();
+    assert_eq!(lines.len(), 1);
+    assert!(
+        out.stderr.is_empty(),
+        "no progress bar without a terminal: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
