@@ -59,7 +59,9 @@ fn check_content_type(request: &HttpRequest) -> Result<(), AppError> {
     }
 }
 
-fn parse(body: &[u8]) -> Result<Submission, AppError> {
+/// Decodes a request body into a submission. Any byte sequence gives a submission or an
+/// error, never a panic (see the property tests).
+pub fn parse_submission(body: &[u8]) -> Result<Submission, AppError> {
     let mut json = serde_json::Deserializer::from_slice(body);
     let submission = serde_path_to_error::deserialize(&mut json).map_err(|err| {
         let path = err.path().to_string();
@@ -116,7 +118,7 @@ async fn accept(
     }
     let submission = match read_body(request, payload)
         .await
-        .and_then(|body| parse(&body))
+        .and_then(|body| parse_submission(&body))
     {
         Ok(submission) => submission,
         Err(err) => return (Err(err), false),

@@ -1,0 +1,97 @@
+//! Properties that must hold for any input, not just the examples we thought of.
+
+use earshot_collector::export::{Format, neutralize_formula, write_export};
+use earshot_collector::ingest::parse_submission;
+use earshot_collector::store::{self, FeedbackFilter, Store};
+use earshot_shared::{ClientInfo, Rating, RatingKind, SiteKey, Submission};
+use proptest::prelude::*;
+
+proptest! {
+    /// Decoding and validating never panics, whatever the bytes.
+    #[test]
+    fn any_bytes_decode_to_a_submission_or_an_error(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        if let Ok(submission) = parse_submission(&bytes) {
+            let _ = submission.validate();
+        }
+    }
+
+    /// Nor when the bytes are almost a submission: valid JSON with arbitrary values.
+    #[test]
+    fn near_miss_json_decodes_or_errors(
+        id in "[0-9a-f-]{0,40}",
+        site in "\\PC{0,12}",
+        kind in "\\PC{0,8}",
+        value in any::<i64>(),
+        comment in "\\PC{0,64}",
+        page in "\\PC{0,40}",
+    ) {
+        let body = serde_json::json!({
+            "id": id, "site": site, "rating": {"kind": kind, "value": value},
+            "comment": comment, "page_url": page,
+        });
+        if let Ok(submission) = parse_submission(body.to_string().as_bytes()) {
+            let _ = submission.validate();
+        }
+    }
+}
+
+/// What a comment looks like after the CSV round trip: itself, or with a leading `'` when a
+/// spreadsheet would run it as a formula.
+fn expected_cell(comment: &str) -> String {
+    if comment.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{comment}")
+    } else {
+        comment.to_owned()
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Any comment, stored and exported as CSV, parses back exactly (formulas neutralised);
+    /// as JSON Lines, it comes back exactly.
+    #[test]
+    fn comments_survive_the_export(comments in proptest::collection::vec("[^\u{0}]{0,80}", 1..16)) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("earshot.db");
+        let mut conn = store::open_connection(&path).unwrap();
+        let site = SiteKey::parse("demo").unwrap();
+        store::add_site(&mut conn, &site, "Demo", &[]).unwrap();
+        let store = Store::open(&path).unwrap();
+        let runtime = actix_web::rt::System::new();
+        for comment in &comments {
+            let submission = Submission {
+                id: uuid::Uuid::new_v4(),
+                site: site.clone(),
+                rating: Rating { kind: RatingKind::Stars, value: 3 },
+                comment: comment.clone(),
+                email: None,
+                page_url: "https://shop.example/".into(),
+                locale: String::new(),
+                client: ClientInfo::default(),
+                open_ms: 5_000,
+                honeypot: String::new(),
+            };
+            prop_assert!(submission.validate().is_ok());
+            runtime.block_on(store.submit(submission, 1)).unwrap();
+        }
+
+        let mut csv = Vec::new();
+        write_export(&conn, "demo", &FeedbackFilter::default(), Format::Csv, &mut csv, || ()).unwrap();
+        let mut reader = csv::Reader::from_reader(csv.as_slice());
+        let column = reader.headers().unwrap().iter().position(|h| h == "comment").unwrap();
+        let exported: Vec<String> = reader.records().map(|r| r.unwrap()[column].to_owned()).collect();
+        let expected: Vec<String> = comments.iter().map(|c| expected_cell(c)).collect();
+        prop_assert_eq!(exported, expected);
+        for comment in &comments {
+            prop_assert_eq!(neutralize_formula(comment).into_owned(), expected_cell(comment));
+        }
+
+        let mut jsonl = Vec::new();
+        write_export(&conn, "demo", &FeedbackFilter::default(), Format::Jsonl, &mut jsonl, || ()).unwrap();
+        let exported: Vec<String> = std::str::from_utf8(&jsonl).unwrap().lines()
+            .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap()["comment"].as_str().unwrap().to_owned())
+            .collect();
+        prop_assert_eq!(exported, comments);
+    }
+}
