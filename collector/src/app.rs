@@ -10,6 +10,7 @@ use actix_web::middleware::{Compress, DefaultHeaders};
 use actix_web::{HttpResponse, ResponseError, guard, web};
 
 use crate::error::AppError;
+use crate::metrics::{self, Metrics};
 use crate::rate_limit::RateLimits;
 use crate::store::Store;
 use crate::{export, ingest};
@@ -20,6 +21,8 @@ pub struct AppState {
     pub store: Store,
     /// Per-visitor and per-site limits on submissions.
     pub rate_limits: RateLimits,
+    /// Counters and histograms for `GET /metrics`.
+    pub metrics: Metrics,
     /// The static web files: the loader (`earshot.js`), the widget stylesheet, the demo site.
     pub www_dir: PathBuf,
     /// The built widget: wasm-bindgen glue and the `.wasm` file.
@@ -33,6 +36,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
         let widget_dir = state.widget_dir.clone();
         cfg.app_data(web::Data::new(state))
             .route("/healthz", web::get().to(healthz))
+            .route("/metrics", web::get().to(metrics::metrics))
             .service(
                 web::resource("/v1/feedback")
                     .route(web::post().to(ingest::submit_feedback))
@@ -86,8 +90,8 @@ pub fn compress() -> Compress {
     Compress::default()
 }
 
-/// Logs one line per request: no IP address, no query string (it may hold filters with
-/// personal data), just what an operator needs.
+/// Logs one line per request and records its latency: no IP address, no query string (it
+/// may hold filters with personal data), just what an operator needs.
 pub async fn log_request(
     request: ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
@@ -95,14 +99,20 @@ pub async fn log_request(
     let started = std::time::Instant::now();
     let method = request.method().clone();
     let path = request.path().to_owned();
+    let metrics = request
+        .app_data::<web::Data<AppState>>()
+        .map(|state| state.metrics.clone());
     let response = next.call(request).await?;
-    tracing::info!(
-        %method,
-        path,
-        status = response.status().as_u16(),
-        micros = started.elapsed().as_micros() as u64,
-        "request"
-    );
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    tracing::info!(%method, path, status, micros = elapsed.as_micros() as u64, "request");
+    if let Some(metrics) = metrics {
+        let route = response
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".into());
+        metrics.observe_request(method.as_str(), &route, status, elapsed.as_secs_f64());
+    }
     Ok(response)
 }
 

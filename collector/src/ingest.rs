@@ -14,6 +14,7 @@ use futures_util::StreamExt;
 
 use crate::app::AppState;
 use crate::error::AppError;
+use crate::metrics::Outcome;
 use crate::store::{self, Stored, now_millis};
 
 /// Reads the body, refusing it as soon as it grows past [`MAX_BODY_BYTES`].
@@ -93,9 +94,15 @@ pub async fn submit_feedback(
     let origin = request.headers().get(header::ORIGIN).cloned();
     let (result, origin_allowed) = accept(&request, &state, payload, origin.as_ref()).await;
     let mut response = match result {
-        Ok(response) => response,
+        Ok((response, outcome)) => {
+            state.metrics.count_submission(outcome);
+            response
+        }
         Err(err) => {
             tracing::debug!(code = err.code().as_str(), "feedback refused");
+            state
+                .metrics
+                .count_submission(Outcome::Rejected(err.code()));
             err.error_response()
         }
     };
@@ -112,7 +119,7 @@ async fn accept(
     state: &AppState,
     payload: web::Payload,
     origin: Option<&HeaderValue>,
-) -> (Result<HttpResponse, AppError>, bool) {
+) -> (Result<(HttpResponse, Outcome), AppError>, bool) {
     if let Err(err) = check_content_type(request) {
         return (Err(err), false);
     }
@@ -168,15 +175,21 @@ async fn accept(
         return (Err(err.into()), true);
     }
     let id = submission.id;
+    let spam = submission.looks_like_spam();
     let result = match state.store.submit(submission, now_millis()).await {
         Ok(Stored::New) => {
-            tracing::info!(site = %site.key, %id, "feedback stored");
-            Ok(HttpResponse::Created().json(FeedbackAccepted { id }))
+            tracing::info!(site = %site.key, %id, spam, "feedback stored");
+            let outcome = if spam { Outcome::Spam } else { Outcome::Stored };
+            Ok((
+                HttpResponse::Created().json(FeedbackAccepted { id }),
+                outcome,
+            ))
         }
         // A retry of something already stored: the client's job is done, so it is a success.
-        Ok(Stored::Duplicate) => {
-            Ok(HttpResponse::build(StatusCode::OK).json(FeedbackAccepted { id }))
-        }
+        Ok(Stored::Duplicate) => Ok((
+            HttpResponse::build(StatusCode::OK).json(FeedbackAccepted { id }),
+            Outcome::Duplicate,
+        )),
         Err(err) => Err(err.into()),
     };
     (result, true)

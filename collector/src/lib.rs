@@ -8,6 +8,7 @@ pub mod cli;
 pub mod error;
 pub mod export;
 pub mod ingest;
+pub mod metrics;
 pub mod origin;
 pub mod rate_limit;
 pub mod store;

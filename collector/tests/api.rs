@@ -23,6 +23,7 @@ fn state(dir: &tempfile::TempDir) -> AppState {
     std::fs::write(www.join("earshot.js"), "/* loader */").unwrap();
     AppState {
         store: Store::open(&path).unwrap(),
+        metrics: Default::default(),
         rate_limits: RateLimits::new(RateLimitConfig {
             per_visitor: NonZeroU32::new(limits::RATE_LIMIT_PER_VISITOR),
             per_site: NonZeroU32::new(limits::RATE_LIMIT_PER_SITE),
@@ -39,7 +40,9 @@ macro_rules! app {
         test::init_service(
             App::new()
                 .configure(app::configure(state($dir)))
-                .default_service(web::to(app::not_found)),
+                .default_service(web::to(app::not_found))
+                .wrap(app::compress())
+                .wrap(actix_web::middleware::from_fn(app::log_request)),
         )
         .await
     };
@@ -152,5 +155,42 @@ async fn the_loader_is_public_to_every_origin() {
             .to_str()
             .unwrap()
             .contains("javascript")
+    );
+}
+
+#[actix_web::test]
+async fn metrics_count_outcomes_and_time_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app!(&dir);
+    let body = serde_json::json!({
+        "id": uuid::Uuid::new_v4(), "site": "demo", "rating": {"kind": "stars", "value": 5},
+        "page_url": "https://shop.example/", "open_ms": 3000,
+    });
+    for origin in ["https://shop.example", "https://evil.example"] {
+        let request = test::TestRequest::post()
+            .uri("/v1/feedback")
+            .insert_header((header::CONTENT_TYPE, "text/plain"))
+            .insert_header((header::ORIGIN, origin))
+            .set_payload(body.to_string())
+            .to_request();
+        test::call_service(&app, request).await;
+    }
+    let response =
+        test::call_service(&app, test::TestRequest::get().uri("/metrics").to_request()).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = String::from_utf8(test::read_body(response).await.to_vec()).unwrap();
+    assert!(
+        text.contains(r#"earshot_submissions_total{outcome="stored",code=""} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            r#"earshot_submissions_total{outcome="rejected",code="origin-not-allowed"} 1"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"earshot_http_request_duration_seconds_count{method="POST",route="/v1/feedback",status="201"} 1"#),
+        "{text}"
     );
 }

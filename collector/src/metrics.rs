@@ -1,0 +1,149 @@
+//! Prometheus metrics at `GET /metrics`: what was accepted and refused, and how fast.
+
+use std::sync::Arc;
+
+use actix_web::{HttpResponse, web};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::app::AppState;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    /// `stored`, `duplicate`, `spam`, or `rejected`.
+    outcome: &'static str,
+    /// The error code for `rejected`, else empty.
+    code: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    /// The route's pattern (`/v1/sites/{site}/feedback.csv`), never the raw path, so the
+    /// number of series stays bounded.
+    route: String,
+    status: String,
+}
+
+type LatencyHistogram = Family<RequestLabels, Histogram, fn() -> Histogram>;
+
+/// The collector's metrics. Cloning shares them.
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Arc<Registry>,
+    submissions: Family<OutcomeLabels, Counter>,
+    latency: LatencyHistogram,
+}
+
+/// What happened to one `POST /v1/feedback`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Stored,
+    Duplicate,
+    Spam,
+    Rejected(earshot_shared::ErrorCode),
+}
+
+fn latency_histogram() -> Histogram {
+    // 0.1 ms to about 3 s.
+    Histogram::new(exponential_buckets(0.000_1, 2.0, 16))
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("earshot");
+        let submissions = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "submissions",
+            "Feedback submissions by outcome (stored, duplicate, spam, rejected) and error code",
+            submissions.clone(),
+        );
+        let latency: LatencyHistogram = Family::new_with_constructor(latency_histogram);
+        registry.register(
+            "http_request_duration_seconds",
+            "Time from request to response headers, by method, route and status",
+            latency.clone(),
+        );
+        Self {
+            registry: Arc::new(registry),
+            submissions,
+            latency,
+        }
+    }
+}
+
+impl Metrics {
+    pub fn count_submission(&self, outcome: Outcome) {
+        let labels = match outcome {
+            Outcome::Stored => OutcomeLabels {
+                outcome: "stored",
+                code: "",
+            },
+            Outcome::Duplicate => OutcomeLabels {
+                outcome: "duplicate",
+                code: "",
+            },
+            Outcome::Spam => OutcomeLabels {
+                outcome: "spam",
+                code: "",
+            },
+            Outcome::Rejected(code) => OutcomeLabels {
+                outcome: "rejected",
+                code: code.as_str(),
+            },
+        };
+        self.submissions.get_or_create(&labels).inc();
+    }
+
+    pub fn observe_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let labels = RequestLabels {
+            method: method.to_owned(),
+            route: route.to_owned(),
+            status: status.to_string(),
+        };
+        self.latency.get_or_create(&labels).observe(seconds);
+    }
+
+    /// The metrics in Prometheus' text format.
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.registry)
+            .expect("writing to a String cannot fail");
+        text
+    }
+}
+
+/// `GET /metrics`.
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        .body(state.metrics.render())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use earshot_shared::ErrorCode;
+
+    #[test]
+    fn counts_and_latencies_are_rendered() {
+        let metrics = Metrics::default();
+        metrics.count_submission(Outcome::Stored);
+        metrics.count_submission(Outcome::Stored);
+        metrics.count_submission(Outcome::Rejected(ErrorCode::RateLimited));
+        metrics.observe_request("POST", "/v1/feedback", 201, 0.002);
+        let text = metrics.render();
+        assert!(
+            text.contains(r#"earshot_submissions_total{outcome="stored",code=""} 2"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"earshot_submissions_total{outcome="rejected",code="rate-limited"} 1"#),
+            "{text}"
+        );
+        assert!(text.contains(r#"earshot_http_request_duration_seconds_count{method="POST",route="/v1/feedback",status="201"} 1"#), "{text}");
+    }
+}
