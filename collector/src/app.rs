@@ -13,7 +13,7 @@ use crate::error::AppError;
 use crate::metrics::{self, Metrics};
 use crate::rate_limit::RateLimits;
 use crate::store::Store;
-use crate::{export, ingest};
+use crate::{export, ingest, openapi};
 
 /// What every request handler shares.
 #[derive(Clone)]
@@ -29,27 +29,50 @@ pub struct AppState {
     pub widget_dir: PathBuf,
 }
 
+/// Every route the collector serves, as (method, path pattern), static files included.
+/// `configure` registers these paths; a test checks the OpenAPI document lists each one and
+/// that the app serves every path the document lists. Add a route here when you add one.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", HEALTHZ),
+    ("get", METRICS),
+    ("get", OPENAPI),
+    ("post", FEEDBACK),
+    ("options", FEEDBACK),
+    ("get", EXPORT_CSV),
+    ("get", EXPORT_JSONL),
+    ("get", "/earshot.js"),
+    ("get", "/earshot.css"),
+    ("get", "/widget/{file}"),
+];
+const HEALTHZ: &str = "/healthz";
+const METRICS: &str = "/metrics";
+const OPENAPI: &str = "/openapi.json";
+const FEEDBACK: &str = "/v1/feedback";
+const EXPORT_CSV: &str = "/v1/sites/{site}/feedback.csv";
+const EXPORT_JSONL: &str = "/v1/sites/{site}/feedback.jsonl";
+
 /// Registers every route. Used by `earshot serve` and by the in-process tests.
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
         let www_dir = state.www_dir.clone();
         let widget_dir = state.widget_dir.clone();
         cfg.app_data(web::Data::new(state))
-            .route("/healthz", web::get().to(healthz))
-            .route("/metrics", web::get().to(metrics::metrics))
+            .route(HEALTHZ, web::get().to(healthz))
+            .route(METRICS, web::get().to(metrics::metrics))
+            .route(OPENAPI, web::get().to(openapi::openapi_json))
             .service(
-                web::resource("/v1/feedback")
+                web::resource(FEEDBACK)
                     .route(web::post().to(ingest::submit_feedback))
                     .route(web::method(actix_web::http::Method::OPTIONS).to(ingest::preflight))
                     .default_service(web::to(method_not_allowed)),
             )
             .service(
-                web::resource("/v1/sites/{site}/feedback.csv")
+                web::resource(EXPORT_CSV)
                     .route(web::get().to(export::export_csv))
                     .default_service(web::to(method_not_allowed)),
             )
             .service(
-                web::resource("/v1/sites/{site}/feedback.jsonl")
+                web::resource(EXPORT_JSONL)
                     .route(web::get().to(export::export_jsonl))
                     .default_service(web::to(method_not_allowed)),
             )
@@ -125,7 +148,13 @@ async fn method_not_allowed() -> HttpResponse {
     AppError::MethodNotAllowed.error_response()
 }
 
-async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+/// Whether the collector and its database answer.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses(
+        (status = 200, description = "Healthy"),
+        (status = 500, description = "The database does not answer", body = earshot_shared::ApiError),
+    ))]
+pub async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     state
         .store
         .read_async(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))

@@ -16,6 +16,8 @@ use crate::app::AppState;
 use crate::auth::authorize_site;
 use crate::error::AppError;
 use crate::store::{self, FeedbackFilter, FeedbackRow, SpamFilter, StoreError};
+#[allow(unused_imports)] // named in the OpenAPI annotations only
+use earshot_shared::ApiError;
 
 /// The header row, in order. Documented in the README; add columns only at the end.
 pub const CSV_COLUMNS: [&str; 14] = [
@@ -193,8 +195,9 @@ pub fn write_export(
 }
 
 /// The query string of the export routes.
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ExportQuery {
     /// Received at or after: a day (`2026-11-01`) or an RFC 3339 time.
     pub from: Option<String>,
@@ -315,6 +318,17 @@ pub async fn export_feedback(
         .streaming(stream))
 }
 
+/// Export a site's feedback as CSV (UTF-8, a header row, formulas neutralised), streamed.
+#[utoipa::path(get, path = "/v1/sites/{site}/feedback.csv", tag = "export",
+    params(("site" = String, Path, description = "The site key"), ExportQuery),
+    security(("token" = [])),
+    responses(
+        (status = 200, description = "The CSV", content_type = "text/csv"),
+        (status = 400, description = "invalid-query", body = ApiError),
+        (status = 401, description = "unauthorized", body = ApiError),
+        (status = 403, description = "forbidden: the token is for another site", body = ApiError),
+        (status = 404, description = "unknown-site", body = ApiError),
+    ))]
 pub async fn export_csv(
     request: HttpRequest,
     state: web::Data<AppState>,
@@ -323,6 +337,17 @@ pub async fn export_csv(
     export_feedback(request, state, site, Format::Csv).await
 }
 
+/// Export a site's feedback as JSON Lines, one object per submission, streamed.
+#[utoipa::path(get, path = "/v1/sites/{site}/feedback.jsonl", tag = "export",
+    params(("site" = String, Path, description = "The site key"), ExportQuery),
+    security(("token" = [])),
+    responses(
+        (status = 200, description = "One JSON object per line", content_type = "application/jsonl"),
+        (status = 400, description = "invalid-query", body = ApiError),
+        (status = 401, description = "unauthorized", body = ApiError),
+        (status = 403, description = "forbidden: the token is for another site", body = ApiError),
+        (status = 404, description = "unknown-site", body = ApiError),
+    ))]
 pub async fn export_jsonl(
     request: HttpRequest,
     state: web::Data<AppState>,

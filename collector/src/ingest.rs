@@ -9,7 +9,8 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use earshot_shared::limits::MAX_BODY_BYTES;
-use earshot_shared::{FeedbackAccepted, Submission};
+#[allow(unused_imports)] // ApiError is named in the OpenAPI annotations only.
+use earshot_shared::{ApiError, FeedbackAccepted, Submission};
 use futures_util::StreamExt;
 
 use crate::app::AppState;
@@ -85,7 +86,26 @@ fn allow_origin(response: &mut HttpResponse, origin: &HeaderValue) {
     headers.insert(header::VARY, HeaderValue::from_static("Origin"));
 }
 
-/// `POST /v1/feedback`.
+/// Store a visitor's feedback.
+///
+/// Send the JSON as `text/plain` (no CORS preflight) or `application/json`. `201` means it is
+/// committed to disk; the same `id` again answers `200` and stores nothing. Spam is answered
+/// like feedback and stored flagged.
+#[utoipa::path(post, path = "/v1/feedback", tag = "ingest",
+    request_body(content = Submission, content_type = "text/plain"),
+    params(("Origin" = String, Header, description = "Must be one of the site's allowed origins")),
+    responses(
+        (status = 201, description = "Stored", body = FeedbackAccepted),
+        (status = 200, description = "Already stored (a retry)", body = FeedbackAccepted),
+        (status = 400, description = "invalid-json", body = ApiError),
+        (status = 403, description = "origin-not-allowed", body = ApiError),
+        (status = 404, description = "unknown-site", body = ApiError),
+        (status = 413, description = "payload-too-large", body = ApiError),
+        (status = 415, description = "unsupported-media-type", body = ApiError),
+        (status = 422, description = "invalid-field", body = ApiError),
+        (status = 429, description = "rate-limited; see Retry-After", body = ApiError),
+        (status = 500, description = "internal; nothing stored", body = ApiError),
+    ))]
 pub async fn submit_feedback(
     request: HttpRequest,
     state: web::Data<AppState>,
@@ -195,8 +215,12 @@ async fn accept(
     (result, true)
 }
 
-/// `OPTIONS /v1/feedback`: the widget never needs a preflight, but a page that calls the API
-/// with extra headers does. Any origin may ask; the `POST` itself checks the site's origins.
+/// CORS preflight for `POST /v1/feedback`.
+///
+/// The widget never needs one, but a page that calls the API with extra headers does. Any
+/// origin may ask; the `POST` itself checks the site's origins.
+#[utoipa::path(options, path = "/v1/feedback", tag = "ingest",
+    responses((status = 204, description = "POST with content-type is allowed")))]
 pub async fn preflight(request: HttpRequest) -> HttpResponse {
     let mut response = HttpResponse::NoContent()
         .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "POST"))

@@ -9,6 +9,7 @@ pub mod error;
 pub mod export;
 pub mod ingest;
 pub mod metrics;
+pub mod openapi;
 pub mod origin;
 pub mod rate_limit;
 pub mod store;

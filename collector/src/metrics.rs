@@ -116,7 +116,9 @@ impl Metrics {
     }
 }
 
-/// `GET /metrics`.
+/// Prometheus metrics: submissions by outcome and error code, request latency by route.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text format", content_type = "application/openmetrics-text")))]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")

@@ -125,7 +125,17 @@ pub struct FeedbackRow {
 }
 
 /// Whether an export includes submissions flagged as spam.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Deserialize,
+    clap::ValueEnum,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum SpamFilter {
     /// Leave spam out (the default, as in every listing).

@@ -21,6 +21,9 @@ fn state(dir: &tempfile::TempDir) -> AppState {
     let www = dir.path().join("www");
     std::fs::create_dir_all(&www).unwrap();
     std::fs::write(www.join("earshot.js"), "/* loader */").unwrap();
+    std::fs::write(www.join("earshot.css"), "/* styles */").unwrap();
+    std::fs::create_dir_all(dir.path().join("widget")).unwrap();
+    std::fs::write(dir.path().join("widget/earshot_widget.js"), "/* glue */").unwrap();
     AppState {
         store: Store::open(&path).unwrap(),
         metrics: Default::default(),
@@ -193,4 +196,69 @@ async fn metrics_count_outcomes_and_time_requests() {
         text.contains(r#"earshot_http_request_duration_seconds_count{method="POST",route="/v1/feedback",status="201"} 1"#),
         "{text}"
     );
+}
+
+#[actix_web::test]
+async fn the_openapi_document_lists_every_route_and_every_listed_path_is_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app!(&dir);
+    let response = test::call_service(
+        &app,
+        test::TestRequest::get().uri("/openapi.json").to_request(),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let doc: serde_json::Value = test::read_body_json(response).await;
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for schema in ["Submission", "ApiError", "ErrorCode", "FeedbackAccepted"] {
+        assert!(
+            doc["components"]["schemas"][schema].is_object(),
+            "{schema} is described"
+        );
+    }
+
+    for (method, path) in app::ROUTES {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} is not in the OpenAPI document"
+        );
+    }
+
+    let paths = doc["paths"].as_object().unwrap();
+    assert_eq!(
+        paths.len(),
+        app::ROUTES
+            .iter()
+            .map(|(_, p)| p)
+            .collect::<std::collections::HashSet<_>>()
+            .len()
+    );
+    for (path, item) in paths {
+        for method in item.as_object().unwrap().keys() {
+            let uri = path
+                .replace("{site}", "demo")
+                .replace("{file}", "earshot_widget.js");
+            let request = test::TestRequest::default()
+                .method(Method::from_bytes(method.to_uppercase().as_bytes()).unwrap())
+                .uri(&uri)
+                .insert_header((header::ORIGIN, "https://shop.example"))
+                .insert_header((header::CONTENT_TYPE, "text/plain"))
+                .to_request();
+            let response = test::call_service(&app, request).await;
+            let status = response.status();
+            assert_ne!(
+                status,
+                StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {path} is documented but not served"
+            );
+            if status == StatusCode::NOT_FOUND {
+                let body: ApiError = test::read_body_json(response).await;
+                assert_ne!(
+                    body.code,
+                    ErrorCode::NotFound,
+                    "{method} {path} is documented but not served"
+                );
+            }
+        }
+    }
 }

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// A machine-readable reason for a refusal. The kebab-case strings are a public contract:
 /// clients and tests match on them, so a variant may be added but never renamed.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ErrorCode {
@@ -62,6 +63,7 @@ impl ErrorCode {
 }
 
 /// The body of every error answer: `{"code": "...", "message": "...", "field": "..."}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiError {
     /// Stable machine-readable code.

@@ -10,6 +10,7 @@ use crate::limits::{
 use crate::site::SiteKey;
 
 /// The body of `POST /v1/feedback`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Submission {
@@ -44,6 +45,7 @@ pub struct Submission {
 }
 
 /// Facts about the visitor's browser.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientInfo {
@@ -59,6 +61,7 @@ pub struct ClientInfo {
 }
 
 /// How a site asks visitors to rate.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RatingKind {
@@ -94,6 +97,7 @@ impl RatingKind {
 }
 
 /// A rating: its kind and the value the visitor picked.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rating {
@@ -104,6 +108,7 @@ pub struct Rating {
 }
 
 /// The answer to an accepted submission (`201`, or `200` when the id was already stored).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeedbackAccepted {
     /// The submission's id, as sent.

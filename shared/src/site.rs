@@ -8,6 +8,7 @@ use crate::limits::SITE_KEY_BYTES;
 
 /// The public key of a site, as pasted in its snippet (`data-site`). Not a secret: it only
 /// says which site a submission is for. Lowercase ASCII letters, digits and `-`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct SiteKey(String);

@@ -3,6 +3,7 @@
 //! Each command installs what it is missing (see `tools.rs`) and says what it is doing, so a
 //! new machine needs nothing but this repository and a Rust toolchain.
 
+mod bench;
 mod serve;
 mod test;
 mod tools;
@@ -26,6 +27,8 @@ enum Task {
     Serve(serve::ServeArgs),
     /// Run every check: formatting, clippy, host tests, widget tests and end-to-end tests in Chromium.
     Test(test::TestArgs),
+    /// Measure ingest and export against baselines run side by side; writes target/bench/results.json.
+    Bench(bench::BenchArgs),
     /// Build the widget (release, optimised) into target/widget and print its size.
     Widget,
     /// Install every tool the build and the tests need, and nothing else.
@@ -37,6 +40,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Task::Serve(args) => serve::run(&args),
         Task::Test(args) => test::run(&args),
+        Task::Bench(args) => bench::run(&args),
         Task::Widget => {
             tools::Toolchain::prepare().and_then(|tools| widget::build(&tools).map(|_| ()))
         }

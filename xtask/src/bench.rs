@@ -1,0 +1,514 @@
+//! `cargo xtask bench`: measures ingest and export against baselines run side by side in the
+//! same run (these machines are noisy: medians of alternating rounds, and ratios), prints a
+//! table and writes `target/bench/results.json`. A benchmark reports; it asserts nothing.
+//!
+//! - ingest: `wrk` POSTs unique submissions at 64 connections to the release `earshot serve`
+//!   (every `201` committed to disk) and to `ingest_baseline`, an actix-web endpoint that
+//!   decodes and validates the same body but stores nothing.
+//! - export: 1,000,000 stored submissions exported as CSV by `earshot export` and by the
+//!   `sqlite3` CLI from the same database file; time and peak memory from GNU time.
+
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use clap::Args;
+
+use crate::{Result, cargo, exec, output, root, step, tools};
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Seconds each wrk run lasts.
+    #[arg(long, default_value_t = 10)]
+    seconds: u32,
+    /// Alternating rounds of each measurement; the median is reported.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// Rows stored for the export benchmark.
+    #[arg(long, default_value_t = 1_000_000)]
+    rows: u64,
+    /// Concurrent connections for the ingest benchmark.
+    #[arg(long, default_value_t = 64)]
+    connections: u32,
+}
+
+const ORIGIN: &str = "http://bench.example";
+
+/// What one wrk run measured.
+#[derive(Debug, Clone, Copy)]
+struct Load {
+    requests_per_sec: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    failures: u64,
+}
+
+/// What one export run measured.
+#[derive(Debug, Clone, Copy)]
+struct ExportRun {
+    seconds: f64,
+    peak_mb: f64,
+}
+
+pub fn run(args: &BenchArgs) -> Result {
+    ensure_tools()?;
+    step("Building the release collector and the ingest baseline");
+    exec(cargo().args([
+        "build",
+        "--release",
+        "--package",
+        "earshot-collector",
+        "--bin",
+        "earshot",
+        "--example",
+        "ingest_baseline",
+    ]))?;
+    let dir = root().join("target/bench");
+    std::fs::create_dir_all(&dir).map_err(|err| err.to_string())?;
+
+    let (earshot_load, baseline_load, stored) = bench_ingest(args, &dir)?;
+    let (earshot_export, sqlite_export) = bench_export(args, &dir)?;
+
+    let ingest_ratio = earshot_load.requests_per_sec / baseline_load.requests_per_sec;
+    let export_ratio = sqlite_export.seconds / earshot_export.seconds;
+    let rows_per_sec = |run: &ExportRun| args.rows as f64 / run.seconds;
+    step("Results (medians)");
+    println!("| measurement | earshot | baseline | ratio |");
+    println!("|---|---|---|---|");
+    println!(
+        "| ingest req/s, {} connections | {:.0} | {:.0} (no storage) | {:.2} |",
+        args.connections,
+        earshot_load.requests_per_sec,
+        baseline_load.requests_per_sec,
+        ingest_ratio
+    );
+    println!(
+        "| ingest p50 latency | {:.2} ms | {:.2} ms | |",
+        earshot_load.p50_ms, baseline_load.p50_ms
+    );
+    println!(
+        "| ingest p99 latency | {:.2} ms | {:.2} ms | |",
+        earshot_load.p99_ms, baseline_load.p99_ms
+    );
+    println!(
+        "| export {} rows, rows/s | {:.0} | {:.0} (sqlite3 -csv) | {:.2} |",
+        args.rows,
+        rows_per_sec(&earshot_export),
+        rows_per_sec(&sqlite_export),
+        export_ratio
+    );
+    println!(
+        "| export peak memory | {:.1} MB | {:.1} MB | |",
+        earshot_export.peak_mb, sqlite_export.peak_mb
+    );
+    println!(
+        "\ningest: {stored} submissions committed, {} non-2xx answers; ratio = earshot / baseline (higher is better)",
+        earshot_load.failures
+    );
+    println!("export: ratio = sqlite3 time / earshot time (above 1: earshot is faster)");
+
+    let results = serde_json::json!({
+        "ingest": {
+            "connections": args.connections,
+            "seconds_per_run": args.seconds,
+            "rounds": args.rounds,
+            "earshot": load_json(&earshot_load),
+            "baseline_no_storage": load_json(&baseline_load),
+            "ratio_requests_per_sec": ingest_ratio,
+            "stored": stored,
+        },
+        "export": {
+            "rows": args.rows,
+            "rounds": args.rounds,
+            "earshot": export_json(&earshot_export, args.rows),
+            "sqlite3_cli": export_json(&sqlite_export, args.rows),
+            "ratio_sqlite_time_over_earshot_time": export_ratio,
+        },
+    });
+    let path = dir.join("results.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&results).unwrap())
+        .map_err(|err| err.to_string())?;
+    eprintln!("\n    wrote {}", path.display());
+    Ok(())
+}
+
+fn load_json(load: &Load) -> serde_json::Value {
+    serde_json::json!({
+        "requests_per_sec": load.requests_per_sec,
+        "p50_ms": load.p50_ms,
+        "p99_ms": load.p99_ms,
+        "non_2xx": load.failures,
+    })
+}
+
+fn export_json(run: &ExportRun, rows: u64) -> serde_json::Value {
+    serde_json::json!({
+        "seconds": run.seconds,
+        "rows_per_sec": rows as f64 / run.seconds,
+        "peak_memory_mb": run.peak_mb,
+    })
+}
+
+fn ensure_tools() -> Result {
+    step("Checking the benchmark tools");
+    let missing: Vec<&str> = [
+        ("wrk", "wrk"),
+        ("sqlite3", "sqlite3"),
+        ("time", "/usr/bin/time"),
+    ]
+    .into_iter()
+    .filter(|(_, binary)| tools::which(binary).is_none() && !Path::new(binary).exists())
+    .map(|(package, _)| package)
+    .collect();
+    if missing.is_empty() {
+        eprintln!("    wrk, sqlite3 and GNU time are installed");
+        return Ok(());
+    }
+    tools::apt_install(&missing, "load generation and the export baseline")
+}
+
+fn earshot(db: &Path) -> Command {
+    let mut command = Command::new(root().join("target/release/earshot"));
+    command
+        .env("EARSHOT_DATABASE", db)
+        .env("EARSHOT_LOG", "warn");
+    command
+}
+
+fn fresh_database(db: &Path) -> Result {
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    let added = earshot(db)
+        .args([
+            "site", "add", "--name", "Bench", "--key", "bench", "--origin", ORIGIN,
+        ])
+        .stdout(Stdio::null())
+        .status()
+        .map_err(|err| err.to_string())?;
+    added
+        .success()
+        .then_some(())
+        .ok_or_else(|| "could not create the bench site".into())
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(mut command: Command, port: u16) -> Result<Server> {
+    let child = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|err| err.to_string())?;
+    let server = Server(child);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if Instant::now() > deadline {
+            return Err(format!("nothing listened on port {port}"));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(server)
+}
+
+const WRK_SCRIPT: &str = r#"-- Unique submissions: the time, the wrk thread and a counter make each id.
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("thread_id", threads)
+end
+local counter = 0
+local started = os.time()
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "text/plain;charset=UTF-8"
+wrk.headers["Origin"] = "http://bench.example"
+function request()
+  counter = counter + 1
+  local id = string.format("%08x-%04x-4000-8000-%012x", started % 4294967295, thread_id or 0, counter)
+  local body = '{"id":"' .. id .. '","site":"bench","rating":{"kind":"stars","value":4},'
+    .. '"comment":"Lovely tea, slow delivery, and the \\"gift\\" box was dented.\\nWill order again.",'
+    .. '"page_url":"https://bench.example/tea/darjeeling?ref=newsletter","locale":"en-GB",'
+    .. '"client":{"viewport_width":1280,"viewport_height":720,"user_agent":"Mozilla/5.0 (X11; Linux x86_64) wrk"},'
+    .. '"open_ms":5000}'
+  return wrk.format(nil, "/v1/feedback", nil, body)
+end
+"#;
+
+fn bench_ingest(args: &BenchArgs, dir: &Path) -> Result<(Load, Load, u64)> {
+    step("Ingest: earshot (SQLite, every 201 durable) against a no-storage baseline");
+    let db = dir.join("ingest.db");
+    fresh_database(&db)?;
+    let script = dir.join("post.lua");
+    std::fs::write(&script, WRK_SCRIPT).map_err(|err| err.to_string())?;
+
+    let earshot_port = free_port();
+    let mut serve = earshot(&db);
+    serve.args([
+        "serve",
+        "--listen",
+        &format!("127.0.0.1:{earshot_port}"),
+        "--rate-limit-visitor",
+        "0",
+        "--rate-limit-site",
+        "0",
+    ]);
+    let _earshot = start(serve, earshot_port)?;
+    let baseline_port = free_port();
+    let mut baseline = Command::new(root().join("target/release/examples/ingest_baseline"));
+    baseline.arg(format!("127.0.0.1:{baseline_port}"));
+    let _baseline = start(baseline, baseline_port)?;
+
+    let mut earshot_runs = Vec::new();
+    let mut baseline_runs = Vec::new();
+    for round in 1..=args.rounds {
+        for (name, port, runs) in [
+            ("baseline", baseline_port, &mut baseline_runs),
+            ("earshot", earshot_port, &mut earshot_runs),
+        ] {
+            let load = wrk(args, &script, port)?;
+            eprintln!(
+                "    round {round} {name:<8} {:>8.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  non-2xx {}",
+                load.requests_per_sec, load.p50_ms, load.p99_ms, load.failures
+            );
+            runs.push(load);
+        }
+    }
+    let stored = output(earshot(&db).args(["site", "list"]))
+        .and_then(|list| {
+            list.lines()
+                .find(|line| line.starts_with("bench "))
+                .and_then(|line| line.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0);
+    Ok((
+        median_load(&earshot_runs),
+        median_load(&baseline_runs),
+        stored,
+    ))
+}
+
+fn wrk(args: &BenchArgs, script: &Path, port: u16) -> Result<Load> {
+    let out = Command::new("wrk")
+        .args([
+            "--threads",
+            "2",
+            "--connections",
+            &args.connections.to_string(),
+            "--duration",
+            &format!("{}s", args.seconds),
+            "--latency",
+            "--script",
+        ])
+        .arg(script)
+        .arg(format!("http://127.0.0.1:{port}/v1/feedback"))
+        .output()
+        .map_err(|err| format!("running wrk: {err}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    parse_wrk(&text).ok_or_else(|| format!("could not read wrk's output:\n{text}"))
+}
+
+/// Reads requests/s, the 50th and 99th latency percentiles and failures from `wrk --latency`.
+fn parse_wrk(text: &str) -> Option<Load> {
+    let millis = |value: &str| -> Option<f64> {
+        let (number, unit) = value.split_at(value.find(|c: char| c.is_ascii_alphabetic())?);
+        let number: f64 = number.parse().ok()?;
+        Some(match unit {
+            "us" => number / 1000.0,
+            "ms" => number,
+            "s" => number * 1000.0,
+            "m" => number * 60_000.0,
+            _ => return None,
+        })
+    };
+    let percentile = |label: &str| {
+        text.lines()
+            .map(str::trim)
+            .find_map(|line| line.strip_prefix(label).map(str::trim))
+            .and_then(millis)
+    };
+    let requests_per_sec = text
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("Requests/sec:"))?
+        .trim()
+        .parse()
+        .ok()?;
+    let failures = text
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("Non-2xx or 3xx responses:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0);
+    let socket_errors = text
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("Socket errors:"))
+        .map(|rest| {
+            rest.split(',')
+                .filter_map(|part| part.split_whitespace().nth(1)?.parse::<u64>().ok())
+                .sum::<u64>()
+        })
+        .unwrap_or(0);
+    Some(Load {
+        requests_per_sec,
+        p50_ms: percentile("50%")?,
+        p99_ms: percentile("99%")?,
+        failures: failures + socket_errors,
+    })
+}
+
+fn bench_export(args: &BenchArgs, dir: &Path) -> Result<(ExportRun, ExportRun)> {
+    step(&format!(
+        "Export: {} rows as CSV, earshot export against sqlite3 -csv",
+        args.rows
+    ));
+    let db = dir.join("export.db");
+    fresh_database(&db)?;
+    let fill = format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {rows})
+         INSERT INTO feedback (id, site_key, received_at, rating_kind, rating_value, comment, email,
+                               page_url, locale, user_agent, viewport_width, viewport_height)
+         SELECT printf('%08x-0000-4000-8000-%012x', i, i), 'bench', 1764000000000 + i * 1000, 'stars',
+                1 + i % 5, 'Lovely tea, slow delivery, and the \"gift\" box was dented.' || char(10) || 'Order ' || i,
+                CASE WHEN i % 3 = 0 THEN 'visitor' || i || '@example.com' END,
+                'https://bench.example/tea/' || (i % 200), 'en-GB',
+                'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/156.0 Safari/537.36', 1280, 720
+         FROM n;",
+        rows = args.rows
+    );
+    let started = Instant::now();
+    exec(Command::new("sqlite3").arg(&db).arg(fill))?;
+    eprintln!(
+        "    stored {} rows in {:.1} s",
+        args.rows,
+        started.elapsed().as_secs_f64()
+    );
+
+    let earshot_csv = dir.join("export-earshot.csv");
+    let sqlite_csv = dir.join("export-sqlite3.csv");
+    let query = "SELECT id, received_at, site_key, rating_kind, rating_value, comment, email, page_url, \
+                 locale, user_agent, viewport_width, viewport_height, status, spam \
+                 FROM feedback WHERE site_key = 'bench' AND spam = 0 ORDER BY seq";
+    let mut earshot_runs = Vec::new();
+    let mut sqlite_runs = Vec::new();
+    for round in 1..=args.rounds {
+        let mut sqlite = Command::new("/usr/bin/time");
+        sqlite
+            .args(["-f", "%e %M", "sqlite3", "-csv", "-header"])
+            .arg(&db)
+            .arg(query)
+            .stdout(std::fs::File::create(&sqlite_csv).map_err(|err| err.to_string())?);
+        let sqlite_run = timed(sqlite)?;
+        let mut ours = Command::new("/usr/bin/time");
+        ours.args(["-f", "%e %M"])
+            .arg(root().join("target/release/earshot"))
+            .args(["export", "--site", "bench", "--output"])
+            .arg(&earshot_csv)
+            .env("EARSHOT_DATABASE", &db)
+            .env("EARSHOT_LOG", "warn");
+        let earshot_run = timed(ours)?;
+        eprintln!(
+            "    round {round} earshot {:>6.2} s {:>6.1} MB   sqlite3 {:>6.2} s {:>6.1} MB",
+            earshot_run.seconds, earshot_run.peak_mb, sqlite_run.seconds, sqlite_run.peak_mb
+        );
+        earshot_runs.push(earshot_run);
+        sqlite_runs.push(sqlite_run);
+    }
+    let size = |path: &PathBuf| std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    eprintln!(
+        "    files: earshot {:.1} MB, sqlite3 {:.1} MB",
+        size(&earshot_csv) as f64 / 1e6,
+        size(&sqlite_csv) as f64 / 1e6
+    );
+    Ok((median_export(&earshot_runs), median_export(&sqlite_runs)))
+}
+
+/// Runs a command under GNU time (`-f "%e %M"`): elapsed seconds and peak memory.
+fn timed(mut command: Command) -> Result<ExportRun> {
+    let out = command
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|err| err.to_string())?;
+    if !out.status.success() {
+        return Err(format!(
+            "{command:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let last = stderr.lines().last().unwrap_or("");
+    let mut fields = last.split_whitespace();
+    let seconds: f64 = fields
+        .next()
+        .and_then(|s| s.parse().ok())
+        .ok_or("no time from GNU time")?;
+    let kilobytes: f64 = fields
+        .next()
+        .and_then(|s| s.parse().ok())
+        .ok_or("no memory from GNU time")?;
+    Ok(ExportRun {
+        seconds: seconds.max(0.01),
+        peak_mb: kilobytes / 1024.0,
+    })
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn median_load(runs: &[Load]) -> Load {
+    Load {
+        requests_per_sec: median(runs.iter().map(|r| r.requests_per_sec).collect()),
+        p50_ms: median(runs.iter().map(|r| r.p50_ms).collect()),
+        p99_ms: median(runs.iter().map(|r| r.p99_ms).collect()),
+        failures: runs.iter().map(|r| r.failures).sum(),
+    }
+}
+
+fn median_export(runs: &[ExportRun]) -> ExportRun {
+    ExportRun {
+        seconds: median(runs.iter().map(|r| r.seconds).collect()),
+        peak_mb: median(runs.iter().map(|r| r.peak_mb).collect()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_wrk_output() {
+        let text = "Running 10s test @ http://127.0.0.1:1/v1/feedback
+  2 threads and 64 connections
+  Latency Distribution
+     50%  812.00us
+     75%    1.20ms
+     90%    2.01ms
+     99%   10.43ms
+  120000 requests in 10.00s, 20.00MB read
+  Socket errors: connect 0, read 2, write 0, timeout 1
+  Non-2xx or 3xx responses: 3
+Requests/sec:  12000.50
+Transfer/sec:      2.00MB
+";
+        let load = parse_wrk(text).unwrap();
+        assert_eq!(load.requests_per_sec, 12000.5);
+        assert!((load.p50_ms - 0.812).abs() < 1e-9);
+        assert_eq!(load.p99_ms, 10.43);
+        assert_eq!(load.failures, 6);
+    }
+}
