@@ -12,6 +12,7 @@ use actix_web::{HttpResponse, ResponseError, guard, web};
 use crate::error::AppError;
 use crate::metrics::{self, Metrics};
 use crate::rate_limit::RateLimits;
+use crate::sites::SiteCache;
 use crate::store::Store;
 use crate::{export, ingest, openapi};
 
@@ -23,6 +24,8 @@ pub struct AppState {
     pub rate_limits: RateLimits,
     /// Counters and histograms for `GET /metrics`.
     pub metrics: Metrics,
+    /// The site registry, cached for the ingest path.
+    pub sites: SiteCache,
     /// The static web files: the loader (`earshot.js`), the widget stylesheet, the demo site.
     pub www_dir: PathBuf,
     /// The built widget: wasm-bindgen glue and the `.wasm` file.

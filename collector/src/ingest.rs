@@ -16,7 +16,7 @@ use futures_util::StreamExt;
 use crate::app::AppState;
 use crate::error::AppError;
 use crate::metrics::Outcome;
-use crate::store::{self, Stored, now_millis};
+use crate::store::{Stored, now_millis};
 
 /// Reads the body, refusing it as soon as it grows past [`MAX_BODY_BYTES`].
 async fn read_body(
@@ -151,10 +151,9 @@ async fn accept(
         Err(err) => return (Err(err), false),
     };
 
-    let key = submission.site.to_string();
     let site = match state
-        .store
-        .read_async(move |conn| store::site(conn, &key))
+        .sites
+        .get(&state.store, submission.site.as_str())
         .await
     {
         Ok(Some(site)) => site,

@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod origin;
 pub mod rate_limit;
+pub mod sites;
 pub mod store;
 
 pub use app::{AppState, configure};

@@ -52,6 +52,7 @@ fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
     let state = AppState {
         store,
         metrics: Default::default(),
+        sites: Default::default(),
         rate_limits: rate_limits.clone(),
         www_dir: args.www_dir.clone(),
         widget_dir: args.widget_dir.clone(),

@@ -27,6 +27,7 @@ fn state(dir: &tempfile::TempDir) -> AppState {
     AppState {
         store: Store::open(&path).unwrap(),
         metrics: Default::default(),
+        sites: Default::default(),
         rate_limits: RateLimits::new(RateLimitConfig {
             per_visitor: NonZeroU32::new(limits::RATE_LIMIT_PER_VISITOR),
             per_site: NonZeroU32::new(limits::RATE_LIMIT_PER_SITE),
