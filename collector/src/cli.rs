@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use earshot_shared::limits;
 
 use crate::export::{ExportQuery, Format};
-use crate::store::SpamFilter;
+use crate::store::{Durability, SpamFilter};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -70,6 +70,11 @@ pub struct ServeArgs {
     /// HTTP worker threads; defaults to the number of CPU cores.
     #[arg(long, env = "EARSHOT_WORKERS")]
     pub workers: Option<usize>,
+
+    /// What an acknowledged submission survives: `full` (power loss: fsync before every
+    /// answer) or `normal` (a crash or kill of the collector; faster).
+    #[arg(long, env = "EARSHOT_SYNC", value_enum, default_value = "full")]
+    pub sync: Durability,
 
     /// Submissions one visitor may send to one site per minute; 0 turns the limit off.
     #[arg(long, env = "EARSHOT_RATE_LIMIT_VISITOR", default_value_t = limits::RATE_LIMIT_PER_VISITOR)]

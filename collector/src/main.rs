@@ -43,7 +43,7 @@ fn main() -> ExitCode {
 type CliResult = Result<(), Box<dyn std::error::Error>>;
 
 fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
-    let store = Store::open(&cli.database)?;
+    let store = Store::open_with(&cli.database, args.sync)?;
     let rate_limits = RateLimits::new(RateLimitConfig {
         per_visitor: NonZeroU32::new(args.rate_limit_visitor),
         per_site: NonZeroU32::new(args.rate_limit_site),

@@ -13,9 +13,12 @@ pub const SITE_CACHE_TTL: Duration = Duration::from_secs(5);
 /// At most this many keys are remembered; unknown keys sent by a bot cannot grow it further.
 const MAX_ENTRIES: usize = 10_000;
 
+/// When a key was looked up, and the site it named (`None`: no such site).
+type Entry = (Instant, Option<Arc<Site>>);
+
 #[derive(Clone, Default)]
 pub struct SiteCache {
-    entries: Arc<RwLock<HashMap<String, (Instant, Option<Arc<Site>>)>>>,
+    entries: Arc<RwLock<HashMap<String, Entry>>>,
 }
 
 impl SiteCache {

@@ -213,6 +213,30 @@ struct WriteJob {
     reply: WriteReply,
 }
 
+/// What a `201` survives. Both are crash-safe; they differ on power loss.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Durability {
+    /// Every acknowledged submission survives a power loss or OS crash: each batch is
+    /// fsynced before it is acknowledged (SQLite `synchronous=FULL`).
+    #[default]
+    #[value(name = "full")]
+    PowerLoss,
+    /// Every acknowledged submission survives the collector being killed (`kill -9`, a
+    /// crash); the last moments may be lost if the whole machine loses power. About twice
+    /// the throughput (SQLite WAL with `synchronous=NORMAL`).
+    #[value(name = "normal")]
+    ProcessCrash,
+}
+
+impl Durability {
+    fn synchronous(self) -> &'static str {
+        match self {
+            Self::PowerLoss => "FULL",
+            Self::ProcessCrash => "NORMAL",
+        }
+    }
+}
+
 /// The handle the server shares between workers. Cloning is cheap.
 #[derive(Clone)]
 pub struct Store {
@@ -263,7 +287,13 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
 impl Store {
     /// Opens the database and starts the writer thread.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_with(path, Durability::PowerLoss)
+    }
+
+    /// Opens the database with the writer committing at the given durability.
+    pub fn open_with(path: &Path, durability: Durability) -> Result<Self, StoreError> {
         let conn = open_connection(path)?;
+        conn.pragma_update(None, "synchronous", durability.synchronous())?;
         let (writer, jobs) = mpsc::sync_channel(WRITE_QUEUE);
         thread::Builder::new()
             .name("earshot-writer".into())

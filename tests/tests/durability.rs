@@ -29,8 +29,19 @@ fn body(id: &str) -> String {
 
 #[test]
 fn every_acknowledged_submission_survives_kill_9() {
+    survives_kill_9("full");
+}
+
+#[test]
+fn every_acknowledged_submission_survives_kill_9_with_sync_normal() {
+    survives_kill_9("normal");
+}
+
+fn survives_kill_9(sync: &str) {
     // Every client here is the same visitor (same address, same user agent): lift the limits.
-    let mut collector = Collector::start_with(&["https://shop.example"], &NO_RATE_LIMITS);
+    let mut args = NO_RATE_LIMITS.to_vec();
+    args.extend(["--sync", sync]);
+    let mut collector = Collector::start_with(&["https://shop.example"], &args);
     let url = collector.url("/v1/feedback");
     let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
     let stop = Arc::new(AtomicBool::new(false));

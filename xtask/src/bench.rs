@@ -67,10 +67,11 @@ pub fn run(args: &BenchArgs) -> Result {
     let dir = root().join("target/bench");
     std::fs::create_dir_all(&dir).map_err(|err| err.to_string())?;
 
-    let (earshot_load, baseline_load, stored) = bench_ingest(args, &dir)?;
+    let (earshot_load, normal_load, baseline_load, stored) = bench_ingest(args, &dir)?;
     let (earshot_export, sqlite_export) = bench_export(args, &dir)?;
 
     let ingest_ratio = earshot_load.requests_per_sec / baseline_load.requests_per_sec;
+    let normal_ratio = normal_load.requests_per_sec / baseline_load.requests_per_sec;
     let export_ratio = sqlite_export.seconds / earshot_export.seconds;
     let rows_per_sec = |run: &ExportRun| args.rows as f64 / run.seconds;
     step("Results (medians)");
@@ -104,7 +105,7 @@ pub fn run(args: &BenchArgs) -> Result {
     );
     println!(
         "\ningest: {stored} submissions committed, {} non-2xx answers; ratio = earshot / baseline (higher is better)",
-        earshot_load.failures
+        earshot_load.failures + normal_load.failures
     );
     println!("export: ratio = sqlite3 time / earshot time (above 1: earshot is faster)");
 
@@ -113,9 +114,11 @@ pub fn run(args: &BenchArgs) -> Result {
             "connections": args.connections,
             "seconds_per_run": args.seconds,
             "rounds": args.rounds,
-            "earshot": load_json(&earshot_load),
+            "earshot_sync_full": load_json(&earshot_load),
+            "earshot_sync_normal": load_json(&normal_load),
             "baseline_no_storage": load_json(&baseline_load),
-            "ratio_requests_per_sec": ingest_ratio,
+            "ratio_sync_full": ingest_ratio,
+            "ratio_sync_normal": normal_ratio,
             "stored": stored,
         },
         "export": {
@@ -250,55 +253,71 @@ function request()
 end
 "#;
 
-fn bench_ingest(args: &BenchArgs, dir: &Path) -> Result<(Load, Load, u64)> {
-    step("Ingest: earshot (SQLite, every 201 durable) against a no-storage baseline");
-    let db = dir.join("ingest.db");
-    fresh_database(&db)?;
+fn bench_ingest(args: &BenchArgs, dir: &Path) -> Result<(Load, Load, Load, u64)> {
+    step("Ingest: earshot (SQLite, every 201 committed) against a no-storage baseline");
     let script = dir.join("post.lua");
     std::fs::write(&script, WRK_SCRIPT).map_err(|err| err.to_string())?;
 
-    let earshot_port = free_port();
-    let mut serve = earshot(&db);
-    serve.args([
-        "serve",
-        "--listen",
-        &format!("127.0.0.1:{earshot_port}"),
-        "--rate-limit-visitor",
-        "0",
-        "--rate-limit-site",
-        "0",
-    ]);
-    let _earshot = start(serve, earshot_port)?;
+    let mut servers = Vec::new();
+    let mut ports = Vec::new();
+    for sync in ["full", "normal"] {
+        let db = dir.join(format!("ingest-{sync}.db"));
+        fresh_database(&db)?;
+        let port = free_port();
+        let mut serve = earshot(&db);
+        serve.args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--sync",
+            sync,
+            "--rate-limit-visitor",
+            "0",
+            "--rate-limit-site",
+            "0",
+        ]);
+        servers.push((start(serve, port)?, db));
+        ports.push(port);
+    }
     let baseline_port = free_port();
     let mut baseline = Command::new(root().join("target/release/examples/ingest_baseline"));
     baseline.arg(format!("127.0.0.1:{baseline_port}"));
     let _baseline = start(baseline, baseline_port)?;
 
-    let mut earshot_runs = Vec::new();
-    let mut baseline_runs = Vec::new();
+    let mut runs: [Vec<Load>; 3] = Default::default();
     for round in 1..=args.rounds {
-        for (name, port, runs) in [
-            ("baseline", baseline_port, &mut baseline_runs),
-            ("earshot", earshot_port, &mut earshot_runs),
-        ] {
+        for (index, (name, port)) in [
+            ("baseline", baseline_port),
+            ("full", ports[0]),
+            ("normal", ports[1]),
+        ]
+        .into_iter()
+        .enumerate()
+        {
             let load = wrk(args, &script, port)?;
             eprintln!(
                 "    round {round} {name:<8} {:>8.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  non-2xx {}",
                 load.requests_per_sec, load.p50_ms, load.p99_ms, load.failures
             );
-            runs.push(load);
+            runs[index].push(load);
         }
     }
-    let stored = output(earshot(&db).args(["site", "list"]))
-        .and_then(|list| {
-            list.lines()
-                .find(|line| line.starts_with("bench "))
-                .and_then(|line| line.split_whitespace().nth(1)?.parse().ok())
+    let stored: u64 = servers
+        .iter()
+        .map(|(_, db)| {
+            output(earshot(db).args(["site", "list"]))
+                .and_then(|list| {
+                    list.lines()
+                        .find(|line| line.starts_with("bench "))
+                        .and_then(|line| line.split_whitespace().nth(1)?.parse().ok())
+                })
+                .unwrap_or(0)
         })
-        .unwrap_or(0);
+        .sum();
     Ok((
-        median_load(&earshot_runs),
-        median_load(&baseline_runs),
+        median_load(&runs[1]),
+        median_load(&runs[2]),
+        median_load(&runs[0]),
         stored,
     ))
 }
