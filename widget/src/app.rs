@@ -136,7 +136,8 @@ pub fn App(props: &AppProps) -> Html {
         .map_or(AttrValue::Static(texts.launcher), AttrValue::from);
 
     html! {
-        <div class="earshot">
+        // `lang` lets screen readers pronounce the widget's text in its own language.
+        <div class="earshot" lang={texts.lang}>
             if state.open {
                 <div ref={panel_ref} class="panel-wrap">
                     <Panel

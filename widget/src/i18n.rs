@@ -1,8 +1,12 @@
-//! The widget's visible text. Every string a visitor sees comes from here.
+//! The widget's visible text in every language it speaks. Every string a visitor sees comes
+//! from here; a language is chosen by `data-lang`, else the browser's language, else English.
 
-/// The text of the widget in one language.
+/// The text of the widget in one language. A language that misses a text does not compile;
+/// the widget's tests also check that none is empty or left in English.
 #[derive(Debug, PartialEq)]
 pub struct Texts {
+    /// The BCP 47 primary language subtag, e.g. `fr`.
+    pub lang: &'static str,
     pub launcher: &'static str,
     pub title: &'static str,
     pub close: &'static str,
@@ -25,6 +29,7 @@ pub struct Texts {
 }
 
 pub const EN: Texts = Texts {
+    lang: "en",
     launcher: "Feedback",
     title: "How was your visit?",
     close: "Close",
@@ -46,7 +51,183 @@ pub const EN: Texts = Texts {
     retry: "Try again",
 };
 
-/// The texts for a language tag; English until more languages are added.
-pub fn texts(_lang: Option<&str>) -> &'static Texts {
-    &EN
+pub const ES: Texts = Texts {
+    lang: "es",
+    launcher: "Opinión",
+    title: "¿Qué tal tu visita?",
+    close: "Cerrar",
+    rating_legend: "Tu valoración",
+    star_names: [
+        "1 estrella",
+        "2 estrellas",
+        "3 estrellas",
+        "4 estrellas",
+        "5 estrellas",
+    ],
+    comment_label: "Cuéntanos más (opcional)",
+    comment_placeholder: "¿Qué te gustó? ¿Qué podríamos mejorar?",
+    email_label: "Correo electrónico (opcional)",
+    email_hint: "Solo si quieres una respuesta.",
+    honeypot_label: "Deja este campo vacío",
+    submit: "Enviar opinión",
+    sending: "Enviando…",
+    thanks_title: "¡Gracias!",
+    thanks_body: "Tu opinión se ha enviado. Leemos todos los mensajes.",
+    done: "Cerrar",
+    choose_rating: "Elige primero una valoración.",
+    network_error: "No se pudo enviar tu opinión: falló la conexión.",
+    server_error: "No se pudo enviar tu opinión. Inténtalo de nuevo en un momento.",
+    retry: "Reintentar",
+};
+
+pub const FR: Texts = Texts {
+    lang: "fr",
+    launcher: "Votre avis",
+    title: "Comment s’est passée votre visite ?",
+    close: "Fermer",
+    rating_legend: "Votre note",
+    star_names: [
+        "1 étoile",
+        "2 étoiles",
+        "3 étoiles",
+        "4 étoiles",
+        "5 étoiles",
+    ],
+    comment_label: "Dites-nous en plus (facultatif)",
+    comment_placeholder: "Qu’avez-vous aimé ? Que pourrions-nous améliorer ?",
+    email_label: "E-mail (facultatif)",
+    email_hint: "Seulement si vous souhaitez une réponse.",
+    honeypot_label: "Laissez ce champ vide",
+    submit: "Envoyer",
+    sending: "Envoi…",
+    thanks_title: "Merci !",
+    thanks_body: "Votre avis a été envoyé. Nous lisons chaque message.",
+    done: "Fermer",
+    choose_rating: "Choisissez d’abord une note.",
+    network_error: "Votre avis n’a pas pu être envoyé : la connexion a échoué.",
+    server_error: "Votre avis n’a pas pu être envoyé. Réessayez dans un instant.",
+    retry: "Réessayer",
+};
+
+pub const DE: Texts = Texts {
+    lang: "de",
+    launcher: "Feedback geben",
+    title: "Wie war Ihr Besuch?",
+    close: "Schließen",
+    rating_legend: "Ihre Bewertung",
+    star_names: ["1 Stern", "2 Sterne", "3 Sterne", "4 Sterne", "5 Sterne"],
+    comment_label: "Erzählen Sie uns mehr (optional)",
+    comment_placeholder: "Was hat Ihnen gefallen? Was können wir besser machen?",
+    email_label: "E-Mail (optional)",
+    email_hint: "Nur wenn Sie eine Antwort wünschen.",
+    honeypot_label: "Dieses Feld leer lassen",
+    submit: "Feedback senden",
+    sending: "Wird gesendet…",
+    thanks_title: "Vielen Dank!",
+    thanks_body: "Ihr Feedback wurde gesendet. Wir lesen jede Nachricht.",
+    done: "Schließen",
+    choose_rating: "Bitte wählen Sie zuerst eine Bewertung.",
+    network_error: "Ihr Feedback konnte nicht gesendet werden: Die Verbindung ist fehlgeschlagen.",
+    server_error: "Ihr Feedback konnte nicht gesendet werden. Bitte versuchen Sie es gleich noch einmal.",
+    retry: "Erneut versuchen",
+};
+
+pub const PT: Texts = Texts {
+    lang: "pt",
+    launcher: "Opinião",
+    title: "Como foi a sua visita?",
+    close: "Fechar",
+    rating_legend: "A sua avaliação",
+    star_names: [
+        "1 estrela",
+        "2 estrelas",
+        "3 estrelas",
+        "4 estrelas",
+        "5 estrelas",
+    ],
+    comment_label: "Conte-nos mais (opcional)",
+    comment_placeholder: "Do que gostou? O que podemos melhorar?",
+    email_label: "E-mail (opcional)",
+    email_hint: "Apenas se quiser uma resposta.",
+    honeypot_label: "Deixe este campo vazio",
+    submit: "Enviar opinião",
+    sending: "A enviar…",
+    thanks_title: "Obrigado!",
+    thanks_body: "A sua opinião foi enviada. Lemos todas as mensagens.",
+    done: "Fechar",
+    choose_rating: "Escolha primeiro uma avaliação.",
+    network_error: "Não foi possível enviar a sua opinião: a ligação falhou.",
+    server_error: "Não foi possível enviar a sua opinião. Tente novamente daqui a pouco.",
+    retry: "Tentar de novo",
+};
+
+pub const JA: Texts = Texts {
+    lang: "ja",
+    launcher: "ご意見",
+    title: "ご訪問はいかがでしたか？",
+    close: "閉じる",
+    rating_legend: "評価",
+    star_names: ["星1つ", "星2つ", "星3つ", "星4つ", "星5つ"],
+    comment_label: "詳しく教えてください（任意）",
+    comment_placeholder: "良かった点や改善できる点をお聞かせください。",
+    email_label: "メールアドレス（任意）",
+    email_hint: "返信をご希望の場合のみ。",
+    honeypot_label: "この欄は空のままにしてください",
+    submit: "送信する",
+    sending: "送信中…",
+    thanks_title: "ありがとうございます！",
+    thanks_body: "ご意見を送信しました。すべてのメッセージに目を通しています。",
+    done: "閉じる",
+    choose_rating: "先に評価を選んでください。",
+    network_error: "送信できませんでした：接続に失敗しました。",
+    server_error: "送信できませんでした。しばらくしてからもう一度お試しください。",
+    retry: "再試行",
+};
+
+pub const ZH: Texts = Texts {
+    lang: "zh",
+    launcher: "意见反馈",
+    title: "您这次访问体验如何？",
+    close: "关闭",
+    rating_legend: "您的评分",
+    star_names: ["1 星", "2 星", "3 星", "4 星", "5 星"],
+    comment_label: "告诉我们更多（选填）",
+    comment_placeholder: "您喜欢什么？有什么可以改进？",
+    email_label: "电子邮箱（选填）",
+    email_hint: "仅在您希望收到回复时填写。",
+    honeypot_label: "请将此栏留空",
+    submit: "提交反馈",
+    sending: "正在发送…",
+    thanks_title: "谢谢！",
+    thanks_body: "您的反馈已发送。我们会阅读每一条留言。",
+    done: "关闭",
+    choose_rating: "请先选择评分。",
+    network_error: "反馈未能发送：连接失败。",
+    server_error: "反馈未能发送，请稍后再试。",
+    retry: "重试",
+};
+
+/// Every language built in, English first.
+pub const LANGUAGES: [&Texts; 7] = [&EN, &ES, &FR, &DE, &PT, &JA, &ZH];
+
+/// The texts for a language tag such as `fr-CA` (matched on its primary subtag), if built in.
+pub fn for_tag(tag: &str) -> Option<&'static Texts> {
+    let primary = tag.split(['-', '_']).next()?.trim().to_ascii_lowercase();
+    LANGUAGES.into_iter().find(|texts| texts.lang == primary)
+}
+
+/// The widget's language: `data-lang`, else the browser's first language we speak, else
+/// English.
+pub fn texts(configured: Option<&str>) -> &'static Texts {
+    if let Some(texts) = configured.and_then(for_tag) {
+        return texts;
+    }
+    let browser = gloo::utils::window().navigator();
+    browser
+        .languages()
+        .iter()
+        .filter_map(|lang| lang.as_string())
+        .chain(browser.language())
+        .find_map(|tag| for_tag(&tag))
+        .unwrap_or(&EN)
 }

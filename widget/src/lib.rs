@@ -6,7 +6,7 @@ mod api;
 mod app;
 mod components;
 mod config;
-mod i18n;
+pub mod i18n;
 mod state;
 
 use wasm_bindgen::prelude::*;

@@ -189,11 +189,94 @@ async fn the_widget_mounts_in_its_own_shadow_root() {
         Some("http://127.0.0.1:9/earshot.css")
     );
     assert!(shadow.query_selector("button.launcher").unwrap().is_some());
+    // Other tests render into the light DOM of the same page; what matters is that nothing
+    // of this widget is reachable from the page's own DOM.
     assert!(
         document()
-            .query_selector("button.launcher")
+            .query_selector(&format!("{} button", earshot_widget::HOST_TAG))
             .unwrap()
             .is_none(),
         "nothing leaks into the page"
+    );
+}
+
+#[wasm_bindgen_test]
+fn every_language_has_every_text_translated() {
+    use earshot_widget::i18n::{EN, LANGUAGES};
+    assert_eq!(LANGUAGES.len(), 7);
+    for texts in LANGUAGES {
+        // Every field of `Texts`, as (name, value), so a new text is checked as soon as it
+        // exists.
+        let fields = [
+            ("launcher", texts.launcher, EN.launcher),
+            ("title", texts.title, EN.title),
+            ("close", texts.close, EN.close),
+            ("rating_legend", texts.rating_legend, EN.rating_legend),
+            ("comment_label", texts.comment_label, EN.comment_label),
+            (
+                "comment_placeholder",
+                texts.comment_placeholder,
+                EN.comment_placeholder,
+            ),
+            ("email_label", texts.email_label, EN.email_label),
+            ("email_hint", texts.email_hint, EN.email_hint),
+            ("honeypot_label", texts.honeypot_label, EN.honeypot_label),
+            ("submit", texts.submit, EN.submit),
+            ("sending", texts.sending, EN.sending),
+            ("thanks_title", texts.thanks_title, EN.thanks_title),
+            ("thanks_body", texts.thanks_body, EN.thanks_body),
+            ("done", texts.done, EN.done),
+            ("choose_rating", texts.choose_rating, EN.choose_rating),
+            ("network_error", texts.network_error, EN.network_error),
+            ("server_error", texts.server_error, EN.server_error),
+            ("retry", texts.retry, EN.retry),
+        ];
+        for (name, text, english) in fields {
+            assert!(!text.trim().is_empty(), "{}: {name} is empty", texts.lang);
+            if texts.lang != "en" {
+                assert_ne!(text, english, "{}: {name} is still in English", texts.lang);
+            }
+        }
+        for (n, star) in texts.star_names.iter().enumerate() {
+            assert!(
+                star.contains(&(n + 1).to_string()),
+                "{}: star name {star:?}",
+                texts.lang
+            );
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+fn languages_are_chosen_by_tag_then_browser_then_english() {
+    use earshot_widget::i18n::{for_tag, texts};
+    assert_eq!(for_tag("fr-CA").unwrap().lang, "fr");
+    assert_eq!(for_tag("zh_Hant_TW").unwrap().lang, "zh");
+    assert_eq!(for_tag("PT-br").unwrap().lang, "pt");
+    assert!(for_tag("tlh").is_none());
+    assert_eq!(texts(Some("de")).lang, "de");
+    // Headless Chromium speaks English, and an unknown data-lang falls back to it.
+    assert_eq!(texts(Some("tlh")).lang, "en");
+    assert_eq!(texts(None).lang, "en");
+}
+
+#[wasm_bindgen_test]
+async fn the_widget_speaks_the_language_of_its_tag() {
+    let root = document().create_element("div").unwrap();
+    document().body().unwrap().append_child(&root).unwrap();
+    let config = WidgetConfig::from_script(
+        &script_tag(&[("data-site", "demo"), ("data-lang", "ja")]),
+        "http://127.0.0.1:9".into(),
+    )
+    .unwrap();
+    yew::Renderer::<App>::with_root_and_props(root.clone(), AppProps { config }).render();
+    settle().await;
+    assert_eq!(
+        find(&root, "button.launcher")
+            .unwrap()
+            .text_content()
+            .unwrap()
+            .trim(),
+        "ご意見"
     );
 }
