@@ -123,7 +123,7 @@ struct JsonRecord<'a> {
 }
 
 fn export_error(err: impl std::fmt::Display) -> StoreError {
-    StoreError::BatchFailed(format!("writing the export failed: {err}"))
+    StoreError::Export(err.to_string())
 }
 
 /// Writes every submission of `site_key` that matches `filter` to `out`, calling `progress`

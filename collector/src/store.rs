@@ -75,6 +75,8 @@ pub enum StoreError {
     NewerSchema { found: usize, known: usize },
     #[error("the transaction holding this submission failed: {0}")]
     BatchFailed(String),
+    #[error("writing the export failed: {0}")]
+    Export(String),
     #[error("the storage writer has stopped")]
     WriterGone,
     #[error("no site has the key {0:?}")]

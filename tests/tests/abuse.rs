@@ -47,13 +47,8 @@ fn post_as(collector: &Collector, user_agent: &str, body: &str) -> (u16, Option<
 }
 
 fn export(collector: &Collector, token: &str, path_and_query: &str) -> (u16, String) {
-    let mut response = http()
-        .get(&collector.url(&format!("/v1/sites/demo/{path_and_query}")))
-        .header("Authorization", &format!("Bearer {token}"))
-        .call()
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.body_mut().read_to_string().unwrap())
+    let (status, body) = collector.export(Some(token), path_and_query);
+    (status, String::from_utf8(body).unwrap())
 }
 
 #[test]

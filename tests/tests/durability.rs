@@ -95,12 +95,7 @@ fn survives_kill_9(sync: &str) {
 
     collector.restart();
     let token = collector.create_token(None);
-    let mut response = http()
-        .get(&collector.url("/v1/sites/demo/feedback.csv"))
-        .header("Authorization", &format!("Bearer {token}"))
-        .call()
-        .unwrap();
-    let csv = response.body_mut().read_to_vec().unwrap();
+    let (_, csv) = collector.export(Some(&token), "feedback.csv");
     let (_, rows) = parse_csv(&csv);
     let stored: Vec<&str> = rows.iter().map(|row| cell(row, "id")).collect();
     let unique: HashSet<&str> = stored.iter().copied().collect();
@@ -155,11 +150,7 @@ fn the_same_submission_sent_concurrently_is_stored_once_and_every_sender_succeed
         );
     }
     let token = collector.create_token(None);
-    let mut response = http()
-        .get(&collector.url("/v1/sites/demo/feedback.csv"))
-        .header("Authorization", &format!("Bearer {token}"))
-        .call()
-        .unwrap();
-    let (_, rows) = parse_csv(&response.body_mut().read_to_vec().unwrap());
+    let (_, csv) = collector.export(Some(&token), "feedback.csv");
+    let (_, rows) = parse_csv(&csv);
     assert_eq!(rows.len(), 5);
 }

@@ -43,13 +43,7 @@ fn submission_json(id: &str, comment: &str) -> String {
 }
 
 fn export_over_http(collector: &Collector, token: Option<&str>) -> (u16, Vec<u8>) {
-    let mut request = http().get(&collector.url("/v1/sites/demo/feedback.csv"));
-    if let Some(token) = token {
-        request = request.header("Authorization", &format!("Bearer {token}"));
-    }
-    let mut response = request.call().unwrap();
-    let status = response.status().as_u16();
-    (status, response.body_mut().read_to_vec().unwrap())
+    collector.export(token, "feedback.csv")
 }
 
 fn api_error(body: &str) -> ApiError {

@@ -77,21 +77,19 @@ pub fn run(args: &BenchArgs) -> Result {
     step("Results (medians)");
     println!("| measurement | earshot | baseline | ratio |");
     println!("|---|---|---|---|");
-    println!(
-        "| ingest req/s, {} connections | {:.0} | {:.0} (no storage) | {:.2} |",
-        args.connections,
-        earshot_load.requests_per_sec,
-        baseline_load.requests_per_sec,
-        ingest_ratio
-    );
-    println!(
-        "| ingest p50 latency | {:.2} ms | {:.2} ms | |",
-        earshot_load.p50_ms, baseline_load.p50_ms
-    );
-    println!(
-        "| ingest p99 latency | {:.2} ms | {:.2} ms | |",
-        earshot_load.p99_ms, baseline_load.p99_ms
-    );
+    for (name, load, ratio) in [
+        ("--sync full", &earshot_load, ingest_ratio),
+        ("--sync normal", &normal_load, normal_ratio),
+    ] {
+        println!(
+            "| ingest req/s, {} connections, {name} | {:.0} | {:.0} (no storage) | {:.2} |",
+            args.connections, load.requests_per_sec, baseline_load.requests_per_sec, ratio
+        );
+        println!(
+            "| ingest p50 / p99 latency, {name} | {:.2} / {:.2} ms | {:.2} / {:.2} ms | |",
+            load.p50_ms, load.p99_ms, baseline_load.p50_ms, baseline_load.p99_ms
+        );
+    }
     println!(
         "| export {} rows, rows/s | {:.0} | {:.0} (sqlite3 -csv) | {:.2} |",
         args.rows,

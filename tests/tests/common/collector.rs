@@ -125,6 +125,17 @@ impl Collector {
         earshot(self.dir.path(), &self.origin(), args)
     }
 
+    /// GETs `/v1/sites/demo/{path_and_query}` (an export), with `token` as bearer if given.
+    pub fn export(&self, token: Option<&str>, path_and_query: &str) -> (u16, Vec<u8>) {
+        let mut request = http().get(&self.url(&format!("/v1/sites/demo/{path_and_query}")));
+        if let Some(token) = token {
+            request = request.header("Authorization", &format!("Bearer {token}"));
+        }
+        let mut response = request.call().unwrap();
+        let status = response.status().as_u16();
+        (status, response.body_mut().read_to_vec().unwrap())
+    }
+
     /// Creates an export token (for `site`, or every site) and returns it.
     pub fn create_token(&self, site: Option<&str>) -> String {
         let mut args = vec!["token", "create", "--name", "test"];
