@@ -120,6 +120,27 @@ impl Browser {
         self.client.perform_actions(actions).await.unwrap();
     }
 
+    /// Opens the widget, gives four stars by keyboard, writes `comment`, waits as a person
+    /// would and sends; returns once the thank-you shows.
+    pub async fn leave_feedback(&self, comment: &str) {
+        let widget = self.widget().await;
+        displayed(&widget, "button.launcher")
+            .await
+            .click()
+            .await
+            .unwrap();
+        displayed(&widget, "[role=dialog]").await;
+        self.press(&[Key::Space, Key::Right, Key::Right, Key::Right])
+            .await;
+        let text = widget.find(Locator::Css("#earshot-comment")).await.unwrap();
+        text.send_keys(comment).await.unwrap();
+        let pause = u64::from(earshot_shared::limits::MIN_OPEN_MS);
+        tokio::time::sleep(Duration::from_millis(pause)).await;
+        let submit = widget.find(Locator::Css("button.submit")).await.unwrap();
+        submit.click().await.unwrap();
+        displayed(&widget, ".thanks-title").await;
+    }
+
     pub async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.unwrap();
         std::fs::write(artefacts_dir().join(format!("{name}.png")), png).unwrap();

@@ -1,21 +1,47 @@
 //! The demo shop (`www/demo/`) served on its own origin, as a site owner's web server would:
 //! the collector is elsewhere, so everything the widget does crosses origins, as in real life.
+//! It can also play a hostile or locked-down host: a strict Content-Security-Policy (with
+//! violation reports collected), or a global stylesheet that attacks every element.
 
+use std::sync::{Arc, Mutex};
 use std::thread;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 
 use super::root;
 
+/// How the host page treats the widget.
+#[derive(Debug, Clone, Default)]
+pub struct HostOptions {
+    /// A `Content-Security-Policy` header for the page; violations are reported to the host.
+    pub csp: Option<String>,
+    /// Add a stylesheet that tries to break everything on the page.
+    pub hostile_css: bool,
+}
+
+/// The hostile stylesheet: rules a careless or hostile host page could have.
+pub const HOSTILE_CSS: &str = "* { all: unset; }
+button { display: none !important; }
+html { font-size: 40px; }
+div { position: absolute; }
+earshot-widget { display: none; }
+";
+
 pub struct HostSite {
     pub port: u16,
+    /// The CSP violation reports the browser sent, as JSON text.
+    pub csp_reports: Arc<Mutex<Vec<String>>>,
     handle: actix_web::dev::ServerHandle,
 }
 
 impl HostSite {
     /// Serves the demo shop at `http://localhost:{port}/`, its snippet pointing at `collector`.
     pub fn start_on(port: u16, collector_origin: &str) -> Self {
-        let page = std::fs::read_to_string(root().join("www/demo/index.html"))
+        Self::start_with(port, collector_origin, HostOptions::default())
+    }
+
+    pub fn start_with(port: u16, collector_origin: &str, options: HostOptions) -> Self {
+        let mut page = std::fs::read_to_string(root().join("www/demo/index.html"))
             .unwrap()
             .replace(
                 r#"src="/earshot.js""#,
@@ -25,21 +51,53 @@ impl HostSite {
             page.contains(collector_origin),
             "the demo page has no snippet to point"
         );
+        if options.hostile_css {
+            page = page.replace(
+                "</head>",
+                "  <link rel=\"stylesheet\" href=\"hostile.css\">\n</head>",
+            );
+        }
+        let csp = options
+            .csp
+            .map(|policy| format!("{policy}; report-uri /csp-report"));
+        let csp_reports = Arc::new(Mutex::new(Vec::new()));
+        let reports = csp_reports.clone();
         let (sender, receiver) = std::sync::mpsc::channel();
         thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
                 let server = HttpServer::new(move || {
-                    let page = page.clone();
+                    let (page, csp, reports) = (page.clone(), csp.clone(), reports.clone());
                     App::new()
                         .route(
                             "/",
                             web::get().to(move || {
-                                let page = page.clone();
+                                let (page, csp) = (page.clone(), csp.clone());
                                 async move {
-                                    HttpResponse::Ok()
-                                        .content_type("text/html; charset=utf-8")
-                                        .body(page)
+                                    let mut response = HttpResponse::Ok();
+                                    response.content_type("text/html; charset=utf-8");
+                                    if let Some(csp) = csp {
+                                        response.insert_header(("Content-Security-Policy", csp));
+                                    }
+                                    response.body(page)
                                 }
+                            }),
+                        )
+                        .route(
+                            "/hostile.css",
+                            web::get().to(|| async {
+                                HttpResponse::Ok()
+                                    .content_type("text/css")
+                                    .body(HOSTILE_CSS)
+                            }),
+                        )
+                        .route(
+                            "/csp-report",
+                            web::post().to(move |body: web::Bytes| {
+                                reports
+                                    .lock()
+                                    .unwrap()
+                                    .push(String::from_utf8_lossy(&body).into_owned());
+                                async { HttpResponse::NoContent().finish() }
                             }),
                         )
                         .service(actix_files::Files::new("/", root().join("www/demo")))
@@ -53,7 +111,11 @@ impl HostSite {
             });
         });
         let handle = receiver.recv().unwrap();
-        Self { port, handle }
+        Self {
+            port,
+            csp_reports,
+            handle,
+        }
     }
 
     /// The origin the site's pages are on; `localhost`, while the collector is on 127.0.0.1.

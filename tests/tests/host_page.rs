@@ -1,0 +1,157 @@
+//! No harm to the host page, and no harm from it: the widget works under a strict
+//! Content-Security-Policy, under a hostile global stylesheet, and on a phone. Each test
+//! leaves a screenshot under target/e2e/ for people to look at.
+
+mod common;
+
+use std::time::Duration;
+
+use common::browser::{self, displayed};
+use common::collector::Collector;
+use common::host_site::{HostOptions, HostSite};
+use common::{cell, parse_csv};
+
+fn comments_stored(collector: &Collector) -> Vec<String> {
+    let token = collector.create_token(None);
+    let (status, csv) = collector.export(Some(&token), "feedback.csv");
+    assert_eq!(status, 200);
+    parse_csv(&csv)
+        .1
+        .iter()
+        .map(|row| cell(row, "comment").to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_widget_works_under_a_strict_content_security_policy() {
+    let Some(browser) = browser::start().await else {
+        return;
+    };
+    let port = common::free_port();
+    let collector = Collector::start(&[&format!("http://localhost:{port}")]);
+    let c = collector.origin();
+    // The policy a careful site would send: nothing inline, no eval, only the collector.
+    let csp = format!(
+        "default-src 'none'; script-src {c} 'wasm-unsafe-eval'; style-src 'self' {c}; \
+         connect-src {c}; img-src 'self' {c}"
+    );
+    let shop = HostSite::start_with(
+        port,
+        &c,
+        HostOptions {
+            csp: Some(csp),
+            ..Default::default()
+        },
+    );
+
+    browser.client.goto(&shop.url()).await.unwrap();
+    browser.leave_feedback("Works under CSP").await;
+    browser.screenshot("csp-strict").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        *shop.csp_reports.lock().unwrap(),
+        Vec::<String>::new(),
+        "no CSP violations"
+    );
+    assert_eq!(comments_stored(&collector), ["Works under CSP"]);
+
+    // The reports do arrive when something breaks the policy: an inline style.
+    browser
+        .client
+        .execute(
+            "const s = document.createElement('style'); s.textContent = 'body{}'; document.head.append(s);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while shop.csp_reports.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let reports = shop.csp_reports.lock().unwrap().clone();
+    assert_eq!(
+        reports.len(),
+        1,
+        "the violation detector works: {reports:?}"
+    );
+    assert!(reports[0].contains("style-src"), "{}", reports[0]);
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_widget_looks_and_works_as_usual_under_hostile_page_styles() {
+    let Some(browser) = browser::start().await else {
+        return;
+    };
+    let port = common::free_port();
+    let collector = Collector::start(&[&format!("http://localhost:{port}")]);
+    let shop = HostSite::start_with(
+        port,
+        &collector.origin(),
+        HostOptions {
+            hostile_css: true,
+            ..Default::default()
+        },
+    );
+
+    browser.client.goto(&shop.url()).await.unwrap();
+    let widget = browser.widget().await;
+    let launcher = displayed(&widget, "button.launcher").await;
+    let rect = launcher.rectangle().await.unwrap();
+    // (x, y, width, height): the usual pill in the corner, not blown up by html{font-size:40px}.
+    assert!(rect.3 > 30.0 && rect.3 < 60.0, "launcher height {}", rect.3);
+    assert!(rect.2 > 80.0 && rect.2 < 200.0, "launcher width {}", rect.2);
+    browser.leave_feedback("Still works").await;
+    browser.screenshot("hostile-css").await;
+    assert_eq!(comments_stored(&collector), ["Still works"]);
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_panel_fits_a_phone() {
+    let Some(browser) = browser::start().await else {
+        return;
+    };
+    let port = common::free_port();
+    let collector = Collector::start(&[&format!("http://localhost:{port}")]);
+    let shop = HostSite::start_on(port, &collector.origin());
+    browser.client.set_window_size(375, 667).await.unwrap();
+
+    browser.client.goto(&shop.url()).await.unwrap();
+    let widget = browser.widget().await;
+    displayed(&widget, "button.launcher")
+        .await
+        .click()
+        .await
+        .unwrap();
+    displayed(&widget, "[role=dialog]").await;
+    let fits = browser
+        .client
+        .execute(
+            "const r = document.querySelector('earshot-widget').shadowRoot
+                 .querySelector('.panel-wrap').getBoundingClientRect();
+             return [r.left, r.right, r.top, r.bottom, innerWidth, innerHeight];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let v: Vec<f64> = fits
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_f64().unwrap())
+        .collect();
+    let (left, right, top, bottom, width, height) = (v[0], v[1], v[2], v[3], v[4], v[5]);
+    assert!(width <= 400.0, "a phone-sized viewport: {width}");
+    assert!(
+        left >= 0.0 && right <= width,
+        "the panel fits across: {left}..{right} of {width}"
+    );
+    assert!(
+        top >= 0.0 && bottom <= height,
+        "the panel fits down: {top}..{bottom} of {height}"
+    );
+    browser.screenshot("phone-panel").await;
+    browser.client.set_window_size(1280, 860).await.unwrap();
+    browser.close().await;
+}
