@@ -42,8 +42,8 @@ pub fn run(_args: &TestArgs) -> Result {
         tools::ensure_browser()
     })?;
     let toolchain = toolchain.expect("set up above");
-    timed("widget build", &mut || {
-        widget::build(&toolchain).map(|_| ())
+    timed("widget build and size budgets", &mut || {
+        widget::build(&toolchain)?.check_budgets()
     })?;
     timed("host and end-to-end tests", &mut || {
         // cargo builds target/debug/earshot for the collector's own CLI tests, with the same

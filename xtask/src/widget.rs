@@ -12,6 +12,13 @@ use crate::tools::Toolchain;
 use crate::{Result, exec, root, step};
 
 pub const CRATE: &str = "earshot_widget";
+
+/// The most the loader may weigh, gzipped: it is on every page, used or not.
+pub const LOADER_BUDGET_GZIP: u64 = 2 * 1024;
+/// The most the whole widget (glue + wasm + stylesheet) may weigh, gzipped. A ratchet, set
+/// just above today's size so growth is a decision: the product's target is 60 KiB, which
+/// needs the size work of the widget issue (twiggy, no `format!` or serde in hot paths).
+pub const WIDGET_BUDGET_GZIP: u64 = 125 * 1024;
 const PROFILE: &str = "wasm-release";
 
 /// Where the served widget files go.
@@ -100,6 +107,35 @@ fn file_size(path: &Path) -> Result<u64> {
     std::fs::metadata(path)
         .map(|meta| meta.len())
         .map_err(|err| format!("{}: {err}", path.display()))
+}
+
+impl Sizes {
+    /// The widget as a visitor downloads it once they open it.
+    pub fn widget_gzip(&self) -> u64 {
+        self.wasm_gzip + self.glue_gzip + self.stylesheet_gzip
+    }
+
+    /// Fails when the loader or the widget is over its budget.
+    pub fn check_budgets(&self) -> Result {
+        if self.loader_gzip > LOADER_BUDGET_GZIP {
+            return Err(format!(
+                "the loader is {} B gzipped, over its budget of {LOADER_BUDGET_GZIP} B",
+                self.loader_gzip
+            ));
+        }
+        if self.widget_gzip() > WIDGET_BUDGET_GZIP {
+            return Err(format!(
+                "the widget is {} B gzipped, over its budget of {WIDGET_BUDGET_GZIP} B (WIDGET_BUDGET_GZIP)",
+                self.widget_gzip()
+            ));
+        }
+        eprintln!(
+            "    size budgets kept: loader {} of {LOADER_BUDGET_GZIP} B, widget {} of {WIDGET_BUDGET_GZIP} B (gzip)",
+            self.loader_gzip,
+            self.widget_gzip()
+        );
+        Ok(())
+    }
 }
 
 /// Size after gzip at the highest level, as a server would send it.
