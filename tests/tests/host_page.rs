@@ -45,7 +45,10 @@ async fn the_widget_works_under_a_strict_content_security_policy() {
     );
 
     browser.client.goto(&shop.url()).await.unwrap();
-    browser.leave_feedback("Works under CSP").await;
+    assert_eq!(
+        browser.leave_feedback("Works under CSP").await,
+        "Thank you!"
+    );
     browser.screenshot("csp-strict").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(
@@ -101,7 +104,7 @@ async fn the_widget_looks_and_works_as_usual_under_hostile_page_styles() {
     // (x, y, width, height): the usual pill in the corner, not blown up by html{font-size:40px}.
     assert!(rect.3 > 30.0 && rect.3 < 60.0, "launcher height {}", rect.3);
     assert!(rect.2 > 80.0 && rect.2 < 200.0, "launcher width {}", rect.2);
-    browser.leave_feedback("Still works").await;
+    assert_eq!(browser.leave_feedback("Still works").await, "Thank you!");
     browser.screenshot("hostile-css").await;
     assert_eq!(comments_stored(&collector), ["Still works"]);
     browser.close().await;
@@ -153,5 +156,59 @@ async fn the_panel_fits_a_phone() {
     );
     browser.screenshot("phone-panel").await;
     browser.client.set_window_size(1280, 860).await.unwrap();
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feedback_given_while_the_collector_is_down_is_sent_once_when_it_is_back() {
+    let Some(browser) = browser::start().await else {
+        return;
+    };
+    let port = common::free_port();
+    let mut collector = Collector::start(&[&format!("http://localhost:{port}")]);
+    let shop = HostSite::start_on(port, &collector.origin());
+    browser.client.goto(&shop.url()).await.unwrap();
+    let widget = browser.widget().await;
+    displayed(&widget, "button.launcher").await;
+
+    collector.kill_9();
+    assert_eq!(
+        browser.leave_feedback("Sent while you were down").await,
+        "Saved for later"
+    );
+    browser.screenshot("offline-queued").await;
+    let queued = browser
+        .client
+        .execute(
+            "return Object.keys(localStorage).filter(k => k.startsWith('earshot-queue:')).length",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(queued, 1, "kept in the browser");
+
+    collector.restart();
+    browser.client.refresh().await.unwrap();
+    browser.widget().await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let empty = browser
+            .client
+            .execute("return Object.keys(localStorage).filter(k => k.startsWith('earshot-queue:')).length", vec![])
+            .await
+            .unwrap()
+            == 0;
+        if empty {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the queue was never sent"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The page from before the reload may have retried too: still one row.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(comments_stored(&collector), ["Sent while you were down"]);
     browser.close().await;
 }

@@ -77,7 +77,7 @@ pub fn build_submission(
 
 /// JSON through the browser's own `JSON.stringify`, which keeps `serde_json`'s serialiser out
 /// of the wasm.
-fn to_json(value: &impl Serialize) -> Result<String, SendError> {
+pub fn to_json(value: &impl Serialize) -> Result<String, SendError> {
     let serializer = serde_wasm_bindgen::Serializer::json_compatible();
     let js = value
         .serialize(&serializer)
@@ -87,12 +87,23 @@ fn to_json(value: &impl Serialize) -> Result<String, SendError> {
         .map_err(|_| SendError::Server(0))
 }
 
-/// Posts the submission as `text/plain`, which needs no CORS preflight.
-pub async fn send(config: &WidgetConfig, submission: &Submission) -> Result<(), SendError> {
-    let body = to_json(submission)?;
+impl SendError {
+    /// Whether trying again later may succeed: the network or the collector failed, or the
+    /// collector asked us to slow down. A refusal of the submission itself is final.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Network => true,
+            Self::Server(status) => *status >= 500 || *status == 0,
+            Self::Refused(refusal) => refusal.code == earshot_shared::ErrorCode::RateLimited,
+        }
+    }
+}
+
+/// Posts a submission's JSON as `text/plain`, which needs no CORS preflight.
+pub async fn send(config: &WidgetConfig, body: &str) -> Result<(), SendError> {
     let response = Request::post(&config.feedback_url())
         .header("Content-Type", "text/plain;charset=UTF-8")
-        .body(body)
+        .body(body.to_owned())
         .map_err(|_| SendError::Network)?
         .send()
         .await

@@ -8,6 +8,7 @@ use crate::api::{self, SendError};
 use crate::components::{Launcher, Panel};
 use crate::config::WidgetConfig;
 use crate::i18n::{self, Texts};
+use crate::queue;
 use crate::state::{Action, Phase, WidgetState};
 
 #[derive(Properties, PartialEq)]
@@ -113,12 +114,23 @@ pub fn App(props: &AppProps) -> Html {
                 state.dispatch(Action::Failed(err.to_string()));
                 return;
             }
+            let Ok(body) = api::to_json(&submission) else {
+                state.dispatch(Action::Failed(texts.server_error.to_owned()));
+                return;
+            };
             state.dispatch(Action::Sending(id));
             let dispatcher = state.dispatcher();
             let config = config.clone();
             yew::platform::spawn_local(async move {
-                match api::send(&config, &submission).await {
+                match api::send(&config, &body).await {
                     Ok(()) => dispatcher.dispatch(Action::Sent),
+                    // Not lost: it waits in the browser and is sent when the collector answers.
+                    Err(err)
+                        if err.is_transient() && queue::push(&config, &id.to_string(), &body) =>
+                    {
+                        queue::retry_with_backoff(config);
+                        dispatcher.dispatch(Action::Queued);
+                    }
                     Err(err) => dispatcher.dispatch(Action::Failed(failure_message(texts, &err))),
                 }
             });
@@ -128,6 +140,7 @@ pub fn App(props: &AppProps) -> Html {
     let announcement = match &state.phase {
         Phase::Sending => texts.sending,
         Phase::Sent => texts.thanks_title,
+        Phase::Queued => texts.queued_title,
         _ => "",
     };
     let label = config

@@ -7,6 +7,7 @@ mod app;
 mod components;
 mod config;
 pub mod i18n;
+mod queue;
 mod state;
 
 use wasm_bindgen::prelude::*;
@@ -45,6 +46,8 @@ pub fn mount(script: Element, base: String) -> Result<(), JsValue> {
     shadow.append_child(&root)?;
     gloo::utils::body().append_child(&host)?;
 
+    // Whatever an earlier visit could not send goes out now.
+    queue::start(config.clone());
     yew::Renderer::<App>::with_root_and_props(root, AppProps { config }).render();
     Ok(())
 }

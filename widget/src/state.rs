@@ -14,6 +14,8 @@ pub enum Phase {
     Sending,
     /// The collector stored it.
     Sent,
+    /// The collector could not be reached: it waits in the offline queue and will be sent.
+    Queued,
     /// It could not be sent; the message says why. The form keeps its contents.
     Failed(String),
 }
@@ -59,6 +61,7 @@ pub enum Action {
     Honeypot(String),
     Sending(Uuid),
     Sent,
+    Queued,
     Failed(String),
 }
 
@@ -75,7 +78,7 @@ impl Reducible for WidgetState {
             Action::Close => {
                 next.open = false;
                 // After a thank-you, the next opening starts a new piece of feedback.
-                if next.phase == Phase::Sent {
+                if matches!(next.phase, Phase::Sent | Phase::Queued) {
                     next = WidgetState::default();
                 }
             }
@@ -98,6 +101,7 @@ impl Reducible for WidgetState {
                 next.phase = Phase::Sending;
             }
             Action::Sent => next.phase = Phase::Sent,
+            Action::Queued => next.phase = Phase::Queued,
             Action::Failed(message) => next.phase = Phase::Failed(message),
         }
         Rc::new(next)

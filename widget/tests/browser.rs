@@ -225,6 +225,8 @@ fn every_language_has_every_text_translated() {
             ("sending", texts.sending, EN.sending),
             ("thanks_title", texts.thanks_title, EN.thanks_title),
             ("thanks_body", texts.thanks_body, EN.thanks_body),
+            ("queued_title", texts.queued_title, EN.queued_title),
+            ("queued_body", texts.queued_body, EN.queued_body),
             ("done", texts.done, EN.done),
             ("choose_rating", texts.choose_rating, EN.choose_rating),
             ("network_error", texts.network_error, EN.network_error),

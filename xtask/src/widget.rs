@@ -18,7 +18,7 @@ pub const LOADER_BUDGET_GZIP: u64 = 2 * 1024;
 /// The most the whole widget (glue + wasm + stylesheet) may weigh, gzipped. A ratchet, set
 /// just above today's size so growth is a decision: the product's target is 60 KiB, which
 /// needs the size work of the widget issue (twiggy, no `format!` or serde in hot paths).
-pub const WIDGET_BUDGET_GZIP: u64 = 125 * 1024;
+pub const WIDGET_BUDGET_GZIP: u64 = 130 * 1024;
 const PROFILE: &str = "wasm-release";
 
 /// Where the served widget files go.

@@ -121,8 +121,9 @@ impl Browser {
     }
 
     /// Opens the widget, gives four stars by keyboard, writes `comment`, waits as a person
-    /// would and sends; returns once the thank-you shows.
-    pub async fn leave_feedback(&self, comment: &str) {
+    /// would and sends; returns the title shown afterwards ("Thank you!" or, offline,
+    /// "Saved for later").
+    pub async fn leave_feedback(&self, comment: &str) -> String {
         let widget = self.widget().await;
         displayed(&widget, "button.launcher")
             .await
@@ -138,7 +139,11 @@ impl Browser {
         tokio::time::sleep(Duration::from_millis(pause)).await;
         let submit = widget.find(Locator::Css("button.submit")).await.unwrap();
         submit.click().await.unwrap();
-        displayed(&widget, ".thanks-title").await;
+        displayed(&widget, ".thanks-title")
+            .await
+            .text()
+            .await
+            .unwrap()
     }
 
     pub async fn screenshot(&self, name: &str) {

@@ -52,15 +52,13 @@ pub fn Panel(props: &PanelProps) -> Html {
         .reform(|event: InputEvent| event.target_unchecked_into::<HtmlInputElement>().value());
     let sending = state.phase == Phase::Sending;
 
-    let body = if state.phase == Phase::Sent {
-        html! {
-            <Thanks
-                title={texts.thanks_title}
-                body={texts.thanks_body}
-                done={texts.done}
-                onclose={close.clone()}
-            />
-        }
+    let body = if matches!(state.phase, Phase::Sent | Phase::Queued) {
+        let (title, body) = if state.phase == Phase::Sent {
+            (texts.thanks_title, texts.thanks_body)
+        } else {
+            (texts.queued_title, texts.queued_body)
+        };
+        html! { <Thanks title={title} body={body} done={texts.done} onclose={close.clone()} /> }
     } else {
         html! {
             <form class="form" novalidate=true onsubmit={onsubmit}>

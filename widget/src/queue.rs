@@ -1,0 +1,94 @@
+//! The offline queue: a submission that could not reach the collector (no network, a 5xx)
+//! waits in `localStorage` and is sent again with backoff, when the browser comes back
+//! online, and on the next page load. It keeps its id, so however many times it is sent, the
+//! collector stores it once.
+
+use std::time::Duration;
+
+use web_sys::Storage;
+
+use crate::api;
+use crate::config::WidgetConfig;
+
+/// Every queued submission is one `localStorage` entry under this prefix, then the site key
+/// and the submission id.
+const PREFIX: &str = "earshot-queue:";
+/// The first wait before a retry; it doubles up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_secs(5);
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+fn storage() -> Option<Storage> {
+    // Private browsing or a blocked storage: then there is simply no queue.
+    gloo::utils::window().local_storage().ok().flatten()
+}
+
+fn site_prefix(config: &WidgetConfig) -> String {
+    [PREFIX, config.site.as_str(), ":"].concat()
+}
+
+/// Keeps a submission's JSON to send later.
+pub fn push(config: &WidgetConfig, id: &str, body: &str) -> bool {
+    storage().is_some_and(|storage| {
+        storage
+            .set_item(&[site_prefix(config).as_str(), id].concat(), body)
+            .is_ok()
+    })
+}
+
+/// The queued submissions of this site, as (storage key, JSON).
+fn queued(storage: &Storage, config: &WidgetConfig) -> Vec<(String, String)> {
+    let prefix = site_prefix(config);
+    let count = storage.length().unwrap_or(0);
+    (0..count)
+        .filter_map(|index| storage.key(index).ok().flatten())
+        .filter(|key| key.starts_with(&prefix))
+        .filter_map(|key| {
+            storage
+                .get_item(&key)
+                .ok()
+                .flatten()
+                .map(|body| (key, body))
+        })
+        .collect()
+}
+
+/// Tries to send everything queued; returns how many are still waiting.
+pub async fn flush(config: &WidgetConfig) -> usize {
+    let Some(storage) = storage() else { return 0 };
+    let mut waiting = 0;
+    for (key, body) in queued(&storage, config) {
+        match api::send(config, &body).await {
+            Err(err) if err.is_transient() => waiting += 1,
+            // Stored, or refused for good (it would never be accepted): either way, done.
+            _ => {
+                let _ = storage.remove_item(&key);
+            }
+        }
+    }
+    waiting
+}
+
+/// Sends what an earlier page left queued, and keeps trying: with backoff while anything is
+/// waiting, and at once whenever the browser comes back online.
+pub fn start(config: WidgetConfig) {
+    let online = config.clone();
+    gloo::events::EventListener::new(&gloo::utils::window(), "online", move |_| {
+        let config = online.clone();
+        yew::platform::spawn_local(async move {
+            flush(&config).await;
+        });
+    })
+    .forget();
+    retry_with_backoff(config);
+}
+
+/// Flushes now, then again after a growing wait while anything is left.
+pub fn retry_with_backoff(config: WidgetConfig) {
+    yew::platform::spawn_local(async move {
+        let mut wait = FIRST_BACKOFF;
+        while flush(&config).await > 0 {
+            yew::platform::time::sleep(wait).await;
+            wait = (wait * 2).min(MAX_BACKOFF);
+        }
+    });
+}
