@@ -183,20 +183,22 @@ fn wasm_bindgen() -> Result<(PathBuf, PathBuf)> {
     Ok((cli, runner))
 }
 
+/// The npm packages of `xtask/package.json`: wasm-opt (binaryen) and axe-core.
 fn wasm_opt() -> Result<Option<PathBuf>> {
     let tools = root().join("xtask");
     let wasm_opt = tools.join("node_modules/.bin/wasm-opt");
-    if wasm_opt.exists() {
-        eprintln!("    wasm-opt (binaryen, npm) is installed");
+    let axe = tools.join("node_modules/axe-core/axe.min.js");
+    if wasm_opt.exists() && axe.exists() {
+        eprintln!("    wasm-opt (binaryen) and axe-core (npm) are installed");
         return Ok(Some(wasm_opt));
     }
     if which("npm").is_none() {
         eprintln!(
-            "    warning: npm is missing, so wasm-opt cannot be installed; the widget will be larger"
+            "    warning: npm is missing, so wasm-opt and axe-core cannot be installed; the widget will be larger"
         );
         return Ok(None);
     }
-    step("Installing wasm-opt (npm package binaryen; Debian's is too old for LLVM's output)");
+    step("Installing wasm-opt (npm binaryen; Debian's is too old for LLVM's output) and axe-core");
     exec(
         Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund", "--prefix"])

@@ -133,6 +133,13 @@ impl Browser {
         displayed(&widget, "[role=dialog]").await;
         self.press(&[Key::Space, Key::Right, Key::Right, Key::Right])
             .await;
+        self.leave_feedback_in_open_panel(comment).await
+    }
+
+    /// Writes `comment` in the open, rated panel, waits as a person would and sends; returns
+    /// the title shown afterwards.
+    pub async fn leave_feedback_in_open_panel(&self, comment: &str) -> String {
+        let widget = self.widget().await;
         let text = widget.find(Locator::Css("#earshot-comment")).await.unwrap();
         text.send_keys(comment).await.unwrap();
         let pause = u64::from(earshot_shared::limits::MIN_OPEN_MS);

@@ -126,14 +126,15 @@ pub fn Panel(props: &PanelProps) -> Html {
             aria-labelledby="earshot-title"
             onkeydown={onkeydown}
         >
-            <header class="panel-header">
+            // A div, not <header>: inside the page that would be a second "banner" landmark.
+            <div class="panel-header">
                 <h2 id="earshot-title" class="panel-title" tabindex="-1">{ texts.title }</h2>
                 <button type="button" class="icon-button" aria-label={texts.close} onclick={close}>
                     <svg viewBox="0 0 24 24" aria-hidden="true" focusable="false">
                         <path d="M6.4 5L5 6.4 10.6 12 5 17.6 6.4 19l5.6-5.6 5.6 5.6 1.4-1.4-5.6-5.6L19 6.4 17.6 5 12 10.6z" />
                     </svg>
                 </button>
-            </header>
+            </div>
             { body }
         </section>
     }
