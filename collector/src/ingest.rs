@@ -112,8 +112,7 @@ pub async fn submit_feedback(
     payload: web::Payload,
 ) -> HttpResponse {
     let origin = request.headers().get(header::ORIGIN).cloned();
-    let (result, origin_allowed) = accept(&request, &state, payload, origin.as_ref()).await;
-    let mut response = match result {
+    let mut response = match accept(&request, &state, payload, origin.as_ref()).await {
         Ok((response, outcome)) => {
             state.metrics.count_submission(outcome);
             response
@@ -126,9 +125,11 @@ pub async fn submit_feedback(
             err.error_response()
         }
     };
-    // Answers, refusals included, are readable by the page only when its origin is allowed,
-    // so the widget can show the collector's message for a bad field.
-    if let (Some(origin), true) = (&origin, origin_allowed) {
+    // Every answer, refusals included, is readable by the calling page: the widget must see
+    // a refusal as final (an unknown site, an origin not allowed) rather than as a network
+    // failure it would queue and retry. The answers reveal nothing secret; what is stored is
+    // decided by the checks above, not by CORS.
+    if let Some(origin) = &origin {
         allow_origin(&mut response, origin);
     }
     response
@@ -139,32 +140,16 @@ async fn accept(
     state: &AppState,
     payload: web::Payload,
     origin: Option<&HeaderValue>,
-) -> (Result<(HttpResponse, Outcome), AppError>, bool) {
-    if let Err(err) = check_content_type(request) {
-        return (Err(err), false);
-    }
-    let submission = match read_body(request, payload)
-        .await
-        .and_then(|body| parse_submission(&body))
-    {
-        Ok(submission) => submission,
-        Err(err) => return (Err(err), false),
-    };
+) -> Result<(HttpResponse, Outcome), AppError> {
+    check_content_type(request)?;
+    let body = read_body(request, payload).await?;
+    let submission = parse_submission(&body)?;
 
-    let site = match state
+    let site = state
         .sites
         .get(&state.store, submission.site.as_str())
-        .await
-    {
-        Ok(Some(site)) => site,
-        Ok(None) => {
-            return (
-                Err(AppError::UnknownSite(submission.site.to_string())),
-                false,
-            );
-        }
-        Err(err) => return (Err(err.into()), false),
-    };
+        .await?
+        .ok_or_else(|| AppError::UnknownSite(submission.site.to_string()))?;
     let origin_text = origin.and_then(|value| value.to_str().ok()).unwrap_or("");
     if !site.origins.iter().any(|allowed| allowed == origin_text) {
         let shown = if origin_text.is_empty() {
@@ -172,7 +157,7 @@ async fn accept(
         } else {
             origin_text
         };
-        return (Err(AppError::OriginNotAllowed(shown.to_owned())), false);
+        return Err(AppError::OriginNotAllowed(shown.to_owned()));
     }
 
     // Counted before validation: a flood of malformed submissions is a flood too.
@@ -187,15 +172,13 @@ async fn accept(
         site.key.as_str(),
     );
     if let Err(wait) = state.rate_limits.check(&visitor, site.key.as_str()) {
-        return (Err(AppError::RateLimited(wait)), true);
+        return Err(AppError::RateLimited(wait));
     }
 
-    if let Err(err) = submission.validate() {
-        return (Err(err.into()), true);
-    }
+    submission.validate()?;
     let id = submission.id;
     let spam = submission.looks_like_spam();
-    let result = match state.store.submit(submission, now_millis()).await {
+    match state.store.submit(submission, now_millis()).await {
         Ok(Stored::New) => {
             tracing::info!(site = %site.key, %id, spam, "feedback stored");
             let outcome = if spam { Outcome::Spam } else { Outcome::Stored };
@@ -210,8 +193,7 @@ async fn accept(
             Outcome::Duplicate,
         )),
         Err(err) => Err(err.into()),
-    };
-    (result, true)
+    }
 }
 
 /// CORS preflight for `POST /v1/feedback`.

@@ -314,7 +314,7 @@ fn bad_input_gets_a_json_error_with_a_stable_code() {
 }
 
 #[test]
-fn an_accepted_answer_lets_the_allowed_page_read_it() {
+fn every_answer_is_readable_by_the_calling_page_but_only_allowed_origins_store() {
     let collector = Collector::start(&["https://shop.example"]);
     let body = submission_json(&uuid::Uuid::new_v4().to_string(), "cors");
     let response = http()
@@ -331,16 +331,27 @@ fn an_accepted_answer_lets_the_allowed_page_read_it() {
             .unwrap(),
         "https://shop.example"
     );
-    let response = http()
+
+    // A refusal is readable too, so the widget treats it as final instead of queueing it as
+    // a network failure; nothing from that origin is stored.
+    let other = submission_json(&uuid::Uuid::new_v4().to_string(), "elsewhere");
+    let mut response = http()
         .post(&collector.url("/v1/feedback"))
         .content_type("text/plain")
         .header("Origin", "https://evil.example")
-        .send(&body)
+        .send(&other)
         .unwrap();
-    assert!(
+    assert_eq!(response.status().as_u16(), 403);
+    assert_eq!(
         response
             .headers()
             .get("access-control-allow-origin")
-            .is_none()
+            .unwrap(),
+        "https://evil.example"
     );
+    let body = response.body_mut().read_to_string().unwrap();
+    assert_eq!(api_error(&body).code, ErrorCode::OriginNotAllowed);
+    let token = collector.create_token(None);
+    let (_, csv) = export_over_http(&collector, Some(&token));
+    assert_eq!(parse_csv(&csv).1.len(), 1);
 }

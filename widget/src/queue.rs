@@ -10,9 +10,12 @@ use web_sys::Storage;
 use crate::api;
 use crate::config::WidgetConfig;
 
-/// Every queued submission is one `localStorage` entry under this prefix, then the site key
-/// and the submission id.
+/// Every queued submission is one `localStorage` entry: this prefix, the site key, when it
+/// was queued (ms since the epoch) and the submission id.
 const PREFIX: &str = "earshot-queue:";
+/// A submission still unsent after this long is dropped: the visitor's browser is not a
+/// place to keep their words forever.
+const MAX_AGE_MS: f64 = 7.0 * 24.0 * 3600.0 * 1000.0;
 /// The first wait before a retry; it doubles up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_secs(5);
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
@@ -28,11 +31,20 @@ fn site_prefix(config: &WidgetConfig) -> String {
 
 /// Keeps a submission's JSON to send later.
 pub fn push(config: &WidgetConfig, id: &str, body: &str) -> bool {
-    storage().is_some_and(|storage| {
-        storage
-            .set_item(&[site_prefix(config).as_str(), id].concat(), body)
-            .is_ok()
-    })
+    let key = format!("{}{}:{id}", site_prefix(config), js_sys::Date::now() as u64);
+    storage().is_some_and(|storage| storage.set_item(&key, body).is_ok())
+}
+
+/// When the entry under `key` was queued, in ms since the epoch. (Parsed as an integer:
+/// float parsing would add about 15 KB to the wasm.)
+fn queued_at(config: &WidgetConfig, key: &str) -> Option<f64> {
+    let millis: u64 = key
+        .strip_prefix(&site_prefix(config))?
+        .split(':')
+        .next()?
+        .parse()
+        .ok()?;
+    Some(millis as f64)
 }
 
 /// The queued submissions of this site, as (storage key, JSON).
@@ -56,7 +68,12 @@ fn queued(storage: &Storage, config: &WidgetConfig) -> Vec<(String, String)> {
 pub async fn flush(config: &WidgetConfig) -> usize {
     let Some(storage) = storage() else { return 0 };
     let mut waiting = 0;
+    let now = js_sys::Date::now();
     for (key, body) in queued(&storage, config) {
+        if queued_at(config, &key).is_none_or(|at| now - at > MAX_AGE_MS) {
+            let _ = storage.remove_item(&key);
+            continue;
+        }
         match api::send(config, &body).await {
             Err(err) if err.is_transient() => waiting += 1,
             // Stored, or refused for good (it would never be accepted): either way, done.
