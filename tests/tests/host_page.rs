@@ -212,3 +212,53 @@ async fn feedback_given_while_the_collector_is_down_is_sent_once_when_it_is_back
     assert_eq!(comments_stored(&collector), ["Sent while you were down"]);
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_single_page_app_gets_the_url_of_the_page_the_visitor_is_on_and_a_chosen_corner() {
+    let Some(browser) = browser::start().await else {
+        return;
+    };
+    let port = common::free_port();
+    let collector = Collector::start(&[&format!("http://localhost:{port}")]);
+    let options = HostOptions {
+        snippet_attributes: r#"data-position="top-left""#.into(),
+        ..Default::default()
+    };
+    let shop = HostSite::start_with(port, &collector.origin(), options);
+    browser.client.goto(&shop.url()).await.unwrap();
+    let widget = browser.widget().await;
+    let (x, y, _, _) = displayed(&widget, "button.launcher")
+        .await
+        .rectangle()
+        .await
+        .unwrap();
+    assert!(
+        x < 100.0 && y < 100.0,
+        "the launcher is in the top-left corner: ({x}, {y})"
+    );
+
+    // The app navigates without a page load, as single-page apps do.
+    browser
+        .client
+        .execute(
+            "history.pushState({}, '', '/tea/darjeeling?ref=newsletter')",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        browser.leave_feedback("After navigating").await,
+        "Thank you!"
+    );
+    browser.screenshot("top-left").await;
+
+    let token = collector.create_token(None);
+    let (_, csv) = collector.export(Some(&token), "feedback.csv");
+    let (_, rows) = parse_csv(&csv);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        cell(&rows[0], "page_url"),
+        format!("{}tea/darjeeling?ref=newsletter", shop.url())
+    );
+    browser.close().await;
+}

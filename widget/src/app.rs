@@ -150,7 +150,7 @@ pub fn App(props: &AppProps) -> Html {
 
     html! {
         // `lang` lets screen readers pronounce the widget's text in its own language.
-        <div class="earshot" lang={texts.lang}>
+        <div class={classes!("earshot", config.position.class())} lang={texts.lang}>
             if state.open {
                 <div ref={panel_ref} class="panel-wrap">
                     <Panel

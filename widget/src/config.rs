@@ -15,6 +15,41 @@ pub struct WidgetConfig {
     pub label: Option<String>,
     /// `data-lang`: the language of the widget's text, if the owner chose one.
     pub lang: Option<String>,
+    /// `data-position`: the corner the launcher sits in.
+    pub position: Position,
+}
+
+/// The corner of the viewport the launcher and panel sit in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Position {
+    #[default]
+    BottomRight,
+    BottomLeft,
+    TopRight,
+    TopLeft,
+}
+
+impl Position {
+    /// `bottom-right` (the default), `bottom-left`, `top-right` or `top-left`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim() {
+            "bottom-right" => Some(Self::BottomRight),
+            "bottom-left" => Some(Self::BottomLeft),
+            "top-right" => Some(Self::TopRight),
+            "top-left" => Some(Self::TopLeft),
+            _ => None,
+        }
+    }
+
+    /// The stylesheet class that places the widget.
+    pub fn class(self) -> &'static str {
+        match self {
+            Self::BottomRight => "at-bottom-right",
+            Self::BottomLeft => "at-bottom-left",
+            Self::TopRight => "at-top-right",
+            Self::TopLeft => "at-top-left",
+        }
+    }
 }
 
 impl WidgetConfig {
@@ -33,6 +68,10 @@ impl WidgetConfig {
             base: base.trim_end_matches('/').to_owned(),
             label: attribute("data-label"),
             lang: attribute("data-lang"),
+            // An unknown corner is the default corner, not a broken widget.
+            position: attribute("data-position")
+                .and_then(|text| Position::parse(&text))
+                .unwrap_or_default(),
         })
     }
 

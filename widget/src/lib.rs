@@ -14,7 +14,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::{Element, ShadowRootInit, ShadowRootMode};
 
 pub use app::{App, AppProps};
-pub use config::WidgetConfig;
+pub use config::{Position, WidgetConfig};
 
 /// The tag of the element that hosts the widget's shadow root. A custom element name, so the
 /// host page's `div { … }` rules do not match it.

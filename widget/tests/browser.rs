@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use earshot_widget::{App, AppProps, WidgetConfig};
+use earshot_widget::{App, AppProps, Position, WidgetConfig};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 use web_sys::{Element, HtmlElement, HtmlInputElement, KeyboardEvent, KeyboardEventInit};
@@ -65,6 +65,22 @@ fn configuration_comes_from_the_script_tag() {
     assert_eq!(config.site.as_str(), "shop-1");
     assert_eq!(config.label.as_deref(), Some("Tell us"));
     assert_eq!(config.lang.as_deref(), Some("fr"));
+    assert_eq!(config.position, Position::BottomRight, "the default corner");
+    let corner = |value: &str| {
+        WidgetConfig::from_script(
+            &script_tag(&[("data-site", "demo"), ("data-position", value)]),
+            "https://x.example".into(),
+        )
+        .unwrap()
+        .position
+    };
+    assert_eq!(corner("top-left"), Position::TopLeft);
+    assert_eq!(corner("bottom-left"), Position::BottomLeft);
+    assert_eq!(
+        corner("middle"),
+        Position::BottomRight,
+        "an unknown corner falls back"
+    );
     assert_eq!(
         config.feedback_url(),
         "https://feedback.shop.example/v1/feedback"

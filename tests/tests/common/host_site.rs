@@ -17,6 +17,8 @@ pub struct HostOptions {
     pub csp: Option<String>,
     /// Add a stylesheet that tries to break everything on the page.
     pub hostile_css: bool,
+    /// More attributes for the snippet's `<script>` tag, e.g. `data-position="top-left"`.
+    pub snippet_attributes: String,
 }
 
 /// The hostile stylesheet: rules a careless or hostile host page could have.
@@ -51,6 +53,12 @@ impl HostSite {
             page.contains(collector_origin),
             "the demo page has no snippet to point"
         );
+        if !options.snippet_attributes.is_empty() {
+            page = page.replace(
+                r#"data-site="demo""#,
+                &format!(r#"data-site="demo" {}"#, options.snippet_attributes),
+            );
+        }
         if options.hostile_css {
             page = page.replace(
                 "</head>",
