@@ -4,8 +4,7 @@
 mod common;
 
 use common::browser::{self, Browser, displayed};
-use common::collector::Collector;
-use common::host_site::HostSite;
+use common::host_site::{HostOptions, shop_with_collector};
 use fantoccini::key::Key;
 
 /// Runs axe-core on the widget (its host element and shadow root) and returns the violations
@@ -38,20 +37,13 @@ async fn axe_finds_no_violations_in_the_widget() {
     let Some(browser) = browser::start().await else {
         return;
     };
-    let port = common::free_port();
-    let collector = Collector::start(&[&format!("http://localhost:{port}")]);
-    let shop = HostSite::start_on(port, &collector.origin());
+    let (_collector, shop) = shop_with_collector(HostOptions::default());
     browser.client.goto(&shop.url()).await.unwrap();
     let widget = browser.widget().await;
     displayed(&widget, "button.launcher").await;
     assert_eq!(violations(&browser).await, Vec::<String>::new(), "closed");
 
-    displayed(&widget, "button.launcher")
-        .await
-        .click()
-        .await
-        .unwrap();
-    displayed(&widget, "[role=dialog]").await;
+    browser.open_panel().await;
     browser.press(&[Key::Space, Key::Right]).await;
     assert_eq!(
         violations(&browser).await,

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::browser::{self, displayed};
 use common::collector::Collector;
-use common::host_site::{HostOptions, HostSite};
+use common::host_site::{HostOptions, HostSite, shop_with_collector};
 use common::{cell, parse_csv};
 
 fn comments_stored(collector: &Collector) -> Vec<String> {
@@ -86,16 +86,10 @@ async fn the_widget_looks_and_works_as_usual_under_hostile_page_styles() {
     let Some(browser) = browser::start().await else {
         return;
     };
-    let port = common::free_port();
-    let collector = Collector::start(&[&format!("http://localhost:{port}")]);
-    let shop = HostSite::start_with(
-        port,
-        &collector.origin(),
-        HostOptions {
-            hostile_css: true,
-            ..Default::default()
-        },
-    );
+    let (collector, shop) = shop_with_collector(HostOptions {
+        hostile_css: true,
+        ..Default::default()
+    });
 
     browser.client.goto(&shop.url()).await.unwrap();
     let widget = browser.widget().await;
@@ -115,19 +109,11 @@ async fn the_panel_fits_a_phone() {
     let Some(browser) = browser::start().await else {
         return;
     };
-    let port = common::free_port();
-    let collector = Collector::start(&[&format!("http://localhost:{port}")]);
-    let shop = HostSite::start_on(port, &collector.origin());
+    let (_collector, shop) = shop_with_collector(HostOptions::default());
     browser.client.set_window_size(375, 667).await.unwrap();
 
     browser.client.goto(&shop.url()).await.unwrap();
-    let widget = browser.widget().await;
-    displayed(&widget, "button.launcher")
-        .await
-        .click()
-        .await
-        .unwrap();
-    displayed(&widget, "[role=dialog]").await;
+    browser.open_panel().await;
     let fits = browser
         .client
         .execute(
@@ -164,9 +150,7 @@ async fn feedback_given_while_the_collector_is_down_is_sent_once_when_it_is_back
     let Some(browser) = browser::start().await else {
         return;
     };
-    let port = common::free_port();
-    let mut collector = Collector::start(&[&format!("http://localhost:{port}")]);
-    let shop = HostSite::start_on(port, &collector.origin());
+    let (mut collector, shop) = shop_with_collector(HostOptions::default());
     browser.client.goto(&shop.url()).await.unwrap();
     let widget = browser.widget().await;
     displayed(&widget, "button.launcher").await;
@@ -218,13 +202,10 @@ async fn a_single_page_app_gets_the_url_of_the_page_the_visitor_is_on_and_a_chos
     let Some(browser) = browser::start().await else {
         return;
     };
-    let port = common::free_port();
-    let collector = Collector::start(&[&format!("http://localhost:{port}")]);
-    let options = HostOptions {
+    let (collector, shop) = shop_with_collector(HostOptions {
         snippet_attributes: r#"data-position="top-left""#.into(),
         ..Default::default()
-    };
-    let shop = HostSite::start_with(port, &collector.origin(), options);
+    });
     browser.client.goto(&shop.url()).await.unwrap();
     let widget = browser.widget().await;
     let (x, y, _, _) = displayed(&widget, "button.launcher")

@@ -120,10 +120,8 @@ impl Browser {
         self.client.perform_actions(actions).await.unwrap();
     }
 
-    /// Opens the widget, gives four stars by keyboard, writes `comment`, waits as a person
-    /// would and sends; returns the title shown afterwards ("Thank you!" or, offline,
-    /// "Saved for later").
-    pub async fn leave_feedback(&self, comment: &str) -> String {
+    /// Clicks the launcher and waits for the dialog; returns the widget's shadow root.
+    pub async fn open_panel(&self) -> ShadowRoot {
         let widget = self.widget().await;
         displayed(&widget, "button.launcher")
             .await
@@ -131,6 +129,14 @@ impl Browser {
             .await
             .unwrap();
         displayed(&widget, "[role=dialog]").await;
+        widget
+    }
+
+    /// Opens the widget, gives four stars by keyboard, writes `comment`, waits as a person
+    /// would and sends; returns the title shown afterwards ("Thank you!" or, offline,
+    /// "Saved for later").
+    pub async fn leave_feedback(&self, comment: &str) -> String {
+        self.open_panel().await;
         self.press(&[Key::Space, Key::Right, Key::Right, Key::Right])
             .await;
         self.leave_feedback_in_open_panel(comment).await

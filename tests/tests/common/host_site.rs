@@ -36,6 +36,14 @@ pub struct HostSite {
     handle: actix_web::dev::ServerHandle,
 }
 
+/// A collector whose site `demo` accepts the host site's origin, and that host site.
+pub fn shop_with_collector(options: HostOptions) -> (super::collector::Collector, HostSite) {
+    let port = super::free_port();
+    let collector = super::collector::Collector::start(&[&format!("http://localhost:{port}")]);
+    let shop = HostSite::start_with(port, &collector.origin(), options);
+    (collector, shop)
+}
+
 impl HostSite {
     /// Serves the demo shop at `http://localhost:{port}/`, its snippet pointing at `collector`.
     pub fn start_on(port: u16, collector_origin: &str) -> Self {
