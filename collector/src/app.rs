@@ -14,7 +14,7 @@ use crate::metrics::{self, Metrics};
 use crate::rate_limit::RateLimits;
 use crate::sites::SiteCache;
 use crate::store::Store;
-use crate::{export, ingest, openapi};
+use crate::{export, ingest, openapi, widget_settings};
 
 /// What every request handler shares.
 #[derive(Clone)]
@@ -43,6 +43,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("options", FEEDBACK),
     ("get", EXPORT_CSV),
     ("get", EXPORT_JSONL),
+    ("get", WIDGET_CONFIG),
     ("get", "/earshot.js"),
     ("get", "/earshot.css"),
     ("get", "/widget/{file}"),
@@ -53,6 +54,7 @@ const OPENAPI: &str = "/openapi.json";
 const FEEDBACK: &str = "/v1/feedback";
 const EXPORT_CSV: &str = "/v1/sites/{site}/feedback.csv";
 const EXPORT_JSONL: &str = "/v1/sites/{site}/feedback.jsonl";
+const WIDGET_CONFIG: &str = "/v1/sites/{site}/config";
 
 /// Registers every route. Used by `earshot serve` and by the in-process tests.
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
@@ -77,6 +79,11 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(
                 web::resource(EXPORT_JSONL)
                     .route(web::get().to(export::export_jsonl))
+                    .default_service(web::to(method_not_allowed)),
+            )
+            .service(
+                web::resource(WIDGET_CONFIG)
+                    .route(web::get().to(widget_settings::widget_config))
                     .default_service(web::to(method_not_allowed)),
             )
             .service(web::scope("/v1").default_service(web::to(not_found)))

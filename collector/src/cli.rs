@@ -101,6 +101,26 @@ pub enum SiteCommand {
     },
     /// List the sites, their origins and how much feedback each holds.
     List,
+    /// Show or change a site's widget defaults; the snippet's data-* attributes still win.
+    Widget {
+        /// The site's key.
+        key: String,
+        /// The rating scale: stars, thumbs, nps or emoji.
+        #[arg(long)]
+        rating: Option<String>,
+        /// The accent colour, #rgb or #rrggbb ("" to clear).
+        #[arg(long)]
+        color: Option<String>,
+        /// light, dark or auto (follows the visitor's system).
+        #[arg(long)]
+        theme: Option<String>,
+        /// The widget's language, e.g. fr ("" to follow the visitor's browser).
+        #[arg(long)]
+        lang: Option<String>,
+        /// The question above the rating ("" for the built-in one).
+        #[arg(long)]
+        prompt: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

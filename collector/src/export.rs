@@ -20,7 +20,7 @@ use crate::store::{self, FeedbackFilter, FeedbackRow, SpamFilter, StoreError};
 use earshot_shared::ApiError;
 
 /// The header row, in order. Documented in the README; add columns only at the end.
-pub const CSV_COLUMNS: [&str; 14] = [
+pub const CSV_COLUMNS: [&str; 16] = [
     "id",
     "received_at",
     "site",
@@ -35,6 +35,8 @@ pub const CSV_COLUMNS: [&str; 14] = [
     "viewport_height",
     "status",
     "spam",
+    "user_id",
+    "metadata",
 ];
 
 /// Bytes gathered before a chunk is sent to the client.
@@ -120,6 +122,17 @@ struct JsonRecord<'a> {
     viewport_height: u32,
     status: &'a str,
     spam: bool,
+    user_id: Option<&'a str>,
+    metadata: &'a std::collections::BTreeMap<String, String>,
+}
+
+/// Metadata in a CSV cell: a JSON object (`{"plan":"pro"}`), or empty when there is none.
+fn metadata_cell(metadata: &std::collections::BTreeMap<String, String>) -> String {
+    if metadata.is_empty() {
+        String::new()
+    } else {
+        serde_json::to_string(metadata).unwrap_or_default()
+    }
 }
 
 fn export_error(err: impl std::fmt::Display) -> StoreError {
@@ -156,6 +169,8 @@ pub fn write_export(
                     &row.viewport_height.to_string(),
                     &row.status,
                     if row.spam { "true" } else { "false" },
+                    &neutralize_formula(row.user_id.as_deref().unwrap_or("")),
+                    &metadata_cell(&row.metadata),
                 ])
                 .map_err(export_error)?;
                 progress();
@@ -182,6 +197,8 @@ pub fn write_export(
                     viewport_height: row.viewport_height,
                     status: &row.status,
                     spam: row.spam,
+                    user_id: row.user_id.as_deref(),
+                    metadata: &row.metadata,
                 };
                 serde_json::to_writer(&mut out, &record).map_err(export_error)?;
                 out.write_all(b"\n").map_err(export_error)?;

@@ -14,6 +14,7 @@ pub mod origin;
 pub mod rate_limit;
 pub mod sites;
 pub mod store;
+pub mod widget_settings;
 
 pub use app::{AppState, configure};
 pub use error::AppError;

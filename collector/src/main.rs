@@ -13,7 +13,8 @@ use earshot_collector::cli::{Cli, Command, ExportArgs, ServeArgs, SiteCommand, T
 use earshot_collector::origin::normalize_origin;
 use earshot_collector::rate_limit::{RateLimitConfig, RateLimits};
 use earshot_collector::{AppState, Store, app, auth, export, store};
-use earshot_shared::{SiteKey, limits};
+use earshot_shared::limits::SETTINGS_MAX_AGE_SECS;
+use earshot_shared::{RatingKind, SiteKey, Theme, limits};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tracing_subscriber::EnvFilter;
 
@@ -143,6 +144,48 @@ fn site(cli: &Cli, command: &SiteCommand) -> CliResult {
                     site.origins.join(" ")
                 )?;
             }
+        }
+        SiteCommand::Widget {
+            key,
+            rating,
+            color,
+            theme,
+            lang,
+            prompt,
+        } => {
+            let site = store::site(&conn, key)?
+                .ok_or_else(|| store::StoreError::UnknownSite(key.clone()))?;
+            let mut settings = site.widget;
+            if let Some(rating) = rating {
+                settings.rating = RatingKind::parse(rating)
+                    .ok_or("--rating is one of stars, thumbs, nps, emoji")?;
+            }
+            if let Some(theme) = theme {
+                settings.theme =
+                    Theme::parse(theme).ok_or("--theme is one of auto, light, dark")?;
+            }
+            // An empty value clears the setting, so the built-in default applies again.
+            let optional = |value: &Option<String>, current: Option<String>| match value {
+                Some(value) if value.trim().is_empty() => None,
+                Some(value) => Some(value.trim().to_owned()),
+                None => current,
+            };
+            settings.color = optional(color, settings.color);
+            settings.lang = optional(lang, settings.lang);
+            settings.prompt = optional(prompt, settings.prompt);
+            let any_change = [rating, color, theme, lang, prompt]
+                .iter()
+                .any(|value| value.is_some());
+            if any_change {
+                settings
+                    .validate()
+                    .map_err(|err| format!("--{}: {err}", err.field()))?;
+                store::set_widget_settings(&conn, key, &settings)?;
+                eprintln!(
+                    "Saved. Visitors see the change within {SETTINGS_MAX_AGE_SECS} seconds (browser cache)."
+                );
+            }
+            println!("{}", serde_json::to_string_pretty(&settings)?);
         }
     }
     Ok(())

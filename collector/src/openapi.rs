@@ -6,6 +6,7 @@
 use actix_web::HttpResponse;
 use earshot_shared::{
     ApiError, ClientInfo, ErrorCode, FeedbackAccepted, Rating, RatingKind, SiteKey, Submission,
+    Theme, WidgetSettings,
 };
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -24,6 +25,7 @@ use crate::store::SpamFilter;
         crate::ingest::preflight,
         crate::export::export_csv,
         crate::export::export_jsonl,
+        crate::widget_settings::widget_config,
         crate::app::healthz,
         crate::metrics::metrics,
         openapi_json,
@@ -31,10 +33,11 @@ use crate::store::SpamFilter;
         stylesheet,
         widget_file,
     ),
-    components(schemas(Submission, Rating, RatingKind, ClientInfo, SiteKey, FeedbackAccepted, ApiError, ErrorCode, SpamFilter)),
+    components(schemas(Submission, Rating, RatingKind, ClientInfo, SiteKey, FeedbackAccepted, ApiError, ErrorCode, SpamFilter, WidgetSettings, Theme)),
     modifiers(&BearerToken),
     tags(
         (name = "ingest", description = "Public: what the widget calls"),
+        (name = "widget", description = "Public: what the loader reads"),
         (name = "export", description = "Owner: needs an API token (`earshot token create`)"),
         (name = "operations", description = "Health, metrics and this document"),
         (name = "static", description = "The loader, the widget and its stylesheet"),

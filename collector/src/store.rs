@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use earshot_shared::{Rating, RatingKind, SiteKey, Submission};
+use std::collections::BTreeMap;
+
+use earshot_shared::{Rating, RatingKind, SiteKey, Submission, WidgetSettings};
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::oneshot;
 
@@ -63,6 +65,12 @@ CREATE TABLE api_tokens (
     r#"
 ALTER TABLE feedback ADD COLUMN spam INTEGER NOT NULL DEFAULT 0;
 "#,
+    // The JS API's user id and metadata (JSON object); the site's widget defaults (JSON).
+    r#"
+ALTER TABLE feedback ADD COLUMN user_id TEXT;
+ALTER TABLE feedback ADD COLUMN metadata TEXT;
+ALTER TABLE sites ADD COLUMN widget TEXT NOT NULL DEFAULT '{}';
+"#,
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -95,6 +103,8 @@ pub struct Site {
     /// Normalised origins (see [`crate::origin::normalize_origin`]) allowed to submit.
     pub origins: Vec<String>,
     pub created_at: i64,
+    /// How the widget looks and asks on this site, unless the snippet says otherwise.
+    pub widget: WidgetSettings,
 }
 
 /// An API token as listed; the token itself is never stored.
@@ -124,6 +134,8 @@ pub struct FeedbackRow {
     pub viewport_height: u32,
     pub status: String,
     pub spam: bool,
+    pub user_id: Option<String>,
+    pub metadata: BTreeMap<String, String>,
 }
 
 /// Whether an export includes submissions flagged as spam.
@@ -412,8 +424,9 @@ fn write_batch(
     {
         let mut insert = tx.prepare_cached(
             "INSERT INTO feedback (id, site_key, received_at, rating_kind, rating_value, comment,
-                                   email, page_url, locale, user_agent, viewport_width, viewport_height, spam)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                                   email, page_url, locale, user_agent, viewport_width, viewport_height, spam,
+                                   user_id, metadata)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
              ON CONFLICT (id) DO NOTHING",
         )?;
         for job in batch {
@@ -433,6 +446,8 @@ fn write_batch(
                     s.client.viewport_width,
                     s.client.viewport_height,
                     job.spam,
+                    s.user_id,
+                    metadata_json(&s.metadata),
                 ])
                 .map(|changed| {
                     if changed == 1 {
@@ -450,12 +465,17 @@ fn write_batch(
 }
 
 fn parse_rating_kind(kind: &str) -> RatingKind {
-    match kind {
-        "thumbs" => RatingKind::Thumbs,
-        "nps" => RatingKind::Nps,
-        "emoji" => RatingKind::Emoji,
-        _ => RatingKind::Stars,
-    }
+    RatingKind::parse(kind).unwrap_or_default()
+}
+
+/// Metadata is stored as a JSON object, or NULL when there is none.
+fn metadata_json(metadata: &BTreeMap<String, String>) -> Option<String> {
+    (!metadata.is_empty()).then(|| serde_json::to_string(metadata).unwrap_or_default())
+}
+
+fn parse_metadata(json: Option<String>) -> BTreeMap<String, String> {
+    json.and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_default()
 }
 
 // ---- Sites -------------------------------------------------------------------------------
@@ -487,13 +507,37 @@ pub fn add_site(
         name: name.to_owned(),
         origins: origins.to_vec(),
         created_at,
+        widget: WidgetSettings::default(),
     })
 }
 
+/// Replaces a site's widget defaults. The caller has validated them.
+pub fn set_widget_settings(
+    conn: &Connection,
+    key: &str,
+    settings: &WidgetSettings,
+) -> Result<(), StoreError> {
+    let json = serde_json::to_string(settings).unwrap_or_else(|_| "{}".to_owned());
+    let changed = conn.execute(
+        "UPDATE sites SET widget = ?2 WHERE key = ?1",
+        params![key, json],
+    )?;
+    if changed == 0 {
+        return Err(StoreError::UnknownSite(key.to_owned()));
+    }
+    Ok(())
+}
+
 pub fn site(conn: &Connection, key: &str) -> Result<Option<Site>, StoreError> {
-    let Some((name, created_at)) = conn
-        .prepare_cached("SELECT name, created_at FROM sites WHERE key = ?1")?
-        .query_row([key], |row| Ok((row.get::<_, String>(0)?, row.get(1)?)))
+    let Some((name, created_at, widget)) = conn
+        .prepare_cached("SELECT name, created_at, widget FROM sites WHERE key = ?1")?
+        .query_row([key], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get(1)?,
+                row.get::<_, String>(2)?,
+            ))
+        })
         .optional()?
     else {
         return Ok(None);
@@ -508,6 +552,8 @@ pub fn site(conn: &Connection, key: &str) -> Result<Option<Site>, StoreError> {
         name,
         origins,
         created_at,
+        // Settings this build cannot read fall back to the defaults rather than hiding the site.
+        widget: serde_json::from_str(&widget).unwrap_or_default(),
     }))
 }
 
@@ -620,7 +666,7 @@ pub fn for_each_feedback(
     let (clause, values) = filter.sql(site_key);
     let sql = format!(
         "SELECT id, received_at, site_key, rating_kind, rating_value, comment, email, page_url,
-                locale, user_agent, viewport_width, viewport_height, status, spam
+                locale, user_agent, viewport_width, viewport_height, status, spam, user_id, metadata
          FROM feedback WHERE {clause} ORDER BY seq"
     );
     let mut statement = conn.prepare_cached(&sql)?;
@@ -645,6 +691,8 @@ pub fn for_each_feedback(
             viewport_height: row.get(11)?,
             status: row.get(12)?,
             spam: row.get(13)?,
+            user_id: row.get(14)?,
+            metadata: parse_metadata(row.get(15)?),
         })?;
         count += 1;
     }
@@ -672,6 +720,8 @@ mod tests {
             client: ClientInfo::default(),
             open_ms: 10_000,
             honeypot: String::new(),
+            user_id: None,
+            metadata: BTreeMap::new(),
         }
     }
 

@@ -5,7 +5,7 @@ use actix_web::http::{Method, StatusCode, header};
 use actix_web::{App, test, web};
 use earshot_collector::rate_limit::{RateLimitConfig, RateLimits};
 use earshot_collector::{AppState, Store, app, store};
-use earshot_shared::{ApiError, ErrorCode, SiteKey, limits};
+use earshot_shared::{ApiError, ErrorCode, RatingKind, SiteKey, Theme, WidgetSettings, limits};
 use std::num::NonZeroU32;
 
 fn state(dir: &tempfile::TempDir) -> AppState {
@@ -262,4 +262,66 @@ async fn the_openapi_document_lists_every_route_and_every_listed_path_is_served(
             }
         }
     }
+}
+
+#[actix_web::test]
+async fn widget_settings_are_public_cacheable_and_revalidated() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app!(&dir);
+    let settings = WidgetSettings {
+        rating: RatingKind::Nps,
+        color: Some("#0f766e".into()),
+        theme: Theme::Dark,
+        lang: Some("fr".into()),
+        prompt: Some("Recommanderiez-vous ce site ?".into()),
+    };
+    let conn = store::open_connection(&dir.path().join("earshot.db")).unwrap();
+    store::set_widget_settings(&conn, "demo", &settings).unwrap();
+
+    // Any page may read them: the loader fetches them from the host page's origin.
+    let request = test::TestRequest::get()
+        .uri("/v1/sites/demo/config")
+        .insert_header((header::ORIGIN, "https://elsewhere.example"))
+        .to_request();
+    let response = test::call_service(&app, request).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let headers = response.headers().clone();
+    assert_eq!(
+        headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).unwrap(),
+        "*"
+    );
+    assert_eq!(
+        headers
+            .get(header::CACHE_CONTROL)
+            .unwrap()
+            .to_str()
+            .unwrap(),
+        format!("public, max-age={}", limits::SETTINGS_MAX_AGE_SECS)
+    );
+    let etag = headers.get(header::ETAG).unwrap().clone();
+    let body: WidgetSettings = test::read_body_json(response).await;
+    assert_eq!(body, settings);
+
+    let request = test::TestRequest::get()
+        .uri("/v1/sites/demo/config")
+        .insert_header((header::IF_NONE_MATCH, etag.clone()))
+        .to_request();
+    let response = test::call_service(&app, request).await;
+    assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(response.headers().get(header::ETAG).unwrap(), &etag);
+    assert!(test::read_body(response).await.is_empty());
+
+    let request = test::TestRequest::get()
+        .uri("/v1/sites/nope/config")
+        .to_request();
+    let response = test::call_service(&app, request).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let error: ApiError = test::read_body_json(response).await;
+    assert_eq!(error.code, ErrorCode::UnknownSite);
+
+    let request = test::TestRequest::post()
+        .uri("/v1/sites/demo/config")
+        .to_request();
+    let response = test::call_service(&app, request).await;
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
 }

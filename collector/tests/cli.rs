@@ -151,3 +151,77 @@ fn exports_and_tokens_for_unknown_sites_are_refused() {
     let revoke = earshot(&db, &["token", "revoke", "42"]);
     assert!(!revoke.status.success());
 }
+
+#[test]
+fn widget_defaults_are_shown_changed_and_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("earshot.db");
+    let add = earshot(
+        &db,
+        &[
+            "site",
+            "add",
+            "--name",
+            "Docs",
+            "--key",
+            "docs",
+            "--origin",
+            "https://docs.example",
+        ],
+    );
+    assert!(add.status.success(), "{}", stderr(&add));
+
+    let settings = |out: &Output| -> serde_json::Value {
+        assert!(out.status.success(), "{}", stderr(out));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let shown = settings(&earshot(&db, &["site", "widget", "docs"]));
+    assert_eq!(
+        shown,
+        serde_json::json!({"rating": "stars", "theme": "auto"})
+    );
+
+    let changed = settings(&earshot(
+        &db,
+        &[
+            "site",
+            "widget",
+            "docs",
+            "--rating",
+            "thumbs",
+            "--color",
+            "#0F766E",
+            "--theme",
+            "dark",
+            "--prompt",
+            "Was this page helpful?",
+        ],
+    ));
+    assert_eq!(
+        changed,
+        serde_json::json!({"rating": "thumbs", "color": "#0F766E", "theme": "dark",
+                           "prompt": "Was this page helpful?"})
+    );
+    // Only what is given changes; an empty value clears.
+    let cleared = settings(&earshot(&db, &["site", "widget", "docs", "--color", ""]));
+    assert_eq!(cleared["color"], serde_json::Value::Null);
+    assert_eq!(cleared["rating"], "thumbs");
+
+    for (args, message) in [
+        (&["--rating", "hearts"][..], "--rating is one of"),
+        (&["--color", "blue"][..], "--color: the colour must be"),
+        (&["--theme", "sepia"][..], "--theme is one of"),
+        (&["--lang", "pt_BR"][..], "--lang:"),
+    ] {
+        let out = earshot(&db, &[&["site", "widget", "docs"][..], args].concat());
+        assert!(!out.status.success(), "{args:?}");
+        assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
+    }
+    let unknown = earshot(&db, &["site", "widget", "nope"]);
+    assert!(!unknown.status.success());
+    assert!(
+        stderr(&unknown).contains("no site has the key"),
+        "{}",
+        stderr(&unknown)
+    );
+}

@@ -51,7 +51,11 @@ proptest! {
     /// Any comment, stored and exported as CSV, parses back exactly (formulas neutralised);
     /// as JSON Lines, it comes back exactly.
     #[test]
-    fn comments_survive_the_export(comments in proptest::collection::vec("[^\u{0}]{0,80}", 1..16)) {
+    fn comments_survive_the_export(
+        comments in proptest::collection::vec("[^\u{0}]{0,80}", 1..16),
+        metadata in proptest::collection::btree_map("[a-z_]{1,12}", "[^\u{0}]{0,30}", 0..4),
+        user_id in proptest::option::of("[^\u{0}]{1,20}"),
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("earshot.db");
         let mut conn = store::open_connection(&path).unwrap();
@@ -71,6 +75,8 @@ proptest! {
                 client: ClientInfo::default(),
                 open_ms: 5_000,
                 honeypot: String::new(),
+                user_id: user_id.clone(),
+                metadata: metadata.clone(),
             };
             prop_assert!(submission.validate().is_ok());
             runtime.block_on(store.submit(submission, 1)).unwrap();
@@ -80,18 +86,34 @@ proptest! {
         write_export(&conn, "demo", &FeedbackFilter::default(), Format::Csv, &mut csv, || ()).unwrap();
         let mut reader = csv::Reader::from_reader(csv.as_slice());
         let column = reader.headers().unwrap().iter().position(|h| h == "comment").unwrap();
-        let exported: Vec<String> = reader.records().map(|r| r.unwrap()[column].to_owned()).collect();
+        let meta_column = reader.headers().unwrap().iter().position(|h| h == "metadata").unwrap();
+        let user_column = reader.headers().unwrap().iter().position(|h| h == "user_id").unwrap();
+        let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        let exported: Vec<String> = records.iter().map(|r| r[column].to_owned()).collect();
         let expected: Vec<String> = comments.iter().map(|c| expected_cell(c)).collect();
         prop_assert_eq!(exported, expected);
+        for record in &records {
+            let cell = &record[meta_column];
+            let parsed: std::collections::BTreeMap<String, String> =
+                if cell.is_empty() { Default::default() } else { serde_json::from_str(cell).unwrap() };
+            prop_assert_eq!(&parsed, &metadata);
+            let expected_user = user_id.as_deref().map(expected_cell).unwrap_or_default();
+            prop_assert_eq!(&record[user_column], expected_user.as_str());
+        }
         for comment in &comments {
             prop_assert_eq!(neutralize_formula(comment).into_owned(), expected_cell(comment));
         }
 
         let mut jsonl = Vec::new();
         write_export(&conn, "demo", &FeedbackFilter::default(), Format::Jsonl, &mut jsonl, || ()).unwrap();
-        let exported: Vec<String> = std::str::from_utf8(&jsonl).unwrap().lines()
-            .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap()["comment"].as_str().unwrap().to_owned())
+        let lines: Vec<serde_json::Value> = std::str::from_utf8(&jsonl).unwrap().lines()
+            .map(|line| serde_json::from_str(line).unwrap())
             .collect();
+        let exported: Vec<String> = lines.iter().map(|v| v["comment"].as_str().unwrap().to_owned()).collect();
         prop_assert_eq!(exported, comments);
+        for line in &lines {
+            prop_assert_eq!(&line["metadata"], &serde_json::to_value(&metadata).unwrap());
+            prop_assert_eq!(&line["user_id"], &serde_json::to_value(&user_id).unwrap());
+        }
     }
 }

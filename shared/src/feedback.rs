@@ -1,11 +1,14 @@
 //! A visitor's feedback as the widget sends it, and the rules it must satisfy.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::limits::{
-    MAX_COMMENT_CHARS, MAX_EMAIL_BYTES, MAX_LOCALE_BYTES, MAX_PAGE_URL_BYTES, MAX_USER_AGENT_BYTES,
-    MAX_VIEWPORT_PX,
+    MAX_COMMENT_CHARS, MAX_EMAIL_BYTES, MAX_LOCALE_BYTES, MAX_METADATA_ENTRIES,
+    MAX_METADATA_KEY_BYTES, MAX_METADATA_VALUE_BYTES, MAX_PAGE_URL_BYTES, MAX_USER_AGENT_BYTES,
+    MAX_USER_ID_BYTES, MAX_VIEWPORT_PX,
 };
 use crate::site::SiteKey;
 
@@ -42,6 +45,13 @@ pub struct Submission {
     /// then marked as spam.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub honeypot: String,
+    /// The site's own id for a signed-in visitor, from `earshot.setUser({id})` on the page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// Facts the page attached with `earshot.setMetadata({…})`: a plan, an order number, an
+    /// app version. Shown to the owner and exported.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
 }
 
 /// Facts about the visitor's browser.
@@ -84,6 +94,16 @@ impl RatingKind {
             Self::Thumbs => (0, 1),
             Self::Nps => (0, 10),
         }
+    }
+
+    /// Every kind, in the order the README lists them.
+    pub const ALL: [Self; 4] = [Self::Stars, Self::Thumbs, Self::Nps, Self::Emoji];
+
+    /// `stars`, `thumbs`, `nps` or `emoji`, as in `data-rating`.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == text.trim())
     }
 
     pub fn as_str(self) -> &'static str {
@@ -145,6 +165,16 @@ pub enum ValidationError {
     ViewportInvalid,
     #[error("the {field} holds a NUL character")]
     NulCharacter { field: &'static str },
+    #[error("the user id is longer than {MAX_USER_ID_BYTES} bytes")]
+    UserIdTooLong,
+    #[error("the metadata has more than {MAX_METADATA_ENTRIES} entries")]
+    MetadataTooMany,
+    #[error(
+        "a metadata key must have 1 to {MAX_METADATA_KEY_BYTES} bytes and no control characters"
+    )]
+    MetadataKeyInvalid,
+    #[error("a metadata value is longer than {MAX_METADATA_VALUE_BYTES} bytes")]
+    MetadataValueTooLong,
 }
 
 impl ValidationError {
@@ -160,6 +190,10 @@ impl ValidationError {
             Self::UserAgentTooLong => "client.user_agent",
             Self::ViewportInvalid => "client.viewport_width",
             Self::NulCharacter { field } => field,
+            Self::UserIdTooLong => "user_id",
+            Self::MetadataTooMany | Self::MetadataKeyInvalid | Self::MetadataValueTooLong => {
+                "metadata"
+            }
         }
     }
 }
@@ -185,6 +219,7 @@ impl Submission {
             ("page_url", self.page_url.as_str()),
             ("locale", self.locale.as_str()),
             ("client.user_agent", self.client.user_agent.as_str()),
+            ("user_id", self.user_id.as_deref().unwrap_or("")),
         ] {
             if text.contains('\0') {
                 return Err(ValidationError::NulCharacter { field });
@@ -204,8 +239,36 @@ impl Submission {
         {
             return Err(ValidationError::ViewportInvalid);
         }
-        Ok(())
+        if self
+            .user_id
+            .as_ref()
+            .is_some_and(|id| id.len() > MAX_USER_ID_BYTES)
+        {
+            return Err(ValidationError::UserIdTooLong);
+        }
+        validate_metadata(&self.metadata)
     }
+}
+
+/// At most [`MAX_METADATA_ENTRIES`] entries; keys of 1 to [`MAX_METADATA_KEY_BYTES`] bytes
+/// without control characters; values of at most [`MAX_METADATA_VALUE_BYTES`] bytes without NUL.
+pub fn validate_metadata(metadata: &BTreeMap<String, String>) -> Result<(), ValidationError> {
+    if metadata.len() > MAX_METADATA_ENTRIES {
+        return Err(ValidationError::MetadataTooMany);
+    }
+    for (key, value) in metadata {
+        if key.is_empty() || key.len() > MAX_METADATA_KEY_BYTES || key.chars().any(char::is_control)
+        {
+            return Err(ValidationError::MetadataKeyInvalid);
+        }
+        if value.len() > MAX_METADATA_VALUE_BYTES {
+            return Err(ValidationError::MetadataValueTooLong);
+        }
+        if value.contains('\0') {
+            return Err(ValidationError::NulCharacter { field: "metadata" });
+        }
+    }
+    Ok(())
 }
 
 impl Rating {
@@ -311,6 +374,8 @@ mod tests {
             },
             open_ms: 12_000,
             honeypot: String::new(),
+            user_id: Some("customer-42".into()),
+            metadata: BTreeMap::from([("plan".into(), "pro".into())]),
         }
     }
 
@@ -458,6 +523,33 @@ mod tests {
         s.open_ms = 12_000;
         s.honeypot = "http://spam.example".into();
         assert!(s.looks_like_spam(), "the hidden field was filled");
+    }
+
+    #[test]
+    fn user_and_metadata_limits() {
+        let mut s = submission();
+        s.user_id = Some("u".repeat(MAX_USER_ID_BYTES + 1));
+        assert_eq!(s.validate().unwrap_err().field(), "user_id");
+        s.user_id = None;
+        s.metadata = (0..=MAX_METADATA_ENTRIES)
+            .map(|i| (format!("k{i}"), "v".into()))
+            .collect();
+        assert_eq!(s.validate(), Err(ValidationError::MetadataTooMany));
+        for (key, value, error) in [
+            ("", "v", ValidationError::MetadataKeyInvalid),
+            ("a\nb", "v", ValidationError::MetadataKeyInvalid),
+            (
+                "k",
+                "a\0b",
+                ValidationError::NulCharacter { field: "metadata" },
+            ),
+        ] {
+            s.metadata = BTreeMap::from([(key.to_owned(), value.to_owned())]);
+            assert_eq!(s.validate(), Err(error), "{key:?} {value:?}");
+        }
+        s.metadata = BTreeMap::from([("k".into(), "v".repeat(MAX_METADATA_VALUE_BYTES + 1))]);
+        assert_eq!(s.validate(), Err(ValidationError::MetadataValueTooLong));
+        assert_eq!(s.validate().unwrap_err().field(), "metadata");
     }
 
     #[test]

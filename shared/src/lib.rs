@@ -5,8 +5,10 @@
 pub mod error;
 pub mod feedback;
 pub mod limits;
+pub mod settings;
 pub mod site;
 
 pub use error::{ApiError, ErrorCode};
 pub use feedback::{ClientInfo, FeedbackAccepted, Rating, RatingKind, Submission, ValidationError};
+pub use settings::{SettingsError, Theme, WidgetSettings};
 pub use site::{SiteKey, SiteKeyError};

@@ -46,3 +46,22 @@ pub const RATE_WINDOW_SECS: u64 = 60;
 /// A submission sent less than this many milliseconds after the panel opened was not typed
 /// by a person: it is kept, flagged as spam.
 pub const MIN_OPEN_MS: u32 = 1_500;
+
+/// Longest user id a page may pass to `earshot.setUser({id})`, in bytes.
+pub const MAX_USER_ID_BYTES: usize = 128;
+
+/// Most entries a page may attach with `earshot.setMetadata({…})`.
+pub const MAX_METADATA_ENTRIES: usize = 20;
+
+/// Longest metadata key, in bytes.
+pub const MAX_METADATA_KEY_BYTES: usize = 64;
+
+/// Longest metadata value, in bytes.
+pub const MAX_METADATA_VALUE_BYTES: usize = 500;
+
+/// Longest question a site may put above the rating (`data-prompt`), in characters.
+pub const MAX_PROMPT_CHARS: usize = 200;
+
+/// How long browsers and proxies may cache a site's widget settings
+/// (`GET /v1/sites/{key}/config`), in seconds: a change reaches visitors within this time.
+pub const SETTINGS_MAX_AGE_SECS: u32 = 300;

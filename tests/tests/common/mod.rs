@@ -41,7 +41,7 @@ pub fn browser_required() -> bool {
 }
 
 /// The CSV header row, as documented in the README.
-pub const CSV_COLUMNS: [&str; 14] = [
+pub const CSV_COLUMNS: [&str; 16] = [
     "id",
     "received_at",
     "site",
@@ -56,6 +56,8 @@ pub const CSV_COLUMNS: [&str; 14] = [
     "viewport_height",
     "status",
     "spam",
+    "user_id",
+    "metadata",
 ];
 
 /// Parses an export back into its header and rows.
