@@ -1,24 +1,133 @@
-/*! Earshot loader: finds its own <script> tag, then loads the feedback widget (WebAssembly)
- * from the same collector. No inline styles, no eval: it works under a strict CSP that
- * allows the collector in script-src and connect-src, plus 'wasm-unsafe-eval'. */
-(function () {
+/*! Earshot loader. Draws the launcher at once and fetches the WebAssembly widget only on the
+ * launcher's first hover, focus or click, or when the browser is idle after the page loaded.
+ * No inline styles, no eval: a strict CSP needs only the collector in script-src,
+ * style-src and connect-src, plus 'wasm-unsafe-eval'. */
+(function (win, doc) {
   "use strict";
-  var script = document.currentScript ||
-    document.querySelector('script[data-site][src*="earshot.js"]');
-  if (!script || window.__earshotLoader) return;
-  window.__earshotLoader = true;
-  // The collector's URL is where this file came from, minus its name, so a collector behind
-  // a path prefix works too.
+  var script = doc.currentScript || doc.querySelector('script[data-site][src*="earshot.js"]');
+  if (!script || win.__earshotLoader) return;
+  win.__earshotLoader = 1;
+  // The collector is where this file came from (a path prefix works too).
   var base = script.src.replace(/\/[^\/]*(\?.*)?$/, "");
+  var tag = script.dataset, settings = {}, calls = [], widget, loading, host;
+  // Must match `launcher` in widget/src/i18n.rs (a widget test checks).
+  var LABELS = {en:"Feedback",es:"Opinión",fr:"Votre avis",de:"Feedback geben",pt:"Opinião",ja:"ご意見",zh:"意见反馈"};
+
   function fail(error) {
-    if (window.console) console.error("earshot: the feedback widget could not load", error);
+    if (win.console) console.error("earshot:", error);
   }
-  function start() {
+
+  // window.earshot: calls made before the widget is ready wait here, then are replayed.
+  var earlier = win.earshot && win.earshot.q || [];
+  var api = win.earshot = {};
+  ["open", "close", "setUser", "setMetadata"].forEach(function (name) {
+    api[name] = function () {
+      if (widget) return widget[name].apply(widget, arguments);
+      calls.push([name, arguments]);
+      if (name == "open") load();
+    };
+  });
+  earlier.forEach(function (call) { api[call[0]].apply(api, call[1]); });
+
+  function load() {
+    if (loading || !host) return;
+    loading = 1;
     import(base + "/widget/earshot_widget.js").then(function (glue) {
-      return glue.default({ module_or_path: base + "/widget/earshot_widget_bg.wasm" })
-        .then(function () { glue.mount(script, base); });
+      // wasm-bindgen instantiates with WebAssembly.instantiateStreaming.
+      return glue.default({ module_or_path: base + "/widget/earshot_widget_bg.wasm" }).then(function () {
+        widget = glue.mount(host, settings, base);
+        calls.forEach(function (call) {
+          try { widget[call[0]].apply(widget, call[1]); } catch (error) { fail(error); }
+        });
+        calls = [];
+      });
     }).catch(fail);
   }
-  if (document.body) start();
-  else document.addEventListener("DOMContentLoaded", start);
-})();
+
+  // WCAG contrast of an accent colour, to derive readable text and outline colours from it.
+  function rgb(hex) {
+    hex = hex.slice(1);
+    if (hex.length == 3) hex = hex.replace(/./g, "$&$&");
+    return [0, 2, 4].map(function (i) { return parseInt(hex.substr(i, 2), 16); });
+  }
+  function luminance(c) {
+    return [0.2126, 0.7152, 0.0722].reduce(function (sum, weight, i) {
+      var v = c[i] / 255;
+      return sum + weight * (v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4));
+    }, 0);
+  }
+  function contrast(a, b) {
+    a = luminance(a) + 0.05; b = luminance(b) + 0.05;
+    return a > b ? a / b : b / a;
+  }
+  // The accent, darkened (or lightened) just enough to read 4.5:1 on the panel background.
+  function readable(c, background, toward) {
+    for (var k = 0, d = c; contrast(d, background) < 4.5 && k < 1; ) {
+      k += 0.05;
+      d = c.map(function (v, i) { return Math.round(v + (toward[i] - v) * k); });
+    }
+    return "rgb(" + d + ")";
+  }
+  function paint(color) {
+    if (!/^#([0-9a-f]{3}){1,2}$/i.test(color || "")) return;
+    var c = rgb(color), white = [255, 255, 255], black = [0, 0, 0], style = host.style;
+    style.setProperty("--earshot-accent", color);
+    style.setProperty("--earshot-on-accent", contrast(c, white) >= contrast(c, black) ? "#fff" : "#000");
+    style.setProperty("--earshot-accent-fg-light", readable(c, white, black));
+    style.setProperty("--earshot-accent-fg-dark", readable(c, [31, 36, 48], white));
+  }
+
+  function element(name, attributes, parent, namespace) {
+    var node = namespace ? doc.createElementNS(namespace, name) : doc.createElement(name);
+    for (var key in attributes) node.setAttribute(key, attributes[key]);
+    parent.appendChild(node);
+    return node;
+  }
+
+  function draw(site) {
+    // The snippet's attributes win over the site's settings.
+    for (var key in site) settings[key] = site[key];
+    for (key in tag) if (tag[key]) settings[key] = tag[key];
+    host = doc.createElement("earshot-widget");
+    // Hidden until the stylesheet has loaded (it overrides `hidden`): no unstyled flash.
+    host.hidden = true;
+    host.setAttribute("data-theme", /^(light|dark)$/.test(settings.theme) ? settings.theme : "auto");
+    paint(settings.color);
+    var shadow = host.attachShadow({ mode: "open" });
+    element("link", { rel: "stylesheet", href: base + "/earshot.css" }, shadow);
+    var target;
+    try { target = settings.target && doc.querySelector(settings.target); } catch (error) { fail(error); }
+    if (target) {
+      target.appendChild(host);
+    } else {
+      var languages = [settings.lang].concat(navigator.languages || [navigator.language]);
+      var lang = languages.map(function (l) { return (l || "").toLowerCase().split(/[-_]/)[0]; })
+        .filter(function (l) { return LABELS[l]; })[0] || "en";
+      var root = element("div", { "class": "earshot at-" + (settings.position || "bottom-right"), lang: lang }, shadow);
+      var button = element("button", { type: "button", "class": "launcher", "aria-haspopup": "dialog", "aria-expanded": "false" }, root);
+      var svg = "http://www.w3.org/2000/svg";
+      var icon = element("svg", { "class": "launcher-icon", viewBox: "0 0 24 24", "aria-hidden": "true", focusable: "false" }, button, svg);
+      element("path", { d: "M4 4h16v12H7l-3 3V4z" }, icon, svg);
+      element("span", {}, button).textContent = settings.label || LABELS[lang];
+      button.addEventListener("pointerenter", load);
+      button.addEventListener("focus", load);
+      button.addEventListener("click", function () { api.open(); });
+      doc.body.appendChild(host);
+    }
+    // Otherwise the widget arrives once the page has loaded and the browser has nothing to do.
+    function idle() {
+      (win.requestIdleCallback || setTimeout)(load, { timeout: 4000 });
+    }
+    if (doc.readyState == "complete") idle();
+    else win.addEventListener("load", idle);
+  }
+
+  function start() {
+    fetch(base + "/v1/sites/" + encodeURIComponent(tag.site || "") + "/config")
+      .then(function (response) { return response.ok ? response.json() : {}; })
+      .catch(function () { return {}; })
+      .then(draw).catch(fail);
+  }
+  if (doc.body) start();
+  else doc.addEventListener("DOMContentLoaded", start);
+})(window, document);

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use actix_files::Files;
+use actix_files::{Files, NamedFile};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{Compress, DefaultHeaders};
@@ -44,11 +44,12 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", EXPORT_CSV),
     ("get", EXPORT_JSONL),
     ("get", WIDGET_CONFIG),
-    ("get", "/earshot.js"),
+    ("get", LOADER),
     ("get", "/earshot.css"),
     ("get", "/widget/{file}"),
 ];
 const HEALTHZ: &str = "/healthz";
+const LOADER: &str = "/earshot.js";
 const METRICS: &str = "/metrics";
 const OPENAPI: &str = "/openapi.json";
 const FEEDBACK: &str = "/v1/feedback";
@@ -86,6 +87,11 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .route(web::get().to(widget_settings::widget_config))
                     .default_service(web::to(method_not_allowed)),
             )
+            .service(
+                web::resource(LOADER)
+                    .wrap(public_asset_headers())
+                    .route(web::get().to(loader)),
+            )
             .service(web::scope("/v1").default_service(web::to(not_found)))
             // The widget's files are fetched by pages on other origins (module import, wasm
             // streaming), which needs CORS; they are public, so any origin may read them.
@@ -108,6 +114,24 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     ),
             );
     }
+}
+
+/// The loader: the minified build next to the widget (`cargo xtask widget` makes it), else
+/// the source in `www/`.
+async fn loader(
+    state: web::Data<AppState>,
+    request: actix_web::HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let built = state.widget_dir.join("earshot.js");
+    let path = if built.is_file() {
+        built
+    } else {
+        state.www_dir.join("earshot.js")
+    };
+    let file = NamedFile::open_async(path)
+        .await
+        .map_err(|_| AppError::NotFound)?;
+    Ok(file.use_etag(true).into_response(&request))
 }
 
 fn public_asset_headers() -> DefaultHeaders {

@@ -105,7 +105,7 @@ pub enum SiteCommand {
     Widget {
         /// The site's key.
         key: String,
-        /// The rating scale: stars, thumbs, nps or emoji.
+        /// The rating scale: stars, thumbs, nps or emoji ("" for the default).
         #[arg(long)]
         rating: Option<String>,
         /// The accent colour, #rgb or #rrggbb ("" to clear).

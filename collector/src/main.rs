@@ -157,8 +157,13 @@ fn site(cli: &Cli, command: &SiteCommand) -> CliResult {
                 .ok_or_else(|| store::StoreError::UnknownSite(key.clone()))?;
             let mut settings = site.widget;
             if let Some(rating) = rating {
-                settings.rating = RatingKind::parse(rating)
-                    .ok_or("--rating is one of stars, thumbs, nps, emoji")?;
+                settings.rating = match rating.trim() {
+                    "" => None,
+                    kind => Some(
+                        RatingKind::parse(kind)
+                            .ok_or("--rating is one of stars, thumbs, nps, emoji")?,
+                    ),
+                };
             }
             if let Some(theme) = theme {
                 settings.theme =

@@ -269,7 +269,7 @@ async fn widget_settings_are_public_cacheable_and_revalidated() {
     let dir = tempfile::tempdir().unwrap();
     let app = app!(&dir);
     let settings = WidgetSettings {
-        rating: RatingKind::Nps,
+        rating: Some(RatingKind::Nps),
         color: Some("#0f766e".into()),
         theme: Theme::Dark,
         lang: Some("fr".into()),

@@ -176,10 +176,7 @@ fn widget_defaults_are_shown_changed_and_checked() {
         serde_json::from_slice(&out.stdout).unwrap()
     };
     let shown = settings(&earshot(&db, &["site", "widget", "docs"]));
-    assert_eq!(
-        shown,
-        serde_json::json!({"rating": "stars", "theme": "auto"})
-    );
+    assert_eq!(shown, serde_json::json!({"theme": "auto"}));
 
     let changed = settings(&earshot(
         &db,

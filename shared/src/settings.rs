@@ -12,9 +12,10 @@ use crate::limits::MAX_PROMPT_CHARS;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WidgetSettings {
-    /// The rating scale visitors see.
-    #[serde(default)]
-    pub rating: RatingKind,
+    /// The rating scale visitors see; unset means stars for the floating widget and thumbs
+    /// for an inline block.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<RatingKind>,
     /// The accent colour, `#rgb` or `#rrggbb`. The widget derives readable text colours from it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
@@ -116,14 +117,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn defaults_are_stars_and_auto() {
+    fn defaults_are_unset_and_auto() {
         let settings: WidgetSettings = serde_json::from_str("{}").unwrap();
         assert_eq!(settings, WidgetSettings::default());
-        assert_eq!(settings.rating, RatingKind::Stars);
+        assert_eq!(settings.rating, None);
         assert_eq!(settings.theme, Theme::Auto);
         assert_eq!(
             serde_json::to_string(&settings).unwrap(),
-            r#"{"rating":"stars","theme":"auto"}"#
+            r#"{"theme":"auto"}"#
         );
     }
 
@@ -140,7 +141,7 @@ mod tests {
     #[test]
     fn each_setting_is_checked() {
         let mut settings = WidgetSettings {
-            rating: RatingKind::Nps,
+            rating: Some(RatingKind::Nps),
             color: Some("#0f766e".into()),
             theme: Theme::Dark,
             lang: Some("pt-BR".into()),

@@ -1,13 +1,14 @@
 //! Talking to the collector: building the submission from what the visitor entered and the
 //! page around them, and sending it.
 
-use earshot_shared::{ApiError, ClientInfo, Rating, RatingKind, Submission};
+use earshot_shared::{ApiError, ClientInfo, Rating, Submission};
 use gloo::net::http::Request;
 use serde::Serialize;
 use uuid::Uuid;
 use wasm_bindgen::JsValue;
 
 use crate::config::WidgetConfig;
+use crate::controller::PageContext;
 use crate::state::WidgetState;
 
 /// Why a submission was not stored.
@@ -41,6 +42,7 @@ pub fn build_submission(
     id: Uuid,
     rating: u8,
     state: &WidgetState,
+    context: PageContext,
 ) -> Submission {
     let window = gloo::utils::window();
     let document = gloo::utils::document();
@@ -58,7 +60,7 @@ pub fn build_submission(
         id,
         site: config.site.clone(),
         rating: Rating {
-            kind: RatingKind::Stars,
+            kind: config.rating,
             value: rating,
         },
         comment: state.comment.clone(),
@@ -72,6 +74,8 @@ pub fn build_submission(
         },
         open_ms: (js_sys::Date::now() - state.opened_at).clamp(0.0, f64::from(u32::MAX)) as u32,
         honeypot: state.honeypot.clone(),
+        user_id: context.user_id,
+        metadata: context.metadata,
     }
 }
 

@@ -1,12 +1,15 @@
-//! The root component: the launcher, the panel, and what happens on submit.
+//! The root component: the launcher and dialog (or the inline block), and what happens on
+//! submit.
 
-use earshot_shared::ErrorCode;
-use web_sys::HtmlElement;
+use earshot_shared::{ErrorCode, RatingKind};
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{Element, HtmlElement};
 use yew::prelude::*;
 
 use crate::api::{self, SendError};
-use crate::components::{Launcher, Panel};
+use crate::components::{Inline, Launcher, Panel};
 use crate::config::WidgetConfig;
+use crate::controller::{self, Command, Controller};
 use crate::i18n::{self, Texts};
 use crate::queue;
 use crate::state::{Action, Phase, WidgetState};
@@ -14,6 +17,12 @@ use crate::state::{Action, Phase, WidgetState};
 #[derive(Properties, PartialEq)]
 pub struct AppProps {
     pub config: WidgetConfig,
+    /// The page's handle (`window.earshot`); a fresh one when the widget runs alone.
+    #[prop_or_default]
+    pub controller: Controller,
+    /// The loader's stand-in launcher, removed once this one is drawn (taking over its focus).
+    #[prop_or_default]
+    pub placeholder: Option<Element>,
 }
 
 fn failure_message(texts: &Texts, error: &SendError) -> String {
@@ -31,6 +40,29 @@ fn failure_message(texts: &Texts, error: &SendError) -> String {
     }
 }
 
+/// The stable code reported in `earshot:error`: the collector's, or `network` / `server`.
+fn failure_code(error: &SendError) -> String {
+    match error {
+        SendError::Network => "network".to_owned(),
+        SendError::Server(_) => "server".to_owned(),
+        SendError::Refused(refusal) => api::to_json(&refusal.code)
+            .map(|json| json.trim_matches('"').to_owned())
+            .unwrap_or_default(),
+    }
+}
+
+/// The question the visitor is asked: the owner's, else the one that fits the scale.
+fn prompt(config: &WidgetConfig, texts: &'static Texts) -> AttrValue {
+    match &config.prompt {
+        Some(prompt) => AttrValue::from(prompt.clone()),
+        None => AttrValue::Static(match config.rating {
+            RatingKind::Thumbs => texts.helpful,
+            RatingKind::Nps => texts.nps_question,
+            RatingKind::Stars | RatingKind::Emoji => texts.title,
+        }),
+    }
+}
+
 #[function_component]
 pub fn App(props: &AppProps) -> Html {
     let config = &props.config;
@@ -40,28 +72,70 @@ pub fn App(props: &AppProps) -> Html {
     let panel_ref = use_node_ref();
     let was_open = use_mut_ref(|| false);
 
-    // Focus goes into the dialog when it opens and back to the launcher when it closes.
+    // The page's commands reach the widget from the first render on; the loader's stand-in
+    // launcher gives way to this one. An inline block counts as open from the start, so the
+    // time a visitor takes is measured from when it appeared.
+    {
+        let controller = props.controller.clone();
+        let placeholder = props.placeholder.clone();
+        let launcher_ref = launcher_ref.clone();
+        let dispatcher = state.dispatcher();
+        let inline = config.inline;
+        use_effect_with((), move |()| {
+            if inline {
+                dispatcher.dispatch(Action::Open(js_sys::Date::now(), None));
+            }
+            let context = controller.clone();
+            controller.attach(Callback::from(move |command| match command {
+                Command::Open if !inline => dispatcher.dispatch(Action::Open(
+                    js_sys::Date::now(),
+                    context.context().user_email,
+                )),
+                Command::Close if !inline => dispatcher.dispatch(Action::Close),
+                _ => {}
+            }));
+            if let Some(placeholder) = placeholder {
+                let had_focus = placeholder
+                    .get_root_node()
+                    .dyn_into::<web_sys::ShadowRoot>()
+                    .ok()
+                    .and_then(|root| root.active_element())
+                    .is_some_and(|active| placeholder.contains(Some(&active)));
+                placeholder.remove();
+                if had_focus && let Some(launcher) = launcher_ref.cast::<HtmlElement>() {
+                    let _ = launcher.focus();
+                }
+            }
+        });
+    }
+
+    // Focus goes into the dialog when it opens and back to the launcher when it closes; the
+    // page hears about both.
     {
         let launcher_ref = launcher_ref.clone();
         let panel_ref = panel_ref.clone();
+        let inline = config.inline;
         use_effect_with(state.open, move |open| {
+            if inline {
+                return;
+            }
             if *open {
                 // The first control (the rating), or the title when the form is not shown.
                 let first = panel_ref.cast::<HtmlElement>().and_then(|panel| {
                     ["input", ".panel-title"]
                         .into_iter()
                         .find_map(|css| panel.query_selector(css).ok().flatten())
-                        .and_then(|element| {
-                            wasm_bindgen::JsCast::dyn_into::<HtmlElement>(element).ok()
-                        })
+                        .and_then(|element| element.dyn_into::<HtmlElement>().ok())
                 });
                 if let Some(first) = first {
                     let _ = first.focus();
                 }
-            } else if *was_open.borrow()
-                && let Some(launcher) = launcher_ref.cast::<HtmlElement>()
-            {
-                let _ = launcher.focus();
+                controller::emit("open", &[]);
+            } else if *was_open.borrow() {
+                if let Some(launcher) = launcher_ref.cast::<HtmlElement>() {
+                    let _ = launcher.focus();
+                }
+                controller::emit("close", &[]);
             }
             *was_open.borrow_mut() = *open;
         });
@@ -69,11 +143,12 @@ pub fn App(props: &AppProps) -> Html {
 
     let toggle = {
         let state = state.clone();
+        let controller = props.controller.clone();
         Callback::from(move |_: MouseEvent| {
             state.dispatch(if state.open {
                 Action::Close
             } else {
-                Action::Open(js_sys::Date::now())
+                Action::Open(js_sys::Date::now(), controller.context().user_email)
             });
         })
     };
@@ -100,6 +175,7 @@ pub fn App(props: &AppProps) -> Html {
     let onsubmit = {
         let state = state.clone();
         let config = config.clone();
+        let controller = props.controller.clone();
         Callback::from(move |()| {
             if state.phase == Phase::Sending {
                 return;
@@ -109,7 +185,8 @@ pub fn App(props: &AppProps) -> Html {
                 return;
             };
             let id = state.submission_id.unwrap_or_else(api::new_submission_id);
-            let submission = api::build_submission(&config, id, rating, &state);
+            let submission =
+                api::build_submission(&config, id, rating, &state, controller.context());
             if let Err(err) = submission.validate() {
                 state.dispatch(Action::Failed(err.to_string()));
                 return;
@@ -120,18 +197,44 @@ pub fn App(props: &AppProps) -> Html {
             };
             state.dispatch(Action::Sending(id));
             let dispatcher = state.dispatcher();
+            let kind = config.rating;
+            let submitted = move |queued: bool| {
+                controller::emit(
+                    "submit",
+                    &[
+                        ("id", JsValue::from_str(&id.to_string())),
+                        ("kind", JsValue::from_str(kind.as_str())),
+                        ("rating", JsValue::from(rating)),
+                        ("queued", JsValue::from(queued)),
+                    ],
+                );
+            };
             let config = config.clone();
             yew::platform::spawn_local(async move {
                 match api::send(&config, &body).await {
-                    Ok(()) => dispatcher.dispatch(Action::Sent),
+                    Ok(()) => {
+                        dispatcher.dispatch(Action::Sent);
+                        submitted(false);
+                    }
                     // Not lost: it waits in the browser and is sent when the collector answers.
                     Err(err)
                         if err.is_transient() && queue::push(&config, &id.to_string(), &body) =>
                     {
                         queue::retry_with_backoff(config);
                         dispatcher.dispatch(Action::Queued);
+                        submitted(true);
                     }
-                    Err(err) => dispatcher.dispatch(Action::Failed(failure_message(texts, &err))),
+                    Err(err) => {
+                        let message = failure_message(texts, &err);
+                        controller::emit(
+                            "error",
+                            &[
+                                ("code", JsValue::from_str(&failure_code(&err))),
+                                ("message", JsValue::from_str(&message)),
+                            ],
+                        );
+                        dispatcher.dispatch(Action::Failed(message));
+                    }
                 }
             });
         })
@@ -143,11 +246,33 @@ pub fn App(props: &AppProps) -> Html {
         Phase::Queued => texts.queued_title,
         _ => "",
     };
+    let live_region =
+        html! { <div class="visually-hidden" role="status" aria-live="polite">{ announcement }</div> };
+    let question = prompt(config, texts);
+
+    if config.inline {
+        return html! {
+            <div class="earshot inline-mode" lang={texts.lang}>
+                <Inline
+                    texts={texts}
+                    state={(*state).clone()}
+                    kind={config.rating}
+                    prompt={question}
+                    onrate={onrate}
+                    oncomment={oncomment}
+                    onemail={onemail}
+                    onhoneypot={onhoneypot}
+                    onsubmit={onsubmit}
+                />
+                { live_region }
+            </div>
+        };
+    }
+
     let label = config
         .label
         .clone()
         .map_or(AttrValue::Static(texts.launcher), AttrValue::from);
-
     html! {
         // `lang` lets screen readers pronounce the widget's text in its own language.
         <div class={classes!("earshot", config.position.class())} lang={texts.lang}>
@@ -156,6 +281,8 @@ pub fn App(props: &AppProps) -> Html {
                     <Panel
                         texts={texts}
                         state={(*state).clone()}
+                        kind={config.rating}
+                        prompt={question}
                         onrate={onrate}
                         oncomment={oncomment}
                         onemail={onemail}
@@ -166,7 +293,9 @@ pub fn App(props: &AppProps) -> Html {
                 </div>
             }
             <Launcher label={label} open={state.open} onclick={toggle} node_ref={launcher_ref} />
-            <div class="visually-hidden" role="status" aria-live="polite">{ announcement }</div>
+            { live_region }
         </div>
     }
 }
+
+

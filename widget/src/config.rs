@@ -1,7 +1,9 @@
-//! The widget's configuration, read from the `data-*` attributes of its `<script>` tag (the
-//! convention of Plausible and Umami).
+//! The widget's configuration: the `data-*` attributes of its `<script>` tag (the convention
+//! of Plausible and Umami) over the site's defaults from `GET /v1/sites/{key}/config`. The
+//! loader merges the two; the tag wins.
 
-use earshot_shared::SiteKey;
+use earshot_shared::{RatingKind, SiteKey};
+use wasm_bindgen::JsValue;
 use web_sys::Element;
 
 /// Everything the widget needs to know about where it runs.
@@ -17,6 +19,13 @@ pub struct WidgetConfig {
     pub lang: Option<String>,
     /// `data-position`: the corner the launcher sits in.
     pub position: Position,
+    /// `data-rating`: the scale visitors rate on.
+    pub rating: RatingKind,
+    /// `data-prompt`: the question, if the owner chose one.
+    pub prompt: Option<String>,
+    /// `data-target`: the widget is a block inside the page ("Was this page helpful?")
+    /// instead of a floating launcher.
+    pub inline: bool,
 }
 
 /// The corner of the viewport the launcher and panel sit in.
@@ -53,25 +62,49 @@ impl Position {
 }
 
 impl WidgetConfig {
+    /// From the `data-*` attributes of a script tag alone.
     pub fn from_script(script: &Element, base: String) -> Result<Self, String> {
-        let attribute = |name: &str| {
-            script
-                .get_attribute(name)
-                .filter(|value| !value.trim().is_empty())
-        };
-        let site =
-            attribute("data-site").ok_or("earshot: the script tag has no data-site attribute")?;
+        Self::from_lookup(|name| script.get_attribute(&["data-", name].concat()), base)
+    }
+
+    /// From the loader's merged settings: an object of strings keyed like the attributes
+    /// without `data-` (`site`, `rating`, `prompt`…).
+    pub fn from_settings(settings: &JsValue, base: String) -> Result<Self, String> {
+        Self::from_lookup(
+            |name| {
+                js_sys::Reflect::get(settings, &JsValue::from_str(name))
+                    .ok()
+                    .and_then(|value| value.as_string())
+            },
+            base,
+        )
+    }
+
+    fn from_lookup(lookup: impl Fn(&str) -> Option<String>, base: String) -> Result<Self, String> {
+        let setting = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+        let site = setting("site").ok_or("earshot: the script tag has no data-site attribute")?;
         let site =
             SiteKey::parse(site.trim()).map_err(|err| format!("earshot: data-site: {err}"))?;
+        let inline = setting("target").is_some();
         Ok(Self {
             site,
             base: base.trim_end_matches('/').to_owned(),
-            label: attribute("data-label"),
-            lang: attribute("data-lang"),
-            // An unknown corner is the default corner, not a broken widget.
-            position: attribute("data-position")
+            label: setting("label"),
+            lang: setting("lang"),
+            // An unknown value is the default, not a broken widget.
+            position: setting("position")
                 .and_then(|text| Position::parse(&text))
                 .unwrap_or_default(),
+            // A page asking "was this helpful?" wants yes or no unless told otherwise.
+            rating: setting("rating")
+                .and_then(|text| RatingKind::parse(&text))
+                .unwrap_or(if inline {
+                    RatingKind::Thumbs
+                } else {
+                    RatingKind::Stars
+                }),
+            prompt: setting("prompt").map(|text| text.trim().to_owned()),
+            inline,
         })
     }
 

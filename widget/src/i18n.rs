@@ -28,6 +28,16 @@ pub struct Texts {
     pub network_error: &'static str,
     pub server_error: &'static str,
     pub retry: &'static str,
+    /// The question of the thumbs scale and of the inline block.
+    pub helpful: &'static str,
+    pub yes: &'static str,
+    pub no: &'static str,
+    /// The Net Promoter Score question, and the names of its two ends.
+    pub nps_question: &'static str,
+    pub nps_low: &'static str,
+    pub nps_high: &'static str,
+    /// The five faces of the satisfaction scale, worst first.
+    pub emoji_names: [&'static str; 5],
 }
 
 pub const EN: Texts = Texts {
@@ -53,6 +63,19 @@ pub const EN: Texts = Texts {
     network_error: "Your feedback could not be sent: the connection failed.",
     server_error: "Your feedback could not be sent. Please try again in a moment.",
     retry: "Try again",
+    helpful: "Was this page helpful?",
+    yes: "Yes",
+    no: "No",
+    nps_question: "How likely are you to recommend us to a friend or colleague?",
+    nps_low: "Not at all likely",
+    nps_high: "Extremely likely",
+    emoji_names: [
+        "Very dissatisfied",
+        "Dissatisfied",
+        "Neutral",
+        "Satisfied",
+        "Very satisfied",
+    ],
 };
 
 pub const ES: Texts = Texts {
@@ -84,6 +107,19 @@ pub const ES: Texts = Texts {
     network_error: "No se pudo enviar tu opinión: falló la conexión.",
     server_error: "No se pudo enviar tu opinión. Inténtalo de nuevo en un momento.",
     retry: "Reintentar",
+    helpful: "¿Te ha sido útil esta página?",
+    yes: "Sí",
+    no: "No",
+    nps_question: "¿Qué probabilidad hay de que nos recomiendes a un amigo o colega?",
+    nps_low: "Nada probable",
+    nps_high: "Muy probable",
+    emoji_names: [
+        "Muy insatisfecho",
+        "Insatisfecho",
+        "Indiferente",
+        "Satisfecho",
+        "Muy satisfecho",
+    ],
 };
 
 pub const FR: Texts = Texts {
@@ -115,6 +151,19 @@ pub const FR: Texts = Texts {
     network_error: "Votre avis n’a pas pu être envoyé : la connexion a échoué.",
     server_error: "Votre avis n’a pas pu être envoyé. Réessayez dans un instant.",
     retry: "Réessayer",
+    helpful: "Cette page vous a-t-elle été utile ?",
+    yes: "Oui",
+    no: "Non",
+    nps_question: "Quelle est la probabilité que vous nous recommandiez à un ami ou un collègue ?",
+    nps_low: "Pas du tout probable",
+    nps_high: "Très probable",
+    emoji_names: [
+        "Très insatisfait",
+        "Insatisfait",
+        "Neutre",
+        "Satisfait",
+        "Très satisfait",
+    ],
 };
 
 pub const DE: Texts = Texts {
@@ -140,6 +189,19 @@ pub const DE: Texts = Texts {
     network_error: "Ihr Feedback konnte nicht gesendet werden: Die Verbindung ist fehlgeschlagen.",
     server_error: "Ihr Feedback konnte nicht gesendet werden. Bitte versuchen Sie es gleich noch einmal.",
     retry: "Erneut versuchen",
+    helpful: "War diese Seite hilfreich?",
+    yes: "Ja",
+    no: "Nein",
+    nps_question: "Wie wahrscheinlich ist es, dass Sie uns einem Freund oder Kollegen empfehlen?",
+    nps_low: "Sehr unwahrscheinlich",
+    nps_high: "Sehr wahrscheinlich",
+    emoji_names: [
+        "Sehr unzufrieden",
+        "Unzufrieden",
+        "Neutral",
+        "Zufrieden",
+        "Sehr zufrieden",
+    ],
 };
 
 pub const PT: Texts = Texts {
@@ -171,6 +233,19 @@ pub const PT: Texts = Texts {
     network_error: "Não foi possível enviar a sua opinião: a ligação falhou.",
     server_error: "Não foi possível enviar a sua opinião. Tente novamente daqui a pouco.",
     retry: "Tentar de novo",
+    helpful: "Esta página foi útil?",
+    yes: "Sim",
+    no: "Não",
+    nps_question: "Qual a probabilidade de nos recomendar a um amigo ou colega?",
+    nps_low: "Nada provável",
+    nps_high: "Muito provável",
+    emoji_names: [
+        "Muito insatisfeito",
+        "Insatisfeito",
+        "Neutro",
+        "Satisfeito",
+        "Muito satisfeito",
+    ],
 };
 
 pub const JA: Texts = Texts {
@@ -196,6 +271,13 @@ pub const JA: Texts = Texts {
     network_error: "送信できませんでした：接続に失敗しました。",
     server_error: "送信できませんでした。しばらくしてからもう一度お試しください。",
     retry: "再試行",
+    helpful: "このページは役に立ちましたか？",
+    yes: "はい",
+    no: "いいえ",
+    nps_question: "友人や同僚に私たちを勧める可能性はどのくらいありますか？",
+    nps_low: "まったく勧めない",
+    nps_high: "ぜひ勧めたい",
+    emoji_names: ["とても不満", "不満", "どちらでもない", "満足", "とても満足"],
 };
 
 pub const ZH: Texts = Texts {
@@ -221,6 +303,13 @@ pub const ZH: Texts = Texts {
     network_error: "反馈未能发送：连接失败。",
     server_error: "反馈未能发送，请稍后再试。",
     retry: "重试",
+    helpful: "此页面对您有帮助吗？",
+    yes: "是",
+    no: "否",
+    nps_question: "您向朋友或同事推荐我们的可能性有多大？",
+    nps_low: "完全不可能",
+    nps_high: "极有可能",
+    emoji_names: ["非常不满意", "不满意", "一般", "满意", "非常满意"],
 };
 
 /// Every language built in, English first.

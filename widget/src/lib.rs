@@ -6,6 +6,7 @@ mod api;
 mod app;
 mod components;
 mod config;
+mod controller;
 pub mod i18n;
 mod queue;
 mod state;
@@ -15,39 +16,53 @@ use web_sys::{Element, ShadowRootInit, ShadowRootMode};
 
 pub use app::{App, AppProps};
 pub use config::{Position, WidgetConfig};
+pub use controller::{Controller, PageContext};
 
 /// The tag of the element that hosts the widget's shadow root. A custom element name, so the
 /// host page's `div { … }` rules do not match it.
 pub const HOST_TAG: &str = "earshot-widget";
 
-/// Called by the loader once the wasm is ready: reads the configuration from the `data-*`
-/// attributes of `script` and mounts the widget. `base` is the collector's URL, without a
-/// trailing slash.
+/// Called by the loader once the wasm is ready, with the host element it drew the stand-in
+/// launcher in (or the inline block's place), the settings it merged (the script tag's
+/// `data-*` over the site's defaults) and the collector's URL. Returns the handle behind
+/// `window.earshot`.
+///
+/// Works on its own too: a host without a shadow root gets one, with the stylesheet, and a
+/// host outside the document is appended to the body.
 #[wasm_bindgen]
-pub fn mount(script: Element, base: String) -> Result<(), JsValue> {
-    let config = WidgetConfig::from_script(&script, base).map_err(|err| JsValue::from_str(&err))?;
+pub fn mount(host: Element, settings: JsValue, base: String) -> Result<Controller, JsValue> {
+    let config =
+        WidgetConfig::from_settings(&settings, base).map_err(|err| JsValue::from_str(&err))?;
     let document = gloo::utils::document();
-    let host = document.create_element(HOST_TAG)?;
-    let shadow = host.attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))?;
-
-    // The widget stays hidden until its stylesheet has loaded, so the visitor never sees
-    // unstyled controls flash on the page.
+    let shadow = match host.shadow_root() {
+        Some(shadow) => shadow,
+        None => {
+            let shadow = host.attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))?;
+            let stylesheet = document.create_element("link")?;
+            stylesheet.set_attribute("rel", "stylesheet")?;
+            stylesheet.set_attribute("href", &config.stylesheet_url())?;
+            shadow.append_child(&stylesheet)?;
+            shadow
+        }
+    };
+    let placeholder = shadow.query_selector(".earshot")?;
     let root = document.create_element("div")?;
-    root.set_attribute("hidden", "")?;
-    let stylesheet = document.create_element("link")?;
-    stylesheet.set_attribute("rel", "stylesheet")?;
-    stylesheet.set_attribute("href", &config.stylesheet_url())?;
-    let shown = root.clone();
-    gloo::events::EventListener::once(&stylesheet, "load", move |_| {
-        let _ = shown.remove_attribute("hidden");
-    })
-    .forget();
-    shadow.append_child(&stylesheet)?;
     shadow.append_child(&root)?;
-    gloo::utils::body().append_child(&host)?;
+    if host.parent_node().is_none() {
+        gloo::utils::body().append_child(&host)?;
+    }
 
     // Whatever an earlier visit could not send goes out now.
     queue::start(config.clone());
-    yew::Renderer::<App>::with_root_and_props(root, AppProps { config }).render();
-    Ok(())
+    let controller = Controller::default();
+    yew::Renderer::<App>::with_root_and_props(
+        root,
+        AppProps {
+            config,
+            controller: controller.clone(),
+            placeholder,
+        },
+    )
+    .render();
+    Ok(controller)
 }

@@ -52,8 +52,8 @@ impl Default for WidgetState {
 }
 
 pub enum Action {
-    /// Opened at this `Date.now()`.
-    Open(f64),
+    /// Opened at this `Date.now()`, with the address the page gave for the visitor, if any.
+    Open(f64, Option<String>),
     Close,
     Rate(u8),
     Comment(String),
@@ -71,11 +71,22 @@ impl Reducible for WidgetState {
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
         let mut next = (*self).clone();
         match action {
-            Action::Open(now) => {
+            Action::Open(now, email) => {
+                if next.open {
+                    return self;
+                }
                 next.open = true;
                 next.opened_at = now;
+                if let Some(email) = email
+                    && next.email.is_empty()
+                {
+                    next.email = email;
+                }
             }
             Action::Close => {
+                if !next.open {
+                    return self;
+                }
                 next.open = false;
                 // After a thank-you, the next opening starts a new piece of feedback.
                 if matches!(next.phase, Phase::Sent | Phase::Queued) {

@@ -4,8 +4,9 @@
 
 use std::time::Duration;
 
-use earshot_widget::{App, AppProps, Position, WidgetConfig};
-use wasm_bindgen::JsCast;
+use earshot_shared::RatingKind;
+use earshot_widget::{App, AppProps, Controller, Position, WidgetConfig};
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 use web_sys::{Element, HtmlElement, HtmlInputElement, KeyboardEvent, KeyboardEventInit};
 
@@ -29,14 +30,24 @@ async fn settle() {
 }
 
 async fn render_app() -> Element {
+    render_with(&[("data-site", "demo")], Controller::default()).await
+}
+
+/// Renders the widget configured by these script attributes into a fresh element.
+async fn render_with(attributes: &[(&str, &str)], controller: Controller) -> Element {
     let root = document().create_element("div").unwrap();
     document().body().unwrap().append_child(&root).unwrap();
-    let config = WidgetConfig::from_script(
-        &script_tag(&[("data-site", "demo")]),
-        "http://127.0.0.1:9".into(),
+    let config =
+        WidgetConfig::from_script(&script_tag(attributes), "http://127.0.0.1:9".into()).unwrap();
+    yew::Renderer::<App>::with_root_and_props(
+        root.clone(),
+        AppProps {
+            config,
+            controller,
+            placeholder: None,
+        },
     )
-    .unwrap();
-    yew::Renderer::<App>::with_root_and_props(root.clone(), AppProps { config }).render();
+    .render();
     settle().await;
     root
 }
@@ -185,8 +196,11 @@ async fn choosing_a_star_lights_it_and_those_before_it() {
 
 #[wasm_bindgen_test]
 async fn the_widget_mounts_in_its_own_shadow_root() {
+    let settings = js_sys::Object::new();
+    js_sys::Reflect::set(&settings, &"site".into(), &"demo".into()).unwrap();
     earshot_widget::mount(
-        script_tag(&[("data-site", "demo")]),
+        document().create_element(earshot_widget::HOST_TAG).unwrap(),
+        settings.into(),
         "http://127.0.0.1:9".into(),
     )
     .unwrap();
@@ -248,10 +262,23 @@ fn every_language_has_every_text_translated() {
             ("network_error", texts.network_error, EN.network_error),
             ("server_error", texts.server_error, EN.server_error),
             ("retry", texts.retry, EN.retry),
+            ("helpful", texts.helpful, EN.helpful),
+            ("yes", texts.yes, EN.yes),
+            ("no", texts.no, EN.no),
+            ("nps_question", texts.nps_question, EN.nps_question),
+            ("nps_low", texts.nps_low, EN.nps_low),
+            ("nps_high", texts.nps_high, EN.nps_high),
+            ("emoji 1", texts.emoji_names[0], EN.emoji_names[0]),
+            ("emoji 2", texts.emoji_names[1], EN.emoji_names[1]),
+            ("emoji 3", texts.emoji_names[2], EN.emoji_names[2]),
+            ("emoji 4", texts.emoji_names[3], EN.emoji_names[3]),
+            ("emoji 5", texts.emoji_names[4], EN.emoji_names[4]),
         ];
+        // Words that are the same in English and this language, checked by a person.
+        const SAME_AS_ENGLISH: [(&str, &str); 2] = [("es", "no"), ("de", "emoji 3")];
         for (name, text, english) in fields {
             assert!(!text.trim().is_empty(), "{}: {name} is empty", texts.lang);
-            if texts.lang != "en" {
+            if texts.lang != "en" && !SAME_AS_ENGLISH.contains(&(texts.lang, name)) {
                 assert_ne!(text, english, "{}: {name} is still in English", texts.lang);
             }
         }
@@ -280,15 +307,11 @@ fn languages_are_chosen_by_tag_then_browser_then_english() {
 
 #[wasm_bindgen_test]
 async fn the_widget_speaks_the_language_of_its_tag() {
-    let root = document().create_element("div").unwrap();
-    document().body().unwrap().append_child(&root).unwrap();
-    let config = WidgetConfig::from_script(
-        &script_tag(&[("data-site", "demo"), ("data-lang", "ja")]),
-        "http://127.0.0.1:9".into(),
+    let root = render_with(
+        &[("data-site", "demo"), ("data-lang", "ja")],
+        Controller::default(),
     )
-    .unwrap();
-    yew::Renderer::<App>::with_root_and_props(root.clone(), AppProps { config }).render();
-    settle().await;
+    .await;
     assert_eq!(
         find(&root, "button.launcher")
             .unwrap()
@@ -297,4 +320,140 @@ async fn the_widget_speaks_the_language_of_its_tag() {
             .trim(),
         "ご意見"
     );
+}
+
+#[wasm_bindgen_test]
+fn the_loader_draws_the_launcher_in_the_same_words() {
+    // The loader shows the launcher before the wasm arrives: its table of launcher texts
+    // must say what the widget says once it has taken over.
+    let loader = include_str!("../../www/earshot.js");
+    for texts in earshot_widget::i18n::LANGUAGES {
+        let entry = format!("{}:\"{}\"", texts.lang, texts.launcher);
+        assert!(loader.contains(&entry), "www/earshot.js lacks {entry}");
+    }
+}
+
+#[wasm_bindgen_test]
+fn settings_come_from_the_loader_and_inline_blocks_default_to_thumbs() {
+    let settings = js_sys::Object::new();
+    for (key, value) in [("site", "docs"), ("target", "#feedback"), ("prompt", " Helpful? ")] {
+        js_sys::Reflect::set(&settings, &key.into(), &value.into()).unwrap();
+    }
+    let config = WidgetConfig::from_settings(&settings, "https://f.example/".into()).unwrap();
+    assert!(config.inline);
+    assert_eq!(config.rating, RatingKind::Thumbs);
+    assert_eq!(config.prompt.as_deref(), Some("Helpful?"));
+    assert_eq!(config.base, "https://f.example");
+    js_sys::Reflect::set(&settings, &"rating".into(), &"nps".into()).unwrap();
+    let config = WidgetConfig::from_settings(&settings, "https://f.example".into()).unwrap();
+    assert_eq!(config.rating, RatingKind::Nps);
+
+    let floating = WidgetConfig::from_script(
+        &script_tag(&[("data-site", "demo"), ("data-rating", "hearts")]),
+        "https://f.example".into(),
+    )
+    .unwrap();
+    assert_eq!(floating.rating, RatingKind::Stars, "an unknown scale is the default");
+    assert!(!floating.inline);
+}
+
+#[wasm_bindgen_test]
+async fn each_rating_kind_is_a_named_radio_group() {
+    for (kind, count, names) in [
+        ("thumbs", 2, &["Yes", "No"][..]),
+        ("nps", 11, &["0 – Not at all likely", "10 – Extremely likely"][..]),
+        ("emoji", 5, &["Very dissatisfied", "Very satisfied"][..]),
+    ] {
+        let root = render_with(&[("data-site", "demo"), ("data-rating", kind)], Controller::default()).await;
+        find(&root, "button.launcher").unwrap().click();
+        settle().await;
+        let dialog = find(&root, "[role=dialog]").expect("the dialog opened");
+        let radios = root.query_selector_all("input[type=radio][name=earshot-rating]").unwrap();
+        assert_eq!(radios.length(), count, "{kind}");
+        for name in names {
+            assert!(dialog.text_content().unwrap().contains(name), "{kind}: {name}");
+        }
+        let first: HtmlInputElement = radios.get(0).unwrap().unchecked_into();
+        assert_eq!(active_element(), Some(first.clone().into()), "{kind}: focus on the scale");
+        first.click();
+        settle().await;
+        assert!(find(&root, "label.choice.selected").is_some(), "{kind}: the choice shows");
+        root.remove();
+    }
+}
+
+#[wasm_bindgen_test]
+async fn the_inline_block_asks_first_and_shows_the_form_once_answered() {
+    let root = render_with(
+        &[("data-site", "demo"), ("data-target", "#here")],
+        Controller::default(),
+    )
+    .await;
+    assert!(find(&root, "button.launcher").is_none(), "no launcher inline");
+    assert!(find(&root, "[role=dialog]").is_none(), "no dialog inline");
+    let legend = find(&root, "legend").unwrap();
+    assert_eq!(legend.text_content().unwrap(), "Was this page helpful?");
+    assert!(find(&root, "textarea").is_none(), "the comment waits for an answer");
+    find(&root, "#earshot-thumbs-1").unwrap().click();
+    settle().await;
+    assert!(find(&root, "textarea").is_some(), "the comment field appears");
+    assert!(find(&root, "button.submit").is_some());
+    root.remove();
+}
+
+#[wasm_bindgen_test]
+async fn the_page_opens_the_widget_and_offers_the_visitors_email() {
+    let controller = Controller::default();
+    // Before the widget exists: remembered and replayed.
+    controller.open();
+    let user = js_sys::Object::new();
+    js_sys::Reflect::set(&user, &"id".into(), &JsValue::from(42)).unwrap();
+    js_sys::Reflect::set(&user, &"email".into(), &"ada@example.com".into()).unwrap();
+    controller.set_user(user.into()).unwrap();
+
+    let opened = std::rc::Rc::new(std::cell::Cell::new(0));
+    let counter = opened.clone();
+    let listener = gloo::events::EventListener::new(&document(), "earshot:open", move |_| {
+        counter.set(counter.get() + 1)
+    });
+    let root = render_with(&[("data-site", "demo")], controller.clone()).await;
+    assert!(find(&root, "[role=dialog]").is_some(), "open() made before mounting was replayed");
+    assert_eq!(opened.get(), 1, "earshot:open was dispatched");
+    assert_eq!(controller.context().user_id.as_deref(), Some("42"));
+    controller.close();
+    settle().await;
+    assert!(find(&root, "[role=dialog]").is_none());
+    controller.open();
+    settle().await;
+    let email: HtmlInputElement = find(&root, "#earshot-email").unwrap().unchecked_into();
+    assert_eq!(email.value(), "ada@example.com", "the page's address is offered");
+    drop(listener);
+    root.remove();
+}
+
+#[wasm_bindgen_test]
+fn metadata_is_checked_and_kept_as_text() {
+    let controller = Controller::default();
+    let metadata = js_sys::Object::new();
+    js_sys::Reflect::set(&metadata, &"plan".into(), &"pro".into()).unwrap();
+    js_sys::Reflect::set(&metadata, &"seats".into(), &JsValue::from(12)).unwrap();
+    js_sys::Reflect::set(&metadata, &"beta".into(), &JsValue::TRUE).unwrap();
+    controller.set_metadata(metadata.into()).unwrap();
+    let kept = controller.context().metadata;
+    assert_eq!(kept.get("plan").map(String::as_str), Some("pro"));
+    assert_eq!(kept.get("seats").map(String::as_str), Some("12"));
+    assert_eq!(kept.get("beta").map(String::as_str), Some("true"));
+
+    let too_many = js_sys::Object::new();
+    for i in 0..=earshot_shared::limits::MAX_METADATA_ENTRIES {
+        js_sys::Reflect::set(&too_many, &format!("k{i}").into(), &"v".into()).unwrap();
+    }
+    assert!(controller.set_metadata(too_many.into()).is_err());
+    assert_eq!(controller.context().metadata, kept, "a refused call changes nothing");
+    assert!(controller.set_metadata("text".into()).is_err());
+    controller.set_metadata(JsValue::NULL).unwrap();
+    assert!(controller.context().metadata.is_empty());
+    let bad_user = js_sys::Object::new();
+    js_sys::Reflect::set(&bad_user, &"email".into(), &"not-an-address".into()).unwrap();
+    assert!(controller.set_user(bad_user.into()).is_err());
 }

@@ -39,6 +39,9 @@ pub struct Toolchain {
     pub wasm_bindgen_test_runner: PathBuf,
     /// `None` when Node.js is not installed: the widget then ships unoptimised (bigger).
     pub wasm_opt: Option<PathBuf>,
+    /// The JavaScript minifier for the loader; `None` without Node.js (the loader is then
+    /// served as written, over its size budget).
+    pub terser: Option<PathBuf>,
 }
 
 impl Toolchain {
@@ -46,12 +49,16 @@ impl Toolchain {
         step("Checking the WebAssembly toolchain");
         let rust = wasm_rust()?;
         let (wasm_bindgen, wasm_bindgen_test_runner) = wasm_bindgen()?;
-        let wasm_opt = wasm_opt()?;
+        let (wasm_opt, terser) = match node_tools()? {
+            Some((wasm_opt, terser)) => (Some(wasm_opt), Some(terser)),
+            None => (None, None),
+        };
         Ok(Self {
             rust,
             wasm_bindgen,
             wasm_bindgen_test_runner,
             wasm_opt,
+            terser,
         })
     }
 
@@ -183,28 +190,33 @@ fn wasm_bindgen() -> Result<(PathBuf, PathBuf)> {
     Ok((cli, runner))
 }
 
-/// The npm packages of `xtask/package.json`: wasm-opt (binaryen) and axe-core.
-fn wasm_opt() -> Result<Option<PathBuf>> {
+/// The npm packages of `xtask/package.json`: wasm-opt (binaryen), terser (the loader's
+/// minifier) and axe-core. Returns the paths of wasm-opt and terser.
+fn node_tools() -> Result<Option<(PathBuf, PathBuf)>> {
     let tools = root().join("xtask");
     let wasm_opt = tools.join("node_modules/.bin/wasm-opt");
+    let terser = tools.join("node_modules/.bin/terser");
     let axe = tools.join("node_modules/axe-core/axe.min.js");
-    if wasm_opt.exists() && axe.exists() {
-        eprintln!("    wasm-opt (binaryen) and axe-core (npm) are installed");
-        return Ok(Some(wasm_opt));
+    if wasm_opt.exists() && terser.exists() && axe.exists() {
+        eprintln!("    wasm-opt (binaryen), terser and axe-core (npm) are installed");
+        return Ok(Some((wasm_opt, terser)));
     }
     if which("npm").is_none() {
-        eprintln!(
-            "    warning: npm is missing, so wasm-opt and axe-core cannot be installed; the widget will be larger"
-        );
-        return Ok(None);
+        if which("apt-get").is_none() {
+            eprintln!(
+                "    warning: npm is missing, so wasm-opt, terser and axe-core cannot be installed; the widget will be larger"
+            );
+            return Ok(None);
+        }
+        apt_install(&["npm"], "Node.js tools: wasm-opt, the loader minifier, axe-core")?;
     }
-    step("Installing wasm-opt (npm binaryen; Debian's is too old for LLVM's output) and axe-core");
+    step("Installing wasm-opt (npm binaryen; Debian's is too old for LLVM's output), terser and axe-core");
     exec(
         Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund", "--prefix"])
             .arg(&tools),
     )?;
-    Ok(Some(wasm_opt))
+    Ok(Some((wasm_opt, terser)))
 }
 
 /// Chromium and chromedriver, for the widget's tests and the end-to-end tests.

@@ -1,5 +1,6 @@
 //! Building the widget: cargo (wasm32, size profile) → wasm-bindgen → wasm-opt, into
-//! `target/widget/`, which `earshot serve --widget-dir` serves under `/widget/`.
+//! `target/widget/`, which `earshot serve --widget-dir` serves under `/widget/`; and the
+//! loader, `www/earshot.js` minified, served as `/earshot.js`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -81,11 +82,27 @@ pub fn build(tools: &Toolchain) -> Result<Sizes> {
     }
 
     let www = root().join("www");
+    let loader = dist.join("earshot.js");
+    match &tools.terser {
+        Some(terser) => {
+            step("Minifying the loader (terser)");
+            exec(
+                Command::new(terser)
+                    .arg(www.join("earshot.js"))
+                    .args(["--compress", "--mangle", "--comments", "false", "--output"])
+                    .arg(&loader),
+            )?;
+        }
+        None => {
+            std::fs::copy(www.join("earshot.js"), &loader)
+                .map_err(|err| format!("copying the loader: {err}"))?;
+        }
+    }
     let sizes = Sizes {
         wasm: file_size(&wasm)?,
         wasm_gzip: gzip_size(&wasm)?,
         glue_gzip: gzip_size(&dist.join(format!("{CRATE}.js")))?,
-        loader_gzip: gzip_size(&www.join("earshot.js"))?,
+        loader_gzip: gzip_size(&loader)?,
         stylesheet_gzip: gzip_size(&www.join("earshot.css"))?,
     };
     eprintln!(

@@ -1,10 +1,16 @@
 //! The widget's parts, one per file.
 
+mod choice_rating;
+mod feedback_form;
+mod inline;
 mod launcher;
 mod panel;
 mod star_rating;
 mod thanks;
 
+pub use choice_rating::ChoiceRating;
+pub use feedback_form::FeedbackForm;
+pub use inline::Inline;
 pub use launcher::Launcher;
 pub use panel::Panel;
 pub use star_rating::StarRating;

@@ -1,4 +1,4 @@
-//! What the visitor sees once their feedback is stored.
+//! What the visitor sees once their feedback is stored (or kept for later).
 
 use yew::prelude::*;
 
@@ -7,7 +7,8 @@ pub struct ThanksProps {
     pub title: AttrValue,
     pub body: AttrValue,
     pub done: AttrValue,
-    pub onclose: Callback<MouseEvent>,
+    /// The dialog's "Close" button; an inline block has none.
+    pub onclose: Option<Callback<MouseEvent>>,
 }
 
 #[function_component]
@@ -19,9 +20,11 @@ pub fn Thanks(props: &ThanksProps) -> Html {
             </svg>
             <p class="thanks-title">{ props.title.clone() }</p>
             <p class="thanks-body">{ props.body.clone() }</p>
-            <button type="button" class="button primary" onclick={props.onclose.clone()}>
-                { props.done.clone() }
-            </button>
+            if let Some(onclose) = &props.onclose {
+                <button type="button" class="button primary" onclick={onclose.clone()}>
+                    { props.done.clone() }
+                </button>
+            }
         </div>
     }
 }

@@ -1,0 +1,128 @@
+//! The form itself, shared by the dialog and the inline block: rating, comment, optional
+//! email, the bot trap, and the state of the submission.
+
+use earshot_shared::RatingKind;
+use earshot_shared::limits::{MAX_COMMENT_CHARS, MAX_EMAIL_BYTES};
+use web_sys::{HtmlInputElement, HtmlTextAreaElement};
+use yew::prelude::*;
+
+use super::{ChoiceRating, StarRating};
+use crate::i18n::Texts;
+use crate::state::{Phase, WidgetState};
+
+#[derive(Properties, PartialEq)]
+pub struct FeedbackFormProps {
+    pub texts: &'static Texts,
+    pub state: WidgetState,
+    pub kind: RatingKind,
+    /// The rating's legend: "Your rating" in the dialog, the question itself inline.
+    pub legend: AttrValue,
+    /// Inline, the comment and email appear only once a rating is chosen.
+    #[prop_or_default]
+    pub compact: bool,
+    pub onrate: Callback<u8>,
+    pub oncomment: Callback<String>,
+    pub onemail: Callback<String>,
+    pub onhoneypot: Callback<String>,
+    pub onsubmit: Callback<()>,
+}
+
+#[function_component]
+pub fn FeedbackForm(props: &FeedbackFormProps) -> Html {
+    let texts = props.texts;
+    let state = &props.state;
+    let onsubmit = {
+        let onsubmit = props.onsubmit.clone();
+        Callback::from(move |event: SubmitEvent| {
+            event.prevent_default();
+            onsubmit.emit(());
+        })
+    };
+    let oncomment = props
+        .oncomment
+        .reform(|event: InputEvent| event.target_unchecked_into::<HtmlTextAreaElement>().value());
+    let onemail = props
+        .onemail
+        .reform(|event: InputEvent| event.target_unchecked_into::<HtmlInputElement>().value());
+    let onhoneypot = props
+        .onhoneypot
+        .reform(|event: InputEvent| event.target_unchecked_into::<HtmlInputElement>().value());
+    let sending = state.phase == Phase::Sending;
+    let rating = if props.kind == RatingKind::Stars {
+        html! {
+            <StarRating
+                legend={props.legend.clone()}
+                names={texts.star_names}
+                value={state.rating}
+                onchange={props.onrate.clone()}
+            />
+        }
+    } else {
+        html! {
+            <ChoiceRating
+                kind={props.kind}
+                legend={props.legend.clone()}
+                texts={texts}
+                value={state.rating}
+                onchange={props.onrate.clone()}
+            />
+        }
+    };
+    let details = !props.compact || state.rating.is_some();
+
+    html! {
+        <form class="form" novalidate=true onsubmit={onsubmit}>
+            { rating }
+            if details {
+                <label class="field-label" for="earshot-comment">{ texts.comment_label }</label>
+                <textarea
+                    id="earshot-comment"
+                    class="input comment"
+                    rows="4"
+                    maxlength={MAX_COMMENT_CHARS.to_string()}
+                    placeholder={texts.comment_placeholder}
+                    value={state.comment.clone()}
+                    oninput={oncomment}
+                />
+                <label class="field-label" for="earshot-email">{ texts.email_label }</label>
+                <input
+                    id="earshot-email"
+                    class="input"
+                    type="email"
+                    autocomplete="email"
+                    maxlength={MAX_EMAIL_BYTES.to_string()}
+                    aria-describedby="earshot-email-hint"
+                    value={state.email.clone()}
+                    oninput={onemail}
+                />
+                <p id="earshot-email-hint" class="hint">{ texts.email_hint }</p>
+                // A trap for bots that fill every field: hidden from people, from the
+                // keyboard and from screen readers.
+                <div class="trap" aria-hidden="true">
+                    <label for="earshot-website">{ texts.honeypot_label }</label>
+                    <input
+                        id="earshot-website"
+                        name="website"
+                        type="text"
+                        tabindex="-1"
+                        autocomplete="off"
+                        value={state.honeypot.clone()}
+                        oninput={onhoneypot}
+                    />
+                </div>
+            }
+            if let Phase::Failed(message) = &state.phase {
+                <p class="error" role="alert">{ message.clone() }</p>
+            }
+            if details {
+                <button type="submit" class="button primary submit" disabled={sending} aria-busy={sending.to_string()}>
+                    { match (&state.phase, sending) {
+                        (_, true) => texts.sending,
+                        (Phase::Failed(_), false) if state.submission_id.is_some() => texts.retry,
+                        _ => texts.submit,
+                    } }
+                </button>
+            }
+        </form>
+    }
+}
