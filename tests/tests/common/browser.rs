@@ -159,6 +159,31 @@ impl Browser {
             .unwrap()
     }
 
+    /// Runs axe-core (the npm package) on the widget, its host element and shadow root, and
+    /// returns the violations as "rule: help (n nodes)" lines.
+    pub async fn axe_violations(&self) -> Vec<String> {
+        let axe = super::root().join("xtask/node_modules/axe-core/axe.min.js");
+        let source = std::fs::read_to_string(&axe).unwrap_or_else(|err| {
+            panic!(
+                "{}: {err} (cargo xtask test installs axe-core)",
+                axe.display()
+            )
+        });
+        self.client.execute(&source, vec![]).await.unwrap();
+        let result = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document.querySelector('earshot-widget'), { resultTypes: ['violations'] })
+                    .then(r => done(r.violations.map(v => v.id + ': ' + v.help + ' (' + v.nodes.length + ' nodes)')))
+                    .catch(e => done(['axe failed: ' + e]));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        serde_json::from_value(result).unwrap()
+    }
+
     pub async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.unwrap();
         std::fs::write(artefacts_dir().join(format!("{name}.png")), png).unwrap();

@@ -19,6 +19,9 @@ pub struct HostOptions {
     pub hostile_css: bool,
     /// More attributes for the snippet's `<script>` tag, e.g. `data-position="top-left"`.
     pub snippet_attributes: String,
+    /// The demo page served at `/`: `index.html` (the shop) unless this names another, such
+    /// as `brewing.html` (a guide with the inline block).
+    pub page: Option<&'static str>,
 }
 
 /// The hostile stylesheet: rules a careless or hostile host page could have.
@@ -51,7 +54,8 @@ impl HostSite {
     }
 
     pub fn start_with(port: u16, collector_origin: &str, options: HostOptions) -> Self {
-        let mut page = std::fs::read_to_string(root().join("www/demo/index.html"))
+        let file = options.page.unwrap_or("index.html");
+        let mut page = std::fs::read_to_string(root().join("www/demo").join(file))
             .unwrap()
             .replace(
                 r#"src="/earshot.js""#,

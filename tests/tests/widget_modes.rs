@@ -1,0 +1,460 @@
+//! The widget's kinds, modes and page API in Chromium, end to end: each rating scale chosen
+//! by the site's settings or the snippet and stored on its scale; the inline block on a
+//! documentation page; `window.earshot` and its events, with the user and metadata landing
+//! in the export; accents of any colour kept readable; the wasm fetched only when needed.
+//! Screenshots go to target/e2e/.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::browser::{self, Browser, displayed};
+use common::collector::Collector;
+use common::host_site::{HostOptions, HostSite};
+use common::{cell, free_port, parse_csv};
+use fantoccini::key::Key;
+
+fn export_rows(collector: &Collector) -> Vec<csv::StringRecord> {
+    let token = collector.create_token(Some("demo"));
+    let (status, csv) = collector.export(Some(&token), "feedback.csv");
+    assert_eq!(status, 200);
+    parse_csv(&csv).1
+}
+
+fn site_widget(collector: &Collector, args: &[&str]) {
+    let out = collector.cli(&[&["site", "widget", "demo"][..], args].concat());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Runs `script` in the page until it returns `true`, for at most 20 seconds.
+async fn wait_for(browser: &Browser, script: &str, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let value = browser.client.execute(script, vec![]).await.unwrap();
+        if value == serde_json::Value::Bool(true) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_rating_kind_is_shown_accessible_and_stored_on_its_scale() {
+    let Some(browser) = browser::start().await else {
+        return;
+    };
+    let ports = [free_port(), free_port(), free_port()];
+    let origins = ports.map(|port| format!("http://localhost:{port}"));
+    let collector = Collector::start(&origins.each_ref().map(String::as_str));
+    // The site asks for NPS; a snippet's data-rating wins over that.
+    site_widget(&collector, &["--rating", "nps"]);
+
+    let cases = [
+        ("", "nps", 11, "How likely are you to recommend us", 3),
+        (r#"data-rating="thumbs""#, "thumbs", 2, "Was this page helpful?", 0),
+        (r#"data-rating="emoji""#, "emoji", 5, "How was your visit?", 2),
+    ];
+    for ((attributes, kind, choices, question, expected), port) in cases.into_iter().zip(ports) {
+        let shop = HostSite::start_with(
+            port,
+            &collector.origin(),
+            HostOptions {
+                snippet_attributes: attributes.to_owned(),
+                ..Default::default()
+            },
+        );
+        browser.client.goto(&shop.url()).await.unwrap();
+        let widget = browser.open_panel().await;
+        let title = displayed(&widget, ".panel-title").await;
+        assert!(
+            title.text().await.unwrap().starts_with(question),
+            "{kind}: the question fits the scale"
+        );
+        let radios = widget
+            .find_all(fantoccini::Locator::Css("input[name=earshot-rating]"))
+            .await
+            .unwrap();
+        assert_eq!(radios.len(), choices, "{kind}");
+        // The first choice has the focus; Space picks it, each arrow moves to the next one.
+        let mut keys = vec![Key::Space];
+        let steps = if kind == "thumbs" { 1 } else { expected };
+        keys.extend(std::iter::repeat_n(Key::Right, steps));
+        browser.press(&keys).await;
+        assert_eq!(
+            browser.axe_violations().await,
+            Vec::<String>::new(),
+            "{kind}: axe, panel open and rated"
+        );
+        browser.screenshot(&format!("rating-{kind}")).await;
+        assert_eq!(
+            browser
+                .leave_feedback_in_open_panel(&format!("On the {kind} scale"))
+                .await,
+            "Thank you!"
+        );
+    }
+
+    let rows = export_rows(&collector);
+    let stored: Vec<(String, String, String)> = rows
+        .iter()
+        .map(|row| {
+            (
+                cell(row, "rating_kind").to_owned(),
+                cell(row, "rating").to_owned(),
+                cell(row, "comment").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        stored,
+        [
+            ("nps", "3", "On the nps scale"),
+            ("thumbs", "0", "On the thumbs scale"),
+            ("emoji", "3", "On the emoji scale"),
+        ]
+        .map(|(a, b, c)| (a.to_owned(), b.to_owned(), c.to_owned()))
+    );
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_inline_block_asks_in_the_page_and_stores_the_answer() {
+    let Some(browser) = browser::start().await else {
+        return;
+    };
+    let port = free_port();
+    let collector = Collector::start(&[&format!("http://localhost:{port}")]);
+    let guide = HostSite::start_with(
+        port,
+        &collector.origin(),
+        HostOptions {
+            page: Some("brewing.html"),
+            ..Default::default()
+        },
+    );
+    browser.client.goto(&guide.url()).await.unwrap();
+    wait_for(
+        &browser,
+        "return document.querySelector('#was-this-helpful > earshot-widget') !== null",
+        "the block in its target element",
+    )
+    .await;
+    let widget = browser.widget().await;
+    let legend = displayed(&widget, "legend").await;
+    assert_eq!(legend.text().await.unwrap(), "Was this page helpful?");
+    assert!(
+        widget
+            .find(fantoccini::Locator::Css("button.launcher"))
+            .await
+            .is_err(),
+        "no floating launcher inline"
+    );
+    assert_eq!(
+        browser.axe_violations().await,
+        Vec::<String>::new(),
+        "inline, asking"
+    );
+    displayed(&widget, "label[for=earshot-thumbs-1]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    displayed(&widget, "#earshot-comment").await;
+    assert_eq!(
+        browser.axe_violations().await,
+        Vec::<String>::new(),
+        "inline, answered"
+    );
+    assert_eq!(
+        browser
+            .leave_feedback_in_open_panel("The steeping table is exactly what I needed")
+            .await,
+        "Thank you!"
+    );
+    browser.screenshot("inline-docs").await;
+
+    let rows = export_rows(&collector);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(cell(&rows[0], "rating_kind"), "thumbs");
+    assert_eq!(cell(&rows[0], "rating"), "1");
+    assert_eq!(cell(&rows[0], "page_url"), guide.url());
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_drives_the_widget_and_hears_from_it() {
+    let Some(browser) = browser::start().await else {
+        return;
+    };
+    let port = free_port();
+    let collector = Collector::start(&[&format!("http://localhost:{port}")]);
+    let shop = HostSite::start_on(port, &collector.origin());
+    browser.client.goto(&shop.url()).await.unwrap();
+    wait_for(&browser, "return !!window.earshot", "the loader").await;
+    // As a site's own script would: who the visitor is, facts about the page, then open.
+    browser
+        .client
+        .execute(
+            "window.heard = [];
+             for (const name of ['open', 'close', 'submit', 'error']) {
+               document.addEventListener('earshot:' + name, e => window.heard.push([name, e.detail]));
+             }
+             earshot.setUser({ id: 'customer-42', email: 'ada@example.com' });
+             earshot.setMetadata({ plan: 'pro', seats: 3 });
+             earshot.open();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let widget = browser.widget().await;
+    displayed(&widget, "[role=dialog]").await;
+    let email = widget
+        .find(fantoccini::Locator::Css("#earshot-email"))
+        .await
+        .unwrap();
+    assert_eq!(
+        email.prop("value").await.unwrap().as_deref(),
+        Some("ada@example.com"),
+        "the page's address is offered"
+    );
+    browser.press(&[Key::Space, Key::Right]).await;
+    assert_eq!(
+        browser.leave_feedback_in_open_panel("Sent through the API").await,
+        "Thank you!"
+    );
+    browser
+        .client
+        .execute("earshot.close()", vec![])
+        .await
+        .unwrap();
+    wait_for(
+        &browser,
+        "return !document.querySelector('earshot-widget').shadowRoot.querySelector('[role=dialog]')",
+        "the dialog to close",
+    )
+    .await;
+
+    let heard = browser
+        .client
+        .execute("return window.heard", vec![])
+        .await
+        .unwrap();
+    let names: Vec<&str> = heard
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| event[0].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["open", "submit", "close"]);
+    let submitted = &heard[1][1];
+    assert_eq!(submitted["kind"], "stars");
+    assert_eq!(submitted["rating"], 2);
+    assert_eq!(submitted["queued"], false);
+
+    let rows = export_rows(&collector);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(cell(&rows[0], "id"), submitted["id"].as_str().unwrap());
+    assert_eq!(cell(&rows[0], "user_id"), "customer-42");
+    assert_eq!(cell(&rows[0], "email"), "ada@example.com");
+    assert_eq!(cell(&rows[0], "metadata"), r#"{"plan":"pro","seats":"3"}"#);
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusal_is_shown_and_reported_to_the_page() {
+    let Some(browser) = browser::start().await else {
+        return;
+    };
+    // The site accepts another origin only: the collector refuses this page's feedback.
+    let collector = Collector::start(&["https://elsewhere.example"]);
+    let shop = HostSite::start_on(free_port(), &collector.origin());
+    browser.client.goto(&shop.url()).await.unwrap();
+    wait_for(&browser, "return !!window.earshot", "the loader").await;
+    browser
+        .client
+        .execute(
+            "window.heard = [];
+             document.addEventListener('earshot:error', e => window.heard.push(e.detail));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let widget = browser.open_panel().await;
+    browser.press(&[Key::Space]).await;
+    let text = widget
+        .find(fantoccini::Locator::Css("#earshot-comment"))
+        .await
+        .unwrap();
+    text.send_keys("Refused").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(u64::from(
+        earshot_shared::limits::MIN_OPEN_MS,
+    )))
+    .await;
+    widget
+        .find(fantoccini::Locator::Css("button.submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let alert = displayed(&widget, "[role=alert]").await;
+    assert!(!alert.text().await.unwrap().is_empty());
+    wait_for(&browser, "return window.heard.length > 0", "earshot:error").await;
+    let heard = browser
+        .client
+        .execute("return window.heard", vec![])
+        .await
+        .unwrap();
+    assert_eq!(heard[0]["code"], "origin-not-allowed");
+    browser.close().await;
+}
+
+/// WCAG contrast ratio of two CSS colours as `getComputedStyle` gives them (`rgb(r, g, b)`).
+fn contrast(a: &str, b: &str) -> f64 {
+    fn luminance(color: &str) -> f64 {
+        let channels: Vec<f64> = color
+            .trim_start_matches("rgba(")
+            .trim_start_matches("rgb(")
+            .trim_end_matches(')')
+            .split(',')
+            .take(3)
+            .map(|c| c.trim().parse::<f64>().unwrap() / 255.0)
+            .map(|c| {
+                if c <= 0.03928 {
+                    c / 12.92
+                } else {
+                    ((c + 0.055) / 1.055).powf(2.4)
+                }
+            })
+            .collect();
+        0.2126 * channels[0] + 0.7152 * channels[1] + 0.0722 * channels[2]
+    }
+    let (a, b) = (luminance(a) + 0.05, luminance(b) + 0.05);
+    if a > b { a / b } else { b / a }
+}
+
+/// `[color, background-color, outline-color]` of the first element matching `css` in the widget.
+async fn computed(browser: &Browser, css: &str) -> [String; 3] {
+    let value = browser
+        .client
+        .execute(
+            "const el = document.querySelector('earshot-widget').shadowRoot.querySelector(arguments[0]);
+             const s = getComputedStyle(el);
+             return [s.color, s.backgroundColor, s.outlineColor];",
+            vec![css.into()],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(value).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn any_accent_colour_keeps_the_text_readable_in_both_themes() {
+    let Some(browser) = browser::start().await else {
+        return;
+    };
+    let cases = [
+        ("#ffd400", "light", "rgb(255, 255, 255)"),
+        ("#0b3d91", "dark", "rgb(31, 36, 48)"),
+        ("#777", "light", "rgb(255, 255, 255)"),
+        ("#ff4f9a", "dark", "rgb(31, 36, 48)"),
+    ];
+    let ports = cases.map(|_| free_port());
+    let origins = ports.map(|port| format!("http://localhost:{port}"));
+    let collector = Collector::start(&origins.each_ref().map(String::as_str));
+    for ((color, theme, panel_background), port) in cases.into_iter().zip(ports) {
+        let shop = HostSite::start_with(
+            port,
+            &collector.origin(),
+            HostOptions {
+                snippet_attributes: format!(r#"data-color="{color}" data-theme="{theme}""#),
+                ..Default::default()
+            },
+        );
+        browser.client.goto(&shop.url()).await.unwrap();
+        let widget = browser.widget().await;
+        displayed(&widget, "button.launcher").await;
+        // The loader's launcher, before the wasm has taken over.
+        let [text, background, _] = computed(&browser, "button.launcher").await;
+        assert!(
+            contrast(&text, &background) >= 4.5,
+            "{color}: launcher {text} on {background}"
+        );
+
+        browser.open_panel().await;
+        browser.press(&[Key::Space]).await;
+        let [_, panel, _] = computed(&browser, ".panel-wrap").await;
+        assert_eq!(panel, panel_background, "{color}: the {theme} theme");
+        let [text, background, _] = computed(&browser, "button.submit").await;
+        assert!(
+            contrast(&text, &background) >= 4.5,
+            "{color}: send button {text} on {background}"
+        );
+        // The focus ring around the chosen star is the accent, adjusted for the background.
+        let [_, _, ring] = computed(&browser, "input:focus-visible + .star").await;
+        assert!(
+            contrast(&ring, &panel) >= 4.5,
+            "{color}: focus ring {ring} on {panel}"
+        );
+        assert_eq!(
+            browser.axe_violations().await,
+            Vec::<String>::new(),
+            "{color} {theme}"
+        );
+        browser
+            .screenshot(&format!("accent-{}-{theme}", color.trim_start_matches('#')))
+            .await;
+    }
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wasm_is_fetched_only_after_the_page_has_loaded() {
+    let Some(browser) = browser::start().await else {
+        return;
+    };
+    let port = free_port();
+    let collector = Collector::start(&[&format!("http://localhost:{port}")]);
+    let shop = HostSite::start_on(port, &collector.origin());
+    browser.client.goto(&shop.url()).await.unwrap();
+    let widget = browser.widget().await;
+    displayed(&widget, "button.launcher").await;
+    // Nobody touches the launcher: the browser's idle time brings the widget.
+    wait_for(
+        &browser,
+        "return performance.getEntriesByType('resource').some(e => e.name.endsWith('.wasm'))",
+        "the wasm to be fetched when idle",
+    )
+    .await;
+    let timing = browser
+        .client
+        .execute(
+            "const page = performance.getEntriesByType('navigation')[0];
+             const wasm = performance.getEntriesByType('resource').find(e => e.name.endsWith('.wasm'));
+             return [page.loadEventEnd, wasm.startTime];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let loaded = timing[0].as_f64().unwrap();
+    let fetched = timing[1].as_f64().unwrap();
+    assert!(
+        loaded > 0.0 && fetched >= loaded,
+        "the wasm ({fetched} ms) was fetched before the page finished loading ({loaded} ms)"
+    );
+    // The widget took over the loader's launcher: one launcher, and it works.
+    wait_for(
+        &browser,
+        "return document.querySelector('earshot-widget').shadowRoot.querySelectorAll('button.launcher').length === 1
+            && !!document.querySelector('earshot-widget').shadowRoot.querySelector('.earshot > .visually-hidden[role=status]')",
+        "the widget to replace the stand-in launcher",
+    )
+    .await;
+    browser.open_panel().await;
+    browser.close().await;
+}
