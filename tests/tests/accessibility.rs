@@ -14,9 +14,13 @@ async fn axe_finds_no_violations_in_the_widget() {
     };
     let (_collector, shop) = shop_with_collector(HostOptions::default());
     browser.client.goto(&shop.url()).await.unwrap();
-    let widget = browser.widget().await;
+    let widget = browser.widget_ready().await;
     displayed(&widget, "button.launcher").await;
-    assert_eq!(browser.axe_violations().await, Vec::<String>::new(), "closed");
+    assert_eq!(
+        browser.axe_violations().await,
+        Vec::<String>::new(),
+        "closed"
+    );
 
     browser.open_panel().await;
     browser.press(&[Key::Space, Key::Right]).await;

@@ -61,7 +61,7 @@ async fn a_visitor_leaves_feedback_and_the_owner_exports_it() {
     let shop = HostSite::start_on(host_port, &collector.origin());
 
     browser.client.goto(&shop.url()).await.unwrap();
-    let widget = browser.widget().await;
+    let widget = browser.widget_ready().await;
     let launcher = displayed(&widget, "button.launcher").await;
     assert_eq!(launcher.text().await.unwrap(), "Feedback");
     launcher.click().await.unwrap();

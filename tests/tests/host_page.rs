@@ -40,6 +40,9 @@ async fn the_widget_works_under_a_strict_content_security_policy() {
         &c,
         HostOptions {
             csp: Some(csp),
+            // The accent arrives as CSSOM custom properties, which CSP allows (a style
+            // attribute would be reported).
+            snippet_attributes: r##"data-color="#0f766e" data-theme="dark""##.into(),
             ..Default::default()
         },
     );
@@ -92,7 +95,7 @@ async fn the_widget_looks_and_works_as_usual_under_hostile_page_styles() {
     });
 
     browser.client.goto(&shop.url()).await.unwrap();
-    let widget = browser.widget().await;
+    let widget = browser.widget_ready().await;
     let launcher = displayed(&widget, "button.launcher").await;
     let rect = launcher.rectangle().await.unwrap();
     // (x, y, width, height): the usual pill in the corner, not blown up by html{font-size:40px}.
@@ -152,7 +155,8 @@ async fn feedback_given_while_the_collector_is_down_is_sent_once_when_it_is_back
     };
     let (mut collector, shop) = shop_with_collector(HostOptions::default());
     browser.client.goto(&shop.url()).await.unwrap();
-    let widget = browser.widget().await;
+    // The widget is loaded (at idle) before the collector goes away.
+    let widget = browser.widget_ready().await;
     displayed(&widget, "button.launcher").await;
 
     collector.kill_9();
@@ -207,7 +211,7 @@ async fn a_single_page_app_gets_the_url_of_the_page_the_visitor_is_on_and_a_chos
         ..Default::default()
     });
     browser.client.goto(&shop.url()).await.unwrap();
-    let widget = browser.widget().await;
+    let widget = browser.widget_ready().await;
     let (x, y, _, _) = displayed(&widget, "button.launcher")
         .await
         .rectangle()

@@ -56,8 +56,20 @@ async fn every_rating_kind_is_shown_accessible_and_stored_on_its_scale() {
 
     let cases = [
         ("", "nps", 11, "How likely are you to recommend us", 3),
-        (r#"data-rating="thumbs""#, "thumbs", 2, "Was this page helpful?", 0),
-        (r#"data-rating="emoji""#, "emoji", 5, "How was your visit?", 2),
+        (
+            r#"data-rating="thumbs""#,
+            "thumbs",
+            2,
+            "Was this page helpful?",
+            0,
+        ),
+        (
+            r#"data-rating="emoji""#,
+            "emoji",
+            5,
+            "How was your visit?",
+            2,
+        ),
     ];
     for ((attributes, kind, choices, question, expected), port) in cases.into_iter().zip(ports) {
         let shop = HostSite::start_with(
@@ -224,7 +236,9 @@ async fn the_page_drives_the_widget_and_hears_from_it() {
     );
     browser.press(&[Key::Space, Key::Right]).await;
     assert_eq!(
-        browser.leave_feedback_in_open_panel("Sent through the API").await,
+        browser
+            .leave_feedback_in_open_panel("Sent through the API")
+            .await,
         "Thank you!"
     );
     browser

@@ -246,8 +246,7 @@ pub fn App(props: &AppProps) -> Html {
         Phase::Queued => texts.queued_title,
         _ => "",
     };
-    let live_region =
-        html! { <div class="visually-hidden" role="status" aria-live="polite">{ announcement }</div> };
+    let live_region = html! { <div class="visually-hidden" role="status" aria-live="polite">{ announcement }</div> };
     let question = prompt(config, texts);
 
     if config.inline {
@@ -297,5 +296,3 @@ pub fn App(props: &AppProps) -> Html {
         </div>
     }
 }
-
-

@@ -82,11 +82,9 @@ fn text(value: &JsValue) -> Option<String> {
     if value.is_null() || value.is_undefined() {
         return None;
     }
-    value.as_string().or_else(|| {
-        js_sys::JSON::stringify(value)
-            .ok()
-            .map(String::from)
-    })
+    value
+        .as_string()
+        .or_else(|| js_sys::JSON::stringify(value).ok().map(String::from))
 }
 
 #[wasm_bindgen]
@@ -119,7 +117,8 @@ impl Controller {
             )));
         }
         if let Some(email) = &email {
-            validate_email(email).map_err(|err| JsError::new(&format!("earshot.setUser: {err}")))?;
+            validate_email(email)
+                .map_err(|err| JsError::new(&format!("earshot.setUser: {err}")))?;
         }
         let mut context = self.inner.context.borrow_mut();
         context.user_id = id;

@@ -336,7 +336,11 @@ fn the_loader_draws_the_launcher_in_the_same_words() {
 #[wasm_bindgen_test]
 fn settings_come_from_the_loader_and_inline_blocks_default_to_thumbs() {
     let settings = js_sys::Object::new();
-    for (key, value) in [("site", "docs"), ("target", "#feedback"), ("prompt", " Helpful? ")] {
+    for (key, value) in [
+        ("site", "docs"),
+        ("target", "#feedback"),
+        ("prompt", " Helpful? "),
+    ] {
         js_sys::Reflect::set(&settings, &key.into(), &value.into()).unwrap();
     }
     let config = WidgetConfig::from_settings(&settings, "https://f.example/".into()).unwrap();
@@ -353,7 +357,11 @@ fn settings_come_from_the_loader_and_inline_blocks_default_to_thumbs() {
         "https://f.example".into(),
     )
     .unwrap();
-    assert_eq!(floating.rating, RatingKind::Stars, "an unknown scale is the default");
+    assert_eq!(
+        floating.rating,
+        RatingKind::Stars,
+        "an unknown scale is the default"
+    );
     assert!(!floating.inline);
 }
 
@@ -361,23 +369,43 @@ fn settings_come_from_the_loader_and_inline_blocks_default_to_thumbs() {
 async fn each_rating_kind_is_a_named_radio_group() {
     for (kind, count, names) in [
         ("thumbs", 2, &["Yes", "No"][..]),
-        ("nps", 11, &["0 – Not at all likely", "10 – Extremely likely"][..]),
+        (
+            "nps",
+            11,
+            &["0 – Not at all likely", "10 – Extremely likely"][..],
+        ),
         ("emoji", 5, &["Very dissatisfied", "Very satisfied"][..]),
     ] {
-        let root = render_with(&[("data-site", "demo"), ("data-rating", kind)], Controller::default()).await;
+        let root = render_with(
+            &[("data-site", "demo"), ("data-rating", kind)],
+            Controller::default(),
+        )
+        .await;
         find(&root, "button.launcher").unwrap().click();
         settle().await;
         let dialog = find(&root, "[role=dialog]").expect("the dialog opened");
-        let radios = root.query_selector_all("input[type=radio][name=earshot-rating]").unwrap();
+        let radios = root
+            .query_selector_all("input[type=radio][name=earshot-rating]")
+            .unwrap();
         assert_eq!(radios.length(), count, "{kind}");
         for name in names {
-            assert!(dialog.text_content().unwrap().contains(name), "{kind}: {name}");
+            assert!(
+                dialog.text_content().unwrap().contains(name),
+                "{kind}: {name}"
+            );
         }
         let first: HtmlInputElement = radios.get(0).unwrap().unchecked_into();
-        assert_eq!(active_element(), Some(first.clone().into()), "{kind}: focus on the scale");
+        assert_eq!(
+            active_element(),
+            Some(first.clone().into()),
+            "{kind}: focus on the scale"
+        );
         first.click();
         settle().await;
-        assert!(find(&root, "label.choice.selected").is_some(), "{kind}: the choice shows");
+        assert!(
+            find(&root, "label.choice.selected").is_some(),
+            "{kind}: the choice shows"
+        );
         root.remove();
     }
 }
@@ -389,14 +417,23 @@ async fn the_inline_block_asks_first_and_shows_the_form_once_answered() {
         Controller::default(),
     )
     .await;
-    assert!(find(&root, "button.launcher").is_none(), "no launcher inline");
+    assert!(
+        find(&root, "button.launcher").is_none(),
+        "no launcher inline"
+    );
     assert!(find(&root, "[role=dialog]").is_none(), "no dialog inline");
     let legend = find(&root, "legend").unwrap();
     assert_eq!(legend.text_content().unwrap(), "Was this page helpful?");
-    assert!(find(&root, "textarea").is_none(), "the comment waits for an answer");
+    assert!(
+        find(&root, "textarea").is_none(),
+        "the comment waits for an answer"
+    );
     find(&root, "#earshot-thumbs-1").unwrap().click();
     settle().await;
-    assert!(find(&root, "textarea").is_some(), "the comment field appears");
+    assert!(
+        find(&root, "textarea").is_some(),
+        "the comment field appears"
+    );
     assert!(find(&root, "button.submit").is_some());
     root.remove();
 }
@@ -417,7 +454,10 @@ async fn the_page_opens_the_widget_and_offers_the_visitors_email() {
         counter.set(counter.get() + 1)
     });
     let root = render_with(&[("data-site", "demo")], controller.clone()).await;
-    assert!(find(&root, "[role=dialog]").is_some(), "open() made before mounting was replayed");
+    assert!(
+        find(&root, "[role=dialog]").is_some(),
+        "open() made before mounting was replayed"
+    );
     assert_eq!(opened.get(), 1, "earshot:open was dispatched");
     assert_eq!(controller.context().user_id.as_deref(), Some("42"));
     controller.close();
@@ -426,7 +466,11 @@ async fn the_page_opens_the_widget_and_offers_the_visitors_email() {
     controller.open();
     settle().await;
     let email: HtmlInputElement = find(&root, "#earshot-email").unwrap().unchecked_into();
-    assert_eq!(email.value(), "ada@example.com", "the page's address is offered");
+    assert_eq!(
+        email.value(),
+        "ada@example.com",
+        "the page's address is offered"
+    );
     drop(listener);
     root.remove();
 }
@@ -449,7 +493,11 @@ fn metadata_is_checked_and_kept_as_text() {
         js_sys::Reflect::set(&too_many, &format!("k{i}").into(), &"v".into()).unwrap();
     }
     assert!(controller.set_metadata(too_many.into()).is_err());
-    assert_eq!(controller.context().metadata, kept, "a refused call changes nothing");
+    assert_eq!(
+        controller.context().metadata,
+        kept,
+        "a refused call changes nothing"
+    );
     assert!(controller.set_metadata("text".into()).is_err());
     controller.set_metadata(JsValue::NULL).unwrap();
     assert!(controller.context().metadata.is_empty());

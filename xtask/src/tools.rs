@@ -208,9 +208,14 @@ fn node_tools() -> Result<Option<(PathBuf, PathBuf)>> {
             );
             return Ok(None);
         }
-        apt_install(&["npm"], "Node.js tools: wasm-opt, the loader minifier, axe-core")?;
+        apt_install(
+            &["npm"],
+            "Node.js tools: wasm-opt, the loader minifier, axe-core",
+        )?;
     }
-    step("Installing wasm-opt (npm binaryen; Debian's is too old for LLVM's output), terser and axe-core");
+    step(
+        "Installing wasm-opt (npm binaryen; Debian's is too old for LLVM's output), terser and axe-core",
+    );
     exec(
         Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund", "--prefix"])

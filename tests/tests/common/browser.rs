@@ -105,6 +105,38 @@ impl Browser {
         host.shadow_root().await.unwrap()
     }
 
+    /// The widget's shadow root once the wasm has taken over from the loader's stand-in
+    /// launcher (or drawn the inline block): what is found in it then stays.
+    pub async fn widget_ready(&self) -> ShadowRoot {
+        let widget = self.widget().await;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let script = "const host = document.querySelector('earshot-widget');
+                      return !!(host && host.shadowRoot.querySelector('[role=status]'));";
+        while self.client.execute(script, vec![]).await.unwrap() != json!(true) {
+            assert!(Instant::now() < deadline, "the widget never took over");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        widget
+    }
+
+    /// Clicks the launcher as a visitor would, as soon as there is one: the loader's
+    /// stand-in if the wasm is still on its way (a click that also fetches it), else the
+    /// widget's own. If the stand-in is replaced under the click, clicks the new one.
+    pub async fn click_launcher(&self) -> ShadowRoot {
+        let widget = self.widget().await;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            match displayed(&widget, "button.launcher").await.click().await {
+                Ok(()) => return widget,
+                Err(err) => assert!(
+                    Instant::now() < deadline,
+                    "cannot click the launcher: {err}"
+                ),
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Presses keys one after another on whatever has the focus, as a person would.
     pub async fn press(&self, keys: &[Key]) {
         let mut actions = KeyActions::new("keyboard".into());
@@ -122,12 +154,7 @@ impl Browser {
 
     /// Clicks the launcher and waits for the dialog; returns the widget's shadow root.
     pub async fn open_panel(&self) -> ShadowRoot {
-        let widget = self.widget().await;
-        displayed(&widget, "button.launcher")
-            .await
-            .click()
-            .await
-            .unwrap();
+        let widget = self.click_launcher().await;
         displayed(&widget, "[role=dialog]").await;
         widget
     }
