@@ -7,9 +7,17 @@
   var script = doc.currentScript || doc.querySelector('script[data-site][src*="earshot.js"]');
   if (!script || win.__earshotLoader) return;
   win.__earshotLoader = 1;
+  // Marks for the browser's performance timeline: loader ran, launcher shown.
+  var perf = win.performance || {};
+  perf.mark && perf.mark("earshot:loader");
   // The collector is where this file came from (a path prefix works too).
   var base = script.src.replace(/\/[^\/]*(\?.*)?$/, "");
-  var tag = script.dataset, settings = {}, calls = [], widget, loading, host;
+  var tag = script.dataset, settings = {}, calls = [], widget, loading, drawn, host, shadow, inline;
+  // The launcher shows once both its stylesheet and the site's settings have arrived.
+  var waiting = 2;
+  function shown() {
+    if (!--waiting && perf.mark) perf.mark("earshot:launcher");
+  }
   // Must match `launcher` in widget/src/i18n.rs (a widget test checks).
   var LABELS = {en:"Feedback",es:"Opinión",fr:"Votre avis",de:"Feedback geben",pt:"Opinião",ja:"ご意見",zh:"意见反馈"};
 
@@ -30,11 +38,13 @@
   earlier.forEach(function (call) { api[call[0]].apply(api, call[1]); });
 
   function load() {
-    if (loading || !host) return;
+    if (loading || !drawn) return;
     loading = 1;
+    // The wasm download starts beside the glue's, not after it; wasm-bindgen then compiles
+    // it with WebAssembly.instantiateStreaming as the bytes arrive.
+    var wasm = fetch(base + "/widget/earshot_widget_bg.wasm");
     import(base + "/widget/earshot_widget.js").then(function (glue) {
-      // wasm-bindgen instantiates with WebAssembly.instantiateStreaming.
-      return glue.default({ module_or_path: base + "/widget/earshot_widget_bg.wasm" }).then(function () {
+      return glue.default({ module_or_path: wasm }).then(function () {
         widget = glue.mount(host, settings, base);
         calls.forEach(function (call) {
           try { widget[call[0]].apply(widget, call[1]); } catch (error) { fail(error); }
@@ -88,18 +98,11 @@
     // The snippet's attributes win over the site's settings.
     for (var key in site) settings[key] = site[key];
     for (key in tag) if (tag[key]) settings[key] = tag[key];
-    host = doc.createElement("earshot-widget");
-    // Hidden until the stylesheet has loaded (it overrides `hidden`): no unstyled flash.
-    host.hidden = true;
+    // A target that is not on the page means the floating launcher.
+    if (!inline) delete settings.target;
     host.setAttribute("data-theme", /^(light|dark)$/.test(settings.theme) ? settings.theme : "auto");
     paint(settings.color);
-    var shadow = host.attachShadow({ mode: "open" });
-    element("link", { rel: "stylesheet", href: base + "/earshot.css" }, shadow);
-    var target;
-    try { target = settings.target && doc.querySelector(settings.target); } catch (error) { fail(error); }
-    if (target) {
-      target.appendChild(host);
-    } else {
+    if (!inline) {
       var languages = [settings.lang].concat(navigator.languages || [navigator.language]);
       var lang = languages.map(function (l) { return (l || "").toLowerCase().split(/[-_]/)[0]; })
         .filter(function (l) { return LABELS[l]; })[0] || "en";
@@ -112,8 +115,10 @@
       button.addEventListener("pointerenter", load);
       button.addEventListener("focus", load);
       button.addEventListener("click", function () { api.open(); });
-      doc.body.appendChild(host);
     }
+    drawn = 1;
+    shown();
+    if (calls.length) load();
     // Otherwise the widget arrives once the page has loaded and the browser has nothing to do.
     function idle() {
       (win.requestIdleCallback || setTimeout)(load, { timeout: 4000 });
@@ -123,6 +128,18 @@
   }
 
   function start() {
+    // The host and its stylesheet go into the page at once, so the stylesheet loads while
+    // the settings are fetched; nothing shows until the launcher is drawn into it.
+    host = doc.createElement("earshot-widget");
+    // Hidden until the stylesheet has loaded (it overrides `hidden`): no unstyled flash.
+    host.hidden = true;
+    shadow = host.attachShadow({ mode: "open" });
+    element("link", { rel: "stylesheet", href: base + "/earshot.css" }, shadow)
+      .addEventListener("load", shown);
+    var target;
+    try { target = tag.target && doc.querySelector(tag.target); } catch (error) { fail(error); }
+    inline = !!target;
+    (target || doc.body).appendChild(host);
     fetch(base + "/v1/sites/" + encodeURIComponent(tag.site || "") + "/config")
       .then(function (response) { return response.ok ? response.json() : {}; })
       .catch(function () { return {}; })

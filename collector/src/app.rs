@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use actix_files::{Files, NamedFile};
+use actix_files::Files;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{Compress, DefaultHeaders};
@@ -14,7 +14,7 @@ use crate::metrics::{self, Metrics};
 use crate::rate_limit::RateLimits;
 use crate::sites::SiteCache;
 use crate::store::Store;
-use crate::{export, ingest, openapi, widget_settings};
+use crate::{assets, export, ingest, openapi, widget_settings};
 
 /// What every request handler shares.
 #[derive(Clone)]
@@ -46,10 +46,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", WIDGET_CONFIG),
     ("get", LOADER),
     ("get", "/earshot.css"),
-    ("get", "/widget/{file}"),
+    ("get", WIDGET_FILE),
 ];
 const HEALTHZ: &str = "/healthz";
 const LOADER: &str = "/earshot.js";
+const WIDGET_FILE: &str = "/widget/{file}";
 const METRICS: &str = "/metrics";
 const OPENAPI: &str = "/openapi.json";
 const FEEDBACK: &str = "/v1/feedback";
@@ -61,7 +62,6 @@ const WIDGET_CONFIG: &str = "/v1/sites/{site}/config";
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
         let www_dir = state.www_dir.clone();
-        let widget_dir = state.widget_dir.clone();
         cfg.app_data(web::Data::new(state))
             .route(HEALTHZ, web::get().to(healthz))
             .route(METRICS, web::get().to(metrics::metrics))
@@ -90,17 +90,15 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(
                 web::resource(LOADER)
                     .wrap(public_asset_headers())
-                    .route(web::get().to(loader)),
+                    .route(web::get().to(assets::loader)),
             )
             .service(web::scope("/v1").default_service(web::to(not_found)))
             // The widget's files are fetched by pages on other origins (module import, wasm
             // streaming), which needs CORS; they are public, so any origin may read them.
             .service(
-                web::scope("/widget").wrap(public_asset_headers()).service(
-                    Files::new("", widget_dir)
-                        .use_etag(true)
-                        .default_handler(web::to(not_found)),
-                ),
+                web::resource(WIDGET_FILE)
+                    .wrap(public_asset_headers())
+                    .route(web::get().to(assets::widget_file)),
             )
             .service(
                 web::scope("")
@@ -116,28 +114,12 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     }
 }
 
-/// The loader: the minified build next to the widget (`cargo xtask widget` makes it), else
-/// the source in `www/`.
-async fn loader(
-    state: web::Data<AppState>,
-    request: actix_web::HttpRequest,
-) -> Result<HttpResponse, AppError> {
-    let built = state.widget_dir.join("earshot.js");
-    let path = if built.is_file() {
-        built
-    } else {
-        state.www_dir.join("earshot.js")
-    };
-    let file = NamedFile::open_async(path)
-        .await
-        .map_err(|_| AppError::NotFound)?;
-    Ok(file.use_etag(true).into_response(&request))
-}
-
 fn public_asset_headers() -> DefaultHeaders {
     DefaultHeaders::new()
         .add((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        // Lets the host page's own performance tools see the widget's sizes and timings.
+        .add(("Timing-Allow-Origin", "*"))
         // Revalidate with the ETag on each load, so a new widget reaches visitors at once.
         .add((header::CACHE_CONTROL, "no-cache"))
 }

@@ -3,6 +3,7 @@
 //! to build the same app lives here.
 
 pub mod app;
+pub mod assets;
 pub mod auth;
 pub mod cli;
 pub mod error;

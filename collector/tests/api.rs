@@ -325,3 +325,58 @@ async fn widget_settings_are_public_cacheable_and_revalidated() {
     let response = test::call_service(&app, request).await;
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
 }
+
+#[actix_web::test]
+async fn the_widget_is_served_precompressed_to_browsers_that_accept_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let widget = dir.path().join("widget");
+    std::fs::create_dir_all(&widget).unwrap();
+    std::fs::write(widget.join("earshot_widget_bg.wasm"), b"\0asm raw").unwrap();
+    std::fs::write(widget.join("earshot_widget_bg.wasm.br"), b"brotli bytes").unwrap();
+    std::fs::write(widget.join("earshot_widget_bg.wasm.gz"), b"gzip bytes").unwrap();
+    let app = app!(&dir);
+    for (accept, encoding, body) in [
+        (
+            Some("gzip, deflate, br, zstd"),
+            Some("br"),
+            &b"brotli bytes"[..],
+        ),
+        (Some("gzip"), Some("gzip"), b"gzip bytes"),
+        (Some("br;q=0, gzip;q=0.8"), Some("gzip"), b"gzip bytes"),
+        (None, None, b"\0asm raw"),
+    ] {
+        let mut request = test::TestRequest::get().uri("/widget/earshot_widget_bg.wasm");
+        if let Some(accept) = accept {
+            request = request.insert_header((header::ACCEPT_ENCODING, accept));
+        }
+        let response = test::call_service(&app, request.to_request()).await;
+        assert_eq!(response.status(), StatusCode::OK, "{accept:?}");
+        let headers = response.headers().clone();
+        assert_eq!(
+            headers
+                .get(header::CONTENT_ENCODING)
+                .map(|v| v.to_str().unwrap()),
+            encoding,
+            "{accept:?}"
+        );
+        assert_eq!(
+            headers.get(header::CONTENT_TYPE).unwrap(),
+            "application/wasm"
+        );
+        assert_eq!(headers.get(header::VARY).unwrap(), "accept-encoding");
+        assert_eq!(
+            headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).unwrap(),
+            "*"
+        );
+        assert_eq!(test::read_body(response).await, body, "{accept:?}");
+    }
+    for path in [
+        "/widget/..%2Fearshot.db",
+        "/widget/.hidden",
+        "/widget/missing.wasm",
+    ] {
+        let response =
+            test::call_service(&app, test::TestRequest::get().uri(path).to_request()).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+}

@@ -7,6 +7,9 @@
 //!   decodes and validates the same body but stores nothing.
 //! - export: 1,000,000 stored submissions exported as CSV by `earshot export` and by the
 //!   `sqlite3` CLI from the same database file; time and peak memory from GNU time.
+//! - widget: the built sizes (gzip) against their budgets, and in Chromium (the ignored test
+//!   `tests/tests/widget_speed.rs`): loader → launcher shown, click → interactive dialog on a
+//!   first visit (wasm fetched by the click) and once loaded, against a native `<dialog>`.
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -31,6 +34,9 @@ pub struct BenchArgs {
     /// Concurrent connections for the ingest benchmark.
     #[arg(long, default_value_t = 64)]
     connections: u32,
+    /// Only the widget's sizes and browser timings (skips ingest and export).
+    #[arg(long)]
+    widget_only: bool,
 }
 
 const ORIGIN: &str = "http://bench.example";
@@ -52,6 +58,11 @@ struct ExportRun {
 }
 
 pub fn run(args: &BenchArgs) -> Result {
+    let widget = bench_widget(args)?;
+    if args.widget_only {
+        print_widget(&widget);
+        return write_results(&serde_json::json!({ "widget": widget }));
+    }
     ensure_tools()?;
     step("Building the release collector and the ingest baseline");
     exec(cargo().args([
@@ -106,6 +117,7 @@ pub fn run(args: &BenchArgs) -> Result {
         earshot_load.failures + normal_load.failures
     );
     println!("export: ratio = sqlite3 time / earshot time (above 1: earshot is faster)");
+    print_widget(&widget);
 
     let results = serde_json::json!({
         "ingest": {
@@ -126,12 +138,118 @@ pub fn run(args: &BenchArgs) -> Result {
             "sqlite3_cli": export_json(&sqlite_export, args.rows),
             "ratio_sqlite_time_over_earshot_time": export_ratio,
         },
+        "widget": widget,
     });
+    write_results(&results)
+}
+
+fn write_results(results: &serde_json::Value) -> Result {
+    let dir = root().join("target/bench");
+    std::fs::create_dir_all(&dir).map_err(|err| err.to_string())?;
     let path = dir.join("results.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&results).unwrap())
+    std::fs::write(&path, serde_json::to_string_pretty(results).unwrap())
         .map_err(|err| err.to_string())?;
     eprintln!("\n    wrote {}", path.display());
     Ok(())
+}
+
+/// Builds the widget (sizes), then measures it in Chromium against the release collector.
+fn bench_widget(args: &BenchArgs) -> Result<serde_json::Value> {
+    let toolchain = tools::Toolchain::prepare()?;
+    let sizes = crate::widget::build(&toolchain)?;
+    tools::ensure_browser()?;
+    step("Building the release collector");
+    exec(cargo().args([
+        "build",
+        "--release",
+        "--package",
+        "earshot-collector",
+        "--bin",
+        "earshot",
+    ]))?;
+    step("Timing the widget in Chromium (fresh browser each round)");
+    let out = cargo()
+        .args([
+            "test",
+            "--package",
+            "earshot-e2e",
+            "--test",
+            "widget_speed",
+            "--",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env("EARSHOT_BIN", root().join("target/release/earshot"))
+        .env("EARSHOT_BENCH_ROUNDS", (args.rounds * 2 + 1).to_string())
+        .env("EARSHOT_E2E_REQUIRED", "1")
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|err| format!("running the widget benchmark: {err}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let timings: serde_json::Value = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("EARSHOT_BENCH "))
+        .and_then(|json| serde_json::from_str(json).ok())
+        .ok_or_else(|| format!("the widget benchmark printed no result:\n{stdout}"))?;
+    Ok(serde_json::json!({
+        "sizes_bytes": {
+            "loader_gzip": sizes.loader_gzip,
+            "loader_budget_gzip": crate::widget::LOADER_BUDGET_GZIP,
+            "wasm": sizes.wasm,
+            "wasm_gzip": sizes.wasm_gzip,
+            "glue_gzip": sizes.glue_gzip,
+            "stylesheet_gzip": sizes.stylesheet_gzip,
+            "widget_gzip": sizes.widget_gzip(),
+            "widget_budget_gzip": crate::widget::WIDGET_BUDGET_GZIP,
+        },
+        "chromium": timings,
+    }))
+}
+
+fn print_widget(widget: &serde_json::Value) {
+    let sizes = &widget["sizes_bytes"];
+    let times = &widget["chromium"];
+    let ms = |key: &str| times[key].as_f64().unwrap_or(f64::NAN);
+    println!("\n| widget | earshot | baseline | ratio |");
+    println!("|---|---|---|---|");
+    println!(
+        "| loader, gzip | {} B | budget {} B | {:.2} |",
+        sizes["loader_gzip"],
+        sizes["loader_budget_gzip"],
+        sizes["loader_gzip"].as_f64().unwrap_or(0.0)
+            / sizes["loader_budget_gzip"].as_f64().unwrap_or(1.0)
+    );
+    println!(
+        "| widget (wasm + glue + css), gzip | {} B | budget {} B | {:.2} |",
+        sizes["widget_gzip"],
+        sizes["widget_budget_gzip"],
+        sizes["widget_gzip"].as_f64().unwrap_or(0.0)
+            / sizes["widget_budget_gzip"].as_f64().unwrap_or(1.0)
+    );
+    println!(
+        "| wasm on the wire (as served) | {} B | | |",
+        times["wasm_transfer_bytes"]
+    );
+    println!(
+        "| loader → launcher shown | {:.1} ms | | |",
+        ms("loader_to_launcher_ms")
+    );
+    println!(
+        "| click → interactive, first visit (fetch + compile) | {:.1} ms | {:.1} ms (native <dialog>) | {:.1} |",
+        ms("cold_click_to_interactive_ms"),
+        ms("native_dialog_click_to_interactive_ms"),
+        ms("cold_click_to_interactive_ms") / ms("native_dialog_click_to_interactive_ms")
+    );
+    println!(
+        "| click → interactive, widget loaded | {:.1} ms | {:.1} ms (native <dialog>) | {:.1} |",
+        ms("warm_click_to_interactive_ms"),
+        ms("native_dialog_click_to_interactive_ms"),
+        ms("warm_click_to_interactive_ms") / ms("native_dialog_click_to_interactive_ms")
+    );
+    println!(
+        "widget: medians of {} fresh-browser rounds; ratio = earshot / baseline (lower is better)",
+        times["rounds"]
+    );
 }
 
 fn load_json(load: &Load) -> serde_json::Value {

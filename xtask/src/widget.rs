@@ -32,6 +32,8 @@ pub fn dist_dir() -> PathBuf {
 pub struct Sizes {
     pub wasm: u64,
     pub wasm_gzip: u64,
+    /// What a browser that accepts brotli downloads (most do).
+    pub wasm_brotli: u64,
     pub glue_gzip: u64,
     pub loader_gzip: u64,
     pub stylesheet_gzip: u64,
@@ -83,32 +85,47 @@ pub fn build(tools: &Toolchain) -> Result<Sizes> {
 
     let www = root().join("www");
     let loader = dist.join("earshot.js");
+    let glue = dist.join(format!("{CRATE}.js"));
     match &tools.terser {
         Some(terser) => {
-            step("Minifying the loader (terser)");
-            exec(
-                Command::new(terser)
-                    .arg(www.join("earshot.js"))
-                    .args(["--compress", "--mangle", "--comments", "false", "--output"])
-                    .arg(&loader),
-            )?;
+            step("Minifying the loader and the glue (terser)");
+            let minify = |from: &Path, to: &Path, module: bool| {
+                let mut command = Command::new(terser);
+                command.arg(from);
+                if module {
+                    command.arg("--module");
+                }
+                exec(
+                    command
+                        .args(["--compress", "--mangle", "--comments", "false", "--output"])
+                        .arg(to),
+                )
+            };
+            minify(&www.join("earshot.js"), &loader, false)?;
+            minify(&glue, &glue, true)?;
         }
         None => {
             std::fs::copy(www.join("earshot.js"), &loader)
                 .map_err(|err| format!("copying the loader: {err}"))?;
         }
     }
+    step("Precompressing the loader and the widget (brotli, gzip)");
+    for file in [&loader, &glue, &wasm] {
+        precompress(file)?;
+    }
     let sizes = Sizes {
         wasm: file_size(&wasm)?,
         wasm_gzip: gzip_size(&wasm)?,
-        glue_gzip: gzip_size(&dist.join(format!("{CRATE}.js")))?,
+        wasm_brotli: file_size(&with_extension(&wasm, "br"))?,
+        glue_gzip: gzip_size(&glue)?,
         loader_gzip: gzip_size(&loader)?,
         stylesheet_gzip: gzip_size(&www.join("earshot.css"))?,
     };
     eprintln!(
-        "    widget: wasm {} KB ({} KB gzip), glue {} KB gzip, stylesheet {} KB gzip; loader {} B gzip",
+        "    widget: wasm {} KB ({} KB gzip, {} KB brotli), glue {} KB gzip, stylesheet {} KB gzip; loader {} B gzip",
         kb(sizes.wasm),
         kb(sizes.wasm_gzip),
+        kb(sizes.wasm_brotli),
         kb(sizes.glue_gzip),
         kb(sizes.stylesheet_gzip),
         sizes.loader_gzip
@@ -158,7 +175,35 @@ impl Sizes {
 /// Size after gzip at the highest level, as a server would send it.
 pub fn gzip_size(path: &Path) -> Result<u64> {
     let bytes = std::fs::read(path).map_err(|err| format!("{}: {err}", path.display()))?;
+    Ok(gzip(&bytes)?.len() as u64)
+}
+
+fn gzip(bytes: &[u8]) -> Result<Vec<u8>> {
     let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
-    encoder.write_all(&bytes).map_err(|err| err.to_string())?;
-    Ok(encoder.finish().map_err(|err| err.to_string())?.len() as u64)
+    encoder.write_all(bytes).map_err(|err| err.to_string())?;
+    encoder.finish().map_err(|err| err.to_string())
+}
+
+fn with_extension(path: &Path, extension: &str) -> PathBuf {
+    PathBuf::from(format!("{}.{extension}", path.display()))
+}
+
+/// Writes `file.br` (brotli, quality 11) and `file.gz` (gzip -9) beside `file`; the collector
+/// serves them to browsers that accept them.
+fn precompress(file: &Path) -> Result {
+    let bytes = std::fs::read(file).map_err(|err| format!("{}: {err}", file.display()))?;
+    let write = |extension: &str, data: &[u8]| {
+        let path = with_extension(file, extension);
+        std::fs::write(&path, data).map_err(|err| format!("{}: {err}", path.display()))
+    };
+    write("gz", &gzip(&bytes)?)?;
+    let mut brotli = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 11,
+        lgwin: 22,
+        ..Default::default()
+    };
+    brotli::BrotliCompress(&mut bytes.as_slice(), &mut brotli, &params)
+        .map_err(|err| format!("brotli: {err}"))?;
+    write("br", &brotli)
 }

@@ -22,6 +22,8 @@ pub struct HostOptions {
     /// The demo page served at `/`: `index.html` (the shop) unless this names another, such
     /// as `brewing.html` (a guide with the inline block).
     pub page: Option<&'static str>,
+    /// HTML added at the end of the page's `<head>`, e.g. a script the measurement needs.
+    pub head_html: String,
 }
 
 /// The hostile stylesheet: rules a careless or hostile host page could have.
@@ -70,6 +72,9 @@ impl HostSite {
                 r#"data-site="demo""#,
                 &format!(r#"data-site="demo" {}"#, options.snippet_attributes),
             );
+        }
+        if !options.head_html.is_empty() {
+            page = page.replace("</head>", &format!("{}\n</head>", options.head_html));
         }
         if options.hostile_css {
             page = page.replace(
