@@ -14,7 +14,7 @@ use crate::metrics::{self, Metrics};
 use crate::rate_limit::RateLimits;
 use crate::sites::SiteCache;
 use crate::store::Store;
-use crate::{assets, export, ingest, openapi, widget_settings};
+use crate::{assets, dashboard, export, ingest, openapi, widget_settings};
 
 /// What every request handler shares.
 #[derive(Clone)]
@@ -30,6 +30,8 @@ pub struct AppState {
     pub www_dir: PathBuf,
     /// The built widget: wasm-bindgen glue and the `.wasm` file.
     pub widget_dir: PathBuf,
+    /// Limits on dashboard sign-in attempts.
+    pub logins: crate::dashboard::LoginLimits,
 }
 
 /// Every route the collector serves, as (method, path pattern), static files included.
@@ -92,6 +94,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .wrap(public_asset_headers())
                     .route(web::get().to(assets::loader)),
             )
+            .configure(dashboard::configure)
             .service(web::scope("/v1").default_service(web::to(not_found)))
             // The widget's files are fetched by pages on other origins (module import, wasm
             // streaming), which needs CORS; they are public, so any origin may read them.

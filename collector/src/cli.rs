@@ -49,6 +49,9 @@ pub enum Command {
     /// Create, list and revoke API tokens for the export API.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Create and list the owner accounts of the dashboard.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Write a site's feedback as CSV to a file or standard output.
     Export(ExportArgs),
 }
@@ -140,6 +143,24 @@ pub enum TokenCommand {
     Revoke { id: i64 },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an owner account for the dashboard (/admin). Asks for the password, or reads
+    /// it from standard input with --password-stdin.
+    Add {
+        /// The owner's email address, used to sign in.
+        email: String,
+        /// Limit the account to this site (repeatable); without it, every site.
+        #[arg(long = "site")]
+        sites: Vec<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List the accounts and the sites each may see.
+    List,
+}
+
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     /// The key of the site to export.
@@ -169,6 +190,12 @@ pub struct ExportArgs {
     /// Whether to leave out, include, or export only feedback flagged as spam.
     #[arg(long, value_enum, default_value = "exclude")]
     pub spam: SpamFilter,
+    /// Only feedback whose comment, page URL, email or note contains these words.
+    #[arg(long)]
+    pub text: Option<String>,
+    /// Only feedback that left an email address (true) or did not (false).
+    #[arg(long)]
+    pub has_email: Option<bool>,
 }
 
 impl ExportArgs {
@@ -181,6 +208,8 @@ impl ExportArgs {
             max_rating: self.max_rating,
             status: self.status.clone(),
             spam: self.spam,
+            q: self.text.clone(),
+            has_email: self.has_email,
         }
     }
 }

@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use crate::app::AppState;
 use crate::auth::authorize_site;
 use crate::error::AppError;
-use crate::store::{self, FeedbackFilter, FeedbackRow, SpamFilter, StoreError};
+use crate::store::{self, FeedbackFilter, FeedbackRow, Page, SpamFilter, StoreError};
 #[allow(unused_imports)] // named in the OpenAPI annotations only
 use earshot_shared::ApiError;
 
@@ -147,13 +147,25 @@ pub fn write_export(
     filter: &FeedbackFilter,
     format: Format,
     out: impl Write,
+    progress: impl FnMut(),
+) -> Result<u64, StoreError> {
+    write_export_in(conn, &[site_key.to_owned()], filter, format, out, progress)
+}
+
+/// [`write_export`] over several sites (the dashboard's view of every site an owner may see).
+pub fn write_export_in(
+    conn: &rusqlite::Connection,
+    sites: &[String],
+    filter: &FeedbackFilter,
+    format: Format,
+    out: impl Write,
     mut progress: impl FnMut(),
 ) -> Result<u64, StoreError> {
     match format {
         Format::Csv => {
             let mut csv = csv::Writer::from_writer(out);
             csv.write_record(CSV_COLUMNS).map_err(export_error)?;
-            let rows = store::for_each_feedback(conn, site_key, filter, |row: FeedbackRow| {
+            let rows = store::for_each_feedback_in(conn, sites, filter, Page::All, |row: FeedbackRow| {
                 csv.write_record([
                     row.id.as_str(),
                     &timestamp(row.received_at),
@@ -181,7 +193,7 @@ pub fn write_export(
         }
         Format::Jsonl => {
             let mut out = io::BufWriter::new(out);
-            let rows = store::for_each_feedback(conn, site_key, filter, |row: FeedbackRow| {
+            let rows = store::for_each_feedback_in(conn, sites, filter, Page::All, |row: FeedbackRow| {
                 let record = JsonRecord {
                     id: &row.id,
                     received_at: timestamp(row.received_at),
@@ -227,6 +239,10 @@ pub struct ExportQuery {
     /// `exclude` (default), `include` or `only`.
     #[serde(default)]
     pub spam: SpamFilter,
+    /// Words the comment, page URL, email or note contains.
+    pub q: Option<String>,
+    /// `true`: only submissions with an email address; `false`: only those without.
+    pub has_email: Option<bool>,
 }
 
 /// The statuses a submission can have.
@@ -246,6 +262,8 @@ impl ExportQuery {
             max_rating: self.max_rating,
             status: self.status,
             spam: self.spam,
+            text: self.q.filter(|q| !q.trim().is_empty()),
+            has_email: self.has_email,
         })
     }
 }
@@ -301,20 +319,38 @@ pub async fn export_feedback(
         .into_filter()
         .map_err(AppError::InvalidQuery)?;
 
+    let filename = format!("earshot-{site_key}.{}", format.extension());
+    Ok(stream_export(
+        state.store.clone(),
+        vec![site_key],
+        filter,
+        format,
+        &filename,
+    ))
+}
+
+/// The export of `sites` under `filter` as a streamed download named `filename`: written on
+/// a blocking thread, sent in chunks as they fill. Used by the export API and the dashboard.
+pub fn stream_export(
+    store: crate::store::Store,
+    sites: Vec<String>,
+    filter: FeedbackFilter,
+    format: Format,
+    filename: &str,
+) -> HttpResponse {
     let (chunks, body) = mpsc::channel(CHUNKS_AHEAD);
-    let store = state.store.clone();
-    let key = site_key.clone();
     actix_web::rt::task::spawn_blocking(move || {
         let mut sender = ChunkSender {
             buffer: Vec::with_capacity(CHUNK_BYTES),
             chunks: chunks.clone(),
         };
         let result =
-            store.read(|conn| write_export(conn, &key, &filter, format, &mut sender, || ()));
+            store.read(|conn| write_export_in(conn, &sites, &filter, format, &mut sender, || ()));
+        let sites = sites.join(",");
         match result {
-            Ok(rows) => tracing::info!(site = %key, rows, "exported"),
+            Ok(rows) => tracing::info!(%sites, rows, "exported"),
             Err(err) => {
-                tracing::error!(site = %key, error = %err, "export failed part way");
+                tracing::error!(%sites, error = %err, "export failed part way");
                 // Breaking the stream makes the client see a failed download, not a short file.
                 let _ = chunks.blocking_send(Err(io::Error::other(err.to_string())));
             }
@@ -324,15 +360,14 @@ pub async fn export_feedback(
     let stream = futures_util::stream::unfold(body, |mut body| async move {
         body.recv().await.map(|chunk| (chunk, body))
     });
-    let filename = format!("earshot-{site_key}.{}", format.extension());
-    Ok(HttpResponse::Ok()
+    HttpResponse::Ok()
         .content_type(format.content_type())
         .insert_header((
             header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"{filename}\""),
         ))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .streaming(stream))
+        .streaming(stream)
 }
 
 /// Export a site's feedback as CSV (UTF-8, a header row, formulas neutralised), streamed.

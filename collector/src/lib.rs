@@ -2,10 +2,12 @@
 //! back to the site owner as CSV. `main.rs` is only the command line; everything a test needs
 //! to build the same app lives here.
 
+pub mod accounts;
 pub mod app;
 pub mod assets;
 pub mod auth;
 pub mod cli;
+pub mod dashboard;
 pub mod error;
 pub mod export;
 pub mod ingest;

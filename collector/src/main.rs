@@ -9,10 +9,12 @@ use std::time::Duration;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use clap::Parser;
-use earshot_collector::cli::{Cli, Command, ExportArgs, ServeArgs, SiteCommand, TokenCommand};
+use earshot_collector::cli::{
+    Cli, Command, ExportArgs, ServeArgs, SiteCommand, TokenCommand, UserCommand,
+};
 use earshot_collector::origin::normalize_origin;
 use earshot_collector::rate_limit::{RateLimitConfig, RateLimits};
-use earshot_collector::{AppState, Store, app, auth, export, store};
+use earshot_collector::{AppState, Store, accounts, app, auth, export, store};
 use earshot_shared::limits::SETTINGS_MAX_AGE_SECS;
 use earshot_shared::{RatingKind, SiteKey, Theme, limits};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -31,6 +33,7 @@ fn main() -> ExitCode {
         Command::Site(ref command) => site(&cli, command),
         Command::Token(ref command) => token(&cli, command),
         Command::Export(ref args) => export(&cli, args),
+        Command::User(ref command) => user(&cli, command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -57,6 +60,7 @@ fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
         rate_limits: rate_limits.clone(),
         www_dir: args.www_dir.clone(),
         widget_dir: args.widget_dir.clone(),
+        logins: Default::default(),
     };
     if !args.widget_dir.join("earshot_widget_bg.wasm").exists() {
         tracing::warn!(dir = %args.widget_dir.display(), "the widget is not built; run `cargo xtask serve` or set --widget-dir");
@@ -84,6 +88,59 @@ fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
         });
         server.run().await
     })?;
+    Ok(())
+}
+
+fn user(cli: &Cli, command: &UserCommand) -> CliResult {
+    let mut conn = store::open_connection(&cli.database)?;
+    match command {
+        UserCommand::Add {
+            email,
+            sites,
+            password_stdin,
+        } => {
+            earshot_shared::feedback::validate_email(email.trim())
+                .map_err(|err| format!("{email:?}: {err}"))?;
+            let password = if *password_stdin {
+                let mut line = String::new();
+                io::stdin().read_line(&mut line)?;
+                line.trim_end_matches(['\r', '\n']).to_owned()
+            } else {
+                let first = rpassword::prompt_password(format!("Password for {email}: "))?;
+                let again = rpassword::prompt_password("Again: ")?;
+                if first != again {
+                    return Err("the two passwords differ".into());
+                }
+                first
+            };
+            if password.chars().count() < accounts::MIN_PASSWORD_CHARS {
+                return Err(format!(
+                    "a password has at least {} characters",
+                    accounts::MIN_PASSWORD_CHARS
+                )
+                .into());
+            }
+            let hash = accounts::hash_password(&password);
+            let scope = (!sites.is_empty()).then_some(sites.as_slice());
+            let user = accounts::add_user(&mut conn, email, &hash, scope)?;
+            eprintln!(
+                "Added {} ({}). Sign in at {}/admin",
+                user.email,
+                match &user.sites {
+                    None => "every site".to_owned(),
+                    Some(sites) => format!("sites: {}", sites.join(", ")),
+                },
+                cli.public_url.trim_end_matches('/')
+            );
+        }
+        UserCommand::List => {
+            let mut out = io::stdout().lock();
+            for user in accounts::users(&conn)? {
+                let sites = user.sites.map_or("every site".to_owned(), |s| s.join(" "));
+                writeln!(out, "{:<32} {sites}", user.email)?;
+            }
+        }
+    }
     Ok(())
 }
 

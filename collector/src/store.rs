@@ -71,6 +71,32 @@ ALTER TABLE feedback ADD COLUMN user_id TEXT;
 ALTER TABLE feedback ADD COLUMN metadata TEXT;
 ALTER TABLE sites ADD COLUMN widget TEXT NOT NULL DEFAULT '{}';
 "#,
+    // The dashboard: owner accounts, their sites and sessions; triage notes and the time of
+    // the first response.
+    r#"
+CREATE TABLE users (
+    id             INTEGER PRIMARY KEY,
+    email          TEXT NOT NULL UNIQUE,
+    password_hash  TEXT NOT NULL,
+    all_sites      INTEGER NOT NULL,
+    created_at     INTEGER NOT NULL
+) STRICT;
+CREATE TABLE user_sites (
+    user_id   INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    site_key  TEXT NOT NULL REFERENCES sites(key) ON DELETE CASCADE,
+    PRIMARY KEY (user_id, site_key)
+) STRICT;
+CREATE TABLE sessions (
+    token_hash  TEXT PRIMARY KEY,
+    user_id     INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    csrf        TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL
+) STRICT;
+ALTER TABLE feedback ADD COLUMN note TEXT NOT NULL DEFAULT '';
+ALTER TABLE feedback ADD COLUMN first_response_at INTEGER;
+CREATE INDEX feedback_by_time ON feedback (received_at);
+"#,
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +119,8 @@ pub enum StoreError {
     SiteExists(String),
     #[error("no token has the id {0}")]
     UnknownToken(i64),
+    #[error("an account with the email {0:?} exists already")]
+    UserExists(String),
 }
 
 /// A site as the registry knows it.
@@ -121,6 +149,8 @@ pub struct TokenInfo {
 /// One stored submission, as exported.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FeedbackRow {
+    /// The order of arrival.
+    pub seq: i64,
     pub id: String,
     pub received_at: i64,
     pub site: String,
@@ -136,6 +166,10 @@ pub struct FeedbackRow {
     pub spam: bool,
     pub user_id: Option<String>,
     pub metadata: BTreeMap<String, String>,
+    /// The owner's internal note.
+    pub note: String,
+    /// When the status was first changed, in Unix milliseconds.
+    pub first_response_at: Option<i64>,
 }
 
 /// Whether an export includes submissions flagged as spam.
@@ -172,14 +206,22 @@ pub struct FeedbackFilter {
     pub max_rating: Option<u8>,
     pub status: Option<String>,
     pub spam: SpamFilter,
+    /// Words the comment, page, email or note contains (case-insensitive for ASCII).
+    pub text: Option<String>,
+    /// Only submissions whose visitor left (`true`) or did not leave (`false`) an email.
+    pub has_email: Option<bool>,
 }
 
 impl FeedbackFilter {
-    /// The `WHERE` clause for this filter (after the site) and its parameters, in order.
-    fn sql(&self, site_key: &str) -> (String, Vec<rusqlite::types::Value>) {
+    /// The `WHERE` clause for this filter over these sites, and its parameters, in order.
+    fn sql(&self, sites: &[String]) -> (String, Vec<rusqlite::types::Value>) {
         use rusqlite::types::Value;
-        let mut clause = String::from("site_key = ?");
-        let mut values = vec![Value::Text(site_key.to_owned())];
+        let mut clause = if sites.is_empty() {
+            String::from("0")
+        } else {
+            format!("site_key IN ({})", vec!["?"; sites.len()].join(", "))
+        };
+        let mut values: Vec<Value> = sites.iter().cloned().map(Value::Text).collect();
         let mut add = |condition: &str, value: Value| {
             clause.push_str(" AND ");
             clause.push_str(condition);
@@ -199,6 +241,25 @@ impl FeedbackFilter {
         }
         if let Some(status) = &self.status {
             add("status = ?", Value::Text(status.clone()));
+        }
+        if let Some(text) = self.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            // LIKE with its wildcards escaped: the owner's words are matched as written.
+            let escaped = text
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            clause.push_str(
+                " AND (comment LIKE ? ESCAPE '\\' OR page_url LIKE ? ESCAPE '\\' \
+                 OR coalesce(email, '') LIKE ? ESCAPE '\\' OR note LIKE ? ESCAPE '\\')",
+            );
+            for _ in 0..4 {
+                values.push(Value::Text(format!("%{escaped}%")));
+            }
+        }
+        match self.has_email {
+            Some(true) => clause.push_str(" AND email IS NOT NULL AND email <> ''"),
+            Some(false) => clause.push_str(" AND (email IS NULL OR email = '')"),
+            None => {}
         }
         match self.spam {
             SpamFilter::Exclude => clause.push_str(" AND spam = 0"),
@@ -650,7 +711,16 @@ pub fn count_feedback(
     site_key: &str,
     filter: &FeedbackFilter,
 ) -> Result<u64, StoreError> {
-    let (clause, values) = filter.sql(site_key);
+    count_feedback_in(conn, &[site_key.to_owned()], filter)
+}
+
+/// How many submissions of these sites match `filter`.
+pub fn count_feedback_in(
+    conn: &Connection,
+    sites: &[String],
+    filter: &FeedbackFilter,
+) -> Result<u64, StoreError> {
+    let (clause, values) = filter.sql(sites);
     let sql = format!("SELECT count(*) FROM feedback WHERE {clause}");
     Ok(conn.query_row(&sql, rusqlite::params_from_iter(values), |row| row.get(0))?)
 }
@@ -661,42 +731,100 @@ pub fn for_each_feedback(
     conn: &Connection,
     site_key: &str,
     filter: &FeedbackFilter,
+    each: impl FnMut(FeedbackRow) -> Result<(), StoreError>,
+) -> Result<u64, StoreError> {
+    for_each_feedback_in(conn, &[site_key.to_owned()], filter, Page::All, each)
+}
+
+/// Which rows of a listing: all of them in arrival order (exports), or a page of the newest
+/// first (the inbox).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    All,
+    NewestFirst { offset: u64, limit: u64 },
+}
+
+const FEEDBACK_COLUMNS: &str = "seq, id, received_at, site_key, rating_kind, rating_value, comment, email, \
+     page_url, locale, user_agent, viewport_width, viewport_height, status, spam, user_id, metadata, \
+     note, first_response_at";
+
+fn feedback_row(row: &rusqlite::Row<'_>) -> Result<FeedbackRow, rusqlite::Error> {
+    let kind: String = row.get(4)?;
+    Ok(FeedbackRow {
+        seq: row.get(0)?,
+        id: row.get(1)?,
+        received_at: row.get(2)?,
+        site: row.get(3)?,
+        rating: Rating {
+            kind: parse_rating_kind(&kind),
+            value: row.get(5)?,
+        },
+        comment: row.get(6)?,
+        email: row.get(7)?,
+        page_url: row.get(8)?,
+        locale: row.get(9)?,
+        user_agent: row.get(10)?,
+        viewport_width: row.get(11)?,
+        viewport_height: row.get(12)?,
+        status: row.get(13)?,
+        spam: row.get(14)?,
+        user_id: row.get(15)?,
+        metadata: parse_metadata(row.get(16)?),
+        note: row.get(17)?,
+        first_response_at: row.get(18)?,
+    })
+}
+
+/// Calls `each` with the submissions of these sites that match `filter`, one row in memory
+/// at a time.
+pub fn for_each_feedback_in(
+    conn: &Connection,
+    sites: &[String],
+    filter: &FeedbackFilter,
+    page: Page,
     mut each: impl FnMut(FeedbackRow) -> Result<(), StoreError>,
 ) -> Result<u64, StoreError> {
-    let (clause, values) = filter.sql(site_key);
-    let sql = format!(
-        "SELECT id, received_at, site_key, rating_kind, rating_value, comment, email, page_url,
-                locale, user_agent, viewport_width, viewport_height, status, spam, user_id, metadata
-         FROM feedback WHERE {clause} ORDER BY seq"
-    );
+    let (clause, values) = filter.sql(sites);
+    let order = match page {
+        Page::All => "ORDER BY seq".to_owned(),
+        Page::NewestFirst { offset, limit } => {
+            format!("ORDER BY seq DESC LIMIT {limit} OFFSET {offset}")
+        }
+    };
+    let sql = format!("SELECT {FEEDBACK_COLUMNS} FROM feedback WHERE {clause} {order}");
     let mut statement = conn.prepare_cached(&sql)?;
     let mut rows = statement.query(rusqlite::params_from_iter(values))?;
     let mut count = 0;
     while let Some(row) = rows.next()? {
-        let kind: String = row.get(3)?;
-        each(FeedbackRow {
-            id: row.get(0)?,
-            received_at: row.get(1)?,
-            site: row.get(2)?,
-            rating: Rating {
-                kind: parse_rating_kind(&kind),
-                value: row.get(4)?,
-            },
-            comment: row.get(5)?,
-            email: row.get(6)?,
-            page_url: row.get(7)?,
-            locale: row.get(8)?,
-            user_agent: row.get(9)?,
-            viewport_width: row.get(10)?,
-            viewport_height: row.get(11)?,
-            status: row.get(12)?,
-            spam: row.get(13)?,
-            user_id: row.get(14)?,
-            metadata: parse_metadata(row.get(15)?),
-        })?;
+        each(feedback_row(row)?)?;
         count += 1;
     }
     Ok(count)
+}
+
+/// One submission by id.
+pub fn feedback_by_id(conn: &Connection, id: &str) -> Result<Option<FeedbackRow>, StoreError> {
+    let sql = format!("SELECT {FEEDBACK_COLUMNS} FROM feedback WHERE id = ?1");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([id], feedback_row)
+        .optional()?)
+}
+
+/// Sets a submission's status and note. The first change of status away from `new` records
+/// the time of the first response. Returns whether the submission exists.
+pub fn triage(conn: &Connection, id: &str, status: &str, note: &str) -> Result<bool, StoreError> {
+    let changed = conn.execute(
+        "UPDATE feedback SET
+             first_response_at = CASE
+                 WHEN first_response_at IS NULL AND status <> ?2 THEN ?4
+                 ELSE first_response_at END,
+             status = ?2,
+             note = ?3
+         WHERE id = ?1",
+        params![id, status, note, now_millis()],
+    )?;
+    Ok(changed == 1)
 }
 
 #[cfg(test)]

@@ -35,6 +35,7 @@ fn state(dir: &tempfile::TempDir) -> AppState {
         }),
         www_dir: www,
         widget_dir: dir.path().join("widget"),
+        logins: Default::default(),
     }
 }
 

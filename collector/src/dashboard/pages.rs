@@ -1,0 +1,477 @@
+//! The dashboard's HTML, written with maud: every `(value)` is escaped, so visitor text
+//! (comments, URLs, emails, metadata) can only ever appear as text.
+
+use earshot_shared::RatingKind;
+use maud::{DOCTYPE, Markup, html};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use time::OffsetDateTime;
+
+use super::stats::Report;
+use super::{StatsQuery, ViewQuery, given};
+use crate::accounts::Session;
+use crate::export::STATUSES;
+use crate::store::{FeedbackRow, Site};
+
+/// What an email address keeps as it is in a `mailto:` link; everything else (`?`, `&`, `#`,
+/// `%`…) is escaped, so an address cannot add headers or a body to the reply.
+const MAILTO_KEEP: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'@')
+    .remove(b'.')
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'+');
+
+fn layout(title: &str, session: Option<&Session>, current: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="robots" content="noindex";
+                title { (title) " · Earshot" }
+                link rel="stylesheet" href="/admin/admin.css";
+            }
+            body {
+                header.top {
+                    a.brand href="/admin/inbox" { "Earshot" }
+                    @if let Some(session) = session {
+                        nav aria-label="Dashboard" {
+                            a href="/admin/inbox" aria-current=[(current == "inbox").then_some("page")] { "Inbox" }
+                            a href="/admin/stats" aria-current=[(current == "stats").then_some("page")] { "Statistics" }
+                        }
+                        form.signout method="post" action="/admin/logout" {
+                            input type="hidden" name="csrf" value=(session.csrf);
+                            span.who { (session.user.email) }
+                            button.link type="submit" { "Sign out" }
+                        }
+                    }
+                }
+                main { (body) }
+            }
+        }
+    }
+}
+
+/// A page that only says something (errors).
+pub fn message(text: &str) -> Markup {
+    layout(
+        "Earshot",
+        None,
+        "",
+        html! {
+            section.card.narrow {
+                p { (text) }
+                p { a href="/admin/inbox" { "Back to the inbox" } }
+            }
+        },
+    )
+}
+
+pub fn login(next: &str, error: Option<&str>, email: &str) -> Markup {
+    layout(
+        "Sign in",
+        None,
+        "",
+        html! {
+            section.card.narrow {
+                h1 { "Sign in" }
+                @if let Some(error) = error {
+                    p.error role="alert" { (error) }
+                }
+                form.stack method="post" action="/admin/login" {
+                    input type="hidden" name="next" value=(next);
+                    label for="email" { "Email" }
+                    input #email type="email" name="email" autocomplete="username" required value=(email);
+                    label for="password" { "Password" }
+                    input #password type="password" name="password" autocomplete="current-password" required;
+                    button.primary type="submit" { "Sign in" }
+                }
+            }
+        },
+    )
+}
+
+fn datetime(millis: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// `2026-11-22 14:03 UTC`
+fn when(millis: i64) -> String {
+    let at = datetime(millis);
+    format!(
+        "{}-{:02}-{:02} {:02}:{:02} UTC",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute()
+    )
+}
+
+/// `2026-11-22`
+fn day(millis: i64) -> String {
+    let at = datetime(millis);
+    format!("{}-{:02}-{:02}", at.year(), u8::from(at.month()), at.day())
+}
+
+/// `3 min`, `2 h 5 min`, `4 d 3 h`
+fn duration(millis: i64) -> String {
+    let minutes = (millis / 60_000).max(0);
+    match minutes {
+        0 => "under a minute".to_owned(),
+        1..60 => format!("{minutes} min"),
+        60..1440 => format!("{} h {} min", minutes / 60, minutes % 60),
+        _ => format!("{} d {} h", minutes / 1440, minutes % 1440 / 60),
+    }
+}
+
+fn status_label(status: &str) -> &'static str {
+    match status {
+        "in-progress" => "In progress",
+        "resolved" => "Resolved",
+        _ => "New",
+    }
+}
+
+/// The rating as people read it, e.g. `4/5 ★` or `NPS 9`.
+fn rating_text(kind: RatingKind, value: u8) -> String {
+    match kind {
+        RatingKind::Stars => format!("{value}/5 ★"),
+        RatingKind::Thumbs if value == 1 => "Helpful".to_owned(),
+        RatingKind::Thumbs => "Not helpful".to_owned(),
+        RatingKind::Nps => format!("NPS {value}"),
+        RatingKind::Emoji => {
+            let names = ["Very dissatisfied", "Dissatisfied", "Neutral", "Satisfied", "Very satisfied"];
+            names
+                .get(usize::from(value.saturating_sub(1)))
+                .copied()
+                .unwrap_or("?")
+                .to_owned()
+        }
+    }
+}
+
+fn mood(kind: RatingKind, value: u8) -> &'static str {
+    let score = super::stats::satisfaction(kind, value);
+    if score >= 75.0 {
+        "good"
+    } else if score >= 40.0 {
+        "fair"
+    } else {
+        "poor"
+    }
+}
+
+/// A short name for a user agent: the browser and the system, e.g. `Firefox on Windows`.
+pub fn browser(user_agent: &str) -> String {
+    let name = [
+        ("Edg/", "Edge"),
+        ("OPR/", "Opera"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+    ]
+    .into_iter()
+    .find(|(token, _)| user_agent.contains(token))
+    .map_or("A browser", |(_, name)| name);
+    let system = [
+        ("Android", "Android"),
+        ("iPhone", "iOS"),
+        ("iPad", "iPadOS"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("CrOS", "ChromeOS"),
+        ("Linux", "Linux"),
+    ]
+    .into_iter()
+    .find(|(token, _)| user_agent.contains(token))
+    .map(|(_, system)| system);
+    match system {
+        Some(system) => format!("{name} on {system}"),
+        None => name.to_owned(),
+    }
+}
+
+pub struct InboxView<'a> {
+    pub owner: &'a Session,
+    pub sites: &'a [Site],
+    pub query: &'a ViewQuery,
+    pub rows: &'a [FeedbackRow],
+    pub total: u64,
+    pub page: u64,
+    pub back: String,
+    pub export: String,
+    pub newer: Option<String>,
+    pub older: Option<String>,
+}
+
+fn site_name<'a>(sites: &'a [Site], key: &'a str) -> &'a str {
+    sites
+        .iter()
+        .find(|site| site.key.as_str() == key)
+        .map_or(key, |site| site.name.as_str())
+}
+
+fn site_select(sites: &[Site], chosen: Option<&str>) -> Markup {
+    html! {
+        select #site name="site" {
+            option value="" { "All sites" }
+            @for site in sites {
+                option value=(site.key) selected[chosen == Some(site.key.as_str())] { (site.name) }
+            }
+        }
+    }
+}
+
+pub fn inbox(view: &InboxView<'_>) -> Markup {
+    let query = view.query;
+    let pages = view.total.div_ceil(super::PAGE_SIZE).max(1);
+    let rating_options = |name: &str, chosen: Option<&str>| {
+        html! {
+            select id=(name) name=(name) {
+                option value="" { "any" }
+                @for value in 0..=10u8 {
+                    @let text = value.to_string();
+                    option value=(text) selected[chosen == Some(text.as_str())] { (text) }
+                }
+            }
+        }
+    };
+    let body = html! {
+        div.heading {
+            h1 { "Inbox" }
+            p.count { (view.total) " submission" @if view.total != 1 { "s" } }
+            a.button href=(view.export) { "Export these as CSV" }
+        }
+        form.filters method="get" action="/admin/inbox" {
+            div { label for="site" { "Site" } (site_select(view.sites, given(&query.site))) }
+            div { label for="min_rating" { "Rating from" } (rating_options("min_rating", given(&query.min_rating))) }
+            div { label for="max_rating" { "to" } (rating_options("max_rating", given(&query.max_rating))) }
+            div {
+                label for="status" { "Status" }
+                select #status name="status" {
+                    option value="" { "any" }
+                    @for status in STATUSES {
+                        option value=(status) selected[given(&query.status) == Some(status)] { (status_label(status)) }
+                    }
+                }
+            }
+            div { label for="from" { "Received from" } input #from type="date" name="from" value=[given(&query.from)]; }
+            div { label for="to" { "before" } input #to type="date" name="to" value=[given(&query.to)]; }
+            div.grow { label for="q" { "Contains" } input #q type="search" name="q" value=[given(&query.q)]; }
+            div.check {
+                input #has_email type="checkbox" name="has_email" value="yes" checked[given(&query.has_email).is_some_and(|v| v != "no")];
+                label for="has_email" { "Left an email" }
+            }
+            div.actions {
+                button.primary type="submit" { "Filter" }
+                a href="/admin/inbox" { "Clear" }
+            }
+        }
+        @if view.rows.is_empty() {
+            p.empty { "No feedback matches these filters." }
+        }
+        ol.items {
+            @for row in view.rows {
+                li { (item(view, row)) }
+            }
+        }
+        nav.pager aria-label="Pages" {
+            @if let Some(newer) = &view.newer { a href=(newer) rel="prev" { "← Newer" } }
+            span { "Page " (view.page) " of " (pages) }
+            @if let Some(older) = &view.older { a href=(older) rel="next" { "Older →" } }
+        }
+    };
+    layout("Inbox", Some(view.owner), "inbox", body)
+}
+
+fn item(view: &InboxView<'_>, row: &FeedbackRow) -> Markup {
+    let site = site_name(view.sites, &row.site);
+    let reply = row.email.as_deref().map(|email| {
+        let subject = format!("Re: your feedback on {site}");
+        format!(
+            "mailto:{}?subject={}",
+            utf8_percent_encode(email, MAILTO_KEEP),
+            utf8_percent_encode(&subject, NON_ALPHANUMERIC)
+        )
+    });
+    html! {
+        article.item id=(format!("feedback-{}", row.id)) {
+            div.item-head {
+                span class={ "rating " (mood(row.rating.kind, row.rating.value)) } { (rating_text(row.rating.kind, row.rating.value)) }
+                span.site { (site) }
+                time datetime=(day(row.received_at)) { (when(row.received_at)) }
+                span class={ "status status-" (row.status) } { (status_label(&row.status)) }
+            }
+            @if row.comment.trim().is_empty() {
+                p.comment.none { "No comment." }
+            } @else {
+                p.comment { (row.comment) }
+            }
+            dl.meta {
+                div { dt { "Page" } dd { a href=(row.page_url) rel="noreferrer noopener nofollow" { (row.page_url) } } }
+                div { dt { "Language" } dd { @if row.locale.is_empty() { "—" } @else { (row.locale) } } }
+                div { dt { "Browser" } dd title=(row.user_agent) { (browser(&row.user_agent)) } }
+                @if let (Some(email), Some(reply)) = (&row.email, &reply) {
+                    div { dt { "Email" } dd { (email) " · " a.reply href=(reply) { "Reply" } } }
+                }
+                @if let Some(user) = &row.user_id {
+                    div { dt { "User" } dd { (user) } }
+                }
+                @if !row.metadata.is_empty() {
+                    div { dt { "Metadata" } dd { @for (key, value) in &row.metadata { code { (key) "=" (value) } " " } } }
+                }
+                @if let Some(at) = row.first_response_at {
+                    div { dt { "First response" } dd { "after " (duration(at - row.received_at)) } }
+                }
+            }
+            form.triage method="post" action=(format!("/admin/feedback/{}", row.id)) {
+                input type="hidden" name="csrf" value=(view.owner.csrf);
+                input type="hidden" name="back" value=(view.back);
+                label { span { "Status" }
+                    select name="status" {
+                        @for status in STATUSES {
+                            option value=(status) selected[row.status == status] { (status_label(status)) }
+                        }
+                    }
+                }
+                label.grow { span { "Internal note" }
+                    textarea name="note" rows="1" maxlength="5000" { (row.note) }
+                }
+                button type="submit" { "Save" }
+            }
+        }
+    }
+}
+
+/// The trend as an SVG: a bar per day (or week) for the count, a line for satisfaction.
+fn trend(report: &Report) -> Markup {
+    const W: f64 = 720.0;
+    const H: f64 = 200.0;
+    const TOP: f64 = 12.0;
+    const BOTTOM: f64 = 24.0;
+    let plot = H - TOP - BOTTOM;
+    let n = report.buckets.len().max(1) as f64;
+    let step = W / n;
+    let most = report.buckets.iter().map(|b| b.count).max().unwrap_or(0).max(1) as f64;
+    let points: Vec<String> = report
+        .buckets
+        .iter()
+        .enumerate()
+        .filter_map(|(i, bucket)| {
+            bucket.satisfaction.map(|s| {
+                format!("{:.1},{:.1}", step * (i as f64 + 0.5), TOP + plot * (1.0 - s / 100.0))
+            })
+        })
+        .collect();
+    let first = report.buckets.first().map_or(0, |b| b.start);
+    let last = report.buckets.last().map_or(0, |b| b.start);
+    let label = format!(
+        "{} submissions from {} to {}, {} per bar; the line is the average satisfaction",
+        report.total,
+        day(first),
+        day(last),
+        if report.bucket_days == 7 { "a week" } else { "a day" }
+    );
+    html! {
+        svg.chart viewBox=(format!("0 0 {W} {H}")) role="img" aria-label=(label) {
+            @for y in [0.0, 50.0, 100.0] {
+                line.grid x1="0" x2=(W) y1=(format!("{:.1}", TOP + plot * (1.0 - y / 100.0))) y2=(format!("{:.1}", TOP + plot * (1.0 - y / 100.0))) {}
+            }
+            @for (i, bucket) in report.buckets.iter().enumerate() {
+                @let height = plot * bucket.count as f64 / most;
+                rect.bar x=(format!("{:.1}", step * i as f64 + step * 0.15)) y=(format!("{:.1}", TOP + plot - height))
+                    width=(format!("{:.1}", step * 0.7)) height=(format!("{height:.1}")) {
+                    title { (day(bucket.start)) ": " (bucket.count) }
+                }
+            }
+            @if points.len() > 1 {
+                polyline.line points=(points.join(" ")) {}
+            }
+            @for point in &points {
+                @let (x, y) = point.split_once(',').unwrap_or(("0", "0"));
+                circle.dot cx=(x) cy=(y) r="3" {}
+            }
+            text.axis x="0" y=(H - 6.0) { (day(first)) }
+            text.axis x=(W) y=(H - 6.0) text-anchor="end" { (day(last)) }
+            text.axis x=(W) y=(TOP - 2.0) text-anchor="end" { "100 %" }
+        }
+    }
+}
+
+fn distribution(kind: RatingKind, counts: &[(u8, u64)]) -> Markup {
+    let most = counts.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1) as f64;
+    let row_height = 22.0;
+    let height = row_height * counts.len() as f64;
+    html! {
+        svg.bars viewBox=(format!("0 0 320 {height}")) role="img"
+            aria-label=(counts.iter().map(|(v, n)| format!("{}: {n}", rating_text(kind, *v))).collect::<Vec<_>>().join(", ")) {
+            @for (i, (value, count)) in counts.iter().enumerate() {
+                @let y = row_height * i as f64;
+                text.axis x="0" y=(format!("{:.1}", y + 15.0)) { (rating_text(kind, *value)) }
+                rect.bar x="120" y=(format!("{:.1}", y + 4.0)) width=(format!("{:.1}", 160.0 * *count as f64 / most)) height="14" {}
+                text.axis x="316" y=(format!("{:.1}", y + 15.0)) text-anchor="end" { (count) }
+            }
+        }
+    }
+}
+
+pub fn stats(
+    session: &Session,
+    sites: &[Site],
+    query: &StatsQuery,
+    report: &Report,
+    from: i64,
+    to: i64,
+) -> Markup {
+    let body = html! {
+        div.heading { h1 { "Statistics" } }
+        form.filters method="get" action="/admin/stats" {
+            div { label for="site" { "Site" } (site_select(sites, given(&query.site))) }
+            div { label for="from" { "From" } input #from type="date" name="from" value=(day(from)); }
+            div { label for="to" { "Before" } input #to type="date" name="to" value=(day(to)); }
+            div.actions { button.primary type="submit" { "Show" } }
+        }
+        section.cards {
+            div.card { p.big { (report.total) } p { "submissions" } }
+            @for kind in &report.kinds {
+                div.card {
+                    p.big { (format!("{:.1}", kind.score.1)) @if kind.score.0 != "NPS" { " %" } }
+                    p { (kind.score.0) " · " (kind.kind.as_str()) ", average " (format!("{:.2}", kind.average)) " over " (kind.count) }
+                }
+            }
+            div.card {
+                p.big { @match report.median_response_ms { Some(ms) => (duration(ms)), None => "—" } }
+                p { "median time to first response (" (report.responded) " answered)" }
+            }
+        }
+        section.card {
+            h2 { "Trend" }
+            (trend(report))
+        }
+        @for kind in &report.kinds {
+            section.card {
+                h2 { "Distribution: " (kind.kind.as_str()) }
+                (distribution(kind.kind, &kind.distribution))
+            }
+        }
+        section.card {
+            h2 { "Pages that need attention" }
+            @if report.attention.is_empty() {
+                p.empty { "No page has " (super::stats::MIN_RATINGS_FOR_ATTENTION) " ratings yet." }
+            } @else {
+                table {
+                    thead { tr { th scope="col" { "Page" } th scope="col" { "Ratings" } th scope="col" { "Satisfaction" } } }
+                    tbody {
+                        @for page in &report.attention {
+                            tr { td { (page.url) } td { (page.count) } td { (format!("{:.0} %", page.satisfaction)) } }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    layout("Statistics", Some(session), "stats", body)
+}

@@ -1,0 +1,193 @@
+//! Statistics for a set of sites over a time range: count, average, distribution, NPS or
+//! CSAT, the trend per day (or week), the pages that need attention, and how fast owners
+//! answer. Ratings of different kinds are compared on a common 0–100 % "satisfaction"
+//! scale: (value − lowest) / (highest − lowest).
+
+use std::collections::{BTreeMap, HashMap};
+
+use earshot_shared::RatingKind;
+use rusqlite::Connection;
+
+use crate::store::{self, FeedbackFilter, Page, StoreError};
+
+/// A page needs this many ratings before it can be called one that needs attention.
+pub const MIN_RATINGS_FOR_ATTENTION: u64 = 3;
+const DAY_MS: i64 = 86_400_000;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct KindStats {
+    pub kind: RatingKind,
+    pub count: u64,
+    pub average: f64,
+    /// How many chose each value, lowest value first (every value of the scale, zeros too).
+    pub distribution: Vec<(u8, u64)>,
+    /// NPS (promoters − detractors, −100 to 100) for NPS; CSAT (share of the top two values
+    /// for stars and faces, of "yes" for thumbs), in percent.
+    pub score: (&'static str, f64),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bucket {
+    pub start: i64,
+    pub count: u64,
+    /// Average satisfaction in the bucket, 0–100; `None` without ratings.
+    pub satisfaction: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageStat {
+    pub url: String,
+    pub count: u64,
+    pub satisfaction: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub total: u64,
+    pub kinds: Vec<KindStats>,
+    /// One bucket per day (per week beyond two months).
+    pub buckets: Vec<Bucket>,
+    pub bucket_days: i64,
+    /// The lowest satisfaction first, among pages with enough ratings.
+    pub attention: Vec<PageStat>,
+    /// Median time from arrival to the first status change, over those that had one.
+    pub median_response_ms: Option<i64>,
+    pub responded: u64,
+}
+
+/// A rating on the common 0–100 scale.
+pub fn satisfaction(kind: RatingKind, value: u8) -> f64 {
+    let (low, high) = kind.bounds();
+    f64::from(value.saturating_sub(low)) * 100.0 / f64::from(high - low)
+}
+
+impl Report {
+    pub fn compute(
+        conn: &Connection,
+        sites: &[String],
+        filter: &FeedbackFilter,
+        from: i64,
+        to: i64,
+    ) -> Result<Self, StoreError> {
+        let bucket_days = if to - from > 62 * DAY_MS { 7 } else { 1 };
+        let bucket_ms = bucket_days * DAY_MS;
+        let first = from - from.rem_euclid(DAY_MS);
+        let count = ((to - first + bucket_ms - 1) / bucket_ms).max(1) as usize;
+        let mut buckets: Vec<(u64, f64)> = vec![(0, 0.0); count];
+        let mut kinds: BTreeMap<&'static str, (RatingKind, HashMap<u8, u64>)> = BTreeMap::new();
+        let mut pages: HashMap<String, (u64, f64)> = HashMap::new();
+        let mut responses = Vec::new();
+        let mut total = 0;
+        store::for_each_feedback_in(conn, sites, filter, Page::All, |row| {
+            total += 1;
+            let score = satisfaction(row.rating.kind, row.rating.value);
+            let index = ((row.received_at - first) / bucket_ms).clamp(0, count as i64 - 1) as usize;
+            buckets[index].0 += 1;
+            buckets[index].1 += score;
+            *kinds
+                .entry(row.rating.kind.as_str())
+                .or_insert_with(|| (row.rating.kind, HashMap::new()))
+                .1
+                .entry(row.rating.value)
+                .or_default() += 1;
+            // The page without its query string and fragment: the same page, however reached.
+            let page = row
+                .page_url
+                .split(['?', '#'])
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            let entry = pages.entry(page).or_default();
+            entry.0 += 1;
+            entry.1 += score;
+            if let Some(at) = row.first_response_at {
+                responses.push(at - row.received_at);
+            }
+            Ok(())
+        })?;
+
+        let kinds = kinds
+            .into_values()
+            .map(|(kind, counts)| {
+                let (low, high) = kind.bounds();
+                let distribution: Vec<(u8, u64)> = (low..=high)
+                    .map(|value| (value, counts.get(&value).copied().unwrap_or(0)))
+                    .collect();
+                let count: u64 = distribution.iter().map(|(_, n)| n).sum();
+                let share = |test: &dyn Fn(u8) -> bool| {
+                    distribution
+                        .iter()
+                        .filter(|(value, _)| test(*value))
+                        .map(|(_, n)| *n)
+                        .sum::<u64>() as f64
+                        * 100.0
+                        / count.max(1) as f64
+                };
+                let score = match kind {
+                    RatingKind::Nps => ("NPS", share(&|v| v >= 9) - share(&|v| v <= 6)),
+                    RatingKind::Thumbs => ("Helpful", share(&|v| v == 1)),
+                    RatingKind::Stars | RatingKind::Emoji => ("CSAT", share(&|v| v >= 4)),
+                };
+                KindStats {
+                    kind,
+                    count,
+                    average: distribution
+                        .iter()
+                        .map(|(value, n)| f64::from(*value) * *n as f64)
+                        .sum::<f64>()
+                        / count.max(1) as f64,
+                    distribution,
+                    score,
+                }
+            })
+            .collect();
+        let mut attention: Vec<PageStat> = pages
+            .into_iter()
+            .filter(|(_, (count, _))| *count >= MIN_RATINGS_FOR_ATTENTION)
+            .map(|(url, (count, sum))| PageStat {
+                url,
+                count,
+                satisfaction: sum / count as f64,
+            })
+            .collect();
+        attention.sort_by(|a, b| {
+            a.satisfaction
+                .total_cmp(&b.satisfaction)
+                .then(b.count.cmp(&a.count))
+        });
+        attention.truncate(5);
+        responses.sort_unstable();
+        Ok(Self {
+            total,
+            kinds,
+            buckets: buckets
+                .into_iter()
+                .enumerate()
+                .map(|(i, (count, sum))| Bucket {
+                    start: first + i as i64 * bucket_ms,
+                    count,
+                    satisfaction: (count > 0).then(|| sum / count as f64),
+                })
+                .collect(),
+            bucket_days,
+            attention,
+            median_response_ms: responses.get(responses.len() / 2).copied(),
+            responded: responses.len() as u64,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_scale_maps_onto_0_to_100() {
+        assert_eq!(satisfaction(RatingKind::Stars, 1), 0.0);
+        assert_eq!(satisfaction(RatingKind::Stars, 5), 100.0);
+        assert_eq!(satisfaction(RatingKind::Emoji, 3), 50.0);
+        assert_eq!(satisfaction(RatingKind::Thumbs, 1), 100.0);
+        assert_eq!(satisfaction(RatingKind::Nps, 0), 0.0);
+        assert_eq!(satisfaction(RatingKind::Nps, 10), 100.0);
+    }
+}
