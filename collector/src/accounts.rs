@@ -2,8 +2,8 @@
 //! database (only a SHA-256 of the cookie's token is stored), each with its own CSRF token,
 //! and an account's reach: every site, or the sites it was given.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::auth::hash_token;
@@ -87,7 +87,9 @@ pub fn add_user(
     let id = tx.last_insert_rowid();
     for site in sites.unwrap_or_default() {
         let known: Option<i64> = tx
-            .query_row("SELECT 1 FROM sites WHERE key = ?1", [site], |row| row.get(0))
+            .query_row("SELECT 1 FROM sites WHERE key = ?1", [site], |row| {
+                row.get(0)
+            })
             .optional()?;
         if known.is_none() {
             return Err(StoreError::UnknownSite(site.clone()));
@@ -105,7 +107,11 @@ pub fn add_user(
     })
 }
 
-fn user_sites(conn: &Connection, id: i64, all_sites: bool) -> Result<Option<Vec<String>>, StoreError> {
+fn user_sites(
+    conn: &Connection,
+    id: i64,
+    all_sites: bool,
+) -> Result<Option<Vec<String>>, StoreError> {
     if all_sites {
         return Ok(None);
     }
@@ -121,7 +127,12 @@ pub fn user_by_email(conn: &Connection, email: &str) -> Result<Option<(User, Str
     let row = conn
         .prepare_cached("SELECT id, email, password_hash, all_sites FROM users WHERE email = ?1")?
         .query_row([email.trim().to_lowercase()], |row| {
-            Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?, row.get::<_, bool>(3)?))
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, bool>(3)?,
+            ))
         })
         .optional()?;
     let Some((id, email, hash, all_sites)) = row else {
@@ -135,7 +146,13 @@ pub fn user_by_email(conn: &Connection, email: &str) -> Result<Option<(User, Str
 pub fn users(conn: &Connection) -> Result<Vec<User>, StoreError> {
     let rows = conn
         .prepare("SELECT id, email, all_sites FROM users ORDER BY id")?
-        .query_map([], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, bool>(2)?)))?
+        .query_map([], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, bool>(2)?,
+            ))
+        })?
         .collect::<Result<Vec<_>, _>>()?;
     rows.into_iter()
         .map(|(id, email, all_sites)| {
@@ -186,7 +203,12 @@ pub fn session(conn: &Connection, token: &str) -> Result<Option<Session>, StoreE
              WHERE sessions.token_hash = ?1 AND sessions.expires_at > ?2",
         )?
         .query_row(params![hash_token(token), now_millis()], |row| {
-            Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, bool>(2)?, row.get::<_, String>(3)?))
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, bool>(2)?,
+                row.get::<_, String>(3)?,
+            ))
         })
         .optional()?;
     let Some((id, email, all_sites, csrf)) = row else {
@@ -204,6 +226,9 @@ pub fn session(conn: &Connection, token: &str) -> Result<Option<Session>, StoreE
 
 /// Ends a session (signing out).
 pub fn end_session(conn: &Connection, token: &str) -> Result<(), StoreError> {
-    conn.execute("DELETE FROM sessions WHERE token_hash = ?1", [hash_token(token)])?;
+    conn.execute(
+        "DELETE FROM sessions WHERE token_hash = ?1",
+        [hash_token(token)],
+    )?;
     Ok(())
 }

@@ -165,58 +165,60 @@ pub fn write_export_in(
         Format::Csv => {
             let mut csv = csv::Writer::from_writer(out);
             csv.write_record(CSV_COLUMNS).map_err(export_error)?;
-            let rows = store::for_each_feedback_in(conn, sites, filter, Page::All, |row: FeedbackRow| {
-                csv.write_record([
-                    row.id.as_str(),
-                    &timestamp(row.received_at),
-                    &row.site,
-                    row.rating.kind.as_str(),
-                    &row.rating.value.to_string(),
-                    &neutralize_formula(&row.comment),
-                    &neutralize_formula(row.email.as_deref().unwrap_or("")),
-                    &neutralize_formula(&row.page_url),
-                    &neutralize_formula(&row.locale),
-                    &neutralize_formula(&row.user_agent),
-                    &row.viewport_width.to_string(),
-                    &row.viewport_height.to_string(),
-                    &row.status,
-                    if row.spam { "true" } else { "false" },
-                    &neutralize_formula(row.user_id.as_deref().unwrap_or("")),
-                    &metadata_cell(&row.metadata),
-                ])
-                .map_err(export_error)?;
-                progress();
-                Ok(())
-            })?;
+            let rows =
+                store::for_each_feedback_in(conn, sites, filter, Page::All, |row: FeedbackRow| {
+                    csv.write_record([
+                        row.id.as_str(),
+                        &timestamp(row.received_at),
+                        &row.site,
+                        row.rating.kind.as_str(),
+                        &row.rating.value.to_string(),
+                        &neutralize_formula(&row.comment),
+                        &neutralize_formula(row.email.as_deref().unwrap_or("")),
+                        &neutralize_formula(&row.page_url),
+                        &neutralize_formula(&row.locale),
+                        &neutralize_formula(&row.user_agent),
+                        &row.viewport_width.to_string(),
+                        &row.viewport_height.to_string(),
+                        &row.status,
+                        if row.spam { "true" } else { "false" },
+                        &neutralize_formula(row.user_id.as_deref().unwrap_or("")),
+                        &metadata_cell(&row.metadata),
+                    ])
+                    .map_err(export_error)?;
+                    progress();
+                    Ok(())
+                })?;
             csv.flush().map_err(export_error)?;
             Ok(rows)
         }
         Format::Jsonl => {
             let mut out = io::BufWriter::new(out);
-            let rows = store::for_each_feedback_in(conn, sites, filter, Page::All, |row: FeedbackRow| {
-                let record = JsonRecord {
-                    id: &row.id,
-                    received_at: timestamp(row.received_at),
-                    site: &row.site,
-                    rating_kind: row.rating.kind.as_str(),
-                    rating: row.rating.value,
-                    comment: &row.comment,
-                    email: row.email.as_deref(),
-                    page_url: &row.page_url,
-                    locale: &row.locale,
-                    user_agent: &row.user_agent,
-                    viewport_width: row.viewport_width,
-                    viewport_height: row.viewport_height,
-                    status: &row.status,
-                    spam: row.spam,
-                    user_id: row.user_id.as_deref(),
-                    metadata: &row.metadata,
-                };
-                serde_json::to_writer(&mut out, &record).map_err(export_error)?;
-                out.write_all(b"\n").map_err(export_error)?;
-                progress();
-                Ok(())
-            })?;
+            let rows =
+                store::for_each_feedback_in(conn, sites, filter, Page::All, |row: FeedbackRow| {
+                    let record = JsonRecord {
+                        id: &row.id,
+                        received_at: timestamp(row.received_at),
+                        site: &row.site,
+                        rating_kind: row.rating.kind.as_str(),
+                        rating: row.rating.value,
+                        comment: &row.comment,
+                        email: row.email.as_deref(),
+                        page_url: &row.page_url,
+                        locale: &row.locale,
+                        user_agent: &row.user_agent,
+                        viewport_width: row.viewport_width,
+                        viewport_height: row.viewport_height,
+                        status: &row.status,
+                        spam: row.spam,
+                        user_id: row.user_id.as_deref(),
+                        metadata: &row.metadata,
+                    };
+                    serde_json::to_writer(&mut out, &record).map_err(export_error)?;
+                    out.write_all(b"\n").map_err(export_error)?;
+                    progress();
+                    Ok(())
+                })?;
             out.flush().map_err(export_error)?;
             Ok(rows)
         }

@@ -242,7 +242,12 @@ impl FeedbackFilter {
         if let Some(status) = &self.status {
             add("status = ?", Value::Text(status.clone()));
         }
-        if let Some(text) = self.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        if let Some(text) = self
+            .text
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
             // LIKE with its wildcards escaped: the owner's words are matched as written.
             let escaped = text
                 .replace('\\', "\\\\")

@@ -126,7 +126,9 @@ pub fn session_cookie(token: String, secure: bool) -> Cookie<'static> {
         .http_only(true)
         .same_site(SameSite::Strict)
         .secure(secure)
-        .max_age(actix_web::cookie::time::Duration::days(accounts::SESSION_DAYS))
+        .max_age(actix_web::cookie::time::Duration::days(
+            accounts::SESSION_DAYS,
+        ))
         .finish()
 }
 
@@ -144,7 +146,9 @@ pub fn expired_cookie() -> Cookie<'static> {
 /// Where to go after signing in: only a dashboard path, never another site.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(next) if next.starts_with("/admin") && !next.starts_with("//") && !next.contains('\\') => {
+        Some(next)
+            if next.starts_with("/admin") && !next.starts_with("//") && !next.contains('\\') =>
+        {
             next.to_owned()
         }
         _ => "/admin/inbox".to_owned(),

@@ -7,8 +7,8 @@ mod auth;
 mod pages;
 mod stats;
 
-use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use serde::Deserialize;
@@ -120,7 +120,10 @@ async fn home(_owner: Owner) -> HttpResponse {
 async fn stylesheet() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/css; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("max-age=300")))
+        .insert_header((
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("max-age=300"),
+        ))
         .body(include_str!("admin.css"))
 }
 
@@ -244,6 +247,17 @@ pub struct ViewQuery {
     pub page: Option<u64>,
 }
 
+const DAY_MS: i64 = 86_400_000;
+
+/// A day picked as the end of a range counts whole: "until 2026-11-22" includes that day.
+fn until(text: Option<&str>, parsed: i64) -> i64 {
+    if text.is_some_and(|text| text.len() == 10) {
+        parsed + DAY_MS
+    } else {
+        parsed
+    }
+}
+
 fn given(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
@@ -254,8 +268,9 @@ impl ViewQuery {
         let rating = |value: &Option<String>, name: &str| {
             given(value)
                 .map(|v| {
-                    v.parse::<u8>()
-                        .map_err(|_| AdminError::BadRequest(format!("{name} is a number from 0 to 10")))
+                    v.parse::<u8>().map_err(|_| {
+                        AdminError::BadRequest(format!("{name} is a number from 0 to 10"))
+                    })
                 })
                 .transpose()
         };
@@ -270,6 +285,10 @@ impl ViewQuery {
             has_email: given(&self.has_email).map(|v| v != "no"),
         }
         .into_filter()
+        .map(|mut filter| {
+            filter.to = filter.to.map(|to| until(given(&self.to), to));
+            filter
+        })
         .map_err(AdminError::BadRequest)
     }
 
@@ -457,10 +476,14 @@ async fn stats_page(
             .map_err(AdminError::BadRequest)
     };
     let now = store::now_millis();
-    let from = parse(&query.from)?.unwrap_or(now - 30 * 86_400_000);
-    let to = parse(&query.to)?.unwrap_or(now);
+    let from = parse(&query.from)?.unwrap_or(now - 30 * DAY_MS);
+    let to = parse(&query.to)?
+        .map(|to| until(given(&query.to), to))
+        .unwrap_or(now);
     if to <= from {
-        return Err(AdminError::BadRequest("the end comes before the start".into()));
+        return Err(AdminError::BadRequest(
+            "the end comes before the start".into(),
+        ));
     }
     let filter = FeedbackFilter {
         from: Some(from),

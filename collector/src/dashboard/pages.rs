@@ -143,7 +143,13 @@ fn rating_text(kind: RatingKind, value: u8) -> String {
         RatingKind::Thumbs => "Not helpful".to_owned(),
         RatingKind::Nps => format!("NPS {value}"),
         RatingKind::Emoji => {
-            let names = ["Very dissatisfied", "Dissatisfied", "Neutral", "Satisfied", "Very satisfied"];
+            let names = [
+                "Very dissatisfied",
+                "Dissatisfied",
+                "Neutral",
+                "Satisfied",
+                "Very satisfied",
+            ];
             names
                 .get(usize::from(value.saturating_sub(1)))
                 .copied()
@@ -259,7 +265,7 @@ pub fn inbox(view: &InboxView<'_>) -> Markup {
                 }
             }
             div { label for="from" { "Received from" } input #from type="date" name="from" value=[given(&query.from)]; }
-            div { label for="to" { "before" } input #to type="date" name="to" value=[given(&query.to)]; }
+            div { label for="to" { "until" } input #to type="date" name="to" value=[given(&query.to)]; }
             div.grow { label for="q" { "Contains" } input #q type="search" name="q" value=[given(&query.q)]; }
             div.check {
                 input #has_email type="checkbox" name="has_email" value="yes" checked[given(&query.has_email).is_some_and(|v| v != "no")];
@@ -355,14 +361,24 @@ fn trend(report: &Report) -> Markup {
     let plot = H - TOP - BOTTOM;
     let n = report.buckets.len().max(1) as f64;
     let step = W / n;
-    let most = report.buckets.iter().map(|b| b.count).max().unwrap_or(0).max(1) as f64;
+    let most = report
+        .buckets
+        .iter()
+        .map(|b| b.count)
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
     let points: Vec<String> = report
         .buckets
         .iter()
         .enumerate()
         .filter_map(|(i, bucket)| {
             bucket.satisfaction.map(|s| {
-                format!("{:.1},{:.1}", step * (i as f64 + 0.5), TOP + plot * (1.0 - s / 100.0))
+                format!(
+                    "{:.1},{:.1}",
+                    step * (i as f64 + 0.5),
+                    TOP + plot * (1.0 - s / 100.0)
+                )
             })
         })
         .collect();
@@ -373,7 +389,11 @@ fn trend(report: &Report) -> Markup {
         report.total,
         day(first),
         day(last),
-        if report.bucket_days == 7 { "a week" } else { "a day" }
+        if report.bucket_days == 7 {
+            "a week"
+        } else {
+            "a day"
+        }
     );
     html! {
         svg.chart viewBox=(format!("0 0 {W} {H}")) role="img" aria-label=(label) {
@@ -431,7 +451,7 @@ pub fn stats(
         form.filters method="get" action="/admin/stats" {
             div { label for="site" { "Site" } (site_select(sites, given(&query.site))) }
             div { label for="from" { "From" } input #from type="date" name="from" value=(day(from)); }
-            div { label for="to" { "Before" } input #to type="date" name="to" value=(day(to)); }
+            div { label for="to" { "Until" } input #to type="date" name="to" value=(day(to - 1)); }
             div.actions { button.primary type="submit" { "Show" } }
         }
         section.cards {

@@ -125,6 +125,31 @@ impl Collector {
         earshot(self.dir.path(), &self.origin(), args)
     }
 
+    /// Creates a dashboard account with this password, limited to `sites` if any are given.
+    pub fn add_user(&self, email: &str, password: &str, sites: &[&str]) {
+        let mut args = vec!["user", "add", email, "--password-stdin"];
+        for site in sites {
+            args.extend(["--site", site]);
+        }
+        let mut child = Command::new(binary())
+            .args(&args)
+            .env("EARSHOT_DATABASE", self.dir.path().join("earshot.db"))
+            .env("EARSHOT_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// GETs `/v1/sites/demo/{path_and_query}` (an export), with `token` as bearer if given.
     pub fn export(&self, token: Option<&str>, path_and_query: &str) -> (u16, Vec<u8>) {
         let mut request = http().get(&self.url(&format!("/v1/sites/demo/{path_and_query}")));
