@@ -54,6 +54,14 @@ pub enum Command {
     User(UserCommand),
     /// Write a site's feedback as CSV to a file or standard output.
     Export(ExportArgs),
+    /// Delete everything left with one email address (a visitor's request for erasure).
+    Erase {
+        /// The visitor's email address.
+        email: String,
+        /// Only on this site; without it, every site.
+        #[arg(long)]
+        site: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -86,6 +94,10 @@ pub struct ServeArgs {
     /// Submissions one site may receive per minute from all visitors; 0 turns the limit off.
     #[arg(long, env = "EARSHOT_RATE_LIMIT_SITE", default_value_t = limits::RATE_LIMIT_PER_SITE)]
     pub rate_limit_site: u32,
+
+    /// Seconds before a failed webhook delivery is tried again; the wait doubles each time.
+    #[arg(long, env = "EARSHOT_WEBHOOK_RETRY_SECS", default_value_t = 10)]
+    pub webhook_retry_secs: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -104,6 +116,17 @@ pub enum SiteCommand {
     },
     /// List the sites, their origins and how much feedback each holds.
     List,
+    /// Delete a site's feedback once it is older than some days (applied hourly by serve).
+    Retention {
+        /// The site's key.
+        key: String,
+        /// Keep this many days of feedback.
+        #[arg(long, conflicts_with = "forever", required_unless_present = "forever")]
+        days: Option<u32>,
+        /// Keep feedback forever (the default).
+        #[arg(long)]
+        forever: bool,
+    },
     /// Show or change a site's widget defaults; the snippet's data-* attributes still win.
     Widget {
         /// The site's key.

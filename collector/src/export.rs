@@ -55,7 +55,7 @@ pub fn neutralize_formula(cell: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-fn timestamp(millis: i64) -> String {
+pub fn timestamp(millis: i64) -> String {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
         .ok()
         .and_then(|at| at.format(&Rfc3339).ok())

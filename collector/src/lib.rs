@@ -17,6 +17,7 @@ pub mod origin;
 pub mod rate_limit;
 pub mod sites;
 pub mod store;
+pub mod webhooks;
 pub mod widget_settings;
 
 pub use app::{AppState, configure};

@@ -34,6 +34,10 @@ fn main() -> ExitCode {
         Command::Token(ref command) => token(&cli, command),
         Command::Export(ref args) => export(&cli, args),
         Command::User(ref command) => user(&cli, command),
+        Command::Erase {
+            ref email,
+            ref site,
+        } => erase(&cli, email, site.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -53,6 +57,7 @@ fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
         per_site: NonZeroU32::new(args.rate_limit_site),
         window: Duration::from_secs(limits::RATE_WINDOW_SECS),
     });
+    let state_store = store.clone();
     let state = AppState {
         store,
         metrics: Default::default(),
@@ -77,6 +82,23 @@ fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
     if let Some(workers) = args.workers {
         server = server.workers(workers);
     }
+    // New feedback reaches the sites' webhooks; old feedback goes when a site says so.
+    earshot_collector::webhooks::start(
+        state_store.clone(),
+        Duration::from_secs(args.webhook_retry_secs.max(1)),
+    );
+    std::thread::Builder::new()
+        .name("earshot-retention".into())
+        .spawn(move || {
+            loop {
+                match state_store.read(|conn| store::apply_retention(conn, store::now_millis())) {
+                    Ok(0) => {}
+                    Ok(deleted) => tracing::info!(deleted, "retention applied"),
+                    Err(err) => tracing::error!(error = %err, "retention could not be applied"),
+                }
+                std::thread::sleep(Duration::from_secs(3600));
+            }
+        })?;
     actix_web::rt::System::new().block_on(async move {
         // Visitors whose limits have refilled are forgotten, so memory stays bounded.
         actix_web::rt::spawn(async move {
@@ -88,6 +110,23 @@ fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
         });
         server.run().await
     })?;
+    Ok(())
+}
+
+fn erase(cli: &Cli, email: &str, site: Option<&str>) -> CliResult {
+    let conn = store::open_connection(&cli.database)?;
+    let sites: Vec<String> = match site {
+        Some(site) => {
+            store::site(&conn, site)?.ok_or_else(|| store::StoreError::UnknownSite(site.into()))?;
+            vec![site.to_owned()]
+        }
+        None => store::sites(&conn)?
+            .into_iter()
+            .map(|s| s.key.to_string())
+            .collect(),
+    };
+    let deleted = store::erase_email(&conn, email, &sites)?;
+    eprintln!("Deleted {deleted} submission(s) left with {email}.");
     Ok(())
 }
 
@@ -149,21 +188,14 @@ fn snippet(public_url: &str, key: &SiteKey) -> String {
     format!(r#"<script src="{base}/earshot.js" data-site="{key}" async></script>"#)
 }
 
-fn random_site_key() -> String {
-    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
-    let mut bytes = [0u8; 12];
-    getrandom::fill(&mut bytes).expect("the operating system's random number generator failed");
-    bytes
-        .iter()
-        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
-        .collect()
-}
-
 fn site(cli: &Cli, command: &SiteCommand) -> CliResult {
     let mut conn = store::open_connection(&cli.database)?;
     match command {
         SiteCommand::Add { name, origins, key } => {
-            let key = SiteKey::parse(key.as_deref().unwrap_or(&random_site_key()))?;
+            let key = SiteKey::parse(
+                key.as_deref()
+                    .unwrap_or(&earshot_collector::sites::random_site_key()),
+            )?;
             if name.trim().is_empty()
                 || name.chars().count() > earshot_shared::limits::MAX_SITE_NAME_CHARS
             {
@@ -200,6 +232,16 @@ fn site(cli: &Cli, command: &SiteCommand) -> CliResult {
                     site.name,
                     site.origins.join(" ")
                 )?;
+            }
+        }
+        SiteCommand::Retention { key, days, .. } => {
+            store::set_retention(&conn, key, *days)?;
+            let deleted = store::apply_retention(&conn, store::now_millis())?;
+            match days {
+                Some(days) => eprintln!(
+                    "Site {key} keeps {days} days of feedback; {deleted} older submission(s) deleted now, the rest as they age (hourly)."
+                ),
+                None => eprintln!("Site {key} keeps its feedback forever."),
             }
         }
         SiteCommand::Widget {

@@ -45,3 +45,14 @@ impl SiteCache {
         Ok(site)
     }
 }
+
+/// A random site key: 12 characters from an alphabet without look-alikes (no 0/o, 1/l).
+pub fn random_site_key() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
+    let mut bytes = [0u8; 12];
+    getrandom::fill(&mut bytes).expect("the operating system's random number generator failed");
+    bytes
+        .iter()
+        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+        .collect()
+}

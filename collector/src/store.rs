@@ -97,6 +97,34 @@ ALTER TABLE feedback ADD COLUMN note TEXT NOT NULL DEFAULT '';
 ALTER TABLE feedback ADD COLUMN first_response_at INTEGER;
 CREATE INDEX feedback_by_time ON feedback (received_at);
 "#,
+    // Retention per site; webhooks and their deliveries (a durable queue: a delivery is
+    // queued in the transaction that stores the submission).
+    r#"
+ALTER TABLE sites ADD COLUMN retention_days INTEGER;
+CREATE INDEX feedback_by_email ON feedback (email);
+CREATE TABLE webhooks (
+    id          INTEGER PRIMARY KEY,
+    site_key    TEXT NOT NULL REFERENCES sites(key) ON DELETE CASCADE,
+    url         TEXT NOT NULL,
+    secret      TEXT NOT NULL,
+    format      TEXT NOT NULL,
+    created_at  INTEGER NOT NULL
+) STRICT;
+CREATE INDEX webhooks_by_site ON webhooks (site_key);
+CREATE TABLE webhook_deliveries (
+    id               INTEGER PRIMARY KEY,
+    webhook_id       INTEGER NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+    feedback_id      TEXT NOT NULL,
+    state            TEXT NOT NULL DEFAULT 'pending',
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at  INTEGER NOT NULL,
+    last_status      INTEGER,
+    last_error       TEXT,
+    created_at       INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL
+) STRICT;
+CREATE INDEX deliveries_due ON webhook_deliveries (state, next_attempt_at);
+"#,
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -133,6 +161,8 @@ pub struct Site {
     pub created_at: i64,
     /// How the widget looks and asks on this site, unless the snippet says otherwise.
     pub widget: WidgetSettings,
+    /// Feedback older than this many days is deleted; `None` keeps it.
+    pub retention_days: Option<u32>,
 }
 
 /// An API token as listed; the token itself is never stored.
@@ -439,6 +469,31 @@ impl Store {
         result
     }
 
+    /// Runs `write` (its own transactions) on a pooled connection on the blocking thread
+    /// pool: for the dashboard's rare edits; submissions go through [`Store::submit`].
+    pub async fn write_async<T: Send + 'static>(
+        &self,
+        write: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let store = self.clone();
+        actix_web::rt::task::spawn_blocking(move || {
+            let pooled = store.readers.lock().expect("reader pool poisoned").pop();
+            let mut conn = match pooled {
+                Some(conn) => conn,
+                None => open_connection(&store.path)?,
+            };
+            let result = write(&mut conn);
+            store
+                .readers
+                .lock()
+                .expect("reader pool poisoned")
+                .push(conn);
+            result
+        })
+        .await
+        .map_err(|_| StoreError::WriterGone)?
+    }
+
     /// Runs `read` on a pooled connection on the blocking thread pool.
     pub async fn read_async<T: Send + 'static>(
         &self,
@@ -495,6 +550,10 @@ fn write_batch(
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
              ON CONFLICT (id) DO NOTHING",
         )?;
+        let mut enqueue = tx.prepare_cached(
+            "INSERT INTO webhook_deliveries (webhook_id, feedback_id, next_attempt_at, created_at, updated_at)
+             SELECT id, ?1, ?2, ?2, ?2 FROM webhooks WHERE site_key = ?3",
+        )?;
         for job in batch {
             let s = &job.submission;
             let outcome = insert
@@ -522,7 +581,19 @@ fn write_batch(
                         Stored::Duplicate
                     }
                 })
-                .map_err(StoreError::from);
+                .map_err(StoreError::from)
+                // The site's webhooks hear of new feedback, in the same transaction: a
+                // stored submission is never missing its deliveries.
+                .and_then(|stored| {
+                    if stored == Stored::New && !job.spam {
+                        enqueue.execute(params![
+                            s.id.to_string(),
+                            job.received_at,
+                            s.site.as_str()
+                        ])?;
+                    }
+                    Ok(stored)
+                });
             outcomes.push(outcome);
         }
     }
@@ -574,7 +645,83 @@ pub fn add_site(
         origins: origins.to_vec(),
         created_at,
         widget: WidgetSettings::default(),
+        retention_days: None,
     })
+}
+
+/// Renames a site and replaces its allowed origins.
+pub fn update_site(
+    conn: &mut Connection,
+    key: &str,
+    name: &str,
+    origins: &[String],
+) -> Result<(), StoreError> {
+    let tx = conn.transaction()?;
+    if tx.execute(
+        "UPDATE sites SET name = ?2 WHERE key = ?1",
+        params![key, name],
+    )? == 0
+    {
+        return Err(StoreError::UnknownSite(key.to_owned()));
+    }
+    tx.execute("DELETE FROM site_origins WHERE site_key = ?1", [key])?;
+    for origin in origins {
+        tx.execute(
+            "INSERT INTO site_origins (site_key, origin) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            params![key, origin],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Deletes a site with all its feedback, tokens, webhooks and account grants.
+pub fn delete_site(conn: &mut Connection, key: &str) -> Result<u64, StoreError> {
+    let tx = conn.transaction()?;
+    let feedback = tx.execute("DELETE FROM feedback WHERE site_key = ?1", [key])?;
+    if tx.execute("DELETE FROM sites WHERE key = ?1", [key])? == 0 {
+        return Err(StoreError::UnknownSite(key.to_owned()));
+    }
+    tx.commit()?;
+    Ok(feedback as u64)
+}
+
+/// Sets how long a site keeps feedback (`None`: forever).
+pub fn set_retention(conn: &Connection, key: &str, days: Option<u32>) -> Result<(), StoreError> {
+    if conn.execute(
+        "UPDATE sites SET retention_days = ?2 WHERE key = ?1",
+        params![key, days],
+    )? == 0
+    {
+        return Err(StoreError::UnknownSite(key.to_owned()));
+    }
+    Ok(())
+}
+
+/// Deletes the feedback every site no longer keeps; returns how many submissions went.
+pub fn apply_retention(conn: &Connection, now: i64) -> Result<u64, StoreError> {
+    Ok(conn.execute(
+        "DELETE FROM feedback WHERE seq IN (
+             SELECT feedback.seq FROM feedback JOIN sites ON sites.key = feedback.site_key
+             WHERE sites.retention_days IS NOT NULL
+               AND feedback.received_at < ?1 - sites.retention_days * 86400000)",
+        [now],
+    )? as u64)
+}
+
+/// Deletes everything left with this email address (a visitor's request for erasure), in
+/// these sites; returns how many submissions went.
+pub fn erase_email(conn: &Connection, email: &str, sites: &[String]) -> Result<u64, StoreError> {
+    if sites.is_empty() {
+        return Ok(0);
+    }
+    let placeholders = vec!["?"; sites.len()].join(", ");
+    let sql = format!(
+        "DELETE FROM feedback WHERE lower(email) = lower(?) AND site_key IN ({placeholders})"
+    );
+    let mut values: Vec<rusqlite::types::Value> = vec![email.trim().to_owned().into()];
+    values.extend(sites.iter().cloned().map(rusqlite::types::Value::Text));
+    Ok(conn.execute(&sql, rusqlite::params_from_iter(values))? as u64)
 }
 
 /// Replaces a site's widget defaults. The caller has validated them.
@@ -595,13 +742,16 @@ pub fn set_widget_settings(
 }
 
 pub fn site(conn: &Connection, key: &str) -> Result<Option<Site>, StoreError> {
-    let Some((name, created_at, widget)) = conn
-        .prepare_cached("SELECT name, created_at, widget FROM sites WHERE key = ?1")?
+    let Some((name, created_at, widget, retention_days)) = conn
+        .prepare_cached(
+            "SELECT name, created_at, widget, retention_days FROM sites WHERE key = ?1",
+        )?
         .query_row([key], |row| {
             Ok((
                 row.get::<_, String>(0)?,
                 row.get(1)?,
                 row.get::<_, String>(2)?,
+                row.get::<_, Option<u32>>(3)?,
             ))
         })
         .optional()?
@@ -620,6 +770,7 @@ pub fn site(conn: &Connection, key: &str) -> Result<Option<Site>, StoreError> {
         created_at,
         // Settings this build cannot read fall back to the defaults rather than hiding the site.
         widget: serde_json::from_str(&widget).unwrap_or_default(),
+        retention_days,
     }))
 }
 
@@ -926,6 +1077,49 @@ mod tests {
         let (bad, good) = futures_util::future::join(bad, good).await;
         assert!(bad.is_err());
         assert_eq!(good.unwrap(), Stored::New);
+    }
+
+    #[actix_web::test]
+    async fn retention_and_erasure_delete_only_what_they_should() {
+        let (dir, store) = store_with_site();
+        let conn = open_connection(&dir.path().join("earshot.db")).unwrap();
+        let day = 86_400_000;
+        let now = now_millis();
+        for (age_days, email) in [
+            (40, Some("ada@example.com")),
+            (10, Some("ADA@example.com")),
+            (1, Some("bob@example.com")),
+            (50, None),
+        ] {
+            let mut s = submission("demo", Uuid::new_v4());
+            s.email = email.map(str::to_owned);
+            store.submit(s, now - age_days * day).await.unwrap();
+        }
+        assert_eq!(
+            apply_retention(&conn, now).unwrap(),
+            0,
+            "no retention set: nothing goes"
+        );
+        set_retention(&conn, "demo", Some(30)).unwrap();
+        assert_eq!(
+            apply_retention(&conn, now).unwrap(),
+            2,
+            "the 40- and 50-day-old ones"
+        );
+        assert_eq!(feedback_count(&conn, "demo").unwrap(), 2);
+        assert_eq!(
+            erase_email(&conn, "ada@example.com", &["other".into()]).unwrap(),
+            0,
+            "another site's scope"
+        );
+        assert_eq!(
+            erase_email(&conn, "Ada@Example.com", &["demo".into()]).unwrap(),
+            1,
+            "case-insensitive"
+        );
+        assert_eq!(feedback_count(&conn, "demo").unwrap(), 1);
+        set_retention(&conn, "demo", None).unwrap();
+        assert_eq!(site(&conn, "demo").unwrap().unwrap().retention_days, None);
     }
 
     #[test]

@@ -222,3 +222,113 @@ fn widget_defaults_are_shown_changed_and_checked() {
         stderr(&unknown)
     );
 }
+
+#[test]
+fn accounts_retention_and_erasure_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("earshot.db");
+    let add = earshot(
+        &db,
+        &[
+            "site",
+            "add",
+            "--name",
+            "Shop",
+            "--key",
+            "shop",
+            "--origin",
+            "https://shop.example",
+        ],
+    );
+    assert!(add.status.success(), "{}", stderr(&add));
+
+    let with_stdin = |args: &[&str], input: &str| {
+        use std::io::Write;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_earshot"))
+            .args(args)
+            .env("EARSHOT_DATABASE", &db)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let short = with_stdin(
+        &["user", "add", "ann@shop.example", "--password-stdin"],
+        "short\n",
+    );
+    assert!(!short.status.success());
+    assert!(
+        stderr(&short).contains("at least 10 characters"),
+        "{}",
+        stderr(&short)
+    );
+    let ok = with_stdin(
+        &[
+            "user",
+            "add",
+            "ann@shop.example",
+            "--site",
+            "shop",
+            "--password-stdin",
+        ],
+        "a long enough password\n",
+    );
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    let again = with_stdin(
+        &["user", "add", "ANN@shop.example", "--password-stdin"],
+        "a long enough password\n",
+    );
+    assert!(
+        stderr(&again).contains("exists already"),
+        "{}",
+        stderr(&again)
+    );
+    let unknown = with_stdin(
+        &[
+            "user",
+            "add",
+            "bo@shop.example",
+            "--site",
+            "nope",
+            "--password-stdin",
+        ],
+        "a long enough password\n",
+    );
+    assert!(
+        stderr(&unknown).contains("no site has the key"),
+        "{}",
+        stderr(&unknown)
+    );
+    let list = earshot(&db, &["user", "list"]);
+    assert_eq!(
+        String::from_utf8_lossy(&list.stdout)
+            .split_whitespace()
+            .collect::<Vec<_>>(),
+        ["ann@shop.example", "shop"]
+    );
+
+    let retention = earshot(&db, &["site", "retention", "shop", "--days", "90"]);
+    assert!(retention.status.success(), "{}", stderr(&retention));
+    assert!(
+        stderr(&retention).contains("keeps 90 days"),
+        "{}",
+        stderr(&retention)
+    );
+    let neither = earshot(&db, &["site", "retention", "shop"]);
+    assert!(!neither.status.success(), "--days or --forever is required");
+    let erase = earshot(&db, &["erase", "ada@example.com"]);
+    assert!(erase.status.success(), "{}", stderr(&erase));
+    assert!(
+        stderr(&erase).contains("Deleted 0 submission(s)"),
+        "{}",
+        stderr(&erase)
+    );
+}

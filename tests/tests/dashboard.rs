@@ -357,6 +357,38 @@ async fn an_owner_signs_in_triages_filters_and_exports_exactly_what_they_see() {
     );
     browser.screenshot("dashboard-stats").await;
 
+    browser
+        .client
+        .goto(&collector.url("/admin/sites/demo"))
+        .await
+        .unwrap();
+    let snippet = browser
+        .client
+        .find(Locator::Css("#snippet"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        snippet,
+        format!(
+            r#"<script src="{}/earshot.js" data-site="demo" async></script>"#,
+            collector.origin()
+        )
+    );
+    let copy = browser
+        .client
+        .find(Locator::Css("button[data-copy]"))
+        .await
+        .unwrap();
+    assert!(
+        copy.is_displayed().await.unwrap(),
+        "the copy button shows once its script ran"
+    );
+    browser.screenshot("dashboard-site").await;
+
     // Signing out ends the session: the inbox asks to sign in again.
     submit_form(&browser, ".signout button").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -583,4 +615,349 @@ fn owner_pages_need_a_session_and_forms_need_their_token() {
         sign_in_over_http(&collector, AGENCY, PASSWORD).err(),
         Some(429)
     );
+}
+
+/// One request a webhook receiver got: its headers and body.
+type Call = (Vec<(String, String)>, String);
+
+/// A webhook receiver: records every request, answers with the statuses given, in order
+/// (then 200).
+struct Receiver {
+    port: u16,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<Call>>>,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl Receiver {
+    fn start(statuses: Vec<u16>) -> Self {
+        use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+        let port = common::free_port();
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let statuses = std::sync::Arc::new(std::sync::Mutex::new(statuses));
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let recorded = requests.clone();
+        std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let server = HttpServer::new(move || {
+                    let (recorded, statuses) = (recorded.clone(), statuses.clone());
+                    App::new().route(
+                        "/hook",
+                        web::post().to(move |request: HttpRequest, body: String| {
+                            let headers = request
+                                .headers()
+                                .iter()
+                                .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
+                                .collect();
+                            recorded.lock().unwrap().push((headers, body));
+                            let mut statuses = statuses.lock().unwrap();
+                            let status = if statuses.is_empty() {
+                                200
+                            } else {
+                                statuses.remove(0)
+                            };
+                            async move {
+                                HttpResponse::build(
+                                    actix_web::http::StatusCode::from_u16(status).unwrap(),
+                                )
+                                .finish()
+                            }
+                        }),
+                    )
+                })
+                .workers(1)
+                .bind(("127.0.0.1", port))
+                .unwrap()
+                .run();
+                sender.send(server.handle()).unwrap();
+                server.await.unwrap();
+            });
+        });
+        let handle = receiver.recv().unwrap();
+        Self {
+            port,
+            requests,
+            handle,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/hook", self.port)
+    }
+
+    fn wait_for(&self, count: usize) -> Vec<Call> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let requests = self.requests.lock().unwrap().clone();
+            if requests.len() >= count {
+                return requests;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "only {} webhook calls",
+                requests.len()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        drop(self.handle.stop(false));
+    }
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> &'a str {
+    headers
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        .map_or("", |(_, value)| value.as_str())
+}
+
+/// The first `<code class="secret">` of a page: a token or webhook secret shown once.
+fn shown_secret(html: &str) -> String {
+    html.split("<code class=\"secret\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap_or_else(|| panic!("no secret on the page"))
+        .to_owned()
+}
+
+#[test]
+fn sites_tokens_webhooks_retention_and_erasure_from_the_dashboard() {
+    let receiver = Receiver::start(vec![500]);
+    let collector = Collector::start_with(&[PAGE_ORIGIN], &["--webhook-retry-secs", "1"]);
+    collector.add_user(OWNER, PASSWORD, &[]);
+    collector.add_user(AGENCY, PASSWORD, &["demo"]);
+    let owner = sign_in_over_http(&collector, OWNER, PASSWORD).unwrap();
+    let csrf = owner.csrf.clone();
+
+    // A new site, its origins and widget defaults.
+    assert_eq!(
+        owner.post(
+            &collector,
+            "/admin/sites",
+            &[
+                ("csrf", &csrf),
+                ("name", "Docs"),
+                ("key", "docs"),
+                ("origins", "https://docs.example")
+            ]
+        ),
+        303
+    );
+    let (status, page) = owner.get(&collector, "/admin/sites/docs");
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("data-site=&quot;docs&quot;") || page.contains("data-site=\"docs\""),
+        "the snippet"
+    );
+    assert_eq!(
+        owner.post(
+            &collector,
+            "/admin/sites/docs/widget",
+            &[
+                ("csrf", &csrf),
+                ("rating", "thumbs"),
+                ("theme", "dark"),
+                ("color", "#0f766e"),
+                ("lang", ""),
+                ("prompt", "Was this page helpful?")
+            ]
+        ),
+        303
+    );
+    std::thread::sleep(Duration::from_secs(6)); // the ingest path caches sites for 5 s
+    let mut config = http()
+        .get(&collector.url("/v1/sites/docs/config"))
+        .call()
+        .unwrap();
+    let config: serde_json::Value =
+        serde_json::from_str(&config.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(
+        config,
+        serde_json::json!({"rating": "thumbs", "color": "#0f766e", "theme": "dark", "prompt": "Was this page helpful?"})
+    );
+    assert_eq!(
+        owner.post(
+            &collector,
+            "/admin/sites/docs/widget",
+            &[("csrf", &csrf), ("color", "red"), ("theme", "auto")]
+        ),
+        400,
+        "a colour that is not #rgb is refused"
+    );
+
+    // An API token made in the dashboard reads its site, until it is revoked.
+    let response = owner
+        .agent
+        .post(&collector.url("/admin/sites/demo/tokens"))
+        .header("Cookie", &owner.cookie)
+        .send_form([("csrf", csrf.as_str()), ("name", "nightly backup")])
+        .unwrap();
+    let token = shown_secret(&response.into_body().read_to_string().unwrap());
+    assert!(token.starts_with("eshot_"), "{token}");
+    assert_eq!(collector.export(Some(&token), "feedback.csv").0, 200);
+    let (_, page) = owner.get(&collector, "/admin/sites/demo");
+    let revoke = page
+        .split("action=\"/admin/sites/demo/tokens/")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        owner.post(
+            &collector,
+            &format!("/admin/sites/demo/tokens/{revoke}/revoke"),
+            &[("csrf", &csrf)]
+        ),
+        303
+    );
+    assert_eq!(collector.export(Some(&token), "feedback.csv").0, 401);
+
+    // A webhook: the first call fails (500) and is retried; the second succeeds. Signed.
+    let response = owner
+        .agent
+        .post(&collector.url("/admin/sites/demo/webhooks"))
+        .header("Cookie", &owner.cookie)
+        .send_form([
+            ("csrf", csrf.as_str()),
+            ("url", receiver.url().as_str()),
+            ("format", "json"),
+        ])
+        .unwrap();
+    let secret = shown_secret(&response.into_body().read_to_string().unwrap());
+    assert!(secret.starts_with("whsec_"));
+    let agency = sign_in_over_http(&collector, AGENCY, PASSWORD).unwrap();
+    let agency_csrf = agency.csrf.clone();
+    assert_eq!(
+        agency.post(
+            &collector,
+            "/admin/sites/demo/webhooks",
+            &[
+                ("csrf", &agency_csrf),
+                ("url", "http://169.254.169.254/"),
+                ("format", "json")
+            ]
+        ),
+        403,
+        "only accounts that see every site add webhooks"
+    );
+    let id = submit(
+        &collector,
+        "demo",
+        PAGE_ORIGIN,
+        5,
+        "Hooked",
+        Some("ada@example.com"),
+    );
+    let calls = receiver.wait_for(2);
+    let (headers, body) = &calls[1];
+    let sent: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(sent["event"], "feedback.created");
+    assert_eq!(sent["feedback"]["id"], id.as_str());
+    assert_eq!(sent["feedback"]["comment"], "Hooked");
+    let signature = header(headers, "earshot-signature");
+    let (timestamp, mac) = signature
+        .strip_prefix("t=")
+        .and_then(|rest| rest.split_once(",v1="))
+        .unwrap();
+    use hmac::Mac;
+    let mut expected = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    expected.update(format!("{timestamp}.{body}").as_bytes());
+    let expected: String = expected
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(mac, expected, "the signature checks out with the secret");
+    assert_eq!(calls[0].1, calls[1].1, "the retry sends the same body");
+    std::thread::sleep(Duration::from_millis(500));
+    let (_, page) = owner.get(&collector, "/admin/sites/demo");
+    assert!(
+        page.contains("state-delivered"),
+        "the delivery log shows it delivered"
+    );
+    // Spam is not announced.
+    let spam = serde_json::json!({"id": uuid::Uuid::new_v4(), "site": "demo", "rating": {"kind": "stars", "value": 1},
+        "page_url": "https://shop.example/", "open_ms": 10, "honeypot": "http://spam.example"});
+    http()
+        .post(&collector.url("/v1/feedback"))
+        .header("Origin", PAGE_ORIGIN)
+        .header("Content-Type", "text/plain")
+        .send(spam.to_string())
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        receiver.requests.lock().unwrap().len(),
+        2,
+        "no webhook for spam"
+    );
+
+    // Erasure: everything left with one address goes, on the sites this account sees.
+    submit(
+        &collector,
+        "demo",
+        PAGE_ORIGIN,
+        3,
+        "Second from Ada",
+        Some("ADA@example.com"),
+    );
+    submit(
+        &collector,
+        "demo",
+        PAGE_ORIGIN,
+        3,
+        "From Bob",
+        Some("bob@example.com"),
+    );
+    let response = owner
+        .agent
+        .post(&collector.url("/admin/erase"))
+        .header("Cookie", &owner.cookie)
+        .send_form([("csrf", csrf.as_str()), ("email", "ada@example.com")])
+        .unwrap();
+    assert!(
+        response
+            .into_body()
+            .read_to_string()
+            .unwrap()
+            .contains("Deleted 2 submissions")
+    );
+    let (_, csv) = owner.get(&collector, "/admin/export.csv?site=demo");
+    let rows = parse_csv(csv.as_bytes()).1;
+    assert_eq!(
+        rows.iter().map(|r| cell(r, "comment")).collect::<Vec<_>>(),
+        ["From Bob"]
+    );
+
+    // Retention is kept per site; deleting a site needs its key typed.
+    assert_eq!(
+        owner.post(
+            &collector,
+            "/admin/sites/demo/retention",
+            &[("csrf", &csrf), ("days", "30")]
+        ),
+        303
+    );
+    let (_, page) = owner.get(&collector, "/admin/sites/demo");
+    assert!(page.contains("value=\"30\""));
+    assert_eq!(
+        owner.post(
+            &collector,
+            "/admin/sites/docs/delete",
+            &[("csrf", &csrf), ("confirm", "nope")]
+        ),
+        400
+    );
+    assert_eq!(
+        owner.post(
+            &collector,
+            "/admin/sites/docs/delete",
+            &[("csrf", &csrf), ("confirm", "docs")]
+        ),
+        303
+    );
+    assert_eq!(owner.get(&collector, "/admin/sites/docs").0, 404);
 }

@@ -5,6 +5,7 @@
 
 mod auth;
 mod pages;
+mod sites;
 mod stats;
 
 use actix_web::http::StatusCode;
@@ -25,9 +26,10 @@ pub const PAGE_SIZE: u64 = 25;
 /// Longest internal note, in characters.
 pub const MAX_NOTE_CHARS: usize = 5_000;
 
-/// The dashboard's pages: no scripts at all, styles from its own stylesheet only.
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
-                   frame-ancestors 'none'; base-uri 'none'";
+/// The dashboard's pages: its own stylesheet and one small script (the snippet's copy
+/// button; everything works without it), nothing inline, no other origin.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+                   form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// Why a dashboard request was not served. Answered with a page, not JSON.
 #[derive(Debug, thiserror::Error)]
@@ -102,6 +104,26 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("", web::get().to(home))
             .route("/", web::get().to(home))
             .route("/admin.css", web::get().to(stylesheet))
+            .route("/admin.js", web::get().to(script))
+            .route("/sites", web::get().to(sites::list))
+            .route("/sites", web::post().to(sites::create))
+            .route("/sites/{key}", web::get().to(sites::show))
+            .route("/sites/{key}", web::post().to(sites::update))
+            .route("/sites/{key}/widget", web::post().to(sites::widget))
+            .route("/sites/{key}/retention", web::post().to(sites::retention))
+            .route("/sites/{key}/tokens", web::post().to(sites::create_token))
+            .route(
+                "/sites/{key}/tokens/{id}/revoke",
+                web::post().to(sites::revoke_token),
+            )
+            .route("/sites/{key}/webhooks", web::post().to(sites::add_webhook))
+            .route(
+                "/sites/{key}/webhooks/{id}/delete",
+                web::post().to(sites::delete_webhook),
+            )
+            .route("/sites/{key}/delete", web::post().to(sites::delete))
+            .route("/erase", web::get().to(sites::erase_page))
+            .route("/erase", web::post().to(sites::erase))
             .route("/login", web::get().to(login_page))
             .route("/login", web::post().to(login))
             .route("/logout", web::post().to(logout))
@@ -125,6 +147,16 @@ async fn stylesheet() -> HttpResponse {
             HeaderValue::from_static("max-age=300"),
         ))
         .body(include_str!("admin.css"))
+}
+
+async fn script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("max-age=300"),
+        ))
+        .body(include_str!("admin.js"))
 }
 
 #[derive(Deserialize)]

@@ -21,7 +21,12 @@ const MAILTO_KEEP: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'+');
 
-fn layout(title: &str, session: Option<&Session>, current: &str, body: Markup) -> Markup {
+pub(super) fn layout(
+    title: &str,
+    session: Option<&Session>,
+    current: &str,
+    body: Markup,
+) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -31,6 +36,7 @@ fn layout(title: &str, session: Option<&Session>, current: &str, body: Markup) -
                 meta name="robots" content="noindex";
                 title { (title) " · Earshot" }
                 link rel="stylesheet" href="/admin/admin.css";
+                script src="/admin/admin.js" defer {}
             }
             body {
                 header.top {
@@ -39,6 +45,8 @@ fn layout(title: &str, session: Option<&Session>, current: &str, body: Markup) -
                         nav aria-label="Dashboard" {
                             a href="/admin/inbox" aria-current=[(current == "inbox").then_some("page")] { "Inbox" }
                             a href="/admin/stats" aria-current=[(current == "stats").then_some("page")] { "Statistics" }
+                            a href="/admin/sites" aria-current=[(current == "sites").then_some("page")] { "Sites" }
+                            a href="/admin/erase" aria-current=[(current == "erase").then_some("page")] { "Erase" }
                         }
                         form.signout method="post" action="/admin/logout" {
                             input type="hidden" name="csrf" value=(session.csrf);

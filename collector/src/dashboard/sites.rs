@@ -1,0 +1,709 @@
+//! Sites in the dashboard: create, edit (name, origins, widget defaults, retention), the
+//! snippet, API tokens, webhooks with their delivery log, delete; and erasure by email.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use earshot_shared::{RatingKind, SiteKey, Theme, WidgetSettings};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::auth::Owner;
+use super::{AdminError, html as page, see_other};
+use crate::app::AppState;
+use crate::origin::normalize_origin;
+use crate::store::{self, Site, TokenInfo};
+use crate::webhooks::{self, Delivery, Webhook, WebhookFormat};
+use crate::{auth, export};
+
+/// What a page shows once, after an action: a new token or webhook secret, or a message.
+#[derive(Debug, Default)]
+pub struct Flash {
+    pub message: Option<String>,
+    pub error: Option<String>,
+    pub secret: Option<(String, String)>,
+}
+
+impl Owner {
+    /// Creating and deleting sites and webhooks is for accounts that see every site.
+    fn check_admin(&self) -> Result<(), AdminError> {
+        if self.0.user.sites.is_none() {
+            Ok(())
+        } else {
+            Err(AdminError::Forbidden)
+        }
+    }
+}
+
+fn origins_from(text: &str) -> Result<Vec<String>, AdminError> {
+    let origins = text
+        .split(['\n', ',', ' '])
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(|origin| {
+            normalize_origin(origin).map_err(|err| AdminError::BadRequest(err.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if origins.is_empty() {
+        return Err(AdminError::BadRequest(
+            "give at least one origin, e.g. https://shop.example".into(),
+        ));
+    }
+    Ok(origins)
+}
+
+fn site_name(name: &str) -> Result<String, AdminError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > earshot_shared::limits::MAX_SITE_NAME_CHARS {
+        return Err(AdminError::BadRequest(
+            "a site name has 1 to 100 characters".into(),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// The collector's address as the owner's browser reaches it, for the snippet.
+fn public_base(request: &HttpRequest) -> String {
+    let info = request.connection_info();
+    format!("{}://{}", info.scheme(), info.host())
+}
+
+pub async fn list(state: web::Data<AppState>, owner: Owner) -> Result<HttpResponse, AdminError> {
+    let sites = state.store.read_async(store::sites).await?;
+    let counts = {
+        let keys: Vec<String> = sites.iter().map(|s| s.key.to_string()).collect();
+        state
+            .store
+            .read_async(move |conn| {
+                keys.iter()
+                    .map(|key| store::feedback_count(conn, key))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .await?
+    };
+    let visible: Vec<(&Site, u64)> = sites
+        .iter()
+        .zip(counts)
+        .filter(|(site, _)| owner.0.user.may_read(site.key.as_str()))
+        .collect();
+    let admin = owner.0.user.sites.is_none();
+    let body = html! {
+        div.heading { h1 { "Sites" } }
+        section.card {
+            table {
+                thead { tr { th scope="col" { "Site" } th scope="col" { "Key" } th scope="col" { "Origins" } th scope="col" { "Feedback" } } }
+                tbody {
+                    @for (site, count) in &visible {
+                        tr {
+                            td { a href=(format!("/admin/sites/{}", site.key)) { (site.name) } }
+                            td { code { (site.key) } }
+                            td { (site.origins.join(" ")) }
+                            td { (count) }
+                        }
+                    }
+                }
+            }
+        }
+        @if admin {
+            section.card {
+                h2 { "Add a site" }
+                form.filters method="post" action="/admin/sites" {
+                    input type="hidden" name="csrf" value=(owner.0.csrf);
+                    div { label for="name" { "Name" } input #name name="name" required maxlength="100"; }
+                    div { label for="key" { "Key (optional)" } input #key name="key" pattern="[a-z0-9-]{3,64}"; }
+                    div.grow { label for="origins" { "Origins (space or comma separated)" } input #origins name="origins" required placeholder="https://shop.example"; }
+                    div.actions { button.primary type="submit" { "Add site" } }
+                }
+            }
+        }
+    };
+    Ok(page(
+        StatusCode::OK,
+        super::pages::layout("Sites", Some(&owner.0), "sites", body),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct CreateForm {
+    csrf: String,
+    name: String,
+    #[serde(default)]
+    key: String,
+    origins: String,
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    owner: Owner,
+    form: web::Form<CreateForm>,
+) -> Result<HttpResponse, AdminError> {
+    owner.check_csrf(&form.csrf)?;
+    owner.check_admin()?;
+    let name = site_name(&form.name)?;
+    let origins = origins_from(&form.origins)?;
+    let key = if form.key.trim().is_empty() {
+        crate::sites::random_site_key()
+    } else {
+        form.key.trim().to_owned()
+    };
+    let key = SiteKey::parse(&key).map_err(|err| AdminError::BadRequest(err.to_string()))?;
+    let created = state
+        .store
+        .write_async(move |conn| store::add_site(conn, &key, &name, &origins))
+        .await;
+    match created {
+        Ok(site) => Ok(see_other(&format!("/admin/sites/{}", site.key))),
+        Err(store::StoreError::SiteExists(key)) => Err(AdminError::BadRequest(format!(
+            "a site with the key {key} exists already"
+        ))),
+        Err(err) => Err(err.into()),
+    }
+}
+
+struct SiteData {
+    site: Site,
+    count: u64,
+    tokens: Vec<TokenInfo>,
+    webhooks: Vec<Webhook>,
+    deliveries: Vec<Delivery>,
+}
+
+async fn load(state: &AppState, owner: &Owner, key: &str) -> Result<SiteData, AdminError> {
+    owner.check_site(key)?;
+    let key = key.to_owned();
+    state
+        .store
+        .read_async(move |conn| {
+            let Some(site) = store::site(conn, &key)? else {
+                return Ok(None);
+            };
+            Ok(Some(SiteData {
+                count: store::feedback_count(conn, &key)?,
+                tokens: store::tokens(conn)?
+                    .into_iter()
+                    .filter(|token| token.site.as_deref() == Some(key.as_str()))
+                    .collect(),
+                webhooks: webhooks::webhooks(conn, &key)?,
+                deliveries: webhooks::deliveries(conn, &key, 20)?,
+                site,
+            }))
+        })
+        .await?
+        .ok_or(AdminError::NotFound)
+}
+
+pub async fn show(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+    owner: Owner,
+    key: web::Path<String>,
+) -> Result<HttpResponse, AdminError> {
+    render(&request, &state, &owner, &key, Flash::default()).await
+}
+
+async fn render(
+    request: &HttpRequest,
+    state: &AppState,
+    owner: &Owner,
+    key: &str,
+    flash: Flash,
+) -> Result<HttpResponse, AdminError> {
+    let data = load(state, owner, key).await?;
+    Ok(page(
+        if flash.error.is_some() {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::OK
+        },
+        site_page(owner, &data, &public_base(request), &flash),
+    ))
+}
+
+fn when(millis: i64) -> String {
+    export::timestamp(millis)
+        .chars()
+        .take(16)
+        .collect::<String>()
+        .replace('T', " ")
+        + " UTC"
+}
+
+fn site_page(owner: &Owner, data: &SiteData, base: &str, flash: &Flash) -> Markup {
+    let site = &data.site;
+    let key = site.key.as_str();
+    let csrf = &owner.0.csrf;
+    let action = |path: &str| format!("/admin/sites/{key}{path}");
+    let admin = owner.0.user.sites.is_none();
+    let snippet = format!(r#"<script src="{base}/earshot.js" data-site="{key}" async></script>"#);
+    let widget = &site.widget;
+    let body = html! {
+        div.heading {
+            h1 { (site.name) }
+            p.count { code { (key) } " · " (data.count) " submissions" }
+            a.button href=(format!("/admin/inbox?site={key}")) { "Inbox" }
+        }
+        @if let Some(message) = &flash.message { p.notice role="status" { (message) } }
+        @if let Some(error) = &flash.error { p.error role="alert" { (error) } }
+        @if let Some((what, secret)) = &flash.secret {
+            section.card.notice {
+                p { "Your new " (what) ", shown only this once:" }
+                p { code.secret { (secret) } }
+            }
+        }
+        section.card {
+            h2 { "Snippet" }
+            p { "Paste this into every page that should show the widget, before " code { "</body>" } ":" }
+            textarea #snippet.snippet readonly rows="2" { (snippet) }
+            button type="button" data-copy="snippet" hidden { "Copy" }
+        }
+        section.card {
+            h2 { "Name and origins" }
+            form.stack method="post" action=(action("")) {
+                input type="hidden" name="csrf" value=(csrf);
+                label for="name" { "Name" }
+                input #name name="name" required maxlength="100" value=(site.name);
+                label for="origins" { "Origins allowed to send feedback, one per line" }
+                textarea #origins name="origins" rows="3" required { (site.origins.join("\n")) }
+                div { button.primary type="submit" { "Save" } }
+            }
+        }
+        section.card {
+            h2 { "Widget defaults" }
+            p.empty { "The snippet's data-* attributes win over these." }
+            form.filters method="post" action=(action("/widget")) {
+                input type="hidden" name="csrf" value=(csrf);
+                div { label for="rating" { "Rating" }
+                    select #rating name="rating" {
+                        option value="" { "default" }
+                        @for kind in RatingKind::ALL {
+                            option value=(kind.as_str()) selected[widget.rating == Some(kind)] { (kind.as_str()) }
+                        }
+                    }
+                }
+                div { label for="theme" { "Theme" }
+                    select #theme name="theme" {
+                        @for theme in Theme::ALL {
+                            option value=(theme.as_str()) selected[widget.theme == theme] { (theme.as_str()) }
+                        }
+                    }
+                }
+                div { label for="color" { "Accent (#rrggbb)" } input #color name="color" pattern="#([0-9a-fA-F]{3}){1,2}" value=[widget.color.as_deref()]; }
+                div { label for="lang" { "Language" } input #lang name="lang" size="6" value=[widget.lang.as_deref()]; }
+                div.grow { label for="prompt" { "Question" } input #prompt name="prompt" maxlength="200" value=[widget.prompt.as_deref()]; }
+                div.actions { button.primary type="submit" { "Save" } }
+            }
+        }
+        section.card {
+            h2 { "Retention" }
+            form.filters method="post" action=(action("/retention")) {
+                input type="hidden" name="csrf" value=(csrf);
+                div { label for="days" { "Delete feedback older than (days; empty keeps it)" }
+                    input #days name="days" type="number" min="1" max="36500" value=[site.retention_days]; }
+                div.actions { button.primary type="submit" { "Save" } }
+            }
+        }
+        section.card {
+            h2 { "API tokens" }
+            p.empty { "For the export API: " code { "GET /v1/sites/" (key) "/feedback.csv" } " with " code { "Authorization: Bearer …" } }
+            @if !data.tokens.is_empty() {
+                table {
+                    thead { tr { th { "Name" } th { "Created" } th { "State" } th {} } }
+                    tbody {
+                        @for token in &data.tokens {
+                            tr {
+                                td { (token.name) }
+                                td { (when(token.created_at)) }
+                                td { @if token.revoked { "revoked" } @else { "active" } }
+                                td { @if !token.revoked {
+                                    form method="post" action=(action(&format!("/tokens/{}/revoke", token.id))) {
+                                        input type="hidden" name="csrf" value=(csrf);
+                                        button type="submit" { "Revoke" }
+                                    }
+                                } }
+                            }
+                        }
+                    }
+                }
+            }
+            form.filters method="post" action=(action("/tokens")) {
+                input type="hidden" name="csrf" value=(csrf);
+                div.grow { label for="token-name" { "What it is for" } input #token-name name="name" required maxlength="100" placeholder="weekly report"; }
+                div.actions { button.primary type="submit" { "Create token" } }
+            }
+        }
+        section.card {
+            h2 { "Webhooks" }
+            p.empty { "Each new submission is POSTed as JSON, signed in " code { "Earshot-Signature: t=…,v1=HMAC-SHA256(secret, \"t.body\")" } ", retried with backoff." }
+            @if !data.webhooks.is_empty() {
+                table {
+                    thead { tr { th { "URL" } th { "Body" } th {} } }
+                    tbody {
+                        @for hook in &data.webhooks {
+                            tr {
+                                td { (hook.url) }
+                                td { (hook.format.as_str()) }
+                                td { @if admin {
+                                    form method="post" action=(action(&format!("/webhooks/{}/delete", hook.id))) {
+                                        input type="hidden" name="csrf" value=(csrf);
+                                        button type="submit" { "Remove" }
+                                    }
+                                } }
+                            }
+                        }
+                    }
+                }
+            }
+            @if admin {
+                form.filters method="post" action=(action("/webhooks")) {
+                    input type="hidden" name="csrf" value=(csrf);
+                    div.grow { label for="hook-url" { "URL" } input #hook-url name="url" type="url" required placeholder="https://hooks.slack.com/services/…"; }
+                    div { label for="hook-format" { "Body" }
+                        select #hook-format name="format" { option value="json" { "JSON" } option value="slack" { "Slack message" } }
+                    }
+                    div.actions { button.primary type="submit" { "Add webhook" } }
+                }
+            }
+            @if !data.deliveries.is_empty() {
+                h2 { "Recent deliveries" }
+                table.deliveries {
+                    thead { tr { th { "When" } th { "Feedback" } th { "State" } th { "Attempts" } th { "Last answer" } } }
+                    tbody {
+                        @for delivery in &data.deliveries {
+                            tr {
+                                td { (when(delivery.updated_at)) }
+                                td { code { (delivery.feedback_id.chars().take(8).collect::<String>()) } }
+                                td class=(format!("state-{}", delivery.state)) { (delivery.state) }
+                                td { (delivery.attempts) }
+                                td {
+                                    @if let Some(status) = delivery.last_status { "HTTP " (status) }
+                                    @if let Some(error) = &delivery.last_error { (error) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if admin {
+            section.card.danger {
+                h2 { "Delete this site" }
+                p { "Deletes the site and its " (data.count) " submissions, tokens and webhooks. It cannot be undone." }
+                form.filters method="post" action=(action("/delete")) {
+                    input type="hidden" name="csrf" value=(csrf);
+                    div.grow { label for="confirm" { "Type the key, " code { (key) } ", to confirm" } input #confirm name="confirm" required autocomplete="off"; }
+                    div.actions { button.danger type="submit" { "Delete site" } }
+                }
+            }
+        }
+    };
+    super::pages::layout(&site.name, Some(&owner.0), "sites", body)
+}
+
+#[derive(Deserialize)]
+pub struct UpdateForm {
+    csrf: String,
+    name: String,
+    origins: String,
+}
+
+pub async fn update(
+    state: web::Data<AppState>,
+    owner: Owner,
+    key: web::Path<String>,
+    form: web::Form<UpdateForm>,
+) -> Result<HttpResponse, AdminError> {
+    owner.check_csrf(&form.csrf)?;
+    owner.check_site(&key)?;
+    let name = site_name(&form.name)?;
+    let origins = origins_from(&form.origins)?;
+    let site = key.clone();
+    state
+        .store
+        .write_async(move |conn| store::update_site(conn, &site, &name, &origins))
+        .await?;
+    Ok(see_other(&format!("/admin/sites/{key}")))
+}
+
+#[derive(Deserialize)]
+pub struct WidgetForm {
+    csrf: String,
+    #[serde(default)]
+    rating: String,
+    #[serde(default)]
+    theme: String,
+    #[serde(default)]
+    color: String,
+    #[serde(default)]
+    lang: String,
+    #[serde(default)]
+    prompt: String,
+}
+
+pub async fn widget(
+    state: web::Data<AppState>,
+    owner: Owner,
+    key: web::Path<String>,
+    form: web::Form<WidgetForm>,
+) -> Result<HttpResponse, AdminError> {
+    owner.check_csrf(&form.csrf)?;
+    owner.check_site(&key)?;
+    let optional = |text: &str| Some(text.trim().to_owned()).filter(|t| !t.is_empty());
+    let settings = WidgetSettings {
+        rating: RatingKind::parse(&form.rating),
+        theme: Theme::parse(&form.theme).unwrap_or_default(),
+        color: optional(&form.color),
+        lang: optional(&form.lang),
+        prompt: optional(&form.prompt),
+    };
+    settings
+        .validate()
+        .map_err(|err| AdminError::BadRequest(format!("{}: {err}", err.field())))?;
+    let site = key.clone();
+    state
+        .store
+        .read_async(move |conn| store::set_widget_settings(conn, &site, &settings))
+        .await?;
+    Ok(see_other(&format!("/admin/sites/{key}")))
+}
+
+#[derive(Deserialize)]
+pub struct RetentionForm {
+    csrf: String,
+    #[serde(default)]
+    days: String,
+}
+
+pub async fn retention(
+    state: web::Data<AppState>,
+    owner: Owner,
+    key: web::Path<String>,
+    form: web::Form<RetentionForm>,
+) -> Result<HttpResponse, AdminError> {
+    owner.check_csrf(&form.csrf)?;
+    owner.check_site(&key)?;
+    let days = match form.days.trim() {
+        "" => None,
+        days => Some(
+            days.parse::<u32>()
+                .ok()
+                .filter(|d| (1..=36_500).contains(d))
+                .ok_or_else(|| AdminError::BadRequest("days is a number from 1 to 36500".into()))?,
+        ),
+    };
+    let site = key.clone();
+    state
+        .store
+        .read_async(move |conn| {
+            store::set_retention(conn, &site, days)?;
+            // Applied at once, then hourly.
+            store::apply_retention(conn, store::now_millis())
+        })
+        .await?;
+    Ok(see_other(&format!("/admin/sites/{key}")))
+}
+
+#[derive(Deserialize)]
+pub struct NameForm {
+    csrf: String,
+    name: String,
+}
+
+pub async fn create_token(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+    owner: Owner,
+    key: web::Path<String>,
+    form: web::Form<NameForm>,
+) -> Result<HttpResponse, AdminError> {
+    owner.check_csrf(&form.csrf)?;
+    owner.check_site(&key)?;
+    let name = form.name.trim().chars().take(100).collect::<String>();
+    let token = auth::generate_token();
+    let (site, hash, label) = (key.clone(), auth::hash_token(&token), name.clone());
+    state
+        .store
+        .read_async(move |conn| store::add_token(conn, &label, &hash, Some(&site)))
+        .await?;
+    let flash = Flash {
+        secret: Some((format!("API token \"{name}\""), token)),
+        ..Default::default()
+    };
+    render(&request, &state, &owner, &key, flash).await
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+pub async fn revoke_token(
+    state: web::Data<AppState>,
+    owner: Owner,
+    path: web::Path<(String, i64)>,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, AdminError> {
+    owner.check_csrf(&form.csrf)?;
+    let (key, id) = path.into_inner();
+    owner.check_site(&key)?;
+    let site = key.clone();
+    state
+        .store
+        .read_async(move |conn| {
+            // Only a token of this site, which this account may manage.
+            let mine = store::tokens(conn)?
+                .iter()
+                .any(|token| token.id == id && token.site.as_deref() == Some(site.as_str()));
+            if mine {
+                store::revoke_token(conn, id)?;
+            }
+            Ok(mine)
+        })
+        .await?
+        .then_some(())
+        .ok_or(AdminError::NotFound)?;
+    Ok(see_other(&format!("/admin/sites/{key}")))
+}
+
+#[derive(Deserialize)]
+pub struct WebhookForm {
+    csrf: String,
+    url: String,
+    format: String,
+}
+
+pub async fn add_webhook(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+    owner: Owner,
+    key: web::Path<String>,
+    form: web::Form<WebhookForm>,
+) -> Result<HttpResponse, AdminError> {
+    owner.check_csrf(&form.csrf)?;
+    owner.check_site(&key)?;
+    owner.check_admin()?;
+    webhooks::validate_url(&form.url).map_err(AdminError::BadRequest)?;
+    let format = WebhookFormat::parse(&form.format)
+        .ok_or_else(|| AdminError::BadRequest("the body is json or slack".into()))?;
+    let (site, url) = (key.clone(), form.url.clone());
+    let hook = state
+        .store
+        .read_async(move |conn| webhooks::add_webhook(conn, &site, &url, format))
+        .await?;
+    let flash = Flash {
+        secret: Some(("webhook secret".into(), hook.secret)),
+        ..Default::default()
+    };
+    render(&request, &state, &owner, &key, flash).await
+}
+
+pub async fn delete_webhook(
+    state: web::Data<AppState>,
+    owner: Owner,
+    path: web::Path<(String, i64)>,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, AdminError> {
+    owner.check_csrf(&form.csrf)?;
+    let (key, id) = path.into_inner();
+    owner.check_site(&key)?;
+    owner.check_admin()?;
+    let site = key.clone();
+    let found = state
+        .store
+        .read_async(move |conn| webhooks::delete_webhook(conn, &site, id))
+        .await?;
+    if !found {
+        return Err(AdminError::NotFound);
+    }
+    Ok(see_other(&format!("/admin/sites/{key}")))
+}
+
+#[derive(Deserialize)]
+pub struct DeleteForm {
+    csrf: String,
+    confirm: String,
+}
+
+pub async fn delete(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+    owner: Owner,
+    key: web::Path<String>,
+    form: web::Form<DeleteForm>,
+) -> Result<HttpResponse, AdminError> {
+    owner.check_csrf(&form.csrf)?;
+    owner.check_site(&key)?;
+    owner.check_admin()?;
+    if form.confirm.trim() != key.as_str() {
+        let flash = Flash {
+            error: Some(format!("Type the key, {key}, to delete the site.")),
+            ..Default::default()
+        };
+        return render(&request, &state, &owner, &key, flash).await;
+    }
+    let site = key.clone();
+    state
+        .store
+        .write_async(move |conn| store::delete_site(conn, &site))
+        .await?;
+    tracing::info!(site = %key, "site deleted from the dashboard");
+    Ok(see_other("/admin/sites"))
+}
+
+#[derive(Deserialize)]
+pub struct EraseForm {
+    csrf: String,
+    email: String,
+}
+
+pub async fn erase_page(owner: Owner) -> HttpResponse {
+    page(StatusCode::OK, erase_markup(&owner, None))
+}
+
+fn erase_markup(owner: &Owner, done: Option<(String, u64)>) -> Markup {
+    let body = html! {
+        div.heading { h1 { "Erase a visitor's feedback" } }
+        section.card {
+            @if let Some((email, count)) = &done {
+                p.notice role="status" { "Deleted " (count) " submission" @if *count != 1 { "s" } " left with " (email) "." }
+            }
+            p { "Deletes every submission left with this email address, on every site this account sees. It cannot be undone." }
+            form.filters method="post" action="/admin/erase" {
+                input type="hidden" name="csrf" value=(owner.0.csrf);
+                div.grow { label for="erase-email" { "Email address" } input #erase-email name="email" type="email" required; }
+                div.actions { button.danger type="submit" { "Erase" } }
+            }
+        }
+    };
+    super::pages::layout("Erase", Some(&owner.0), "erase", body)
+}
+
+pub async fn erase(
+    state: web::Data<AppState>,
+    owner: Owner,
+    form: web::Form<EraseForm>,
+) -> Result<HttpResponse, AdminError> {
+    owner.check_csrf(&form.csrf)?;
+    let email = form.email.trim().to_owned();
+    if email.is_empty() {
+        return Err(AdminError::BadRequest(
+            "give the email address to erase".into(),
+        ));
+    }
+    let user = owner.0.user.clone();
+    let address = email.clone();
+    let count = state
+        .store
+        .read_async(move |conn| {
+            let sites: Vec<String> = store::sites(conn)?
+                .into_iter()
+                .map(|site| site.key.to_string())
+                .filter(|key| user.may_read(key))
+                .collect();
+            store::erase_email(conn, &address, &sites)
+        })
+        .await?;
+    tracing::info!(count, "feedback erased by email from the dashboard");
+    Ok(page(
+        StatusCode::OK,
+        erase_markup(&owner, Some((email, count))),
+    ))
+}

@@ -1,0 +1,458 @@
+//! Webhooks: each new submission (not spam) is POSTed as JSON to the URLs a site's owner
+//! registered, signed with HMAC-SHA256, retried with backoff, and logged.
+//!
+//! The queue is the `webhook_deliveries` table: a delivery is inserted in the transaction
+//! that stores the submission, so a stored submission is never missing its deliveries, and
+//! deliveries survive restarts. One worker thread per collector sends what is due.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use rusqlite::{Connection, OptionalExtension, params};
+use sha2::Sha256;
+
+use crate::store::{self, FeedbackRow, Store, StoreError, now_millis};
+
+/// Attempts before a delivery is given up as failed.
+pub const MAX_ATTEMPTS: u32 = 8;
+/// How long one delivery may take.
+const TIMEOUT: Duration = Duration::from_secs(10);
+/// Deliveries sent per pass of the worker.
+const BATCH: u32 = 20;
+
+/// The body a webhook receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WebhookFormat {
+    /// `{"event": "feedback.created", "site": …, "feedback": {…}}`
+    Json,
+    /// `{"text": "…"}`, which Slack's (and Mattermost's, and Discord's `/slack`) incoming
+    /// webhooks accept.
+    Slack,
+}
+
+impl WebhookFormat {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "json" => Some(Self::Json),
+            "slack" => Some(Self::Slack),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Json => "json",
+            Self::Slack => "slack",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    pub id: i64,
+    pub site: String,
+    pub url: String,
+    /// The HMAC key; receivers use it to check `Earshot-Signature`.
+    pub secret: String,
+    pub format: WebhookFormat,
+}
+
+/// One delivery as the log shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub id: i64,
+    pub url: String,
+    pub feedback_id: String,
+    pub state: String,
+    pub attempts: u32,
+    pub last_status: Option<u16>,
+    pub last_error: Option<String>,
+    pub updated_at: i64,
+}
+
+/// Checks a webhook URL: http or https, with a host.
+pub fn validate_url(url: &str) -> Result<(), String> {
+    match url::Url::parse(url.trim()) {
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some() => {
+            Ok(())
+        }
+        _ => Err("a webhook URL starts with https:// (or http://) and names a host".to_owned()),
+    }
+}
+
+pub fn add_webhook(
+    conn: &Connection,
+    site: &str,
+    url: &str,
+    format: WebhookFormat,
+) -> Result<Webhook, StoreError> {
+    let mut bytes = [0u8; 24];
+    getrandom::fill(&mut bytes).expect("the operating system's random number generator failed");
+    let secret: String = std::iter::once("whsec_".to_owned())
+        .chain(bytes.iter().map(|b| format!("{b:02x}")))
+        .collect();
+    conn.execute(
+        "INSERT INTO webhooks (site_key, url, secret, format, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![site, url.trim(), secret, format.as_str(), now_millis()],
+    )?;
+    Ok(Webhook {
+        id: conn.last_insert_rowid(),
+        site: site.to_owned(),
+        url: url.trim().to_owned(),
+        secret,
+        format,
+    })
+}
+
+fn webhook_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Webhook> {
+    let format: String = row.get(4)?;
+    Ok(Webhook {
+        id: row.get(0)?,
+        site: row.get(1)?,
+        url: row.get(2)?,
+        secret: row.get(3)?,
+        format: WebhookFormat::parse(&format).unwrap_or(WebhookFormat::Json),
+    })
+}
+
+pub fn webhooks(conn: &Connection, site: &str) -> Result<Vec<Webhook>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id, site_key, url, secret, format FROM webhooks WHERE site_key = ?1 ORDER BY id",
+        )?
+        .query_map([site], webhook_row)?
+        .collect::<Result<_, _>>()?)
+}
+
+/// Removes a webhook of `site` (and its log). Returns whether it existed.
+pub fn delete_webhook(conn: &Connection, site: &str, id: i64) -> Result<bool, StoreError> {
+    Ok(conn.execute(
+        "DELETE FROM webhooks WHERE id = ?1 AND site_key = ?2",
+        params![id, site],
+    )? == 1)
+}
+
+/// The latest deliveries to a site's webhooks, newest first.
+pub fn deliveries(conn: &Connection, site: &str, limit: u32) -> Result<Vec<Delivery>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT d.id, w.url, d.feedback_id, d.state, d.attempts, d.last_status, d.last_error, d.updated_at
+             FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+             WHERE w.site_key = ?1 ORDER BY d.id DESC LIMIT ?2",
+        )?
+        .query_map(params![site, limit], |row| {
+            Ok(Delivery {
+                id: row.get(0)?,
+                url: row.get(1)?,
+                feedback_id: row.get(2)?,
+                state: row.get(3)?,
+                attempts: row.get(4)?,
+                last_status: row.get(5)?,
+                last_error: row.get(6)?,
+                updated_at: row.get(7)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?)
+}
+
+/// The wait before attempt `attempt + 1` (after `attempt` failures): `first`, doubling.
+pub fn backoff(first: Duration, attempt: u32) -> Duration {
+    first.saturating_mul(1 << attempt.min(16))
+}
+
+/// The signature header's value: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">`, so a
+/// receiver can check the sender and refuse old replays.
+pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body.as_bytes());
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("t={timestamp},v1={hex}")
+}
+
+/// Slack's text escaping: `&`, `<` and `>` (its link and mention syntax).
+fn slack_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// The body for a submission.
+pub fn payload(format: WebhookFormat, site_name: &str, row: &FeedbackRow) -> String {
+    match format {
+        WebhookFormat::Json => {
+            let metadata: &BTreeMap<String, String> = &row.metadata;
+            serde_json::json!({
+                "event": "feedback.created",
+                "site": row.site,
+                "feedback": {
+                    "id": row.id,
+                    "received_at": crate::export::timestamp(row.received_at),
+                    "rating_kind": row.rating.kind.as_str(),
+                    "rating": row.rating.value,
+                    "comment": row.comment,
+                    "email": row.email,
+                    "page_url": row.page_url,
+                    "locale": row.locale,
+                    "user_id": row.user_id,
+                    "metadata": metadata,
+                }
+            })
+            .to_string()
+        }
+        WebhookFormat::Slack => {
+            let comment = if row.comment.trim().is_empty() {
+                "(no comment)".to_owned()
+            } else {
+                slack_escape(&row.comment)
+            };
+            let mut text = format!(
+                "New feedback on {}: {} {}/{}\n>{}\n{}",
+                slack_escape(site_name),
+                row.rating.kind.as_str(),
+                row.rating.value,
+                row.rating.kind.bounds().1,
+                comment.replace('\n', "\n>"),
+                slack_escape(&row.page_url)
+            );
+            if let Some(email) = &row.email {
+                text.push_str(&format!("\nFrom {}", slack_escape(email)));
+            }
+            serde_json::json!({ "text": text }).to_string()
+        }
+    }
+}
+
+struct Due {
+    id: i64,
+    webhook: Webhook,
+    feedback_id: String,
+    attempts: u32,
+}
+
+fn due(conn: &Connection, now: i64) -> Result<Vec<Due>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT d.id, w.id, w.site_key, w.url, w.secret, w.format, d.feedback_id, d.attempts
+             FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+             WHERE d.state = 'pending' AND d.next_attempt_at <= ?1
+             ORDER BY d.next_attempt_at LIMIT ?2",
+        )?
+        .query_map(params![now, BATCH], |row| {
+            let format: String = row.get(5)?;
+            Ok(Due {
+                id: row.get(0)?,
+                webhook: Webhook {
+                    id: row.get(1)?,
+                    site: row.get(2)?,
+                    url: row.get(3)?,
+                    secret: row.get(4)?,
+                    format: WebhookFormat::parse(&format).unwrap_or(WebhookFormat::Json),
+                },
+                feedback_id: row.get(6)?,
+                attempts: row.get(7)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?)
+}
+
+/// Records one attempt: delivered, or failed with the status or error, and when to retry.
+fn record(
+    conn: &Connection,
+    id: i64,
+    attempts: u32,
+    outcome: Result<u16, String>,
+    retry_first: Duration,
+) -> Result<(), StoreError> {
+    let now = now_millis();
+    let (state, status, error, next) = match outcome {
+        Ok(status) if (200..300).contains(&status) => ("delivered", Some(status), None, now),
+        other => {
+            let (status, error) = match other {
+                Ok(status) => (Some(status), None),
+                Err(error) => (None, Some(error)),
+            };
+            let state = if attempts >= MAX_ATTEMPTS {
+                "failed"
+            } else {
+                "pending"
+            };
+            let wait = backoff(retry_first, attempts.saturating_sub(1));
+            (state, status, error, now + wait.as_millis() as i64)
+        }
+    };
+    conn.execute(
+        "UPDATE webhook_deliveries SET state = ?2, attempts = ?3, last_status = ?4, last_error = ?5,
+                next_attempt_at = ?6, updated_at = ?7 WHERE id = ?1",
+        params![id, state, attempts, status, error, next, now],
+    )?;
+    Ok(())
+}
+
+fn send(agent: &ureq::Agent, delivery: &Due, body: &str) -> Result<u16, String> {
+    let timestamp = now_millis() / 1000;
+    agent
+        .post(&delivery.webhook.url)
+        .header("Content-Type", "application/json")
+        .header("User-Agent", concat!("Earshot/", env!("CARGO_PKG_VERSION")))
+        .header("Earshot-Event", "feedback.created")
+        .header("Earshot-Delivery", &delivery.id.to_string())
+        .header(
+            "Earshot-Signature",
+            &signature(&delivery.webhook.secret, timestamp, body),
+        )
+        .send(body)
+        .map(|response| response.status().as_u16())
+        .map_err(|err| err.to_string())
+}
+
+/// Sends what is due, once. Returns how many deliveries were attempted.
+pub fn deliver_due(
+    store: &Store,
+    agent: &ureq::Agent,
+    retry_first: Duration,
+) -> Result<usize, StoreError> {
+    let due = store.read(|conn| due(conn, now_millis()))?;
+    for delivery in &due {
+        let feedback_id = delivery.feedback_id.clone();
+        let site = delivery.webhook.site.clone();
+        let found = store.read(|conn| {
+            Ok((
+                store::feedback_by_id(conn, &feedback_id)?,
+                store::site(conn, &site)?,
+            ))
+        })?;
+        let attempts = delivery.attempts + 1;
+        let outcome = match found {
+            (Some(row), Some(site)) => {
+                let body = payload(delivery.webhook.format, &site.name, &row);
+                send(agent, delivery, &body)
+            }
+            // Deleted meanwhile (retention, erasure): nothing to tell, and nothing to retry.
+            _ => Err("the feedback was deleted before it could be sent".to_owned()),
+        };
+        let attempts = if matches!(&outcome, Err(e) if e.starts_with("the feedback was deleted")) {
+            MAX_ATTEMPTS
+        } else {
+            attempts
+        };
+        if let Err(error) = &outcome {
+            tracing::warn!(delivery = delivery.id, webhook = delivery.webhook.id, %error, "webhook delivery failed");
+        }
+        store.read(|conn| record(conn, delivery.id, attempts, outcome, retry_first))?;
+    }
+    Ok(due.len())
+}
+
+/// Starts the delivery thread: every second, sends what is due.
+pub fn start(store: Store, retry_first: Duration) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(TIMEOUT))
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into();
+    std::thread::Builder::new()
+        .name("earshot-webhooks".into())
+        .spawn(move || {
+            loop {
+                match deliver_due(&store, &agent, retry_first) {
+                    Ok(sent) if sent > 0 => continue,
+                    Ok(_) => {}
+                    Err(err) => {
+                        tracing::error!(error = %err, "webhook deliveries could not be read")
+                    }
+                }
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        })
+        .expect("spawning the webhook thread");
+}
+
+/// Looks a webhook up by id within a site.
+pub fn webhook(conn: &Connection, site: &str, id: i64) -> Result<Option<Webhook>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id, site_key, url, secret, format FROM webhooks WHERE id = ?1 AND site_key = ?2",
+        )?
+        .query_row(params![id, site], webhook_row)
+        .optional()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_are_hmac_sha256_of_timestamp_and_body() {
+        // printf '1700000000.{"a":1}' | openssl dgst -sha256 -hmac whsec_test
+        assert_eq!(
+            signature("whsec_test", 1_700_000_000, r#"{"a":1}"#),
+            "t=1700000000,v1=38877139021993b830af32feea6e18a8da83eb2f6e49ee50bd9e4cf4ca4d3789"
+        );
+    }
+
+    #[test]
+    fn slack_messages_escape_what_slack_would_interpret() {
+        let row = FeedbackRow {
+            seq: 1,
+            id: "f".into(),
+            received_at: 0,
+            site: "demo".into(),
+            rating: earshot_shared::Rating {
+                kind: earshot_shared::RatingKind::Stars,
+                value: 2,
+            },
+            comment: "<!channel> & <https://evil.example|click>\nsecond line".into(),
+            email: Some("ada@example.com".into()),
+            page_url: "https://shop.example/cart".into(),
+            locale: String::new(),
+            user_agent: String::new(),
+            viewport_width: 0,
+            viewport_height: 0,
+            status: "new".into(),
+            spam: false,
+            user_id: None,
+            metadata: BTreeMap::new(),
+            note: String::new(),
+            first_response_at: None,
+        };
+        let body: serde_json::Value =
+            serde_json::from_str(&payload(WebhookFormat::Slack, "Demo <shop>", &row)).unwrap();
+        assert_eq!(
+            body["text"],
+            "New feedback on Demo &lt;shop&gt;: stars 2/5\n>&lt;!channel&gt; &amp; &lt;https://evil.example|click&gt;\n>second line\nhttps://shop.example/cart\nFrom ada@example.com"
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&payload(WebhookFormat::Json, "Demo", &row)).unwrap();
+        assert_eq!(
+            json["feedback"]["comment"],
+            row.comment.as_str(),
+            "JSON keeps the text as it is"
+        );
+    }
+
+    #[test]
+    fn retries_back_off_exponentially() {
+        let first = Duration::from_secs(10);
+        assert_eq!(backoff(first, 0), Duration::from_secs(10));
+        assert_eq!(backoff(first, 3), Duration::from_secs(80));
+    }
+
+    #[test]
+    fn urls_must_be_http() {
+        assert!(validate_url("https://hooks.slack.com/services/T/B/X").is_ok());
+        assert!(validate_url("http://127.0.0.1:9000/hook").is_ok());
+        for bad in ["", "ftp://x.example/", "javascript:alert(1)", "https://"] {
+            assert!(validate_url(bad).is_err(), "{bad}");
+        }
+    }
+}
