@@ -55,7 +55,11 @@ fn submit(
 }
 
 fn collector_with_two_sites() -> Collector {
-    let collector = Collector::start(&[PAGE_ORIGIN]);
+    collector_with_two_sites_and(&[])
+}
+
+fn collector_with_two_sites_and(serve_args: &[&str]) -> Collector {
+    let collector = Collector::start_with(&[PAGE_ORIGIN], serve_args);
     let out = collector.cli(&[
         "site",
         "add",
@@ -960,4 +964,41 @@ fn sites_tokens_webhooks_retention_and_erasure_from_the_dashboard() {
         303
     );
     assert_eq!(owner.get(&collector, "/admin/sites/docs").0, 404);
+}
+
+#[test]
+fn the_inbox_pages_newest_first_and_keeps_its_filters() {
+    let collector = collector_with_two_sites_and(&["--rate-limit-visitor", "0"]);
+    for n in 1..=27 {
+        submit(
+            &collector,
+            "demo",
+            PAGE_ORIGIN,
+            4,
+            &format!("Comment number {n}."),
+            None,
+        );
+    }
+    submit(&collector, "demo", PAGE_ORIGIN, 1, "Not four stars", None);
+    let owner = sign_in_over_http(&collector, OWNER, PASSWORD).unwrap();
+    let (_, first) = owner.get(&collector, "/admin/inbox?min_rating=4");
+    assert_eq!(first.matches("<article class=\"item\"").count(), 25);
+    assert!(first.contains("Comment number 27."), "newest first");
+    assert!(!first.contains("Comment number 2."));
+    assert!(first.contains("Page 1 of 2"));
+    let older = first
+        .split("rel=\"next\"")
+        .next()
+        .and_then(|before| before.rsplit("href=\"").next())
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .replace("&amp;", "&");
+    assert_eq!(
+        older, "/admin/inbox?min_rating=4&page=2",
+        "the next page keeps the filter"
+    );
+    let (_, second) = owner.get(&collector, &older);
+    assert_eq!(second.matches("<article class=\"item\"").count(), 2);
+    assert!(second.contains("Comment number 1.") && second.contains("Comment number 2."));
+    assert!(!second.contains("Not four stars"));
 }

@@ -190,4 +190,80 @@ mod tests {
         assert_eq!(satisfaction(RatingKind::Nps, 0), 0.0);
         assert_eq!(satisfaction(RatingKind::Nps, 10), 100.0);
     }
+
+    #[actix_web::test]
+    async fn scores_trend_attention_and_response_time() {
+        use crate::store::{Store, open_connection};
+        use earshot_shared::{ClientInfo, Rating, SiteKey, Submission};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("earshot.db");
+        let mut conn = open_connection(&path).unwrap();
+        store::add_site(&mut conn, &SiteKey::parse("demo").unwrap(), "Demo", &[]).unwrap();
+        let store = Store::open(&path).unwrap();
+        let day0 = 20_000 * DAY_MS; // a midnight
+        let submit = |kind, value, page: &str, day: i64| {
+            let submission = Submission {
+                id: uuid::Uuid::new_v4(),
+                site: SiteKey::parse("demo").unwrap(),
+                rating: Rating { kind, value },
+                comment: String::new(),
+                email: None,
+                page_url: format!("https://shop.example{page}"),
+                locale: String::new(),
+                client: ClientInfo::default(),
+                open_ms: 5_000,
+                honeypot: String::new(),
+                user_id: None,
+                metadata: Default::default(),
+            };
+            let id = submission.id.to_string();
+            (store.submit(submission, day0 + day * DAY_MS + 1_000), id)
+        };
+        // NPS: 2 promoters (9, 10), 1 passive (8), 1 detractor (3) → 50 - 25 = 25.
+        for (value, page) in [(9, "/a?x=1"), (10, "/a"), (8, "/b"), (3, "/b")] {
+            submit(RatingKind::Nps, value, page, 0).0.await.unwrap();
+        }
+        // Stars on day 2: 5, 4, 1 on /c → CSAT 2 of 3.
+        let mut ids = Vec::new();
+        for value in [5, 4, 1] {
+            let (stored, id) = submit(RatingKind::Stars, value, "/c", 2);
+            stored.await.unwrap();
+            ids.push(id);
+        }
+        store::triage(&conn, &ids[0], "resolved", "").unwrap();
+        let filter = FeedbackFilter::default();
+        let report =
+            Report::compute(&conn, &["demo".into()], &filter, day0, day0 + 3 * DAY_MS).unwrap();
+        assert_eq!(report.total, 7);
+        let nps = report
+            .kinds
+            .iter()
+            .find(|k| k.kind == RatingKind::Nps)
+            .unwrap();
+        assert_eq!(nps.score, ("NPS", 25.0));
+        assert_eq!(
+            nps.distribution.len(),
+            11,
+            "every value of the scale, zeros too"
+        );
+        let stars = report
+            .kinds
+            .iter()
+            .find(|k| k.kind == RatingKind::Stars)
+            .unwrap();
+        assert_eq!(stars.score.0, "CSAT");
+        assert!((stars.score.1 - 200.0 / 3.0).abs() < 1e-9);
+        assert!((stars.average - 10.0 / 3.0).abs() < 1e-9);
+        assert_eq!(report.bucket_days, 1);
+        assert_eq!(
+            report.buckets.iter().map(|b| b.count).collect::<Vec<_>>(),
+            [4, 0, 3]
+        );
+        assert_eq!(report.buckets[1].satisfaction, None);
+        // Pages with 3+ ratings, worst first; /a (2 ratings) is not judged.
+        let pages: Vec<&str> = report.attention.iter().map(|p| p.url.as_str()).collect();
+        assert_eq!(pages, ["https://shop.example/c"]);
+        assert_eq!(report.responded, 1);
+        assert!(report.median_response_ms.is_some());
+    }
 }
