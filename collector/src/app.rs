@@ -32,6 +32,8 @@ pub struct AppState {
     pub widget_dir: PathBuf,
     /// Limits on dashboard sign-in attempts.
     pub logins: crate::dashboard::LoginLimits,
+    /// Reverse proxies whose `X-Forwarded-For` gives the visitor's address.
+    pub trusted_proxies: crate::client_ip::TrustedProxies,
 }
 
 /// Every route the collector serves, as (method, path pattern), static files included.

@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+
+use crate::client_ip::TrustedProxies;
 use earshot_shared::limits;
 
 use crate::export::{ExportQuery, Format};
@@ -94,6 +96,12 @@ pub struct ServeArgs {
     /// Submissions one site may receive per minute from all visitors; 0 turns the limit off.
     #[arg(long, env = "EARSHOT_RATE_LIMIT_SITE", default_value_t = limits::RATE_LIMIT_PER_SITE)]
     pub rate_limit_site: u32,
+
+    /// Reverse proxies (addresses or networks, comma-separated, e.g. 10.0.0.0/8) whose
+    /// X-Forwarded-For names the visitor, for rate limits. None by default: behind a proxy,
+    /// every visitor would otherwise share its address.
+    #[arg(long, env = "EARSHOT_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: TrustedProxies,
 
     /// Seconds before a failed webhook delivery is tried again; the wait doubles each time.
     #[arg(long, env = "EARSHOT_WEBHOOK_RETRY_SECS", default_value_t = 10)]

@@ -7,6 +7,7 @@ pub mod app;
 pub mod assets;
 pub mod auth;
 pub mod cli;
+pub mod client_ip;
 pub mod dashboard;
 pub mod error;
 pub mod export;

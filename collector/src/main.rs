@@ -66,6 +66,7 @@ fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
         www_dir: args.www_dir.clone(),
         widget_dir: args.widget_dir.clone(),
         logins: Default::default(),
+        trusted_proxies: args.trusted_proxies.clone(),
     };
     if !args.widget_dir.join("earshot_widget_bg.wasm").exists() {
         tracing::warn!(dir = %args.widget_dir.display(), "the widget is not built; run `cargo xtask serve` or set --widget-dir");

@@ -36,6 +36,7 @@ fn state(dir: &tempfile::TempDir) -> AppState {
         www_dir: www,
         widget_dir: dir.path().join("widget"),
         logins: Default::default(),
+        trusted_proxies: Default::default(),
     }
 }
 

@@ -230,3 +230,44 @@ fn exports_are_filtered_and_come_as_csv_or_json_lines() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Posts as a visitor behind a proxy that says the visitor is `forwarded_for`.
+fn post_forwarded(collector: &Collector, forwarded_for: &str) -> u16 {
+    http()
+        .post(&collector.url("/v1/feedback"))
+        .content_type("text/plain")
+        .header("Origin", ORIGIN)
+        .header("User-Agent", "Same/1.0")
+        .header("X-Forwarded-For", forwarded_for)
+        .send(&submission(4, "via a proxy", serde_json::json!({})))
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[test]
+fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
+    // Not trusted (the default): a visitor who varies X-Forwarded-For is still one visitor.
+    let collector = Collector::start_with(&[ORIGIN], &["--rate-limit-visitor", "2"]);
+    let statuses: Vec<u16> = ["1.1.1.1", "2.2.2.2", "3.3.3.3"]
+        .iter()
+        .map(|ip| post_forwarded(&collector, ip))
+        .collect();
+    assert_eq!(statuses, [201, 201, 429]);
+
+    // Behind a trusted proxy (here, this machine), each forwarded address is its own visitor.
+    let collector = Collector::start_with(
+        &[ORIGIN],
+        &[
+            "--rate-limit-visitor",
+            "2",
+            "--trusted-proxies",
+            "127.0.0.1/32,::1",
+        ],
+    );
+    let statuses: Vec<u16> = ["1.1.1.1", "1.1.1.1", "1.1.1.1", "2.2.2.2"]
+        .iter()
+        .map(|ip| post_forwarded(&collector, ip))
+        .collect();
+    assert_eq!(statuses, [201, 201, 429, 201]);
+}
