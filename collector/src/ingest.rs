@@ -167,7 +167,7 @@ async fn accept(
         .and_then(|value| value.to_str().ok())
         .unwrap_or("");
     let visitor = state.rate_limits.visitor_key(
-        state.trusted_proxies.client_ip(&request),
+        state.trusted_proxies.client_ip(request),
         user_agent,
         site.key.as_str(),
     );
