@@ -1,9 +1,6 @@
 //! The whole HTTP application in one place, so `earshot serve` and the tests build exactly
 //! the same routes.
 
-use std::path::PathBuf;
-
-use actix_files::Files;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{Compress, DefaultHeaders};
@@ -26,10 +23,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// The site registry, cached for the ingest path.
     pub sites: SiteCache,
-    /// The static web files: the loader (`earshot.js`), the widget stylesheet, the demo site.
-    pub www_dir: PathBuf,
-    /// The built widget: wasm-bindgen glue and the `.wasm` file.
-    pub widget_dir: PathBuf,
+    /// The static web files (loader, stylesheet, demo site) and the built widget.
+    pub assets: crate::assets::Assets,
     /// Limits on dashboard sign-in attempts.
     pub logins: crate::dashboard::LoginLimits,
     /// Reverse proxies whose `X-Forwarded-For` gives the visitor's address.
@@ -65,7 +60,6 @@ const WIDGET_CONFIG: &str = "/v1/sites/{site}/config";
 /// Registers every route. Used by `earshot serve` and by the in-process tests.
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
-        let www_dir = state.www_dir.clone();
         cfg.app_data(web::Data::new(state))
             .route(HEALTHZ, web::get().to(healthz))
             .route(METRICS, web::get().to(metrics::metrics))
@@ -106,15 +100,10 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .route(web::get().to(assets::widget_file)),
             )
             .service(
-                web::scope("")
+                web::resource("/{path:.*}")
                     .guard(guard::Get())
                     .wrap(public_asset_headers())
-                    .service(
-                        Files::new("/", www_dir)
-                            .index_file("index.html")
-                            .use_etag(true)
-                            .default_handler(web::to(not_found)),
-                    ),
+                    .route(web::get().to(assets::www_file)),
             );
     }
 }

@@ -1,12 +1,17 @@
-//! The widget's files, served precompressed: the build writes `.br` and `.gz` beside each
-//! file (at the highest levels, which on-the-fly compression cannot afford), and a browser
-//! gets the smallest encoding it accepts.
+//! The static files: the loader, the widget's stylesheet and the demo site (`www/`), and the
+//! built widget (`target/widget/`). Served from those folders, or, in a release binary built
+//! with the `embed` feature (`cargo xtask dist`), from copies inside the binary itself.
+//!
+//! The build writes `.br` and `.gz` beside the widget's files (at the highest levels, which
+//! on-the-fly compression cannot afford); a browser gets the smallest encoding it accepts.
 
-use std::path::{Path, PathBuf};
+use std::borrow::Cow;
+use std::path::PathBuf;
 
 use actix_files::NamedFile;
-use actix_web::http::header::{self, ContentEncoding, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, ContentEncoding, EntityTag, HeaderValue, IfNoneMatch};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 
 use crate::app::AppState;
 use crate::error::AppError;
@@ -16,6 +21,109 @@ const PRECOMPRESSED: [(ContentEncoding, &str, &str); 2] = [
     (ContentEncoding::Brotli, "br", "br"),
     (ContentEncoding::Gzip, "gzip", "gz"),
 ];
+
+/// The two folders of static files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Folder {
+    /// `www/`: loader source, stylesheet, demo site.
+    Www,
+    /// The built widget: glue, wasm, minified loader.
+    Widget,
+}
+
+#[cfg(feature = "embed")]
+mod embedded {
+    #[derive(rust_embed::Embed)]
+    #[folder = "../www/"]
+    pub struct Www;
+
+    #[derive(rust_embed::Embed)]
+    #[folder = "../target/widget/"]
+    pub struct Widget;
+}
+
+/// Where the static files come from.
+#[derive(Debug, Clone)]
+pub enum Assets {
+    /// Folders on disk (`--www-dir`, `--widget-dir`).
+    Dirs { www: PathBuf, widget: PathBuf },
+    /// Inside this binary.
+    #[cfg(feature = "embed")]
+    Embedded,
+}
+
+/// A file found, on disk or in the binary.
+enum Found {
+    Disk(PathBuf),
+    #[cfg_attr(not(feature = "embed"), allow(dead_code))]
+    Bytes {
+        data: Cow<'static, [u8]>,
+        etag: String,
+    },
+}
+
+impl Assets {
+    /// The folders, unless the binary carries the files and no folder was named.
+    pub fn choose(www: Option<PathBuf>, widget: Option<PathBuf>) -> Self {
+        #[cfg(feature = "embed")]
+        if www.is_none() && widget.is_none() {
+            return Self::Embedded;
+        }
+        Self::Dirs {
+            www: www.unwrap_or_else(|| "www".into()),
+            widget: widget.unwrap_or_else(|| "target/widget".into()),
+        }
+    }
+
+    /// Whether the built widget is there to serve.
+    pub fn has_widget(&self) -> bool {
+        self.find(Folder::Widget, "earshot_widget_bg.wasm")
+            .is_some()
+    }
+
+    /// Says where the files come from, for the start-up log.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Dirs { www, widget } => format!("{} and {}", www.display(), widget.display()),
+            #[cfg(feature = "embed")]
+            Self::Embedded => "inside the binary".to_owned(),
+        }
+    }
+
+    fn find(&self, folder: Folder, path: &str) -> Option<Found> {
+        match self {
+            Self::Dirs { www, widget } => {
+                let dir = match folder {
+                    Folder::Www => www,
+                    Folder::Widget => widget,
+                };
+                let file = dir.join(path);
+                file.is_file().then_some(Found::Disk(file))
+            }
+            #[cfg(feature = "embed")]
+            Self::Embedded => {
+                let file = match folder {
+                    Folder::Www => <embedded::Www as rust_embed::RustEmbed>::get(path),
+                    Folder::Widget => <embedded::Widget as rust_embed::RustEmbed>::get(path),
+                }?;
+                let hash = file.metadata.sha256_hash();
+                let etag = hash[..12].iter().map(|b| format!("{b:02x}")).collect();
+                Some(Found::Bytes {
+                    data: file.data,
+                    etag,
+                })
+            }
+        }
+    }
+
+    fn is_dir(&self, folder: Folder, path: &str) -> bool {
+        self.find(
+            folder,
+            &format!("{}/index.html", path.trim_end_matches('/')),
+        )
+        .is_some()
+    }
+}
 
 /// Whether `Accept-Encoding` accepts `coding` (a `q=0` refuses it).
 fn accepts(request: &HttpRequest, coding: &str) -> bool {
@@ -38,53 +146,90 @@ fn accepts(request: &HttpRequest, coding: &str) -> bool {
         })
 }
 
-/// Serves `dir/name`, or its precompressed variant when the browser accepts one.
-pub async fn serve(
-    dir: &Path,
-    name: &str,
+/// A relative path of plain names: no `..`, no dot-files, no empty segments.
+fn plain(path: &str) -> bool {
+    !path.is_empty()
+        && path.split('/').all(|segment| {
+            !segment.is_empty()
+                && !segment.starts_with('.')
+                && segment
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        })
+}
+
+async fn respond(
+    found: Found,
+    mime: mime_guess::Mime,
+    encoding: Option<ContentEncoding>,
     request: &HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    // One plain file name: no separators, no dot-files, nothing to escape the directory with.
-    let plain = !name.is_empty()
-        && !name.starts_with('.')
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    if !plain {
-        return Err(AppError::NotFound);
-    }
-    let path = dir.join(name);
-    if !path.is_file() {
-        return Err(AppError::NotFound);
-    }
-    let mime = mime_guess::from_path(&path).first_or_octet_stream();
-    for (encoding, coding, extension) in PRECOMPRESSED {
-        let variant = PathBuf::from(format!("{}.{extension}", path.display()));
-        if accepts(request, coding) && variant.is_file() {
-            let file = NamedFile::open_async(&variant)
+    let mut response = match found {
+        Found::Disk(path) => {
+            let mut file = NamedFile::open_async(&path)
                 .await
                 .map_err(|_| AppError::NotFound)?
                 .set_content_type(mime)
-                .set_content_encoding(encoding)
                 .disable_content_disposition()
                 .use_etag(true);
-            let mut response = file.into_response(request);
-            response
-                .headers_mut()
-                .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-            return Ok(response);
+            if let Some(encoding) = encoding {
+                file = file.set_content_encoding(encoding);
+            }
+            file.into_response(request)
         }
-    }
-    let file = NamedFile::open_async(&path)
-        .await
-        .map_err(|_| AppError::NotFound)?
-        .disable_content_disposition()
-        .use_etag(true);
-    let mut response = file.into_response(request);
+        Found::Bytes { data, etag } => {
+            let tag = EntityTag::new_strong(etag);
+            let unchanged =
+                request
+                    .get_header::<IfNoneMatch>()
+                    .is_some_and(|matches| match matches {
+                        IfNoneMatch::Any => true,
+                        IfNoneMatch::Items(items) => items.iter().any(|item| item.weak_eq(&tag)),
+                    });
+            let mut response = HttpResponse::build(if unchanged {
+                StatusCode::NOT_MODIFIED
+            } else {
+                StatusCode::OK
+            });
+            response
+                .insert_header((header::ETAG, tag.to_string()))
+                .content_type(mime.as_ref());
+            if let Some(encoding) = encoding {
+                response.insert_header((header::CONTENT_ENCODING, encoding.as_str()));
+            }
+            if unchanged {
+                response.finish()
+            } else {
+                response.body(data.into_owned())
+            }
+        }
+    };
     response
         .headers_mut()
         .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     Ok(response)
+}
+
+/// Serves `path` from `folder`, or its precompressed variant when the browser accepts one.
+pub async fn serve(
+    assets: &Assets,
+    folder: Folder,
+    path: &str,
+    request: &HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    if !plain(path) {
+        return Err(AppError::NotFound);
+    }
+    let mime = mime_guess::from_path(path).first_or_octet_stream();
+    for (encoding, coding, extension) in PRECOMPRESSED {
+        if accepts(request, coding)
+            && let Some(found) = assets.find(folder, &format!("{path}.{extension}"))
+        {
+            return respond(found, mime, Some(encoding), request).await;
+        }
+    }
+    let found = assets.find(folder, path).ok_or(AppError::NotFound)?;
+    respond(found, mime, None, request).await
 }
 
 /// `GET /widget/{file}`: the wasm-bindgen glue and the wasm.
@@ -93,7 +238,7 @@ pub async fn widget_file(
     file: web::Path<String>,
     request: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    serve(&state.widget_dir, &file, &request).await
+    serve(&state.assets, Folder::Widget, &file, &request).await
 }
 
 /// `GET /earshot.js`: the minified loader the build puts beside the widget, else the source
@@ -102,10 +247,31 @@ pub async fn loader(
     state: web::Data<AppState>,
     request: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    let dir = if state.widget_dir.join("earshot.js").is_file() {
-        &state.widget_dir
+    let folder = if state.assets.find(Folder::Widget, "earshot.js").is_some() {
+        Folder::Widget
     } else {
-        &state.www_dir
+        Folder::Www
     };
-    serve(dir, "earshot.js", &request).await
+    serve(&state.assets, folder, "earshot.js", &request).await
+}
+
+/// `GET /{path}`: everything else in `www/`; a folder serves its `index.html`.
+pub async fn www_file(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    request: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let path = path.into_inner();
+    let path = path.trim_start_matches('/');
+    if path.is_empty() || path.ends_with('/') {
+        let index = format!("{path}index.html");
+        return serve(&state.assets, Folder::Www, &index, &request).await;
+    }
+    if plain(path) && state.assets.is_dir(Folder::Www, path) {
+        // `/demo` → `/demo/`, so the page's relative links resolve inside its folder.
+        return Ok(HttpResponse::MovedPermanently()
+            .insert_header((header::LOCATION, format!("/{path}/")))
+            .finish());
+    }
+    serve(&state.assets, Folder::Www, path, &request).await
 }

@@ -72,13 +72,15 @@ pub struct ServeArgs {
     #[arg(long, env = "EARSHOT_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
-    /// The folder of static web files (loader, stylesheet, demo site).
-    #[arg(long, env = "EARSHOT_WWW_DIR", default_value = "www")]
-    pub www_dir: PathBuf,
+    /// The folder of static web files (loader, stylesheet, demo site); default `www`, or the
+    /// copies inside a binary built with `cargo xtask dist`.
+    #[arg(long, env = "EARSHOT_WWW_DIR")]
+    pub www_dir: Option<PathBuf>,
 
-    /// The folder of the built widget (wasm-bindgen output), served under /widget/.
-    #[arg(long, env = "EARSHOT_WIDGET_DIR", default_value = "target/widget")]
-    pub widget_dir: PathBuf,
+    /// The folder of the built widget (wasm-bindgen output), served under /widget/; default
+    /// `target/widget`, or the copies inside a binary built with `cargo xtask dist`.
+    #[arg(long, env = "EARSHOT_WIDGET_DIR")]
+    pub widget_dir: Option<PathBuf>,
 
     /// HTTP worker threads; defaults to the number of CPU cores.
     #[arg(long, env = "EARSHOT_WORKERS")]

@@ -58,20 +58,21 @@ fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
         window: Duration::from_secs(limits::RATE_WINDOW_SECS),
     });
     let state_store = store.clone();
+    let assets =
+        earshot_collector::assets::Assets::choose(args.www_dir.clone(), args.widget_dir.clone());
     let state = AppState {
         store,
         metrics: Default::default(),
         sites: Default::default(),
         rate_limits: rate_limits.clone(),
-        www_dir: args.www_dir.clone(),
-        widget_dir: args.widget_dir.clone(),
+        assets: assets.clone(),
         logins: Default::default(),
         trusted_proxies: args.trusted_proxies.clone(),
     };
-    if !args.widget_dir.join("earshot_widget_bg.wasm").exists() {
-        tracing::warn!(dir = %args.widget_dir.display(), "the widget is not built; run `cargo xtask serve` or set --widget-dir");
+    if !assets.has_widget() {
+        tracing::warn!(files = %assets.describe(), "the widget is not built; run `cargo xtask serve` or set --widget-dir");
     }
-    tracing::info!(listen = %args.listen, database = %cli.database.display(), "earshot collector starting");
+    tracing::info!(listen = %args.listen, database = %cli.database.display(), files = %assets.describe(), "earshot collector starting");
     let mut server = HttpServer::new(move || {
         App::new()
             .configure(app::configure(state.clone()))

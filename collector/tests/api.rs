@@ -33,8 +33,10 @@ fn state(dir: &tempfile::TempDir) -> AppState {
             per_site: NonZeroU32::new(limits::RATE_LIMIT_PER_SITE),
             window: std::time::Duration::from_secs(limits::RATE_WINDOW_SECS),
         }),
-        www_dir: www,
-        widget_dir: dir.path().join("widget"),
+        assets: earshot_collector::assets::Assets::choose(
+            Some(www),
+            Some(dir.path().join("widget")),
+        ),
         logins: Default::default(),
         trusted_proxies: Default::default(),
     }

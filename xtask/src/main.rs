@@ -31,6 +31,8 @@ enum Task {
     Bench(bench::BenchArgs),
     /// Build the widget (release, optimised) into target/widget and print its size.
     Widget,
+    /// Build the release binary with the widget and www/ inside it: target/dist/earshot.
+    Dist,
     /// Install every tool the build and the tests need, and nothing else.
     Setup,
 }
@@ -44,6 +46,7 @@ fn main() -> ExitCode {
         Task::Widget => {
             tools::Toolchain::prepare().and_then(|tools| widget::build(&tools).map(|_| ()))
         }
+        Task::Dist => dist(),
         Task::Setup => tools::Toolchain::prepare().and_then(|_| tools::ensure_browser()),
     };
     match result {
@@ -56,6 +59,36 @@ fn main() -> ExitCode {
 }
 
 pub type Result<T = ()> = std::result::Result<T, String>;
+
+/// The self-contained release binary: the widget built first, then the collector with the
+/// `embed` feature, which copies `www/` and `target/widget/` into it.
+fn dist() -> Result {
+    let tools = tools::Toolchain::prepare()?;
+    widget::build(&tools)?.check_budgets()?;
+    step("Building the release collector with the web files inside (feature embed)");
+    exec(cargo().args([
+        "build",
+        "--release",
+        "--package",
+        "earshot-collector",
+        "--features",
+        "embed",
+    ]))?;
+    let dist = root().join("target/dist");
+    std::fs::create_dir_all(&dist).map_err(|err| err.to_string())?;
+    let binary = dist.join("earshot");
+    std::fs::copy(root().join("target/release/earshot"), &binary)
+        .map_err(|err| format!("copying the binary: {err}"))?;
+    let size = std::fs::metadata(&binary)
+        .map_err(|err| err.to_string())?
+        .len();
+    eprintln!(
+        "    {} ({:.1} MB): copy it anywhere and run `earshot serve`; see deploy/ for systemd, Docker and a reverse proxy",
+        binary.display(),
+        size as f64 / 1_048_576.0
+    );
+    Ok(())
+}
 
 /// The repository root, found from this crate's manifest directory.
 pub fn root() -> PathBuf {

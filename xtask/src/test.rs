@@ -45,6 +45,34 @@ pub fn run(_args: &TestArgs) -> Result {
     timed("widget build and size budgets", &mut || {
         widget::build(&toolchain)?.check_budgets()
     })?;
+    let embedded = crate::root().join("target/e2e-bin/earshot-embedded");
+    timed("self-contained binary", &mut || {
+        step(
+            "Building the collector with the web files inside (feature embed), as `cargo xtask dist` does",
+        );
+        exec(cargo().args([
+            "clippy",
+            "--package",
+            "earshot-collector",
+            "--features",
+            "embed",
+            "--",
+            "-D",
+            "warnings",
+        ]))?;
+        exec(cargo().args([
+            "build",
+            "--package",
+            "earshot-collector",
+            "--features",
+            "embed",
+        ]))?;
+        std::fs::create_dir_all(embedded.parent().expect("a folder"))
+            .map_err(|err| err.to_string())?;
+        std::fs::copy(crate::root().join("target/debug/earshot"), &embedded)
+            .map_err(|err| format!("copying the self-contained binary: {err}"))?;
+        Ok(())
+    })?;
     timed("host and end-to-end tests", &mut || {
         // cargo builds target/debug/earshot for the collector's own CLI tests, with the same
         // features as everything else in this run; the end-to-end tests use that binary.
@@ -54,6 +82,7 @@ pub fn run(_args: &TestArgs) -> Result {
                 .args(["test", "--workspace", "--exclude", "earshot-widget"])
                 .env("EARSHOT_E2E_REQUIRED", "1")
                 .env("EARSHOT_WIDGET_DIR", widget::dist_dir())
+                .env("EARSHOT_EMBEDDED_BIN", &embedded)
                 .env("CHROMEDRIVER", CHROMEDRIVER),
         )
     })?;
