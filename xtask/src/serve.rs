@@ -17,6 +17,7 @@ pub struct ServeArgs {
 }
 
 const DEMO_SITE: &str = "demo";
+const DEMO_OWNER: &str = "owner@demo.example";
 
 pub fn run(args: &ServeArgs) -> Result {
     let tools = Toolchain::prepare()?;
@@ -59,10 +60,12 @@ pub fn run(args: &ServeArgs) -> Result {
         ]))?;
     }
     let token = demo_token(&demo.join("export-token"), earshot_cmd())?;
+    let password = demo_owner(&demo.join("owner-password"), earshot_cmd())?;
 
     let base = public_url.clone();
     eprintln!(
-        "\n    Demo shop:   {base}/demo/\n    \
+        "\n    Demo shop:   {base}/demo/  (and an inline block on {base}/demo/brewing.html)\n    \
+         Dashboard:   {base}/admin/  sign in as {DEMO_OWNER} with {password}\n    \
          Export (API): curl -H 'Authorization: Bearer {token}' {base}/v1/sites/{DEMO_SITE}/feedback.csv\n    \
          Export (CLI): EARSHOT_DATABASE={db} target/release/earshot export --site {DEMO_SITE}\n    \
          Stop with Ctrl-C.\n",
@@ -78,6 +81,41 @@ pub fn run(args: &ServeArgs) -> Result {
             .arg("--widget-dir")
             .arg(widget::dist_dir()),
     )
+}
+
+/// The demo owner's password, made once (random) and kept in `path`; the account is created
+/// with it for the dashboard.
+fn demo_owner(path: &Path, mut earshot: Command) -> Result<String> {
+    if let Ok(password) = std::fs::read_to_string(path) {
+        return Ok(password.trim().to_owned());
+    }
+    let mut bytes = [0u8; 12];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut random| std::io::Read::read_exact(&mut random, &mut bytes))
+        .map_err(|err| format!("reading /dev/urandom: {err}"))?;
+    let password: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let mut child = earshot
+        .args([
+            "user",
+            "add",
+            DEMO_OWNER,
+            "--site",
+            DEMO_SITE,
+            "--password-stdin",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|err| format!("earshot user add: {err}"))?;
+    std::io::Write::write_all(
+        &mut child.stdin.take().ok_or("no stdin")?,
+        format!("{password}\n").as_bytes(),
+    )
+    .map_err(|err| err.to_string())?;
+    if !child.wait().map_err(|err| err.to_string())?.success() {
+        return Err("could not create the demo owner".into());
+    }
+    std::fs::write(path, &password).map_err(|err| err.to_string())?;
+    Ok(password)
 }
 
 /// The demo's export token, created once and kept in `path` (only its hash is in the database).
