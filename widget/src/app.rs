@@ -7,7 +7,7 @@ use web_sys::{Element, HtmlElement};
 use yew::prelude::*;
 
 use crate::api::{self, SendError};
-use crate::components::{Inline, Launcher, Panel};
+use crate::components::{FormEvents, Inline, Launcher, Panel};
 use crate::config::WidgetConfig;
 use crate::controller::{self, Command, Controller};
 use crate::i18n::{self, Texts};
@@ -240,6 +240,13 @@ pub fn App(props: &AppProps) -> Html {
         })
     };
 
+    let events = FormEvents {
+        onrate,
+        oncomment,
+        onemail,
+        onhoneypot,
+        onsubmit,
+    };
     let announcement = match &state.phase {
         Phase::Sending => texts.sending,
         Phase::Sent => texts.thanks_title,
@@ -257,11 +264,7 @@ pub fn App(props: &AppProps) -> Html {
                     state={(*state).clone()}
                     kind={config.rating}
                     prompt={question}
-                    onrate={onrate}
-                    oncomment={oncomment}
-                    onemail={onemail}
-                    onhoneypot={onhoneypot}
-                    onsubmit={onsubmit}
+                    events={events.clone()}
                 />
                 { live_region }
             </div>
@@ -282,11 +285,7 @@ pub fn App(props: &AppProps) -> Html {
                         state={(*state).clone()}
                         kind={config.rating}
                         prompt={question}
-                        onrate={onrate}
-                        oncomment={oncomment}
-                        onemail={onemail}
-                        onhoneypot={onhoneypot}
-                        onsubmit={onsubmit}
+                        events={events.clone()}
                         onclose={close}
                     />
                 </div>

@@ -10,6 +10,16 @@ use super::{ChoiceRating, StarRating};
 use crate::i18n::Texts;
 use crate::state::{Phase, WidgetState};
 
+/// What the form tells the app, one bundle for the dialog and the inline block alike.
+#[derive(Clone, PartialEq)]
+pub struct FormEvents {
+    pub onrate: Callback<u8>,
+    pub oncomment: Callback<String>,
+    pub onemail: Callback<String>,
+    pub onhoneypot: Callback<String>,
+    pub onsubmit: Callback<()>,
+}
+
 #[derive(Properties, PartialEq)]
 pub struct FeedbackFormProps {
     pub texts: &'static Texts,
@@ -20,31 +30,28 @@ pub struct FeedbackFormProps {
     /// Inline, the comment and email appear only once a rating is chosen.
     #[prop_or_default]
     pub compact: bool,
-    pub onrate: Callback<u8>,
-    pub oncomment: Callback<String>,
-    pub onemail: Callback<String>,
-    pub onhoneypot: Callback<String>,
-    pub onsubmit: Callback<()>,
+    pub events: FormEvents,
 }
 
 #[function_component]
 pub fn FeedbackForm(props: &FeedbackFormProps) -> Html {
     let texts = props.texts;
     let state = &props.state;
+    let events = &props.events;
     let onsubmit = {
-        let onsubmit = props.onsubmit.clone();
+        let onsubmit = events.onsubmit.clone();
         Callback::from(move |event: SubmitEvent| {
             event.prevent_default();
             onsubmit.emit(());
         })
     };
-    let oncomment = props
+    let oncomment = events
         .oncomment
         .reform(|event: InputEvent| event.target_unchecked_into::<HtmlTextAreaElement>().value());
-    let onemail = props
+    let onemail = events
         .onemail
         .reform(|event: InputEvent| event.target_unchecked_into::<HtmlInputElement>().value());
-    let onhoneypot = props
+    let onhoneypot = events
         .onhoneypot
         .reform(|event: InputEvent| event.target_unchecked_into::<HtmlInputElement>().value());
     let sending = state.phase == Phase::Sending;
@@ -54,7 +61,7 @@ pub fn FeedbackForm(props: &FeedbackFormProps) -> Html {
                 legend={props.legend.clone()}
                 names={texts.star_names}
                 value={state.rating}
-                onchange={props.onrate.clone()}
+                onchange={events.onrate.clone()}
             />
         }
     } else {
@@ -64,7 +71,7 @@ pub fn FeedbackForm(props: &FeedbackFormProps) -> Html {
                 legend={props.legend.clone()}
                 texts={texts}
                 value={state.rating}
-                onchange={props.onrate.clone()}
+                onchange={events.onrate.clone()}
             />
         }
     };

@@ -4,7 +4,7 @@
 use earshot_shared::RatingKind;
 use yew::prelude::*;
 
-use super::{FeedbackForm, Thanks};
+use super::{FeedbackForm, FormEvents, Thanks};
 use crate::i18n::Texts;
 use crate::state::{Phase, WidgetState};
 
@@ -15,11 +15,7 @@ pub struct InlineProps {
     pub kind: RatingKind,
     /// The question, e.g. "Was this page helpful?".
     pub prompt: AttrValue,
-    pub onrate: Callback<u8>,
-    pub oncomment: Callback<String>,
-    pub onemail: Callback<String>,
-    pub onhoneypot: Callback<String>,
-    pub onsubmit: Callback<()>,
+    pub events: FormEvents,
 }
 
 #[function_component]
@@ -40,11 +36,7 @@ pub fn Inline(props: &InlineProps) -> Html {
                 kind={props.kind}
                 legend={props.prompt.clone()}
                 compact=true
-                onrate={props.onrate.clone()}
-                oncomment={props.oncomment.clone()}
-                onemail={props.onemail.clone()}
-                onhoneypot={props.onhoneypot.clone()}
-                onsubmit={props.onsubmit.clone()}
+                events={props.events.clone()}
             />
         },
     };

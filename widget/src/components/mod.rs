@@ -9,7 +9,7 @@ mod star_rating;
 mod thanks;
 
 pub use choice_rating::ChoiceRating;
-pub use feedback_form::FeedbackForm;
+pub use feedback_form::{FeedbackForm, FormEvents};
 pub use inline::Inline;
 pub use launcher::Launcher;
 pub use panel::Panel;

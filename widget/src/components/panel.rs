@@ -4,7 +4,7 @@
 use earshot_shared::RatingKind;
 use yew::prelude::*;
 
-use super::{FeedbackForm, Thanks};
+use super::{FeedbackForm, FormEvents, Thanks};
 use crate::i18n::Texts;
 use crate::state::{Phase, WidgetState};
 
@@ -15,11 +15,7 @@ pub struct PanelProps {
     pub kind: RatingKind,
     /// The question in the title.
     pub prompt: AttrValue,
-    pub onrate: Callback<u8>,
-    pub oncomment: Callback<String>,
-    pub onemail: Callback<String>,
-    pub onhoneypot: Callback<String>,
-    pub onsubmit: Callback<()>,
+    pub events: FormEvents,
     pub onclose: Callback<()>,
 }
 
@@ -52,11 +48,7 @@ pub fn Panel(props: &PanelProps) -> Html {
                 state={state.clone()}
                 kind={props.kind}
                 legend={texts.rating_legend}
-                onrate={props.onrate.clone()}
-                oncomment={props.oncomment.clone()}
-                onemail={props.onemail.clone()}
-                onhoneypot={props.onhoneypot.clone()}
-                onsubmit={props.onsubmit.clone()}
+                events={props.events.clone()}
             />
         }
     };
