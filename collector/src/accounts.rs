@@ -6,7 +6,7 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::auth::hash_token;
+use crate::auth::{hash_token, random_secret};
 use crate::store::{StoreError, now_millis};
 
 /// How long a session lasts without signing in again.
@@ -165,26 +165,16 @@ pub fn users(conn: &Connection) -> Result<Vec<User>, StoreError> {
         .collect()
 }
 
-fn random_token(prefix: &str) -> String {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).expect("the operating system's random number generator failed");
-    let mut token = String::from(prefix);
-    for byte in bytes {
-        token.push_str(&format!("{byte:02x}"));
-    }
-    token
-}
-
 /// Starts a session; returns the token for the cookie (only its hash is stored).
 pub fn create_session(conn: &Connection, user: &User) -> Result<String, StoreError> {
-    let token = random_token("");
+    let token = random_secret("", 32);
     let now = now_millis();
     conn.execute(
         "INSERT INTO sessions (token_hash, user_id, csrf, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![
             hash_token(&token),
             user.id,
-            random_token(""),
+            random_secret("", 32),
             now,
             now + SESSION_DAYS * 86_400_000
         ],

@@ -15,14 +15,20 @@ pub const TOKEN_PREFIX: &str = "eshot_";
 
 /// Makes a new random token.
 pub fn generate_token() -> String {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).expect("the operating system's random number generator failed");
-    let mut token = String::with_capacity(TOKEN_PREFIX.len() + 64);
-    token.push_str(TOKEN_PREFIX);
-    for byte in bytes {
-        token.push_str(&format!("{byte:02x}"));
+    random_secret(TOKEN_PREFIX, 32)
+}
+
+/// `prefix` followed by `bytes` random bytes from the operating system, in hex: API tokens,
+/// session and CSRF tokens, webhook secrets.
+pub fn random_secret(prefix: &str, bytes: usize) -> String {
+    let mut random = vec![0u8; bytes];
+    getrandom::fill(&mut random).expect("the operating system's random number generator failed");
+    let mut secret = String::with_capacity(prefix.len() + 2 * bytes);
+    secret.push_str(prefix);
+    for byte in random {
+        secret.push_str(&format!("{byte:02x}"));
     }
-    token
+    secret
 }
 
 /// The form in which a token is stored and looked up.

@@ -449,22 +449,31 @@ impl Store {
         answer.await.map_err(|_| StoreError::WriterGone)?
     }
 
-    /// Runs `read` on a pooled read connection. Blocking: call from a blocking context.
-    pub fn read<T>(
+    /// Runs `work` on a connection from the pool (opening one when none is free) and puts
+    /// the connection back. Blocking: call from a blocking context.
+    fn with_connection<T>(
         &self,
-        read: impl FnOnce(&Connection) -> Result<T, StoreError>,
+        work: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let pooled = self.readers.lock().expect("reader pool poisoned").pop();
-        let conn = match pooled {
+        let mut conn = match pooled {
             Some(conn) => conn,
             None => open_connection(&self.path)?,
         };
-        let result = read(&conn);
+        let result = work(&mut conn);
         self.readers
             .lock()
             .expect("reader pool poisoned")
             .push(conn);
         result
+    }
+
+    /// Runs `read` on a pooled read connection. Blocking: call from a blocking context.
+    pub fn read<T>(
+        &self,
+        read: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.with_connection(|conn| read(conn))
     }
 
     /// Runs `write` (its own transactions) on a pooled connection on the blocking thread
@@ -474,22 +483,9 @@ impl Store {
         write: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let store = self.clone();
-        actix_web::rt::task::spawn_blocking(move || {
-            let pooled = store.readers.lock().expect("reader pool poisoned").pop();
-            let mut conn = match pooled {
-                Some(conn) => conn,
-                None => open_connection(&store.path)?,
-            };
-            let result = write(&mut conn);
-            store
-                .readers
-                .lock()
-                .expect("reader pool poisoned")
-                .push(conn);
-            result
-        })
-        .await
-        .map_err(|_| StoreError::WriterGone)?
+        actix_web::rt::task::spawn_blocking(move || store.with_connection(write))
+            .await
+            .map_err(|_| StoreError::WriterGone)?
     }
 
     /// Runs `read` on a pooled connection on the blocking thread pool.

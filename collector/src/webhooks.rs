@@ -88,11 +88,7 @@ pub fn add_webhook(
     url: &str,
     format: WebhookFormat,
 ) -> Result<Webhook, StoreError> {
-    let mut bytes = [0u8; 24];
-    getrandom::fill(&mut bytes).expect("the operating system's random number generator failed");
-    let secret: String = std::iter::once("whsec_".to_owned())
-        .chain(bytes.iter().map(|b| format!("{b:02x}")))
-        .collect();
+    let secret = crate::auth::random_secret("whsec_", 24);
     conn.execute(
         "INSERT INTO webhooks (site_key, url, secret, format, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![site, url.trim(), secret, format.as_str(), now_millis()],
