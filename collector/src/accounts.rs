@@ -4,10 +4,9 @@
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::auth::{hash_token, random_secret};
-use crate::store::{StoreError, now_millis};
+use crate::store::{Database, StoreError, now_millis};
 
 /// How long a session lasts without signing in again.
 pub const SESSION_DAYS: i64 = 14;
@@ -69,156 +68,47 @@ pub fn decoy_hash() -> &'static str {
 
 /// Adds an account. `sites: None` reaches every site.
 pub fn add_user(
-    conn: &mut Connection,
+    db: &mut dyn Database,
     email: &str,
     password_hash: &str,
     sites: Option<&[String]>,
 ) -> Result<User, StoreError> {
-    let email = email.trim().to_lowercase();
-    let tx = conn.transaction()?;
-    let inserted = tx.execute(
-        "INSERT INTO users (email, password_hash, all_sites, created_at) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (email) DO NOTHING",
-        params![email, password_hash, sites.is_none(), now_millis()],
-    )?;
-    if inserted == 0 {
-        return Err(StoreError::UserExists(email));
-    }
-    let id = tx.last_insert_rowid();
-    for site in sites.unwrap_or_default() {
-        let known: Option<i64> = tx
-            .query_row("SELECT 1 FROM sites WHERE key = ?1", [site], |row| {
-                row.get(0)
-            })
-            .optional()?;
-        if known.is_none() {
-            return Err(StoreError::UnknownSite(site.clone()));
-        }
-        tx.execute(
-            "INSERT INTO user_sites (user_id, site_key) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-            params![id, site],
-        )?;
-    }
-    tx.commit()?;
-    Ok(User {
-        id,
-        email,
-        sites: sites.map(<[String]>::to_vec),
-    })
+    db.add_user(&normalize_email(email), password_hash, sites)
 }
 
-fn user_sites(
-    conn: &Connection,
-    id: i64,
-    all_sites: bool,
-) -> Result<Option<Vec<String>>, StoreError> {
-    if all_sites {
-        return Ok(None);
-    }
-    let sites = conn
-        .prepare_cached("SELECT site_key FROM user_sites WHERE user_id = ?1 ORDER BY site_key")?
-        .query_map([id], |row| row.get(0))?
-        .collect::<Result<Vec<String>, _>>()?;
-    Ok(Some(sites))
+/// Emails are compared trimmed and in lower case.
+fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
 }
 
 /// The account with this email and its password hash.
-pub fn user_by_email(conn: &Connection, email: &str) -> Result<Option<(User, String)>, StoreError> {
-    let row = conn
-        .prepare_cached("SELECT id, email, password_hash, all_sites FROM users WHERE email = ?1")?
-        .query_row([email.trim().to_lowercase()], |row| {
-            Ok((
-                row.get::<_, i64>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, bool>(3)?,
-            ))
-        })
-        .optional()?;
-    let Some((id, email, hash, all_sites)) = row else {
-        return Ok(None);
-    };
-    let sites = user_sites(conn, id, all_sites)?;
-    Ok(Some((User { id, email, sites }, hash)))
-}
-
-/// Every account, oldest first.
-pub fn users(conn: &Connection) -> Result<Vec<User>, StoreError> {
-    let rows = conn
-        .prepare("SELECT id, email, all_sites FROM users ORDER BY id")?
-        .query_map([], |row| {
-            Ok((
-                row.get::<_, i64>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, bool>(2)?,
-            ))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    rows.into_iter()
-        .map(|(id, email, all_sites)| {
-            Ok(User {
-                id,
-                email,
-                sites: user_sites(conn, id, all_sites)?,
-            })
-        })
-        .collect()
+pub fn user_by_email(
+    db: &mut dyn Database,
+    email: &str,
+) -> Result<Option<(User, String)>, StoreError> {
+    db.user_by_email(&normalize_email(email))
 }
 
 /// Starts a session; returns the token for the cookie (only its hash is stored).
-pub fn create_session(conn: &Connection, user: &User) -> Result<String, StoreError> {
+pub fn create_session(db: &mut dyn Database, user: &User) -> Result<String, StoreError> {
     let token = random_secret("", 32);
     let now = now_millis();
-    conn.execute(
-        "INSERT INTO sessions (token_hash, user_id, csrf, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
-            hash_token(&token),
-            user.id,
-            random_secret("", 32),
-            now,
-            now + SESSION_DAYS * 86_400_000
-        ],
+    db.add_session(
+        &hash_token(&token),
+        user.id,
+        &random_secret("", 32),
+        now,
+        now + SESSION_DAYS * 86_400_000,
     )?;
-    // Expired sessions are dropped whenever someone signs in.
-    conn.execute("DELETE FROM sessions WHERE expires_at < ?1", [now])?;
     Ok(token)
 }
 
 /// The live session for a cookie's token.
-pub fn session(conn: &Connection, token: &str) -> Result<Option<Session>, StoreError> {
-    let row = conn
-        .prepare_cached(
-            "SELECT users.id, users.email, users.all_sites, sessions.csrf
-             FROM sessions JOIN users ON users.id = sessions.user_id
-             WHERE sessions.token_hash = ?1 AND sessions.expires_at > ?2",
-        )?
-        .query_row(params![hash_token(token), now_millis()], |row| {
-            Ok((
-                row.get::<_, i64>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, bool>(2)?,
-                row.get::<_, String>(3)?,
-            ))
-        })
-        .optional()?;
-    let Some((id, email, all_sites, csrf)) = row else {
-        return Ok(None);
-    };
-    Ok(Some(Session {
-        user: User {
-            id,
-            email,
-            sites: user_sites(conn, id, all_sites)?,
-        },
-        csrf,
-    }))
+pub fn session(db: &mut dyn Database, token: &str) -> Result<Option<Session>, StoreError> {
+    db.session(&hash_token(token), now_millis())
 }
 
 /// Ends a session (signing out).
-pub fn end_session(conn: &Connection, token: &str) -> Result<(), StoreError> {
-    conn.execute(
-        "DELETE FROM sessions WHERE token_hash = ?1",
-        [hash_token(token)],
-    )?;
-    Ok(())
+pub fn end_session(db: &mut dyn Database, token: &str) -> Result<(), StoreError> {
+    db.end_session(&hash_token(token))
 }

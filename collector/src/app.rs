@@ -165,10 +165,7 @@ async fn method_not_allowed() -> HttpResponse {
         (status = 500, description = "The database does not answer", body = earshot_shared::ApiError),
     ))]
 pub async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    state
-        .store
-        .read_async(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
-        .await?;
+    state.store.read_async(|db| db.ping()).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .json(serde_json::json!({ "status": "ok" })))

@@ -8,7 +8,7 @@ use actix_web::http::header;
 use sha2::{Digest, Sha256};
 
 use crate::error::AppError;
-use crate::store::{self, Store, TokenInfo};
+use crate::store::{Store, TokenInfo};
 
 /// Every token starts with this, so a leaked one is easy to recognise (and to scan for).
 pub const TOKEN_PREFIX: &str = "eshot_";
@@ -60,12 +60,7 @@ pub async fn authorize_site(
     let hash = hash_token(token);
     let site_key_owned = site_key.to_owned();
     let (token, site) = store
-        .read_async(move |conn| {
-            Ok((
-                store::token_by_hash(conn, &hash)?,
-                store::site(conn, &site_key_owned)?,
-            ))
-        })
+        .read_async(move |conn| Ok((conn.token_by_hash(&hash)?, conn.site(&site_key_owned)?)))
         .await?;
     let token = token.ok_or(AppError::Unauthorized)?;
     if token

@@ -10,7 +10,7 @@ use crate::client_ip::TrustedProxies;
 use earshot_shared::limits;
 
 use crate::export::{ExportQuery, Format};
-use crate::store::{Durability, SpamFilter};
+use crate::store::{Durability, Location, SpamFilter, StoreError};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -19,7 +19,8 @@ use crate::store::{Durability, SpamFilter};
     about = "Earshot: self-hosted website feedback"
 )]
 pub struct Cli {
-    /// The SQLite database file; created and migrated when missing.
+    /// The SQLite database file; created and migrated when missing. Ignored with
+    /// `--database-url`.
     #[arg(
         long,
         env = "EARSHOT_DATABASE",
@@ -27,6 +28,12 @@ pub struct Cli {
         global = true
     )]
     pub database: PathBuf,
+
+    /// A PostgreSQL database instead of the SQLite file, for several collectors sharing one
+    /// database: `postgres://user:password@host:5432/earshot`. Created tables and migrations
+    /// are applied on start.
+    #[arg(long, env = "EARSHOT_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
 
     /// The address visitors' browsers reach this collector at; used in the snippet.
     #[arg(
@@ -39,6 +46,13 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// Where the data lives, from `--database` and `--database-url`.
+    pub fn location(&self) -> Result<Location, StoreError> {
+        Location::from_options(&self.database, self.database_url.as_deref())
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use crate::app::AppState;
 use crate::auth::authorize_site;
 use crate::error::AppError;
-use crate::store::{self, FeedbackFilter, FeedbackRow, Page, SpamFilter, StoreError};
+use crate::store::{Database, FeedbackFilter, FeedbackRow, Page, SpamFilter, StoreError};
 #[allow(unused_imports)] // named in the OpenAPI annotations only
 use earshot_shared::ApiError;
 
@@ -142,7 +142,7 @@ fn export_error(err: impl std::fmt::Display) -> StoreError {
 /// Writes every submission of `site_key` that matches `filter` to `out`, calling `progress`
 /// after each row; returns the row count.
 pub fn write_export(
-    conn: &rusqlite::Connection,
+    conn: &mut dyn Database,
     site_key: &str,
     filter: &FeedbackFilter,
     format: Format,
@@ -154,7 +154,7 @@ pub fn write_export(
 
 /// [`write_export`] over several sites (the dashboard's view of every site an owner may see).
 pub fn write_export_in(
-    conn: &rusqlite::Connection,
+    conn: &mut dyn Database,
     sites: &[String],
     filter: &FeedbackFilter,
     format: Format,
@@ -166,7 +166,7 @@ pub fn write_export_in(
             let mut csv = csv::Writer::from_writer(out);
             csv.write_record(CSV_COLUMNS).map_err(export_error)?;
             let rows =
-                store::for_each_feedback_in(conn, sites, filter, Page::All, |row: FeedbackRow| {
+                conn.for_each_feedback_in(sites, filter, Page::All, &mut |row: FeedbackRow| {
                     csv.write_record([
                         row.id.as_str(),
                         &timestamp(row.received_at),
@@ -195,7 +195,7 @@ pub fn write_export_in(
         Format::Jsonl => {
             let mut out = io::BufWriter::new(out);
             let rows =
-                store::for_each_feedback_in(conn, sites, filter, Page::All, |row: FeedbackRow| {
+                conn.for_each_feedback_in(sites, filter, Page::All, &mut |row: FeedbackRow| {
                     let record = JsonRecord {
                         id: &row.id,
                         received_at: timestamp(row.received_at),

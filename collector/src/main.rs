@@ -51,7 +51,8 @@ fn main() -> ExitCode {
 type CliResult = Result<(), Box<dyn std::error::Error>>;
 
 fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
-    let store = Store::open_with(&cli.database, args.sync)?;
+    let location = cli.location()?;
+    let store = Store::open_at(&location, args.sync)?;
     let rate_limits = RateLimits::new(RateLimitConfig {
         per_visitor: NonZeroU32::new(args.rate_limit_visitor),
         per_site: NonZeroU32::new(args.rate_limit_site),
@@ -72,7 +73,7 @@ fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
     if !assets.has_widget() {
         tracing::warn!(files = %assets.describe(), "the widget is not built; run `cargo xtask serve` or set --widget-dir");
     }
-    tracing::info!(listen = %args.listen, database = %cli.database.display(), files = %assets.describe(), "earshot collector starting");
+    tracing::info!(listen = %args.listen, database = %location.describe(), files = %assets.describe(), "earshot collector starting");
     let mut server = HttpServer::new(move || {
         App::new()
             .configure(app::configure(state.clone()))
@@ -93,7 +94,7 @@ fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
         .name("earshot-retention".into())
         .spawn(move || {
             loop {
-                match state_store.read(|conn| store::apply_retention(conn, store::now_millis())) {
+                match state_store.read(|db| db.apply_retention(store::now_millis())) {
                     Ok(0) => {}
                     Ok(deleted) => tracing::info!(deleted, "retention applied"),
                     Err(err) => tracing::error!(error = %err, "retention could not be applied"),
@@ -116,24 +117,26 @@ fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
 }
 
 fn erase(cli: &Cli, email: &str, site: Option<&str>) -> CliResult {
-    let conn = store::open_connection(&cli.database)?;
+    let mut conn = cli.location()?.connect()?;
     let sites: Vec<String> = match site {
         Some(site) => {
-            store::site(&conn, site)?.ok_or_else(|| store::StoreError::UnknownSite(site.into()))?;
+            conn.site(site)?
+                .ok_or_else(|| store::StoreError::UnknownSite(site.into()))?;
             vec![site.to_owned()]
         }
-        None => store::sites(&conn)?
+        None => conn
+            .sites()?
             .into_iter()
             .map(|s| s.key.to_string())
             .collect(),
     };
-    let deleted = store::erase_email(&conn, email, &sites)?;
+    let deleted = conn.erase_email(email, &sites)?;
     eprintln!("Deleted {deleted} submission(s) left with {email}.");
     Ok(())
 }
 
 fn user(cli: &Cli, command: &UserCommand) -> CliResult {
-    let mut conn = store::open_connection(&cli.database)?;
+    let mut conn = cli.location()?.connect()?;
     match command {
         UserCommand::Add {
             email,
@@ -163,7 +166,7 @@ fn user(cli: &Cli, command: &UserCommand) -> CliResult {
             }
             let hash = accounts::hash_password(&password);
             let scope = (!sites.is_empty()).then_some(sites.as_slice());
-            let user = accounts::add_user(&mut conn, email, &hash, scope)?;
+            let user = accounts::add_user(&mut *conn, email, &hash, scope)?;
             eprintln!(
                 "Added {} ({}). Sign in at {}/admin",
                 user.email,
@@ -176,7 +179,7 @@ fn user(cli: &Cli, command: &UserCommand) -> CliResult {
         }
         UserCommand::List => {
             let mut out = io::stdout().lock();
-            for user in accounts::users(&conn)? {
+            for user in conn.users()? {
                 let sites = user.sites.map_or("every site".to_owned(), |s| s.join(" "));
                 writeln!(out, "{:<32} {sites}", user.email)?;
             }
@@ -191,7 +194,7 @@ fn snippet(public_url: &str, key: &SiteKey) -> String {
 }
 
 fn site(cli: &Cli, command: &SiteCommand) -> CliResult {
-    let mut conn = store::open_connection(&cli.database)?;
+    let mut conn = cli.location()?.connect()?;
     match command {
         SiteCommand::Add { name, origins, key } => {
             let key = SiteKey::parse(
@@ -207,7 +210,7 @@ fn site(cli: &Cli, command: &SiteCommand) -> CliResult {
                 .iter()
                 .map(|origin| normalize_origin(origin))
                 .collect::<Result<Vec<_>, _>>()?;
-            let site = store::add_site(&mut conn, &key, name.trim(), &origins)?;
+            let site = conn.add_site(&key, name.trim(), &origins)?;
             eprintln!(
                 "Added site {:?} ({}), accepting feedback from {}.",
                 site.name,
@@ -224,8 +227,8 @@ fn site(cli: &Cli, command: &SiteCommand) -> CliResult {
                 "{:<20} {:>9}  {:<24} origins",
                 "key", "feedback", "name"
             )?;
-            for site in store::sites(&conn)? {
-                let count = store::feedback_count(&conn, site.key.as_str())?;
+            for site in conn.sites()? {
+                let count = conn.feedback_count(site.key.as_str())?;
                 writeln!(
                     out,
                     "{:<20} {:>9}  {:<24} {}",
@@ -237,8 +240,8 @@ fn site(cli: &Cli, command: &SiteCommand) -> CliResult {
             }
         }
         SiteCommand::Retention { key, days, .. } => {
-            store::set_retention(&conn, key, *days)?;
-            let deleted = store::apply_retention(&conn, store::now_millis())?;
+            conn.set_retention(key, *days)?;
+            let deleted = conn.apply_retention(store::now_millis())?;
             match days {
                 Some(days) => eprintln!(
                     "Site {key} keeps {days} days of feedback; {deleted} older submission(s) deleted now, the rest as they age (hourly)."
@@ -254,7 +257,8 @@ fn site(cli: &Cli, command: &SiteCommand) -> CliResult {
             lang,
             prompt,
         } => {
-            let site = store::site(&conn, key)?
+            let site = conn
+                .site(key)?
                 .ok_or_else(|| store::StoreError::UnknownSite(key.clone()))?;
             let mut settings = site.widget;
             if let Some(rating) = rating {
@@ -286,7 +290,7 @@ fn site(cli: &Cli, command: &SiteCommand) -> CliResult {
                 settings
                     .validate()
                     .map_err(|err| format!("--{}: {err}", err.field()))?;
-                store::set_widget_settings(&conn, key, &settings)?;
+                conn.set_widget_settings(key, &settings)?;
                 eprintln!(
                     "Saved. Visitors see the change within {SETTINGS_MAX_AGE_SECS} seconds (browser cache)."
                 );
@@ -298,11 +302,11 @@ fn site(cli: &Cli, command: &SiteCommand) -> CliResult {
 }
 
 fn token(cli: &Cli, command: &TokenCommand) -> CliResult {
-    let conn = store::open_connection(&cli.database)?;
+    let mut conn = cli.location()?.connect()?;
     match command {
         TokenCommand::Create { name, site } => {
             let token = auth::generate_token();
-            let id = store::add_token(&conn, name, &auth::hash_token(&token), site.as_deref())?;
+            let id = conn.add_token(name, &auth::hash_token(&token), site.as_deref())?;
             let scope = site
                 .as_deref()
                 .map_or("every site".to_owned(), |site| format!("site {site}"));
@@ -312,7 +316,7 @@ fn token(cli: &Cli, command: &TokenCommand) -> CliResult {
         TokenCommand::List => {
             let mut out = io::stdout().lock();
             writeln!(out, "{:>4}  {:<20} {:<20} state", "id", "name", "site")?;
-            for token in store::tokens(&conn)? {
+            for token in conn.tokens()? {
                 let state = if token.revoked { "revoked" } else { "active" };
                 writeln!(
                     out,
@@ -324,7 +328,7 @@ fn token(cli: &Cli, command: &TokenCommand) -> CliResult {
             }
         }
         TokenCommand::Revoke { id } => {
-            store::revoke_token(&conn, *id)?;
+            conn.revoke_token(*id)?;
             eprintln!("Revoked token {id}.");
         }
     }
@@ -332,8 +336,8 @@ fn token(cli: &Cli, command: &TokenCommand) -> CliResult {
 }
 
 fn export(cli: &Cli, args: &ExportArgs) -> CliResult {
-    let conn = store::open_connection(&cli.database)?;
-    if store::site(&conn, &args.site)?.is_none() {
+    let mut conn = cli.location()?.connect()?;
+    if conn.site(&args.site)?.is_none() {
         return Err(format!(
             "no site has the key {:?} (see `earshot site list`)",
             args.site
@@ -343,7 +347,7 @@ fn export(cli: &Cli, args: &ExportArgs) -> CliResult {
     let filter = args.query().into_filter()?;
     // A progress bar only for a person watching; scripts and pipes get only the data.
     let progress = if io::stderr().is_terminal() {
-        let total = store::count_feedback(&conn, &args.site, &filter)?;
+        let total = conn.count_feedback(&args.site, &filter)?;
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
         bar.set_style(
             ProgressStyle::with_template(
@@ -359,8 +363,14 @@ fn export(cli: &Cli, args: &ExportArgs) -> CliResult {
     let rows = match &args.output {
         Some(path) => {
             let mut file = BufWriter::new(File::create(path)?);
-            let rows =
-                export::write_export(&conn, &args.site, &filter, args.format, &mut file, tick)?;
+            let rows = export::write_export(
+                &mut *conn,
+                &args.site,
+                &filter,
+                args.format,
+                &mut file,
+                tick,
+            )?;
             file.flush()?;
             file.into_inner()
                 .map_err(|err| err.into_error())?
@@ -369,7 +379,7 @@ fn export(cli: &Cli, args: &ExportArgs) -> CliResult {
         }
         None => {
             let stdout = BufWriter::new(io::stdout().lock());
-            export::write_export(&conn, &args.site, &filter, args.format, stdout, tick)?
+            export::write_export(&mut *conn, &args.site, &filter, args.format, stdout, tick)?
         }
     };
     progress.finish_and_clear();

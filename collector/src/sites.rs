@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use crate::store::{self, Site, Store, StoreError};
+use crate::store::{Site, Store, StoreError};
 
 /// How long a looked-up site (or the fact that a key is unknown) is trusted.
 pub const SITE_CACHE_TTL: Duration = Duration::from_secs(5);
@@ -31,7 +31,7 @@ impl SiteCache {
         }
         let owned = key.to_owned();
         let site = store
-            .read_async(move |conn| store::site(conn, &owned))
+            .read_async(move |conn| conn.site(&owned))
             .await?
             .map(Arc::new);
         let mut entries = self.entries.write().expect("site cache poisoned");

@@ -9,10 +9,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
-use rusqlite::{Connection, OptionalExtension, params};
 use sha2::Sha256;
 
-use crate::store::{self, FeedbackRow, Store, StoreError, now_millis};
+use crate::store::{Database, DeliveryAttempt, FeedbackRow, Store, StoreError, now_millis};
 
 /// Attempts before a delivery is given up as failed.
 pub const MAX_ATTEMPTS: u32 = 8;
@@ -83,74 +82,21 @@ pub fn validate_url(url: &str) -> Result<(), String> {
 }
 
 pub fn add_webhook(
-    conn: &Connection,
+    db: &mut dyn Database,
     site: &str,
     url: &str,
     format: WebhookFormat,
 ) -> Result<Webhook, StoreError> {
     let secret = crate::auth::random_secret("whsec_", 24);
-    conn.execute(
-        "INSERT INTO webhooks (site_key, url, secret, format, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![site, url.trim(), secret, format.as_str(), now_millis()],
-    )?;
+    let url = url.trim();
+    let id = db.add_webhook(site, url, &secret, format)?;
     Ok(Webhook {
-        id: conn.last_insert_rowid(),
+        id,
         site: site.to_owned(),
-        url: url.trim().to_owned(),
+        url: url.to_owned(),
         secret,
         format,
     })
-}
-
-fn webhook_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Webhook> {
-    let format: String = row.get(4)?;
-    Ok(Webhook {
-        id: row.get(0)?,
-        site: row.get(1)?,
-        url: row.get(2)?,
-        secret: row.get(3)?,
-        format: WebhookFormat::parse(&format).unwrap_or(WebhookFormat::Json),
-    })
-}
-
-pub fn webhooks(conn: &Connection, site: &str) -> Result<Vec<Webhook>, StoreError> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT id, site_key, url, secret, format FROM webhooks WHERE site_key = ?1 ORDER BY id",
-        )?
-        .query_map([site], webhook_row)?
-        .collect::<Result<_, _>>()?)
-}
-
-/// Removes a webhook of `site` (and its log). Returns whether it existed.
-pub fn delete_webhook(conn: &Connection, site: &str, id: i64) -> Result<bool, StoreError> {
-    Ok(conn.execute(
-        "DELETE FROM webhooks WHERE id = ?1 AND site_key = ?2",
-        params![id, site],
-    )? == 1)
-}
-
-/// The latest deliveries to a site's webhooks, newest first.
-pub fn deliveries(conn: &Connection, site: &str, limit: u32) -> Result<Vec<Delivery>, StoreError> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT d.id, w.url, d.feedback_id, d.state, d.attempts, d.last_status, d.last_error, d.updated_at
-             FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
-             WHERE w.site_key = ?1 ORDER BY d.id DESC LIMIT ?2",
-        )?
-        .query_map(params![site, limit], |row| {
-            Ok(Delivery {
-                id: row.get(0)?,
-                url: row.get(1)?,
-                feedback_id: row.get(2)?,
-                state: row.get(3)?,
-                attempts: row.get(4)?,
-                last_status: row.get(5)?,
-                last_error: row.get(6)?,
-                updated_at: row.get(7)?,
-            })
-        })?
-        .collect::<Result<_, _>>()?)
 }
 
 /// The wait before attempt `attempt + 1` (after `attempt` failures): `first`, doubling.
@@ -227,47 +173,19 @@ pub fn payload(format: WebhookFormat, site_name: &str, row: &FeedbackRow) -> Str
     }
 }
 
-struct Due {
-    id: i64,
-    webhook: Webhook,
-    feedback_id: String,
-    attempts: u32,
+/// A delivery claimed by this collector's worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueDelivery {
+    pub id: i64,
+    pub webhook: Webhook,
+    pub feedback_id: String,
+    /// Attempts made before this one.
+    pub attempts: u32,
 }
 
-fn due(conn: &Connection, now: i64) -> Result<Vec<Due>, StoreError> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT d.id, w.id, w.site_key, w.url, w.secret, w.format, d.feedback_id, d.attempts
-             FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
-             WHERE d.state = 'pending' AND d.next_attempt_at <= ?1
-             ORDER BY d.next_attempt_at LIMIT ?2",
-        )?
-        .query_map(params![now, BATCH], |row| {
-            let format: String = row.get(5)?;
-            Ok(Due {
-                id: row.get(0)?,
-                webhook: Webhook {
-                    id: row.get(1)?,
-                    site: row.get(2)?,
-                    url: row.get(3)?,
-                    secret: row.get(4)?,
-                    format: WebhookFormat::parse(&format).unwrap_or(WebhookFormat::Json),
-                },
-                feedback_id: row.get(6)?,
-                attempts: row.get(7)?,
-            })
-        })?
-        .collect::<Result<_, _>>()?)
-}
-
-/// Records one attempt: delivered, or failed with the status or error, and when to retry.
-fn record(
-    conn: &Connection,
-    id: i64,
-    attempts: u32,
-    outcome: Result<u16, String>,
-    retry_first: Duration,
-) -> Result<(), StoreError> {
+/// What to store after an attempt: delivered, or failed with the status or error, and when
+/// to retry.
+fn attempt(attempts: u32, outcome: Result<u16, String>, retry_first: Duration) -> DeliveryAttempt {
     let now = now_millis();
     let (state, status, error, next) = match outcome {
         Ok(status) if (200..300).contains(&status) => ("delivered", Some(status), None, now),
@@ -285,15 +203,17 @@ fn record(
             (state, status, error, now + wait.as_millis() as i64)
         }
     };
-    conn.execute(
-        "UPDATE webhook_deliveries SET state = ?2, attempts = ?3, last_status = ?4, last_error = ?5,
-                next_attempt_at = ?6, updated_at = ?7 WHERE id = ?1",
-        params![id, state, attempts, status, error, next, now],
-    )?;
-    Ok(())
+    DeliveryAttempt {
+        state,
+        attempts,
+        status,
+        error,
+        next_attempt_at: next,
+        now,
+    }
 }
 
-fn send(agent: &ureq::Agent, delivery: &Due, body: &str) -> Result<u16, String> {
+fn send(agent: &ureq::Agent, delivery: &DueDelivery, body: &str) -> Result<u16, String> {
     let timestamp = now_millis() / 1000;
     agent
         .post(&delivery.webhook.url)
@@ -316,14 +236,16 @@ pub fn deliver_due(
     agent: &ureq::Agent,
     retry_first: Duration,
 ) -> Result<usize, StoreError> {
-    let due = store.read(|conn| due(conn, now_millis()))?;
+    // Claimed for longer than a pass can take, so no other collector sends them meanwhile;
+    // a collector that dies mid-pass leaves them to be retried when the lease ends.
+    let now = now_millis();
+    let lease_until = now + (TIMEOUT * (BATCH + 1)).as_millis() as i64;
+    let due = store.read(|db| db.claim_due_deliveries(now, lease_until, BATCH))?;
     for delivery in &due {
-        let feedback_id = delivery.feedback_id.clone();
-        let site = delivery.webhook.site.clone();
-        let found = store.read(|conn| {
+        let found = store.read(|db| {
             Ok((
-                store::feedback_by_id(conn, &feedback_id)?,
-                store::site(conn, &site)?,
+                db.feedback_by_id(&delivery.feedback_id)?,
+                db.site(&delivery.webhook.site)?,
             ))
         })?;
         let attempts = delivery.attempts + 1;
@@ -343,7 +265,8 @@ pub fn deliver_due(
         if let Err(error) = &outcome {
             tracing::warn!(delivery = delivery.id, webhook = delivery.webhook.id, %error, "webhook delivery failed");
         }
-        store.read(|conn| record(conn, delivery.id, attempts, outcome, retry_first))?;
+        let attempt = attempt(attempts, outcome, retry_first);
+        store.read(|db| db.record_delivery(delivery.id, &attempt))?;
     }
     Ok(due.len())
 }
@@ -371,16 +294,6 @@ pub fn start(store: Store, retry_first: Duration) {
             }
         })
         .expect("spawning the webhook thread");
-}
-
-/// Looks a webhook up by id within a site.
-pub fn webhook(conn: &Connection, site: &str, id: i64) -> Result<Option<Webhook>, StoreError> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT id, site_key, url, secret, format FROM webhooks WHERE id = ?1 AND site_key = ?2",
-        )?
-        .query_row(params![id, site], webhook_row)
-        .optional()?)
 }
 
 #[cfg(test)]

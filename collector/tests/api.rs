@@ -4,6 +4,7 @@
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::{App, test, web};
 use earshot_collector::rate_limit::{RateLimitConfig, RateLimits};
+use earshot_collector::store::Database;
 use earshot_collector::{AppState, Store, app, store};
 use earshot_shared::{ApiError, ErrorCode, RatingKind, SiteKey, Theme, WidgetSettings, limits};
 use std::num::NonZeroU32;
@@ -11,8 +12,7 @@ use std::num::NonZeroU32;
 fn state(dir: &tempfile::TempDir) -> AppState {
     let path = dir.path().join("earshot.db");
     let mut conn = store::open_connection(&path).unwrap();
-    store::add_site(
-        &mut conn,
+    conn.add_site(
         &SiteKey::parse("demo").unwrap(),
         "Demo",
         &["https://shop.example".into()],
@@ -279,8 +279,8 @@ async fn widget_settings_are_public_cacheable_and_revalidated() {
         lang: Some("fr".into()),
         prompt: Some("Recommanderiez-vous ce site ?".into()),
     };
-    let conn = store::open_connection(&dir.path().join("earshot.db")).unwrap();
-    store::set_widget_settings(&conn, "demo", &settings).unwrap();
+    let mut conn = store::open_connection(&dir.path().join("earshot.db")).unwrap();
+    conn.set_widget_settings("demo", &settings).unwrap();
 
     // Any page may read them: the loader fetches them from the host page's origin.
     let request = test::TestRequest::get()

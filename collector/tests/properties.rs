@@ -2,7 +2,7 @@
 
 use earshot_collector::export::{Format, neutralize_formula, write_export};
 use earshot_collector::ingest::parse_submission;
-use earshot_collector::store::{self, FeedbackFilter, Store};
+use earshot_collector::store::{self, Database, FeedbackFilter, Store};
 use earshot_shared::{ClientInfo, Rating, RatingKind, SiteKey, Submission};
 use proptest::prelude::*;
 
@@ -60,7 +60,7 @@ proptest! {
         let path = dir.path().join("earshot.db");
         let mut conn = store::open_connection(&path).unwrap();
         let site = SiteKey::parse("demo").unwrap();
-        store::add_site(&mut conn, &site, "Demo", &[]).unwrap();
+        conn.add_site(&site, "Demo", &[]).unwrap();
         let store = Store::open(&path).unwrap();
         let runtime = actix_web::rt::System::new();
         for comment in &comments {
@@ -83,7 +83,7 @@ proptest! {
         }
 
         let mut csv = Vec::new();
-        write_export(&conn, "demo", &FeedbackFilter::default(), Format::Csv, &mut csv, || ()).unwrap();
+        write_export(&mut conn, "demo", &FeedbackFilter::default(), Format::Csv, &mut csv, || ()).unwrap();
         let mut reader = csv::Reader::from_reader(csv.as_slice());
         let column = reader.headers().unwrap().iter().position(|h| h == "comment").unwrap();
         let meta_column = reader.headers().unwrap().iter().position(|h| h == "metadata").unwrap();
@@ -105,7 +105,7 @@ proptest! {
         }
 
         let mut jsonl = Vec::new();
-        write_export(&conn, "demo", &FeedbackFilter::default(), Format::Jsonl, &mut jsonl, || ()).unwrap();
+        write_export(&mut conn, "demo", &FeedbackFilter::default(), Format::Jsonl, &mut jsonl, || ()).unwrap();
         let lines: Vec<serde_json::Value> = std::str::from_utf8(&jsonl).unwrap().lines()
             .map(|line| serde_json::from_str(line).unwrap())
             .collect();

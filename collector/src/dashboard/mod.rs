@@ -354,7 +354,7 @@ async fn scope(
     owner: &Owner,
     site: Option<&str>,
 ) -> Result<(Vec<Site>, Vec<String>), AdminError> {
-    let all = state.store.read_async(store::sites).await?;
+    let all = state.store.read_async(|db| db.sites()).await?;
     let visible: Vec<Site> = all
         .into_iter()
         .filter(|site| owner.0.user.may_read(site.key.as_str()))
@@ -385,17 +385,16 @@ async fn inbox(
         state
             .store
             .read_async(move |conn| {
-                let total = store::count_feedback_in(conn, &covered, &filter)?;
+                let total = conn.count_feedback_in(&covered, &filter)?;
                 let mut rows = Vec::new();
-                store::for_each_feedback_in(
-                    conn,
+                conn.for_each_feedback_in(
                     &covered,
                     &filter,
                     Page::NewestFirst {
                         offset: (page - 1) * PAGE_SIZE,
                         limit: PAGE_SIZE,
                     },
-                    |row| {
+                    &mut |row| {
                         rows.push(row);
                         Ok(())
                     },
@@ -472,7 +471,7 @@ async fn triage(
     let lookup = id.clone();
     let row = state
         .store
-        .read_async(move |conn| store::feedback_by_id(conn, &lookup))
+        .read_async(move |conn| conn.feedback_by_id(&lookup))
         .await?;
     // Feedback of a site the account may not see does not exist, as far as it knows.
     match row {
@@ -482,7 +481,7 @@ async fn triage(
     let (status, note) = (form.status.clone(), form.note.trim().to_owned());
     state
         .store
-        .read_async(move |conn| store::triage(conn, &id, &status, &note))
+        .read_async(move |conn| conn.triage(&id, &status, &note))
         .await?;
     let back = auth::safe_next(form.back.as_deref());
     Ok(see_other(&back))

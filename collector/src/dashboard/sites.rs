@@ -68,14 +68,14 @@ fn public_base(request: &HttpRequest) -> String {
 }
 
 pub async fn list(state: web::Data<AppState>, owner: Owner) -> Result<HttpResponse, AdminError> {
-    let sites = state.store.read_async(store::sites).await?;
+    let sites = state.store.read_async(|db| db.sites()).await?;
     let counts = {
         let keys: Vec<String> = sites.iter().map(|s| s.key.to_string()).collect();
         state
             .store
             .read_async(move |conn| {
                 keys.iter()
-                    .map(|key| store::feedback_count(conn, key))
+                    .map(|key| conn.feedback_count(key))
                     .collect::<Result<Vec<_>, _>>()
             })
             .await?
@@ -148,7 +148,7 @@ pub async fn create(
     let key = SiteKey::parse(&key).map_err(|err| AdminError::BadRequest(err.to_string()))?;
     let created = state
         .store
-        .write_async(move |conn| store::add_site(conn, &key, &name, &origins))
+        .write_async(move |conn| conn.add_site(&key, &name, &origins))
         .await;
     match created {
         Ok(site) => Ok(see_other(&format!("/admin/sites/{}", site.key))),
@@ -173,17 +173,18 @@ async fn load(state: &AppState, owner: &Owner, key: &str) -> Result<SiteData, Ad
     state
         .store
         .read_async(move |conn| {
-            let Some(site) = store::site(conn, &key)? else {
+            let Some(site) = conn.site(&key)? else {
                 return Ok(None);
             };
             Ok(Some(SiteData {
-                count: store::feedback_count(conn, &key)?,
-                tokens: store::tokens(conn)?
+                count: conn.feedback_count(&key)?,
+                tokens: conn
+                    .tokens()?
                     .into_iter()
                     .filter(|token| token.site.as_deref() == Some(key.as_str()))
                     .collect(),
-                webhooks: webhooks::webhooks(conn, &key)?,
-                deliveries: webhooks::deliveries(conn, &key, 20)?,
+                webhooks: conn.webhooks(&key)?,
+                deliveries: conn.deliveries(&key, 20)?,
                 site,
             }))
         })
@@ -418,7 +419,7 @@ pub async fn update(
     let site = key.clone();
     state
         .store
-        .write_async(move |conn| store::update_site(conn, &site, &name, &origins))
+        .write_async(move |conn| conn.update_site(&site, &name, &origins))
         .await?;
     Ok(see_other(&format!("/admin/sites/{key}")))
 }
@@ -460,7 +461,7 @@ pub async fn widget(
     let site = key.clone();
     state
         .store
-        .read_async(move |conn| store::set_widget_settings(conn, &site, &settings))
+        .read_async(move |conn| conn.set_widget_settings(&site, &settings))
         .await?;
     Ok(see_other(&format!("/admin/sites/{key}")))
 }
@@ -493,9 +494,9 @@ pub async fn retention(
     state
         .store
         .read_async(move |conn| {
-            store::set_retention(conn, &site, days)?;
+            conn.set_retention(&site, days)?;
             // Applied at once, then hourly.
-            store::apply_retention(conn, store::now_millis())
+            conn.apply_retention(store::now_millis())
         })
         .await?;
     Ok(see_other(&format!("/admin/sites/{key}")))
@@ -521,7 +522,7 @@ pub async fn create_token(
     let (site, hash, label) = (key.clone(), auth::hash_token(&token), name.clone());
     state
         .store
-        .read_async(move |conn| store::add_token(conn, &label, &hash, Some(&site)))
+        .read_async(move |conn| conn.add_token(&label, &hash, Some(&site)))
         .await?;
     let flash = Flash {
         secret: Some((format!("API token \"{name}\""), token)),
@@ -549,11 +550,12 @@ pub async fn revoke_token(
         .store
         .read_async(move |conn| {
             // Only a token of this site, which this account may manage.
-            let mine = store::tokens(conn)?
+            let mine = conn
+                .tokens()?
                 .iter()
                 .any(|token| token.id == id && token.site.as_deref() == Some(site.as_str()));
             if mine {
-                store::revoke_token(conn, id)?;
+                conn.revoke_token(id)?;
             }
             Ok(mine)
         })
@@ -608,7 +610,7 @@ pub async fn delete_webhook(
     let site = key.clone();
     let found = state
         .store
-        .read_async(move |conn| webhooks::delete_webhook(conn, &site, id))
+        .read_async(move |conn| conn.delete_webhook(&site, id))
         .await?;
     if !found {
         return Err(AdminError::NotFound);
@@ -642,7 +644,7 @@ pub async fn delete(
     let site = key.clone();
     state
         .store
-        .write_async(move |conn| store::delete_site(conn, &site))
+        .write_async(move |conn| conn.delete_site(&site))
         .await?;
     tracing::info!(site = %key, "site deleted from the dashboard");
     Ok(see_other("/admin/sites"))
@@ -693,12 +695,13 @@ pub async fn erase(
     let count = state
         .store
         .read_async(move |conn| {
-            let sites: Vec<String> = store::sites(conn)?
+            let sites: Vec<String> = conn
+                .sites()?
                 .into_iter()
                 .map(|site| site.key.to_string())
                 .filter(|key| user.may_read(key))
                 .collect();
-            store::erase_email(conn, &address, &sites)
+            conn.erase_email(&address, &sites)
         })
         .await?;
     tracing::info!(count, "feedback erased by email from the dashboard");

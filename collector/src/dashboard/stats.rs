@@ -6,9 +6,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use earshot_shared::RatingKind;
-use rusqlite::Connection;
 
-use crate::store::{self, FeedbackFilter, Page, StoreError};
+use crate::store::{Database, FeedbackFilter, Page, StoreError};
 
 /// A page needs this many ratings before it can be called one that needs attention.
 pub const MIN_RATINGS_FOR_ATTENTION: u64 = 3;
@@ -63,7 +62,7 @@ pub fn satisfaction(kind: RatingKind, value: u8) -> f64 {
 
 impl Report {
     pub fn compute(
-        conn: &Connection,
+        conn: &mut dyn Database,
         sites: &[String],
         filter: &FeedbackFilter,
         from: i64,
@@ -78,7 +77,7 @@ impl Report {
         let mut pages: HashMap<String, (u64, f64)> = HashMap::new();
         let mut responses = Vec::new();
         let mut total = 0;
-        store::for_each_feedback_in(conn, sites, filter, Page::All, |row| {
+        conn.for_each_feedback_in(sites, filter, Page::All, &mut |row| {
             total += 1;
             let score = satisfaction(row.rating.kind, row.rating.value);
             let index = ((row.received_at - first) / bucket_ms).clamp(0, count as i64 - 1) as usize;
@@ -198,7 +197,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("earshot.db");
         let mut conn = open_connection(&path).unwrap();
-        store::add_site(&mut conn, &SiteKey::parse("demo").unwrap(), "Demo", &[]).unwrap();
+        conn.add_site(&SiteKey::parse("demo").unwrap(), "Demo", &[])
+            .unwrap();
         let store = Store::open(&path).unwrap();
         let day0 = 20_000 * DAY_MS; // a midnight
         let submit = |kind, value, page: &str, day: i64| {
@@ -230,10 +230,16 @@ mod tests {
             stored.await.unwrap();
             ids.push(id);
         }
-        store::triage(&conn, &ids[0], "resolved", "").unwrap();
+        conn.triage(&ids[0], "resolved", "").unwrap();
         let filter = FeedbackFilter::default();
-        let report =
-            Report::compute(&conn, &["demo".into()], &filter, day0, day0 + 3 * DAY_MS).unwrap();
+        let report = Report::compute(
+            &mut conn,
+            &["demo".into()],
+            &filter,
+            day0,
+            day0 + 3 * DAY_MS,
+        )
+        .unwrap();
         assert_eq!(report.total, 7);
         let nps = report
             .kinds

@@ -1,0 +1,1073 @@
+//! The PostgreSQL engine, for several collectors sharing one database.
+//!
+//! The [`Database`] contract is blocking, like SQLite; here it is built on `tokio-postgres`.
+//! Each connection's socket is driven by a small runtime of its own (two threads, for the
+//! whole process), and the contract's methods wait for their queries with a plain executor,
+//! so they work from any thread (the blocking pool, the writer thread, the command line) and
+//! never start or drop a Tokio runtime inside the server's.
+
+use std::collections::HashSet;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use earshot_shared::{Rating, SiteKey, WidgetSettings};
+use futures_util::future;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, NoTls, Row};
+
+use super::{
+    Database, DeliveryAttempt, Dialect, Durability, FeedbackFilter, FeedbackRow, Page, Pending,
+    Site, SqlValue, StoreError, Stored, TokenInfo, metadata_json, now_millis, parse_metadata,
+    parse_rating_kind, parse_widget, widget_json,
+};
+use crate::accounts::{Session, User};
+use crate::webhooks::{Delivery, DueDelivery, Webhook, WebhookFormat};
+
+/// Connections each collector keeps for reads and edits (the writer has its own). Two
+/// replicas stay far below PostgreSQL's default `max_connections` of 100.
+const POOL_SIZE: u32 = 16;
+/// How long connecting may take, unless the URL says (`connect_timeout=`).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Rows an export holds in memory at a time.
+const FETCH_ROWS: i32 = 1_000;
+/// Taken while migrating, so replicas starting together migrate once.
+const MIGRATION_LOCK: i64 = 0x6561_7273_686f_7401; // "earshot" + 1
+
+/// The schema, one migration per entry; `earshot_schema.version` records how many have run.
+/// The first is the SQLite schema after its five migrations.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE sites (
+    key             TEXT PRIMARY KEY,
+    name            TEXT NOT NULL,
+    created_at      BIGINT NOT NULL,
+    widget          TEXT NOT NULL DEFAULT '{}',
+    retention_days  BIGINT
+);
+CREATE TABLE site_origins (
+    site_key    TEXT NOT NULL REFERENCES sites(key) ON DELETE CASCADE,
+    origin      TEXT NOT NULL,
+    PRIMARY KEY (site_key, origin)
+);
+CREATE TABLE feedback (
+    seq                BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id                 TEXT NOT NULL UNIQUE,
+    site_key           TEXT NOT NULL REFERENCES sites(key),
+    received_at        BIGINT NOT NULL,
+    rating_kind        TEXT NOT NULL,
+    rating_value       BIGINT NOT NULL,
+    comment            TEXT NOT NULL,
+    email              TEXT,
+    page_url           TEXT NOT NULL,
+    locale             TEXT NOT NULL,
+    user_agent         TEXT NOT NULL,
+    viewport_width     BIGINT NOT NULL,
+    viewport_height    BIGINT NOT NULL,
+    status             TEXT NOT NULL DEFAULT 'new',
+    spam               BOOLEAN NOT NULL DEFAULT false,
+    user_id            TEXT,
+    metadata           TEXT,
+    note               TEXT NOT NULL DEFAULT '',
+    first_response_at  BIGINT
+);
+CREATE INDEX feedback_by_site ON feedback (site_key, seq);
+CREATE TABLE api_tokens (
+    id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name        TEXT NOT NULL,
+    hash        TEXT NOT NULL UNIQUE,
+    site_key    TEXT REFERENCES sites(key) ON DELETE CASCADE,
+    created_at  BIGINT NOT NULL,
+    revoked_at  BIGINT
+);
+CREATE TABLE users (
+    id             BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    email          TEXT NOT NULL UNIQUE,
+    password_hash  TEXT NOT NULL,
+    all_sites      BOOLEAN NOT NULL,
+    created_at     BIGINT NOT NULL
+);
+CREATE TABLE user_sites (
+    user_id   BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    site_key  TEXT NOT NULL REFERENCES sites(key) ON DELETE CASCADE,
+    PRIMARY KEY (user_id, site_key)
+);
+CREATE TABLE sessions (
+    token_hash  TEXT PRIMARY KEY,
+    user_id     BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    csrf        TEXT NOT NULL,
+    created_at  BIGINT NOT NULL,
+    expires_at  BIGINT NOT NULL
+);
+CREATE TABLE webhooks (
+    id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    site_key    TEXT NOT NULL REFERENCES sites(key) ON DELETE CASCADE,
+    url         TEXT NOT NULL,
+    secret      TEXT NOT NULL,
+    format      TEXT NOT NULL,
+    created_at  BIGINT NOT NULL
+);
+CREATE INDEX webhooks_by_site ON webhooks (site_key);
+CREATE TABLE webhook_deliveries (
+    id               BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    webhook_id       BIGINT NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+    feedback_id      TEXT NOT NULL,
+    state            TEXT NOT NULL DEFAULT 'pending',
+    attempts         BIGINT NOT NULL DEFAULT 0,
+    next_attempt_at  BIGINT NOT NULL,
+    last_status      BIGINT,
+    last_error       TEXT,
+    created_at       BIGINT NOT NULL,
+    updated_at       BIGINT NOT NULL
+);
+CREATE INDEX deliveries_due ON webhook_deliveries (state, next_attempt_at);
+"#];
+
+/// Drives every connection's socket; lives as long as the process.
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("earshot-postgres")
+            .enable_all()
+            .build()
+            .expect("starting the PostgreSQL I/O threads")
+    })
+}
+
+/// Waits for a query. The future only talks to its connection's task over channels, so any
+/// executor can wait for it, on any thread.
+fn wait<T>(work: impl Future<Output = T>) -> T {
+    futures_executor::block_on(work)
+}
+
+/// The URL without its password, for logs and errors.
+pub(super) fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
+            }
+            parsed.to_string()
+        }
+        Err(_) => "(a PostgreSQL connection string)".to_owned(),
+    }
+}
+
+/// One connection to PostgreSQL.
+pub struct PgConn {
+    client: Client,
+}
+
+impl PgConn {
+    fn open(url: &str) -> Result<Self, StoreError> {
+        let mut config: tokio_postgres::Config = url.parse()?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        config.application_name("earshot");
+        let connecting = runtime().spawn(async move {
+            let (client, connection) = config.connect(NoTls).await?;
+            tokio::spawn(async move {
+                if let Err(err) = connection.await {
+                    tracing::warn!(error = %err, "a PostgreSQL connection closed");
+                }
+            });
+            Ok::<_, tokio_postgres::Error>(client)
+        });
+        let client = wait(connecting).map_err(|err| StoreError::Unavailable(err.to_string()))??;
+        Ok(Self { client })
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        wait(async {
+            let tx = self.client.transaction().await?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+                .await?;
+            tx.batch_execute("CREATE TABLE IF NOT EXISTS earshot_schema (version BIGINT NOT NULL)")
+                .await?;
+            let version = match tx
+                .query_opt("SELECT version FROM earshot_schema", &[])
+                .await?
+            {
+                Some(row) => row.try_get::<_, i64>(0)? as usize,
+                None => {
+                    tx.execute("INSERT INTO earshot_schema (version) VALUES (0)", &[])
+                        .await?;
+                    0
+                }
+            };
+            if version > MIGRATIONS.len() {
+                return Err(StoreError::NewerSchema {
+                    found: version,
+                    known: MIGRATIONS.len(),
+                });
+            }
+            for (index, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+                tx.batch_execute(sql).await?;
+                tx.execute(
+                    "UPDATE earshot_schema SET version = $1",
+                    &[&((index + 1) as i64)],
+                )
+                .await?;
+                tracing::info!(version = index + 1, "database migrated");
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// What the writer's commits survive.
+    pub(super) fn set_durability(&mut self, durability: Durability) -> Result<(), StoreError> {
+        let setting = match durability {
+            Durability::PowerLoss => "SET synchronous_commit = on",
+            Durability::ProcessCrash => "SET synchronous_commit = off",
+        };
+        Ok(wait(self.client.batch_execute(setting))?)
+    }
+}
+
+/// A connection with the schema brought up to date.
+pub(super) fn connect_migrated(url: &str) -> Result<PgConn, StoreError> {
+    let mut conn = PgConn::open(url)?;
+    conn.migrate()?;
+    Ok(conn)
+}
+
+/// Opens and checks connections for the pool.
+pub(super) struct Manager {
+    url: String,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = PgConn;
+    type Error = StoreError;
+
+    fn connect(&self) -> Result<PgConn, StoreError> {
+        PgConn::open(&self.url)
+    }
+
+    fn is_valid(&self, conn: &mut PgConn) -> Result<(), StoreError> {
+        conn.ping()
+    }
+
+    fn has_broken(&self, conn: &mut PgConn) -> bool {
+        conn.client.is_closed()
+    }
+}
+
+pub(super) fn pool(url: &str) -> Result<r2d2::Pool<Manager>, StoreError> {
+    Ok(r2d2::Pool::builder()
+        .max_size(POOL_SIZE)
+        .min_idle(Some(2))
+        // A closed connection is noticed by `has_broken`; no round trip on every checkout.
+        .test_on_check_out(false)
+        .connection_timeout(CONNECT_TIMEOUT)
+        .build(Manager {
+            url: url.to_owned(),
+        })?)
+}
+
+type Param = Box<dyn ToSql + Sync + Send>;
+
+fn params(values: Vec<SqlValue>) -> Vec<Param> {
+    values
+        .into_iter()
+        .map(|value| match value {
+            SqlValue::Int(n) => Box::new(n) as Param,
+            SqlValue::Text(text) => Box::new(text) as Param,
+        })
+        .collect()
+}
+
+fn refs(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
+    params
+        .iter()
+        .map(|param| param.as_ref() as &(dyn ToSql + Sync))
+        .collect()
+}
+
+const FEEDBACK_COLUMNS: &str = "seq, id, received_at, site_key, rating_kind, rating_value, comment, email, \
+     page_url, locale, user_agent, viewport_width, viewport_height, status, spam, user_id, metadata, \
+     note, first_response_at";
+
+fn feedback_row(row: &Row) -> Result<FeedbackRow, StoreError> {
+    let kind: String = row.try_get(4)?;
+    Ok(FeedbackRow {
+        seq: row.try_get(0)?,
+        id: row.try_get(1)?,
+        received_at: row.try_get(2)?,
+        site: row.try_get(3)?,
+        rating: Rating {
+            kind: parse_rating_kind(&kind),
+            value: row.try_get::<_, i64>(5)?.clamp(0, 255) as u8,
+        },
+        comment: row.try_get(6)?,
+        email: row.try_get(7)?,
+        page_url: row.try_get(8)?,
+        locale: row.try_get(9)?,
+        user_agent: row.try_get(10)?,
+        viewport_width: row.try_get::<_, i64>(11)?.clamp(0, u32::MAX.into()) as u32,
+        viewport_height: row.try_get::<_, i64>(12)?.clamp(0, u32::MAX.into()) as u32,
+        status: row.try_get(13)?,
+        spam: row.try_get(14)?,
+        user_id: row.try_get(15)?,
+        metadata: parse_metadata(row.try_get(16)?),
+        note: row.try_get(17)?,
+        first_response_at: row.try_get(18)?,
+    })
+}
+
+fn webhook_row(row: &Row, from: usize) -> Result<Webhook, StoreError> {
+    let format: String = row.try_get(from + 4)?;
+    Ok(Webhook {
+        id: row.try_get(from)?,
+        site: row.try_get(from + 1)?,
+        url: row.try_get(from + 2)?,
+        secret: row.try_get(from + 3)?,
+        format: WebhookFormat::parse(&format).unwrap_or(WebhookFormat::Json),
+    })
+}
+
+fn token_row(row: &Row) -> Result<TokenInfo, StoreError> {
+    Ok(TokenInfo {
+        id: row.try_get(0)?,
+        name: row.try_get(1)?,
+        site: row.try_get(2)?,
+        created_at: row.try_get(3)?,
+        revoked: row.try_get(4)?,
+    })
+}
+
+fn site_from(row: &Row, origins: Vec<String>) -> Result<Site, StoreError> {
+    let key: String = row.try_get(0)?;
+    let key = SiteKey::parse(&key).map_err(|_| StoreError::UnknownSite(key.clone()))?;
+    let widget: String = row.try_get(3)?;
+    Ok(Site {
+        key,
+        name: row.try_get(1)?,
+        origins,
+        created_at: row.try_get(2)?,
+        widget: parse_widget(&widget),
+        retention_days: row
+            .try_get::<_, Option<i64>>(4)?
+            .map(|days| days.clamp(0, u32::MAX.into()) as u32),
+    })
+}
+
+async fn user_sites(
+    client: &impl tokio_postgres::GenericClient,
+    id: i64,
+    all_sites: bool,
+) -> Result<Option<Vec<String>>, StoreError> {
+    if all_sites {
+        return Ok(None);
+    }
+    let rows = client
+        .query(
+            "SELECT site_key FROM user_sites WHERE user_id = $1 ORDER BY site_key",
+            &[&id],
+        )
+        .await?;
+    Ok(Some(
+        rows.iter()
+            .map(|row| row.try_get(0))
+            .collect::<Result<_, _>>()?,
+    ))
+}
+
+impl Database for PgConn {
+    fn ping(&mut self) -> Result<(), StoreError> {
+        wait(self.client.simple_query("SELECT 1"))?;
+        Ok(())
+    }
+
+    /// The inserts of a batch are pipelined: one round trip for the lot. A submission whose
+    /// site is gone inserts nothing (rather than aborting the transaction) and fails alone.
+    fn write_batch(
+        &mut self,
+        batch: &[&Pending],
+    ) -> Result<Vec<Result<Stored, StoreError>>, StoreError> {
+        wait(async {
+            let tx = self.client.transaction().await?;
+            let insert = tx
+                .prepare(
+                    "INSERT INTO feedback (id, site_key, received_at, rating_kind, rating_value, comment,
+                                           email, page_url, locale, user_agent, viewport_width, viewport_height,
+                                           spam, user_id, metadata)
+                     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15
+                     WHERE EXISTS (SELECT 1 FROM sites WHERE key = $2)
+                     ON CONFLICT (id) DO NOTHING",
+                )
+                .await?;
+            let hooked: HashSet<String> = tx
+                .query("SELECT DISTINCT site_key FROM webhooks", &[])
+                .await?
+                .iter()
+                .map(|row| row.try_get(0))
+                .collect::<Result<_, _>>()?;
+            let rows: Vec<_> = batch
+                .iter()
+                .map(|job| {
+                    let s = &job.submission;
+                    let values: Vec<Param> = vec![
+                        Box::new(s.id.to_string()),
+                        Box::new(s.site.as_str().to_owned()),
+                        Box::new(job.received_at),
+                        Box::new(s.rating.kind.as_str().to_owned()),
+                        Box::new(i64::from(s.rating.value)),
+                        Box::new(s.comment.clone()),
+                        Box::new(s.email.clone()),
+                        Box::new(s.page_url.clone()),
+                        Box::new(s.locale.clone()),
+                        Box::new(s.client.user_agent.clone()),
+                        Box::new(i64::from(s.client.viewport_width)),
+                        Box::new(i64::from(s.client.viewport_height)),
+                        Box::new(job.spam),
+                        Box::new(s.user_id.clone()),
+                        Box::new(metadata_json(&s.metadata)),
+                    ];
+                    values
+                })
+                .collect();
+            let rows: Vec<Vec<&(dyn ToSql + Sync)>> = rows.iter().map(|row| refs(row)).collect();
+            let inserted =
+                future::try_join_all(rows.iter().map(|row| tx.execute(&insert, row))).await?;
+            let mut outcomes = Vec::with_capacity(batch.len());
+            for (job, inserted) in batch.iter().zip(inserted) {
+                let s = &job.submission;
+                let id = s.id.to_string();
+                let outcome = if inserted == 1 {
+                    if !job.spam && hooked.contains(s.site.as_str()) {
+                        // The site's webhooks hear of new feedback, in the same transaction.
+                        tx.execute(
+                            "INSERT INTO webhook_deliveries (webhook_id, feedback_id, next_attempt_at, created_at, updated_at)
+                             SELECT id, $1, $2, $2, $2 FROM webhooks WHERE site_key = $3",
+                            &[&id, &job.received_at, &s.site.as_str()],
+                        )
+                        .await?;
+                    }
+                    Ok(Stored::New)
+                } else if tx
+                    .query_opt("SELECT 1 FROM feedback WHERE id = $1", &[&id])
+                    .await?
+                    .is_some()
+                {
+                    Ok(Stored::Duplicate)
+                } else {
+                    Err(StoreError::UnknownSite(s.site.to_string()))
+                };
+                outcomes.push(outcome);
+            }
+            tx.commit().await?;
+            Ok(outcomes)
+        })
+    }
+
+    fn add_site(
+        &mut self,
+        key: &SiteKey,
+        name: &str,
+        origins: &[String],
+    ) -> Result<Site, StoreError> {
+        wait(async {
+            let tx = self.client.transaction().await?;
+            let created_at = now_millis();
+            let inserted = tx
+                .execute(
+                    "INSERT INTO sites (key, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING",
+                    &[&key.as_str(), &name, &created_at],
+                )
+                .await?;
+            if inserted == 0 {
+                return Err(StoreError::SiteExists(key.to_string()));
+            }
+            for origin in origins {
+                tx.execute(
+                    "INSERT INTO site_origins (site_key, origin) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                    &[&key.as_str(), origin],
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(Site {
+                key: key.clone(),
+                name: name.to_owned(),
+                origins: origins.to_vec(),
+                created_at,
+                widget: WidgetSettings::default(),
+                retention_days: None,
+            })
+        })
+    }
+
+    fn update_site(&mut self, key: &str, name: &str, origins: &[String]) -> Result<(), StoreError> {
+        wait(async {
+            let tx = self.client.transaction().await?;
+            if tx
+                .execute("UPDATE sites SET name = $2 WHERE key = $1", &[&key, &name])
+                .await?
+                == 0
+            {
+                return Err(StoreError::UnknownSite(key.to_owned()));
+            }
+            tx.execute("DELETE FROM site_origins WHERE site_key = $1", &[&key])
+                .await?;
+            for origin in origins {
+                tx.execute(
+                    "INSERT INTO site_origins (site_key, origin) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                    &[&key, origin],
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    fn delete_site(&mut self, key: &str) -> Result<u64, StoreError> {
+        wait(async {
+            let tx = self.client.transaction().await?;
+            let feedback = tx
+                .execute("DELETE FROM feedback WHERE site_key = $1", &[&key])
+                .await?;
+            if tx
+                .execute("DELETE FROM sites WHERE key = $1", &[&key])
+                .await?
+                == 0
+            {
+                return Err(StoreError::UnknownSite(key.to_owned()));
+            }
+            tx.commit().await?;
+            Ok(feedback)
+        })
+    }
+
+    fn set_retention(&mut self, key: &str, days: Option<u32>) -> Result<(), StoreError> {
+        let days = days.map(i64::from);
+        let changed = wait(self.client.execute(
+            "UPDATE sites SET retention_days = $2 WHERE key = $1",
+            &[&key, &days],
+        ))?;
+        if changed == 0 {
+            return Err(StoreError::UnknownSite(key.to_owned()));
+        }
+        Ok(())
+    }
+
+    fn apply_retention(&mut self, now: i64) -> Result<u64, StoreError> {
+        Ok(wait(self.client.execute(
+            "DELETE FROM feedback USING sites
+             WHERE sites.key = feedback.site_key
+               AND sites.retention_days IS NOT NULL
+               AND feedback.received_at < $1 - sites.retention_days * 86400000",
+            &[&now],
+        ))?)
+    }
+
+    fn erase_email(&mut self, email: &str, sites: &[String]) -> Result<u64, StoreError> {
+        if sites.is_empty() {
+            return Ok(0);
+        }
+        let sites = sites.to_vec();
+        Ok(wait(self.client.execute(
+            "DELETE FROM feedback WHERE lower(email) = lower($1) AND site_key = ANY($2)",
+            &[&email.trim(), &sites],
+        ))?)
+    }
+
+    fn set_widget_settings(
+        &mut self,
+        key: &str,
+        settings: &WidgetSettings,
+    ) -> Result<(), StoreError> {
+        let changed = wait(self.client.execute(
+            "UPDATE sites SET widget = $2 WHERE key = $1",
+            &[&key, &widget_json(settings)],
+        ))?;
+        if changed == 0 {
+            return Err(StoreError::UnknownSite(key.to_owned()));
+        }
+        Ok(())
+    }
+
+    fn site(&mut self, key: &str) -> Result<Option<Site>, StoreError> {
+        wait(async {
+            let Some(row) = self
+                .client
+                .query_opt(
+                    "SELECT key, name, created_at, widget, retention_days FROM sites WHERE key = $1",
+                    &[&key],
+                )
+                .await?
+            else {
+                return Ok(None);
+            };
+            let origins = self
+                .client
+                .query(
+                    "SELECT origin FROM site_origins WHERE site_key = $1 ORDER BY origin",
+                    &[&key],
+                )
+                .await?
+                .iter()
+                .map(|row| row.try_get(0))
+                .collect::<Result<_, _>>()?;
+            Ok(Some(site_from(&row, origins)?))
+        })
+    }
+
+    fn sites(&mut self) -> Result<Vec<Site>, StoreError> {
+        wait(async {
+            let rows = self
+                .client
+                .query(
+                    "SELECT key, name, created_at, widget, retention_days FROM sites ORDER BY created_at, key",
+                    &[],
+                )
+                .await?;
+            let origins = self
+                .client
+                .query(
+                    "SELECT site_key, origin FROM site_origins ORDER BY site_key, origin",
+                    &[],
+                )
+                .await?;
+            rows.iter()
+                .map(|row| {
+                    let key: String = row.try_get(0)?;
+                    let mine = origins
+                        .iter()
+                        .filter(|origin| origin.try_get::<_, &str>(0).is_ok_and(|of| of == key))
+                        .map(|origin| origin.try_get(1))
+                        .collect::<Result<_, _>>()?;
+                    site_from(row, mine)
+                })
+                .collect()
+        })
+    }
+
+    fn add_token(&mut self, name: &str, hash: &str, site: Option<&str>) -> Result<i64, StoreError> {
+        if let Some(site_key) = site
+            && self.site(site_key)?.is_none()
+        {
+            return Err(StoreError::UnknownSite(site_key.to_owned()));
+        }
+        let row = wait(self.client.query_one(
+            "INSERT INTO api_tokens (name, hash, site_key, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+            &[&name, &hash, &site, &now_millis()],
+        ))?;
+        Ok(row.try_get(0)?)
+    }
+
+    fn token_by_hash(&mut self, hash: &str) -> Result<Option<TokenInfo>, StoreError> {
+        wait(self.client.query_opt(
+            "SELECT id, name, site_key, created_at, false FROM api_tokens WHERE hash = $1 AND revoked_at IS NULL",
+            &[&hash],
+        ))?
+        .as_ref()
+        .map(token_row)
+        .transpose()
+    }
+
+    fn tokens(&mut self) -> Result<Vec<TokenInfo>, StoreError> {
+        wait(self.client.query(
+            "SELECT id, name, site_key, created_at, revoked_at IS NOT NULL FROM api_tokens ORDER BY id",
+            &[],
+        ))?
+        .iter()
+        .map(token_row)
+        .collect()
+    }
+
+    fn revoke_token(&mut self, id: i64) -> Result<(), StoreError> {
+        let changed = wait(self.client.execute(
+            "UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+            &[&id, &now_millis()],
+        ))?;
+        if changed == 0 {
+            return Err(StoreError::UnknownToken(id));
+        }
+        Ok(())
+    }
+
+    fn count_feedback_in(
+        &mut self,
+        sites: &[String],
+        filter: &FeedbackFilter,
+    ) -> Result<u64, StoreError> {
+        let (clause, values) = filter.sql(sites, Dialect::Postgres);
+        let values = params(values);
+        let sql = format!("SELECT count(*) FROM feedback WHERE {clause}");
+        let row = wait(self.client.query_one(&sql, &refs(&values)))?;
+        Ok(row.try_get::<_, i64>(0)? as u64)
+    }
+
+    /// Rows are fetched [`FETCH_ROWS`] at a time through a cursor, so an export of millions
+    /// holds a thousand in memory.
+    fn for_each_feedback_in(
+        &mut self,
+        sites: &[String],
+        filter: &FeedbackFilter,
+        page: Page,
+        each: &mut dyn FnMut(FeedbackRow) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        let (clause, values) = filter.sql(sites, Dialect::Postgres);
+        let values = params(values);
+        let sql = format!(
+            "SELECT {FEEDBACK_COLUMNS} FROM feedback WHERE {clause} {}",
+            page.order_by()
+        );
+        wait(async {
+            // A read-only snapshot: the export is one consistent picture of the table.
+            let tx = self
+                .client
+                .build_transaction()
+                .read_only(true)
+                .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+                .start()
+                .await?;
+            let statement = tx.prepare(&sql).await?;
+            let portal = tx.bind(&statement, &refs(&values)).await?;
+            let mut count = 0;
+            loop {
+                let rows = tx.query_portal(&portal, FETCH_ROWS).await?;
+                let fetched = rows.len();
+                for row in &rows {
+                    each(feedback_row(row)?)?;
+                    count += 1;
+                }
+                if fetched < FETCH_ROWS as usize {
+                    break;
+                }
+            }
+            tx.commit().await?;
+            Ok(count)
+        })
+    }
+
+    fn feedback_by_id(&mut self, id: &str) -> Result<Option<FeedbackRow>, StoreError> {
+        let sql = format!("SELECT {FEEDBACK_COLUMNS} FROM feedback WHERE id = $1");
+        wait(self.client.query_opt(&sql, &[&id]))?
+            .as_ref()
+            .map(feedback_row)
+            .transpose()
+    }
+
+    fn triage(&mut self, id: &str, status: &str, note: &str) -> Result<bool, StoreError> {
+        let changed = wait(self.client.execute(
+            "UPDATE feedback SET
+                 first_response_at = CASE
+                     WHEN first_response_at IS NULL AND status <> $2 THEN $4
+                     ELSE first_response_at END,
+                 status = $2,
+                 note = $3
+             WHERE id = $1",
+            &[&id, &status, &note, &now_millis()],
+        ))?;
+        Ok(changed == 1)
+    }
+
+    fn add_user(
+        &mut self,
+        email: &str,
+        password_hash: &str,
+        sites: Option<&[String]>,
+    ) -> Result<User, StoreError> {
+        wait(async {
+            let tx = self.client.transaction().await?;
+            let Some(row) = tx
+                .query_opt(
+                    "INSERT INTO users (email, password_hash, all_sites, created_at) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (email) DO NOTHING RETURNING id",
+                    &[&email, &password_hash, &sites.is_none(), &now_millis()],
+                )
+                .await?
+            else {
+                return Err(StoreError::UserExists(email.to_owned()));
+            };
+            let id: i64 = row.try_get(0)?;
+            for site in sites.unwrap_or_default() {
+                if tx
+                    .query_opt("SELECT 1 FROM sites WHERE key = $1", &[site])
+                    .await?
+                    .is_none()
+                {
+                    return Err(StoreError::UnknownSite(site.clone()));
+                }
+                tx.execute(
+                    "INSERT INTO user_sites (user_id, site_key) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                    &[&id, site],
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(User {
+                id,
+                email: email.to_owned(),
+                sites: sites.map(<[String]>::to_vec),
+            })
+        })
+    }
+
+    fn user_by_email(&mut self, email: &str) -> Result<Option<(User, String)>, StoreError> {
+        wait(async {
+            let Some(row) = self
+                .client
+                .query_opt(
+                    "SELECT id, email, password_hash, all_sites FROM users WHERE email = $1",
+                    &[&email],
+                )
+                .await?
+            else {
+                return Ok(None);
+            };
+            let id: i64 = row.try_get(0)?;
+            let sites = user_sites(&self.client, id, row.try_get(3)?).await?;
+            Ok(Some((
+                User {
+                    id,
+                    email: row.try_get(1)?,
+                    sites,
+                },
+                row.try_get(2)?,
+            )))
+        })
+    }
+
+    fn users(&mut self) -> Result<Vec<User>, StoreError> {
+        wait(async {
+            let rows = self
+                .client
+                .query("SELECT id, email, all_sites FROM users ORDER BY id", &[])
+                .await?;
+            let mut users = Vec::with_capacity(rows.len());
+            for row in rows {
+                let id: i64 = row.try_get(0)?;
+                users.push(User {
+                    id,
+                    email: row.try_get(1)?,
+                    sites: user_sites(&self.client, id, row.try_get(2)?).await?,
+                });
+            }
+            Ok(users)
+        })
+    }
+
+    fn add_session(
+        &mut self,
+        token_hash: &str,
+        user_id: i64,
+        csrf: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        wait(async {
+            let tx = self.client.transaction().await?;
+            tx.execute(
+                "INSERT INTO sessions (token_hash, user_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+                &[&token_hash, &user_id, &csrf, &now, &expires_at],
+            )
+            .await?;
+            // Expired sessions are dropped whenever someone signs in.
+            tx.execute("DELETE FROM sessions WHERE expires_at < $1", &[&now])
+                .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    fn session(&mut self, token_hash: &str, now: i64) -> Result<Option<Session>, StoreError> {
+        wait(async {
+            let Some(row) = self
+                .client
+                .query_opt(
+                    "SELECT users.id, users.email, users.all_sites, sessions.csrf
+                     FROM sessions JOIN users ON users.id = sessions.user_id
+                     WHERE sessions.token_hash = $1 AND sessions.expires_at > $2",
+                    &[&token_hash, &now],
+                )
+                .await?
+            else {
+                return Ok(None);
+            };
+            let id: i64 = row.try_get(0)?;
+            Ok(Some(Session {
+                user: User {
+                    id,
+                    email: row.try_get(1)?,
+                    sites: user_sites(&self.client, id, row.try_get(2)?).await?,
+                },
+                csrf: row.try_get(3)?,
+            }))
+        })
+    }
+
+    fn end_session(&mut self, token_hash: &str) -> Result<(), StoreError> {
+        wait(
+            self.client
+                .execute("DELETE FROM sessions WHERE token_hash = $1", &[&token_hash]),
+        )?;
+        Ok(())
+    }
+
+    fn add_webhook(
+        &mut self,
+        site: &str,
+        url: &str,
+        secret: &str,
+        format: WebhookFormat,
+    ) -> Result<i64, StoreError> {
+        let row = wait(self.client.query_one(
+            "INSERT INTO webhooks (site_key, url, secret, format, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            &[&site, &url, &secret, &format.as_str(), &now_millis()],
+        ))?;
+        Ok(row.try_get(0)?)
+    }
+
+    fn webhooks(&mut self, site: &str) -> Result<Vec<Webhook>, StoreError> {
+        wait(self.client.query(
+            "SELECT id, site_key, url, secret, format FROM webhooks WHERE site_key = $1 ORDER BY id",
+            &[&site],
+        ))?
+        .iter()
+        .map(|row| webhook_row(row, 0))
+        .collect()
+    }
+
+    fn webhook(&mut self, site: &str, id: i64) -> Result<Option<Webhook>, StoreError> {
+        wait(self.client.query_opt(
+            "SELECT id, site_key, url, secret, format FROM webhooks WHERE id = $1 AND site_key = $2",
+            &[&id, &site],
+        ))?
+        .map(|row| webhook_row(&row, 0))
+        .transpose()
+    }
+
+    fn delete_webhook(&mut self, site: &str, id: i64) -> Result<bool, StoreError> {
+        Ok(wait(self.client.execute(
+            "DELETE FROM webhooks WHERE id = $1 AND site_key = $2",
+            &[&id, &site],
+        ))? == 1)
+    }
+
+    fn deliveries(&mut self, site: &str, limit: u32) -> Result<Vec<Delivery>, StoreError> {
+        wait(self.client.query(
+            "SELECT d.id, w.url, d.feedback_id, d.state, d.attempts, d.last_status, d.last_error, d.updated_at
+             FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+             WHERE w.site_key = $1 ORDER BY d.id DESC LIMIT $2",
+            &[&site, &i64::from(limit)],
+        ))?
+        .iter()
+        .map(|row| {
+            Ok(Delivery {
+                id: row.try_get(0)?,
+                url: row.try_get(1)?,
+                feedback_id: row.try_get(2)?,
+                state: row.try_get(3)?,
+                attempts: row.try_get::<_, i64>(4)?.clamp(0, u32::MAX.into()) as u32,
+                last_status: row
+                    .try_get::<_, Option<i64>>(5)?
+                    .map(|status| status.clamp(0, u16::MAX.into()) as u16),
+                last_error: row.try_get(6)?,
+                updated_at: row.try_get(7)?,
+            })
+        })
+        .collect()
+    }
+
+    /// `FOR UPDATE SKIP LOCKED`: replicas polling together each take different deliveries.
+    fn claim_due_deliveries(
+        &mut self,
+        now: i64,
+        lease_until: i64,
+        limit: u32,
+    ) -> Result<Vec<DueDelivery>, StoreError> {
+        wait(self.client.query(
+            "WITH due AS (
+                 SELECT id FROM webhook_deliveries
+                 WHERE state = 'pending' AND next_attempt_at <= $1
+                 ORDER BY next_attempt_at LIMIT $3
+                 FOR UPDATE SKIP LOCKED)
+             UPDATE webhook_deliveries d SET next_attempt_at = $2
+             FROM due, webhooks w
+             WHERE d.id = due.id AND w.id = d.webhook_id
+             RETURNING d.id, w.id, w.site_key, w.url, w.secret, w.format, d.feedback_id, d.attempts",
+            &[&now, &lease_until, &i64::from(limit)],
+        ))?
+        .iter()
+        .map(|row| {
+            Ok(DueDelivery {
+                id: row.try_get(0)?,
+                webhook: webhook_row(row, 1)?,
+                feedback_id: row.try_get(6)?,
+                attempts: row.try_get::<_, i64>(7)?.clamp(0, u32::MAX.into()) as u32,
+            })
+        })
+        .collect()
+    }
+
+    fn record_delivery(&mut self, id: i64, attempt: &DeliveryAttempt) -> Result<(), StoreError> {
+        wait(self.client.execute(
+            "UPDATE webhook_deliveries SET state = $2, attempts = $3, last_status = $4, last_error = $5,
+                    next_attempt_at = $6, updated_at = $7 WHERE id = $1",
+            &[
+                &id,
+                &attempt.state,
+                &i64::from(attempt.attempts),
+                &attempt.status.map(i64::from),
+                &attempt.error,
+                &attempt.next_attempt_at,
+                &attempt.now,
+            ],
+        ))?;
+        Ok(())
+    }
+}
+
+/// A database of its own on a PostgreSQL server, dropped with this guard: what the tests
+/// and benchmarks run against, so runs never share tables.
+pub struct ScratchDatabase {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl ScratchDatabase {
+    /// Creates an empty database through `admin_url` (a role allowed to create databases).
+    pub fn create(admin_url: &str) -> Result<Self, StoreError> {
+        let name = format!("earshot_scratch_{}", uuid::Uuid::new_v4().simple());
+        let mut url =
+            url::Url::parse(admin_url).map_err(|_| StoreError::BadLocation(redact(admin_url)))?;
+        url.set_path(&name);
+        let admin = PgConn::open(admin_url)?;
+        wait(
+            admin
+                .client
+                .batch_execute(&format!("CREATE DATABASE {name}")),
+        )?;
+        Ok(Self {
+            admin_url: admin_url.to_owned(),
+            name,
+            url: url.to_string(),
+        })
+    }
+
+    /// The address of the new database.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Drop for ScratchDatabase {
+    fn drop(&mut self) {
+        let dropped = PgConn::open(&self.admin_url).and_then(|admin| {
+            Ok(wait(admin.client.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            )))?)
+        });
+        if let Err(err) = dropped {
+            tracing::warn!(database = %self.name, error = %err, "a scratch database was left behind");
+        }
+    }
+}

@@ -1,0 +1,825 @@
+//! The SQLite engine: one file, WAL mode, `PRAGMA user_version` counting the migrations run.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use earshot_shared::{Rating, SiteKey, WidgetSettings};
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+
+use super::{
+    Database, DeliveryAttempt, Dialect, Durability, FeedbackFilter, FeedbackRow, Page, Pending,
+    Site, SqlValue, StoreError, Stored, TokenInfo, metadata_json, now_millis, parse_metadata,
+    parse_rating_kind, parse_widget, widget_json,
+};
+use crate::accounts::{Session, User};
+use crate::webhooks::{Delivery, DueDelivery, Webhook, WebhookFormat};
+
+/// How long a connection waits for a lock held by another process (e.g. the CLI) before failing.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+const MIGRATIONS: &[&str] = &[
+    r#"
+CREATE TABLE sites (
+    key         TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    created_at  INTEGER NOT NULL
+) STRICT;
+CREATE TABLE site_origins (
+    site_key    TEXT NOT NULL REFERENCES sites(key) ON DELETE CASCADE,
+    origin      TEXT NOT NULL,
+    PRIMARY KEY (site_key, origin)
+) STRICT;
+CREATE TABLE feedback (
+    seq              INTEGER PRIMARY KEY,
+    id               TEXT NOT NULL UNIQUE,
+    site_key         TEXT NOT NULL REFERENCES sites(key),
+    received_at      INTEGER NOT NULL,
+    rating_kind      TEXT NOT NULL,
+    rating_value     INTEGER NOT NULL,
+    comment          TEXT NOT NULL,
+    email            TEXT,
+    page_url         TEXT NOT NULL,
+    locale           TEXT NOT NULL,
+    user_agent       TEXT NOT NULL,
+    viewport_width   INTEGER NOT NULL,
+    viewport_height  INTEGER NOT NULL,
+    status           TEXT NOT NULL DEFAULT 'new'
+) STRICT;
+CREATE INDEX feedback_by_site ON feedback (site_key, seq);
+CREATE TABLE api_tokens (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL,
+    hash        TEXT NOT NULL UNIQUE,
+    site_key    TEXT REFERENCES sites(key) ON DELETE CASCADE,
+    created_at  INTEGER NOT NULL,
+    revoked_at  INTEGER
+) STRICT;
+"#,
+    r#"
+ALTER TABLE feedback ADD COLUMN spam INTEGER NOT NULL DEFAULT 0;
+"#,
+    // The JS API's user id and metadata (JSON object); the site's widget defaults (JSON).
+    r#"
+ALTER TABLE feedback ADD COLUMN user_id TEXT;
+ALTER TABLE feedback ADD COLUMN metadata TEXT;
+ALTER TABLE sites ADD COLUMN widget TEXT NOT NULL DEFAULT '{}';
+"#,
+    // The dashboard: owner accounts, their sites and sessions; triage notes and the time of
+    // the first response.
+    r#"
+CREATE TABLE users (
+    id             INTEGER PRIMARY KEY,
+    email          TEXT NOT NULL UNIQUE,
+    password_hash  TEXT NOT NULL,
+    all_sites      INTEGER NOT NULL,
+    created_at     INTEGER NOT NULL
+) STRICT;
+CREATE TABLE user_sites (
+    user_id   INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    site_key  TEXT NOT NULL REFERENCES sites(key) ON DELETE CASCADE,
+    PRIMARY KEY (user_id, site_key)
+) STRICT;
+CREATE TABLE sessions (
+    token_hash  TEXT PRIMARY KEY,
+    user_id     INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    csrf        TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL
+) STRICT;
+ALTER TABLE feedback ADD COLUMN note TEXT NOT NULL DEFAULT '';
+ALTER TABLE feedback ADD COLUMN first_response_at INTEGER;
+"#,
+    // Retention per site; webhooks and their deliveries (a durable queue: a delivery is
+    // queued in the transaction that stores the submission).
+    r#"
+ALTER TABLE sites ADD COLUMN retention_days INTEGER;
+CREATE TABLE webhooks (
+    id          INTEGER PRIMARY KEY,
+    site_key    TEXT NOT NULL REFERENCES sites(key) ON DELETE CASCADE,
+    url         TEXT NOT NULL,
+    secret      TEXT NOT NULL,
+    format      TEXT NOT NULL,
+    created_at  INTEGER NOT NULL
+) STRICT;
+CREATE INDEX webhooks_by_site ON webhooks (site_key);
+CREATE TABLE webhook_deliveries (
+    id               INTEGER PRIMARY KEY,
+    webhook_id       INTEGER NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+    feedback_id      TEXT NOT NULL,
+    state            TEXT NOT NULL DEFAULT 'pending',
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at  INTEGER NOT NULL,
+    last_status      INTEGER,
+    last_error       TEXT,
+    created_at       INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL
+) STRICT;
+CREATE INDEX deliveries_due ON webhook_deliveries (state, next_attempt_at);
+"#,
+];
+
+/// Opens (creating if needed) the database file and brings its schema up to date.
+pub fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+    let mut conn = Connection::open(path)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // WAL lets readers run beside the writer; synchronous=FULL makes every commit durable
+    // across power loss, not only across a crash of this process.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    migrate(&mut conn)?;
+    Ok(conn)
+}
+
+/// What the writer's commits survive.
+pub(super) fn set_durability(conn: &Connection, durability: Durability) -> Result<(), StoreError> {
+    let synchronous = match durability {
+        Durability::PowerLoss => "FULL",
+        Durability::ProcessCrash => "NORMAL",
+    };
+    conn.pragma_update(None, "synchronous", synchronous)?;
+    Ok(())
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let version: usize = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if version > MIGRATIONS.len() {
+        return Err(StoreError::NewerSchema {
+            found: version,
+            known: MIGRATIONS.len(),
+        });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index + 1)?;
+        tracing::info!(version = index + 1, "database migrated");
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn values(values: Vec<SqlValue>) -> impl Iterator<Item = rusqlite::types::Value> {
+    values.into_iter().map(|value| match value {
+        SqlValue::Int(n) => rusqlite::types::Value::Integer(n),
+        SqlValue::Text(text) => rusqlite::types::Value::Text(text),
+    })
+}
+
+const FEEDBACK_COLUMNS: &str = "seq, id, received_at, site_key, rating_kind, rating_value, comment, email, \
+     page_url, locale, user_agent, viewport_width, viewport_height, status, spam, user_id, metadata, \
+     note, first_response_at";
+
+fn feedback_row(row: &rusqlite::Row<'_>) -> Result<FeedbackRow, rusqlite::Error> {
+    let kind: String = row.get(4)?;
+    Ok(FeedbackRow {
+        seq: row.get(0)?,
+        id: row.get(1)?,
+        received_at: row.get(2)?,
+        site: row.get(3)?,
+        rating: Rating {
+            kind: parse_rating_kind(&kind),
+            value: row.get(5)?,
+        },
+        comment: row.get(6)?,
+        email: row.get(7)?,
+        page_url: row.get(8)?,
+        locale: row.get(9)?,
+        user_agent: row.get(10)?,
+        viewport_width: row.get(11)?,
+        viewport_height: row.get(12)?,
+        status: row.get(13)?,
+        spam: row.get(14)?,
+        user_id: row.get(15)?,
+        metadata: parse_metadata(row.get(16)?),
+        note: row.get(17)?,
+        first_response_at: row.get(18)?,
+    })
+}
+
+fn webhook_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Webhook> {
+    let format: String = row.get(4)?;
+    Ok(Webhook {
+        id: row.get(0)?,
+        site: row.get(1)?,
+        url: row.get(2)?,
+        secret: row.get(3)?,
+        format: WebhookFormat::parse(&format).unwrap_or(WebhookFormat::Json),
+    })
+}
+
+fn token_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TokenInfo> {
+    Ok(TokenInfo {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        site: row.get(2)?,
+        created_at: row.get(3)?,
+        revoked: row.get(4)?,
+    })
+}
+
+fn user_sites(
+    conn: &Connection,
+    id: i64,
+    all_sites: bool,
+) -> Result<Option<Vec<String>>, StoreError> {
+    if all_sites {
+        return Ok(None);
+    }
+    let sites = conn
+        .prepare_cached("SELECT site_key FROM user_sites WHERE user_id = ?1 ORDER BY site_key")?
+        .query_map([id], |row| row.get(0))?
+        .collect::<Result<Vec<String>, _>>()?;
+    Ok(Some(sites))
+}
+
+/// `?, ?, …` for `n` values.
+fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+impl Database for Connection {
+    fn ping(&mut self) -> Result<(), StoreError> {
+        Ok(self.query_row("SELECT 1", [], |_| Ok(()))?)
+    }
+
+    /// A row that fails (its site was deleted meanwhile) fails alone: SQLite rolls back
+    /// only that statement.
+    fn write_batch(
+        &mut self,
+        batch: &[&Pending],
+    ) -> Result<Vec<Result<Stored, StoreError>>, StoreError> {
+        // Immediate: the write lock is taken up front, so another process writing to the
+        // file (the command line, a second collector) makes this wait rather than fail.
+        let tx = self.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut outcomes = Vec::with_capacity(batch.len());
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO feedback (id, site_key, received_at, rating_kind, rating_value, comment,
+                                       email, page_url, locale, user_agent, viewport_width, viewport_height, spam,
+                                       user_id, metadata)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                 ON CONFLICT (id) DO NOTHING",
+            )?;
+            // Sites with webhooks, read once per batch (a tiny table): the common case of none
+            // costs one query per transaction, not one per submission.
+            let hooked: HashSet<String> = tx
+                .prepare_cached("SELECT DISTINCT site_key FROM webhooks")?
+                .query_map([], |row| row.get(0))?
+                .collect::<Result<_, _>>()?;
+            let mut enqueue = tx.prepare_cached(
+                "INSERT INTO webhook_deliveries (webhook_id, feedback_id, next_attempt_at, created_at, updated_at)
+                 SELECT id, ?1, ?2, ?2, ?2 FROM webhooks WHERE site_key = ?3",
+            )?;
+            for job in batch {
+                let s = &job.submission;
+                let outcome = insert
+                    .execute(params![
+                        s.id.to_string(),
+                        s.site.as_str(),
+                        job.received_at,
+                        s.rating.kind.as_str(),
+                        s.rating.value,
+                        s.comment,
+                        s.email,
+                        s.page_url,
+                        s.locale,
+                        s.client.user_agent,
+                        s.client.viewport_width,
+                        s.client.viewport_height,
+                        job.spam,
+                        s.user_id,
+                        metadata_json(&s.metadata),
+                    ])
+                    .map(|changed| {
+                        if changed == 1 {
+                            Stored::New
+                        } else {
+                            Stored::Duplicate
+                        }
+                    })
+                    .map_err(StoreError::from)
+                    // The site's webhooks hear of new feedback, in the same transaction: a
+                    // stored submission is never missing its deliveries.
+                    .and_then(|stored| {
+                        if stored == Stored::New && !job.spam && hooked.contains(s.site.as_str()) {
+                            enqueue.execute(params![
+                                s.id.to_string(),
+                                job.received_at,
+                                s.site.as_str()
+                            ])?;
+                        }
+                        Ok(stored)
+                    });
+                outcomes.push(outcome);
+            }
+        }
+        tx.commit()?;
+        Ok(outcomes)
+    }
+
+    fn add_site(
+        &mut self,
+        key: &SiteKey,
+        name: &str,
+        origins: &[String],
+    ) -> Result<Site, StoreError> {
+        let tx = self.transaction()?;
+        let created_at = now_millis();
+        let inserted = tx.execute(
+            "INSERT INTO sites (key, name, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (key) DO NOTHING",
+            params![key.as_str(), name, created_at],
+        )?;
+        if inserted == 0 {
+            return Err(StoreError::SiteExists(key.to_string()));
+        }
+        for origin in origins {
+            tx.execute(
+                "INSERT INTO site_origins (site_key, origin) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                params![key.as_str(), origin],
+            )?;
+        }
+        tx.commit()?;
+        Ok(Site {
+            key: key.clone(),
+            name: name.to_owned(),
+            origins: origins.to_vec(),
+            created_at,
+            widget: WidgetSettings::default(),
+            retention_days: None,
+        })
+    }
+
+    fn update_site(&mut self, key: &str, name: &str, origins: &[String]) -> Result<(), StoreError> {
+        let tx = self.transaction()?;
+        if tx.execute(
+            "UPDATE sites SET name = ?2 WHERE key = ?1",
+            params![key, name],
+        )? == 0
+        {
+            return Err(StoreError::UnknownSite(key.to_owned()));
+        }
+        tx.execute("DELETE FROM site_origins WHERE site_key = ?1", [key])?;
+        for origin in origins {
+            tx.execute(
+                "INSERT INTO site_origins (site_key, origin) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                params![key, origin],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn delete_site(&mut self, key: &str) -> Result<u64, StoreError> {
+        let tx = self.transaction()?;
+        let feedback = tx.execute("DELETE FROM feedback WHERE site_key = ?1", [key])?;
+        if tx.execute("DELETE FROM sites WHERE key = ?1", [key])? == 0 {
+            return Err(StoreError::UnknownSite(key.to_owned()));
+        }
+        tx.commit()?;
+        Ok(feedback as u64)
+    }
+
+    fn set_retention(&mut self, key: &str, days: Option<u32>) -> Result<(), StoreError> {
+        if self.execute(
+            "UPDATE sites SET retention_days = ?2 WHERE key = ?1",
+            params![key, days],
+        )? == 0
+        {
+            return Err(StoreError::UnknownSite(key.to_owned()));
+        }
+        Ok(())
+    }
+
+    fn apply_retention(&mut self, now: i64) -> Result<u64, StoreError> {
+        Ok(self.execute(
+            "DELETE FROM feedback WHERE seq IN (
+                 SELECT feedback.seq FROM feedback JOIN sites ON sites.key = feedback.site_key
+                 WHERE sites.retention_days IS NOT NULL
+                   AND feedback.received_at < ?1 - sites.retention_days * 86400000)",
+            [now],
+        )? as u64)
+    }
+
+    fn erase_email(&mut self, email: &str, sites: &[String]) -> Result<u64, StoreError> {
+        if sites.is_empty() {
+            return Ok(0);
+        }
+        let sql = format!(
+            "DELETE FROM feedback WHERE lower(email) = lower(?) AND site_key IN ({})",
+            placeholders(sites.len())
+        );
+        let mut values: Vec<rusqlite::types::Value> = vec![email.trim().to_owned().into()];
+        values.extend(sites.iter().cloned().map(rusqlite::types::Value::Text));
+        Ok(self.execute(&sql, params_from_iter(values))? as u64)
+    }
+
+    fn set_widget_settings(
+        &mut self,
+        key: &str,
+        settings: &WidgetSettings,
+    ) -> Result<(), StoreError> {
+        let changed = self.execute(
+            "UPDATE sites SET widget = ?2 WHERE key = ?1",
+            params![key, widget_json(settings)],
+        )?;
+        if changed == 0 {
+            return Err(StoreError::UnknownSite(key.to_owned()));
+        }
+        Ok(())
+    }
+
+    fn site(&mut self, key: &str) -> Result<Option<Site>, StoreError> {
+        let Some((name, created_at, widget, retention_days)) = self
+            .prepare_cached(
+                "SELECT name, created_at, widget, retention_days FROM sites WHERE key = ?1",
+            )?
+            .query_row([key], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, Option<u32>>(3)?,
+                ))
+            })
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        let origins = self
+            .prepare_cached("SELECT origin FROM site_origins WHERE site_key = ?1 ORDER BY origin")?
+            .query_map([key], |row| row.get(0))?
+            .collect::<Result<Vec<String>, _>>()?;
+        let key = SiteKey::parse(key).map_err(|_| StoreError::UnknownSite(key.to_owned()))?;
+        Ok(Some(Site {
+            key,
+            name,
+            origins,
+            created_at,
+            widget: parse_widget(&widget),
+            retention_days,
+        }))
+    }
+
+    fn sites(&mut self) -> Result<Vec<Site>, StoreError> {
+        let keys = self
+            .prepare("SELECT key FROM sites ORDER BY created_at, key")?
+            .query_map([], |row| row.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut sites = Vec::with_capacity(keys.len());
+        for key in keys {
+            sites.extend(self.site(&key)?);
+        }
+        Ok(sites)
+    }
+
+    fn add_token(&mut self, name: &str, hash: &str, site: Option<&str>) -> Result<i64, StoreError> {
+        if let Some(site_key) = site
+            && self.site(site_key)?.is_none()
+        {
+            return Err(StoreError::UnknownSite(site_key.to_owned()));
+        }
+        self.execute(
+            "INSERT INTO api_tokens (name, hash, site_key, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![name, hash, site, now_millis()],
+        )?;
+        Ok(self.last_insert_rowid())
+    }
+
+    fn token_by_hash(&mut self, hash: &str) -> Result<Option<TokenInfo>, StoreError> {
+        Ok(self
+            .prepare_cached(
+                "SELECT id, name, site_key, created_at, false FROM api_tokens WHERE hash = ?1 AND revoked_at IS NULL",
+            )?
+            .query_row([hash], token_row)
+            .optional()?)
+    }
+
+    fn tokens(&mut self) -> Result<Vec<TokenInfo>, StoreError> {
+        Ok(self
+            .prepare("SELECT id, name, site_key, created_at, revoked_at IS NOT NULL FROM api_tokens ORDER BY id")?
+            .query_map([], token_row)?
+            .collect::<Result<_, _>>()?)
+    }
+
+    fn revoke_token(&mut self, id: i64) -> Result<(), StoreError> {
+        let changed = self.execute(
+            "UPDATE api_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+            params![id, now_millis()],
+        )?;
+        if changed == 0 {
+            return Err(StoreError::UnknownToken(id));
+        }
+        Ok(())
+    }
+
+    fn count_feedback_in(
+        &mut self,
+        sites: &[String],
+        filter: &FeedbackFilter,
+    ) -> Result<u64, StoreError> {
+        let (clause, params) = filter.sql(sites, Dialect::Sqlite);
+        let sql = format!("SELECT count(*) FROM feedback WHERE {clause}");
+        Ok(self.query_row(&sql, params_from_iter(values(params)), |row| row.get(0))?)
+    }
+
+    fn for_each_feedback_in(
+        &mut self,
+        sites: &[String],
+        filter: &FeedbackFilter,
+        page: Page,
+        each: &mut dyn FnMut(FeedbackRow) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        let (clause, params) = filter.sql(sites, Dialect::Sqlite);
+        let sql = format!(
+            "SELECT {FEEDBACK_COLUMNS} FROM feedback WHERE {clause} {}",
+            page.order_by()
+        );
+        let mut statement = self.prepare_cached(&sql)?;
+        let mut rows = statement.query(params_from_iter(values(params)))?;
+        let mut count = 0;
+        while let Some(row) = rows.next()? {
+            each(feedback_row(row)?)?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    fn feedback_by_id(&mut self, id: &str) -> Result<Option<FeedbackRow>, StoreError> {
+        let sql = format!("SELECT {FEEDBACK_COLUMNS} FROM feedback WHERE id = ?1");
+        Ok(self
+            .prepare_cached(&sql)?
+            .query_row([id], feedback_row)
+            .optional()?)
+    }
+
+    fn triage(&mut self, id: &str, status: &str, note: &str) -> Result<bool, StoreError> {
+        let changed = self.execute(
+            "UPDATE feedback SET
+                 first_response_at = CASE
+                     WHEN first_response_at IS NULL AND status <> ?2 THEN ?4
+                     ELSE first_response_at END,
+                 status = ?2,
+                 note = ?3
+             WHERE id = ?1",
+            params![id, status, note, now_millis()],
+        )?;
+        Ok(changed == 1)
+    }
+
+    fn add_user(
+        &mut self,
+        email: &str,
+        password_hash: &str,
+        sites: Option<&[String]>,
+    ) -> Result<User, StoreError> {
+        let tx = self.transaction()?;
+        let inserted = tx.execute(
+            "INSERT INTO users (email, password_hash, all_sites, created_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (email) DO NOTHING",
+            params![email, password_hash, sites.is_none(), now_millis()],
+        )?;
+        if inserted == 0 {
+            return Err(StoreError::UserExists(email.to_owned()));
+        }
+        let id = tx.last_insert_rowid();
+        for site in sites.unwrap_or_default() {
+            let known: Option<i64> = tx
+                .query_row("SELECT 1 FROM sites WHERE key = ?1", [site], |row| {
+                    row.get(0)
+                })
+                .optional()?;
+            if known.is_none() {
+                return Err(StoreError::UnknownSite(site.clone()));
+            }
+            tx.execute(
+                "INSERT INTO user_sites (user_id, site_key) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                params![id, site],
+            )?;
+        }
+        tx.commit()?;
+        Ok(User {
+            id,
+            email: email.to_owned(),
+            sites: sites.map(<[String]>::to_vec),
+        })
+    }
+
+    fn user_by_email(&mut self, email: &str) -> Result<Option<(User, String)>, StoreError> {
+        let row = self
+            .prepare_cached(
+                "SELECT id, email, password_hash, all_sites FROM users WHERE email = ?1",
+            )?
+            .query_row([email], |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, bool>(3)?,
+                ))
+            })
+            .optional()?;
+        let Some((id, email, hash, all_sites)) = row else {
+            return Ok(None);
+        };
+        let sites = user_sites(self, id, all_sites)?;
+        Ok(Some((User { id, email, sites }, hash)))
+    }
+
+    fn users(&mut self) -> Result<Vec<User>, StoreError> {
+        let rows = self
+            .prepare("SELECT id, email, all_sites FROM users ORDER BY id")?
+            .query_map([], |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, bool>(2)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(|(id, email, all_sites)| {
+                Ok(User {
+                    id,
+                    email,
+                    sites: user_sites(self, id, all_sites)?,
+                })
+            })
+            .collect()
+    }
+
+    fn add_session(
+        &mut self,
+        token_hash: &str,
+        user_id: i64,
+        csrf: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        let tx = self.transaction()?;
+        tx.execute(
+            "INSERT INTO sessions (token_hash, user_id, csrf, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![token_hash, user_id, csrf, now, expires_at],
+        )?;
+        // Expired sessions are dropped whenever someone signs in.
+        tx.execute("DELETE FROM sessions WHERE expires_at < ?1", [now])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn session(&mut self, token_hash: &str, now: i64) -> Result<Option<Session>, StoreError> {
+        let row = self
+            .prepare_cached(
+                "SELECT users.id, users.email, users.all_sites, sessions.csrf
+                 FROM sessions JOIN users ON users.id = sessions.user_id
+                 WHERE sessions.token_hash = ?1 AND sessions.expires_at > ?2",
+            )?
+            .query_row(params![token_hash, now], |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, bool>(2)?,
+                    row.get::<_, String>(3)?,
+                ))
+            })
+            .optional()?;
+        let Some((id, email, all_sites, csrf)) = row else {
+            return Ok(None);
+        };
+        Ok(Some(Session {
+            user: User {
+                id,
+                email,
+                sites: user_sites(self, id, all_sites)?,
+            },
+            csrf,
+        }))
+    }
+
+    fn end_session(&mut self, token_hash: &str) -> Result<(), StoreError> {
+        self.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
+        Ok(())
+    }
+
+    fn add_webhook(
+        &mut self,
+        site: &str,
+        url: &str,
+        secret: &str,
+        format: WebhookFormat,
+    ) -> Result<i64, StoreError> {
+        self.execute(
+            "INSERT INTO webhooks (site_key, url, secret, format, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![site, url, secret, format.as_str(), now_millis()],
+        )?;
+        Ok(self.last_insert_rowid())
+    }
+
+    fn webhooks(&mut self, site: &str) -> Result<Vec<Webhook>, StoreError> {
+        Ok(self
+            .prepare_cached(
+                "SELECT id, site_key, url, secret, format FROM webhooks WHERE site_key = ?1 ORDER BY id",
+            )?
+            .query_map([site], webhook_row)?
+            .collect::<Result<_, _>>()?)
+    }
+
+    fn webhook(&mut self, site: &str, id: i64) -> Result<Option<Webhook>, StoreError> {
+        Ok(self
+            .prepare_cached(
+                "SELECT id, site_key, url, secret, format FROM webhooks WHERE id = ?1 AND site_key = ?2",
+            )?
+            .query_row(params![id, site], webhook_row)
+            .optional()?)
+    }
+
+    fn delete_webhook(&mut self, site: &str, id: i64) -> Result<bool, StoreError> {
+        Ok(self.execute(
+            "DELETE FROM webhooks WHERE id = ?1 AND site_key = ?2",
+            params![id, site],
+        )? == 1)
+    }
+
+    fn deliveries(&mut self, site: &str, limit: u32) -> Result<Vec<Delivery>, StoreError> {
+        Ok(self
+            .prepare_cached(
+                "SELECT d.id, w.url, d.feedback_id, d.state, d.attempts, d.last_status, d.last_error, d.updated_at
+                 FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+                 WHERE w.site_key = ?1 ORDER BY d.id DESC LIMIT ?2",
+            )?
+            .query_map(params![site, limit], |row| {
+                Ok(Delivery {
+                    id: row.get(0)?,
+                    url: row.get(1)?,
+                    feedback_id: row.get(2)?,
+                    state: row.get(3)?,
+                    attempts: row.get(4)?,
+                    last_status: row.get(5)?,
+                    last_error: row.get(6)?,
+                    updated_at: row.get(7)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?)
+    }
+
+    fn claim_due_deliveries(
+        &mut self,
+        now: i64,
+        lease_until: i64,
+        limit: u32,
+    ) -> Result<Vec<DueDelivery>, StoreError> {
+        // An immediate transaction takes the write lock first, so two processes on one file
+        // cannot both claim the same rows.
+        let tx = self.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let due = tx
+            .prepare_cached(
+                "SELECT d.id, w.id, w.site_key, w.url, w.secret, w.format, d.feedback_id, d.attempts
+                 FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+                 WHERE d.state = 'pending' AND d.next_attempt_at <= ?1
+                 ORDER BY d.next_attempt_at LIMIT ?2",
+            )?
+            .query_map(params![now, limit], |row| {
+                let format: String = row.get(5)?;
+                Ok(DueDelivery {
+                    id: row.get(0)?,
+                    webhook: Webhook {
+                        id: row.get(1)?,
+                        site: row.get(2)?,
+                        url: row.get(3)?,
+                        secret: row.get(4)?,
+                        format: WebhookFormat::parse(&format).unwrap_or(WebhookFormat::Json),
+                    },
+                    feedback_id: row.get(6)?,
+                    attempts: row.get(7)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        {
+            let mut lease = tx.prepare_cached(
+                "UPDATE webhook_deliveries SET next_attempt_at = ?2 WHERE id = ?1",
+            )?;
+            for delivery in &due {
+                lease.execute(params![delivery.id, lease_until])?;
+            }
+        }
+        tx.commit()?;
+        Ok(due)
+    }
+
+    fn record_delivery(&mut self, id: i64, attempt: &DeliveryAttempt) -> Result<(), StoreError> {
+        self.execute(
+            "UPDATE webhook_deliveries SET state = ?2, attempts = ?3, last_status = ?4, last_error = ?5,
+                    next_attempt_at = ?6, updated_at = ?7 WHERE id = ?1",
+            params![
+                id,
+                attempt.state,
+                attempt.attempts,
+                attempt.status,
+                attempt.error,
+                attempt.next_attempt_at,
+                attempt.now
+            ],
+        )?;
+        Ok(())
+    }
+}
