@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::collector::{Collector, http};
+use common::collector::{Collector, Engine, http};
 use common::{cell, parse_csv};
 use earshot_shared::limits::RATE_LIMIT_PER_VISITOR;
 use earshot_shared::{ApiError, ErrorCode};
@@ -106,129 +106,135 @@ fn a_flooded_site_refuses_the_excess_from_everyone() {
 
 #[test]
 fn spam_is_answered_like_feedback_and_kept_apart() {
-    let collector = Collector::start(&[ORIGIN]);
-    let bodies = [
-        submission(
-            5,
-            "filled the hidden field",
-            serde_json::json!({ "honeypot": "https://casino.example" }),
-        ),
-        submission(5, "sent in a blink", serde_json::json!({ "open_ms": 150 })),
-        submission(4, "a real person", serde_json::json!({})),
-    ];
-    for body in &bodies {
-        let (status, _, answer) = post_as(&collector, "Mixed/1.0", body);
-        assert_eq!(
-            status, 201,
-            "spam gets the same answer as feedback: {answer}"
-        );
+    for engine in Engine::all() {
+        eprintln!("on {}", engine.name());
+        let collector = Collector::start_on(&engine, &[ORIGIN], &[]);
+        let bodies = [
+            submission(
+                5,
+                "filled the hidden field",
+                serde_json::json!({ "honeypot": "https://casino.example" }),
+            ),
+            submission(5, "sent in a blink", serde_json::json!({ "open_ms": 150 })),
+            submission(4, "a real person", serde_json::json!({})),
+        ];
+        for body in &bodies {
+            let (status, _, answer) = post_as(&collector, "Mixed/1.0", body);
+            assert_eq!(
+                status, 201,
+                "spam gets the same answer as feedback: {answer}"
+            );
+        }
+        let token = collector.create_token(Some("demo"));
+
+        let (_, csv) = export(&collector, &token, "feedback.csv");
+        let (_, rows) = parse_csv(csv.as_bytes());
+        assert_eq!(rows.len(), 1, "spam is not in the normal export");
+        assert_eq!(cell(&rows[0], "comment"), "a real person");
+
+        let (_, csv) = export(&collector, &token, "feedback.csv?spam=only");
+        let (_, rows) = parse_csv(csv.as_bytes());
+        assert_eq!(rows.len(), 2);
+        assert!(rows.iter().all(|row| cell(row, "spam") == "true"));
+
+        let (_, csv) = export(&collector, &token, "feedback.csv?spam=include");
+        assert_eq!(parse_csv(csv.as_bytes()).1.len(), 3);
     }
-    let token = collector.create_token(Some("demo"));
-
-    let (_, csv) = export(&collector, &token, "feedback.csv");
-    let (_, rows) = parse_csv(csv.as_bytes());
-    assert_eq!(rows.len(), 1, "spam is not in the normal export");
-    assert_eq!(cell(&rows[0], "comment"), "a real person");
-
-    let (_, csv) = export(&collector, &token, "feedback.csv?spam=only");
-    let (_, rows) = parse_csv(csv.as_bytes());
-    assert_eq!(rows.len(), 2);
-    assert!(rows.iter().all(|row| cell(row, "spam") == "true"));
-
-    let (_, csv) = export(&collector, &token, "feedback.csv?spam=include");
-    assert_eq!(parse_csv(csv.as_bytes()).1.len(), 3);
 }
 
 #[test]
 fn exports_are_filtered_and_come_as_csv_or_json_lines() {
-    let collector = Collector::start_with(&[ORIGIN], &["--rate-limit-visitor", "0"]);
-    for rating in 1..=5u8 {
-        let (status, _, _) = post_as(
+    for engine in Engine::all() {
+        eprintln!("on {}", engine.name());
+        let collector = Collector::start_on(&engine, &[ORIGIN], &["--rate-limit-visitor", "0"]);
+        for rating in 1..=5u8 {
+            let (status, _, _) = post_as(
+                &collector,
+                "A",
+                &submission(
+                    rating,
+                    &format!("rated {rating}, \"ok\"\n="),
+                    serde_json::json!({}),
+                ),
+            );
+            assert_eq!(status, 201);
+        }
+        let token = collector.create_token(None);
+
+        let (status, csv) = export(
             &collector,
-            "A",
-            &submission(
-                rating,
-                &format!("rated {rating}, \"ok\"\n="),
-                serde_json::json!({}),
-            ),
+            &token,
+            "feedback.csv?min_rating=2&max_rating=4&status=new",
         );
-        assert_eq!(status, 201);
-    }
-    let token = collector.create_token(None);
+        assert_eq!(status, 200);
+        let ratings: Vec<String> = parse_csv(csv.as_bytes())
+            .1
+            .iter()
+            .map(|row| cell(row, "rating").to_owned())
+            .collect();
+        assert_eq!(ratings, ["2", "3", "4"]);
 
-    let (status, csv) = export(
-        &collector,
-        &token,
-        "feedback.csv?min_rating=2&max_rating=4&status=new",
-    );
-    assert_eq!(status, 200);
-    let ratings: Vec<String> = parse_csv(csv.as_bytes())
-        .1
-        .iter()
-        .map(|row| cell(row, "rating").to_owned())
-        .collect();
-    assert_eq!(ratings, ["2", "3", "4"]);
+        let (_, csv) = export(&collector, &token, "feedback.csv?from=2999-01-01");
+        assert_eq!(parse_csv(csv.as_bytes()).1.len(), 0);
+        let (_, csv) = export(
+            &collector,
+            &token,
+            "feedback.csv?from=2000-01-01&to=2999-01-01T00:00:00Z",
+        );
+        assert_eq!(parse_csv(csv.as_bytes()).1.len(), 5);
 
-    let (_, csv) = export(&collector, &token, "feedback.csv?from=2999-01-01");
-    assert_eq!(parse_csv(csv.as_bytes()).1.len(), 0);
-    let (_, csv) = export(
-        &collector,
-        &token,
-        "feedback.csv?from=2000-01-01&to=2999-01-01T00:00:00Z",
-    );
-    assert_eq!(parse_csv(csv.as_bytes()).1.len(), 5);
+        for bad in [
+            "feedback.csv?status=lost",
+            "feedback.csv?from=yesterday",
+            "feedback.csv?colour=red",
+            "feedback.csv?min_rating=-1",
+        ] {
+            let (status, body) = export(&collector, &token, bad);
+            assert_eq!(status, 400, "{bad}");
+            assert_eq!(
+                serde_json::from_str::<ApiError>(&body).unwrap().code,
+                ErrorCode::InvalidQuery,
+                "{bad}"
+            );
+        }
 
-    for bad in [
-        "feedback.csv?status=lost",
-        "feedback.csv?from=yesterday",
-        "feedback.csv?colour=red",
-        "feedback.csv?min_rating=-1",
-    ] {
-        let (status, body) = export(&collector, &token, bad);
-        assert_eq!(status, 400, "{bad}");
+        let (status, jsonl) = export(&collector, &token, "feedback.jsonl?min_rating=4");
+        assert_eq!(status, 200);
+        let records: Vec<serde_json::Value> = jsonl
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[0]["rating"], 4);
         assert_eq!(
-            serde_json::from_str::<ApiError>(&body).unwrap().code,
-            ErrorCode::InvalidQuery,
-            "{bad}"
+            records[0]["comment"], "rated 4, \"ok\"\n=",
+            "JSON Lines carry the text exactly"
+        );
+        assert_eq!(records[1]["spam"], false);
+
+        // The CLI builds the same filter.
+        let out = collector.cli(&[
+            "export",
+            "--site",
+            "demo",
+            "--format",
+            "jsonl",
+            "--max-rating",
+            "1",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let lines: Vec<_> = std::str::from_utf8(&out.stdout).unwrap().lines().collect();
+        assert_eq!(lines.len(), 1);
+        assert!(
+            out.stderr.is_empty(),
+            "no progress bar without a terminal: {}",
+            String::from_utf8_lossy(&out.stderr)
         );
     }
-
-    let (status, jsonl) = export(&collector, &token, "feedback.jsonl?min_rating=4");
-    assert_eq!(status, 200);
-    let records: Vec<serde_json::Value> = jsonl
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
-    assert_eq!(records.len(), 2);
-    assert_eq!(records[0]["rating"], 4);
-    assert_eq!(
-        records[0]["comment"], "rated 4, \"ok\"\n=",
-        "JSON Lines carry the text exactly"
-    );
-    assert_eq!(records[1]["spam"], false);
-
-    // The CLI builds the same filter.
-    let out = collector.cli(&[
-        "export",
-        "--site",
-        "demo",
-        "--format",
-        "jsonl",
-        "--max-rating",
-        "1",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let lines: Vec<_> = std::str::from_utf8(&out.stdout).unwrap().lines().collect();
-    assert_eq!(lines.len(), 1);
-    assert!(
-        out.stderr.is_empty(),
-        "no progress bar without a terminal: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// Posts as a visitor behind a proxy that says the visitor is `forwarded_for`.

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::collector::{Collector, http};
+use common::collector::{Collector, Engine, http};
 use common::{cell, parse_csv};
 
 const CLIENTS: usize = 16;
@@ -29,19 +29,26 @@ fn body(id: &str) -> String {
 
 #[test]
 fn every_acknowledged_submission_survives_kill_9() {
-    survives_kill_9("full");
+    survives_kill_9(&Engine::Sqlite, "full");
 }
 
 #[test]
 fn every_acknowledged_submission_survives_kill_9_with_sync_normal() {
-    survives_kill_9("normal");
+    survives_kill_9(&Engine::Sqlite, "normal");
 }
 
-fn survives_kill_9(sync: &str) {
+#[test]
+fn every_acknowledged_submission_survives_kill_9_on_postgres() {
+    if let Some(postgres) = Engine::postgres() {
+        survives_kill_9(&postgres, "full");
+    }
+}
+
+fn survives_kill_9(engine: &Engine, sync: &str) {
     // Every client here is the same visitor (same address, same user agent): lift the limits.
     let mut args = NO_RATE_LIMITS.to_vec();
     args.extend(["--sync", sync]);
-    let mut collector = Collector::start_with(&["https://shop.example"], &args);
+    let mut collector = Collector::start_on(engine, &["https://shop.example"], &args);
     let url = collector.url("/v1/feedback");
     let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
     let stop = Arc::new(AtomicBool::new(false));
@@ -119,38 +126,41 @@ fn survives_kill_9(sync: &str) {
 
 #[test]
 fn the_same_submission_sent_concurrently_is_stored_once_and_every_sender_succeeds() {
-    let collector = Collector::start_with(&["https://shop.example"], &NO_RATE_LIMITS);
-    let url = collector.url("/v1/feedback");
-    for _round in 0..5 {
-        let id = uuid::Uuid::new_v4().to_string();
-        let senders: Vec<_> = (0..CLIENTS)
-            .map(|_| {
-                let (url, body) = (url.clone(), body(&id));
-                std::thread::spawn(move || {
-                    http()
-                        .post(&url)
-                        .content_type("text/plain")
-                        .header("Origin", "https://shop.example")
-                        .send(body)
-                        .unwrap()
-                        .status()
-                        .as_u16()
+    for engine in Engine::all() {
+        eprintln!("on {}", engine.name());
+        let collector = Collector::start_on(&engine, &["https://shop.example"], &NO_RATE_LIMITS);
+        let url = collector.url("/v1/feedback");
+        for _round in 0..5 {
+            let id = uuid::Uuid::new_v4().to_string();
+            let senders: Vec<_> = (0..CLIENTS)
+                .map(|_| {
+                    let (url, body) = (url.clone(), body(&id));
+                    std::thread::spawn(move || {
+                        http()
+                            .post(&url)
+                            .content_type("text/plain")
+                            .header("Origin", "https://shop.example")
+                            .send(body)
+                            .unwrap()
+                            .status()
+                            .as_u16()
+                    })
                 })
-            })
-            .collect();
-        let statuses: Vec<u16> = senders.into_iter().map(|s| s.join().unwrap()).collect();
-        assert_eq!(
-            statuses.iter().filter(|s| **s == 201).count(),
-            1,
-            "{statuses:?}"
-        );
-        assert!(
-            statuses.iter().all(|s| *s == 201 || *s == 200),
-            "{statuses:?}"
-        );
+                .collect();
+            let statuses: Vec<u16> = senders.into_iter().map(|s| s.join().unwrap()).collect();
+            assert_eq!(
+                statuses.iter().filter(|s| **s == 201).count(),
+                1,
+                "{statuses:?}"
+            );
+            assert!(
+                statuses.iter().all(|s| *s == 201 || *s == 200),
+                "{statuses:?}"
+            );
+        }
+        let token = collector.create_token(None);
+        let (_, csv) = collector.export(Some(&token), "feedback.csv");
+        let (_, rows) = parse_csv(&csv);
+        assert_eq!(rows.len(), 5);
     }
-    let token = collector.create_token(None);
-    let (_, csv) = collector.export(Some(&token), "feedback.csv");
-    let (_, rows) = parse_csv(&csv);
-    assert_eq!(rows.len(), 5);
 }

@@ -4,6 +4,7 @@
 //! new machine needs nothing but this repository and a Rust toolchain.
 
 mod bench;
+mod postgres;
 mod serve;
 mod test;
 mod tools;

@@ -6,7 +6,7 @@ use std::time::Instant;
 use clap::Args;
 
 use crate::tools::{self, CHROMEDRIVER, Toolchain};
-use crate::{Result, cargo, exec, step, widget};
+use crate::{Result, cargo, exec, postgres, step, widget};
 
 #[derive(Args)]
 pub struct TestArgs {}
@@ -37,11 +37,15 @@ pub fn run(_args: &TestArgs) -> Result {
         ]))
     })?;
     let mut toolchain = None;
+    let mut postgres_url = None;
     timed("set-up", &mut || {
         toolchain = Some(Toolchain::prepare()?);
-        tools::ensure_browser()
+        tools::ensure_browser()?;
+        postgres_url = Some(postgres::ensure()?);
+        Ok(())
     })?;
     let toolchain = toolchain.expect("set up above");
+    let postgres_url = postgres_url.expect("set up above");
     timed("widget build and size budgets", &mut || {
         widget::build(&toolchain)?.check_budgets()
     })?;
@@ -76,11 +80,14 @@ pub fn run(_args: &TestArgs) -> Result {
     timed("host and end-to-end tests", &mut || {
         // cargo builds target/debug/earshot for the collector's own CLI tests, with the same
         // features as everything else in this run; the end-to-end tests use that binary.
-        step("Running host tests, then end-to-end tests in Chromium");
+        step(
+            "Running host tests (storage on SQLite and PostgreSQL), then end-to-end tests in Chromium",
+        );
         exec(
             cargo()
                 .args(["test", "--workspace", "--exclude", "earshot-widget"])
                 .env("EARSHOT_E2E_REQUIRED", "1")
+                .env("EARSHOT_TEST_POSTGRES_URL", &postgres_url)
                 .env("EARSHOT_WIDGET_DIR", widget::dist_dir())
                 .env("EARSHOT_EMBEDDED_BIN", &embedded)
                 .env("CHROMEDRIVER", CHROMEDRIVER),

@@ -268,7 +268,7 @@ fn apt_command(sudo: Option<&str>) -> Command {
     }
 }
 
-fn is_root() -> bool {
+pub fn is_root() -> bool {
     output(Command::new("id").arg("-u")).as_deref() == Some("0")
 }
 

@@ -1,15 +1,70 @@
-//! The real `earshot` binary, started on a free port with a database in a temporary folder,
-//! and killed when dropped.
+//! The real `earshot` binary, started on a free port with a database in a temporary folder
+//! (SQLite) or a scratch PostgreSQL database, and killed when dropped.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use earshot_collector::store::ScratchDatabase;
+
 use super::{free_port, root};
+
+/// The database a collector runs on.
+#[derive(Clone)]
+pub enum Engine {
+    /// `earshot.db` in the collector's folder.
+    Sqlite,
+    /// A scratch database of its own on the test PostgreSQL server, shared by replicas.
+    Postgres(Arc<ScratchDatabase>),
+}
+
+impl Engine {
+    /// A fresh PostgreSQL database, when `EARSHOT_TEST_POSTGRES_URL` names a server (`cargo
+    /// xtask test` starts one and requires it).
+    pub fn postgres() -> Option<Self> {
+        match std::env::var("EARSHOT_TEST_POSTGRES_URL") {
+            Ok(admin) if !admin.is_empty() => Some(Self::Postgres(Arc::new(
+                ScratchDatabase::create(&admin).expect("a scratch PostgreSQL database"),
+            ))),
+            _ if std::env::var_os("EARSHOT_E2E_REQUIRED").is_some() => {
+                panic!("EARSHOT_TEST_POSTGRES_URL is not set: PostgreSQL would go untested")
+            }
+            _ => {
+                eprintln!("EARSHOT_TEST_POSTGRES_URL is not set: skipping PostgreSQL");
+                None
+            }
+        }
+    }
+
+    /// SQLite, and PostgreSQL when there is a server: what storage tests run on.
+    pub fn all() -> Vec<Self> {
+        std::iter::once(Self::Sqlite)
+            .chain(Self::postgres())
+            .collect()
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Points an `earshot` command at this database.
+    fn apply(&self, command: &mut Command, dir: &Path) {
+        command.env("EARSHOT_DATABASE", dir.join("earshot.db"));
+        match self {
+            Self::Sqlite => command.env_remove("EARSHOT_DATABASE_URL"),
+            Self::Postgres(database) => command.env("EARSHOT_DATABASE_URL", database.url()),
+        };
+    }
+}
 
 pub struct Collector {
     pub port: u16,
     pub dir: tempfile::TempDir,
+    pub engine: Engine,
     serve_args: Vec<String>,
     child: Child,
 }
@@ -43,6 +98,11 @@ impl Collector {
 
     /// Like [`Collector::start`], with more options for `earshot serve`.
     pub fn start_with(origins: &[&str], serve_args: &[&str]) -> Self {
+        Self::start_on(&Engine::Sqlite, origins, serve_args)
+    }
+
+    /// Like [`Collector::start_with`], on this database.
+    pub fn start_on(engine: &Engine, origins: &[&str], serve_args: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let collector_origin = format!("http://127.0.0.1:{port}");
@@ -50,7 +110,7 @@ impl Collector {
         for origin in origins {
             add.extend(["--origin", origin]);
         }
-        let out = earshot(dir.path(), &collector_origin, &add);
+        let out = earshot(engine, dir.path(), &collector_origin, &add);
         assert!(
             out.status.success(),
             "site add failed: {}",
@@ -65,15 +125,33 @@ impl Collector {
         );
 
         let serve_args: Vec<String> = serve_args.iter().map(|arg| arg.to_string()).collect();
-        let child = serve(dir.path(), port, &serve_args);
+        let child = serve(engine, dir.path(), port, &serve_args);
         let collector = Self {
             port,
             dir,
+            engine: engine.clone(),
             serve_args,
             child,
         };
         collector.wait_until_healthy();
         collector
+    }
+
+    /// Another collector on this one's database (PostgreSQL): a replica behind the same
+    /// load balancer.
+    pub fn replica(&self) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let child = serve(&self.engine, dir.path(), port, &self.serve_args);
+        let replica = Self {
+            port,
+            dir,
+            engine: self.engine.clone(),
+            serve_args: self.serve_args.clone(),
+            child,
+        };
+        replica.wait_until_healthy();
+        replica
     }
 
     /// Kills the collector with SIGKILL: no shutdown, no flush, like a power cut for the process.
@@ -84,7 +162,7 @@ impl Collector {
 
     /// Starts the collector again on the same port and database.
     pub fn restart(&mut self) {
-        self.child = serve(self.dir.path(), self.port, &self.serve_args);
+        self.child = serve(&self.engine, self.dir.path(), self.port, &self.serve_args);
         self.wait_until_healthy();
     }
 
@@ -122,7 +200,7 @@ impl Collector {
 
     /// Runs an `earshot` subcommand against this collector's database.
     pub fn cli(&self, args: &[&str]) -> Output {
-        earshot(self.dir.path(), &self.origin(), args)
+        earshot(&self.engine, self.dir.path(), &self.origin(), args)
     }
 
     /// Creates a dashboard account with this password, limited to `sites` if any are given.
@@ -131,9 +209,10 @@ impl Collector {
         for site in sites {
             args.extend(["--site", site]);
         }
-        let mut child = Command::new(binary())
+        let mut command = Command::new(binary());
+        self.engine.apply(&mut command, self.dir.path());
+        let mut child = command
             .args(&args)
-            .env("EARSHOT_DATABASE", self.dir.path().join("earshot.db"))
             .env("EARSHOT_LOG", "warn")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -177,13 +256,15 @@ impl Collector {
     }
 }
 
-fn serve(dir: &Path, port: u16, extra: &[String]) -> Child {
+fn serve(engine: &Engine, dir: &Path, port: u16, extra: &[String]) -> Child {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(dir.join("earshot.log"))
         .unwrap();
-    Command::new(binary())
+    let mut command = Command::new(binary());
+    engine.apply(&mut command, dir);
+    command
         .args([
             "serve",
             "--listen",
@@ -196,7 +277,6 @@ fn serve(dir: &Path, port: u16, extra: &[String]) -> Child {
         .arg("--widget-dir")
         .arg(widget_dir())
         .args(extra)
-        .env("EARSHOT_DATABASE", dir.join("earshot.db"))
         .env("EARSHOT_LOG", "info")
         .stdout(Stdio::null())
         .stderr(log)
@@ -204,10 +284,11 @@ fn serve(dir: &Path, port: u16, extra: &[String]) -> Child {
         .unwrap()
 }
 
-fn earshot(dir: &Path, public_url: &str, args: &[&str]) -> Output {
-    Command::new(binary())
+fn earshot(engine: &Engine, dir: &Path, public_url: &str, args: &[&str]) -> Output {
+    let mut command = Command::new(binary());
+    engine.apply(&mut command, dir);
+    command
         .args(args)
-        .env("EARSHOT_DATABASE", dir.join("earshot.db"))
         .env("EARSHOT_PUBLIC_URL", public_url)
         .env("EARSHOT_LOG", "warn")
         .output()

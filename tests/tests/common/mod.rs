@@ -6,6 +6,7 @@
 pub mod browser;
 pub mod collector;
 pub mod host_site;
+pub mod receiver;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
