@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::browser::{self, Browser};
-use common::collector::{Collector, http};
+use common::collector::{Collector, Engine, http};
 use common::receiver::{Receiver, header};
 use common::{cell, parse_csv};
 use fantoccini::Locator;
@@ -55,12 +55,12 @@ fn submit(
     id
 }
 
-fn collector_with_two_sites() -> Collector {
-    collector_with_two_sites_and(&[])
+fn collector_with_two_sites(engine: &Engine) -> Collector {
+    collector_with_two_sites_and(engine, &[])
 }
 
-fn collector_with_two_sites_and(serve_args: &[&str]) -> Collector {
-    let collector = Collector::start_with(&[PAGE_ORIGIN], serve_args);
+fn collector_with_two_sites_and(engine: &Engine, serve_args: &[&str]) -> Collector {
+    let collector = Collector::start_on(engine, &[PAGE_ORIGIN], serve_args);
     let out = collector.cli(&[
         "site",
         "add",
@@ -143,7 +143,7 @@ async fn an_owner_signs_in_triages_filters_and_exports_exactly_what_they_see() {
     let Some(browser) = browser::start().await else {
         return;
     };
-    let collector = collector_with_two_sites();
+    let collector = collector_with_two_sites(&Engine::Sqlite);
     submit(
         &collector,
         "demo",
@@ -493,133 +493,141 @@ impl Owner {
 
 #[test]
 fn an_account_limited_to_one_site_sees_and_exports_nothing_else() {
-    let collector = collector_with_two_sites();
-    let demo = submit(
-        &collector,
-        "demo",
-        PAGE_ORIGIN,
-        3,
-        "Demo's private feedback",
-        None,
-    );
-    submit(
-        &collector,
-        "other",
-        OTHER_ORIGIN,
-        4,
-        "Other site's feedback",
-        None,
-    );
-    let agency = sign_in_over_http(&collector, AGENCY, PASSWORD).unwrap();
-
-    let (status, inbox) = agency.get(&collector, "/admin/inbox");
-    assert_eq!(status, 200);
-    assert!(inbox.contains("Other site&#39;s feedback") || inbox.contains("Other site's feedback"));
-    assert!(
-        !inbox.contains("Demo's private feedback"),
-        "another site's feedback is not listed"
-    );
-    assert!(
-        !inbox.contains("value=\"demo\""),
-        "another site is not even offered as a filter"
-    );
-    assert_eq!(agency.get(&collector, "/admin/inbox?site=demo").0, 403);
-    assert_eq!(agency.get(&collector, "/admin/stats?site=demo").0, 403);
-    assert_eq!(agency.get(&collector, "/admin/export.csv?site=demo").0, 403);
-    let (status, csv) = agency.get(&collector, "/admin/export.csv");
-    assert_eq!(status, 200);
-    let (_, rows) = parse_csv(csv.as_bytes());
-    assert_eq!(rows.len(), 1);
-    assert_eq!(cell(&rows[0], "site"), "other");
-    // Triage of another site's feedback: as if it did not exist.
-    let path = format!("/admin/feedback/{demo}");
-    let csrf = agency.csrf.clone();
-    assert_eq!(
-        agency.post(
+    for engine in Engine::all() {
+        eprintln!("on {}", engine.name());
+        let collector = collector_with_two_sites(&engine);
+        let demo = submit(
             &collector,
-            &path,
-            &[("csrf", &csrf), ("status", "resolved"), ("note", "")]
-        ),
-        404
-    );
-    // The API's tokens are scoped the same way: a token for `other` cannot read `demo`.
-    let token = collector.create_token(Some("other"));
-    assert_eq!(collector.export(Some(&token), "feedback.csv").0, 403);
+            "demo",
+            PAGE_ORIGIN,
+            3,
+            "Demo's private feedback",
+            None,
+        );
+        submit(
+            &collector,
+            "other",
+            OTHER_ORIGIN,
+            4,
+            "Other site's feedback",
+            None,
+        );
+        let agency = sign_in_over_http(&collector, AGENCY, PASSWORD).unwrap();
+
+        let (status, inbox) = agency.get(&collector, "/admin/inbox");
+        assert_eq!(status, 200);
+        assert!(
+            inbox.contains("Other site&#39;s feedback") || inbox.contains("Other site's feedback")
+        );
+        assert!(
+            !inbox.contains("Demo's private feedback"),
+            "another site's feedback is not listed"
+        );
+        assert!(
+            !inbox.contains("value=\"demo\""),
+            "another site is not even offered as a filter"
+        );
+        assert_eq!(agency.get(&collector, "/admin/inbox?site=demo").0, 403);
+        assert_eq!(agency.get(&collector, "/admin/stats?site=demo").0, 403);
+        assert_eq!(agency.get(&collector, "/admin/export.csv?site=demo").0, 403);
+        let (status, csv) = agency.get(&collector, "/admin/export.csv");
+        assert_eq!(status, 200);
+        let (_, rows) = parse_csv(csv.as_bytes());
+        assert_eq!(rows.len(), 1);
+        assert_eq!(cell(&rows[0], "site"), "other");
+        // Triage of another site's feedback: as if it did not exist.
+        let path = format!("/admin/feedback/{demo}");
+        let csrf = agency.csrf.clone();
+        assert_eq!(
+            agency.post(
+                &collector,
+                &path,
+                &[("csrf", &csrf), ("status", "resolved"), ("note", "")]
+            ),
+            404
+        );
+        // The API's tokens are scoped the same way: a token for `other` cannot read `demo`.
+        let token = collector.create_token(Some("other"));
+        assert_eq!(collector.export(Some(&token), "feedback.csv").0, 403);
+    }
 }
 
 #[test]
 fn owner_pages_need_a_session_and_forms_need_their_token() {
-    let collector = collector_with_two_sites();
-    let id = submit(&collector, "demo", PAGE_ORIGIN, 3, "Needs triage", None);
-    let anonymous = no_redirects();
-    for path in [
-        "/admin",
-        "/admin/inbox",
-        "/admin/stats",
-        "/admin/export.csv?site=demo",
-    ] {
-        let response = anonymous.get(&collector.url(path)).call().unwrap();
-        assert_eq!(response.status().as_u16(), 303, "{path}");
-        assert!(
-            response
-                .headers()
-                .get("location")
-                .unwrap()
-                .to_str()
-                .unwrap()
-                .starts_with("/admin/login?next="),
-            "{path}"
+    for engine in Engine::all() {
+        eprintln!("on {}", engine.name());
+        let collector = collector_with_two_sites(&engine);
+        let id = submit(&collector, "demo", PAGE_ORIGIN, 3, "Needs triage", None);
+        let anonymous = no_redirects();
+        for path in [
+            "/admin",
+            "/admin/inbox",
+            "/admin/stats",
+            "/admin/export.csv?site=demo",
+        ] {
+            let response = anonymous.get(&collector.url(path)).call().unwrap();
+            assert_eq!(response.status().as_u16(), 303, "{path}");
+            assert!(
+                response
+                    .headers()
+                    .get("location")
+                    .unwrap()
+                    .to_str()
+                    .unwrap()
+                    .starts_with("/admin/login?next="),
+                "{path}"
+            );
+        }
+        let response = anonymous
+            .post(&collector.url(&format!("/admin/feedback/{id}")))
+            .send_form([("csrf", "x"), ("status", "resolved")])
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 401, "a form without a session");
+
+        assert_eq!(
+            sign_in_over_http(&collector, OWNER, "wrong password").err(),
+            Some(401)
+        );
+        assert_eq!(
+            sign_in_over_http(&collector, "nobody@example.com", PASSWORD).err(),
+            Some(401)
+        );
+        let owner = sign_in_over_http(&collector, OWNER, PASSWORD).unwrap();
+        let path = format!("/admin/feedback/{id}");
+        assert_eq!(
+            owner.post(
+                &collector,
+                &path,
+                &[("csrf", "forged"), ("status", "resolved"), ("note", "")]
+            ),
+            403,
+            "a form from elsewhere (wrong CSRF token) changes nothing"
+        );
+        let csrf = owner.csrf.clone();
+        assert_eq!(
+            owner.post(
+                &collector,
+                &path,
+                &[("csrf", &csrf), ("status", "resolved"), ("note", "done")]
+            ),
+            303
+        );
+        let (_, csv) = owner.get(&collector, "/admin/export.csv?site=demo&status=resolved");
+        assert_eq!(parse_csv(csv.as_bytes()).1.len(), 1);
+
+        // Guessing is slowed down: after the allowed attempts, even the right password waits.
+        let mut last = 0;
+        for _ in 0..12 {
+            last = sign_in_over_http(&collector, AGENCY, "guess")
+                .err()
+                .unwrap();
+        }
+        assert_eq!(last, 429);
+        assert_eq!(
+            sign_in_over_http(&collector, AGENCY, PASSWORD).err(),
+            Some(429)
         );
     }
-    let response = anonymous
-        .post(&collector.url(&format!("/admin/feedback/{id}")))
-        .send_form([("csrf", "x"), ("status", "resolved")])
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 401, "a form without a session");
-
-    assert_eq!(
-        sign_in_over_http(&collector, OWNER, "wrong password").err(),
-        Some(401)
-    );
-    assert_eq!(
-        sign_in_over_http(&collector, "nobody@example.com", PASSWORD).err(),
-        Some(401)
-    );
-    let owner = sign_in_over_http(&collector, OWNER, PASSWORD).unwrap();
-    let path = format!("/admin/feedback/{id}");
-    assert_eq!(
-        owner.post(
-            &collector,
-            &path,
-            &[("csrf", "forged"), ("status", "resolved"), ("note", "")]
-        ),
-        403,
-        "a form from elsewhere (wrong CSRF token) changes nothing"
-    );
-    let csrf = owner.csrf.clone();
-    assert_eq!(
-        owner.post(
-            &collector,
-            &path,
-            &[("csrf", &csrf), ("status", "resolved"), ("note", "done")]
-        ),
-        303
-    );
-    let (_, csv) = owner.get(&collector, "/admin/export.csv?site=demo&status=resolved");
-    assert_eq!(parse_csv(csv.as_bytes()).1.len(), 1);
-
-    // Guessing is slowed down: after the allowed attempts, even the right password waits.
-    let mut last = 0;
-    for _ in 0..12 {
-        last = sign_in_over_http(&collector, AGENCY, "guess")
-            .err()
-            .unwrap();
-    }
-    assert_eq!(last, 429);
-    assert_eq!(
-        sign_in_over_http(&collector, AGENCY, PASSWORD).err(),
-        Some(429)
-    );
 }
 
 /// The first `<code class="secret">` of a page: a token or webhook secret shown once.
@@ -633,276 +641,283 @@ fn shown_secret(html: &str) -> String {
 
 #[test]
 fn sites_tokens_webhooks_retention_and_erasure_from_the_dashboard() {
-    let receiver = Receiver::start(vec![500]);
-    let collector = Collector::start_with(&[PAGE_ORIGIN], &["--webhook-retry-secs", "1"]);
-    collector.add_user(OWNER, PASSWORD, &[]);
-    collector.add_user(AGENCY, PASSWORD, &["demo"]);
-    let owner = sign_in_over_http(&collector, OWNER, PASSWORD).unwrap();
-    let csrf = owner.csrf.clone();
+    for engine in Engine::all() {
+        eprintln!("on {}", engine.name());
+        let receiver = Receiver::start(vec![500]);
+        let collector =
+            Collector::start_on(&engine, &[PAGE_ORIGIN], &["--webhook-retry-secs", "1"]);
+        collector.add_user(OWNER, PASSWORD, &[]);
+        collector.add_user(AGENCY, PASSWORD, &["demo"]);
+        let owner = sign_in_over_http(&collector, OWNER, PASSWORD).unwrap();
+        let csrf = owner.csrf.clone();
 
-    // A new site, its origins and widget defaults.
-    assert_eq!(
-        owner.post(
-            &collector,
-            "/admin/sites",
-            &[
-                ("csrf", &csrf),
-                ("name", "Docs"),
-                ("key", "docs"),
-                ("origins", "https://docs.example")
-            ]
-        ),
-        303
-    );
-    let (status, page) = owner.get(&collector, "/admin/sites/docs");
-    assert_eq!(status, 200);
-    assert!(
-        page.contains("data-site=&quot;docs&quot;") || page.contains("data-site=\"docs\""),
-        "the snippet"
-    );
-    assert_eq!(
-        owner.post(
-            &collector,
-            "/admin/sites/docs/widget",
-            &[
-                ("csrf", &csrf),
-                ("rating", "thumbs"),
-                ("theme", "dark"),
-                ("color", "#0f766e"),
-                ("lang", ""),
-                ("prompt", "Was this page helpful?")
-            ]
-        ),
-        303
-    );
-    std::thread::sleep(Duration::from_secs(6)); // the ingest path caches sites for 5 s
-    let mut config = http()
-        .get(&collector.url("/v1/sites/docs/config"))
-        .call()
-        .unwrap();
-    let config: serde_json::Value =
-        serde_json::from_str(&config.body_mut().read_to_string().unwrap()).unwrap();
-    assert_eq!(
-        config,
-        serde_json::json!({"rating": "thumbs", "color": "#0f766e", "theme": "dark", "prompt": "Was this page helpful?"})
-    );
-    assert_eq!(
-        owner.post(
-            &collector,
-            "/admin/sites/docs/widget",
-            &[("csrf", &csrf), ("color", "red"), ("theme", "auto")]
-        ),
-        400,
-        "a colour that is not #rgb is refused"
-    );
+        // A new site, its origins and widget defaults.
+        assert_eq!(
+            owner.post(
+                &collector,
+                "/admin/sites",
+                &[
+                    ("csrf", &csrf),
+                    ("name", "Docs"),
+                    ("key", "docs"),
+                    ("origins", "https://docs.example")
+                ]
+            ),
+            303
+        );
+        let (status, page) = owner.get(&collector, "/admin/sites/docs");
+        assert_eq!(status, 200);
+        assert!(
+            page.contains("data-site=&quot;docs&quot;") || page.contains("data-site=\"docs\""),
+            "the snippet"
+        );
+        assert_eq!(
+            owner.post(
+                &collector,
+                "/admin/sites/docs/widget",
+                &[
+                    ("csrf", &csrf),
+                    ("rating", "thumbs"),
+                    ("theme", "dark"),
+                    ("color", "#0f766e"),
+                    ("lang", ""),
+                    ("prompt", "Was this page helpful?")
+                ]
+            ),
+            303
+        );
+        std::thread::sleep(Duration::from_secs(6)); // the ingest path caches sites for 5 s
+        let mut config = http()
+            .get(&collector.url("/v1/sites/docs/config"))
+            .call()
+            .unwrap();
+        let config: serde_json::Value =
+            serde_json::from_str(&config.body_mut().read_to_string().unwrap()).unwrap();
+        assert_eq!(
+            config,
+            serde_json::json!({"rating": "thumbs", "color": "#0f766e", "theme": "dark", "prompt": "Was this page helpful?"})
+        );
+        assert_eq!(
+            owner.post(
+                &collector,
+                "/admin/sites/docs/widget",
+                &[("csrf", &csrf), ("color", "red"), ("theme", "auto")]
+            ),
+            400,
+            "a colour that is not #rgb is refused"
+        );
 
-    // An API token made in the dashboard reads its site, until it is revoked.
-    let response = owner
-        .agent
-        .post(&collector.url("/admin/sites/demo/tokens"))
-        .header("Cookie", &owner.cookie)
-        .send_form([("csrf", csrf.as_str()), ("name", "nightly backup")])
-        .unwrap();
-    let token = shown_secret(&response.into_body().read_to_string().unwrap());
-    assert!(token.starts_with("eshot_"), "{token}");
-    assert_eq!(collector.export(Some(&token), "feedback.csv").0, 200);
-    let (_, page) = owner.get(&collector, "/admin/sites/demo");
-    let revoke = page
-        .split("action=\"/admin/sites/demo/tokens/")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap()
-        .to_owned();
-    assert_eq!(
-        owner.post(
-            &collector,
-            &format!("/admin/sites/demo/tokens/{revoke}/revoke"),
-            &[("csrf", &csrf)]
-        ),
-        303
-    );
-    assert_eq!(collector.export(Some(&token), "feedback.csv").0, 401);
-
-    // A webhook: the first call fails (500) and is retried; the second succeeds. Signed.
-    let response = owner
-        .agent
-        .post(&collector.url("/admin/sites/demo/webhooks"))
-        .header("Cookie", &owner.cookie)
-        .send_form([
-            ("csrf", csrf.as_str()),
-            ("url", receiver.url().as_str()),
-            ("format", "json"),
-        ])
-        .unwrap();
-    let secret = shown_secret(&response.into_body().read_to_string().unwrap());
-    assert!(secret.starts_with("whsec_"));
-    let agency = sign_in_over_http(&collector, AGENCY, PASSWORD).unwrap();
-    let agency_csrf = agency.csrf.clone();
-    assert_eq!(
-        agency.post(
-            &collector,
-            "/admin/sites/demo/webhooks",
-            &[
-                ("csrf", &agency_csrf),
-                ("url", "http://169.254.169.254/"),
-                ("format", "json")
-            ]
-        ),
-        403,
-        "only accounts that see every site add webhooks"
-    );
-    let id = submit(
-        &collector,
-        "demo",
-        PAGE_ORIGIN,
-        5,
-        "Hooked",
-        Some("ada@example.com"),
-    );
-    let calls = receiver.wait_for(2);
-    let (headers, body) = &calls[1];
-    let sent: serde_json::Value = serde_json::from_str(body).unwrap();
-    assert_eq!(sent["event"], "feedback.created");
-    assert_eq!(sent["feedback"]["id"], id.as_str());
-    assert_eq!(sent["feedback"]["comment"], "Hooked");
-    let signature = header(headers, "earshot-signature");
-    let (timestamp, mac) = signature
-        .strip_prefix("t=")
-        .and_then(|rest| rest.split_once(",v1="))
-        .unwrap();
-    use hmac::Mac;
-    let mut expected = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    expected.update(format!("{timestamp}.{body}").as_bytes());
-    let expected: String = expected
-        .finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    assert_eq!(mac, expected, "the signature checks out with the secret");
-    assert_eq!(calls[0].1, calls[1].1, "the retry sends the same body");
-    std::thread::sleep(Duration::from_millis(500));
-    let (_, page) = owner.get(&collector, "/admin/sites/demo");
-    assert!(
-        page.contains("state-delivered"),
-        "the delivery log shows it delivered"
-    );
-    // Spam is not announced.
-    let spam = serde_json::json!({"id": uuid::Uuid::new_v4(), "site": "demo", "rating": {"kind": "stars", "value": 1},
-        "page_url": "https://shop.example/", "open_ms": 10, "honeypot": "http://spam.example"});
-    http()
-        .post(&collector.url("/v1/feedback"))
-        .header("Origin", PAGE_ORIGIN)
-        .header("Content-Type", "text/plain")
-        .send(spam.to_string())
-        .unwrap();
-    std::thread::sleep(Duration::from_secs(2));
-    assert_eq!(
-        receiver.requests.lock().unwrap().len(),
-        2,
-        "no webhook for spam"
-    );
-
-    // Erasure: everything left with one address goes, on the sites this account sees.
-    submit(
-        &collector,
-        "demo",
-        PAGE_ORIGIN,
-        3,
-        "Second from Ada",
-        Some("ADA@example.com"),
-    );
-    submit(
-        &collector,
-        "demo",
-        PAGE_ORIGIN,
-        3,
-        "From Bob",
-        Some("bob@example.com"),
-    );
-    let response = owner
-        .agent
-        .post(&collector.url("/admin/erase"))
-        .header("Cookie", &owner.cookie)
-        .send_form([("csrf", csrf.as_str()), ("email", "ada@example.com")])
-        .unwrap();
-    assert!(
-        response
-            .into_body()
-            .read_to_string()
+        // An API token made in the dashboard reads its site, until it is revoked.
+        let response = owner
+            .agent
+            .post(&collector.url("/admin/sites/demo/tokens"))
+            .header("Cookie", &owner.cookie)
+            .send_form([("csrf", csrf.as_str()), ("name", "nightly backup")])
+            .unwrap();
+        let token = shown_secret(&response.into_body().read_to_string().unwrap());
+        assert!(token.starts_with("eshot_"), "{token}");
+        assert_eq!(collector.export(Some(&token), "feedback.csv").0, 200);
+        let (_, page) = owner.get(&collector, "/admin/sites/demo");
+        let revoke = page
+            .split("action=\"/admin/sites/demo/tokens/")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
             .unwrap()
-            .contains("Deleted 2 submissions")
-    );
-    let (_, csv) = owner.get(&collector, "/admin/export.csv?site=demo");
-    let rows = parse_csv(csv.as_bytes()).1;
-    assert_eq!(
-        rows.iter().map(|r| cell(r, "comment")).collect::<Vec<_>>(),
-        ["From Bob"]
-    );
+            .to_owned();
+        assert_eq!(
+            owner.post(
+                &collector,
+                &format!("/admin/sites/demo/tokens/{revoke}/revoke"),
+                &[("csrf", &csrf)]
+            ),
+            303
+        );
+        assert_eq!(collector.export(Some(&token), "feedback.csv").0, 401);
 
-    // Retention is kept per site; deleting a site needs its key typed.
-    assert_eq!(
-        owner.post(
+        // A webhook: the first call fails (500) and is retried; the second succeeds. Signed.
+        let response = owner
+            .agent
+            .post(&collector.url("/admin/sites/demo/webhooks"))
+            .header("Cookie", &owner.cookie)
+            .send_form([
+                ("csrf", csrf.as_str()),
+                ("url", receiver.url().as_str()),
+                ("format", "json"),
+            ])
+            .unwrap();
+        let secret = shown_secret(&response.into_body().read_to_string().unwrap());
+        assert!(secret.starts_with("whsec_"));
+        let agency = sign_in_over_http(&collector, AGENCY, PASSWORD).unwrap();
+        let agency_csrf = agency.csrf.clone();
+        assert_eq!(
+            agency.post(
+                &collector,
+                "/admin/sites/demo/webhooks",
+                &[
+                    ("csrf", &agency_csrf),
+                    ("url", "http://169.254.169.254/"),
+                    ("format", "json")
+                ]
+            ),
+            403,
+            "only accounts that see every site add webhooks"
+        );
+        let id = submit(
             &collector,
-            "/admin/sites/demo/retention",
-            &[("csrf", &csrf), ("days", "30")]
-        ),
-        303
-    );
-    let (_, page) = owner.get(&collector, "/admin/sites/demo");
-    assert!(page.contains("value=\"30\""));
-    assert_eq!(
-        owner.post(
-            &collector,
-            "/admin/sites/docs/delete",
-            &[("csrf", &csrf), ("confirm", "nope")]
-        ),
-        400
-    );
-    assert_eq!(
-        owner.post(
-            &collector,
-            "/admin/sites/docs/delete",
-            &[("csrf", &csrf), ("confirm", "docs")]
-        ),
-        303
-    );
-    assert_eq!(owner.get(&collector, "/admin/sites/docs").0, 404);
-}
+            "demo",
+            PAGE_ORIGIN,
+            5,
+            "Hooked",
+            Some("ada@example.com"),
+        );
+        let calls = receiver.wait_for(2);
+        let (headers, body) = &calls[1];
+        let sent: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(sent["event"], "feedback.created");
+        assert_eq!(sent["feedback"]["id"], id.as_str());
+        assert_eq!(sent["feedback"]["comment"], "Hooked");
+        let signature = header(headers, "earshot-signature");
+        let (timestamp, mac) = signature
+            .strip_prefix("t=")
+            .and_then(|rest| rest.split_once(",v1="))
+            .unwrap();
+        use hmac::Mac;
+        let mut expected = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+        expected.update(format!("{timestamp}.{body}").as_bytes());
+        let expected: String = expected
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(mac, expected, "the signature checks out with the secret");
+        assert_eq!(calls[0].1, calls[1].1, "the retry sends the same body");
+        std::thread::sleep(Duration::from_millis(500));
+        let (_, page) = owner.get(&collector, "/admin/sites/demo");
+        assert!(
+            page.contains("state-delivered"),
+            "the delivery log shows it delivered"
+        );
+        // Spam is not announced.
+        let spam = serde_json::json!({"id": uuid::Uuid::new_v4(), "site": "demo", "rating": {"kind": "stars", "value": 1},
+        "page_url": "https://shop.example/", "open_ms": 10, "honeypot": "http://spam.example"});
+        http()
+            .post(&collector.url("/v1/feedback"))
+            .header("Origin", PAGE_ORIGIN)
+            .header("Content-Type", "text/plain")
+            .send(spam.to_string())
+            .unwrap();
+        std::thread::sleep(Duration::from_secs(2));
+        assert_eq!(
+            receiver.requests.lock().unwrap().len(),
+            2,
+            "no webhook for spam"
+        );
 
-#[test]
-fn the_inbox_pages_newest_first_and_keeps_its_filters() {
-    let collector = collector_with_two_sites_and(&["--rate-limit-visitor", "0"]);
-    for n in 1..=27 {
+        // Erasure: everything left with one address goes, on the sites this account sees.
         submit(
             &collector,
             "demo",
             PAGE_ORIGIN,
-            4,
-            &format!("Comment number {n}."),
-            None,
+            3,
+            "Second from Ada",
+            Some("ADA@example.com"),
         );
+        submit(
+            &collector,
+            "demo",
+            PAGE_ORIGIN,
+            3,
+            "From Bob",
+            Some("bob@example.com"),
+        );
+        let response = owner
+            .agent
+            .post(&collector.url("/admin/erase"))
+            .header("Cookie", &owner.cookie)
+            .send_form([("csrf", csrf.as_str()), ("email", "ada@example.com")])
+            .unwrap();
+        assert!(
+            response
+                .into_body()
+                .read_to_string()
+                .unwrap()
+                .contains("Deleted 2 submissions")
+        );
+        let (_, csv) = owner.get(&collector, "/admin/export.csv?site=demo");
+        let rows = parse_csv(csv.as_bytes()).1;
+        assert_eq!(
+            rows.iter().map(|r| cell(r, "comment")).collect::<Vec<_>>(),
+            ["From Bob"]
+        );
+
+        // Retention is kept per site; deleting a site needs its key typed.
+        assert_eq!(
+            owner.post(
+                &collector,
+                "/admin/sites/demo/retention",
+                &[("csrf", &csrf), ("days", "30")]
+            ),
+            303
+        );
+        let (_, page) = owner.get(&collector, "/admin/sites/demo");
+        assert!(page.contains("value=\"30\""));
+        assert_eq!(
+            owner.post(
+                &collector,
+                "/admin/sites/docs/delete",
+                &[("csrf", &csrf), ("confirm", "nope")]
+            ),
+            400
+        );
+        assert_eq!(
+            owner.post(
+                &collector,
+                "/admin/sites/docs/delete",
+                &[("csrf", &csrf), ("confirm", "docs")]
+            ),
+            303
+        );
+        assert_eq!(owner.get(&collector, "/admin/sites/docs").0, 404);
     }
-    submit(&collector, "demo", PAGE_ORIGIN, 1, "Not four stars", None);
-    let owner = sign_in_over_http(&collector, OWNER, PASSWORD).unwrap();
-    let (_, first) = owner.get(&collector, "/admin/inbox?min_rating=4");
-    assert_eq!(first.matches("<article class=\"item\"").count(), 25);
-    assert!(first.contains("Comment number 27."), "newest first");
-    assert!(!first.contains("Comment number 2."));
-    assert!(first.contains("Page 1 of 2"));
-    let older = first
-        .split("rel=\"next\"")
-        .next()
-        .and_then(|before| before.rsplit("href=\"").next())
-        .and_then(|rest| rest.split('"').next())
-        .unwrap()
-        .replace("&amp;", "&");
-    assert_eq!(
-        older, "/admin/inbox?min_rating=4&page=2",
-        "the next page keeps the filter"
-    );
-    let (_, second) = owner.get(&collector, &older);
-    assert_eq!(second.matches("<article class=\"item\"").count(), 2);
-    assert!(second.contains("Comment number 1.") && second.contains("Comment number 2."));
-    assert!(!second.contains("Not four stars"));
+}
+
+#[test]
+fn the_inbox_pages_newest_first_and_keeps_its_filters() {
+    for engine in Engine::all() {
+        eprintln!("on {}", engine.name());
+        let collector = collector_with_two_sites_and(&engine, &["--rate-limit-visitor", "0"]);
+        for n in 1..=27 {
+            submit(
+                &collector,
+                "demo",
+                PAGE_ORIGIN,
+                4,
+                &format!("Comment number {n}."),
+                None,
+            );
+        }
+        submit(&collector, "demo", PAGE_ORIGIN, 1, "Not four stars", None);
+        let owner = sign_in_over_http(&collector, OWNER, PASSWORD).unwrap();
+        let (_, first) = owner.get(&collector, "/admin/inbox?min_rating=4");
+        assert_eq!(first.matches("<article class=\"item\"").count(), 25);
+        assert!(first.contains("Comment number 27."), "newest first");
+        assert!(!first.contains("Comment number 2."));
+        assert!(first.contains("Page 1 of 2"));
+        let older = first
+            .split("rel=\"next\"")
+            .next()
+            .and_then(|before| before.rsplit("href=\"").next())
+            .and_then(|rest| rest.split('"').next())
+            .unwrap()
+            .replace("&amp;", "&");
+        assert_eq!(
+            older, "/admin/inbox?min_rating=4&page=2",
+            "the next page keeps the filter"
+        );
+        let (_, second) = owner.get(&collector, &older);
+        assert_eq!(second.matches("<article class=\"item\"").count(), 2);
+        assert!(second.contains("Comment number 1.") && second.contains("Comment number 2."));
+        assert!(!second.contains("Not four stars"));
+    }
 }
