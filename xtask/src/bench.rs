@@ -7,6 +7,9 @@
 //!   decodes and validates the same body but stores nothing.
 //! - export: 1,000,000 stored submissions exported as CSV by `earshot export` and by the
 //!   `sqlite3` CLI from the same database file; time and peak memory from GNU time.
+//! - PostgreSQL: the same ingest against one `earshot serve` on a PostgreSQL database and
+//!   against two replicas sharing it (two `wrk`s at once, half the connections each), beside
+//!   the SQLite and no-storage runs in the same rounds; the same export against `psql \copy`.
 //! - widget: the built sizes (gzip) against their budgets, and in Chromium (the ignored test
 //!   `tests/tests/widget_speed.rs`): loader → launcher shown, click → interactive dialog on a
 //!   first visit (wasm fetched by the click) and once loaded, against a native `<dialog>`.
@@ -78,8 +81,11 @@ pub fn run(args: &BenchArgs) -> Result {
     let dir = root().join("target/bench");
     std::fs::create_dir_all(&dir).map_err(|err| err.to_string())?;
 
-    let (earshot_load, normal_load, baseline_load, stored) = bench_ingest(args, &dir)?;
+    let postgres = crate::postgres::ensure()?;
+    let ingest = bench_ingest(args, &dir, &postgres)?;
+    let (earshot_load, normal_load, baseline_load) = (ingest.full, ingest.normal, ingest.baseline);
     let (earshot_export, sqlite_export) = bench_export(args, &dir)?;
+    let (pg_export, psql_export) = bench_export_postgres(args, &dir, &postgres)?;
 
     let ingest_ratio = earshot_load.requests_per_sec / baseline_load.requests_per_sec;
     let normal_ratio = normal_load.requests_per_sec / baseline_load.requests_per_sec;
@@ -112,9 +118,40 @@ pub fn run(args: &BenchArgs) -> Result {
         "| export peak memory | {:.1} MB | {:.1} MB | |",
         earshot_export.peak_mb, sqlite_export.peak_mb
     );
+    for (name, load) in [
+        ("PostgreSQL, one collector", &ingest.postgres),
+        ("PostgreSQL, two replicas", &ingest.replicas),
+    ] {
+        println!(
+            "| ingest req/s, {} connections, {name} | {:.0} | {:.0} (SQLite --sync full) | {:.2} |",
+            args.connections,
+            load.requests_per_sec,
+            earshot_load.requests_per_sec,
+            load.requests_per_sec / earshot_load.requests_per_sec
+        );
+        println!(
+            "| ingest p50 / p99 latency, {name} | {:.2} / {:.2} ms | {:.2} / {:.2} ms | |",
+            load.p50_ms, load.p99_ms, earshot_load.p50_ms, earshot_load.p99_ms
+        );
+    }
     println!(
-        "\ningest: {stored} submissions committed, {} non-2xx answers; ratio = earshot / baseline (higher is better)",
-        earshot_load.failures + normal_load.failures
+        "| export {} rows from PostgreSQL, rows/s | {:.0} | {:.0} (psql \\copy) | {:.2} |",
+        args.rows,
+        rows_per_sec(&pg_export),
+        rows_per_sec(&psql_export),
+        psql_export.seconds / pg_export.seconds
+    );
+    println!(
+        "| export peak memory, PostgreSQL | {:.1} MB | {:.1} MB | |",
+        pg_export.peak_mb, psql_export.peak_mb
+    );
+    println!(
+        "\ningest: {} submissions committed, {} non-2xx answers; ratio = earshot / baseline (higher is better)",
+        ingest.stored,
+        earshot_load.failures
+            + normal_load.failures
+            + ingest.postgres.failures
+            + ingest.replicas.failures
     );
     println!("export: ratio = sqlite3 time / earshot time (above 1: earshot is faster)");
     print_widget(&widget);
@@ -129,7 +166,11 @@ pub fn run(args: &BenchArgs) -> Result {
             "baseline_no_storage": load_json(&baseline_load),
             "ratio_sync_full": ingest_ratio,
             "ratio_sync_normal": normal_ratio,
-            "stored": stored,
+            "postgres_one_collector": load_json(&ingest.postgres),
+            "postgres_two_replicas": load_json(&ingest.replicas),
+            "ratio_postgres_over_sqlite_full": ingest.postgres.requests_per_sec / earshot_load.requests_per_sec,
+            "ratio_two_replicas_over_one": ingest.replicas.requests_per_sec / ingest.postgres.requests_per_sec,
+            "stored": ingest.stored,
         },
         "export": {
             "rows": args.rows,
@@ -137,6 +178,9 @@ pub fn run(args: &BenchArgs) -> Result {
             "earshot": export_json(&earshot_export, args.rows),
             "sqlite3_cli": export_json(&sqlite_export, args.rows),
             "ratio_sqlite_time_over_earshot_time": export_ratio,
+            "postgres": export_json(&pg_export, args.rows),
+            "psql_copy": export_json(&psql_export, args.rows),
+            "ratio_psql_time_over_earshot_time": psql_export.seconds / pg_export.seconds,
         },
         "widget": widget,
     });
@@ -295,6 +339,51 @@ fn earshot(db: &Path) -> Command {
     command
 }
 
+/// `earshot` on a PostgreSQL database.
+fn earshot_pg(url: &str) -> Command {
+    let mut command = Command::new(root().join("target/release/earshot"));
+    command
+        .env("EARSHOT_DATABASE_URL", url)
+        .env("EARSHOT_LOG", "warn");
+    command
+}
+
+/// An empty PostgreSQL database named `name` with the bench site; returns its URL.
+fn fresh_postgres(admin: &str, name: &str) -> Result<String> {
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        format!("CREATE DATABASE {name}"),
+    ] {
+        exec(Command::new("psql").args([admin, "--quiet", "--command", &sql]))?;
+    }
+    let (server, _) = admin
+        .rsplit_once('/')
+        .ok_or("the PostgreSQL URL has no database name")?;
+    let url = format!("{server}/{name}");
+    let added = earshot_pg(&url)
+        .args([
+            "site", "add", "--name", "Bench", "--key", "bench", "--origin", ORIGIN,
+        ])
+        .stdout(Stdio::null())
+        .status()
+        .map_err(|err| err.to_string())?;
+    added
+        .success()
+        .then_some(url)
+        .ok_or_else(|| "could not create the bench site on PostgreSQL".into())
+}
+
+/// How many submissions the bench site holds, from `earshot site list`.
+fn stored(mut command: Command) -> u64 {
+    output(command.args(["site", "list"]))
+        .and_then(|list| {
+            list.lines()
+                .find(|line| line.starts_with("bench "))
+                .and_then(|line| line.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
 fn fresh_database(db: &Path) -> Result {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
@@ -354,12 +443,17 @@ function setup(thread)
 end
 local counter = 0
 local started = os.time()
+-- Several wrk at once (two replicas) each get their own seed, so their ids differ too.
+local seed = 0
+function init(args)
+  seed = tonumber(args[1]) or 0
+end
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "text/plain;charset=UTF-8"
 wrk.headers["Origin"] = "http://bench.example"
 function request()
   counter = counter + 1
-  local id = string.format("%08x-%04x-4000-8000-%012x", started % 4294967295, thread_id or 0, counter)
+  local id = string.format("%08x-%04x-4000-8000-%012x", started % 4294967295, seed * 256 + (thread_id or 0), counter)
   local body = '{"id":"' .. id .. '","site":"bench","rating":{"kind":"stars","value":4},'
     .. '"comment":"Lovely tea, slow delivery, and the \\"gift\\" box was dented.\\nWill order again.",'
     .. '"page_url":"https://bench.example/tea/darjeeling?ref=newsletter","locale":"en-GB",'
@@ -369,8 +463,34 @@ function request()
 end
 "#;
 
-fn bench_ingest(args: &BenchArgs, dir: &Path) -> Result<(Load, Load, Load, u64)> {
-    step("Ingest: earshot (SQLite, every 201 committed) against a no-storage baseline");
+/// The medians of each ingest configuration.
+struct Ingest {
+    baseline: Load,
+    full: Load,
+    normal: Load,
+    postgres: Load,
+    replicas: Load,
+    stored: u64,
+}
+
+fn serve_args(port: u16) -> Vec<String> {
+    [
+        "serve",
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+        "--rate-limit-visitor",
+        "0",
+        "--rate-limit-site",
+        "0",
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+fn bench_ingest(args: &BenchArgs, dir: &Path, postgres: &str) -> Result<Ingest> {
+    step(
+        "Ingest: earshot on SQLite and on PostgreSQL (one collector, two replicas) against a no-storage baseline",
+    );
     let script = dir.join("post.lua");
     std::fs::write(&script, WRK_SCRIPT).map_err(|err| err.to_string())?;
 
@@ -381,70 +501,85 @@ fn bench_ingest(args: &BenchArgs, dir: &Path) -> Result<(Load, Load, Load, u64)>
         fresh_database(&db)?;
         let port = free_port();
         let mut serve = earshot(&db);
-        serve.args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--sync",
-            sync,
-            "--rate-limit-visitor",
-            "0",
-            "--rate-limit-site",
-            "0",
-        ]);
+        serve.args(serve_args(port)).args(["--sync", sync]);
         servers.push((start(serve, port)?, db));
         ports.push(port);
+    }
+    // Two collectors on one PostgreSQL database, both running throughout: "one collector"
+    // loads the first, "two replicas" loads both at once.
+    let url = fresh_postgres(postgres, "earshot_bench_ingest")?;
+    let mut replicas = Vec::new();
+    let mut replica_ports = Vec::new();
+    for _ in 0..2 {
+        let port = free_port();
+        let mut serve = earshot_pg(&url);
+        serve.args(serve_args(port));
+        replicas.push(start(serve, port)?);
+        replica_ports.push(port);
     }
     let baseline_port = free_port();
     let mut baseline = Command::new(root().join("target/release/examples/ingest_baseline"));
     baseline.arg(format!("127.0.0.1:{baseline_port}"));
     let _baseline = start(baseline, baseline_port)?;
 
-    let mut runs: [Vec<Load>; 3] = Default::default();
+    let mut runs: [Vec<Load>; 5] = Default::default();
     for round in 1..=args.rounds {
-        for (index, (name, port)) in [
-            ("baseline", baseline_port),
-            ("full", ports[0]),
-            ("normal", ports[1]),
-        ]
-        .into_iter()
-        .enumerate()
+        for (index, name) in ["baseline", "full", "normal", "postgres", "2 replicas"]
+            .into_iter()
+            .enumerate()
         {
-            let load = wrk(args, &script, port)?;
+            let load = match index {
+                0 => wrk(args, &script, baseline_port, args.connections, 0)?,
+                1 | 2 => wrk(args, &script, ports[index - 1], args.connections, 0)?,
+                3 => wrk(args, &script, replica_ports[0], args.connections, 0)?,
+                _ => {
+                    let half = (args.connections / 2).max(1);
+                    let (first, second) = std::thread::scope(|scope| {
+                        let first = scope.spawn(|| wrk(args, &script, replica_ports[0], half, 1));
+                        let second = scope.spawn(|| wrk(args, &script, replica_ports[1], half, 2));
+                        (first.join(), second.join())
+                    });
+                    let (first, second) = (
+                        first.map_err(|_| "wrk thread panicked")??,
+                        second.map_err(|_| "wrk thread panicked")??,
+                    );
+                    Load {
+                        requests_per_sec: first.requests_per_sec + second.requests_per_sec,
+                        p50_ms: first.p50_ms.max(second.p50_ms),
+                        p99_ms: first.p99_ms.max(second.p99_ms),
+                        failures: first.failures + second.failures,
+                    }
+                }
+            };
             eprintln!(
-                "    round {round} {name:<8} {:>8.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  non-2xx {}",
+                "    round {round} {name:<10} {:>8.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  non-2xx {}",
                 load.requests_per_sec, load.p50_ms, load.p99_ms, load.failures
             );
             runs[index].push(load);
         }
     }
-    let stored: u64 = servers
+    let stored = servers
         .iter()
-        .map(|(_, db)| {
-            output(earshot(db).args(["site", "list"]))
-                .and_then(|list| {
-                    list.lines()
-                        .find(|line| line.starts_with("bench "))
-                        .and_then(|line| line.split_whitespace().nth(1)?.parse().ok())
-                })
-                .unwrap_or(0)
-        })
-        .sum();
-    Ok((
-        median_load(&runs[1]),
-        median_load(&runs[2]),
-        median_load(&runs[0]),
+        .map(|(_, db)| stored(earshot(db)))
+        .sum::<u64>()
+        + stored(earshot_pg(&url));
+    Ok(Ingest {
+        baseline: median_load(&runs[0]),
+        full: median_load(&runs[1]),
+        normal: median_load(&runs[2]),
+        postgres: median_load(&runs[3]),
+        replicas: median_load(&runs[4]),
         stored,
-    ))
+    })
 }
 
-fn wrk(args: &BenchArgs, script: &Path, port: u16) -> Result<Load> {
+fn wrk(args: &BenchArgs, script: &Path, port: u16, connections: u32, seed: u32) -> Result<Load> {
     let out = Command::new("wrk")
         .args([
             "--threads",
             "2",
             "--connections",
-            &args.connections.to_string(),
+            &connections.to_string(),
             "--duration",
             &format!("{}s", args.seconds),
             "--latency",
@@ -452,6 +587,7 @@ fn wrk(args: &BenchArgs, script: &Path, port: u16) -> Result<Load> {
         ])
         .arg(script)
         .arg(format!("http://127.0.0.1:{port}/v1/feedback"))
+        .args(["--", &seed.to_string()])
         .output()
         .map_err(|err| format!("running wrk: {err}"))?;
     let text = String::from_utf8_lossy(&out.stdout);
@@ -569,6 +705,74 @@ fn bench_export(args: &BenchArgs, dir: &Path) -> Result<(ExportRun, ExportRun)> 
         size(&sqlite_csv) as f64 / 1e6
     );
     Ok((median_export(&earshot_runs), median_export(&sqlite_runs)))
+}
+
+fn bench_export_postgres(
+    args: &BenchArgs,
+    dir: &Path,
+    postgres: &str,
+) -> Result<(ExportRun, ExportRun)> {
+    step(&format!(
+        "Export from PostgreSQL: {} rows as CSV, earshot export against psql \\copy",
+        args.rows
+    ));
+    let url = fresh_postgres(postgres, "earshot_bench_export")?;
+    let fill = format!(
+        "INSERT INTO feedback (id, site_key, received_at, rating_kind, rating_value, comment, email,
+                               page_url, locale, user_agent, viewport_width, viewport_height)
+         SELECT lpad(to_hex(i), 8, '0') || '-0000-4000-8000-' || lpad(to_hex(i), 12, '0'), 'bench',
+                1764000000000 + i * 1000, 'stars', 1 + i % 5,
+                'Lovely tea, slow delivery, and the \"gift\" box was dented.' || chr(10) || 'Order ' || i,
+                CASE WHEN i % 3 = 0 THEN 'visitor' || i || '@example.com' END,
+                'https://bench.example/tea/' || (i % 200), 'en-GB',
+                'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/156.0 Safari/537.36', 1280, 720
+         FROM generate_series(1, {rows}) AS i",
+        rows = args.rows
+    );
+    let started = Instant::now();
+    exec(Command::new("psql").args([
+        &url,
+        "--quiet",
+        "--command",
+        &fill,
+        "--command",
+        "VACUUM ANALYZE feedback",
+    ]))?;
+    eprintln!(
+        "    stored {} rows in {:.1} s",
+        args.rows,
+        started.elapsed().as_secs_f64()
+    );
+    let earshot_csv = dir.join("export-postgres-earshot.csv");
+    let psql_csv = dir.join("export-postgres-psql.csv");
+    let copy = format!(
+        "\\copy (SELECT id, received_at, site_key, rating_kind, rating_value, comment, email, page_url, \
+         locale, user_agent, viewport_width, viewport_height, status, spam FROM feedback \
+         WHERE site_key = 'bench' AND NOT spam ORDER BY seq) TO '{}' WITH (FORMAT csv, HEADER)",
+        psql_csv.display()
+    );
+    let mut earshot_runs = Vec::new();
+    let mut psql_runs = Vec::new();
+    for round in 1..=args.rounds {
+        let mut psql = Command::new("/usr/bin/time");
+        psql.args(["-f", "%e %M", "psql", &url, "--quiet", "--command", &copy]);
+        let psql_run = timed(psql)?;
+        let mut ours = Command::new("/usr/bin/time");
+        ours.args(["-f", "%e %M"])
+            .arg(root().join("target/release/earshot"))
+            .args(["export", "--site", "bench", "--output"])
+            .arg(&earshot_csv)
+            .env("EARSHOT_DATABASE_URL", &url)
+            .env("EARSHOT_LOG", "warn");
+        let earshot_run = timed(ours)?;
+        eprintln!(
+            "    round {round} earshot {:>6.2} s {:>6.1} MB   psql {:>6.2} s {:>6.1} MB",
+            earshot_run.seconds, earshot_run.peak_mb, psql_run.seconds, psql_run.peak_mb
+        );
+        earshot_runs.push(earshot_run);
+        psql_runs.push(psql_run);
+    }
+    Ok((median_export(&earshot_runs), median_export(&psql_runs)))
 }
 
 /// Runs a command under GNU time (`-f "%e %M"`): elapsed seconds and peak memory.

@@ -343,6 +343,12 @@ pub trait Database: Send {
     /// A round trip, for the health check.
     fn ping(&mut self) -> Result<(), StoreError>;
 
+    /// Whether the connection is known to be lost (the server restarted, a proxy dropped
+    /// it): the caller replaces it. A file never is.
+    fn is_broken(&mut self) -> bool {
+        false
+    }
+
     // ---- Submissions ---------------------------------------------------------------------
 
     /// Writes a batch in one transaction, with the webhook deliveries of each new, non-spam
@@ -596,9 +602,18 @@ impl Store {
             }
         };
         let (writer, jobs) = mpsc::sync_channel(WRITE_QUEUE);
+        let reopen_at = location.clone();
+        let reopen = move || -> Result<Box<dyn Database>, StoreError> {
+            let Location::Postgres(url) = &reopen_at else {
+                return Err(StoreError::WriterGone);
+            };
+            let mut conn = postgres::connect_migrated(url)?;
+            conn.set_durability(durability)?;
+            Ok(Box::new(conn))
+        };
         thread::Builder::new()
             .name("earshot-writer".into())
-            .spawn(move || run_writer(writer_conn, jobs))
+            .spawn(move || run_writer(writer_conn, jobs, reopen))
             .expect("spawning the storage writer thread");
         Ok(Self {
             location: Arc::new(location.clone()),
@@ -661,7 +676,19 @@ impl Store {
                 idle.lock().expect("connection pool poisoned").push(conn);
                 result
             }
-            Pool::Postgres(pool) => work(&mut *pool.get()?),
+            Pool::Postgres(pool) => {
+                // A connection lost while idle (the server restarted) is handed back, which
+                // makes the pool drop it, and another is taken.
+                let mut conn = pool.get()?;
+                for _ in 0..postgres::POOL_SIZE {
+                    if !conn.is_broken() {
+                        break;
+                    }
+                    drop(conn);
+                    conn = pool.get()?;
+                }
+                work(&mut *conn)
+            }
         }
     }
 
@@ -686,13 +713,35 @@ impl Store {
     }
 }
 
-fn run_writer(mut conn: Box<dyn Database>, jobs: mpsc::Receiver<WriteJob>) {
+/// Commits what is queued, in batches. A lost connection is replaced before the next batch.
+fn run_writer(
+    mut conn: Box<dyn Database>,
+    jobs: mpsc::Receiver<WriteJob>,
+    reopen: impl Fn() -> Result<Box<dyn Database>, StoreError>,
+) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match jobs.try_recv() {
                 Ok(job) => batch.push(job),
                 Err(_) => break,
+            }
+        }
+        if conn.is_broken() {
+            match reopen() {
+                Ok(fresh) => {
+                    tracing::warn!("the writer's database connection was lost; reconnected");
+                    conn = fresh;
+                }
+                Err(err) => {
+                    tracing::error!(error = %err, "the writer's database connection was lost and cannot be reopened");
+                    for job in batch {
+                        let _ = job
+                            .reply
+                            .send(Err(StoreError::Unavailable(err.to_string())));
+                    }
+                    continue;
+                }
             }
         }
         let pending: Vec<&Pending> = batch.iter().map(|job| &job.pending).collect();

@@ -11,7 +11,6 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use earshot_shared::{Rating, SiteKey, WidgetSettings};
-use futures_util::future;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, NoTls, Row};
 
@@ -25,7 +24,7 @@ use crate::webhooks::{Delivery, DueDelivery, Webhook, WebhookFormat};
 
 /// Connections each collector keeps for reads and edits (the writer has its own). Two
 /// replicas stay far below PostgreSQL's default `max_connections` of 100.
-const POOL_SIZE: u32 = 16;
+pub(super) const POOL_SIZE: u32 = 16;
 /// How long connecting may take, unless the URL says (`connect_timeout=`).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Rows an export holds in memory at a time.
@@ -156,7 +155,34 @@ pub(super) fn redact(url: &str) -> String {
 /// One connection to PostgreSQL.
 pub struct PgConn {
     client: Client,
+    /// [`INSERT_BATCH`], prepared on first use.
+    insert_batch: Option<tokio_postgres::Statement>,
 }
+
+/// A whole batch of submissions in one statement (one round trip, atomic): rows whose site
+/// exists are inserted unless their id is stored already, and each new one that is not spam
+/// gets a delivery queued for each of its site's webhooks. Returns the ids inserted.
+const INSERT_BATCH: &str = "
+WITH batch AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::text[], $5::int8[], $6::text[],
+                         $7::text[], $8::text[], $9::text[], $10::text[], $11::int8[], $12::int8[],
+                         $13::bool[], $14::text[], $15::text[])
+        AS b(id, site_key, received_at, rating_kind, rating_value, comment, email, page_url,
+             locale, user_agent, viewport_width, viewport_height, spam, user_id, metadata)
+), new AS (
+    INSERT INTO feedback (id, site_key, received_at, rating_kind, rating_value, comment, email,
+                          page_url, locale, user_agent, viewport_width, viewport_height, spam,
+                          user_id, metadata)
+    SELECT batch.* FROM batch WHERE EXISTS (SELECT 1 FROM sites WHERE sites.key = batch.site_key)
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id, site_key, received_at, spam
+), deliveries AS (
+    INSERT INTO webhook_deliveries (webhook_id, feedback_id, next_attempt_at, created_at, updated_at)
+    SELECT webhooks.id, new.id, new.received_at, new.received_at, new.received_at
+    FROM new JOIN webhooks ON webhooks.site_key = new.site_key
+    WHERE NOT new.spam
+)
+SELECT id FROM new";
 
 impl PgConn {
     fn open(url: &str) -> Result<Self, StoreError> {
@@ -175,7 +201,10 @@ impl PgConn {
             Ok::<_, tokio_postgres::Error>(client)
         });
         let client = wait(connecting).map_err(|err| StoreError::Unavailable(err.to_string()))??;
-        Ok(Self { client })
+        Ok(Self {
+            client,
+            insert_batch: None,
+        })
     }
 
     fn migrate(&mut self) -> Result<(), StoreError> {
@@ -381,86 +410,85 @@ impl Database for PgConn {
         Ok(())
     }
 
-    /// The inserts of a batch are pipelined: one round trip for the lot. A submission whose
-    /// site is gone inserts nothing (rather than aborting the transaction) and fails alone.
+    fn is_broken(&mut self) -> bool {
+        self.client.is_closed()
+    }
+
+    /// The whole batch is one statement, [`INSERT_BATCH`]. A submission whose site is gone
+    /// inserts nothing (rather than aborting the statement) and fails alone.
     fn write_batch(
         &mut self,
         batch: &[&Pending],
     ) -> Result<Vec<Result<Stored, StoreError>>, StoreError> {
-        wait(async {
-            let tx = self.client.transaction().await?;
-            let insert = tx
-                .prepare(
-                    "INSERT INTO feedback (id, site_key, received_at, rating_kind, rating_value, comment,
-                                           email, page_url, locale, user_agent, viewport_width, viewport_height,
-                                           spam, user_id, metadata)
-                     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15
-                     WHERE EXISTS (SELECT 1 FROM sites WHERE key = $2)
-                     ON CONFLICT (id) DO NOTHING",
-                )
-                .await?;
-            let hooked: HashSet<String> = tx
-                .query("SELECT DISTINCT site_key FROM webhooks", &[])
-                .await?
-                .iter()
-                .map(|row| row.try_get(0))
-                .collect::<Result<_, _>>()?;
-            let rows: Vec<_> = batch
-                .iter()
-                .map(|job| {
-                    let s = &job.submission;
-                    let values: Vec<Param> = vec![
-                        Box::new(s.id.to_string()),
-                        Box::new(s.site.as_str().to_owned()),
-                        Box::new(job.received_at),
-                        Box::new(s.rating.kind.as_str().to_owned()),
-                        Box::new(i64::from(s.rating.value)),
-                        Box::new(s.comment.clone()),
-                        Box::new(s.email.clone()),
-                        Box::new(s.page_url.clone()),
-                        Box::new(s.locale.clone()),
-                        Box::new(s.client.user_agent.clone()),
-                        Box::new(i64::from(s.client.viewport_width)),
-                        Box::new(i64::from(s.client.viewport_height)),
-                        Box::new(job.spam),
-                        Box::new(s.user_id.clone()),
-                        Box::new(metadata_json(&s.metadata)),
-                    ];
-                    values
-                })
-                .collect();
-            let rows: Vec<Vec<&(dyn ToSql + Sync)>> = rows.iter().map(|row| refs(row)).collect();
-            let inserted =
-                future::try_join_all(rows.iter().map(|row| tx.execute(&insert, row))).await?;
-            let mut outcomes = Vec::with_capacity(batch.len());
-            for (job, inserted) in batch.iter().zip(inserted) {
-                let s = &job.submission;
-                let id = s.id.to_string();
-                let outcome = if inserted == 1 {
-                    if !job.spam && hooked.contains(s.site.as_str()) {
-                        // The site's webhooks hear of new feedback, in the same transaction.
-                        tx.execute(
-                            "INSERT INTO webhook_deliveries (webhook_id, feedback_id, next_attempt_at, created_at, updated_at)
-                             SELECT id, $1, $2, $2, $2 FROM webhooks WHERE site_key = $3",
-                            &[&id, &job.received_at, &s.site.as_str()],
-                        )
-                        .await?;
-                    }
+        let statement = match &self.insert_batch {
+            Some(statement) => statement.clone(),
+            None => {
+                let statement = wait(self.client.prepare(INSERT_BATCH))?;
+                self.insert_batch = Some(statement.clone());
+                statement
+            }
+        };
+        let column = |value: &dyn Fn(&Pending) -> String| -> Vec<String> {
+            batch.iter().map(|job| value(job)).collect()
+        };
+        let optional = |value: &dyn Fn(&Pending) -> Option<String>| -> Vec<Option<String>> {
+            batch.iter().map(|job| value(job)).collect()
+        };
+        let number = |value: &dyn Fn(&Pending) -> i64| -> Vec<i64> {
+            batch.iter().map(|job| value(job)).collect()
+        };
+        let ids = column(&|job| job.submission.id.to_string());
+        let inserted = wait(self.client.query(
+            &statement,
+            &[
+                &ids,
+                &column(&|job| job.submission.site.as_str().to_owned()),
+                &number(&|job| job.received_at),
+                &column(&|job| job.submission.rating.kind.as_str().to_owned()),
+                &number(&|job| job.submission.rating.value.into()),
+                &column(&|job| job.submission.comment.clone()),
+                &optional(&|job| job.submission.email.clone()),
+                &column(&|job| job.submission.page_url.clone()),
+                &column(&|job| job.submission.locale.clone()),
+                &column(&|job| job.submission.client.user_agent.clone()),
+                &number(&|job| job.submission.client.viewport_width.into()),
+                &number(&|job| job.submission.client.viewport_height.into()),
+                &batch.iter().map(|job| job.spam).collect::<Vec<bool>>(),
+                &optional(&|job| job.submission.user_id.clone()),
+                &optional(&|job| metadata_json(&job.submission.metadata)),
+            ],
+        ))?;
+        let mut inserted: HashSet<String> = inserted
+            .iter()
+            .map(|row| row.try_get(0))
+            .collect::<Result<_, _>>()?;
+        // Ids not inserted were stored before, or their site is unknown.
+        let others: HashSet<&String> = ids.iter().filter(|id| !inserted.contains(*id)).collect();
+        let known: HashSet<String> = if others.is_empty() {
+            HashSet::new()
+        } else {
+            wait(self.client.query(
+                "SELECT id FROM feedback WHERE id = ANY($1)",
+                &[&others.iter().collect::<Vec<_>>()],
+            ))?
+            .iter()
+            .map(|row| row.try_get(0))
+            .collect::<Result<_, _>>()?
+        };
+        Ok(batch
+            .iter()
+            .zip(&ids)
+            .map(|(job, id)| {
+                // The first of several copies in one batch is the new one.
+                if inserted.remove(id) {
                     Ok(Stored::New)
-                } else if tx
-                    .query_opt("SELECT 1 FROM feedback WHERE id = $1", &[&id])
-                    .await?
-                    .is_some()
-                {
+                } else if known.contains(id) || !others.contains(id) {
                     Ok(Stored::Duplicate)
                 } else {
-                    Err(StoreError::UnknownSite(s.site.to_string()))
-                };
-                outcomes.push(outcome);
-            }
-            tx.commit().await?;
-            Ok(outcomes)
-        })
+                    Err(StoreError::UnknownSite(job.submission.site.to_string()))
+                }
+            })
+            .collect())
     }
 
     fn add_site(
@@ -1068,6 +1096,64 @@ impl Drop for ScratchDatabase {
         });
         if let Err(err) = dropped {
             tracing::warn!(database = %self.name, error = %err, "a scratch database was left behind");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::databases;
+    use super::super::{Durability, Location, Pending, Store, Stored};
+    use super::*;
+
+    #[actix_web::test]
+    async fn connections_lost_in_a_server_restart_are_replaced() {
+        for database in databases() {
+            let Location::Postgres(url) = &database.location else {
+                continue;
+            };
+            let store = Store::open_at(&database.location, Durability::PowerLoss).unwrap();
+            store
+                .read(|db| db.add_site(&SiteKey::parse("demo").unwrap(), "Demo", &[]))
+                .unwrap();
+            let submission = |n: u8| Pending {
+                submission: earshot_shared::Submission {
+                    id: uuid::Uuid::new_v4(),
+                    site: SiteKey::parse("demo").unwrap(),
+                    rating: Rating {
+                        kind: earshot_shared::RatingKind::Stars,
+                        value: n,
+                    },
+                    comment: String::new(),
+                    email: None,
+                    page_url: "https://shop.example/".into(),
+                    locale: String::new(),
+                    client: Default::default(),
+                    open_ms: 10_000,
+                    honeypot: String::new(),
+                    user_id: None,
+                    metadata: Default::default(),
+                },
+                received_at: 1,
+                spam: false,
+            };
+            let first = submission(1).submission;
+            assert_eq!(store.submit(first, 1).await.unwrap(), Stored::New);
+
+            // What a restart does to every connection: the server ends them.
+            let admin = PgConn::open(url).unwrap();
+            let ended = wait(admin.client.query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                &[],
+            ))
+            .unwrap();
+            assert!(ended.len() >= 2, "the writer's and the pool's connections");
+            std::thread::sleep(Duration::from_millis(300));
+
+            let second = submission(2).submission;
+            assert_eq!(store.submit(second, 2).await.unwrap(), Stored::New);
+            assert_eq!(store.read(|db| db.feedback_count("demo")).unwrap(), 2);
         }
     }
 }
