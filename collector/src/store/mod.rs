@@ -38,8 +38,10 @@ const WRITE_QUEUE: usize = 4_096;
 pub enum StoreError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    #[error("PostgreSQL error: {0}")]
+    #[error("PostgreSQL: {}", postgres::describe(.0))]
     Postgres(#[from] tokio_postgres::Error),
+    #[error("PostgreSQL over TLS: {0}")]
+    Tls(String),
     #[error("no database connection: {0}")]
     Pool(#[from] r2d2::Error),
     #[error("{0} is not a database address this build knows (postgres://… or a SQLite file)")]

@@ -7,12 +7,16 @@
 //! never start or drop a Tokio runtime inside the server's.
 
 use std::collections::HashSet;
-use std::sync::OnceLock;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use earshot_shared::{Rating, SiteKey, WidgetSettings};
+use futures_util::TryStreamExt;
+use tokio_postgres::config::SslMode;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, NoTls, Row};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::{
     Database, DeliveryAttempt, Dialect, Durability, FeedbackFilter, FeedbackRow, Page, Pending,
@@ -27,8 +31,6 @@ use crate::webhooks::{Delivery, DueDelivery, Webhook, WebhookFormat};
 pub(super) const POOL_SIZE: u32 = 16;
 /// How long connecting may take, unless the URL says (`connect_timeout=`).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Rows an export holds in memory at a time.
-const FETCH_ROWS: i32 = 1_000;
 /// Taken while migrating, so replicas starting together migrate once.
 const MIGRATION_LOCK: i64 = 0x6561_7273_686f_7401; // "earshot" + 1
 
@@ -139,6 +141,91 @@ fn wait<T>(work: impl Future<Output = T>) -> T {
     futures_executor::block_on(work)
 }
 
+/// Reads and writes a connection's socket until it closes.
+async fn drive<S, T>(connection: tokio_postgres::Connection<S, T>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    if let Err(err) = connection.await {
+        tracing::warn!(error = %describe(&err), "a PostgreSQL connection closed");
+    }
+}
+
+/// An error with what the server or the socket said: tokio-postgres's own text is only
+/// "db error" or "error connecting to server".
+pub(super) fn describe(err: &tokio_postgres::Error) -> String {
+    if let Some(db) = err.as_db_error() {
+        return format!("{} ({})", db.message(), db.code().code());
+    }
+    match std::error::Error::source(err) {
+        Some(source) => format!("{err}: {source}"),
+        None => err.to_string(),
+    }
+}
+
+/// Takes libpq's `sslrootcert=FILE` out of a URL (tokio-postgres does not know it).
+fn split_root_certificates(url: &str) -> (String, Option<PathBuf>) {
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return (url.to_owned(), None);
+    };
+    let mut file = None;
+    let kept: Vec<(String, String)> = parsed
+        .query_pairs()
+        .filter_map(|(key, value)| {
+            if key == "sslrootcert" {
+                file = Some(PathBuf::from(value.as_ref()));
+                None
+            } else {
+                Some((key.into_owned(), value.into_owned()))
+            }
+        })
+        .collect();
+    if file.is_none() {
+        return (url.to_owned(), None);
+    }
+    if kept.is_empty() {
+        parsed.set_query(None);
+    } else {
+        parsed.query_pairs_mut().clear().extend_pairs(kept);
+    }
+    (parsed.to_string(), file)
+}
+
+/// TLS for `sslmode=require`, always verifying the server's certificate and name: against
+/// the certificates in `sslrootcert` when given, else the Mozilla roots (webpki-roots).
+fn tls(root_certificates: Option<&Path>) -> Result<MakeRustlsConnect, StoreError> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    match root_certificates {
+        Some(path) => {
+            let unreadable = |err: &dyn std::fmt::Display| {
+                StoreError::Tls(format!("sslrootcert={}: {err}", path.display()))
+            };
+            let certificates = CertificateDer::pem_file_iter(path)
+                .map_err(|err| unreadable(&err))?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|err| unreadable(&err))?;
+            if certificates.is_empty() {
+                return Err(unreadable(&"no certificate in the file"));
+            }
+            for certificate in certificates {
+                roots.add(certificate).map_err(|err| unreadable(&err))?;
+            }
+        }
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|err| StoreError::Tls(err.to_string()))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(MakeRustlsConnect::new(config))
+}
+
 /// The URL without its password, for logs and errors.
 pub(super) fn redact(url: &str) -> String {
     match url::Url::parse(url) {
@@ -186,18 +273,29 @@ SELECT id FROM new";
 
 impl PgConn {
     fn open(url: &str) -> Result<Self, StoreError> {
+        let (url, root_certificates) = split_root_certificates(url);
         let mut config: tokio_postgres::Config = url.parse()?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
         config.application_name("earshot");
+        let tls = match config.get_ssl_mode() {
+            SslMode::Require => Some(tls(root_certificates.as_deref())?),
+            _ => None,
+        };
         let connecting = runtime().spawn(async move {
-            let (client, connection) = config.connect(NoTls).await?;
-            tokio::spawn(async move {
-                if let Err(err) = connection.await {
-                    tracing::warn!(error = %err, "a PostgreSQL connection closed");
+            let client = match tls {
+                Some(tls) => {
+                    let (client, connection) = config.connect(tls).await?;
+                    tokio::spawn(drive(connection));
+                    client
                 }
-            });
+                None => {
+                    let (client, connection) = config.connect(NoTls).await?;
+                    tokio::spawn(drive(connection));
+                    client
+                }
+            };
             Ok::<_, tokio_postgres::Error>(client)
         });
         let client = wait(connecting).map_err(|err| StoreError::Unavailable(err.to_string()))??;
@@ -730,8 +828,9 @@ impl Database for PgConn {
         Ok(row.try_get::<_, i64>(0)? as u64)
     }
 
-    /// Rows are fetched [`FETCH_ROWS`] at a time through a cursor, so an export of millions
-    /// holds a thousand in memory.
+    /// Rows stream in as the server produces them (one statement, so one consistent
+    /// snapshot); the connection reads ahead only as fast as `each` takes them, so an export
+    /// of millions holds a few in memory.
     fn for_each_feedback_in(
         &mut self,
         sites: &[String],
@@ -746,29 +845,13 @@ impl Database for PgConn {
             page.order_by()
         );
         wait(async {
-            // A read-only snapshot: the export is one consistent picture of the table.
-            let tx = self
-                .client
-                .build_transaction()
-                .read_only(true)
-                .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-                .start()
-                .await?;
-            let statement = tx.prepare(&sql).await?;
-            let portal = tx.bind(&statement, &refs(&values)).await?;
+            let rows = self.client.query_raw(&sql, refs(&values)).await?;
+            let mut rows = std::pin::pin!(rows);
             let mut count = 0;
-            loop {
-                let rows = tx.query_portal(&portal, FETCH_ROWS).await?;
-                let fetched = rows.len();
-                for row in &rows {
-                    each(feedback_row(row)?)?;
-                    count += 1;
-                }
-                if fetched < FETCH_ROWS as usize {
-                    break;
-                }
+            while let Some(row) = rows.try_next().await? {
+                each(feedback_row(&row)?)?;
+                count += 1;
             }
-            tx.commit().await?;
             Ok(count)
         })
     }
@@ -1105,6 +1188,74 @@ mod tests {
     use super::super::testing::databases;
     use super::super::{Durability, Location, Pending, Store, Stored};
     use super::*;
+
+    #[test]
+    fn sslrootcert_is_taken_out_of_the_url() {
+        assert_eq!(
+            split_root_certificates("postgres://u:p@db/e?sslmode=require&sslrootcert=/etc/ca.pem"),
+            (
+                "postgres://u:p@db/e?sslmode=require".to_owned(),
+                Some(PathBuf::from("/etc/ca.pem"))
+            )
+        );
+        assert_eq!(
+            split_root_certificates("postgres://u:p@db/e?sslrootcert=ca.pem"),
+            (
+                "postgres://u:p@db/e".to_owned(),
+                Some(PathBuf::from("ca.pem"))
+            )
+        );
+        assert_eq!(
+            split_root_certificates("postgres://u:p@db/e"),
+            ("postgres://u:p@db/e".to_owned(), None)
+        );
+    }
+
+    /// Debian's PostgreSQL serves TLS with a self-signed "snakeoil" certificate for
+    /// `localhost`: trusted through `sslrootcert`, refused without it.
+    #[test]
+    fn tls_is_used_and_the_certificate_checked_with_sslmode_require() {
+        const SNAKEOIL: &str = "/etc/ssl/certs/ssl-cert-snakeoil.pem";
+        for database in databases() {
+            let Location::Postgres(url) = &database.location else {
+                continue;
+            };
+            let plain = PgConn::open(url).unwrap();
+            let ssl_on = wait(plain.client.query_one("SHOW ssl", &[]))
+                .unwrap()
+                .get::<_, String>(0)
+                == "on";
+            if !ssl_on || !Path::new(SNAKEOIL).exists() {
+                eprintln!("SKIPPED: the test server has no TLS with Debian's snakeoil certificate");
+                continue;
+            }
+            let mut local = url::Url::parse(url).unwrap();
+            local.set_host(Some("localhost")).unwrap();
+            local.set_query(Some(&format!("sslmode=require&sslrootcert={SNAKEOIL}")));
+            let mut secure = PgConn::open(local.as_str()).unwrap();
+            secure.ping().unwrap();
+            let encrypted: bool = wait(secure.client.query_one(
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                &[],
+            ))
+            .unwrap()
+            .get(0);
+            assert!(encrypted);
+            let unencrypted: bool = wait(plain.client.query_one(
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                &[],
+            ))
+            .unwrap()
+            .get(0);
+            assert!(!unencrypted, "no sslmode: plain, as before");
+
+            local.set_query(Some("sslmode=require"));
+            let refused = PgConn::open(local.as_str())
+                .err()
+                .expect("an unknown issuer");
+            assert!(refused.to_string().contains("certificate"), "{refused}");
+        }
+    }
 
     #[actix_web::test]
     async fn connections_lost_in_a_server_restart_are_replaced() {
