@@ -750,8 +750,9 @@ fn run_writer(
         let outcomes = match conn.write_batch(&pending) {
             Ok(outcomes) => outcomes,
             // The whole transaction failed (on PostgreSQL one bad row aborts it): write each
-            // submission alone, so only the bad one fails.
-            Err(err) if batch.len() > 1 => {
+            // submission alone, so only the bad one fails. Not when the connection is gone:
+            // then each would fail the same way (the next batch reconnects).
+            Err(err) if batch.len() > 1 && !conn.is_broken() => {
                 tracing::warn!(error = %err, size = batch.len(), "a batch failed; writing its submissions one by one");
                 pending
                     .iter()
@@ -762,8 +763,12 @@ fn run_writer(
                     .collect()
             }
             Err(err) => {
-                tracing::error!(error = %err, "writing a submission failed");
-                vec![Err(StoreError::BatchFailed(err.to_string()))]
+                tracing::error!(error = %err, size = batch.len(), "writing a batch failed");
+                let message = err.to_string();
+                pending
+                    .iter()
+                    .map(|_| Err(StoreError::BatchFailed(message.clone())))
+                    .collect()
             }
         };
         for (job, outcome) in batch.into_iter().zip(outcomes) {
