@@ -22,15 +22,15 @@ pub fn ensure() -> Result<String> {
         return Ok(url);
     }
     step("Checking PostgreSQL (the tests run every storage test on it too)");
-    if which("pg_lsclusters").is_none() {
+    if which("pg_lsclusters").is_none() || server_versions().is_empty() {
         apt_install(&["postgresql"], "the PostgreSQL engine's tests")?;
     }
     let cluster = match cluster() {
         Some(cluster) => cluster,
         None => {
-            let version = output(Command::new("ls").arg("/usr/lib/postgresql"))
-                .and_then(|versions| versions.lines().last().map(str::to_owned))
-                .ok_or("PostgreSQL is installed but /usr/lib/postgresql is empty")?;
+            let version = server_versions()
+                .pop()
+                .ok_or("PostgreSQL is installed but /usr/lib/postgresql holds no server")?;
             exec(as_root("pg_createcluster").args([&version, "main"]))?;
             cluster().ok_or("pg_createcluster made no cluster")?
         }
@@ -70,6 +70,22 @@ pub fn ensure() -> Result<String> {
         "postgres://{ROLE}:{PASSWORD}@127.0.0.1:{}/postgres",
         cluster.port
     ))
+}
+
+/// The installed server versions, oldest first (`/usr/lib/postgresql/<version>/bin/postgres`).
+fn server_versions() -> Vec<String> {
+    let mut versions: Vec<(u32, String)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|entry| entry.path().join("bin/postgres").exists())
+        .filter_map(|entry| {
+            let name = entry.file_name().into_string().ok()?;
+            Some((name.parse().ok()?, name))
+        })
+        .collect();
+    versions.sort();
+    versions.into_iter().map(|(_, name)| name).collect()
 }
 
 struct Cluster {
