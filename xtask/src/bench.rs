@@ -673,38 +673,58 @@ fn bench_export(args: &BenchArgs, dir: &Path) -> Result<(ExportRun, ExportRun)> 
     let query = "SELECT id, received_at, site_key, rating_kind, rating_value, comment, email, page_url, \
                  locale, user_agent, viewport_width, viewport_height, status, spam \
                  FROM feedback WHERE site_key = 'bench' AND spam = 0 ORDER BY seq";
-    let mut earshot_runs = Vec::new();
-    let mut sqlite_runs = Vec::new();
-    for round in 1..=args.rounds {
-        let mut sqlite = Command::new("/usr/bin/time");
-        sqlite
-            .args(["-f", "%e %M", "sqlite3", "-csv", "-header"])
-            .arg(&db)
-            .arg(query)
-            .stdout(std::fs::File::create(&sqlite_csv).map_err(|err| err.to_string())?);
-        let sqlite_run = timed(sqlite)?;
-        let mut ours = Command::new("/usr/bin/time");
-        ours.args(["-f", "%e %M"])
-            .arg(root().join("target/release/earshot"))
-            .args(["export", "--site", "bench", "--output"])
-            .arg(&earshot_csv)
-            .env("EARSHOT_DATABASE", &db)
-            .env("EARSHOT_LOG", "warn");
-        let earshot_run = timed(ours)?;
-        eprintln!(
-            "    round {round} earshot {:>6.2} s {:>6.1} MB   sqlite3 {:>6.2} s {:>6.1} MB",
-            earshot_run.seconds, earshot_run.peak_mb, sqlite_run.seconds, sqlite_run.peak_mb
-        );
-        earshot_runs.push(earshot_run);
-        sqlite_runs.push(sqlite_run);
-    }
+    let (earshot, sqlite) = export_rounds(
+        args,
+        "sqlite3",
+        || {
+            let mut sqlite = gnu_time("sqlite3");
+            sqlite
+                .args(["-csv", "-header"])
+                .arg(&db)
+                .arg(query)
+                .stdout(std::fs::File::create(&sqlite_csv).map_err(|err| err.to_string())?);
+            Ok(sqlite)
+        },
+        ("EARSHOT_DATABASE", db.as_os_str()),
+        &earshot_csv,
+    )?;
     let size = |path: &PathBuf| std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     eprintln!(
         "    files: earshot {:.1} MB, sqlite3 {:.1} MB",
         size(&earshot_csv) as f64 / 1e6,
         size(&sqlite_csv) as f64 / 1e6
     );
-    Ok((median_export(&earshot_runs), median_export(&sqlite_runs)))
+    Ok((earshot, sqlite))
+}
+
+/// Alternating rounds of `baseline` and of `earshot export` on the database that
+/// `database` (an environment variable and its value) names, each under GNU time; the
+/// medians of each.
+fn export_rounds(
+    args: &BenchArgs,
+    name: &str,
+    baseline: impl Fn() -> Result<Command>,
+    database: (&str, &std::ffi::OsStr),
+    output: &Path,
+) -> Result<(ExportRun, ExportRun)> {
+    let mut earshot_runs = Vec::new();
+    let mut baseline_runs = Vec::new();
+    for round in 1..=args.rounds {
+        let baseline_run = timed(baseline()?)?;
+        let mut ours = gnu_time(root().join("target/release/earshot"));
+        ours.args(["export", "--site", "bench", "--output"])
+            .arg(output)
+            .env(database.0, database.1)
+            .env("EARSHOT_LOG", "warn");
+        let earshot_run = timed(ours)?;
+        eprintln!(
+            "    round {round} earshot {:>6.2} s {:>6.1} MB   {name} {:>6.2} s {:>6.1} MB",
+            earshot_run.seconds, earshot_run.peak_mb, baseline_run.seconds, baseline_run.peak_mb
+        );
+        earshot_runs.push(earshot_run);
+        baseline_runs.push(baseline_run);
+    }
+    Ok((median_export(&earshot_runs), median_export(&baseline_runs)))
 }
 
 fn bench_export_postgres(
@@ -751,31 +771,28 @@ fn bench_export_postgres(
          WHERE site_key = 'bench' AND NOT spam ORDER BY seq) TO '{}' WITH (FORMAT csv, HEADER)",
         psql_csv.display()
     );
-    let mut earshot_runs = Vec::new();
-    let mut psql_runs = Vec::new();
-    for round in 1..=args.rounds {
-        let mut psql = Command::new("/usr/bin/time");
-        psql.args(["-f", "%e %M", "psql", &url, "--quiet", "--command", &copy]);
-        let psql_run = timed(psql)?;
-        let mut ours = Command::new("/usr/bin/time");
-        ours.args(["-f", "%e %M"])
-            .arg(root().join("target/release/earshot"))
-            .args(["export", "--site", "bench", "--output"])
-            .arg(&earshot_csv)
-            .env("EARSHOT_DATABASE_URL", &url)
-            .env("EARSHOT_LOG", "warn");
-        let earshot_run = timed(ours)?;
-        eprintln!(
-            "    round {round} earshot {:>6.2} s {:>6.1} MB   psql {:>6.2} s {:>6.1} MB",
-            earshot_run.seconds, earshot_run.peak_mb, psql_run.seconds, psql_run.peak_mb
-        );
-        earshot_runs.push(earshot_run);
-        psql_runs.push(psql_run);
-    }
-    Ok((median_export(&earshot_runs), median_export(&psql_runs)))
+    export_rounds(
+        args,
+        "psql",
+        || {
+            let mut psql = gnu_time("psql");
+            psql.args([&url, "--quiet", "--command", &copy]);
+            Ok(psql)
+        },
+        ("EARSHOT_DATABASE_URL", std::ffi::OsStr::new(&url)),
+        &earshot_csv,
+    )
 }
 
-/// Runs a command under GNU time (`-f "%e %M"`): elapsed seconds and peak memory.
+/// `program` under GNU time, which reports its elapsed seconds and peak memory (see
+/// [`timed`]).
+fn gnu_time(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut command = Command::new("/usr/bin/time");
+    command.args(["-f", "%e %M"]).arg(program);
+    command
+}
+
+/// Runs a command made by [`gnu_time`]: elapsed seconds and peak memory.
 fn timed(mut command: Command) -> Result<ExportRun> {
     let out = command
         .stderr(Stdio::piped())

@@ -82,6 +82,20 @@ pub struct Site {
     pub retention_days: Option<u32>,
 }
 
+impl Site {
+    /// A site as just added: no widget defaults, no retention.
+    fn added(key: &SiteKey, name: &str, origins: &[String], created_at: i64) -> Self {
+        Self {
+            key: key.clone(),
+            name: name.to_owned(),
+            origins: origins.to_vec(),
+            created_at,
+            widget: WidgetSettings::default(),
+            retention_days: None,
+        }
+    }
+}
+
 /// An API token as listed; the token itself is never stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenInfo {

@@ -615,14 +615,7 @@ impl Database for PgConn {
                 .await?;
             }
             tx.commit().await?;
-            Ok(Site {
-                key: key.clone(),
-                name: name.to_owned(),
-                origins: origins.to_vec(),
-                created_at,
-                widget: WidgetSettings::default(),
-                retention_days: None,
-            })
+            Ok(Site::added(key, name, origins, created_at))
         })
     }
 

@@ -340,14 +340,7 @@ impl Database for Connection {
             )?;
         }
         tx.commit()?;
-        Ok(Site {
-            key: key.clone(),
-            name: name.to_owned(),
-            origins: origins.to_vec(),
-            created_at,
-            widget: WidgetSettings::default(),
-            retention_days: None,
-        })
+        Ok(Site::added(key, name, origins, created_at))
     }
 
     fn update_site(&mut self, key: &str, name: &str, origins: &[String]) -> Result<(), StoreError> {
