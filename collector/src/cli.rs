@@ -32,7 +32,12 @@ pub struct Cli {
     /// A PostgreSQL database instead of the SQLite file, for several collectors sharing one
     /// database: `postgres://user:password@host:5432/earshot`. Created tables and migrations
     /// are applied on start.
-    #[arg(long, env = "EARSHOT_DATABASE_URL", global = true)]
+    #[arg(
+        long,
+        env = "EARSHOT_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
     pub database_url: Option<String>,
 
     /// The address visitors' browsers reach this collector at; used in the snippet.

@@ -346,8 +346,9 @@ pub fn stream_export(
             buffer: Vec::with_capacity(CHUNK_BYTES),
             chunks: chunks.clone(),
         };
-        let result =
-            store.read(|conn| write_export_in(conn, &sites, &filter, format, &mut sender, || ()));
+        let result = store.export_slot().and_then(|_slot| {
+            store.read(|conn| write_export_in(conn, &sites, &filter, format, &mut sender, || ()))
+        });
         let sites = sites.join(",");
         match result {
             Ok(rows) => tracing::info!(%sites, rows, "exported"),

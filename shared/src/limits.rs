@@ -65,3 +65,8 @@ pub const MAX_PROMPT_CHARS: usize = 200;
 /// How long browsers and proxies may cache a site's widget settings
 /// (`GET /v1/sites/{key}/config`), in seconds: a change reaches visitors within this time.
 pub const SETTINGS_MAX_AGE_SECS: u32 = 300;
+
+/// Exports one collector streams at once; more wait their turn. Each holds a database
+/// connection for as long as its client takes to download, so a few slow downloads must not
+/// take every connection from ingest and the dashboard.
+pub const MAX_CONCURRENT_EXPORTS: usize = 4;

@@ -339,6 +339,24 @@ fn earshot(db: &Path) -> Command {
     command
 }
 
+/// `command` (psql) given the database `url` without its password, which goes in
+/// `PGPASSWORD`: commands are echoed, passwords are not.
+fn psql(mut command: Command, url: &str) -> Command {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let (userinfo, host) = rest.split_once('@').unwrap_or(("", rest));
+    match userinfo.split_once(':') {
+        Some((user, password)) => {
+            command
+                .arg(format!("{scheme}://{user}@{host}"))
+                .env("PGPASSWORD", password);
+        }
+        None => {
+            command.arg(url);
+        }
+    }
+    command
+}
+
 /// `earshot` on a PostgreSQL database.
 fn earshot_pg(url: &str) -> Command {
     let mut command = Command::new(root().join("target/release/earshot"));
@@ -354,7 +372,7 @@ fn fresh_postgres(admin: &str, name: &str) -> Result<String> {
         format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
         format!("CREATE DATABASE {name}"),
     ] {
-        exec(Command::new("psql").args([admin, "--quiet", "--command", &sql]))?;
+        exec(psql(Command::new("psql"), admin).args(["--quiet", "--command", &sql]))?;
     }
     let (server, _) = admin
         .rsplit_once('/')
@@ -750,8 +768,7 @@ fn bench_export_postgres(
         rows = args.rows
     );
     let started = Instant::now();
-    exec(Command::new("psql").args([
-        &url,
+    exec(psql(Command::new("psql"), &url).args([
         "--quiet",
         "--command",
         &fill,
@@ -775,8 +792,8 @@ fn bench_export_postgres(
         args,
         "psql",
         || {
-            let mut psql = gnu_time("psql");
-            psql.args([&url, "--quiet", "--command", &copy]);
+            let mut psql = psql(gnu_time("psql"), &url);
+            psql.args(["--quiet", "--command", &copy]);
             Ok(psql)
         },
         ("EARSHOT_DATABASE_URL", std::ffi::OsStr::new(&url)),

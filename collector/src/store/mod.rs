@@ -590,6 +590,7 @@ pub struct Store {
     location: Arc<Location>,
     writer: mpsc::SyncSender<WriteJob>,
     pool: Arc<Pool>,
+    exports: Arc<tokio::sync::Semaphore>,
 }
 
 impl Store {
@@ -635,7 +636,19 @@ impl Store {
             location: Arc::new(location.clone()),
             writer,
             pool: Arc::new(pool),
+            exports: Arc::new(tokio::sync::Semaphore::new(
+                earshot_shared::limits::MAX_CONCURRENT_EXPORTS,
+            )),
         })
+    }
+
+    /// Waits for one of the [`MAX_CONCURRENT_EXPORTS`] export slots, held until the permit
+    /// is dropped. Blocking: call from a blocking context.
+    ///
+    /// [`MAX_CONCURRENT_EXPORTS`]: earshot_shared::limits::MAX_CONCURRENT_EXPORTS
+    pub fn export_slot(&self) -> Result<tokio::sync::OwnedSemaphorePermit, StoreError> {
+        futures_executor::block_on(self.exports.clone().acquire_owned())
+            .map_err(|_| StoreError::WriterGone)
     }
 
     pub fn location(&self) -> &Location {
@@ -761,7 +774,24 @@ fn run_writer(
             }
         }
         let pending: Vec<&Pending> = batch.iter().map(|job| &job.pending).collect();
-        let outcomes = match conn.write_batch(&pending) {
+        let mut written = conn.write_batch(&pending);
+        if written.is_err() && conn.is_broken() {
+            // Lost mid-batch: reconnect and send the batch again. Safe: what was committed
+            // before the connection went comes back as a duplicate, stored once.
+            match reopen() {
+                Ok(fresh) => {
+                    tracing::warn!(
+                        "the writer's database connection was lost mid-batch; reconnected"
+                    );
+                    conn = fresh;
+                    written = conn.write_batch(&pending);
+                }
+                Err(err) => {
+                    tracing::error!(error = %err, "the writer's database connection cannot be reopened")
+                }
+            }
+        }
+        let outcomes = match written {
             Ok(outcomes) => outcomes,
             // The whole transaction failed (on PostgreSQL one bad row aborts it): write each
             // submission alone, so only the bad one fails. Not when the connection is gone:
@@ -1289,6 +1319,74 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_reports_each_submission_on_its_own() {
+        for database in databases() {
+            let store = store_with_site(&database.location);
+            let pending = |site: &str, id: Uuid| Pending {
+                submission: submission(site, id),
+                received_at: 1,
+                spam: false,
+            };
+            let (stored_before, repeated, fresh) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+            let before = pending("demo", stored_before);
+            let batch = [
+                pending("gone", Uuid::new_v4()),
+                pending("demo", fresh),
+                pending("demo", repeated),
+                pending("demo", repeated),
+                pending("gone", repeated),
+                pending("demo", stored_before),
+            ];
+            let outcomes = store
+                .read(|db| {
+                    db.write_batch(&[&before])?;
+                    db.write_batch(&batch.iter().collect::<Vec<_>>())
+                })
+                .unwrap();
+            let outcomes: Vec<String> = outcomes
+                .into_iter()
+                .map(|outcome| match outcome {
+                    Ok(stored) => format!("{stored:?}"),
+                    Err(err) => format!("{err}"),
+                })
+                .collect();
+            assert_eq!(
+                outcomes,
+                [
+                    "no site has the key \"gone\"",
+                    "New",
+                    "New",
+                    "Duplicate",
+                    "no site has the key \"gone\"",
+                    "Duplicate"
+                ],
+                "{:?}",
+                database.location
+            );
+            assert_eq!(store.read(|db| db.feedback_count("demo")).unwrap(), 3);
+        }
+    }
+
+    #[test]
+    fn collectors_starting_together_migrate_once() {
+        for database in databases() {
+            let starting: Vec<_> = (0..8)
+                .map(|_| {
+                    let location = database.location.clone();
+                    std::thread::spawn(move || location.connect().map(|_| ()))
+                })
+                .collect();
+            for start in starting {
+                start.join().unwrap().unwrap();
+            }
+            let mut db = database.location.connect().unwrap();
+            db.add_site(&SiteKey::parse("demo").unwrap(), "Demo", &[])
+                .unwrap();
+            assert_eq!(db.sites().unwrap().len(), 1, "{:?}", database.location);
+        }
+    }
+
+    #[test]
     fn migrations_are_idempotent() {
         for database in databases() {
             for _ in 0..2 {
@@ -1312,6 +1410,11 @@ mod tests {
         assert_eq!(
             Location::Postgres("postgres://u:secret@db/earshot".into()).describe(),
             "postgres://u:***@db/earshot"
+        );
+        assert_eq!(
+            Location::Postgres("postgres://u@db/earshot?password=secret&sslmode=require".into())
+                .describe(),
+            "postgres://u@db/earshot?password=***&sslmode=require"
         );
         assert!(matches!(
             Location::from_options(file, Some("mysql://u:secret@db/x")),

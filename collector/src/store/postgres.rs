@@ -31,6 +31,10 @@ use crate::webhooks::{Delivery, DueDelivery, Webhook, WebhookFormat};
 pub(super) const POOL_SIZE: u32 = 16;
 /// How long connecting may take, unless the URL says (`connect_timeout=`).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Idle time before TCP keepalives probe a connection.
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(30);
+/// How long sent data may stay unacknowledged before the connection is given up.
+const UNACKNOWLEDGED_TIMEOUT: Duration = Duration::from_secs(60);
 /// Taken while migrating, so replicas starting together migrate once.
 const MIGRATION_LOCK: i64 = 0x6561_7273_686f_7401; // "earshot" + 1
 
@@ -233,6 +237,21 @@ pub(super) fn redact(url: &str) -> String {
             if parsed.password().is_some() {
                 let _ = parsed.set_password(Some("***"));
             }
+            // libpq also takes the password as a parameter: `?password=…`.
+            if parsed.query_pairs().any(|(key, _)| key == "password") {
+                let pairs: Vec<(String, String)> = parsed
+                    .query_pairs()
+                    .map(|(key, value)| {
+                        let value = if key == "password" {
+                            "***".into()
+                        } else {
+                            value
+                        };
+                        (key.into_owned(), value.into_owned())
+                    })
+                    .collect();
+                parsed.query_pairs_mut().clear().extend_pairs(pairs);
+            }
             parsed.to_string()
         }
         Err(_) => "(a PostgreSQL connection string)".to_owned(),
@@ -248,19 +267,23 @@ pub struct PgConn {
 
 /// A whole batch of submissions in one statement (one round trip, atomic): rows whose site
 /// exists are inserted unless their id is stored already, and each new one that is not spam
-/// gets a delivery queued for each of its site's webhooks. Returns the ids inserted.
+/// gets a delivery queued for each of its site's webhooks. Returns, for each row in the
+/// batch's order, whether its site exists and whether its id was inserted by this statement.
 const INSERT_BATCH: &str = "
 WITH batch AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::text[], $5::int8[], $6::text[],
                          $7::text[], $8::text[], $9::text[], $10::text[], $11::int8[], $12::int8[],
-                         $13::bool[], $14::text[], $15::text[])
+                         $13::bool[], $14::text[], $15::text[]) WITH ORDINALITY
         AS b(id, site_key, received_at, rating_kind, rating_value, comment, email, page_url,
-             locale, user_agent, viewport_width, viewport_height, spam, user_id, metadata)
+             locale, user_agent, viewport_width, viewport_height, spam, user_id, metadata, n)
 ), new AS (
     INSERT INTO feedback (id, site_key, received_at, rating_kind, rating_value, comment, email,
                           page_url, locale, user_agent, viewport_width, viewport_height, spam,
                           user_id, metadata)
-    SELECT batch.* FROM batch WHERE EXISTS (SELECT 1 FROM sites WHERE sites.key = batch.site_key)
+    SELECT id, site_key, received_at, rating_kind, rating_value, comment, email, page_url,
+           locale, user_agent, viewport_width, viewport_height, spam, user_id, metadata
+    FROM batch WHERE EXISTS (SELECT 1 FROM sites WHERE sites.key = batch.site_key)
+    ORDER BY n
     ON CONFLICT (id) DO NOTHING
     RETURNING id, site_key, received_at, spam
 ), deliveries AS (
@@ -269,7 +292,9 @@ WITH batch AS (
     FROM new JOIN webhooks ON webhooks.site_key = new.site_key
     WHERE NOT new.spam
 )
-SELECT id FROM new";
+SELECT EXISTS (SELECT 1 FROM sites WHERE sites.key = batch.site_key), new.id IS NOT NULL
+FROM batch LEFT JOIN new ON new.id = batch.id AND new.site_key = batch.site_key
+ORDER BY batch.n";
 
 impl PgConn {
     fn open(url: &str) -> Result<Self, StoreError> {
@@ -279,6 +304,10 @@ impl PgConn {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
         config.application_name("earshot");
+        // A connection whose peer vanished (a half-open socket after a failover) fails within
+        // a minute instead of blocking its thread for the kernel's ~15 minutes.
+        config.keepalives_idle(KEEPALIVE_IDLE);
+        config.tcp_user_timeout(UNACKNOWLEDGED_TIMEOUT);
         let tls = match config.get_ssl_mode() {
             SslMode::Require => Some(tls(root_certificates.as_deref())?),
             _ => None,
@@ -536,7 +565,7 @@ impl Database for PgConn {
             batch.iter().map(|job| value(job)).collect()
         };
         let ids = column(&|job| job.submission.id.to_string());
-        let inserted = wait(self.client.query(
+        let outcomes = wait(self.client.query(
             &statement,
             &[
                 &ids,
@@ -556,37 +585,30 @@ impl Database for PgConn {
                 &optional(&|job| metadata_json(&job.submission.metadata)),
             ],
         ))?;
-        let mut inserted: HashSet<String> = inserted
-            .iter()
-            .map(|row| row.try_get(0))
-            .collect::<Result<_, _>>()?;
-        // Ids not inserted were stored before, or their site is unknown.
-        let others: HashSet<&String> = ids.iter().filter(|id| !inserted.contains(*id)).collect();
-        let known: HashSet<String> = if others.is_empty() {
-            HashSet::new()
-        } else {
-            wait(self.client.query(
-                "SELECT id FROM feedback WHERE id = ANY($1)",
-                &[&others.iter().collect::<Vec<_>>()],
-            ))?
-            .iter()
-            .map(|row| row.try_get(0))
-            .collect::<Result<_, _>>()?
-        };
-        Ok(batch
+        if outcomes.len() != batch.len() {
+            return Err(StoreError::BatchFailed(format!(
+                "{} outcomes for a batch of {}",
+                outcomes.len(),
+                batch.len()
+            )));
+        }
+        // Several copies of one id in a batch: the first is the new one.
+        let mut reported = HashSet::new();
+        batch
             .iter()
             .zip(&ids)
-            .map(|(job, id)| {
-                // The first of several copies in one batch is the new one.
-                if inserted.remove(id) {
-                    Ok(Stored::New)
-                } else if known.contains(id) || !others.contains(id) {
-                    Ok(Stored::Duplicate)
-                } else {
+            .zip(&outcomes)
+            .map(|((job, id), row)| {
+                let (site_known, inserted): (bool, bool) = (row.try_get(0)?, row.try_get(1)?);
+                Ok(if !site_known {
                     Err(StoreError::UnknownSite(job.submission.site.to_string()))
-                }
+                } else if inserted && reported.insert(id) {
+                    Ok(Stored::New)
+                } else {
+                    Ok(Stored::Duplicate)
+                })
             })
-            .collect())
+            .collect()
     }
 
     fn add_site(
@@ -646,6 +668,16 @@ impl Database for PgConn {
     fn delete_site(&mut self, key: &str) -> Result<u64, StoreError> {
         wait(async {
             let tx = self.client.transaction().await?;
+            // Locked first: a replica's writer storing feedback for this site meanwhile waits,
+            // then finds the site gone (its submission fails alone) instead of making the
+            // site's deletion fail on the foreign key.
+            if tx
+                .query_opt("SELECT 1 FROM sites WHERE key = $1 FOR UPDATE", &[&key])
+                .await?
+                .is_none()
+            {
+                return Err(StoreError::UnknownSite(key.to_owned()));
+            }
             let feedback = tx
                 .execute("DELETE FROM feedback WHERE site_key = $1", &[&key])
                 .await?;
@@ -1222,10 +1254,18 @@ mod tests {
                 eprintln!("SKIPPED: the test server has no TLS with Debian's snakeoil certificate");
                 continue;
             }
+            // The certificate names the machine (or `localhost`): connect to 127.0.0.1 under
+            // each name until one verifies.
+            let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
             let mut local = url::Url::parse(url).unwrap();
-            local.set_host(Some("localhost")).unwrap();
-            local.set_query(Some(&format!("sslmode=require&sslrootcert={SNAKEOIL}")));
-            let mut secure = PgConn::open(local.as_str()).unwrap();
+            let secure = [hostname.trim(), "localhost"].into_iter().find_map(|name| {
+                local.set_host(Some(name)).ok()?;
+                local.set_query(Some(&format!(
+                    "sslmode=require&sslrootcert={SNAKEOIL}&hostaddr=127.0.0.1"
+                )));
+                PgConn::open(local.as_str()).ok()
+            });
+            let mut secure = secure.expect("a TLS connection trusting the snakeoil certificate");
             secure.ping().unwrap();
             let encrypted: bool = wait(secure.client.query_one(
                 "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
@@ -1242,7 +1282,7 @@ mod tests {
             .get(0);
             assert!(!unencrypted, "no sslmode: plain, as before");
 
-            local.set_query(Some("sslmode=require"));
+            local.set_query(Some("sslmode=require&hostaddr=127.0.0.1"));
             let refused = PgConn::open(local.as_str())
                 .err()
                 .expect("an unknown issuer");

@@ -243,8 +243,8 @@ impl Database for Connection {
         Ok(self.query_row("SELECT 1", [], |_| Ok(()))?)
     }
 
-    /// A row that fails (its site was deleted meanwhile) fails alone: SQLite rolls back
-    /// only that statement.
+    /// A row that fails (its site was deleted meanwhile) fails alone: it is not inserted,
+    /// and any other failing statement SQLite rolls back alone.
     fn write_batch(
         &mut self,
         batch: &[&Pending],
@@ -267,12 +267,22 @@ impl Database for Connection {
                 .prepare_cached("SELECT DISTINCT site_key FROM webhooks")?
                 .query_map([], |row| row.get(0))?
                 .collect::<Result<_, _>>()?;
+            // Sites, likewise: a submission for a site deleted meanwhile fails alone, as on
+            // PostgreSQL, before it can meet the foreign key.
+            let sites: HashSet<String> = tx
+                .prepare_cached("SELECT key FROM sites")?
+                .query_map([], |row| row.get(0))?
+                .collect::<Result<_, _>>()?;
             let mut enqueue = tx.prepare_cached(
                 "INSERT INTO webhook_deliveries (webhook_id, feedback_id, next_attempt_at, created_at, updated_at)
                  SELECT id, ?1, ?2, ?2, ?2 FROM webhooks WHERE site_key = ?3",
             )?;
             for job in batch {
                 let s = &job.submission;
+                if !sites.contains(s.site.as_str()) {
+                    outcomes.push(Err(StoreError::UnknownSite(s.site.to_string())));
+                    continue;
+                }
                 let outcome = insert
                     .execute(params![
                         s.id.to_string(),
