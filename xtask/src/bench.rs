@@ -378,7 +378,13 @@ fn fresh_postgres(admin: &str, name: &str) -> Result<String> {
         .rsplit_once('/')
         .ok_or("the PostgreSQL URL has no database name")?;
     let url = format!("{server}/{name}");
-    let added = earshot_pg(&url)
+    add_bench_site(earshot_pg(&url))?;
+    Ok(url)
+}
+
+/// Adds the bench site with `command` (`earshot` pointed at a database).
+fn add_bench_site(mut command: Command) -> Result {
+    let added = command
         .args([
             "site", "add", "--name", "Bench", "--key", "bench", "--origin", ORIGIN,
         ])
@@ -387,8 +393,8 @@ fn fresh_postgres(admin: &str, name: &str) -> Result<String> {
         .map_err(|err| err.to_string())?;
     added
         .success()
-        .then_some(url)
-        .ok_or_else(|| "could not create the bench site on PostgreSQL".into())
+        .then_some(())
+        .ok_or_else(|| "could not create the bench site".into())
 }
 
 /// How many submissions the bench site holds, from `earshot site list`.
@@ -406,17 +412,7 @@ fn fresh_database(db: &Path) -> Result {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
-    let added = earshot(db)
-        .args([
-            "site", "add", "--name", "Bench", "--key", "bench", "--origin", ORIGIN,
-        ])
-        .stdout(Stdio::null())
-        .status()
-        .map_err(|err| err.to_string())?;
-    added
-        .success()
-        .then_some(())
-        .ok_or_else(|| "could not create the bench site".into())
+    add_bench_site(earshot(db))
 }
 
 fn free_port() -> u16 {
