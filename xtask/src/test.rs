@@ -95,7 +95,7 @@ pub fn run(_args: &TestArgs) -> Result {
     })?;
     timed("widget tests", &mut || {
         step("Running the widget's tests in headless Chromium (wasm-bindgen-test)");
-        let mut command: Command = toolchain.wasm_cargo("test");
+        let mut command: Command = toolchain.wasm_cargo("test", &[]);
         exec(
             command
                 .args(["--package", "earshot-widget"])

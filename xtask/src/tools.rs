@@ -1,9 +1,14 @@
 //! Finding, and installing when missing, what the build needs beyond cargo.
 //!
-//! The widget needs a Rust toolchain that can target `wasm32-unknown-unknown`. On most
-//! machines that is `rustup target add wasm32-unknown-unknown`. Where rustup cannot download
-//! the wasm32 standard library (this project's CI machines), Debian's `rustc-web` toolchain
-//! builds std from source with `-Zbuild-std` and links with `wasm-ld` from `lld`.
+//! The widget is built for `wasm32-unknown-unknown` with the standard library compiled from
+//! source (`-Zbuild-std`), on every machine. rustup's prebuilt wasm32 std is compiled for
+//! speed and with unwinding machinery the widget never uses; built from source, with the
+//! size features of the widget's profile, the same widget is several KB smaller, and its size
+//! no longer depends on how a machine got its toolchain. So the build needs the standard
+//! library's source: rustup's `rust-src` component on most machines, or, where rustup cannot
+//! download components, Debian's `rustc-web` toolchain, whose `rust-web-src` is that source
+//! and whose `wasm-ld` links. `RUSTC_BOOTSTRAP=1` lets a stable compiler take the unstable
+//! `-Z` flags that building std needs.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,20 +20,23 @@ use crate::{Result, exec, output, root, step};
 const TARGET: &str = "wasm32-unknown-unknown";
 const DEBIAN_RUSTC: &str = "/usr/bin/rustc";
 const DEBIAN_CARGO: &str = "/usr/bin/cargo";
-const DEBIAN_STD_SOURCE: &str = "/usr/lib/rustlib/src/rust/library";
 const DEBIAN_TOOLCHAIN_PACKAGES: &[&str] = &["rustc-web", "cargo-web", "rust-web-src", "lld-22"];
 const DEBIAN_WASM_LINKER: &str = "wasm-ld-22";
 const BROWSER_PACKAGES: &[&str] = &["chromium", "chromium-driver"];
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
-/// How the wasm build is done on this machine.
+/// The standard library crates built for wasm32 (`panic_abort`: the profiles' panic strategy).
+const BUILD_STD: &str = "-Zbuild-std=std,panic_abort";
+
+/// How the wasm build is done on this machine. Either way std is built from source with the
+/// same flags, so the widget is the same whichever path a machine takes.
 #[derive(Debug, Clone)]
 pub enum WasmRust {
-    /// rustup's toolchain has the wasm32 standard library.
+    /// rustup's toolchain with its `rust-src` component; links with its bundled `rust-lld`.
     Rustup,
-    /// Debian's toolchain, building std from source.
-    DebianBuildStd,
+    /// Debian's `rustc-web` toolchain with `rust-web-src`; links with `wasm-ld` from `lld`.
+    Debian,
 }
 
 /// Everything the widget build needs, found or installed.
@@ -62,16 +70,13 @@ impl Toolchain {
         })
     }
 
-    /// A cargo command that builds for wasm32, set up for this machine's way of doing it.
-    pub fn wasm_cargo(&self, subcommand: &str) -> Command {
-        match self.rust {
-            WasmRust::Rustup => {
-                let mut command = crate::cargo();
-                command.args([subcommand, "--target", TARGET]);
-                command.env("CARGO_TARGET_DIR", root().join("target/wasm"));
-                command
-            }
-            WasmRust::DebianBuildStd => {
+    /// A cargo command that builds for wasm32 with std built from source, set up for this
+    /// machine's toolchain. `rustflags` are added to the wasm32 compilations only (never to
+    /// build scripts or proc macros, which run on the host).
+    pub fn wasm_cargo(&self, subcommand: &str, rustflags: &[&str]) -> Command {
+        let mut command = match self.rust {
+            WasmRust::Rustup => crate::cargo(),
+            WasmRust::Debian => {
                 let mut command = Command::new(DEBIAN_CARGO);
                 command.current_dir(root());
                 // rustup's cargo set these for us; Debian's toolchain must not see them.
@@ -82,7 +87,6 @@ impl Toolchain {
                     "RUSTDOC",
                     "RUSTC_WRAPPER",
                     "RUSTC_WORKSPACE_WRAPPER",
-                    "CARGO_TARGET_DIR",
                     "CARGO_ENCODED_RUSTFLAGS",
                     "CARGO_MANIFEST_DIR",
                     "CARGO_PKG_NAME",
@@ -93,71 +97,93 @@ impl Toolchain {
                 command
                     .env("PATH", format!("/usr/bin:{path}"))
                     .env("RUSTC", DEBIAN_RUSTC)
-                    .env("RUSTC_BOOTSTRAP", "1")
                     .env(
                         "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER",
                         DEBIAN_WASM_LINKER,
-                    )
-                    .env("CARGO_TARGET_DIR", root().join("target/wasm"))
-                    .args([
-                        subcommand,
-                        "--target",
-                        TARGET,
-                        "-Zbuild-std=std,panic_abort",
-                    ]);
+                    );
                 command
             }
-        }
+        };
+        // The wasm build has a target dir of its own: the host build's artefacts are for
+        // another target, and on the Debian path for another compiler.
+        command
+            .env("RUSTC_BOOTSTRAP", "1")
+            .env("CARGO_TARGET_DIR", root().join("target/wasm"))
+            .env(
+                "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
+                rustflags.join(" "),
+            )
+            .args([subcommand, "--target", TARGET, BUILD_STD]);
+        command
     }
 }
 
-fn has_wasm_std(rustc: &str) -> bool {
-    output(Command::new(rustc).args(["--print", "sysroot"]))
-        .map(|sysroot| {
-            Path::new(&sysroot)
-                .join("lib/rustlib")
-                .join(TARGET)
-                .join("lib")
-                .is_dir()
-        })
-        .unwrap_or(false)
+/// The source of the standard library that `rustc` would build std from, if it is there.
+fn std_source(rustc: &str) -> Option<PathBuf> {
+    let sysroot = output(Command::new(rustc).args(["--print", "sysroot"]))?;
+    let library = Path::new(&sysroot).join("lib/rustlib/src/rust/library");
+    library.join("std/Cargo.toml").is_file().then_some(library)
 }
 
 fn debian_toolchain_ready() -> bool {
     Path::new(DEBIAN_CARGO).exists()
-        && Path::new(DEBIAN_STD_SOURCE).is_dir()
+        && std_source(DEBIAN_RUSTC).is_some()
         && which(DEBIAN_WASM_LINKER).is_some()
 }
 
+/// `EARSHOT_WASM_TOOLCHAIN=debian` (or `rustup`) picks the path instead of detecting it: to
+/// compare the two paths' widgets on one machine.
+const TOOLCHAIN_CHOICE: &str = "EARSHOT_WASM_TOOLCHAIN";
+
 fn wasm_rust() -> Result<WasmRust> {
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    if has_wasm_std(&rustc) {
-        eprintln!("    rustup's toolchain has the {TARGET} standard library");
+    match std::env::var(TOOLCHAIN_CHOICE).as_deref() {
+        Ok("debian") => {
+            if !debian_toolchain_ready() {
+                apt_install(DEBIAN_TOOLCHAIN_PACKAGES, "the Debian toolchain, as asked")?;
+            }
+            eprintln!("    using Debian's rustc-web toolchain ({TOOLCHAIN_CHOICE}=debian)");
+            return Ok(WasmRust::Debian);
+        }
+        Ok("rustup") | Err(_) => {}
+        Ok(other) => {
+            return Err(format!(
+                "{TOOLCHAIN_CHOICE}={other}: expected `rustup` or `debian`"
+            ));
+        }
+    }
+    let rustup = which("rustup").is_some();
+    if rustup && std_source(&rustc).is_some() {
+        eprintln!(
+            "    rustup's toolchain has the standard library's source (rust-src): std is built from it for {TARGET}"
+        );
         return Ok(WasmRust::Rustup);
     }
-    if debian_toolchain_ready() {
-        eprintln!("    using Debian's rustc-web toolchain, building std for {TARGET} from source");
-        return Ok(WasmRust::DebianBuildStd);
-    }
-    if which("rustup").is_some() {
+    if rustup {
         eprintln!(
-            "    the {TARGET} standard library is missing; trying `rustup target add {TARGET}`"
+            "    rustup's rust-src component is missing; trying `rustup component add rust-src`"
         );
         let added = run_with_timeout(
-            Command::new("rustup").args(["target", "add", TARGET]),
-            Duration::from_secs(90),
+            Command::new("rustup").args(["component", "add", "rust-src"]),
+            Duration::from_secs(180),
         );
-        if added && has_wasm_std(&rustc) {
+        if added && std_source(&rustc).is_some() {
             return Ok(WasmRust::Rustup);
         }
-        eprintln!("    rustup could not download it; falling back to Debian's toolchain");
+        eprintln!("    rustup could not download rust-src; falling back to Debian's toolchain");
+    }
+    if debian_toolchain_ready() {
+        eprintln!(
+            "    using Debian's rustc-web toolchain and its std source (rust-web-src) for {TARGET}"
+        );
+        return Ok(WasmRust::Debian);
     }
     apt_install(
         DEBIAN_TOOLCHAIN_PACKAGES,
-        "a Rust toolchain that can build std for wasm32",
+        "a Rust toolchain with the standard library's source, to build std for wasm32",
     )?;
     if debian_toolchain_ready() {
-        Ok(WasmRust::DebianBuildStd)
+        Ok(WasmRust::Debian)
     } else {
         Err(format!(
             "installed {DEBIAN_TOOLCHAIN_PACKAGES:?} but the toolchain is still incomplete"
