@@ -27,8 +27,38 @@ pub struct AppState {
     pub assets: crate::assets::Assets,
     /// Limits on dashboard sign-in attempts.
     pub logins: crate::dashboard::LoginLimits,
+    /// Password checks, bounded in number and memory.
+    pub passwords: crate::passwords::PasswordChecks,
     /// Reverse proxies whose `X-Forwarded-For` gives the visitor's address.
     pub trusted_proxies: crate::client_ip::TrustedProxies,
+    /// How long a request and a stalled download may take.
+    pub timeouts: Timeouts,
+}
+
+/// Time limits, so that a client that sends or reads slowly cannot hold a connection, a
+/// worker or an export slot for ever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// From the request's arrival to its response's headers: a body that trickles in is cut
+    /// off with `408 request-timeout` (the connection is then closed).
+    pub request: std::time::Duration,
+    /// How long a streamed export waits for a client that has stopped reading before it
+    /// gives up, ending the download and freeing its export slot.
+    pub export_idle: std::time::Duration,
+}
+
+/// Default of [`Timeouts::request`], in seconds (`--request-timeout`).
+pub const REQUEST_TIMEOUT_SECS: u64 = 30;
+/// Default of [`Timeouts::export_idle`], in seconds (`--export-idle-timeout`).
+pub const EXPORT_IDLE_TIMEOUT_SECS: u64 = 60;
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            request: std::time::Duration::from_secs(REQUEST_TIMEOUT_SECS),
+            export_idle: std::time::Duration::from_secs(EXPORT_IDLE_TIMEOUT_SECS),
+        }
+    }
 }
 
 /// Every route the collector serves, as (method, path pattern), static files included.
@@ -147,6 +177,28 @@ pub async fn log_request(
         metrics.observe_request(method.as_str(), &route, status, elapsed.as_secs_f64());
     }
     Ok(response)
+}
+
+/// Cuts off a request that has not been answered within [`Timeouts::request`]: a client that
+/// trickles its body in byte by byte is answered `408 request-timeout` and its connection
+/// closed.
+pub async fn limit_request_time(
+    request: ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let limit = request
+        .app_data::<web::Data<AppState>>()
+        .map(|state| state.timeouts.request)
+        .unwrap_or(std::time::Duration::from_secs(REQUEST_TIMEOUT_SECS));
+    let method = request.method().clone();
+    let path = request.path().to_owned();
+    match actix_web::rt::time::timeout(limit, next.call(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::info!(%method, path, "request timed out");
+            Err(AppError::RequestTimeout.into())
+        }
+    }
 }
 
 /// JSON 404 for the whole app, including paths that match no route.

@@ -41,6 +41,8 @@ pub enum AppError {
     Storage(#[from] StoreError),
     #[error("the request was interrupted: {0}")]
     Payload(String),
+    #[error("the request took too long to arrive; nothing was stored")]
+    RequestTimeout,
 }
 
 /// Whole seconds to wait, rounded up so a client that waits exactly that long gets through.
@@ -64,6 +66,7 @@ impl AppError {
             Self::NotFound => ErrorCode::NotFound,
             Self::MethodNotAllowed => ErrorCode::MethodNotAllowed,
             Self::Storage(_) => ErrorCode::Internal,
+            Self::RequestTimeout => ErrorCode::RequestTimeout,
         }
     }
 
@@ -94,6 +97,7 @@ impl ResponseError for AppError {
             ErrorCode::OriginNotAllowed | ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ErrorCode::Internal | ErrorCode::Unknown => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -109,6 +113,10 @@ impl ResponseError for AppError {
             }
             Self::RateLimited(wait) => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs(wait).to_string()));
+            }
+            // The rest of a body that came too slowly is not waited for.
+            Self::RequestTimeout => {
+                response.force_close();
             }
             _ => {}
         }

@@ -4,6 +4,8 @@
 //! over HTTP the bytes go out in chunks as they are produced.
 
 use std::io::{self, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use actix_web::http::header;
 use actix_web::web::{self, Bytes};
@@ -270,10 +272,13 @@ impl ExportQuery {
     }
 }
 
-/// A `Write` that hands full chunks to an HTTP response body, waiting when the client is slow.
+/// A `Write` that hands full chunks to an HTTP response body, waiting when the client is slow,
+/// but no longer than `idle`: a client that has stopped reading loses its download and frees
+/// the export slot (and, on SQLite, no snapshot is pinned meanwhile: see `store::sqlite`).
 struct ChunkSender {
     buffer: Vec<u8>,
     chunks: mpsc::Sender<Result<Bytes, io::Error>>,
+    idle: std::time::Duration,
 }
 
 impl ChunkSender {
@@ -281,13 +286,34 @@ impl ChunkSender {
         if self.buffer.is_empty() {
             return Ok(());
         }
-        let chunk = Bytes::from(std::mem::replace(
+        let mut chunk = Ok(Bytes::from(std::mem::replace(
             &mut self.buffer,
             Vec::with_capacity(CHUNK_BYTES),
-        ));
-        self.chunks
-            .blocking_send(Ok(chunk))
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"))
+        )));
+        let started = std::time::Instant::now();
+        let mut pause = std::time::Duration::from_millis(1);
+        loop {
+            match self.chunks.try_send(chunk) {
+                Ok(()) => return Ok(()),
+                Err(mpsc::error::TrySendError::Closed(_)) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::BrokenPipe,
+                        "the client went away",
+                    ));
+                }
+                Err(mpsc::error::TrySendError::Full(back)) => {
+                    if started.elapsed() >= self.idle {
+                        return Err(io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            "the client stopped reading the export",
+                        ));
+                    }
+                    chunk = back;
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(std::time::Duration::from_millis(50));
+                }
+            }
+        }
     }
 }
 
@@ -328,6 +354,7 @@ pub async fn export_feedback(
         filter,
         format,
         &filename,
+        state.timeouts.export_idle,
     ))
 }
 
@@ -339,12 +366,18 @@ pub fn stream_export(
     filter: FeedbackFilter,
     format: Format,
     filename: &str,
+    idle: std::time::Duration,
 ) -> HttpResponse {
     let (chunks, body) = mpsc::channel(CHUNKS_AHEAD);
+    // Set when the export fails part way: the body then ends with an error, so the client
+    // sees a failed download rather than a short file that looks complete.
+    let failed = Arc::new(AtomicBool::new(false));
+    let failure = failed.clone();
     actix_web::rt::task::spawn_blocking(move || {
         let mut sender = ChunkSender {
             buffer: Vec::with_capacity(CHUNK_BYTES),
             chunks: chunks.clone(),
+            idle,
         };
         let result = store.export_slot().and_then(|_slot| {
             store.read(|conn| write_export_in(conn, &sites, &filter, format, &mut sender, || ()))
@@ -353,15 +386,24 @@ pub fn stream_export(
         match result {
             Ok(rows) => tracing::info!(%sites, rows, "exported"),
             Err(err) => {
-                tracing::error!(%sites, error = %err, "export failed part way");
-                // Breaking the stream makes the client see a failed download, not a short file.
-                let _ = chunks.blocking_send(Err(io::Error::other(err.to_string())));
+                tracing::warn!(%sites, error = %err, "export ended part way");
+                failure.store(true, Ordering::Release);
             }
         }
     });
 
-    let stream = futures_util::stream::unfold(body, |mut body| async move {
-        body.recv().await.map(|chunk| (chunk, body))
+    let stream = futures_util::stream::unfold(Some(body), move |body| {
+        let failed = failed.clone();
+        async move {
+            let mut body = body?;
+            match body.recv().await {
+                Some(chunk) => Some((chunk, Some(body))),
+                None if failed.load(Ordering::Acquire) => {
+                    Some((Err(io::Error::other("the export failed part way")), None))
+                }
+                None => None,
+            }
+        }
     });
     HttpResponse::Ok()
         .content_type(format.content_type())

@@ -180,7 +180,7 @@ async fn accept(
     let spam = submission.looks_like_spam();
     match state.store.submit(submission, now_millis()).await {
         Ok(Stored::New) => {
-            tracing::info!(site = %site.key, %id, spam, "feedback stored");
+            tracing::debug!(site = %site.key, %id, spam, "feedback stored");
             let outcome = if spam { Outcome::Spam } else { Outcome::Stored };
             Ok((
                 HttpResponse::Created().json(FeedbackAccepted { id }),

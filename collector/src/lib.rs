@@ -15,6 +15,7 @@ pub mod ingest;
 pub mod metrics;
 pub mod openapi;
 pub mod origin;
+pub mod passwords;
 pub mod rate_limit;
 pub mod sites;
 pub mod store;

@@ -59,6 +59,7 @@ fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
         window: Duration::from_secs(limits::RATE_WINDOW_SECS),
     });
     let state_store = store.clone();
+    let logins = earshot_collector::dashboard::LoginLimits::default();
     let assets =
         earshot_collector::assets::Assets::choose(args.www_dir.clone(), args.widget_dir.clone());
     let state = AppState {
@@ -67,8 +68,13 @@ fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
         sites: Default::default(),
         rate_limits: rate_limits.clone(),
         assets: assets.clone(),
-        logins: Default::default(),
+        logins: logins.clone(),
+        passwords: Default::default(),
         trusted_proxies: args.trusted_proxies.clone(),
+        timeouts: app::Timeouts {
+            request: Duration::from_secs(args.request_timeout),
+            export_idle: Duration::from_secs(args.export_idle_timeout),
+        },
     };
     if !assets.has_widget() {
         tracing::warn!(files = %assets.describe(), "the widget is not built; run `cargo xtask serve` or set --widget-dir");
@@ -78,6 +84,7 @@ fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
         App::new()
             .configure(app::configure(state.clone()))
             .default_service(web::to(app::not_found))
+            .wrap(from_fn(app::limit_request_time))
             .wrap(app::compress())
             .wrap(from_fn(app::log_request))
     })
@@ -109,6 +116,7 @@ fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
             loop {
                 every_minute.tick().await;
                 rate_limits.forget_idle();
+                logins.forget_idle();
             }
         });
         server.run().await

@@ -6,6 +6,7 @@ use actix_web::{HttpResponse, web};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -36,6 +37,10 @@ pub struct Metrics {
     registry: Arc<Registry>,
     submissions: Family<OutcomeLabels, Counter>,
     latency: LatencyHistogram,
+    /// Sizes read when the metrics are asked for.
+    database_bytes: Gauge,
+    wal_bytes: Gauge,
+    resident_memory_bytes: Gauge,
 }
 
 /// What happened to one `POST /v1/feedback`.
@@ -67,10 +72,31 @@ impl Default for Metrics {
             "Time from request to response headers, by method, route and status",
             latency.clone(),
         );
+        let database_bytes = Gauge::default();
+        registry.register(
+            "sqlite_database_bytes",
+            "Size of the SQLite database file (0 on PostgreSQL)",
+            database_bytes.clone(),
+        );
+        let wal_bytes = Gauge::default();
+        registry.register(
+            "sqlite_wal_bytes",
+            "Size of the SQLite write-ahead log file (0 on PostgreSQL); kept under 64 MiB",
+            wal_bytes.clone(),
+        );
+        let resident_memory_bytes = Gauge::default();
+        registry.register(
+            "process_resident_memory_bytes",
+            "Resident memory of the collector process",
+            resident_memory_bytes.clone(),
+        );
         Self {
             registry: Arc::new(registry),
             submissions,
             latency,
+            database_bytes,
+            wal_bytes,
+            resident_memory_bytes,
         }
     }
 }
@@ -107,6 +133,19 @@ impl Metrics {
         self.latency.get_or_create(&labels).observe(seconds);
     }
 
+    /// Records the sizes of the database's files and of the process.
+    pub fn observe_sizes(&self, location: &crate::store::Location) {
+        if let crate::store::Location::Sqlite(path) = location {
+            let size = std::fs::metadata(path).map(|meta| meta.len()).unwrap_or(0);
+            self.database_bytes.set(size as i64);
+            self.wal_bytes
+                .set(crate::store::sqlite::wal_bytes(path) as i64);
+        }
+        if let Some(rss) = resident_memory_bytes() {
+            self.resident_memory_bytes.set(rss as i64);
+        }
+    }
+
     /// The metrics in Prometheus' text format.
     pub fn render(&self) -> String {
         let mut text = String::new();
@@ -120,9 +159,18 @@ impl Metrics {
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text format", content_type = "application/openmetrics-text")))]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    state.metrics.observe_sizes(state.store.location());
     HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
         .body(state.metrics.render())
+}
+
+/// This process's resident memory, from `/proc/self/status` (Linux; `None` elsewhere).
+pub fn resident_memory_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
 }
 
 #[cfg(test)]

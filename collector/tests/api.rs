@@ -38,7 +38,9 @@ fn state(dir: &tempfile::TempDir) -> AppState {
             Some(dir.path().join("widget")),
         ),
         logins: Default::default(),
+        passwords: Default::default(),
         trusted_proxies: Default::default(),
+        timeouts: Default::default(),
     }
 }
 
@@ -49,6 +51,7 @@ macro_rules! app {
             App::new()
                 .configure(app::configure(state($dir)))
                 .default_service(web::to(app::not_found))
+                .wrap(actix_web::middleware::from_fn(app::limit_request_time))
                 .wrap(app::compress())
                 .wrap(actix_web::middleware::from_fn(app::log_request)),
         )

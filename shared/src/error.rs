@@ -33,6 +33,9 @@ pub enum ErrorCode {
     /// Too many submissions from this visitor or to this site; `Retry-After` says when to
     /// try again (429).
     RateLimited,
+    /// The request was not complete within the collector's time limit (a body sent too
+    /// slowly); nothing was stored (408).
+    RequestTimeout,
     /// Something failed on the collector; the submission was not stored (500).
     Internal,
     /// A code this build does not know yet (a newer collector).
@@ -56,6 +59,7 @@ impl ErrorCode {
             Self::NotFound => "not-found",
             Self::MethodNotAllowed => "method-not-allowed",
             Self::RateLimited => "rate-limited",
+            Self::RequestTimeout => "request-timeout",
             Self::Internal => "internal",
             Self::Unknown => "unknown",
         }
@@ -94,6 +98,7 @@ mod tests {
             ErrorCode::NotFound,
             ErrorCode::MethodNotAllowed,
             ErrorCode::RateLimited,
+            ErrorCode::RequestTimeout,
             ErrorCode::Internal,
         ] {
             let json = serde_json::to_string(&code).unwrap();

@@ -14,7 +14,9 @@ use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use serde::Deserialize;
 
-pub use auth::{LoginLimits, Owner, SESSION_COOKIE};
+pub use auth::{
+    LOGIN_ATTEMPTS_PER_ACCOUNT, LOGIN_ATTEMPTS_PER_SOURCE, LoginLimits, Owner, SESSION_COOKIE,
+};
 
 use crate::accounts;
 use crate::app::AppState;
@@ -190,52 +192,67 @@ async fn login(
         next,
     } = form.into_inner();
     let next = auth::safe_next(next.as_deref());
-    let user_agent = request
-        .headers()
-        .get(header::USER_AGENT)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("");
-    let visitor = state.rate_limits.visitor_key(
-        state.trusted_proxies.client_ip(&request),
-        user_agent,
-        "/admin/login",
-    );
-    if let Err(wait) = state.logins.check(&email, visitor) {
+    let too_many = |wait: std::time::Duration| {
         let message = format!(
             "Too many attempts. Try again in {} minutes.",
             wait.as_secs().div_ceil(60).max(1)
         );
-        return Ok(html(
+        html(
             StatusCode::TOO_MANY_REQUESTS,
             pages::login(&next, Some(&message), &email),
-        ));
+        )
+    };
+    // The source is the address alone: a user agent costs nothing to change.
+    let source = state.rate_limits.visitor_key(
+        auth::sign_in_source(state.trusted_proxies.client_ip(&request)),
+        "",
+        "/admin/login",
+    );
+    if let Err(wait) = state.logins.check_source(&source) {
+        return Ok(too_many(wait));
     }
     let lookup = email.clone();
-    let signed_in = state
+    let found = state
         .store
-        .read_async(move |conn| {
-            let found = accounts::user_by_email(conn, &lookup)?;
-            // A wrong email costs as much time as a wrong password.
-            let hash = found
-                .as_ref()
-                .map_or(accounts::decoy_hash(), |(_, hash)| hash.as_str());
-            let valid = accounts::verify_password(hash, &password);
-            match found {
-                Some((user, _)) if valid => Ok(Some(accounts::create_session(conn, &user)?)),
-                _ => Ok(None),
-            }
-        })
+        .read_async(move |conn| accounts::user_by_email(conn, &lookup))
         .await?;
-    let Some(token) = signed_in else {
+    if let Some((user, hash)) = &found {
+        let known = request
+            .cookie(auth::DEVICE_COOKIE)
+            .is_some_and(|cookie| auth::is_known_device(hash, cookie.value()));
+        if !known && let Err(wait) = state.logins.check_account(user.id) {
+            return Ok(too_many(wait));
+        }
+    }
+    // A wrong email costs as much time as a wrong password.
+    let hash = found
+        .as_ref()
+        .map_or(accounts::decoy_hash(), |(_, hash)| hash.as_str())
+        .to_owned();
+    let valid = match state.passwords.verify(hash, password).await {
+        Ok(valid) => valid,
+        Err(busy) => {
+            return Ok(HttpResponse::build(StatusCode::TOO_MANY_REQUESTS)
+                .insert_header((header::RETRY_AFTER, "1"))
+                .content_type("text/html; charset=utf-8")
+                .body(pages::login(&next, Some(&busy.to_string()), &email).into_string()));
+        }
+    };
+    let Some((user, hash)) = found.filter(|_| valid) else {
         tracing::info!("dashboard sign-in refused");
         return Ok(html(
             StatusCode::UNAUTHORIZED,
             pages::login(&next, Some("Wrong email or password."), &email),
         ));
     };
+    let token = state
+        .store
+        .read_async(move |conn| accounts::create_session(conn, &user))
+        .await?;
     let secure = request.connection_info().scheme() == "https";
     Ok(HttpResponse::SeeOther()
         .cookie(auth::session_cookie(token, secure))
+        .cookie(auth::device_cookie(auth::device_token(&hash), secure))
         .insert_header((header::LOCATION, next))
         .finish())
 }
@@ -437,6 +454,7 @@ async fn export_view(
         filter,
         Format::Csv,
         &name,
+        state.timeouts.export_idle,
     ))
 }
 

@@ -12,7 +12,7 @@
 //! two replicas at once) is stored once.
 
 mod postgres;
-mod sqlite;
+pub mod sqlite;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -33,6 +33,9 @@ pub use sqlite::open_connection;
 const MAX_BATCH: usize = 512;
 /// How many submissions may wait for the writer before `submit` waits too.
 const WRITE_QUEUE: usize = 4_096;
+/// After this long with nothing to write, the writer tidies up (on SQLite: a checkpoint that
+/// truncates the WAL, so an idle collector keeps no WAL on disk).
+pub const WRITER_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -363,6 +366,13 @@ pub trait Database: Send {
     /// it): the caller replaces it. A file never is.
     fn is_broken(&mut self) -> bool {
         false
+    }
+
+    /// Called by the writer after each batch (`idle: false`) and once it has had nothing to
+    /// write for [`WRITER_IDLE`] (`idle: true`): on SQLite, keeps the WAL file small.
+    fn after_writes(&mut self, idle: bool) -> Result<(), StoreError> {
+        let _ = idle;
+        Ok(())
     }
 
     // ---- Submissions ---------------------------------------------------------------------
@@ -748,7 +758,21 @@ fn run_writer(
     jobs: mpsc::Receiver<WriteJob>,
     reopen: impl Fn() -> Result<Box<dyn Database>, StoreError>,
 ) {
-    while let Ok(first) = jobs.recv() {
+    let mut wrote_since_idle = false;
+    loop {
+        let first = match jobs.recv_timeout(WRITER_IDLE) {
+            Ok(job) => job,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if std::mem::take(&mut wrote_since_idle)
+                    && let Err(err) = conn.after_writes(true)
+                {
+                    tracing::warn!(error = %err, "idle database maintenance failed");
+                }
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
+        wrote_since_idle = true;
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match jobs.try_recv() {
@@ -817,6 +841,9 @@ fn run_writer(
         };
         for (job, outcome) in batch.into_iter().zip(outcomes) {
             let _ = job.reply.send(outcome);
+        }
+        if let Err(err) = conn.after_writes(false) {
+            tracing::warn!(error = %err, "database maintenance after a batch failed");
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 use std::path::Path;
+use std::time::Duration;
 
 use earshot_shared::{Rating, SiteKey, WidgetSettings};
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
@@ -127,8 +128,107 @@ pub fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Whenever the WAL is started over, its file is cut back to this size.
+    conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT_BYTES as i64)?;
     migrate(&mut conn)?;
     Ok(conn)
+}
+
+/// Rows read per short read transaction when a whole listing is streamed (an export).
+pub const EXPORT_CHUNK_ROWS: usize = 500;
+/// The WAL file is cut back to this size whenever SQLite starts it over
+/// (`journal_size_limit`); and the writer restarts it once it grows past this.
+pub const WAL_SIZE_LIMIT_BYTES: u64 = 64 * 1024 * 1024;
+/// How long the writer's checkpoint waits for readers of an old snapshot before leaving the
+/// work for the next one: the writer must not stall submissions for long.
+const CHECKPOINT_WAIT: Duration = Duration::from_millis(50);
+
+/// Streams every row matching `clause` in keyset-ordered chunks, each read in a statement of
+/// its own (so in a read transaction of its own) and handed on only once that statement has
+/// ended. A slow reader (a client downloading an export) then never pins an old snapshot,
+/// which would stop checkpoints and let the WAL grow without bound. The upper bound is read
+/// first, so the listing holds exactly the rows committed before it began (rows deleted
+/// meanwhile by retention or erasure leave it; edits made meanwhile show).
+trait ChunkedListing {
+    fn for_each_in_chunks(
+        &mut self,
+        clause: &str,
+        params: Vec<SqlValue>,
+        each: &mut dyn FnMut(FeedbackRow) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError>;
+}
+
+impl ChunkedListing for Connection {
+    fn for_each_in_chunks(
+        &mut self,
+        clause: &str,
+        params: Vec<SqlValue>,
+        each: &mut dyn FnMut(FeedbackRow) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        let last: i64 =
+            self.query_row("SELECT coalesce(max(seq), 0) FROM feedback", [], |row| {
+                row.get(0)
+            })?;
+        let sql = format!(
+            "SELECT {FEEDBACK_COLUMNS} FROM feedback WHERE {clause} AND seq > ? AND seq <= ? \
+             ORDER BY seq LIMIT {EXPORT_CHUNK_ROWS}"
+        );
+        let mut after = 0i64;
+        let mut count = 0;
+        loop {
+            let chunk = {
+                let mut statement = self.prepare_cached(&sql)?;
+                let bound = values(params.clone()).chain([
+                    rusqlite::types::Value::Integer(after),
+                    rusqlite::types::Value::Integer(last),
+                ]);
+                let rows = statement.query_map(params_from_iter(bound), feedback_row)?;
+                rows.collect::<Result<Vec<_>, _>>()?
+            };
+            let Some(end) = chunk.last().map(|row| row.seq) else {
+                return Ok(count);
+            };
+            let full = chunk.len() == EXPORT_CHUNK_ROWS;
+            for row in chunk {
+                each(row)?;
+                count += 1;
+            }
+            if !full {
+                return Ok(count);
+            }
+            after = end;
+        }
+    }
+}
+
+/// The size of the WAL file beside the database, 0 when there is none.
+pub fn wal_bytes(database: &Path) -> u64 {
+    let mut wal = database.as_os_str().to_owned();
+    wal.push("-wal");
+    std::fs::metadata(wal).map(|meta| meta.len()).unwrap_or(0)
+}
+
+/// A checkpoint that copies the whole WAL into the database and starts the WAL over,
+/// truncating it to nothing, when no reader holds an old snapshot; otherwise SQLite's own
+/// passive checkpoints go on and this is tried again later. Run by the writer when it is
+/// idle and when the WAL has grown past [`WAL_SIZE_LIMIT_BYTES`].
+pub(super) fn checkpoint(conn: &Connection) -> Result<bool, StoreError> {
+    conn.busy_timeout(CHECKPOINT_WAIT)?;
+    let outcome: Result<(i64, i64, i64), rusqlite::Error> =
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        });
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    match outcome {
+        // (busy, frames in the WAL, frames checkpointed): busy = 1 when readers held it back.
+        Ok((busy, _, _)) => Ok(busy == 0),
+        Err(rusqlite::Error::SqliteFailure(err, _))
+            if err.code == rusqlite::ErrorCode::DatabaseBusy =>
+        {
+            Ok(false)
+        }
+        Err(err) => Err(err.into()),
+    }
 }
 
 /// What the writer's commits survive.
@@ -239,6 +339,17 @@ fn placeholders(n: usize) -> String {
 }
 
 impl Database for Connection {
+    fn after_writes(&mut self, idle: bool) -> Result<(), StoreError> {
+        let Some(path) = self.path().filter(|path| !path.is_empty()) else {
+            return Ok(());
+        };
+        let wal = wal_bytes(Path::new(path));
+        if wal > 0 && (idle || wal > WAL_SIZE_LIMIT_BYTES) {
+            checkpoint(self)?;
+        }
+        Ok(())
+    }
+
     fn ping(&mut self) -> Result<(), StoreError> {
         Ok(self.query_row("SELECT 1", [], |_| Ok(()))?)
     }
@@ -534,6 +645,9 @@ impl Database for Connection {
         each: &mut dyn FnMut(FeedbackRow) -> Result<(), StoreError>,
     ) -> Result<u64, StoreError> {
         let (clause, params) = filter.sql(sites, Dialect::Sqlite);
+        if page == Page::All {
+            return self.for_each_in_chunks(&clause, params, each);
+        }
         let sql = format!(
             "SELECT {FEEDBACK_COLUMNS} FROM feedback WHERE {clause} {}",
             page.order_by()

@@ -10,6 +10,7 @@ pub mod receiver;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 /// The repository root.
 pub fn root() -> PathBuf {
@@ -78,4 +79,22 @@ pub fn parse_csv(bytes: &[u8]) -> (Vec<String>, Vec<csv::StringRecord>) {
 pub fn cell<'a>(row: &'a csv::StringRecord, column: &str) -> &'a str {
     let index = CSV_COLUMNS.iter().position(|c| *c == column).unwrap();
     &row[index]
+}
+
+/// Polls `check` until it returns `Some`, and fails the test with `what` if it has not within
+/// `limit`. For waiting on something that happens in the background (a delivery, a
+/// checkpoint) without a fixed sleep: it returns as soon as the thing is seen, and the limit
+/// is only how long a broken build may take to fail.
+pub fn eventually<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(found) = check() {
+            return found;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still not seen after {limit:?}: {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
