@@ -160,20 +160,21 @@ fn guesses_are_limited_per_source_whatever_the_user_agent() {
         &["--trusted-proxies", "127.0.0.1"],
     );
     collector.add_user(OWNER, PASSWORD, &[]);
+    let allowed = LOGIN_ATTEMPTS_PER_SOURCE as usize;
     let mut statuses = Vec::new();
-    for n in 0..12 {
+    for n in 0..allowed + 2 {
         let email = format!("nobody{n}@example.com");
         let agent = format!("Browser/{n}");
         statuses.push(sign_in(&collector, "192.0.2.7", &agent, &email, "guess", None).0);
     }
-    assert_eq!(&statuses[..10], &[401; 10]);
+    assert_eq!(statuses[..allowed], vec![401; allowed]);
     assert_eq!(
-        &statuses[10..],
+        &statuses[allowed..],
         &[429, 429],
         "a new user agent is the same source"
     );
     // An IPv6 source is its /64 network.
-    for n in 0..10 {
+    for n in 0..allowed {
         let source = format!("2001:db8:7:7::{:x}", n + 1);
         assert_eq!(
             sign_in(&collector, &source, "B", "nobody@example.com", "g", None).0,
