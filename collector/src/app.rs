@@ -33,6 +33,10 @@ pub struct AppState {
     pub trusted_proxies: crate::client_ip::TrustedProxies,
     /// How long a request and a stalled download may take.
     pub timeouts: Timeouts,
+    /// Whether webhooks may point at this machine or private networks.
+    pub webhook_reach: crate::webhooks::Reach,
+    /// The bearer token `GET /metrics` asks for, when set.
+    pub metrics_token: Option<String>,
 }
 
 /// Time limits, so that a client that sends or reads slowly cannot hold a connection, a

@@ -87,7 +87,17 @@ mod tests {
         assert_ne!(a, b);
         assert!(a.starts_with(TOKEN_PREFIX));
         assert_eq!(a.len(), TOKEN_PREFIX.len() + 64);
-        assert_eq!(hash_token(&a), hash_token(&a));
-        assert_eq!(hash_token("x").len(), 64);
+        assert_ne!(hash_token(&a), hash_token(&b));
+    }
+
+    #[test]
+    fn token_hashes_match_a_known_answer() {
+        // SHA-256 of the token's text, as Python's hashlib computes it: a change here would
+        // make every stored token stop working.
+        let token = format!("{TOKEN_PREFIX}{}", "ab".repeat(32));
+        assert_eq!(
+            hash_token(&token),
+            "5346e6e18f5ef919109c3d731509bde8402138d86b30c4485c7231e4f2276907"
+        );
     }
 }

@@ -138,6 +138,17 @@ pub struct ServeArgs {
     /// download and frees its export slot.
     #[arg(long, env = "EARSHOT_EXPORT_IDLE_TIMEOUT", default_value_t = crate::app::EXPORT_IDLE_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
     pub export_idle_timeout: u64,
+
+    /// Let webhooks reach this machine and private networks (loopback, 10/8, 172.16/12,
+    /// 192.168/16, link-local...). Off by default, so an owner account cannot make the
+    /// collector call services behind its firewall.
+    #[arg(long, env = "EARSHOT_ALLOW_PRIVATE_WEBHOOKS")]
+    pub allow_private_webhooks: bool,
+
+    /// A token that `GET /metrics` requires as `Authorization: Bearer <token>`. Without it
+    /// the metrics are public (they hold counts and timings, no visitor data).
+    #[arg(long, env = "EARSHOT_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -64,6 +64,15 @@ fn check_content_type(request: &HttpRequest) -> Result<(), AppError> {
 /// Decodes a request body into a submission. Any byte sequence gives a submission or an
 /// error, never a panic (see the property tests).
 pub fn parse_submission(body: &[u8]) -> Result<Submission, AppError> {
+    // serde would take an array of the fields in order as a submission too; only an object
+    // is one.
+    let first = body.iter().find(|byte| !byte.is_ascii_whitespace());
+    if first.is_some_and(|byte| *byte != b'{') {
+        return Err(AppError::InvalidJson {
+            message: "a submission is a JSON object".to_owned(),
+            field: None,
+        });
+    }
     let mut json = serde_json::Deserializer::from_slice(body);
     let submission = serde_path_to_error::deserialize(&mut json).map_err(|err| {
         let path = err.path().to_string();
@@ -76,7 +85,15 @@ pub fn parse_submission(body: &[u8]) -> Result<Submission, AppError> {
         message: err.to_string(),
         field: None,
     })?;
-    Ok(submission)
+    Ok(without_empty_optionals(submission))
+}
+
+/// An optional field sent empty (`"email": ""`, as a form with an empty box gives) counts as
+/// not sent.
+fn without_empty_optionals(mut submission: Submission) -> Submission {
+    submission.email = submission.email.filter(|email| !email.trim().is_empty());
+    submission.user_id = submission.user_id.filter(|id| !id.is_empty());
+    submission
 }
 
 /// Adds the headers that let the page at `origin` read the answer.
@@ -160,7 +177,6 @@ async fn accept(
         return Err(AppError::OriginNotAllowed(shown.to_owned()));
     }
 
-    // Counted before validation: a flood of malformed submissions is a flood too.
     let user_agent = request
         .headers()
         .get(header::USER_AGENT)
@@ -171,11 +187,18 @@ async fn accept(
         user_agent,
         site.key.as_str(),
     );
+    // Only accepted submissions count against the visitor's and the site's limits; refusals
+    // have a limit of their own, so a flood of bad ones is slowed down too, without eating
+    // into what a visitor may send once they get it right.
+    if let Err(invalid) = submission.validate() {
+        if let Err(wait) = state.rate_limits.check_refusal(&visitor) {
+            return Err(AppError::RateLimited(wait));
+        }
+        return Err(invalid.into());
+    }
     if let Err(wait) = state.rate_limits.check(&visitor, site.key.as_str()) {
         return Err(AppError::RateLimited(wait));
     }
-
-    submission.validate()?;
     let id = submission.id;
     let spam = submission.looks_like_spam();
     match state.store.submit(submission, now_millis()).await {

@@ -59,6 +59,11 @@ fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
         window: Duration::from_secs(limits::RATE_WINDOW_SECS),
     });
     let state_store = store.clone();
+    let webhook_reach = if args.allow_private_webhooks {
+        earshot_collector::webhooks::Reach::Anywhere
+    } else {
+        earshot_collector::webhooks::Reach::PublicOnly
+    };
     let logins = earshot_collector::dashboard::LoginLimits::default();
     let assets =
         earshot_collector::assets::Assets::choose(args.www_dir.clone(), args.widget_dir.clone());
@@ -75,6 +80,8 @@ fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
             request: Duration::from_secs(args.request_timeout),
             export_idle: Duration::from_secs(args.export_idle_timeout),
         },
+        webhook_reach,
+        metrics_token: args.metrics_token.clone().filter(|token| !token.is_empty()),
     };
     if !assets.has_widget() {
         tracing::warn!(files = %assets.describe(), "the widget is not built; run `cargo xtask serve` or set --widget-dir");
@@ -96,6 +103,7 @@ fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
     earshot_collector::webhooks::start(
         state_store.clone(),
         Duration::from_secs(args.webhook_retry_secs.max(1)),
+        webhook_reach,
     );
     std::thread::Builder::new()
         .name("earshot-retention".into())

@@ -25,6 +25,10 @@ pub struct RateLimitConfig {
     pub window: Duration,
 }
 
+/// Refused submissions a visitor may send per window before being told to wait: enough for
+/// a person correcting a form, not for a script probing the API.
+pub const REFUSALS_PER_VISITOR: u32 = 30;
+
 /// A visitor's anonymous key for one day: 16 bytes of HMAC-SHA256.
 pub type VisitorKey = [u8; 16];
 
@@ -36,6 +40,8 @@ struct DailySalt {
 #[derive(Clone)]
 pub struct RateLimits {
     per_visitor: Option<Arc<DefaultKeyedRateLimiter<VisitorKey>>>,
+    /// Refused submissions (invalid fields) per visitor, counted apart from accepted ones.
+    refusals: Arc<DefaultKeyedRateLimiter<VisitorKey>>,
     per_site: Option<Arc<DefaultKeyedRateLimiter<String>>>,
     salt: Arc<Mutex<DailySalt>>,
     clock: DefaultClock,
@@ -68,6 +74,10 @@ impl RateLimits {
             per_site: config
                 .per_site
                 .map(|count| Arc::new(RateLimiter::keyed(quota(count, config.window)))),
+            refusals: Arc::new(RateLimiter::keyed(quota(
+                NonZeroU32::new(REFUSALS_PER_VISITOR).expect("non-zero"),
+                config.window,
+            ))),
             salt: Arc::new(Mutex::new(DailySalt {
                 day: utc_day(),
                 salt: random_salt(),
@@ -120,8 +130,18 @@ impl RateLimits {
         Ok(())
     }
 
+    /// Counts one refused submission from `visitor`; `Err` holds how long to wait.
+    pub fn check_refusal(&self, visitor: &VisitorKey) -> Result<(), Duration> {
+        let now = self.clock.now();
+        self.refusals
+            .check_key(visitor)
+            .map_err(|not_until| not_until.wait_time_from(now))
+    }
+
     /// Forgets visitors and sites whose limits have fully refilled, so memory stays bounded.
     pub fn forget_idle(&self) {
+        self.refusals.retain_recent();
+        self.refusals.shrink_to_fit();
         if let Some(limiter) = &self.per_visitor {
             limiter.retain_recent();
             limiter.shrink_to_fit();

@@ -6,6 +6,7 @@
 //! deliveries survive restarts. One worker thread per collector sends what is due.
 
 use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
@@ -78,6 +79,127 @@ pub fn validate_url(url: &str) -> Result<(), String> {
             Ok(())
         }
         _ => Err("a webhook URL starts with https:// (or http://) and names a host".to_owned()),
+    }
+}
+
+/// Whether webhooks may reach this machine and private networks (`--allow-private-webhooks`).
+/// Off by default: an owner account must not be a way to make the collector call services
+/// behind its firewall (server-side request forgery).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Reach {
+    #[default]
+    PublicOnly,
+    Anywhere,
+}
+
+/// Whether an address is on the public internet: not this machine, not a private, shared,
+/// link-local, multicast or unspecified network (IPv4-mapped IPv6 addresses as their IPv4).
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || a == 0
+                // Shared address space (carrier-grade NAT), 100.64.0.0/10.
+                || (a == 100 && (64..128).contains(&b)))
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                // Unique local fc00::/7 and link-local fe80::/10.
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80)
+        }
+    }
+}
+
+/// Checks, when a webhook is added, that its host resolves to at least one public address
+/// (blocking: DNS). Checked again at every delivery, so a name that later points elsewhere
+/// (DNS rebinding) is refused then too.
+pub fn check_reach(url: &str, reach: Reach) -> Result<(), String> {
+    if reach == Reach::Anywhere {
+        return Ok(());
+    }
+    let parsed = url::Url::parse(url.trim()).map_err(|err| err.to_string())?;
+    let addresses: Vec<SocketAddr> = parsed
+        .socket_addrs(|| None)
+        .map_err(|err| format!("the webhook's host cannot be resolved: {err}"))?;
+    if addresses.iter().any(|address| is_public(address.ip())) {
+        Ok(())
+    } else {
+        Err(PRIVATE_REFUSAL.to_owned())
+    }
+}
+
+const PRIVATE_REFUSAL: &str = "the webhook's host is on this machine or a private network; \
+     start the collector with --allow-private-webhooks to allow that";
+
+/// A resolver for the delivery agent that keeps only public addresses, so a delivery never
+/// connects to a private one whatever the name resolves to at that moment.
+#[derive(Debug)]
+struct PublicAddressesOnly;
+
+impl ureq::unversioned::resolver::Resolver for PublicAddressesOnly {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        _config: &ureq::config::Config,
+        _timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+        let host = uri.host().ok_or(ureq::Error::HostNotFound)?;
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let port = uri
+            .port_u16()
+            .unwrap_or(if uri.scheme_str() == Some("https") {
+                443
+            } else {
+                80
+            });
+        let mut kept = self.empty();
+        let mut any = false;
+        for address in (host, port).to_socket_addrs()? {
+            any = true;
+            if is_public(address.ip()) && kept.len() < 16 {
+                kept.push(address);
+            }
+        }
+        if !any {
+            return Err(ureq::Error::HostNotFound);
+        }
+        if kept.is_empty() {
+            return Err(ureq::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                PRIVATE_REFUSAL,
+            )));
+        }
+        Ok(kept)
+    }
+}
+
+/// The HTTP client deliveries are sent with.
+pub fn delivery_agent(reach: Reach) -> ureq::Agent {
+    let config = ureq::Agent::config_builder()
+        .timeout_global(Some(TIMEOUT))
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build();
+    match reach {
+        Reach::Anywhere => config.into(),
+        Reach::PublicOnly => ureq::Agent::with_parts(
+            config,
+            ureq::unversioned::transport::DefaultConnector::default(),
+            PublicAddressesOnly,
+        ),
     }
 }
 
@@ -272,13 +394,8 @@ pub fn deliver_due(
 }
 
 /// Starts the delivery thread: every second, sends what is due.
-pub fn start(store: Store, retry_first: Duration) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(TIMEOUT))
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .build()
-        .into();
+pub fn start(store: Store, retry_first: Duration, reach: Reach) {
+    let agent = delivery_agent(reach);
     std::thread::Builder::new()
         .name("earshot-webhooks".into())
         .spawn(move || {
@@ -363,5 +480,79 @@ mod tests {
         for bad in ["", "ftp://x.example/", "javascript:alert(1)", "https://"] {
             assert!(validate_url(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn only_public_addresses_are_public() {
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(!is_public(private.parse().unwrap()), "{private}");
+        }
+        for public in ["93.184.216.34", "1.1.1.1", "2606:4700::1111", "100.128.0.1"] {
+            assert!(is_public(public.parse().unwrap()), "{public}");
+        }
+    }
+
+    #[test]
+    fn a_delivery_never_connects_to_a_private_address() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let url = format!(
+            "http://127.0.0.1:{}/hook",
+            listener.local_addr().unwrap().port()
+        );
+        let error = delivery_agent(Reach::PublicOnly)
+            .post(&url)
+            .send("{}")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("private network"), "{error}");
+        assert!(listener.accept().is_err(), "nothing connected");
+        // A name is resolved at send time and refused the same way.
+        let by_name = format!(
+            "http://localhost:{}/hook",
+            listener.local_addr().unwrap().port()
+        );
+        assert!(
+            delivery_agent(Reach::PublicOnly)
+                .post(&by_name)
+                .send("{}")
+                .is_err()
+        );
+        assert!(listener.accept().is_err(), "nothing connected");
+        assert_eq!(
+            check_reach(&url, Reach::PublicOnly).unwrap_err(),
+            PRIVATE_REFUSAL
+        );
+        assert!(check_reach(&url, Reach::Anywhere).is_ok());
+        // Allowed, the same delivery reaches the listener.
+        listener.set_nonblocking(false).unwrap();
+        let server = std::thread::spawn(move || {
+            use std::io::{Read, Write};
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut request = [0u8; 1024];
+            let _ = stream.read(&mut request).unwrap();
+            stream
+                .write_all(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n")
+                .unwrap();
+        });
+        let response = delivery_agent(Reach::Anywhere)
+            .post(&url)
+            .send("{}")
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 204);
+        server.join().unwrap();
     }
 }

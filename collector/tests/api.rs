@@ -41,6 +41,8 @@ fn state(dir: &tempfile::TempDir) -> AppState {
         passwords: Default::default(),
         trusted_proxies: Default::default(),
         timeouts: Default::default(),
+        webhook_reach: Default::default(),
+        metrics_token: None,
     }
 }
 

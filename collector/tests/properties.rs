@@ -3,19 +3,71 @@
 use earshot_collector::export::{Format, neutralize_formula, write_export};
 use earshot_collector::ingest::parse_submission;
 use earshot_collector::store::{self, Database, FeedbackFilter, Store};
+use earshot_shared::limits::MAX_COMMENT_CHARS;
 use earshot_shared::{ClientInfo, Rating, RatingKind, SiteKey, Submission};
 use proptest::prelude::*;
 
+/// What [`Submission::validate`] promises of whatever it accepts, checked independently of
+/// its code: the rating within its kind's bounds, a web page address, a comment within the
+/// limit. A refusal names one of the submission's fields.
+fn check_validation(submission: &Submission) -> Result<(), TestCaseError> {
+    let (low, high) = submission.rating.kind.bounds();
+    let in_range = (low..=high).contains(&submission.rating.value);
+    match submission.validate() {
+        Ok(()) => {
+            prop_assert!(in_range, "accepted a rating out of range");
+            prop_assert!(
+                submission.page_url.starts_with("http://")
+                    || submission.page_url.starts_with("https://"),
+                "accepted a page that is no web address: {:?}",
+                submission.page_url
+            );
+            prop_assert!(submission.comment.chars().count() <= MAX_COMMENT_CHARS);
+            prop_assert!(!submission.id.is_nil());
+        }
+        Err(err) => {
+            prop_assert!(
+                FIELDS.contains(&err.field()),
+                "a refusal names an unknown field: {}",
+                err.field()
+            );
+            // The id is checked first, then the rating.
+            if !in_range && !submission.id.is_nil() {
+                prop_assert_eq!(err.field(), "rating.value");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The fields a refusal may name.
+const FIELDS: &[&str] = &[
+    "id",
+    "rating.value",
+    "comment",
+    "email",
+    "page_url",
+    "locale",
+    "client.user_agent",
+    "client.viewport_width",
+    "user_id",
+    "metadata",
+];
+
 proptest! {
-    /// Decoding and validating never panics, whatever the bytes.
+    /// Any bytes decode to a submission or an error, never a panic; only a JSON object can be
+    /// a submission, and what validation accepts keeps its promises.
     #[test]
     fn any_bytes_decode_to_a_submission_or_an_error(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         if let Ok(submission) = parse_submission(&bytes) {
-            let _ = submission.validate();
+            let first = bytes.iter().find(|byte| !byte.is_ascii_whitespace());
+            prop_assert_eq!(first, Some(&b'{'));
+            check_validation(&submission)?;
         }
     }
 
-    /// Nor when the bytes are almost a submission: valid JSON with arbitrary values.
+    /// Nor when the bytes are almost a submission: valid JSON with arbitrary values, which
+    /// decode to exactly what was sent.
     #[test]
     fn near_miss_json_decodes_or_errors(
         id in "[0-9a-f-]{0,40}",
@@ -23,14 +75,18 @@ proptest! {
         kind in "\\PC{0,8}",
         value in any::<i64>(),
         comment in "\\PC{0,64}",
-        page in "\\PC{0,40}",
+        page in "(https?://shop\\.example/)?\\PC{0,40}",
     ) {
         let body = serde_json::json!({
             "id": id, "site": site, "rating": {"kind": kind, "value": value},
             "comment": comment, "page_url": page,
         });
         if let Ok(submission) = parse_submission(body.to_string().as_bytes()) {
-            let _ = submission.validate();
+            prop_assert_eq!(&submission.comment, &comment);
+            prop_assert_eq!(&submission.page_url, &page);
+            prop_assert_eq!(i64::from(submission.rating.value), value);
+            prop_assert_eq!(submission.rating.kind.as_str(), kind.as_str());
+            check_validation(&submission)?;
         }
     }
 }

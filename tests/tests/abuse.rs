@@ -5,6 +5,7 @@ mod common;
 
 use common::collector::{Collector, Engine, http};
 use common::{cell, parse_csv};
+use earshot_collector::rate_limit::REFUSALS_PER_VISITOR;
 use earshot_shared::limits::RATE_LIMIT_PER_VISITOR;
 use earshot_shared::{ApiError, ErrorCode};
 
@@ -276,4 +277,77 @@ fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
         .map(|ip| post_forwarded(&collector, ip))
         .collect();
     assert_eq!(statuses, [201, 201, 429, 201]);
+}
+
+#[test]
+fn only_objects_are_submissions_and_an_empty_optional_field_is_absent() {
+    let collector = Collector::start(&[ORIGIN]);
+    // The fields in order, as an array: serde alone would take it.
+    let array = format!(
+        r#"["{}","demo",{{"kind":"stars","value":4}},"","","https://shop.example/","",{{}},6000,"",null,{{}}]"#,
+        uuid::Uuid::new_v4()
+    );
+    let (status, _, body) = post_as(&collector, "Array/1.0", &array);
+    assert_eq!(status, 400, "{body}");
+    let error: ApiError = serde_json::from_str(&body).unwrap();
+    assert_eq!(error.code, ErrorCode::InvalidJson);
+
+    let (status, _, body) = post_as(
+        &collector,
+        "Form/1.0",
+        &submission(
+            5,
+            "no address",
+            serde_json::json!({ "email": "", "user_id": "" }),
+        ),
+    );
+    assert_eq!(status, 201, "an empty email is no email: {body}");
+    let token = collector.create_token(Some("demo"));
+    let (_, csv) = export(&collector, &token, "feedback.csv");
+    let (_, rows) = parse_csv(csv.as_bytes());
+    assert_eq!(rows.len(), 1);
+    assert_eq!(cell(&rows[0], "email"), "");
+    assert_eq!(cell(&rows[0], "user_id"), "");
+}
+
+#[test]
+fn refused_submissions_do_not_use_up_what_a_visitor_may_send() {
+    let collector = Collector::start(&[ORIGIN]);
+    let invalid = || submission(9, "nine stars", serde_json::json!({}));
+    // More refusals than the visitor's limit of accepted submissions...
+    for _ in 0..RATE_LIMIT_PER_VISITOR + 5 {
+        let (status, _, body) = post_as(&collector, "Fixer/1.0", &invalid());
+        assert_eq!(status, 422, "{body}");
+    }
+    // ...and the visitor may still send their full allowance once they get it right.
+    for _ in 0..RATE_LIMIT_PER_VISITOR {
+        let (status, _, body) = post_as(
+            &collector,
+            "Fixer/1.0",
+            &submission(4, "fixed", serde_json::json!({})),
+        );
+        assert_eq!(status, 201, "{body}");
+    }
+    // Refusals have a limit of their own.
+    let mut statuses = Vec::new();
+    for _ in 0..REFUSALS_PER_VISITOR {
+        statuses.push(post_as(&collector, "Fixer/1.0", &invalid()).0);
+    }
+    assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
+    assert!(statuses.contains(&422));
+}
+
+#[test]
+fn metrics_can_ask_for_a_token() {
+    let collector = Collector::start_with(&[ORIGIN], &["--metrics-token", "s3cret-metrics"]);
+    let status = |token: Option<&str>| {
+        let mut request = http().get(&collector.url("/metrics"));
+        if let Some(token) = token {
+            request = request.header("Authorization", &format!("Bearer {token}"));
+        }
+        request.call().unwrap().status().as_u16()
+    };
+    assert_eq!(status(None), 401);
+    assert_eq!(status(Some("s3cret-metricX")), 401);
+    assert_eq!(status(Some("s3cret-metrics")), 200);
 }

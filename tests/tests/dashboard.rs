@@ -644,8 +644,11 @@ fn sites_tokens_webhooks_retention_and_erasure_from_the_dashboard() {
     for engine in Engine::all() {
         eprintln!("on {}", engine.name());
         let receiver = Receiver::start(vec![500]);
-        let collector =
-            Collector::start_on(&engine, &[PAGE_ORIGIN], &["--webhook-retry-secs", "1"]);
+        let collector = Collector::start_on(
+            &engine,
+            &[PAGE_ORIGIN],
+            &["--webhook-retry-secs", "1", "--allow-private-webhooks"],
+        );
         collector.add_user(OWNER, PASSWORD, &[]);
         collector.add_user(AGENCY, PASSWORD, &["demo"]);
         let owner = sign_in_over_http(&collector, OWNER, PASSWORD).unwrap();
@@ -920,4 +923,95 @@ fn the_inbox_pages_newest_first_and_keeps_its_filters() {
         assert!(second.contains("Comment number 1.") && second.contains("Comment number 2."));
         assert!(!second.contains("Not four stars"));
     }
+}
+
+#[test]
+fn forms_need_a_session_before_anything_else_and_must_come_from_the_dashboard() {
+    let collector = collector_with_two_sites(&Engine::Sqlite);
+    let id = submit(&collector, "demo", PAGE_ORIGIN, 3, "Needs triage", None);
+    let path = format!("/admin/feedback/{id}");
+    let anonymous = no_redirects();
+    // Without a live session every form is 401, whatever its body: missing fields, none at
+    // all, or a made-up cookie.
+    for (cookie, body) in [
+        (None, "status=resolved"),
+        (None, ""),
+        (Some("earshot_session=made-up"), "nonsense=1"),
+        (Some("earshot_session=made-up"), "csrf=x&status=resolved"),
+    ] {
+        let mut request = anonymous
+            .post(&collector.url(&path))
+            .content_type("application/x-www-form-urlencoded");
+        if let Some(cookie) = cookie {
+            request = request.header("Cookie", cookie);
+        }
+        let status = request.send(body).unwrap().status().as_u16();
+        assert_eq!(status, 401, "{cookie:?} {body:?}");
+    }
+
+    // A signed-in owner's browser tricked into posting from another site is refused, even
+    // with the right CSRF token; from the dashboard's own page it goes through.
+    let owner = sign_in_over_http(&collector, OWNER, PASSWORD).unwrap();
+    let form = [
+        ("csrf", owner.csrf.as_str()),
+        ("status", "resolved"),
+        ("note", ""),
+    ];
+    let post = |headers: &[(&str, String)]| {
+        let mut request = owner
+            .agent
+            .post(&collector.url(&path))
+            .header("Cookie", &owner.cookie);
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        request.send_form(form).unwrap().status().as_u16()
+    };
+    assert_eq!(post(&[("Origin", "https://evil.example".to_owned())]), 403);
+    assert_eq!(post(&[("Sec-Fetch-Site", "cross-site".to_owned())]), 403);
+    assert_eq!(
+        post(&[
+            ("Origin", collector.origin()),
+            ("Sec-Fetch-Site", "same-site".to_owned())
+        ]),
+        403,
+        "a sibling subdomain is another site for the dashboard"
+    );
+    let (_, csv) = owner.get(&collector, "/admin/export.csv?site=demo&status=resolved");
+    assert_eq!(parse_csv(csv.as_bytes()).1.len(), 0, "nothing changed");
+    assert_eq!(
+        post(&[
+            ("Origin", collector.origin()),
+            ("Sec-Fetch-Site", "same-origin".to_owned())
+        ]),
+        303
+    );
+    let (_, csv) = owner.get(&collector, "/admin/export.csv?site=demo&status=resolved");
+    assert_eq!(parse_csv(csv.as_bytes()).1.len(), 1);
+}
+
+#[test]
+fn webhooks_may_not_reach_this_machine_or_private_networks_unless_allowed() {
+    let collector = collector_with_two_sites(&Engine::Sqlite);
+    let owner = sign_in_over_http(&collector, OWNER, PASSWORD).unwrap();
+    let csrf = owner.csrf.clone();
+    for url in [
+        "http://127.0.0.1:9/hook".to_owned(),
+        format!("http://localhost:{}/hook", collector.port),
+        "http://169.254.169.254/latest/meta-data/".to_owned(),
+        "http://10.0.0.7/hook".to_owned(),
+        "http://[::1]:9/hook".to_owned(),
+    ] {
+        let mut response = owner
+            .agent
+            .post(&collector.url("/admin/sites/demo/webhooks"))
+            .header("Cookie", &owner.cookie)
+            .send_form([("csrf", csrf.as_str()), ("url", &url), ("format", "json")])
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 400, "{url}");
+        let page = response.body_mut().read_to_string().unwrap();
+        assert!(page.contains("--allow-private-webhooks"), "{url}: {page}");
+    }
+    let (_, page) = owner.get(&collector, "/admin/sites/demo");
+    assert!(!page.contains("whsec_"), "no webhook was added");
 }

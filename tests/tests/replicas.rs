@@ -14,7 +14,14 @@ use earshot_collector::store::Location;
 use earshot_collector::webhooks::{self, WebhookFormat};
 
 const ORIGIN: &str = "https://shop.example";
-const NO_RATE_LIMITS: [&str; 4] = ["--rate-limit-visitor", "0", "--rate-limit-site", "0"];
+/// No rate limits, and webhooks may reach the test's receiver on this machine.
+const SERVE_ARGS: [&str; 5] = [
+    "--rate-limit-visitor",
+    "0",
+    "--rate-limit-site",
+    "0",
+    "--allow-private-webhooks",
+];
 /// Client threads, each sending to both replicas in turn.
 const CLIENTS: usize = 8;
 const PER_CLIENT: usize = 60;
@@ -51,7 +58,7 @@ fn two_replicas_store_every_submission_once_and_export_the_same() {
     let Some(engine) = Engine::postgres() else {
         return;
     };
-    let first = Collector::start_on(&engine, &[ORIGIN], &NO_RATE_LIMITS);
+    let first = Collector::start_on(&engine, &[ORIGIN], &SERVE_ARGS);
     let second = first.replica();
     let receiver = Receiver::start(Vec::new());
     let Engine::Postgres(database) = &engine else {

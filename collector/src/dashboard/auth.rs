@@ -7,10 +7,12 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::cookie::{Cookie, SameSite};
-use actix_web::dev::Payload;
-use actix_web::http::Method;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::{Method, header};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, ResponseError, web};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use hmac::{Hmac, Mac};
@@ -164,6 +166,10 @@ impl FromRequest for Owner {
     type Future = Pin<Box<dyn Future<Output = Result<Self, AdminError>>>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        // A POST's session was looked up already, before its body (see `guard_posts`).
+        if let Some(session) = request.extensions().get::<Session>().cloned() {
+            return Box::pin(async move { Ok(Owner(session)) });
+        }
         let token = request
             .cookie(SESSION_COOKIE)
             .map(|cookie| cookie.value().to_owned());
@@ -210,6 +216,73 @@ impl Owner {
         } else {
             Err(AdminError::Forbidden)
         }
+    }
+}
+
+/// Every POST under `/admin` must come from the dashboard's own pages (a second defence
+/// beside the SameSite cookie and the CSRF token), and every POST but the sign-in form needs
+/// a live session before anything else is looked at: a stranger's form is answered `401`
+/// the same way whatever its body holds.
+pub async fn guard_posts(
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    if request.method() != Method::POST {
+        return Ok(next.call(request).await?.map_into_left_body());
+    }
+    if !from_this_site(request.request()) {
+        let refusal = AdminError::CrossSite.error_response();
+        return Ok(request.into_response(refusal).map_into_right_body());
+    }
+    if request.path() != "/admin/login" {
+        let token = request
+            .cookie(SESSION_COOKIE)
+            .map(|cookie| cookie.value().to_owned());
+        let state = request.app_data::<web::Data<AppState>>().cloned();
+        let session = match (token, state) {
+            (Some(token), Some(state)) => {
+                match state
+                    .store
+                    .read_async(move |conn| accounts::session(conn, &token))
+                    .await
+                {
+                    Ok(session) => session,
+                    Err(err) => {
+                        let failure = AdminError::Storage(err).error_response();
+                        return Ok(request.into_response(failure).map_into_right_body());
+                    }
+                }
+            }
+            _ => None,
+        };
+        let Some(session) = session else {
+            let refusal = AdminError::SignIn {
+                next: String::new(),
+                page: false,
+            }
+            .error_response();
+            return Ok(request.into_response(refusal).map_into_right_body());
+        };
+        request.extensions_mut().insert(session);
+    }
+    Ok(next.call(request).await?.map_into_left_body())
+}
+
+/// Whether a POST comes from a page of this collector: `Sec-Fetch-Site: same-origin` where
+/// the browser sends it, else an `Origin` naming this host. A client that sends neither (a
+/// script, `curl`) is not a browser tricked into posting and is let through to the session
+/// and CSRF checks.
+fn from_this_site(request: &HttpRequest) -> bool {
+    let headers = request.headers();
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return site.as_bytes() == b"same-origin";
+    }
+    match headers.get(header::ORIGIN).map(|origin| origin.to_str()) {
+        None => true,
+        Some(Ok(origin)) => origin
+            .split_once("://")
+            .is_some_and(|(_, host)| host == request.connection_info().host()),
+        Some(Err(_)) => false,
     }
 }
 

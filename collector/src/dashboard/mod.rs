@@ -40,6 +40,8 @@ pub enum AdminError {
     SignIn { next: String, page: bool },
     #[error("this form has expired; reload the page and try again")]
     Csrf,
+    #[error("this form was sent from another site; use the dashboard's own pages")]
+    CrossSite,
     #[error("this account may not see that site")]
     Forbidden,
     #[error("there is nothing here")]
@@ -55,7 +57,7 @@ impl ResponseError for AdminError {
         match self {
             Self::SignIn { page: true, .. } => StatusCode::SEE_OTHER,
             Self::SignIn { page: false, .. } => StatusCode::UNAUTHORIZED,
-            Self::Csrf | Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Csrf | Self::CrossSite | Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -95,6 +97,7 @@ fn see_other(location: &str) -> HttpResponse {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/admin")
+            .wrap(actix_web::middleware::from_fn(auth::guard_posts))
             .wrap(
                 DefaultHeaders::new()
                     .add((header::CONTENT_SECURITY_POLICY, CSP))

@@ -586,6 +586,12 @@ pub async fn add_webhook(
     let format = WebhookFormat::parse(&form.format)
         .ok_or_else(|| AdminError::BadRequest("the body is json or slack".into()))?;
     let (site, url) = (key.clone(), form.url.clone());
+    let reach = state.webhook_reach;
+    let checked = url.clone();
+    actix_web::rt::task::spawn_blocking(move || webhooks::check_reach(&checked, reach))
+        .await
+        .map_err(|_| AdminError::BadRequest("the webhook could not be checked".into()))?
+        .map_err(AdminError::BadRequest)?;
     let hook = state
         .store
         .read_async(move |conn| webhooks::add_webhook(conn, &site, &url, format))
