@@ -78,11 +78,12 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", EXPORT_JSONL),
     ("get", WIDGET_CONFIG),
     ("get", LOADER),
-    ("get", "/earshot.css"),
+    ("get", STYLESHEET),
     ("get", WIDGET_FILE),
 ];
 const HEALTHZ: &str = "/healthz";
 const LOADER: &str = "/earshot.js";
+const STYLESHEET: &str = "/earshot.css";
 const WIDGET_FILE: &str = "/widget/{file}";
 const METRICS: &str = "/metrics";
 const OPENAPI: &str = "/openapi.json";
@@ -95,34 +96,53 @@ const WIDGET_CONFIG: &str = "/v1/sites/{site}/config";
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
         cfg.app_data(web::Data::new(state))
-            .route(HEALTHZ, web::get().to(healthz))
-            .route(METRICS, web::get().to(metrics::metrics))
-            .route(OPENAPI, web::get().to(openapi::openapi_json))
+            .service(
+                web::resource(HEALTHZ)
+                    .route(web::get().to(healthz))
+                    .default_service(wrong_method(HEALTHZ)),
+            )
+            .service(
+                web::resource(METRICS)
+                    .route(web::get().to(metrics::metrics))
+                    .default_service(wrong_method(METRICS)),
+            )
+            .service(
+                web::resource(OPENAPI)
+                    .route(web::get().to(openapi::openapi_json))
+                    .default_service(wrong_method(OPENAPI)),
+            )
             .service(
                 web::resource(FEEDBACK)
                     .route(web::post().to(ingest::submit_feedback))
                     .route(web::method(actix_web::http::Method::OPTIONS).to(ingest::preflight))
-                    .default_service(web::to(method_not_allowed)),
+                    .default_service(wrong_method(FEEDBACK)),
             )
             .service(
                 web::resource(EXPORT_CSV)
                     .route(web::get().to(export::export_csv))
-                    .default_service(web::to(method_not_allowed)),
+                    .default_service(wrong_method(EXPORT_CSV)),
             )
             .service(
                 web::resource(EXPORT_JSONL)
                     .route(web::get().to(export::export_jsonl))
-                    .default_service(web::to(method_not_allowed)),
+                    .default_service(wrong_method(EXPORT_JSONL)),
             )
             .service(
                 web::resource(WIDGET_CONFIG)
                     .route(web::get().to(widget_settings::widget_config))
-                    .default_service(web::to(method_not_allowed)),
+                    .default_service(wrong_method(WIDGET_CONFIG)),
             )
             .service(
                 web::resource(LOADER)
                     .wrap(public_asset_headers())
-                    .route(web::get().to(assets::loader)),
+                    .route(web::get().to(assets::loader))
+                    .default_service(wrong_method(LOADER)),
+            )
+            .service(
+                web::resource(STYLESHEET)
+                    .wrap(public_asset_headers())
+                    .route(web::get().to(assets::stylesheet))
+                    .default_service(wrong_method(STYLESHEET)),
             )
             .configure(dashboard::configure)
             .service(web::scope("/v1").default_service(web::to(not_found)))
@@ -131,7 +151,8 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(
                 web::resource(WIDGET_FILE)
                     .wrap(public_asset_headers())
-                    .route(web::get().to(assets::widget_file)),
+                    .route(web::get().to(assets::widget_file))
+                    .default_service(wrong_method(WIDGET_FILE)),
             )
             .service(
                 web::resource("/{path:.*}")
@@ -210,8 +231,21 @@ pub async fn not_found() -> HttpResponse {
     AppError::NotFound.error_response()
 }
 
-async fn method_not_allowed() -> HttpResponse {
-    AppError::MethodNotAllowed.error_response()
+/// `405 method-not-allowed` with `Allow` naming the methods `path` is served with, as
+/// [`ROUTES`] lists them.
+fn wrong_method(path: &'static str) -> actix_web::Route {
+    web::to(move || async move {
+        let allowed: Vec<String> = ROUTES
+            .iter()
+            .filter(|(_, route)| *route == path)
+            .map(|(method, _)| method.to_uppercase())
+            .collect();
+        let mut response = AppError::MethodNotAllowed.error_response();
+        if let Ok(allow) = HeaderValue::from_str(&allowed.join(", ")) {
+            response.headers_mut().insert(header::ALLOW, allow);
+        }
+        response
+    })
 }
 
 /// Whether the collector and its database answer.

@@ -255,6 +255,14 @@ pub async fn loader(
     serve(&state.assets, folder, "earshot.js", &request).await
 }
 
+/// `GET /earshot.css`: the widget's stylesheet, which the loader puts in the shadow root.
+pub async fn stylesheet(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    serve(&state.assets, Folder::Www, "earshot.css", &request).await
+}
+
 /// `GET /{path}`: everything else in `www/`; a folder serves its `index.html`.
 pub async fn www_file(
     state: web::Data<AppState>,

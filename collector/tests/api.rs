@@ -141,6 +141,38 @@ async fn wrong_methods_and_paths_get_json_errors() {
         let body: ApiError = test::read_body_json(response).await;
         assert_eq!(body.code, code, "{method} {uri}");
     }
+
+    // Every route answers a method it does not serve with 405 and the methods it does.
+    for (_, path) in app::ROUTES {
+        let uri = path
+            .replace("{site}", "demo")
+            .replace("{file}", "earshot_widget.js");
+        let served: Vec<String> = app::ROUTES
+            .iter()
+            .filter(|(_, route)| route == path)
+            .map(|(method, _)| method.to_uppercase())
+            .collect();
+        let request = test::TestRequest::default()
+            .method(Method::PATCH)
+            .uri(&uri)
+            .to_request();
+        let response = test::call_service(&app, request).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "PATCH {uri}"
+        );
+        let allow = response
+            .headers()
+            .get(header::ALLOW)
+            .unwrap_or_else(|| panic!("PATCH {uri}: no Allow header"))
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(allow, served.join(", "), "PATCH {uri}");
+        let body: ApiError = test::read_body_json(response).await;
+        assert_eq!(body.code, ErrorCode::MethodNotAllowed);
+    }
 }
 
 #[actix_web::test]
