@@ -75,6 +75,13 @@ pub enum Command {
     User(UserCommand),
     /// Write a site's feedback as CSV to a file or standard output.
     Export(ExportArgs),
+    /// Copy a live SQLite database to a new file, consistently, while the collector keeps
+    /// accepting feedback (for PostgreSQL, use pg_dump: see the README).
+    Backup {
+        /// The file to write; it must not exist yet.
+        #[arg(long, short)]
+        output: PathBuf,
+    },
     /// Delete everything left with one email address (a visitor's request for erasure).
     Erase {
         /// The visitor's email address.

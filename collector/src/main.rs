@@ -34,6 +34,7 @@ fn main() -> ExitCode {
         Command::Token(ref command) => token(&cli, command),
         Command::Export(ref args) => export(&cli, args),
         Command::User(ref command) => user(&cli, command),
+        Command::Backup { ref output } => backup(&cli, output),
         Command::Erase {
             ref email,
             ref site,
@@ -129,6 +130,38 @@ fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
         });
         server.run().await
     })?;
+    Ok(())
+}
+
+fn backup(cli: &Cli, output: &std::path::Path) -> CliResult {
+    let store::Location::Sqlite(database) = cli.location()? else {
+        return Err(
+            "earshot backup copies a SQLite database; for PostgreSQL use pg_dump \
+                    (see the README, \"Backups and moving between engines\")"
+                .into(),
+        );
+    };
+    if !database.exists() {
+        return Err(format!("{} does not exist", database.display()).into());
+    }
+    let started = std::time::Instant::now();
+    let report = store::sqlite::backup(&database, output)?;
+    if report.integrity != "ok" {
+        return Err(format!(
+            "the copy in {} failed its integrity check: {}",
+            output.display(),
+            report.integrity
+        )
+        .into());
+    }
+    println!(
+        "{}: {} submissions, {} sites, {:.1} MB, integrity ok, in {:.1} s",
+        output.display(),
+        report.submissions,
+        report.sites,
+        report.bytes as f64 / 1_000_000.0,
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 

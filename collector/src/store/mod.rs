@@ -39,6 +39,8 @@ pub const WRITER_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    #[error("backup failed: {0}")]
+    Backup(String),
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("PostgreSQL: {}", postgres::describe(.0))]
