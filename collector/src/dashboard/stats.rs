@@ -7,10 +7,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use earshot_shared::RatingKind;
 
-use crate::store::{Database, FeedbackFilter, Page, StoreError};
+use crate::store::{Buckets, Database, FeedbackFilter, StoreError};
 
 /// A page needs this many ratings before it can be called one that needs attention.
-pub const MIN_RATINGS_FOR_ATTENTION: u64 = 3;
+pub const MIN_RATINGS_FOR_ATTENTION: u64 = crate::store::STATS_MIN_PAGE_RATINGS;
 const DAY_MS: i64 = 86_400_000;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -72,38 +72,30 @@ impl Report {
         let bucket_ms = bucket_days * DAY_MS;
         let first = from - from.rem_euclid(DAY_MS);
         let count = ((to - first + bucket_ms - 1) / bucket_ms).max(1) as usize;
+        // The database aggregates; what comes back is a few rows per kind, value and bucket.
+        let rows = conn.feedback_stats(
+            sites,
+            filter,
+            Buckets {
+                first,
+                width_ms: bucket_ms,
+            },
+        )?;
         let mut buckets: Vec<(u64, f64)> = vec![(0, 0.0); count];
         let mut kinds: BTreeMap<&'static str, (RatingKind, HashMap<u8, u64>)> = BTreeMap::new();
-        let mut pages: HashMap<String, (u64, f64)> = HashMap::new();
-        let mut responses = Vec::new();
         let mut total = 0;
-        conn.for_each_feedback_in(sites, filter, Page::All, &mut |row| {
-            total += 1;
-            let score = satisfaction(row.rating.kind, row.rating.value);
-            let index = ((row.received_at - first) / bucket_ms).clamp(0, count as i64 - 1) as usize;
-            buckets[index].0 += 1;
-            buckets[index].1 += score;
+        for rating in &rows.ratings {
+            total += rating.count;
+            let index = rating.bucket.clamp(0, count as i64 - 1) as usize;
+            buckets[index].0 += rating.count;
+            buckets[index].1 += satisfaction(rating.kind, rating.value) * rating.count as f64;
             *kinds
-                .entry(row.rating.kind.as_str())
-                .or_insert_with(|| (row.rating.kind, HashMap::new()))
+                .entry(rating.kind.as_str())
+                .or_insert_with(|| (rating.kind, HashMap::new()))
                 .1
-                .entry(row.rating.value)
-                .or_default() += 1;
-            // The page without its query string and fragment: the same page, however reached.
-            let page = row
-                .page_url
-                .split(['?', '#'])
-                .next()
-                .unwrap_or_default()
-                .to_owned();
-            let entry = pages.entry(page).or_default();
-            entry.0 += 1;
-            entry.1 += score;
-            if let Some(at) = row.first_response_at {
-                responses.push(at - row.received_at);
-            }
-            Ok(())
-        })?;
+                .entry(rating.value)
+                .or_default() += rating.count;
+        }
 
         let kinds = kinds
             .into_values()
@@ -140,22 +132,15 @@ impl Report {
                 }
             })
             .collect();
-        let mut attention: Vec<PageStat> = pages
+        let attention = rows
+            .pages
             .into_iter()
-            .filter(|(_, (count, _))| *count >= MIN_RATINGS_FOR_ATTENTION)
-            .map(|(url, (count, sum))| PageStat {
-                url,
-                count,
-                satisfaction: sum / count as f64,
+            .map(|page| PageStat {
+                url: page.url,
+                count: page.count,
+                satisfaction: page.satisfaction,
             })
             .collect();
-        attention.sort_by(|a, b| {
-            a.satisfaction
-                .total_cmp(&b.satisfaction)
-                .then(b.count.cmp(&a.count))
-        });
-        attention.truncate(5);
-        responses.sort_unstable();
         Ok(Self {
             total,
             kinds,
@@ -170,8 +155,8 @@ impl Report {
                 .collect(),
             bucket_days,
             attention,
-            median_response_ms: responses.get(responses.len() / 2).copied(),
-            responded: responses.len() as u64,
+            median_response_ms: rows.median_response_ms,
+            responded: rows.responded,
         })
     }
 }
@@ -192,14 +177,19 @@ mod tests {
 
     #[actix_web::test]
     async fn scores_trend_attention_and_response_time() {
-        use crate::store::{Store, open_connection};
+        // On both engines: the aggregation is SQL each engine runs itself.
+        for database in crate::store::testing::databases() {
+            scores_on(&database.location).await;
+        }
+    }
+
+    async fn scores_on(location: &crate::store::Location) {
+        use crate::store::{Durability, Store};
         use earshot_shared::{ClientInfo, Rating, SiteKey, Submission};
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("earshot.db");
-        let mut conn = open_connection(&path).unwrap();
+        let mut conn = location.connect().unwrap();
         conn.add_site(&SiteKey::parse("demo").unwrap(), "Demo", &[])
             .unwrap();
-        let store = Store::open(&path).unwrap();
+        let store = Store::open_at(location, Durability::PowerLoss).unwrap();
         let day0 = 20_000 * DAY_MS; // a midnight
         let submit = |kind, value, page: &str, day: i64| {
             let submission = Submission {
@@ -233,7 +223,7 @@ mod tests {
         conn.triage(&ids[0], "resolved", "").unwrap();
         let filter = FeedbackFilter::default();
         let report = Report::compute(
-            &mut conn,
+            &mut *conn,
             &["demo".into()],
             &filter,
             day0,
@@ -270,6 +260,12 @@ mod tests {
         let pages: Vec<&str> = report.attention.iter().map(|p| p.url.as_str()).collect();
         assert_eq!(pages, ["https://shop.example/c"]);
         assert_eq!(report.responded, 1);
-        assert!(report.median_response_ms.is_some());
+        let median = report.median_response_ms.unwrap();
+        assert!(median >= 0, "{median}");
+        // Every page of the query, the same page: /a?x=1 and /a count together.
+        assert_eq!(
+            report.buckets[0].satisfaction,
+            Some((90.0 + 100.0 + 80.0 + 30.0) / 4.0)
+        );
     }
 }

@@ -19,9 +19,10 @@ use tokio_postgres::{Client, NoTls, Row};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::{
-    Database, DeliveryAttempt, Dialect, Durability, FeedbackFilter, FeedbackRow, Page, Pending,
-    Site, SqlValue, StoreError, Stored, TokenInfo, metadata_json, now_millis, parse_metadata,
-    parse_rating_kind, parse_widget, widget_json,
+    Buckets, Database, DeliveryAttempt, Dialect, Durability, FeedbackFilter, FeedbackRow, Page,
+    PageSatisfaction, Pending, RatingCount, Site, SqlValue, StatsRows, StoreError, Stored,
+    TokenInfo, metadata_json, now_millis, parse_metadata, parse_rating_kind, parse_widget,
+    stats_sql, widget_json,
 };
 use crate::accounts::{Session, User};
 use crate::webhooks::{Delivery, DueDelivery, Webhook, WebhookFormat};
@@ -851,6 +852,69 @@ impl Database for PgConn {
         let sql = format!("SELECT count(*) FROM feedback WHERE {clause}");
         let row = wait(self.client.query_one(&sql, &refs(&values)))?;
         Ok(row.try_get::<_, i64>(0)? as u64)
+    }
+
+    fn feedback_stats(
+        &mut self,
+        sites: &[String],
+        filter: &FeedbackFilter,
+        buckets: Buckets,
+    ) -> Result<StatsRows, StoreError> {
+        let (clause, values) = filter.sql(sites, Dialect::Postgres);
+        let [ratings_sql, pages_sql, responded_sql, median_sql] =
+            stats_sql(&clause, buckets, Dialect::Postgres);
+        let values = params(values);
+        let args = refs(&values);
+        wait(async {
+            // One snapshot: the four answers agree with each other.
+            let tx = self
+                .client
+                .build_transaction()
+                .read_only(true)
+                .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+                .start()
+                .await?;
+            let mut ratings = Vec::new();
+            for row in tx.query(&ratings_sql, &args).await? {
+                let kind: String = row.try_get(0)?;
+                ratings.push(RatingCount {
+                    kind: parse_rating_kind(&kind),
+                    value: row.try_get::<_, i64>(1)? as u8,
+                    bucket: row.try_get(2)?,
+                    count: row.try_get::<_, i64>(3)? as u64,
+                });
+            }
+            let mut pages = Vec::new();
+            for row in tx.query(&pages_sql, &args).await? {
+                pages.push(PageSatisfaction {
+                    url: row.try_get(0)?,
+                    count: row.try_get::<_, i64>(1)? as u64,
+                    satisfaction: row.try_get::<_, f64>(2)?,
+                });
+            }
+            let responded = tx
+                .query_one(&responded_sql, &args)
+                .await?
+                .try_get::<_, i64>(0)? as u64;
+            let median_response_ms = if responded == 0 {
+                None
+            } else {
+                let offset = (responded / 2) as i64;
+                let mut with_offset = args.clone();
+                with_offset.push(&offset);
+                tx.query_opt(&median_sql, &with_offset)
+                    .await?
+                    .map(|row| row.try_get::<_, i64>(0))
+                    .transpose()?
+            };
+            tx.commit().await?;
+            Ok(StatsRows {
+                ratings,
+                pages,
+                responded,
+                median_response_ms,
+            })
+        })
     }
 
     /// Rows stream in as the server produces them (one statement, so one consistent

@@ -8,9 +8,10 @@ use earshot_shared::{Rating, SiteKey, WidgetSettings};
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::{
-    Database, DeliveryAttempt, Dialect, Durability, FeedbackFilter, FeedbackRow, Page, Pending,
-    Site, SqlValue, StoreError, Stored, TokenInfo, metadata_json, now_millis, parse_metadata,
-    parse_rating_kind, parse_widget, widget_json,
+    Buckets, Database, DeliveryAttempt, Dialect, Durability, FeedbackFilter, FeedbackRow, Page,
+    PageSatisfaction, Pending, RatingCount, Site, SqlValue, StatsRows, StoreError, Stored,
+    TokenInfo, metadata_json, now_millis, parse_metadata, parse_rating_kind, parse_widget,
+    stats_sql, widget_json,
 };
 use crate::accounts::{Session, User};
 use crate::webhooks::{Delivery, DueDelivery, Webhook, WebhookFormat};
@@ -679,6 +680,63 @@ impl Database for Connection {
         let (clause, params) = filter.sql(sites, Dialect::Sqlite);
         let sql = format!("SELECT count(*) FROM feedback WHERE {clause}");
         Ok(self.query_row(&sql, params_from_iter(values(params)), |row| row.get(0))?)
+    }
+
+    fn feedback_stats(
+        &mut self,
+        sites: &[String],
+        filter: &FeedbackFilter,
+        buckets: Buckets,
+    ) -> Result<StatsRows, StoreError> {
+        let (clause, params) = filter.sql(sites, Dialect::Sqlite);
+        let [ratings_sql, pages_sql, responded_sql, median_sql] =
+            stats_sql(&clause, buckets, Dialect::Sqlite);
+        // One read transaction: the four answers agree with each other.
+        let tx = self.transaction()?;
+        let ratings = tx
+            .prepare(&ratings_sql)?
+            .query_map(params_from_iter(values(params.clone())), |row| {
+                let kind: String = row.get(0)?;
+                Ok(RatingCount {
+                    kind: parse_rating_kind(&kind),
+                    value: row.get(1)?,
+                    bucket: row.get(2)?,
+                    count: row.get(3)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let pages = tx
+            .prepare(&pages_sql)?
+            .query_map(params_from_iter(values(params.clone())), |row| {
+                Ok(PageSatisfaction {
+                    url: row.get(0)?,
+                    count: row.get(1)?,
+                    satisfaction: row.get(2)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let responded: u64 = tx.query_row(
+            &responded_sql,
+            params_from_iter(values(params.clone())),
+            |row| row.get(0),
+        )?;
+        let median_response_ms = if responded == 0 {
+            None
+        } else {
+            let mut with_offset: Vec<SqlValue> = params;
+            with_offset.push(SqlValue::Int((responded / 2) as i64));
+            tx.query_row(&median_sql, params_from_iter(values(with_offset)), |row| {
+                row.get(0)
+            })
+            .optional()?
+        };
+        tx.commit()?;
+        Ok(StatsRows {
+            ratings,
+            pages,
+            responded,
+            median_response_ms,
+        })
     }
 
     fn for_each_feedback_in(
