@@ -188,6 +188,11 @@ async fn the_inline_block_asks_in_the_page_and_stores_the_answer() {
             .await,
         "Thank you!"
     );
+    // The button that had the focus is gone; the focus goes to the thank-you in its place.
+    assert_eq!(
+        browser.focus_in_widget().await,
+        "H3.thanks-title: Thank you!"
+    );
     browser.screenshot("inline-docs").await;
 
     let rows = export_rows(&collector);

@@ -83,8 +83,8 @@ impl WidgetConfig {
     fn from_lookup(lookup: impl Fn(&str) -> Option<String>, base: String) -> Result<Self, String> {
         let setting = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
         let site = setting("site").ok_or("earshot: the script tag has no data-site attribute")?;
-        let site =
-            SiteKey::parse(site.trim()).map_err(|err| format!("earshot: data-site: {err}"))?;
+        let site = SiteKey::parse(site.trim())
+            .map_err(|err| ["earshot: data-site: ", &err.message()].concat())?;
         let inline = setting("target").is_some();
         Ok(Self {
             site,

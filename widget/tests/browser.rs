@@ -257,6 +257,11 @@ fn every_language_has_every_text_translated() {
             ("thanks_body", texts.thanks_body, EN.thanks_body),
             ("queued_title", texts.queued_title, EN.queued_title),
             ("queued_body", texts.queued_body, EN.queued_body),
+            (
+                "unreachable_body",
+                texts.unreachable_body,
+                EN.unreachable_body,
+            ),
             ("done", texts.done, EN.done),
             ("choose_rating", texts.choose_rating, EN.choose_rating),
             ("network_error", texts.network_error, EN.network_error),
