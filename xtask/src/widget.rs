@@ -17,9 +17,14 @@ pub const CRATE: &str = "earshot_widget";
 /// The most the loader may weigh, gzipped: it is on every page, used or not.
 pub const LOADER_BUDGET_GZIP: u64 = 2 * 1024;
 /// The most the whole widget (glue + wasm + stylesheet) may weigh, gzipped. A ratchet, set
-/// just above today's size (116.5 KiB with std built from source and the size flags below,
-/// on either toolchain path) so growth is a decision. The product's target is 75 KiB.
-pub const WIDGET_BUDGET_GZIP: u64 = 118 * 1024;
+/// just above today's size (92.1 KiB) so growth is a decision. The product's target is
+/// 75 KiB; what each saving so far measured is in the README ("How it is built").
+pub const WIDGET_BUDGET_GZIP: u64 = 93 * 1024;
+/// The same for brotli, which most browsers accept and the collector serves when they do
+/// (wasm and glue precompressed; the stylesheet compressed at quality 11 here, as the
+/// precompressed files are). A ratchet just above today's 76.0 KiB; the product's
+/// target is 64 KB.
+pub const WIDGET_BUDGET_BROTLI: u64 = 77 * 1024;
 const PROFILE: &str = "wasm-release";
 /// The compiler flags of the shipped widget, each measured (the widget issue's closing note):
 /// a panic stops the wasm at once with no message, formatting and unwinding code gone (the
@@ -47,8 +52,10 @@ pub struct Sizes {
     /// What a browser that accepts brotli downloads (most do).
     pub wasm_brotli: u64,
     pub glue_gzip: u64,
+    pub glue_brotli: u64,
     pub loader_gzip: u64,
     pub stylesheet_gzip: u64,
+    pub stylesheet_brotli: u64,
 }
 
 pub fn build(tools: &Toolchain) -> Result<Sizes> {
@@ -78,11 +85,15 @@ pub fn build(tools: &Toolchain) -> Result<Sizes> {
 
     let wasm = dist.join(format!("{CRATE}_bg.wasm"));
     if let Some(wasm_opt) = &tools.wasm_opt {
-        step("Optimising the wasm for size (wasm-opt -Oz)");
+        // `--converge` repeats -Oz until it changes nothing: measured on the widget, 0.4 KB
+        // less gzip and 0.5 KB less brotli than one pass (a second fixed pass gave less;
+        // `--gufa` and `--merge-similar-functions` gave nothing more).
+        step("Optimising the wasm for size (wasm-opt -Oz --converge)");
         exec(
             Command::new(wasm_opt)
                 .args([
                     "-Oz",
+                    "--converge",
                     "--enable-bulk-memory",
                     "--enable-nontrapping-float-to-int",
                     "--enable-sign-ext",
@@ -126,22 +137,32 @@ pub fn build(tools: &Toolchain) -> Result<Sizes> {
     for file in [&loader, &glue, &wasm] {
         precompress(file)?;
     }
+    let stylesheet = www.join("earshot.css");
     let sizes = Sizes {
         wasm: file_size(&wasm)?,
         wasm_gzip: gzip_size(&wasm)?,
         wasm_brotli: file_size(&with_extension(&wasm, "br"))?,
         glue_gzip: gzip_size(&glue)?,
+        glue_brotli: file_size(&with_extension(&glue, "br"))?,
         loader_gzip: gzip_size(&loader)?,
-        stylesheet_gzip: gzip_size(&www.join("earshot.css"))?,
+        stylesheet_gzip: gzip_size(&stylesheet)?,
+        stylesheet_brotli: brotli_size(&stylesheet)?,
     };
     eprintln!(
-        "    widget: wasm {} KB ({} KB gzip, {} KB brotli), glue {} KB gzip, stylesheet {} KB gzip; loader {} B gzip",
+        "    widget: wasm {} KB ({} KB gzip, {} KB brotli), glue {} KB gzip ({} KB brotli), stylesheet {} KB gzip ({} KB brotli); loader {} B gzip",
         kb(sizes.wasm),
         kb(sizes.wasm_gzip),
         kb(sizes.wasm_brotli),
         kb(sizes.glue_gzip),
+        kb(sizes.glue_brotli),
         kb(sizes.stylesheet_gzip),
+        kb(sizes.stylesheet_brotli),
         sizes.loader_gzip
+    );
+    eprintln!(
+        "    widget in all: {} B gzip, {} B brotli (budgets {WIDGET_BUDGET_GZIP} B, {WIDGET_BUDGET_BROTLI} B)",
+        sizes.widget_gzip(),
+        sizes.widget_brotli()
     );
     Ok(sizes)
 }
@@ -162,6 +183,11 @@ impl Sizes {
         self.wasm_gzip + self.glue_gzip + self.stylesheet_gzip
     }
 
+    /// The same, for a browser that accepts brotli.
+    pub fn widget_brotli(&self) -> u64 {
+        self.wasm_brotli + self.glue_brotli + self.stylesheet_brotli
+    }
+
     /// Fails when the loader or the widget is over its budget.
     pub fn check_budgets(&self) -> Result {
         if self.loader_gzip > LOADER_BUDGET_GZIP {
@@ -176,10 +202,17 @@ impl Sizes {
                 self.widget_gzip()
             ));
         }
+        if self.widget_brotli() > WIDGET_BUDGET_BROTLI {
+            return Err(format!(
+                "the widget is {} B in brotli, over its budget of {WIDGET_BUDGET_BROTLI} B (WIDGET_BUDGET_BROTLI)",
+                self.widget_brotli()
+            ));
+        }
         eprintln!(
-            "    size budgets kept: loader {} of {LOADER_BUDGET_GZIP} B, widget {} of {WIDGET_BUDGET_GZIP} B (gzip)",
+            "    size budgets kept: loader {} of {LOADER_BUDGET_GZIP} B, widget {} of {WIDGET_BUDGET_GZIP} B (gzip), {} of {WIDGET_BUDGET_BROTLI} B (brotli)",
             self.loader_gzip,
-            self.widget_gzip()
+            self.widget_gzip(),
+            self.widget_brotli()
         );
         Ok(())
     }
@@ -197,6 +230,24 @@ fn gzip(bytes: &[u8]) -> Result<Vec<u8>> {
     encoder.finish().map_err(|err| err.to_string())
 }
 
+/// Size after brotli at quality 11, as the precompressed files are made.
+fn brotli_size(path: &Path) -> Result<u64> {
+    let bytes = std::fs::read(path).map_err(|err| format!("{}: {err}", path.display()))?;
+    Ok(brotli(&bytes)?.len() as u64)
+}
+
+fn brotli(bytes: &[u8]) -> Result<Vec<u8>> {
+    let mut compressed = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 11,
+        lgwin: 22,
+        ..Default::default()
+    };
+    brotli::BrotliCompress(&mut &bytes[..], &mut compressed, &params)
+        .map_err(|err| format!("brotli: {err}"))?;
+    Ok(compressed)
+}
+
 fn with_extension(path: &Path, extension: &str) -> PathBuf {
     PathBuf::from(format!("{}.{extension}", path.display()))
 }
@@ -210,13 +261,5 @@ fn precompress(file: &Path) -> Result {
         std::fs::write(&path, data).map_err(|err| format!("{}: {err}", path.display()))
     };
     write("gz", &gzip(&bytes)?)?;
-    let mut brotli = Vec::new();
-    let params = brotli::enc::BrotliEncoderParams {
-        quality: 11,
-        lgwin: 22,
-        ..Default::default()
-    };
-    brotli::BrotliCompress(&mut bytes.as_slice(), &mut brotli, &params)
-        .map_err(|err| format!("brotli: {err}"))?;
-    write("br", &brotli)
+    write("br", &brotli(&bytes)?)
 }
