@@ -97,6 +97,24 @@ async fn every_rating_kind_is_shown_accessible_and_stored_on_its_scale() {
         let steps = if kind == "thumbs" { 1 } else { expected };
         keys.extend(std::iter::repeat_n(Key::Right, steps));
         browser.press(&keys).await;
+        // The chosen answer stands out from the others.
+        let looks = browser
+            .client
+            .execute(
+                "const root = document.querySelector('earshot-widget').shadowRoot;
+                 const chosen = root.querySelectorAll('label.choice[data-selected]');
+                 const other = root.querySelector('label.choice:not([data-selected])');
+                 return [chosen.length, getComputedStyle(chosen[0]).backgroundColor,
+                         getComputedStyle(other).backgroundColor];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(looks[0], 1, "{kind}: one answer chosen");
+        assert_ne!(
+            looks[1], looks[2],
+            "{kind}: the chosen answer is highlighted"
+        );
         assert_eq!(
             browser.axe_violations().await,
             Vec::<String>::new(),

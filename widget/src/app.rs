@@ -292,7 +292,7 @@ pub fn App(props: &AppProps) -> Html {
         .map_or(AttrValue::Static(texts.launcher), AttrValue::from);
     html! {
         // `lang` lets screen readers pronounce the widget's text in its own language.
-        <div ref={root_ref} class={classes!("earshot", config.position.class())} lang={texts.lang}>
+        <div ref={root_ref} class="earshot" data-at={config.position.as_str()} lang={texts.lang}>
             if state.open {
                 <div ref={panel_ref} class="panel-wrap">
                     { panel(view, question, &close) }

@@ -50,13 +50,14 @@ impl Position {
         }
     }
 
-    /// The stylesheet class that places the widget.
-    pub fn class(self) -> &'static str {
+    /// As in `data-position`; the widget's root carries it as `data-at`, which the
+    /// stylesheet places.
+    pub fn as_str(self) -> &'static str {
         match self {
-            Self::BottomRight => "at-bottom-right",
-            Self::BottomLeft => "at-bottom-left",
-            Self::TopRight => "at-top-right",
-            Self::TopLeft => "at-top-left",
+            Self::BottomRight => "bottom-right",
+            Self::BottomLeft => "bottom-left",
+            Self::TopRight => "top-right",
+            Self::TopLeft => "top-left",
         }
     }
 }

@@ -35,7 +35,7 @@ pub fn choice_rating(
             .into_iter()
             .map(|(value, name, direction)| {
                 let icon = html! {
-                    <svg class={classes!("thumb", direction)} viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+                    <svg class="thumb" data-dir={direction} viewBox="0 0 24 24" aria-hidden="true" focusable="false">
                         <path d={THUMB} />
                     </svg>
                 };
@@ -70,7 +70,7 @@ pub fn choice_rating(
     };
     let visible_names = kind == RatingKind::Thumbs;
     html! {
-        <fieldset class={classes!("rating", ["rating-", kind_name].concat())}>
+        <fieldset class="rating" data-kind={kind_name}>
             <legend>{ legend }</legend>
             <div class="choices">
                 { for choices.into_iter().map(|(choice, name, drawing)| {
@@ -87,7 +87,7 @@ pub fn choice_rating(
                                 checked={selected}
                                 onchange={onchange.clone()}
                             />
-                            <label for={id} class={classes!("choice", selected.then_some("selected"))}>
+                            <label for={id} class="choice" data-selected={selected.then_some("")}>
                                 { drawing }
                                 if !visible_names {
                                     <span class="visually-hidden">{ name }</span>

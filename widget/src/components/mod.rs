@@ -1,6 +1,9 @@
 //! The widget's parts, one per file. Each is a plain function that returns `Html`, not a
 //! component: only the app holds state, and every component would cost the wasm its own
 //! share of Yew's component machinery (the seven parts as components cost 6.8 KiB gzip).
+//! States and variants (a lit star, the chosen answer, the scale, the corner) are `data-*`
+//! attributes that the stylesheet matches, and every `class` is a literal: any other class
+//! goes through Yew's `Classes` set, whose code cost the wasm 3.8 KiB gzip.
 
 mod choice_rating;
 mod feedback_form;

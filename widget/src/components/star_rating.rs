@@ -33,7 +33,7 @@ pub fn star_rating(
                                 checked={value == Some(star)}
                                 onchange={onchange.clone()}
                             />
-                            <label for={id} class={classes!("star", lit.then_some("lit"))}>
+                            <label for={id} class="star" data-lit={lit.then_some("")}>
                                 <svg viewBox="0 0 24 24" aria-hidden="true" focusable="false">
                                     <path d="M12 2.5l2.9 6.1 6.6.8-4.9 4.6 1.3 6.6L12 17.3l-5.9 3.3 1.3-6.6-4.9-4.6 6.6-.8z" />
                                 </svg>
