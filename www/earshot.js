@@ -106,7 +106,7 @@
       var languages = [settings.lang].concat(navigator.languages || [navigator.language]);
       var lang = languages.map(function (l) { return (l || "").toLowerCase().split(/[-_]/)[0]; })
         .filter(function (l) { return LABELS[l]; })[0] || "en";
-      var root = element("div", { "class": "earshot at-" + (settings.position || "bottom-right"), lang: lang }, shadow);
+      var root = element("div", { "class": "earshot", "data-at": settings.position || "bottom-right", lang: lang }, shadow);
       var button = element("button", { type: "button", "class": "launcher", "aria-haspopup": "dialog", "aria-expanded": "false" }, root);
       var svg = "http://www.w3.org/2000/svg";
       var icon = element("svg", { "class": "launcher-icon", viewBox: "0 0 24 24", "aria-hidden": "true", focusable: "false" }, button, svg);

@@ -331,6 +331,8 @@ async fn widget_settings_are_public_cacheable_and_revalidated() {
         headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).unwrap(),
         "*"
     );
+    // The page's own performance tools see its timing, as for the widget's files.
+    assert_eq!(headers.get("timing-allow-origin").unwrap(), "*");
     assert_eq!(
         headers
             .get(header::CACHE_CONTROL)
@@ -350,6 +352,7 @@ async fn widget_settings_are_public_cacheable_and_revalidated() {
     let response = test::call_service(&app, request).await;
     assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
     assert_eq!(response.headers().get(header::ETAG).unwrap(), &etag);
+    assert_eq!(response.headers().get("timing-allow-origin").unwrap(), "*");
     assert!(test::read_body(response).await.is_empty());
 
     let request = test::TestRequest::get()

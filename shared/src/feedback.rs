@@ -1,10 +1,13 @@
 //! A visitor's feedback as the widget sends it, and the rules it must satisfy.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::json::decimal;
 use crate::limits::{
     MAX_COMMENT_CHARS, MAX_EMAIL_BYTES, MAX_LOCALE_BYTES, MAX_METADATA_ENTRIES,
     MAX_METADATA_KEY_BYTES, MAX_METADATA_VALUE_BYTES, MAX_PAGE_URL_BYTES, MAX_USER_AGENT_BYTES,
@@ -136,48 +139,113 @@ pub struct FeedbackAccepted {
 }
 
 /// A rule a submission breaks. Each names the field at fault.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ValidationError {
-    #[error("the submission id must not be the nil UUID")]
     NilId,
-    #[error("a {kind} rating must be between {min} and {max}, not {value}", kind = .kind.as_str())]
     RatingOutOfRange {
         kind: RatingKind,
         value: u8,
         min: u8,
         max: u8,
     },
-    #[error("the comment is longer than {MAX_COMMENT_CHARS} characters")]
     CommentTooLong,
-    #[error("the email address is longer than {MAX_EMAIL_BYTES} bytes")]
     EmailTooLong,
-    #[error("the email address is not of the form name@domain")]
     EmailInvalid,
-    #[error("the page URL must start with http:// or https://")]
     PageUrlInvalid,
-    #[error("the page URL is longer than {MAX_PAGE_URL_BYTES} bytes")]
     PageUrlTooLong,
-    #[error("the locale is not a language tag such as en-GB")]
     LocaleInvalid,
-    #[error("the user agent is longer than {MAX_USER_AGENT_BYTES} bytes")]
     UserAgentTooLong,
-    #[error("the viewport size is not plausible")]
     ViewportInvalid,
-    #[error("the {field} holds a NUL character")]
-    NulCharacter { field: &'static str },
-    #[error("the user id is longer than {MAX_USER_ID_BYTES} bytes")]
+    NulCharacter {
+        field: &'static str,
+    },
     UserIdTooLong,
-    #[error("the metadata has more than {MAX_METADATA_ENTRIES} entries")]
     MetadataTooMany,
-    #[error(
-        "a metadata key must have 1 to {MAX_METADATA_KEY_BYTES} bytes and no control characters"
-    )]
     MetadataKeyInvalid,
-    #[error("a metadata value is longer than {MAX_METADATA_VALUE_BYTES} bytes")]
     MetadataValueTooLong,
 }
 
+impl fmt::Display for ValidationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+impl std::error::Error for ValidationError {}
+
 impl ValidationError {
+    /// The sentence shown to the visitor and sent by the collector (the `Display` text).
+    /// Put together without `format!`: the widget shows it too, and the formatting
+    /// machinery would add kilobytes to the wasm.
+    pub fn message(&self) -> Cow<'static, str> {
+        let limit = |before: &str, limit: usize, after: &str| -> Cow<'static, str> {
+            [before, &decimal(limit as u64), after].concat().into()
+        };
+        match self {
+            Self::NilId => "the submission id must not be the nil UUID".into(),
+            Self::RatingOutOfRange {
+                kind,
+                value,
+                min,
+                max,
+            } => [
+                "a ",
+                kind.as_str(),
+                " rating must be between ",
+                &decimal(*min),
+                " and ",
+                &decimal(*max),
+                ", not ",
+                &decimal(*value),
+            ]
+            .concat()
+            .into(),
+            Self::CommentTooLong => limit(
+                "the comment is longer than ",
+                MAX_COMMENT_CHARS,
+                " characters",
+            ),
+            Self::EmailTooLong => limit(
+                "the email address is longer than ",
+                MAX_EMAIL_BYTES,
+                " bytes",
+            ),
+            Self::EmailInvalid => "the email address is not of the form name@domain".into(),
+            Self::PageUrlInvalid => "the page URL must start with http:// or https://".into(),
+            Self::PageUrlTooLong => {
+                limit("the page URL is longer than ", MAX_PAGE_URL_BYTES, " bytes")
+            }
+            Self::LocaleInvalid => "the locale is not a language tag such as en-GB".into(),
+            Self::UserAgentTooLong => limit(
+                "the user agent is longer than ",
+                MAX_USER_AGENT_BYTES,
+                " bytes",
+            ),
+            Self::ViewportInvalid => "the viewport size is not plausible".into(),
+            Self::NulCharacter { field } => {
+                ["the ", field, " holds a NUL character"].concat().into()
+            }
+            Self::UserIdTooLong => {
+                limit("the user id is longer than ", MAX_USER_ID_BYTES, " bytes")
+            }
+            Self::MetadataTooMany => limit(
+                "the metadata has more than ",
+                MAX_METADATA_ENTRIES,
+                " entries",
+            ),
+            Self::MetadataKeyInvalid => limit(
+                "a metadata key must have 1 to ",
+                MAX_METADATA_KEY_BYTES,
+                " bytes and no control characters",
+            ),
+            Self::MetadataValueTooLong => limit(
+                "a metadata value is longer than ",
+                MAX_METADATA_VALUE_BYTES,
+                " bytes",
+            ),
+        }
+    }
+
     /// The JSON path of the field at fault, as reported in the `field` of the API error.
     pub fn field(&self) -> &'static str {
         match self {
@@ -376,6 +444,83 @@ mod tests {
             honeypot: String::new(),
             user_id: Some("customer-42".into()),
             metadata: BTreeMap::from([("plan".into(), "pro".into())]),
+        }
+    }
+
+    #[test]
+    fn every_rule_says_what_is_wrong_with_its_limit() {
+        let cases = [
+            (
+                ValidationError::NilId,
+                "the submission id must not be the nil UUID".to_owned(),
+            ),
+            (
+                ValidationError::RatingOutOfRange {
+                    kind: RatingKind::Nps,
+                    value: 11,
+                    min: 0,
+                    max: 10,
+                },
+                "a nps rating must be between 0 and 10, not 11".to_owned(),
+            ),
+            (
+                ValidationError::CommentTooLong,
+                format!("the comment is longer than {MAX_COMMENT_CHARS} characters"),
+            ),
+            (
+                ValidationError::EmailTooLong,
+                format!("the email address is longer than {MAX_EMAIL_BYTES} bytes"),
+            ),
+            (
+                ValidationError::EmailInvalid,
+                "the email address is not of the form name@domain".to_owned(),
+            ),
+            (
+                ValidationError::PageUrlInvalid,
+                "the page URL must start with http:// or https://".to_owned(),
+            ),
+            (
+                ValidationError::PageUrlTooLong,
+                format!("the page URL is longer than {MAX_PAGE_URL_BYTES} bytes"),
+            ),
+            (
+                ValidationError::LocaleInvalid,
+                "the locale is not a language tag such as en-GB".to_owned(),
+            ),
+            (
+                ValidationError::UserAgentTooLong,
+                format!("the user agent is longer than {MAX_USER_AGENT_BYTES} bytes"),
+            ),
+            (
+                ValidationError::ViewportInvalid,
+                "the viewport size is not plausible".to_owned(),
+            ),
+            (
+                ValidationError::NulCharacter { field: "comment" },
+                "the comment holds a NUL character".to_owned(),
+            ),
+            (
+                ValidationError::UserIdTooLong,
+                format!("the user id is longer than {MAX_USER_ID_BYTES} bytes"),
+            ),
+            (
+                ValidationError::MetadataTooMany,
+                format!("the metadata has more than {MAX_METADATA_ENTRIES} entries"),
+            ),
+            (
+                ValidationError::MetadataKeyInvalid,
+                format!(
+                    "a metadata key must have 1 to {MAX_METADATA_KEY_BYTES} bytes and no control characters"
+                ),
+            ),
+            (
+                ValidationError::MetadataValueTooLong,
+                format!("a metadata value is longer than {MAX_METADATA_VALUE_BYTES} bytes"),
+            ),
+        ];
+        for (error, expected) in cases {
+            assert_eq!(error.message(), expected);
+            assert_eq!(error.to_string(), expected, "Display says the same");
         }
     }
 

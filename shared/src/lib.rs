@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod feedback;
+pub mod json;
 pub mod limits;
 pub mod settings;
 pub mod site;

@@ -1,9 +1,11 @@
 //! Sites: the key that names a site in every snippet and submission.
 
 use core::fmt;
+use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
+use crate::json::decimal;
 use crate::limits::SITE_KEY_BYTES;
 
 /// The public key of a site, as pasted in its snippet (`data-site`). Not a secret: it only
@@ -14,13 +16,38 @@ use crate::limits::SITE_KEY_BYTES;
 pub struct SiteKey(String);
 
 /// Why a string is not a valid [`SiteKey`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SiteKeyError {
-    #[error("a site key has {} to {} characters", SITE_KEY_BYTES.start(), SITE_KEY_BYTES.end())]
     Length,
-    #[error("a site key holds only lowercase letters, digits and '-'")]
     Characters,
 }
+
+impl SiteKeyError {
+    /// What is wrong, in a sentence (the `Display` text), put together without `format!`
+    /// because the widget reports it too.
+    pub fn message(&self) -> Cow<'static, str> {
+        match self {
+            Self::Length => [
+                "a site key has ",
+                &decimal(*SITE_KEY_BYTES.start() as u64),
+                " to ",
+                &decimal(*SITE_KEY_BYTES.end() as u64),
+                " characters",
+            ]
+            .concat()
+            .into(),
+            Self::Characters => "a site key holds only lowercase letters, digits and '-'".into(),
+        }
+    }
+}
+
+impl fmt::Display for SiteKeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+impl std::error::Error for SiteKeyError {}
 
 impl SiteKey {
     pub fn parse(key: &str) -> Result<Self, SiteKeyError> {
@@ -86,6 +113,10 @@ mod tests {
         assert_eq!(SiteKey::parse("Shop"), Err(SiteKeyError::Characters));
         assert_eq!(SiteKey::parse("a b c"), Err(SiteKeyError::Characters));
         assert_eq!(SiteKey::parse("<script>"), Err(SiteKeyError::Characters));
+        assert_eq!(
+            SiteKeyError::Length.to_string(),
+            "a site key has 3 to 64 characters"
+        );
     }
 
     #[test]

@@ -100,6 +100,14 @@ async fn a_visitor_leaves_feedback_and_the_owner_exports_it() {
             .unwrap();
         let thanks = displayed(&widget, ".thanks-title").await;
         assert_eq!(thanks.text().await.unwrap(), "Thank you!");
+        // The focus moves to the thank-you (a screen reader reads it), and the next Tab
+        // reaches the button that closes the dialog, not something behind it.
+        assert_eq!(
+            browser.focus_in_widget().await,
+            "H3.thanks-title: Thank you!"
+        );
+        browser.press(&[Key::Tab]).await;
+        assert_eq!(browser.focus_in_widget().await, "BUTTON.button: Close");
         browser.screenshot("widget-thanks").await;
         browser.close().await;
 

@@ -6,10 +6,16 @@ mod common;
 
 use std::time::Duration;
 
-use common::browser::{self, displayed};
+use common::browser::{self, Browser, displayed};
 use common::collector::Collector;
 use common::host_site::{HostOptions, HostSite, shop_with_collector};
 use common::{cell, parse_csv};
+
+/// What the visitor reads when their feedback is kept because the collector did not answer.
+const UNREACHABLE: &str =
+    "We could not reach the feedback service; your feedback is kept and will be sent.";
+/// What they read when the browser itself is offline.
+const OFFLINE: &str = "You seem to be offline. Your feedback is kept in this browser and will be sent as soon as the connection is back.";
 
 fn comments_stored(collector: &Collector) -> Vec<String> {
     let token = collector.create_token(None);
@@ -20,6 +26,28 @@ fn comments_stored(collector: &Collector) -> Vec<String> {
         .iter()
         .map(|row| cell(row, "comment").to_owned())
         .collect()
+}
+
+/// Waits until the browser's offline queue has been sent (it is emptied as the collector
+/// acknowledges each submission).
+async fn wait_for_empty_queue(browser: &Browser) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let empty = browser
+            .client
+            .execute("return Object.keys(localStorage).filter(k => k.startsWith('earshot-queue:')).length", vec![])
+            .await
+            .unwrap()
+            == 0;
+        if empty {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the queue was never sent"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -164,6 +192,20 @@ async fn feedback_given_while_the_collector_is_down_is_sent_once_when_it_is_back
         browser.leave_feedback("Sent while you were down").await,
         "Saved for later"
     );
+    // The browser is online: it is the service that is away, not the visitor's connection.
+    assert_eq!(
+        displayed(&widget, ".thanks-body")
+            .await
+            .text()
+            .await
+            .unwrap(),
+        UNREACHABLE
+    );
+    assert_eq!(
+        browser.focus_in_widget().await,
+        "H3.thanks-title: Saved for later",
+        "the focus is on the news, not lost to the page"
+    );
     browser.screenshot("offline-queued").await;
     let queued = browser
         .client
@@ -178,26 +220,42 @@ async fn feedback_given_while_the_collector_is_down_is_sent_once_when_it_is_back
     collector.restart();
     browser.client.refresh().await.unwrap();
     browser.widget().await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let empty = browser
-            .client
-            .execute("return Object.keys(localStorage).filter(k => k.startsWith('earshot-queue:')).length", vec![])
-            .await
-            .unwrap()
-            == 0;
-        if empty {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the queue was never sent"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for_empty_queue(&browser).await;
     // The page from before the reload may have retried too: still one row.
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(comments_stored(&collector), ["Sent while you were down"]);
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feedback_given_offline_is_kept_and_sent_when_the_connection_is_back() {
+    let Some(browser) = browser::start().await else {
+        return;
+    };
+    let (collector, shop) = shop_with_collector(HostOptions::default());
+    browser.client.goto(&shop.url()).await.unwrap();
+    let widget = browser.widget_ready().await;
+    displayed(&widget, "button.launcher").await;
+
+    browser.set_offline(true).await;
+    assert_eq!(
+        browser.leave_feedback("Written on a train").await,
+        "Saved for later"
+    );
+    assert_eq!(
+        displayed(&widget, ".thanks-body")
+            .await
+            .text()
+            .await
+            .unwrap(),
+        OFFLINE
+    );
+    browser.screenshot("offline-browser").await;
+
+    // The browser's `online` event sends it at once, without a reload.
+    browser.set_offline(false).await;
+    wait_for_empty_queue(&browser).await;
+    assert_eq!(comments_stored(&collector), ["Written on a train"]);
     browser.close().await;
 }
 

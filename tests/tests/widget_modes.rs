@@ -97,6 +97,24 @@ async fn every_rating_kind_is_shown_accessible_and_stored_on_its_scale() {
         let steps = if kind == "thumbs" { 1 } else { expected };
         keys.extend(std::iter::repeat_n(Key::Right, steps));
         browser.press(&keys).await;
+        // The chosen answer stands out from the others.
+        let looks = browser
+            .client
+            .execute(
+                "const root = document.querySelector('earshot-widget').shadowRoot;
+                 const chosen = root.querySelectorAll('label.choice[data-selected]');
+                 const other = root.querySelector('label.choice:not([data-selected])');
+                 return [chosen.length, getComputedStyle(chosen[0]).backgroundColor,
+                         getComputedStyle(other).backgroundColor];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(looks[0], 1, "{kind}: one answer chosen");
+        assert_ne!(
+            looks[1], looks[2],
+            "{kind}: the chosen answer is highlighted"
+        );
         assert_eq!(
             browser.axe_violations().await,
             Vec::<String>::new(),
@@ -187,6 +205,11 @@ async fn the_inline_block_asks_in_the_page_and_stores_the_answer() {
             .leave_feedback_in_open_panel("The steeping table is exactly what I needed")
             .await,
         "Thank you!"
+    );
+    // The button that had the focus is gone; the focus goes to the thank-you in its place.
+    assert_eq!(
+        browser.focus_in_widget().await,
+        "H3.thanks-title: Thank you!"
     );
     browser.screenshot("inline-docs").await;
 

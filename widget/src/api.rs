@@ -1,11 +1,10 @@
 //! Talking to the collector: building the submission from what the visitor entered and the
 //! page around them, and sending it.
 
-use earshot_shared::{ApiError, ClientInfo, Rating, Submission};
-use gloo::net::http::Request;
-use serde::Serialize;
+use earshot_shared::{ClientInfo, ErrorCode, Rating, Submission};
 use uuid::Uuid;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
 
 use crate::config::WidgetConfig;
 use crate::controller::PageContext;
@@ -16,8 +15,10 @@ use crate::state::WidgetState;
 pub enum SendError {
     /// The collector could not be reached.
     Network,
-    /// The collector refused it, with its reason.
-    Refused(ApiError),
+    /// The collector refused it, with its reason: the error's `code` and `message`, read
+    /// with the browser's `JSON.parse` (serde's deserialiser would weigh more than the
+    /// rest of this file).
+    Refused { code: String, message: String },
     /// The collector failed (5xx) or answered something unexpected.
     Server(u16),
 }
@@ -33,6 +34,13 @@ pub fn new_submission_id() -> Uuid {
         .get_random_values_with_u8_array(&mut bytes)
         .expect("crypto.getRandomValues works");
     uuid::Builder::from_random_bytes(bytes).into_uuid()
+}
+
+/// The id as text (`67e55044-10b1-…`), written by uuid's own encoder rather than through
+/// `to_string`, which would bring the formatting machinery into the wasm.
+pub fn id_text(id: Uuid) -> String {
+    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    id.hyphenated().encode_lower(&mut text).to_owned()
 }
 
 /// The submission for what the visitor entered, with the page's facts read now (so a
@@ -79,18 +87,6 @@ pub fn build_submission(
     }
 }
 
-/// JSON through the browser's own `JSON.stringify`, which keeps `serde_json`'s serialiser out
-/// of the wasm.
-pub fn to_json(value: &impl Serialize) -> Result<String, SendError> {
-    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
-    let js = value
-        .serialize(&serializer)
-        .map_err(|_| SendError::Server(0))?;
-    js_sys::JSON::stringify(&js)
-        .map(String::from)
-        .map_err(|_| SendError::Server(0))
-}
-
 impl SendError {
     /// Whether trying again later may succeed: the network or the collector failed, or the
     /// collector asked us to slow down. A refusal of the submission itself is final.
@@ -98,33 +94,48 @@ impl SendError {
         match self {
             Self::Network => true,
             Self::Server(status) => *status >= 500 || *status == 0,
-            Self::Refused(refusal) => refusal.code == earshot_shared::ErrorCode::RateLimited,
+            Self::Refused { code, .. } => code == ErrorCode::RateLimited.as_str(),
         }
     }
 }
 
-/// Posts a submission's JSON as `text/plain`, which needs no CORS preflight.
+/// Posts a submission's JSON as `text/plain`, which needs no CORS preflight. Through the
+/// browser's `fetch` directly: an HTTP client crate would bring URL and header formatting
+/// code into the wasm for one request.
 pub async fn send(config: &WidgetConfig, body: &str) -> Result<(), SendError> {
-    let response = Request::post(&config.feedback_url())
-        .header("Content-Type", "text/plain;charset=UTF-8")
-        .body(body.to_owned())
-        .map_err(|_| SendError::Network)?
-        .send()
-        .await
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&JsValue::from_str(body));
+    let headers = web_sys::Headers::new().map_err(|_| SendError::Network)?;
+    headers
+        .set("Content-Type", "text/plain;charset=UTF-8")
         .map_err(|_| SendError::Network)?;
+    init.set_headers(&headers);
+    let request = gloo::utils::window().fetch_with_str_and_init(&config.feedback_url(), &init);
+    let response: web_sys::Response = JsFuture::from(request)
+        .await
+        .map_err(|_| SendError::Network)?
+        .unchecked_into();
     let status = response.status();
     if (200..300).contains(&status) {
         return Ok(());
     }
     if (400..500).contains(&status) {
-        let refusal = response
-            .text()
-            .await
-            .ok()
+        let field = |json: &JsValue, name: &str| {
+            js_sys::Reflect::get(json, &JsValue::from_str(name))
+                .ok()
+                .and_then(|value| value.as_string())
+        };
+        let text = match response.text() {
+            Ok(text) => JsFuture::from(text).await.ok(),
+            Err(_) => None,
+        };
+        let refusal = text
+            .and_then(|text| text.as_string())
             .and_then(|text| js_sys::JSON::parse(&text).ok())
-            .and_then(|json| serde_wasm_bindgen::from_value::<ApiError>(json).ok());
-        if let Some(refusal) = refusal {
-            return Err(SendError::Refused(refusal));
+            .and_then(|json| Some((field(&json, "code")?, field(&json, "message")?)));
+        if let Some((code, message)) = refusal {
+            return Err(SendError::Refused { code, message });
         }
     }
     Err(SendError::Server(status))

@@ -7,7 +7,7 @@ use web_sys::{Element, HtmlElement};
 use yew::prelude::*;
 
 use crate::api::{self, SendError};
-use crate::components::{FormEvents, Inline, Launcher, Panel};
+use crate::components::{FormEvents, View, inline, launcher, panel};
 use crate::config::WidgetConfig;
 use crate::controller::{self, Command, Controller};
 use crate::i18n::{self, Texts};
@@ -33,10 +33,10 @@ fn failure_message(texts: &Texts, error: &SendError) -> String {
         }
         SendError::Network => texts.network_error.to_owned(),
         // The collector's own sentence says which field is wrong and why.
-        SendError::Refused(refusal) if refusal.code == ErrorCode::InvalidField => {
-            refusal.message.clone()
+        SendError::Refused { code, message } if code == ErrorCode::InvalidField.as_str() => {
+            message.clone()
         }
-        SendError::Refused(_) => texts.server_error.to_owned(),
+        SendError::Refused { .. } => texts.server_error.to_owned(),
     }
 }
 
@@ -45,9 +45,7 @@ fn failure_code(error: &SendError) -> String {
     match error {
         SendError::Network => "network".to_owned(),
         SendError::Server(_) => "server".to_owned(),
-        SendError::Refused(refusal) => api::to_json(&refusal.code)
-            .map(|json| json.trim_matches('"').to_owned())
-            .unwrap_or_default(),
+        SendError::Refused { code, .. } => code.clone(),
     }
 }
 
@@ -70,6 +68,7 @@ pub fn App(props: &AppProps) -> Html {
     let state = use_reducer(WidgetState::default);
     let launcher_ref = use_node_ref();
     let panel_ref = use_node_ref();
+    let root_ref = use_node_ref();
     let was_open = use_mut_ref(|| false);
 
     // The page's commands reach the widget from the first render on; the loader's stand-in
@@ -141,6 +140,23 @@ pub fn App(props: &AppProps) -> Html {
         });
     }
 
+    // Once the feedback is sent (or kept), the form and its focused button are gone: the
+    // focus goes to the thank-you's title, which a screen reader then reads, instead of
+    // falling to the page.
+    {
+        let root_ref = root_ref.clone();
+        use_effect_with(state.phase.thanking(), move |thanking| {
+            let title = root_ref
+                .cast::<Element>()
+                .filter(|_| *thanking)
+                .and_then(|root| root.query_selector(".thanks-title").ok().flatten())
+                .and_then(|title| title.dyn_into::<HtmlElement>().ok());
+            if let Some(title) = title {
+                let _ = title.focus();
+            }
+        });
+    }
+
     let toggle = {
         let state = state.clone();
         let controller = props.controller.clone();
@@ -188,21 +204,20 @@ pub fn App(props: &AppProps) -> Html {
             let submission =
                 api::build_submission(&config, id, rating, &state, controller.context());
             if let Err(err) = submission.validate() {
-                state.dispatch(Action::Failed(err.to_string()));
+                state.dispatch(Action::Failed(err.message().into_owned()));
                 return;
             }
-            let Ok(body) = api::to_json(&submission) else {
-                state.dispatch(Action::Failed(texts.server_error.to_owned()));
-                return;
-            };
+            let body = submission.to_json();
             state.dispatch(Action::Sending(id));
+            let id_text = api::id_text(id);
             let dispatcher = state.dispatcher();
             let kind = config.rating;
+            let event_id = id_text.clone();
             let submitted = move |queued: bool| {
                 controller::emit(
                     "submit",
                     &[
-                        ("id", JsValue::from_str(&id.to_string())),
+                        ("id", JsValue::from_str(&event_id)),
                         ("kind", JsValue::from_str(kind.as_str())),
                         ("rating", JsValue::from(rating)),
                         ("queued", JsValue::from(queued)),
@@ -217,11 +232,11 @@ pub fn App(props: &AppProps) -> Html {
                         submitted(false);
                     }
                     // Not lost: it waits in the browser and is sent when the collector answers.
-                    Err(err)
-                        if err.is_transient() && queue::push(&config, &id.to_string(), &body) =>
-                    {
+                    Err(err) if err.is_transient() && queue::push(&config, &id_text, &body) => {
                         queue::retry_with_backoff(config);
-                        dispatcher.dispatch(Action::Queued);
+                        // Offline, or online with the collector away: the visitor is told which.
+                        let offline = !gloo::utils::window().navigator().on_line();
+                        dispatcher.dispatch(Action::Queued(offline));
                         submitted(true);
                     }
                     Err(err) => {
@@ -250,22 +265,22 @@ pub fn App(props: &AppProps) -> Html {
     let announcement = match &state.phase {
         Phase::Sending => texts.sending,
         Phase::Sent => texts.thanks_title,
-        Phase::Queued => texts.queued_title,
+        Phase::Queued { .. } => texts.queued_title,
         _ => "",
     };
     let live_region = html! { <div class="visually-hidden" role="status" aria-live="polite">{ announcement }</div> };
     let question = prompt(config, texts);
 
+    let view = View {
+        texts,
+        state: &state,
+        kind: config.rating,
+        events: &events,
+    };
     if config.inline {
         return html! {
-            <div class="earshot inline-mode" lang={texts.lang}>
-                <Inline
-                    texts={texts}
-                    state={(*state).clone()}
-                    kind={config.rating}
-                    prompt={question}
-                    events={events.clone()}
-                />
+            <div ref={root_ref} class="earshot inline-mode" lang={texts.lang}>
+                { inline(view, question) }
                 { live_region }
             </div>
         };
@@ -277,20 +292,13 @@ pub fn App(props: &AppProps) -> Html {
         .map_or(AttrValue::Static(texts.launcher), AttrValue::from);
     html! {
         // `lang` lets screen readers pronounce the widget's text in its own language.
-        <div class={classes!("earshot", config.position.class())} lang={texts.lang}>
+        <div ref={root_ref} class="earshot" data-at={config.position.as_str()} lang={texts.lang}>
             if state.open {
                 <div ref={panel_ref} class="panel-wrap">
-                    <Panel
-                        texts={texts}
-                        state={(*state).clone()}
-                        kind={config.rating}
-                        prompt={question}
-                        events={events.clone()}
-                        onclose={close}
-                    />
+                    { panel(view, question, &close) }
                 </div>
             }
-            <Launcher label={label} open={state.open} onclick={toggle} node_ref={launcher_ref} />
+            { launcher(label, state.open, toggle, launcher_ref) }
             { live_region }
         </div>
     }

@@ -50,13 +50,14 @@ impl Position {
         }
     }
 
-    /// The stylesheet class that places the widget.
-    pub fn class(self) -> &'static str {
+    /// As in `data-position`; the widget's root carries it as `data-at`, which the
+    /// stylesheet places.
+    pub fn as_str(self) -> &'static str {
         match self {
-            Self::BottomRight => "at-bottom-right",
-            Self::BottomLeft => "at-bottom-left",
-            Self::TopRight => "at-top-right",
-            Self::TopLeft => "at-top-left",
+            Self::BottomRight => "bottom-right",
+            Self::BottomLeft => "bottom-left",
+            Self::TopRight => "top-right",
+            Self::TopLeft => "top-left",
         }
     }
 }
@@ -83,8 +84,8 @@ impl WidgetConfig {
     fn from_lookup(lookup: impl Fn(&str) -> Option<String>, base: String) -> Result<Self, String> {
         let setting = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
         let site = setting("site").ok_or("earshot: the script tag has no data-site attribute")?;
-        let site =
-            SiteKey::parse(site.trim()).map_err(|err| format!("earshot: data-site: {err}"))?;
+        let site = SiteKey::parse(site.trim())
+            .map_err(|err| ["earshot: data-site: ", &err.message()].concat())?;
         let inline = setting("target").is_some();
         Ok(Self {
             site,

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use earshot_shared::feedback::{validate_email, validate_metadata};
+use earshot_shared::json::decimal;
 use earshot_shared::limits::MAX_USER_ID_BYTES;
 use wasm_bindgen::prelude::*;
 use yew::Callback;
@@ -112,13 +113,18 @@ impl Controller {
             )
         };
         if id.as_ref().is_some_and(|id| id.len() > MAX_USER_ID_BYTES) {
-            return Err(JsError::new(&format!(
-                "earshot.setUser: the id is longer than {MAX_USER_ID_BYTES} bytes"
-            )));
+            return Err(JsError::new(
+                &[
+                    "earshot.setUser: the id is longer than ",
+                    &decimal(MAX_USER_ID_BYTES as u64),
+                    " bytes",
+                ]
+                .concat(),
+            ));
         }
         if let Some(email) = &email {
             validate_email(email)
-                .map_err(|err| JsError::new(&format!("earshot.setUser: {err}")))?;
+                .map_err(|err| JsError::new(&["earshot.setUser: ", &err.message()].concat()))?;
         }
         let mut context = self.inner.context.borrow_mut();
         context.user_id = id;
@@ -143,7 +149,7 @@ impl Controller {
             }
         }
         validate_metadata(&entries)
-            .map_err(|err| JsError::new(&format!("earshot.setMetadata: {err}")))?;
+            .map_err(|err| JsError::new(&["earshot.setMetadata: ", &err.message()].concat()))?;
         self.inner.context.borrow_mut().metadata = entries;
         Ok(())
     }

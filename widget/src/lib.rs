@@ -18,6 +18,16 @@ pub use app::{App, AppProps};
 pub use config::{Position, WidgetConfig};
 pub use controller::{Controller, PageContext};
 
+/// The allocator: a free list of a few hundred bytes of code, where std's dlmalloc costs the
+/// wasm several KB. The widget allocates little (a render's nodes, one request at a time),
+/// so a simple free list is fast enough.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+// SAFETY: the widget's wasm has one thread (it is built without the `atomics` target
+// feature, so it cannot share its memory with a worker).
+static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
+    unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
+
 /// The tag of the element that hosts the widget's shadow root. A custom element name, so the
 /// host page's `div { … }` rules do not match it.
 pub const HOST_TAG: &str = "earshot-widget";

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use earshot_shared::json::decimal;
 use web_sys::Storage;
 
 use crate::api;
@@ -31,7 +32,8 @@ fn site_prefix(config: &WidgetConfig) -> String {
 
 /// Keeps a submission's JSON to send later.
 pub fn push(config: &WidgetConfig, id: &str, body: &str) -> bool {
-    let key = format!("{}{}:{id}", site_prefix(config), js_sys::Date::now() as u64);
+    let queued_at = decimal(js_sys::Date::now() as u64);
+    let key = [&site_prefix(config), queued_at.as_str(), ":", id].concat();
     storage().is_some_and(|storage| storage.set_item(&key, body).is_ok())
 }
 

@@ -15,7 +15,8 @@ pub enum Phase {
     /// The collector stored it.
     Sent,
     /// The collector could not be reached: it waits in the offline queue and will be sent.
-    Queued,
+    /// `offline`: the browser said it had no connection (else the collector did not answer).
+    Queued { offline: bool },
     /// It could not be sent; the message says why. The form keeps its contents.
     Failed(String),
 }
@@ -61,7 +62,8 @@ pub enum Action {
     Honeypot(String),
     Sending(Uuid),
     Sent,
-    Queued,
+    /// Kept for later; whether the browser was offline.
+    Queued(bool),
     Failed(String),
 }
 
@@ -89,7 +91,7 @@ impl Reducible for WidgetState {
                 }
                 next.open = false;
                 // After a thank-you, the next opening starts a new piece of feedback.
-                if matches!(next.phase, Phase::Sent | Phase::Queued) {
+                if next.phase.thanking() {
                     next = WidgetState::default();
                 }
             }
@@ -112,10 +114,17 @@ impl Reducible for WidgetState {
                 next.phase = Phase::Sending;
             }
             Action::Sent => next.phase = Phase::Sent,
-            Action::Queued => next.phase = Phase::Queued,
+            Action::Queued(offline) => next.phase = Phase::Queued { offline },
             Action::Failed(message) => next.phase = Phase::Failed(message),
         }
         Rc::new(next)
+    }
+}
+
+impl Phase {
+    /// Whether the visitor is being thanked: the feedback was stored or kept for later.
+    pub fn thanking(&self) -> bool {
+        matches!(self, Self::Sent | Self::Queued { .. })
     }
 }
 

@@ -190,7 +190,10 @@ async fn choosing_a_star_lights_it_and_those_before_it() {
     third.click();
     settle().await;
     assert!(third.checked());
-    let lit = root.query_selector_all("label.star.lit").unwrap().length();
+    let lit = root
+        .query_selector_all("label.star[data-lit]")
+        .unwrap()
+        .length();
     assert_eq!(lit, 3);
 }
 
@@ -257,6 +260,11 @@ fn every_language_has_every_text_translated() {
             ("thanks_body", texts.thanks_body, EN.thanks_body),
             ("queued_title", texts.queued_title, EN.queued_title),
             ("queued_body", texts.queued_body, EN.queued_body),
+            (
+                "unreachable_body",
+                texts.unreachable_body,
+                EN.unreachable_body,
+            ),
             ("done", texts.done, EN.done),
             ("choose_rating", texts.choose_rating, EN.choose_rating),
             ("network_error", texts.network_error, EN.network_error),
@@ -403,7 +411,7 @@ async fn each_rating_kind_is_a_named_radio_group() {
         first.click();
         settle().await;
         assert!(
-            find(&root, "label.choice.selected").is_some(),
+            find(&root, "label.choice[data-selected]").is_some(),
             "{kind}: the choice shows"
         );
         root.remove();

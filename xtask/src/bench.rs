@@ -245,6 +245,8 @@ fn bench_widget(args: &BenchArgs) -> Result<serde_json::Value> {
             "stylesheet_gzip": sizes.stylesheet_gzip,
             "widget_gzip": sizes.widget_gzip(),
             "widget_budget_gzip": crate::widget::WIDGET_BUDGET_GZIP,
+            "widget_brotli": sizes.widget_brotli(),
+            "widget_budget_brotli": crate::widget::WIDGET_BUDGET_BROTLI,
         },
         "chromium": timings,
     }))

@@ -211,6 +211,32 @@ impl Browser {
         serde_json::from_value(result).unwrap()
     }
 
+    /// What has the keyboard focus inside the widget, as `tag.class: text` (e.g.
+    /// `H3.thanks-title: Thank you!`), or the page's focused element's tag when the focus is
+    /// not in the widget.
+    pub async fn focus_in_widget(&self) -> String {
+        let value = self
+            .client
+            .execute(
+                "const focused = document.querySelector('earshot-widget')?.shadowRoot?.activeElement;
+                 if (!focused) return 'page: ' + document.activeElement.tagName;
+                 return focused.tagName + '.' + focused.classList[0] + ': ' + focused.textContent.trim();",
+                vec![],
+            )
+            .await
+            .unwrap();
+        value.as_str().unwrap().to_owned()
+    }
+
+    /// Takes the browser off the network (or puts it back), as a lost connection would:
+    /// every request fails and `navigator.onLine` turns false, then `online` fires on return.
+    pub async fn set_offline(&self, offline: bool) {
+        self.client
+            .issue_cmd(NetworkConditions { offline })
+            .await
+            .unwrap();
+    }
+
     pub async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.unwrap();
         std::fs::write(artefacts_dir().join(format!("{name}.png")), png).unwrap();
@@ -219,6 +245,35 @@ impl Browser {
     /// Ends the browser session; chromedriver is stopped when `self` drops.
     pub async fn close(self) {
         let _ = self.client.clone().close().await;
+    }
+}
+
+/// chromedriver's network emulation (`POST /session/{id}/chromium/network_conditions`).
+#[derive(Debug)]
+struct NetworkConditions {
+    offline: bool,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for NetworkConditions {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/chromium/network_conditions",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({ "network_conditions": {
+            "offline": self.offline,
+            "latency": 0,
+            "download_throughput": -1,
+            "upload_throughput": -1,
+        }});
+        (http::Method::POST, Some(body.to_string()))
     }
 }
 

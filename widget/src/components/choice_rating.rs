@@ -2,20 +2,11 @@
 //! 0–10 Net Promoter Score, and five faces from very dissatisfied to very satisfied.
 
 use earshot_shared::RatingKind;
-use web_sys::HtmlInputElement;
+use earshot_shared::json::decimal;
 use yew::prelude::*;
 
+use super::on_choice;
 use crate::i18n::Texts;
-
-#[derive(Properties, PartialEq)]
-pub struct ChoiceRatingProps {
-    /// Thumbs, NPS or emoji (stars have their own component).
-    pub kind: RatingKind,
-    pub legend: AttrValue,
-    pub texts: &'static Texts,
-    pub value: Option<u8>,
-    pub onchange: Callback<u8>,
-}
 
 /// A face for each point of the satisfaction scale: the mouth turns from a frown to a smile.
 const FACE_MOUTHS: [&str; 5] = [
@@ -27,26 +18,24 @@ const FACE_MOUTHS: [&str; 5] = [
 ];
 const THUMB: &str = "M2 21h4V9H2v12zm21-11c0-1.1-.9-2-2-2h-6.3l1-4.6v-.3c0-.4-.2-.8-.5-1.1L14.2 1 7.6 7.6C7.2 8 7 8.5 7 9v10c0 1.1.9 2 2 2h9c.8 0 1.5-.5 1.8-1.2l3-7.1c.1-.2.2-.5.2-.7v-2z";
 
-#[function_component]
-pub fn ChoiceRating(props: &ChoiceRatingProps) -> Html {
-    let texts = props.texts;
-    let onchange = {
-        let onchange = props.onchange.clone();
-        Callback::from(move |event: Event| {
-            let input: HtmlInputElement = event.target_unchecked_into();
-            if let Ok(value) = input.value().parse::<u8>() {
-                onchange.emit(value);
-            }
-        })
-    };
-    let kind = props.kind.as_str();
+/// The choices of a thumbs, NPS or emoji scale (stars have their own) under `legend`,
+/// `value` chosen.
+pub fn choice_rating(
+    kind: RatingKind,
+    legend: AttrValue,
+    texts: &'static Texts,
+    value: Option<u8>,
+    onchange: &Callback<u8>,
+) -> Html {
+    let onchange = on_choice(onchange);
+    let kind_name = kind.as_str();
     // (value, accessible name, what is drawn)
-    let choices: Vec<(u8, String, Html)> = match props.kind {
+    let choices: Vec<(u8, String, Html)> = match kind {
         RatingKind::Thumbs => [(1, texts.yes, "up"), (0, texts.no, "down")]
             .into_iter()
             .map(|(value, name, direction)| {
                 let icon = html! {
-                    <svg class={classes!("thumb", direction)} viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+                    <svg class="thumb" data-dir={direction} viewBox="0 0 24 24" aria-hidden="true" focusable="false">
                         <path d={THUMB} />
                     </svg>
                 };
@@ -55,7 +44,7 @@ pub fn ChoiceRating(props: &ChoiceRatingProps) -> Html {
             .collect(),
         RatingKind::Nps => (0..=10u8)
             .map(|value| {
-                let number = value.to_string();
+                let number = decimal(value);
                 // The ends carry their meaning for screen readers; the scale below shows it.
                 let name = match value {
                     0 => [number.as_str(), " – ", texts.nps_low].concat(),
@@ -79,14 +68,14 @@ pub fn ChoiceRating(props: &ChoiceRatingProps) -> Html {
             })
             .collect(),
     };
-    let visible_names = props.kind == RatingKind::Thumbs;
+    let visible_names = kind == RatingKind::Thumbs;
     html! {
-        <fieldset class={classes!("rating", ["rating-", kind].concat())}>
-            <legend>{ props.legend.clone() }</legend>
+        <fieldset class="rating" data-kind={kind_name}>
+            <legend>{ legend }</legend>
             <div class="choices">
-                { for choices.into_iter().map(|(value, name, drawing)| {
-                    let id = format!("earshot-{kind}-{value}");
-                    let selected = props.value == Some(value);
+                { for choices.into_iter().map(|(choice, name, drawing)| {
+                    let id = ["earshot-", kind_name, "-", &decimal(choice)].concat();
+                    let selected = value == Some(choice);
                     html! {
                         <>
                             <input
@@ -94,11 +83,11 @@ pub fn ChoiceRating(props: &ChoiceRatingProps) -> Html {
                                 class="visually-hidden"
                                 name="earshot-rating"
                                 id={id.clone()}
-                                value={value.to_string()}
+                                value={decimal(choice)}
                                 checked={selected}
                                 onchange={onchange.clone()}
                             />
-                            <label for={id} class={classes!("choice", selected.then_some("selected"))}>
+                            <label for={id} class="choice" data-selected={selected.then_some("")}>
                                 { drawing }
                                 if !visible_names {
                                     <span class="visually-hidden">{ name }</span>
@@ -108,7 +97,7 @@ pub fn ChoiceRating(props: &ChoiceRatingProps) -> Html {
                     }
                 }) }
             </div>
-            if props.kind == RatingKind::Nps {
+            if kind == RatingKind::Nps {
                 <div class="nps-ends" aria-hidden="true">
                     <span>{ texts.nps_low }</span>
                     <span>{ texts.nps_high }</span>

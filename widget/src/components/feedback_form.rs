@@ -2,13 +2,13 @@
 //! email, the bot trap, and the state of the submission.
 
 use earshot_shared::RatingKind;
+use earshot_shared::json::decimal;
 use earshot_shared::limits::{MAX_COMMENT_CHARS, MAX_EMAIL_BYTES};
 use web_sys::{HtmlInputElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
-use super::{ChoiceRating, StarRating};
-use crate::i18n::Texts;
-use crate::state::{Phase, WidgetState};
+use super::{View, choice_rating, star_rating};
+use crate::state::Phase;
 
 /// What the form tells the app, one bundle for the dialog and the inline block alike.
 #[derive(Clone, PartialEq)]
@@ -20,31 +20,18 @@ pub struct FormEvents {
     pub onsubmit: Callback<()>,
 }
 
-#[derive(Properties, PartialEq)]
-pub struct FeedbackFormProps {
-    pub texts: &'static Texts,
-    pub state: WidgetState,
-    pub kind: RatingKind,
-    /// The rating's legend: "Your rating" in the dialog, the question itself inline.
-    pub legend: AttrValue,
-    /// Inline, the comment and email appear only once a rating is chosen.
-    #[prop_or_default]
-    pub compact: bool,
-    pub events: FormEvents,
-}
-
-#[function_component]
-pub fn FeedbackForm(props: &FeedbackFormProps) -> Html {
-    let texts = props.texts;
-    let state = &props.state;
-    let events = &props.events;
-    let onsubmit = {
-        let onsubmit = events.onsubmit.clone();
-        Callback::from(move |event: SubmitEvent| {
-            event.prevent_default();
-            onsubmit.emit(());
-        })
-    };
+/// The form, its rating under `legend` ("Your rating" in the dialog, the question itself
+/// inline). `compact`: the comment and email appear only once a rating is chosen (inline).
+pub fn feedback_form(view: View<'_>, legend: AttrValue, compact: bool) -> Html {
+    let View {
+        texts,
+        state,
+        kind,
+        events,
+    } = view;
+    let onsubmit = events
+        .onsubmit
+        .reform(|event: SubmitEvent| event.prevent_default());
     let oncomment = events
         .oncomment
         .reform(|event: InputEvent| event.target_unchecked_into::<HtmlTextAreaElement>().value());
@@ -55,27 +42,12 @@ pub fn FeedbackForm(props: &FeedbackFormProps) -> Html {
         .onhoneypot
         .reform(|event: InputEvent| event.target_unchecked_into::<HtmlInputElement>().value());
     let sending = state.phase == Phase::Sending;
-    let rating = if props.kind == RatingKind::Stars {
-        html! {
-            <StarRating
-                legend={props.legend.clone()}
-                names={texts.star_names}
-                value={state.rating}
-                onchange={events.onrate.clone()}
-            />
-        }
+    let rating = if kind == RatingKind::Stars {
+        star_rating(legend, texts.star_names, state.rating, &events.onrate)
     } else {
-        html! {
-            <ChoiceRating
-                kind={props.kind}
-                legend={props.legend.clone()}
-                texts={texts}
-                value={state.rating}
-                onchange={events.onrate.clone()}
-            />
-        }
+        choice_rating(kind, legend, texts, state.rating, &events.onrate)
     };
-    let details = !props.compact || state.rating.is_some();
+    let details = !compact || state.rating.is_some();
 
     html! {
         <form class="form" novalidate=true onsubmit={onsubmit}>
@@ -86,7 +58,7 @@ pub fn FeedbackForm(props: &FeedbackFormProps) -> Html {
                     id="earshot-comment"
                     class="input comment"
                     rows="4"
-                    maxlength={MAX_COMMENT_CHARS.to_string()}
+                    maxlength={decimal(MAX_COMMENT_CHARS as u64)}
                     placeholder={texts.comment_placeholder}
                     value={state.comment.clone()}
                     oninput={oncomment}
@@ -97,7 +69,7 @@ pub fn FeedbackForm(props: &FeedbackFormProps) -> Html {
                     class="input"
                     type="email"
                     autocomplete="email"
-                    maxlength={MAX_EMAIL_BYTES.to_string()}
+                    maxlength={decimal(MAX_EMAIL_BYTES as u64)}
                     aria-describedby="earshot-email-hint"
                     value={state.email.clone()}
                     oninput={onemail}
@@ -122,7 +94,7 @@ pub fn FeedbackForm(props: &FeedbackFormProps) -> Html {
                 <p class="error" role="alert">{ message.clone() }</p>
             }
             if details {
-                <button type="submit" class="button primary submit" disabled={sending} aria-busy={sending.to_string()}>
+                <button type="submit" class="button primary submit" disabled={sending} aria-busy={if sending { "true" } else { "false" }}>
                     { match (&state.phase, sending) {
                         (_, true) => texts.sending,
                         (Phase::Failed(_), false) if state.submission_id.is_some() => texts.retry,

@@ -1,36 +1,27 @@
 //! A one-to-five star rating built on native radio buttons: the browser gives it arrow-key
 //! navigation, focus handling and screen-reader semantics of a radio group for free.
 
-use web_sys::HtmlInputElement;
+use earshot_shared::json::decimal;
 use yew::prelude::*;
 
-#[derive(Properties, PartialEq)]
-pub struct StarRatingProps {
-    pub legend: AttrValue,
-    /// The accessible name of each star, "1 star" to "5 stars".
-    pub names: [&'static str; 5],
-    pub value: Option<u8>,
-    pub onchange: Callback<u8>,
-}
+use super::on_choice;
 
-#[function_component]
-pub fn StarRating(props: &StarRatingProps) -> Html {
-    let onchange = {
-        let onchange = props.onchange.clone();
-        Callback::from(move |event: Event| {
-            let input: HtmlInputElement = event.target_unchecked_into();
-            if let Ok(value) = input.value().parse::<u8>() {
-                onchange.emit(value);
-            }
-        })
-    };
+/// Five stars under `legend`, each named for screen readers by `names` ("1 star" to "5
+/// stars"); those up to `value` are lit.
+pub fn star_rating(
+    legend: AttrValue,
+    names: [&'static str; 5],
+    value: Option<u8>,
+    onchange: &Callback<u8>,
+) -> Html {
+    let onchange = on_choice(onchange);
     html! {
         <fieldset class="stars">
-            <legend>{ props.legend.clone() }</legend>
+            <legend>{ legend }</legend>
             <div class="stars-row">
-                { for (1..=5u8).map(|value| {
-                    let id = format!("earshot-star-{value}");
-                    let lit = props.value.is_some_and(|chosen| value <= chosen);
+                { for (1..=5u8).map(|star| {
+                    let id = ["earshot-star-", &decimal(star)].concat();
+                    let lit = value.is_some_and(|chosen| star <= chosen);
                     html! {
                         <>
                             <input
@@ -38,15 +29,15 @@ pub fn StarRating(props: &StarRatingProps) -> Html {
                                 class="visually-hidden"
                                 name="earshot-rating"
                                 id={id.clone()}
-                                value={value.to_string()}
-                                checked={props.value == Some(value)}
+                                value={decimal(star)}
+                                checked={value == Some(star)}
                                 onchange={onchange.clone()}
                             />
-                            <label for={id} class={classes!("star", lit.then_some("lit"))}>
+                            <label for={id} class="star" data-lit={lit.then_some("")}>
                                 <svg viewBox="0 0 24 24" aria-hidden="true" focusable="false">
                                     <path d="M12 2.5l2.9 6.1 6.6.8-4.9 4.6 1.3 6.6L12 17.3l-5.9 3.3 1.3-6.6-4.9-4.6 6.6-.8z" />
                                 </svg>
-                                <span class="visually-hidden">{ props.names[usize::from(value - 1)] }</span>
+                                <span class="visually-hidden">{ names[usize::from(star - 1)] }</span>
                             </label>
                         </>
                     }
