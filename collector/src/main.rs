@@ -26,6 +26,9 @@ fn main() -> ExitCode {
             EnvFilter::try_from_env("EARSHOT_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .with_writer(io::stderr)
+        // Colours only for a person at a terminal: in a log file or the journal the escape
+        // codes would be a third of every line.
+        .with_ansi(io::stderr().is_terminal())
         .init();
     let cli = Cli::parse();
     let result = match cli.command {

@@ -1027,3 +1027,44 @@ fn webhooks_may_not_reach_this_machine_or_private_networks_unless_allowed() {
     let (_, page) = owner.get(&collector, "/admin/sites/demo");
     assert!(!page.contains("whsec_"), "no webhook was added");
 }
+
+#[test]
+fn a_new_collector_says_how_to_make_the_first_account_and_its_root_leads_to_the_dashboard() {
+    let collector = Collector::start(&[PAGE_ORIGIN]);
+    let agent = no_redirects();
+    let mut page = agent.get(&collector.url("/admin/login")).call().unwrap();
+    let html = page.body_mut().read_to_string().unwrap();
+    assert!(html.contains("No owner account exists yet"), "{html}");
+    assert!(html.contains("earshot user add"));
+
+    // The collector's root names the product and leads to the dashboard.
+    let mut root = agent.get(&collector.url("/")).call().unwrap();
+    assert_eq!(root.status(), 200);
+    let html = root.body_mut().read_to_string().unwrap();
+    assert!(html.contains("href=\"/admin/\""), "{html}");
+    // Browsers ask every page for an icon.
+    let icon = agent.get(&collector.url("/favicon.ico")).call().unwrap();
+    assert_eq!(icon.status(), 200);
+    assert!(
+        icon.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("image/")
+    );
+    // The API's errors stay JSON.
+    let mut missing = agent.get(&collector.url("/v1/nothing")).call().unwrap();
+    assert_eq!(missing.status(), 404);
+    assert!(
+        missing
+            .body_mut()
+            .read_to_string()
+            .unwrap()
+            .contains("\"not-found\"")
+    );
+
+    // Once an account exists, the hint is gone.
+    collector.add_user(OWNER, PASSWORD, &[]);
+    let mut page = agent.get(&collector.url("/admin/login")).call().unwrap();
+    let html = page.body_mut().read_to_string().unwrap();
+    assert!(!html.contains("No owner account exists yet"));
+}

@@ -169,12 +169,23 @@ struct NextQuery {
     next: Option<String>,
 }
 
-async fn login_page(owner: Option<Owner>, query: web::Query<NextQuery>) -> HttpResponse {
+async fn login_page(
+    state: web::Data<AppState>,
+    owner: Option<Owner>,
+    query: web::Query<NextQuery>,
+) -> Result<HttpResponse, AdminError> {
     let next = auth::safe_next(query.next.as_deref());
     if owner.is_some() {
-        return see_other(&next);
+        return Ok(see_other(&next));
     }
-    html(StatusCode::OK, pages::login(&next, None, ""))
+    let first_run = state
+        .store
+        .read_async(|conn| Ok(conn.users()?.is_empty()))
+        .await?;
+    Ok(html(
+        StatusCode::OK,
+        pages::login_page(&next, None, "", first_run),
+    ))
 }
 
 #[derive(Deserialize)]

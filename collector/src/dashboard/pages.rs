@@ -77,6 +77,11 @@ pub fn message(text: &str) -> Markup {
 }
 
 pub fn login(next: &str, error: Option<&str>, email: &str) -> Markup {
+    login_page(next, error, email, false)
+}
+
+/// The sign-in page; `first_run` when no account exists yet, with how to make one.
+pub fn login_page(next: &str, error: Option<&str>, email: &str, first_run: bool) -> Markup {
     layout(
         "Sign in",
         None,
@@ -84,6 +89,13 @@ pub fn login(next: &str, error: Option<&str>, email: &str) -> Markup {
         html! {
             section.card.narrow {
                 h1 { "Sign in" }
+                @if first_run {
+                    section.notice role="note" {
+                        p { "No owner account exists yet. Create the first one on the server that runs the collector:" }
+                        p { code { "earshot user add you@example.com" } }
+                        p { "It asks for a password (at least 10 characters); then sign in here." }
+                    }
+                }
                 @if let Some(error) = error {
                     p.error role="alert" { (error) }
                 }

@@ -252,7 +252,7 @@ fn site_page(owner: &Owner, data: &SiteData, base: &str, flash: &Flash) -> Marku
         }
         section.card {
             h2 { "Snippet" }
-            p { "Paste this into every page that should show the widget, before " code { "</body>" } ":" }
+            label.lead for="snippet" { "Paste this into every page that should show the widget, before " code { "</body>" } ":" }
             textarea #snippet.snippet readonly rows="2" { (snippet) }
             button type="button" data-copy="snippet" hidden { "Copy" }
         }
