@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::collector::{Collector, binary, http};
+use common::collector::{Collector, binary, feedback_body, http};
 use common::eventually;
 
 const ORIGIN: &str = "https://shop.example";
@@ -18,25 +18,9 @@ const ROWS_BEFORE: usize = 2_000;
 const WRITERS: usize = 4;
 
 fn submit(agent: &ureq::Agent, collector: &Collector) -> (String, Instant) {
-    let id = uuid::Uuid::new_v4().to_string();
-    let response = agent
-        .post(&collector.url("/v1/feedback"))
-        .content_type("text/plain")
-        .header("Origin", ORIGIN)
-        .send(
-            serde_json::json!({
-                "id": id,
-                "site": "demo",
-                "rating": { "kind": "stars", "value": 5 },
-                "comment": "kept safe in a backup",
-                "page_url": "https://shop.example/",
-                "open_ms": 6_000,
-            })
-            .to_string(),
-        )
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    (id, Instant::now())
+    let body = feedback_body("kept safe in a backup", serde_json::json!({}));
+    assert_eq!(collector.post_feedback(agent, ORIGIN, &body), 201);
+    (body["id"].as_str().unwrap().to_owned(), Instant::now())
 }
 
 #[test]

@@ -68,6 +68,17 @@ fn sign_in(
     (response.status().as_u16(), cookies)
 }
 
+/// A collector behind a proxy it trusts (so each test request names its own source), with
+/// one owner account.
+fn collector_with_owner() -> Collector {
+    let collector = Collector::start_with(
+        &["https://shop.example"],
+        &["--trusted-proxies", "127.0.0.1"],
+    );
+    collector.add_user(OWNER, PASSWORD, &[]);
+    collector
+}
+
 fn device_cookie(cookies: &[String]) -> String {
     cookies
         .iter()
@@ -78,11 +89,7 @@ fn device_cookie(cookies: &[String]) -> String {
 
 #[test]
 fn a_flood_of_wrong_sign_ins_costs_bounded_memory() {
-    let collector = Collector::start_with(
-        &["https://shop.example"],
-        &["--trusted-proxies", "127.0.0.1"],
-    );
-    collector.add_user(OWNER, PASSWORD, &[]);
+    let collector = collector_with_owner();
     let (status, cookies) = sign_in(&collector, "10.99.0.1", "Owner", OWNER, PASSWORD, None);
     assert_eq!(status, 303);
     let device = device_cookie(&cookies);
@@ -155,11 +162,7 @@ fn a_flood_of_wrong_sign_ins_costs_bounded_memory() {
 
 #[test]
 fn guesses_are_limited_per_source_whatever_the_user_agent() {
-    let collector = Collector::start_with(
-        &["https://shop.example"],
-        &["--trusted-proxies", "127.0.0.1"],
-    );
-    collector.add_user(OWNER, PASSWORD, &[]);
+    let collector = collector_with_owner();
     let allowed = LOGIN_ATTEMPTS_PER_SOURCE as usize;
     let mut statuses = Vec::new();
     for n in 0..allowed + 2 {
@@ -210,11 +213,7 @@ fn guesses_are_limited_per_source_whatever_the_user_agent() {
 
 #[test]
 fn strangers_guessing_an_account_do_not_lock_out_its_owners_browser() {
-    let collector = Collector::start_with(
-        &["https://shop.example"],
-        &["--trusted-proxies", "127.0.0.1"],
-    );
-    collector.add_user(OWNER, PASSWORD, &[]);
+    let collector = collector_with_owner();
 
     // The owner signs in once from their browser, which keeps a device cookie.
     let (status, cookies) = sign_in(&collector, "198.51.100.1", "Owner", OWNER, PASSWORD, None);

@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use common::collector::{Collector, http};
+use common::collector::{Collector, feedback_body, http};
 use earshot_shared::limits::MAX_CONCURRENT_EXPORTS;
 use earshot_shared::{ApiError, ErrorCode};
 
@@ -60,23 +60,8 @@ fn a_body_that_trickles_in_is_cut_off_and_its_connection_closed() {
     assert_eq!(error.code, ErrorCode::RequestTimeout);
 
     // Well-behaved clients are served as before.
-    let response = http()
-        .post(&collector.url("/v1/feedback"))
-        .content_type("text/plain")
-        .header("Origin", ORIGIN)
-        .send(
-            serde_json::json!({
-                "id": uuid::Uuid::new_v4().to_string(),
-                "site": "demo",
-                "rating": { "kind": "stars", "value": 4 },
-                "comment": "fine",
-                "page_url": "https://shop.example/",
-                "open_ms": 6_000,
-            })
-            .to_string(),
-        )
-        .unwrap();
-    assert_eq!(response.status(), 201);
+    let body = feedback_body("fine", serde_json::json!({}));
+    assert_eq!(collector.post_feedback(&http(), ORIGIN, &body), 201);
 }
 
 #[test]
@@ -97,23 +82,11 @@ fn an_export_nobody_reads_gives_its_slot_back() {
     let comment = "a long comment that makes the export big ".repeat(100);
     let agent = http();
     for _ in 0..ROWS {
-        let response = agent
-            .post(&collector.url("/v1/feedback"))
-            .content_type("text/plain")
-            .header("Origin", ORIGIN)
-            .send(
-                serde_json::json!({
-                    "id": uuid::Uuid::new_v4().to_string(),
-                    "site": "demo",
-                    "rating": { "kind": "stars", "value": 3 },
-                    "comment": comment,
-                    "page_url": "https://shop.example/",
-                    "open_ms": 6_000,
-                })
-                .to_string(),
-            )
-            .unwrap();
-        assert_eq!(response.status(), 201);
+        let body = feedback_body(
+            &comment,
+            serde_json::json!({ "rating": { "kind": "stars", "value": 3 } }),
+        );
+        assert_eq!(collector.post_feedback(&agent, ORIGIN, &body), 201);
     }
     let token = collector.create_token(Some("demo"));
 

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::collector::{Collector, http};
+use common::collector::{Collector, feedback_body, http};
 use common::eventually;
 
 const ORIGIN: &str = "https://shop.example";
@@ -26,27 +26,11 @@ struct Sent {
 }
 
 fn submit(agent: &ureq::Agent, collector: &Collector, comment: &str) -> Sent {
-    let id = uuid::Uuid::new_v4().to_string();
+    let body = feedback_body(comment, serde_json::json!({}));
     let sent = Instant::now();
-    let response = agent
-        .post(&collector.url("/v1/feedback"))
-        .content_type("text/plain")
-        .header("Origin", ORIGIN)
-        .send(
-            serde_json::json!({
-                "id": id,
-                "site": "demo",
-                "rating": { "kind": "stars", "value": 4 },
-                "comment": comment,
-                "page_url": "https://shop.example/",
-                "open_ms": 6_000,
-            })
-            .to_string(),
-        )
-        .unwrap();
-    assert_eq!(response.status(), 201);
+    assert_eq!(collector.post_feedback(agent, ORIGIN, &body), 201);
     Sent {
-        id,
+        id: body["id"].as_str().unwrap().to_owned(),
         sent,
         acknowledged: Instant::now(),
     }

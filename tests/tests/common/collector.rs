@@ -326,3 +326,41 @@ pub fn http() -> ureq::Agent {
         .build()
         .new_agent()
 }
+
+/// A valid submission for the site `demo` with this comment, as the widget sends it; `extra`
+/// fields are merged over it.
+pub fn feedback_body(comment: &str, extra: serde_json::Value) -> serde_json::Value {
+    let mut body = serde_json::json!({
+        "id": uuid::Uuid::new_v4().to_string(),
+        "site": "demo",
+        "rating": { "kind": "stars", "value": 4 },
+        "comment": comment,
+        "page_url": "https://shop.example/",
+        "open_ms": 6_000,
+    });
+    if let Some(extra) = extra.as_object() {
+        for (key, value) in extra {
+            body[key] = value.clone();
+        }
+    }
+    body
+}
+
+impl Collector {
+    /// POSTs `body` to `/v1/feedback` from a page on `origin`; returns the status.
+    pub fn post_feedback(
+        &self,
+        agent: &ureq::Agent,
+        origin: &str,
+        body: &serde_json::Value,
+    ) -> u16 {
+        agent
+            .post(&self.url("/v1/feedback"))
+            .content_type("text/plain")
+            .header("Origin", origin)
+            .send(body.to_string())
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+}
