@@ -228,7 +228,13 @@ pub fn backup(source: &Path, target: &Path) -> Result<BackupReport, StoreError> 
     let target_text = target
         .to_str()
         .ok_or_else(|| StoreError::Backup("the backup's path is not valid UTF-8".into()))?;
-    let conn = open_connection(source)?;
+    // Opened as it is: no migration, no pragma that would change the live database (a newer
+    // binary's backup must not upgrade the schema under a running older collector).
+    let conn = Connection::open_with_flags(
+        source,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.execute("VACUUM INTO ?1", [target_text])?;
     drop(conn);
     let copy = Connection::open_with_flags(target, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
