@@ -112,3 +112,24 @@ pub fn session(db: &mut dyn Database, token: &str) -> Result<Option<Session>, St
 pub fn end_session(db: &mut dyn Database, token: &str) -> Result<(), StoreError> {
     db.end_session(&hash_token(token))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hash_made_here_is_checked_by_the_bounded_checker() {
+        let hash = hash_password("a long enough password");
+        let mut memory = Vec::new();
+        assert!(crate::passwords::verify_with_memory(
+            &hash,
+            b"a long enough password",
+            &mut memory
+        ));
+        assert!(!crate::passwords::verify_with_memory(
+            &hash,
+            b"another password",
+            &mut memory
+        ));
+    }
+}
