@@ -232,12 +232,20 @@ pub async fn serve(
     respond(found, mime, None, request).await
 }
 
+/// The files `GET /widget/{file}` serves: the wasm-bindgen glue and the wasm. The loader
+/// lives in the same folder but has its own route; compressed copies are chosen by
+/// `Accept-Encoding`, never named.
+pub const WIDGET_FILES: [&str; 2] = ["earshot_widget.js", "earshot_widget_bg.wasm"];
+
 /// `GET /widget/{file}`: the wasm-bindgen glue and the wasm.
 pub async fn widget_file(
     state: web::Data<AppState>,
     file: web::Path<String>,
     request: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
+    if !WIDGET_FILES.contains(&file.as_str()) {
+        return Err(AppError::NotFound);
+    }
     serve(&state.assets, Folder::Widget, &file, &request).await
 }
 

@@ -67,7 +67,6 @@ pub fn timestamp(millis: i64) -> String {
 /// Parses a time bound as an owner writes it: RFC 3339 (`2026-11-01T08:00:00Z`) or a UTC day
 /// (`2026-11-01`, meaning its midnight). Returns Unix milliseconds.
 pub fn parse_time(text: &str) -> Result<i64, String> {
-    let text = text.trim();
     let full = if text.len() == 10 {
         format!("{text}T00:00:00Z")
     } else {
@@ -249,6 +248,10 @@ pub struct ExportQuery {
     pub has_email: Option<bool>,
 }
 
+/// The highest rating any scale has (NPS: 10), and so the highest `min_rating` or
+/// `max_rating` an export accepts.
+pub const MAX_RATING_FILTER: u8 = 10;
+
 /// The statuses a submission can have.
 pub const STATUSES: [&str; 3] = ["new", "in-progress", "resolved"];
 
@@ -258,6 +261,17 @@ impl ExportQuery {
             && !STATUSES.contains(&status.as_str())
         {
             return Err(format!("status is one of {}", STATUSES.join(", ")));
+        }
+        for (name, rating) in [
+            ("min_rating", self.min_rating),
+            ("max_rating", self.max_rating),
+        ] {
+            if rating.is_some_and(|rating| rating > MAX_RATING_FILTER) {
+                return Err(format!("{name} is between 0 and {MAX_RATING_FILTER}"));
+            }
+        }
+        if self.q.as_deref().is_some_and(|q| q.contains('\0')) {
+            return Err("q holds a NUL character".to_owned());
         }
         Ok(FeedbackFilter {
             from: self.from.as_deref().map(parse_time).transpose()?,

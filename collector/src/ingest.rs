@@ -159,6 +159,14 @@ async fn accept(
     origin: Option<&HeaderValue>,
 ) -> Result<(HttpResponse, Outcome), AppError> {
     check_content_type(request)?;
+    // Browsers always send Origin with a POST; without one, which site sent it cannot be
+    // checked, whatever the body says.
+    let origin_text = origin.and_then(|value| value.to_str().ok()).unwrap_or("");
+    if origin_text.is_empty() {
+        return Err(AppError::OriginNotAllowed(
+            "a request without an Origin header".to_owned(),
+        ));
+    }
     let body = read_body(request, payload).await?;
     let submission = parse_submission(&body)?;
 
@@ -167,14 +175,8 @@ async fn accept(
         .get(&state.store, submission.site.as_str())
         .await?
         .ok_or_else(|| AppError::UnknownSite(submission.site.to_string()))?;
-    let origin_text = origin.and_then(|value| value.to_str().ok()).unwrap_or("");
     if !site.origins.iter().any(|allowed| allowed == origin_text) {
-        let shown = if origin_text.is_empty() {
-            "a request without an Origin header"
-        } else {
-            origin_text
-        };
-        return Err(AppError::OriginNotAllowed(shown.to_owned()));
+        return Err(AppError::OriginNotAllowed(origin_text.to_owned()));
     }
 
     let user_agent = request

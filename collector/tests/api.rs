@@ -70,6 +70,32 @@ async fn health_is_reported() {
     assert_eq!(response.status(), StatusCode::OK);
 }
 
+/// Without `Origin`, which page sent a submission cannot be checked: refused before the body
+/// is read, whatever site it names (the OpenAPI document marks the header required).
+#[actix_web::test]
+async fn a_submission_without_origin_is_refused_whatever_its_site() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app!(&dir);
+    for site in ["demo", "nosuchsite"] {
+        let body = serde_json::json!({
+            "id": "0c0c5fbe-e0c1-4d28-9047-2d42adc70d83",
+            "site": site,
+            "rating": {"kind": "stars", "value": 4},
+            "page_url": "https://shop.example/",
+            "open_ms": 5000,
+        });
+        let request = test::TestRequest::post()
+            .uri("/v1/feedback")
+            .insert_header((header::CONTENT_TYPE, "text/plain"))
+            .set_payload(body.to_string())
+            .to_request();
+        let response = test::call_service(&app, request).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{site}");
+        let error: ApiError = test::read_body_json(response).await;
+        assert_eq!(error.code, ErrorCode::OriginNotAllowed, "{site}");
+    }
+}
+
 #[actix_web::test]
 async fn a_preflight_is_answered_for_any_origin() {
     let dir = tempfile::tempdir().unwrap();

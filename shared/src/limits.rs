@@ -11,19 +11,20 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// characters in the text box).
 pub const MAX_COMMENT_CHARS: usize = 5_000;
 
-/// Longest email address, in bytes (RFC 5321 path limit).
-pub const MAX_EMAIL_BYTES: usize = 254;
+/// Longest email address, in characters (RFC 5321's path limit is 254 octets; counted in
+/// characters so that the OpenAPI document's `maxLength` states the rule exactly).
+pub const MAX_EMAIL_CHARS: usize = 254;
 
-/// Longest page URL, in bytes. Longer URLs are almost always tracking noise.
-pub const MAX_PAGE_URL_BYTES: usize = 2_048;
+/// Longest page URL, in characters. Longer URLs are almost always tracking noise.
+pub const MAX_PAGE_URL_CHARS: usize = 2_048;
 
-/// Longest locale tag (BCP 47), in bytes.
-pub const MAX_LOCALE_BYTES: usize = 35;
+/// Longest locale tag (BCP 47), in characters (ASCII only).
+pub const MAX_LOCALE_CHARS: usize = 35;
 
-/// Longest user agent string kept with a submission, in bytes.
-pub const MAX_USER_AGENT_BYTES: usize = 512;
+/// Longest user agent string kept with a submission, in characters.
+pub const MAX_USER_AGENT_CHARS: usize = 512;
 
-/// Shortest and longest site key, in bytes.
+/// Shortest and longest site key, in characters (ASCII only).
 pub const SITE_KEY_BYTES: core::ops::RangeInclusive<usize> = 3..=64;
 
 /// Longest site name, in characters.
@@ -47,17 +48,17 @@ pub const RATE_WINDOW_SECS: u64 = 60;
 /// by a person: it is kept, flagged as spam.
 pub const MIN_OPEN_MS: u32 = 1_500;
 
-/// Longest user id a page may pass to `earshot.setUser({id})`, in bytes.
-pub const MAX_USER_ID_BYTES: usize = 128;
+/// Longest user id a page may pass to `earshot.setUser({id})`, in characters.
+pub const MAX_USER_ID_CHARS: usize = 128;
 
 /// Most entries a page may attach with `earshot.setMetadata({…})`.
 pub const MAX_METADATA_ENTRIES: usize = 20;
 
-/// Longest metadata key, in bytes.
-pub const MAX_METADATA_KEY_BYTES: usize = 64;
+/// Longest metadata key, in characters.
+pub const MAX_METADATA_KEY_CHARS: usize = 64;
 
-/// Longest metadata value, in bytes.
-pub const MAX_METADATA_VALUE_BYTES: usize = 500;
+/// Longest metadata value, in characters.
+pub const MAX_METADATA_VALUE_CHARS: usize = 500;
 
 /// Longest question a site may put above the rating (`data-prompt`), in characters.
 pub const MAX_PROMPT_CHARS: usize = 200;

@@ -8,9 +8,10 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
+use earshot_shared::feedback::longer_than;
 use earshot_shared::feedback::{validate_email, validate_metadata};
 use earshot_shared::json::decimal;
-use earshot_shared::limits::MAX_USER_ID_BYTES;
+use earshot_shared::limits::MAX_USER_ID_CHARS;
 use wasm_bindgen::prelude::*;
 use yew::Callback;
 
@@ -112,12 +113,15 @@ impl Controller {
                 property(&user, "email").as_string(),
             )
         };
-        if id.as_ref().is_some_and(|id| id.len() > MAX_USER_ID_BYTES) {
+        if id
+            .as_ref()
+            .is_some_and(|id| longer_than(id, MAX_USER_ID_CHARS))
+        {
             return Err(JsError::new(
                 &[
                     "earshot.setUser: the id is longer than ",
-                    &decimal(MAX_USER_ID_BYTES as u64),
-                    " bytes",
+                    &decimal(MAX_USER_ID_CHARS as u64),
+                    " characters",
                 ]
                 .concat(),
             ));

@@ -38,14 +38,17 @@ pub fn run(_args: &TestArgs) -> Result {
     })?;
     let mut toolchain = None;
     let mut postgres_url = None;
+    let mut schemathesis = None;
     timed("set-up", &mut || {
         toolchain = Some(Toolchain::prepare()?);
         tools::ensure_browser()?;
         postgres_url = Some(postgres::ensure()?);
+        schemathesis = Some(tools::ensure_schemathesis()?);
         Ok(())
     })?;
     let toolchain = toolchain.expect("set up above");
     let postgres_url = postgres_url.expect("set up above");
+    let schemathesis = schemathesis.expect("set up above");
     timed("widget build and size budgets", &mut || {
         widget::build(&toolchain)?.check_budgets()
     })?;
@@ -81,7 +84,7 @@ pub fn run(_args: &TestArgs) -> Result {
         // cargo builds target/debug/earshot for the collector's own CLI tests, with the same
         // features as everything else in this run; the end-to-end tests use that binary.
         step(
-            "Running host tests (storage on SQLite and PostgreSQL), then end-to-end tests in Chromium",
+            "Running host tests (storage on SQLite and PostgreSQL), the API contract (schemathesis), then end-to-end tests in Chromium",
         );
         exec(
             cargo()
@@ -90,6 +93,7 @@ pub fn run(_args: &TestArgs) -> Result {
                 .env("EARSHOT_TEST_POSTGRES_URL", &postgres_url)
                 .env("EARSHOT_WIDGET_DIR", widget::dist_dir())
                 .env("EARSHOT_EMBEDDED_BIN", &embedded)
+                .env("EARSHOT_SCHEMATHESIS", &schemathesis)
                 .env("CHROMEDRIVER", CHROMEDRIVER),
         )
     })?;

@@ -344,3 +344,50 @@ fn run_with_timeout(command: &mut Command, limit: Duration) -> bool {
         }
     }
 }
+
+/// The schemathesis release the API contract test runs (PyPI); pinned so a new release's new
+/// checks arrive in a commit of their own, not in somebody's unrelated change.
+const SCHEMATHESIS_VERSION: &str = "4.32.5";
+
+/// schemathesis in a virtual environment of its own under `target/tools/`, installed from
+/// PyPI when missing. Returns the `schemathesis` program.
+pub fn ensure_schemathesis() -> Result<PathBuf> {
+    let venv = root().join(format!("target/tools/schemathesis-{SCHEMATHESIS_VERSION}"));
+    let program = venv.join("bin/schemathesis");
+    if program.is_file() {
+        eprintln!("    schemathesis {SCHEMATHESIS_VERSION} is installed");
+        return Ok(program);
+    }
+    step(&format!(
+        "Installing schemathesis {SCHEMATHESIS_VERSION} from PyPI into {} (the API contract test)",
+        venv.display()
+    ));
+    if which("python3").is_none() {
+        apt_install(&["python3", "python3-venv"], "Python, for schemathesis")?;
+    }
+    let made = |venv: &Path| {
+        Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(venv)
+            .status()
+            .is_ok_and(|status| status.success())
+    };
+    if !made(&venv) {
+        // Debian splits venv (and its bundled pip) into a package of its own.
+        let _ = std::fs::remove_dir_all(&venv);
+        apt_install(&["python3-venv"], "virtual environments, for schemathesis")?;
+        if !made(&venv) {
+            return Err(format!("python3 -m venv {} failed", venv.display()));
+        }
+    }
+    let installed = exec(
+        Command::new(venv.join("bin/pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check"])
+            .arg(format!("schemathesis=={SCHEMATHESIS_VERSION}")),
+    );
+    if let Err(err) = installed {
+        let _ = std::fs::remove_dir_all(&venv);
+        return Err(err);
+    }
+    Ok(program)
+}

@@ -3,7 +3,7 @@
 
 use earshot_shared::RatingKind;
 use earshot_shared::json::decimal;
-use earshot_shared::limits::{MAX_COMMENT_CHARS, MAX_EMAIL_BYTES};
+use earshot_shared::limits::{MAX_COMMENT_CHARS, MAX_EMAIL_CHARS};
 use web_sys::{HtmlInputElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
@@ -69,7 +69,7 @@ pub fn feedback_form(view: View<'_>, legend: AttrValue, compact: bool) -> Html {
                     class="input"
                     type="email"
                     autocomplete="email"
-                    maxlength={decimal(MAX_EMAIL_BYTES as u64)}
+                    maxlength={decimal(MAX_EMAIL_CHARS as u64)}
                     aria-describedby="earshot-email-hint"
                     value={state.email.clone()}
                     oninput={onemail}

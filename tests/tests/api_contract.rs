@@ -1,0 +1,109 @@
+//! The OpenAPI document is the contract: schemathesis (from PyPI) generates requests from
+//! `/openapi.json` and sends them to the real binary, on SQLite and on PostgreSQL, with every
+//! check it has (`--checks all`). A request the document allows must be accepted; one it
+//! forbids must be refused with a 4xx; every answer must match the document; no 5xx. Any
+//! finding fails the run.
+//!
+//! `cargo xtask test` installs schemathesis in `target/tools/` and names it in
+//! `EARSHOT_SCHEMATHESIS`; a plain `cargo test` without it skips this test and says so.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use common::collector::{Collector, Engine};
+
+/// Generated cases per operation and phase. About 2,000 requests per engine in all.
+const MAX_EXAMPLES: &str = "150";
+/// The site's page, sent as `Origin` with every generated request, so valid submissions get
+/// as far as the database.
+const ORIGIN: &str = "https://shop.example";
+
+fn schemathesis() -> Option<PathBuf> {
+    match std::env::var_os("EARSHOT_SCHEMATHESIS") {
+        Some(path) => Some(PathBuf::from(path)),
+        None if common::browser_required() => {
+            panic!("EARSHOT_SCHEMATHESIS is not set: the API contract would go untested")
+        }
+        None => {
+            eprintln!(
+                "SKIPPED: EARSHOT_SCHEMATHESIS is not set (cargo xtask test installs schemathesis)"
+            );
+            None
+        }
+    }
+}
+
+#[test]
+fn the_server_does_exactly_what_its_openapi_document_says() {
+    let Some(schemathesis) = schemathesis() else {
+        return;
+    };
+    for engine in Engine::all() {
+        check_contract(&schemathesis, &engine);
+    }
+}
+
+fn check_contract(schemathesis: &PathBuf, engine: &Engine) {
+    // No rate limits: thousands of generated requests from one "visitor" are the point.
+    let collector = Collector::start_on(
+        engine,
+        &[ORIGIN],
+        &[
+            "--rate-limit-visitor",
+            "0",
+            "--rate-limit-site",
+            "0",
+            "--metrics-token",
+            "contract-metrics-token",
+        ],
+    );
+    let token = collector.create_token(None);
+
+    // Real identifiers, so generated requests reach past "unknown site": every path's
+    // `{site}` and the body's `site` name the registered site.
+    let config = collector.dir.path().join("schemathesis.toml");
+    std::fs::write(
+        &config,
+        "[parameters]\n\"path.site\" = \"demo\"\n\"body.site\" = \"demo\"\n",
+    )
+    .unwrap();
+    let report = common::artefacts_dir().join(format!("schemathesis-{}", engine.name()));
+    let output = Command::new(schemathesis)
+        .arg("--config-file")
+        .arg(&config)
+        .args(["run", &collector.url("/openapi.json")])
+        .args(["--checks", "all", "--max-examples", MAX_EXAMPLES])
+        .args(["--continue-on-failure", "--warnings", "off"])
+        .args(["--header", &format!("Authorization: Bearer {token}")])
+        .args(["--header", &format!("Origin: {ORIGIN}")])
+        .args(["--report", "junit", "--report-dir"])
+        .arg(&report)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("schemathesis runs");
+    let printed = String::from_utf8_lossy(&output.stdout);
+    eprintln!("schemathesis on {}:\n{printed}", engine.name());
+    if !output.status.success() {
+        let log = collector.log();
+        let tail: Vec<&str> = log.lines().rev().take(30).collect();
+        panic!(
+            "schemathesis found requests where the server and /openapi.json disagree on {} \
+             (report in {}):\n{printed}\n{}\nlast lines of the server log:\n{}",
+            engine.name(),
+            report.display(),
+            String::from_utf8_lossy(&output.stderr),
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        );
+    }
+    // The run reached the database: the generated valid submissions were stored.
+    let (status, csv) = collector.export(Some(&token), "feedback.csv?spam=include");
+    assert_eq!(status, 200);
+    let (_, rows) = common::parse_csv(&csv);
+    assert!(
+        rows.len() >= 20,
+        "only {} generated submissions were stored: the run did not reach the database",
+        rows.len()
+    );
+}
