@@ -37,6 +37,8 @@ pub struct AppState {
     pub webhook_reach: crate::webhooks::Reach,
     /// The bearer token `GET /metrics` asks for, when set.
     pub metrics_token: Option<String>,
+    /// The first-run set-up link's token, while no owner account exists.
+    pub setup: crate::dashboard::FirstRun,
 }
 
 /// Time limits, so that a client that sends or reads slowly cannot hold a connection, a

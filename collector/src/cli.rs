@@ -12,6 +12,12 @@ use earshot_shared::limits;
 use crate::export::{ExportQuery, Format};
 use crate::store::{Durability, Location, SpamFilter, StoreError};
 
+/// Where `earshot serve` listens unless told otherwise.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// The address visitors reach the collector at unless told otherwise: the default listen
+/// address.
+pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8080";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "earshot",
@@ -44,7 +50,7 @@ pub struct Cli {
     #[arg(
         long,
         env = "EARSHOT_PUBLIC_URL",
-        default_value = "http://127.0.0.1:8080",
+        default_value = DEFAULT_PUBLIC_URL,
         global = true
     )]
     pub public_url: String,
@@ -95,7 +101,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// The address and port to listen on.
-    #[arg(long, env = "EARSHOT_LISTEN", default_value = "127.0.0.1:8080")]
+    #[arg(long, env = "EARSHOT_LISTEN", default_value = DEFAULT_LISTEN)]
     pub listen: SocketAddr,
 
     /// The folder of static web files (loader, stylesheet, demo site); default `www`, or the

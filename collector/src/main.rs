@@ -10,7 +10,8 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use clap::Parser;
 use earshot_collector::cli::{
-    Cli, Command, ExportArgs, ServeArgs, SiteCommand, TokenCommand, UserCommand,
+    Cli, Command, DEFAULT_LISTEN, DEFAULT_PUBLIC_URL, ExportArgs, ServeArgs, SiteCommand,
+    TokenCommand, UserCommand,
 };
 use earshot_collector::origin::normalize_origin;
 use earshot_collector::rate_limit::{RateLimitConfig, RateLimits};
@@ -86,7 +87,16 @@ fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
         },
         webhook_reach,
         metrics_token: args.metrics_token.clone().filter(|token| !token.is_empty()),
+        setup: Default::default(),
     };
+    // The first run: no owner yet, so the log carries a one-time link to create one.
+    if state.store.read(|db| Ok(db.users()?.is_empty()))? {
+        let token = state.setup.arm();
+        tracing::info!(
+            "no owner account yet: open {}/admin/setup?token={token} within an hour to create it and your first site (or run `earshot user add`)",
+            reachable_base(&cli.public_url, &args.listen)
+        );
+    }
     if !assets.has_widget() {
         tracing::warn!(files = %assets.describe(), "the widget is not built; run `cargo xtask serve` or set --widget-dir");
     }
@@ -134,6 +144,18 @@ fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
         server.run().await
     })?;
     Ok(())
+}
+
+/// Where the owner's browser reaches this collector: `--public-url` when it was set, else the
+/// listen address (the default public URL names the default port, which `--listen` may have
+/// changed).
+fn reachable_base(public_url: &str, listen: &std::net::SocketAddr) -> String {
+    let public_url = public_url.trim_end_matches('/');
+    if public_url == DEFAULT_PUBLIC_URL && listen.to_string() != DEFAULT_LISTEN {
+        format!("http://{listen}")
+    } else {
+        public_url.to_owned()
+    }
 }
 
 fn backup(cli: &Cli, output: &std::path::Path) -> CliResult {

@@ -43,6 +43,7 @@ fn state(dir: &tempfile::TempDir) -> AppState {
         timeouts: Default::default(),
         webhook_reach: Default::default(),
         metrics_token: None,
+        setup: Default::default(),
     }
 }
 

@@ -40,6 +40,17 @@ pub struct BenchArgs {
     /// Only the widget's sizes and browser timings (skips ingest and export).
     #[arg(long)]
     widget_only: bool,
+    /// How long the soak runs (sustained ingest, exports and dashboard reads; WAL, database
+    /// and memory sampled throughout); 0 skips it. About 2,000 submissions a second here, so
+    /// 480 s reaches a million.
+    #[arg(long, default_value_t = 120)]
+    soak_seconds: u32,
+    /// Seconds between the soak's samples.
+    #[arg(long, default_value_t = 10)]
+    soak_sample: u32,
+    /// Only the soak (skips the widget, ingest and export benchmarks).
+    #[arg(long)]
+    soak_only: bool,
 }
 
 const ORIGIN: &str = "http://bench.example";
@@ -61,23 +72,21 @@ struct ExportRun {
 }
 
 pub fn run(args: &BenchArgs) -> Result {
+    if args.soak_only {
+        ensure_tools()?;
+        build_release()?;
+        let dir = root().join("target/bench");
+        std::fs::create_dir_all(&dir).map_err(|err| err.to_string())?;
+        let soak = soak(args, &dir)?;
+        return write_results(&serde_json::json!({ "soak": soak }));
+    }
     let widget = bench_widget(args)?;
     if args.widget_only {
         print_widget(&widget);
         return write_results(&serde_json::json!({ "widget": widget }));
     }
     ensure_tools()?;
-    step("Building the release collector and the ingest baseline");
-    exec(cargo().args([
-        "build",
-        "--release",
-        "--package",
-        "earshot-collector",
-        "--bin",
-        "earshot",
-        "--example",
-        "ingest_baseline",
-    ]))?;
+    build_release()?;
     let dir = root().join("target/bench");
     std::fs::create_dir_all(&dir).map_err(|err| err.to_string())?;
 
@@ -86,6 +95,7 @@ pub fn run(args: &BenchArgs) -> Result {
     let (earshot_load, normal_load, baseline_load) = (ingest.full, ingest.normal, ingest.baseline);
     let (earshot_export, sqlite_export) = bench_export(args, &dir)?;
     let (pg_export, psql_export) = bench_export_postgres(args, &dir, &postgres)?;
+    let soak = soak(args, &dir)?;
 
     let ingest_ratio = earshot_load.requests_per_sec / baseline_load.requests_per_sec;
     let normal_ratio = normal_load.requests_per_sec / baseline_load.requests_per_sec;
@@ -183,8 +193,36 @@ pub fn run(args: &BenchArgs) -> Result {
             "ratio_psql_time_over_earshot_time": psql_export.seconds / pg_export.seconds,
         },
         "widget": widget,
+        "soak": soak,
     });
     write_results(&results)
+}
+
+fn build_release() -> Result {
+    step("Building the release collector and the ingest baseline");
+    exec(cargo().args([
+        "build",
+        "--release",
+        "--package",
+        "earshot-collector",
+        "--bin",
+        "earshot",
+        "--example",
+        "ingest_baseline",
+    ]))
+}
+
+fn soak(args: &BenchArgs, dir: &Path) -> Result<serde_json::Value> {
+    if args.soak_seconds == 0 {
+        return Ok(serde_json::Value::Null);
+    }
+    crate::soak::run(
+        &crate::soak::SoakArgs {
+            seconds: args.soak_seconds,
+            sample: args.soak_sample,
+        },
+        dir,
+    )
 }
 
 fn write_results(results: &serde_json::Value) -> Result {
@@ -321,19 +359,20 @@ fn ensure_tools() -> Result {
         ("wrk", "wrk"),
         ("sqlite3", "sqlite3"),
         ("time", "/usr/bin/time"),
+        ("curl", "curl"),
     ]
     .into_iter()
     .filter(|(_, binary)| tools::which(binary).is_none() && !Path::new(binary).exists())
     .map(|(package, _)| package)
     .collect();
     if missing.is_empty() {
-        eprintln!("    wrk, sqlite3 and GNU time are installed");
+        eprintln!("    wrk, sqlite3, GNU time and curl are installed");
         return Ok(());
     }
     tools::apt_install(&missing, "load generation and the export baseline")
 }
 
-fn earshot(db: &Path) -> Command {
+pub(crate) fn earshot(db: &Path) -> Command {
     let mut command = Command::new(root().join("target/release/earshot"));
     command
         .env("EARSHOT_DATABASE", db)
@@ -410,14 +449,14 @@ fn stored(mut command: Command) -> u64 {
         .unwrap_or(0)
 }
 
-fn fresh_database(db: &Path) -> Result {
+pub(crate) fn fresh_database(db: &Path) -> Result {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
     add_bench_site(earshot(db))
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -425,7 +464,13 @@ fn free_port() -> u16 {
         .port()
 }
 
-struct Server(Child);
+pub(crate) struct Server(Child);
+
+impl Server {
+    pub(crate) fn pid(&self) -> u32 {
+        self.0.id()
+    }
+}
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -434,10 +479,19 @@ impl Drop for Server {
     }
 }
 
-fn start(mut command: Command, port: u16) -> Result<Server> {
+fn start(command: Command, port: u16) -> Result<Server> {
+    start_with_stderr(command, port, Stdio::null())
+}
+
+/// Like [`start`], with the collector's log (standard error) written to `log`.
+pub(crate) fn start_logging(command: Command, port: u16, log: std::fs::File) -> Result<Server> {
+    start_with_stderr(command, port, Stdio::from(log))
+}
+
+fn start_with_stderr(mut command: Command, port: u16, stderr: Stdio) -> Result<Server> {
     let child = command
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .map_err(|err| err.to_string())?;
     let server = Server(child);
@@ -489,7 +543,7 @@ struct Ingest {
     stored: u64,
 }
 
-fn serve_args(port: u16) -> Vec<String> {
+pub(crate) fn serve_args(port: u16) -> Vec<String> {
     [
         "serve",
         "--listen",

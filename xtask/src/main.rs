@@ -6,6 +6,7 @@
 mod bench;
 mod postgres;
 mod serve;
+mod soak;
 mod test;
 mod tools;
 mod widget;

@@ -234,7 +234,9 @@ pub async fn guard_posts(
         let refusal = AdminError::CrossSite.error_response();
         return Ok(request.into_response(refusal).map_into_right_body());
     }
-    if request.path() != "/admin/login" {
+    // Signing in and the first-run set-up are the two forms sent without a session; the
+    // set-up form carries its one-time token instead.
+    if !matches!(request.path(), "/admin/login" | "/admin/setup") {
         let token = request
             .cookie(SESSION_COOKIE)
             .map(|cookie| cookie.value().to_owned());

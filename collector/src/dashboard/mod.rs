@@ -5,6 +5,7 @@
 
 mod auth;
 mod pages;
+mod setup;
 mod sites;
 mod stats;
 
@@ -17,6 +18,7 @@ use serde::Deserialize;
 pub use auth::{
     LOGIN_ATTEMPTS_PER_ACCOUNT, LOGIN_ATTEMPTS_PER_SOURCE, LoginLimits, Owner, SESSION_COOKIE,
 };
+pub use setup::{FirstRun, SETUP_VALID};
 
 use crate::accounts;
 use crate::app::AppState;
@@ -129,6 +131,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/sites/{key}/delete", web::post().to(sites::delete))
             .route("/erase", web::get().to(sites::erase_page))
             .route("/erase", web::post().to(sites::erase))
+            .route("/setup", web::get().to(setup::page))
+            .route("/setup", web::post().to(setup::create))
             .route("/login", web::get().to(login_page))
             .route("/login", web::post().to(login))
             .route("/logout", web::post().to(logout))

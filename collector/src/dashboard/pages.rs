@@ -91,7 +91,7 @@ pub fn login_page(next: &str, error: Option<&str>, email: &str, first_run: bool)
                 h1 { "Sign in" }
                 @if first_run {
                     section.notice role="note" {
-                        p { "No owner account exists yet. Create the first one on the server that runs the collector:" }
+                        p { "No owner account exists yet. Open the set-up link that " code { "earshot serve" } " printed to its log when it started (it works for an hour), or create the account on the server:" }
                         p { code { "earshot user add you@example.com" } }
                         p { "It asks for a password (at least 10 characters); then sign in here." }
                     }
@@ -190,33 +190,17 @@ fn mood(kind: RatingKind, value: u8) -> &'static str {
     }
 }
 
-/// A short name for a user agent: the browser and the system, e.g. `Firefox on Windows`.
+/// A short name for a user agent: the browser and the system, e.g. `Firefox on Windows 10`,
+/// from Project Woothee's dataset. The raw string is kept, shown on hover and exported.
 pub fn browser(user_agent: &str) -> String {
-    let name = [
-        ("Edg/", "Edge"),
-        ("OPR/", "Opera"),
-        ("Firefox/", "Firefox"),
-        ("Chrome/", "Chrome"),
-        ("Safari/", "Safari"),
-    ]
-    .into_iter()
-    .find(|(token, _)| user_agent.contains(token))
-    .map_or("A browser", |(_, name)| name);
-    let system = [
-        ("Android", "Android"),
-        ("iPhone", "iOS"),
-        ("iPad", "iPadOS"),
-        ("Windows", "Windows"),
-        ("Mac OS X", "macOS"),
-        ("CrOS", "ChromeOS"),
-        ("Linux", "Linux"),
-    ]
-    .into_iter()
-    .find(|(token, _)| user_agent.contains(token))
-    .map(|(_, system)| system);
-    match system {
-        Some(system) => format!("{name} on {system}"),
-        None => name.to_owned(),
+    let known = |value: &str| !value.is_empty() && value != woothee::woothee::VALUE_UNKNOWN;
+    match woothee::parser::Parser::new().parse(user_agent) {
+        Some(found) if known(found.name) && known(found.os) => {
+            format!("{} on {}", found.name, found.os)
+        }
+        Some(found) if known(found.name) => found.name.to_owned(),
+        Some(found) if known(found.os) => format!("A browser on {}", found.os),
+        _ => "An unknown browser".to_owned(),
     }
 }
 
@@ -514,4 +498,31 @@ pub fn stats(
         }
     };
     layout("Statistics", Some(session), "stats", body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::browser;
+
+    #[test]
+    fn common_browsers_and_systems_are_named() {
+        for (user_agent, shown) in [
+            (
+                "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+                "Chrome on Windows 10",
+            ),
+            (
+                "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
+                "Firefox on Linux",
+            ),
+            (
+                "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1",
+                "Safari on iPhone",
+            ),
+            ("", "An unknown browser"),
+            ("curl/8.5.0", "HTTP Library"),
+        ] {
+            assert_eq!(browser(user_agent), shown, "{user_agent}");
+        }
+    }
 }

@@ -34,7 +34,7 @@ impl Owner {
     }
 }
 
-fn origins_from(text: &str) -> Result<Vec<String>, AdminError> {
+pub(super) fn origins_from(text: &str) -> Result<Vec<String>, AdminError> {
     let origins = text
         .split(['\n', ',', ' '])
         .map(str::trim)
@@ -51,7 +51,7 @@ fn origins_from(text: &str) -> Result<Vec<String>, AdminError> {
     Ok(origins)
 }
 
-fn site_name(name: &str) -> Result<String, AdminError> {
+pub(super) fn site_name(name: &str) -> Result<String, AdminError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > earshot_shared::limits::MAX_SITE_NAME_CHARS {
         return Err(AdminError::BadRequest(

@@ -186,9 +186,26 @@ impl Browser {
             .unwrap()
     }
 
-    /// Runs axe-core (the npm package) on the widget, its host element and shadow root, and
-    /// returns the violations as "rule: help (n nodes)" lines.
-    pub async fn axe_violations(&self) -> Vec<String> {
+    /// Runs axe-core on the whole page (a dashboard page), returning the violations as
+    /// "rule: help (n nodes: selectors)" lines.
+    pub async fn axe_page_violations(&self) -> Vec<String> {
+        self.inject_axe().await;
+        let result = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, { resultTypes: ['violations'] })
+                    .then(r => done(r.violations.map(v => v.id + ': ' + v.help + ' (' + v.nodes.length
+                        + ' nodes: ' + v.nodes.map(n => n.target.join(' ')).join(', ') + ')')))
+                    .catch(e => done(['axe failed: ' + e]));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        serde_json::from_value(result).unwrap()
+    }
+
+    async fn inject_axe(&self) {
         let axe = super::root().join("xtask/node_modules/axe-core/axe.min.js");
         let source = std::fs::read_to_string(&axe).unwrap_or_else(|err| {
             panic!(
@@ -197,6 +214,12 @@ impl Browser {
             )
         });
         self.client.execute(&source, vec![]).await.unwrap();
+    }
+
+    /// Runs axe-core (the npm package) on the widget, its host element and shadow root, and
+    /// returns the violations as "rule: help (n nodes)" lines.
+    pub async fn axe_violations(&self) -> Vec<String> {
+        self.inject_axe().await;
         let result = self
             .client
             .execute_async(

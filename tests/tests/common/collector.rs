@@ -137,6 +137,22 @@ impl Collector {
         collector
     }
 
+    /// A collector on an empty SQLite database: no site, no account (the first run).
+    pub fn start_empty() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let child = serve(&Engine::Sqlite, dir.path(), port, &[]);
+        let collector = Self {
+            port,
+            dir,
+            engine: Engine::Sqlite,
+            serve_args: Vec::new(),
+            child,
+        };
+        collector.wait_until_healthy();
+        collector
+    }
+
     /// Another collector on this one's database (PostgreSQL): a replica behind the same
     /// load balancer.
     pub fn replica(&self) -> Self {

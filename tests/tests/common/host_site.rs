@@ -24,6 +24,8 @@ pub struct HostOptions {
     pub page: Option<&'static str>,
     /// HTML added at the end of the page's `<head>`, e.g. a script the measurement needs.
     pub head_html: String,
+    /// The site key in the snippet, when not `demo`.
+    pub site: Option<String>,
 }
 
 /// The hostile stylesheet: rules a careless or hostile host page could have.
@@ -72,6 +74,9 @@ impl HostSite {
                 r#"data-site="demo""#,
                 &format!(r#"data-site="demo" {}"#, options.snippet_attributes),
             );
+        }
+        if let Some(site) = &options.site {
+            page = page.replace(r#"data-site="demo""#, &format!(r#"data-site="{site}""#));
         }
         if !options.head_html.is_empty() {
             page = page.replace("</head>", &format!("{}\n</head>", options.head_html));
