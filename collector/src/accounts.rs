@@ -5,39 +5,15 @@
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
+pub use earshot_store::model::{Session, User};
+
 use crate::auth::{hash_token, random_secret};
-use crate::store::{Database, StoreError, now_millis};
+use earshot_store::{Database, StoreError, now_millis};
 
 /// How long a session lasts without signing in again.
 pub const SESSION_DAYS: i64 = 14;
 /// Shortest password `earshot user add` accepts.
 pub const MIN_PASSWORD_CHARS: usize = 10;
-
-/// An owner who may sign in to the dashboard.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct User {
-    pub id: i64,
-    pub email: String,
-    /// The sites this account may see; `None` means every site.
-    pub sites: Option<Vec<String>>,
-}
-
-impl User {
-    /// Whether this account may read (and triage, and export) a site's feedback.
-    pub fn may_read(&self, site: &str) -> bool {
-        self.sites
-            .as_ref()
-            .is_none_or(|sites| sites.iter().any(|allowed| allowed == site))
-    }
-}
-
-/// A signed-in owner, as the dashboard's handlers see them.
-#[derive(Debug, Clone)]
-pub struct Session {
-    pub user: User,
-    /// Sent in every form and compared on every POST.
-    pub csrf: String,
-}
 
 /// argon2id with the crate's defaults (OWASP's recommended parameters), in PHC format.
 pub fn hash_password(password: &str) -> String {

@@ -10,8 +10,8 @@ use crate::error::AppError;
 use crate::metrics::{self, Metrics};
 use crate::rate_limit::RateLimits;
 use crate::sites::SiteCache;
-use crate::store::Store;
 use crate::{assets, dashboard, export, ingest, openapi, widget_settings};
+use earshot_store::Store;
 
 /// What every request handler shares.
 #[derive(Clone)]

@@ -8,7 +8,7 @@ use actix_web::http::header;
 use sha2::{Digest, Sha256};
 
 use crate::error::AppError;
-use crate::store::{Store, TokenInfo};
+use earshot_store::{Store, TokenInfo};
 
 /// Every token starts with this, so a leaked one is easy to recognise (and to scan for).
 pub const TOKEN_PREFIX: &str = "eshot_";

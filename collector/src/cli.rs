@@ -10,7 +10,7 @@ use crate::client_ip::TrustedProxies;
 use earshot_shared::limits;
 
 use crate::export::{ExportQuery, Format};
-use crate::store::{Durability, Location, SpamFilter, StoreError};
+use earshot_store::{Durability, Location, SpamFilter, StoreError};
 
 /// Where `earshot serve` listens unless told otherwise.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";

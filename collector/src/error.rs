@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, ResponseError};
 use earshot_shared::limits::MAX_BODY_BYTES;
 use earshot_shared::{ApiError, ErrorCode, ValidationError};
 
-use crate::store::StoreError;
+use earshot_store::StoreError;
 
 /// A refused or failed request. Each variant maps to one stable [`ErrorCode`].
 #[derive(Debug, thiserror::Error)]

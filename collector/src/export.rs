@@ -17,9 +17,10 @@ use tokio::sync::mpsc;
 use crate::app::AppState;
 use crate::auth::authorize_site;
 use crate::error::AppError;
-use crate::store::{Database, FeedbackFilter, FeedbackRow, Page, SpamFilter, StoreError};
 #[allow(unused_imports)] // named in the OpenAPI annotations only
 use earshot_shared::ApiError;
+pub use earshot_store::timestamp;
+use earshot_store::{Database, FeedbackFilter, FeedbackRow, Page, SpamFilter, StoreError};
 
 /// The header row, in order. Documented in the README; add columns only at the end.
 pub const CSV_COLUMNS: [&str; 16] = [
@@ -55,13 +56,6 @@ pub fn neutralize_formula(cell: &str) -> std::borrow::Cow<'_, str> {
     } else {
         cell.into()
     }
-}
-
-pub fn timestamp(millis: i64) -> String {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
-        .ok()
-        .and_then(|at| at.format(&Rfc3339).ok())
-        .unwrap_or_default()
 }
 
 /// Parses a time bound as an owner writes it: RFC 3339 (`2026-11-01T08:00:00Z`) or a UTC day
@@ -375,7 +369,7 @@ pub async fn export_feedback(
 /// The export of `sites` under `filter` as a streamed download named `filename`: written on
 /// a blocking thread, sent in chunks as they fill. Used by the export API and the dashboard.
 pub fn stream_export(
-    store: crate::store::Store,
+    store: earshot_store::Store,
     sites: Vec<String>,
     filter: FeedbackFilter,
     format: Format,

@@ -16,7 +16,7 @@ use futures_util::StreamExt;
 use crate::app::AppState;
 use crate::error::AppError;
 use crate::metrics::Outcome;
-use crate::store::{Stored, now_millis};
+use earshot_store::{Stored, now_millis};
 
 /// Reads the body, refusing it as soon as it grows past [`MAX_BODY_BYTES`].
 async fn read_body(

@@ -14,14 +14,12 @@ pub mod export;
 pub mod ingest;
 pub mod metrics;
 pub mod openapi;
-pub mod origin;
 pub mod passwords;
 pub mod rate_limit;
 pub mod sites;
-pub mod store;
 pub mod webhooks;
 pub mod widget_settings;
 
 pub use app::{AppState, configure};
+pub use earshot_store::{self as store, Store, origin};
 pub use error::AppError;
-pub use store::Store;

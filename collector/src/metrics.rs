@@ -134,12 +134,12 @@ impl Metrics {
     }
 
     /// Records the sizes of the database's files and of the process.
-    pub fn observe_sizes(&self, location: &crate::store::Location) {
-        if let crate::store::Location::Sqlite(path) = location {
+    pub fn observe_sizes(&self, location: &earshot_store::Location) {
+        if let earshot_store::Location::Sqlite(path) = location {
             let size = std::fs::metadata(path).map(|meta| meta.len()).unwrap_or(0);
             self.database_bytes.set(size as i64);
             self.wal_bytes
-                .set(crate::store::sqlite::wal_bytes(path) as i64);
+                .set(earshot_store::sqlite::wal_bytes(path) as i64);
         }
         if let Some(rss) = resident_memory_bytes() {
             self.resident_memory_bytes.set(rss as i64);

@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::store::SpamFilter;
+use earshot_store::SpamFilter;
 
 #[derive(OpenApi)]
 #[openapi(

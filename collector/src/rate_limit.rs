@@ -62,7 +62,7 @@ fn random_salt() -> [u8; 32] {
 }
 
 fn utc_day() -> u64 {
-    crate::store::now_millis() as u64 / 86_400_000
+    earshot_store::now_millis() as u64 / 86_400_000
 }
 
 impl RateLimits {

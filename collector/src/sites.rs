@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use crate::store::{Site, Store, StoreError};
+use earshot_store::{Site, Store, StoreError};
 
 /// How long a looked-up site (or the fact that a key is unknown) is trusted.
 pub const SITE_CACHE_TTL: Duration = Duration::from_secs(5);

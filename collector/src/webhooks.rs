@@ -12,7 +12,9 @@ use std::time::Duration;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::store::{Database, DeliveryAttempt, FeedbackRow, Store, StoreError, now_millis};
+pub use earshot_store::model::{Delivery, DueDelivery, Webhook, WebhookFormat};
+
+use earshot_store::{Database, DeliveryAttempt, FeedbackRow, Store, StoreError, now_millis};
 
 /// Attempts before a delivery is given up as failed.
 pub const MAX_ATTEMPTS: u32 = 8;
@@ -20,57 +22,6 @@ pub const MAX_ATTEMPTS: u32 = 8;
 const TIMEOUT: Duration = Duration::from_secs(10);
 /// Deliveries sent per pass of the worker.
 const BATCH: u32 = 20;
-
-/// The body a webhook receives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum WebhookFormat {
-    /// `{"event": "feedback.created", "site": …, "feedback": {…}}`
-    Json,
-    /// `{"text": "…"}`, which Slack's (and Mattermost's, and Discord's `/slack`) incoming
-    /// webhooks accept.
-    Slack,
-}
-
-impl WebhookFormat {
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "json" => Some(Self::Json),
-            "slack" => Some(Self::Slack),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Json => "json",
-            Self::Slack => "slack",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Webhook {
-    pub id: i64,
-    pub site: String,
-    pub url: String,
-    /// The HMAC key; receivers use it to check `Earshot-Signature`.
-    pub secret: String,
-    pub format: WebhookFormat,
-}
-
-/// One delivery as the log shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delivery {
-    pub id: i64,
-    pub url: String,
-    pub feedback_id: String,
-    pub state: String,
-    pub attempts: u32,
-    pub last_status: Option<u16>,
-    pub last_error: Option<String>,
-    pub updated_at: i64,
-}
 
 /// Checks a webhook URL: http or https, with a host.
 pub fn validate_url(url: &str) -> Result<(), String> {
@@ -293,16 +244,6 @@ pub fn payload(format: WebhookFormat, site_name: &str, row: &FeedbackRow) -> Str
             serde_json::json!({ "text": text }).to_string()
         }
     }
-}
-
-/// A delivery claimed by this collector's worker.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DueDelivery {
-    pub id: i64,
-    pub webhook: Webhook,
-    pub feedback_id: String,
-    /// Attempts made before this one.
-    pub attempts: u32,
 }
 
 /// What to store after an attempt: delivered, or failed with the status or error, and when

@@ -23,7 +23,7 @@ pub use setup::{FirstRun, SETUP_VALID};
 use crate::accounts;
 use crate::app::AppState;
 use crate::export::{self, Format, STATUSES};
-use crate::store::{self, FeedbackFilter, Page, Site, StoreError};
+use earshot_store::{self as store, FeedbackFilter, Page, Site, StoreError};
 
 /// Submissions per inbox page.
 pub const PAGE_SIZE: u64 = 25;

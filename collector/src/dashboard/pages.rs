@@ -10,7 +10,7 @@ use super::stats::Report;
 use super::{StatsQuery, ViewQuery, given};
 use crate::accounts::Session;
 use crate::export::STATUSES;
-use crate::store::{FeedbackRow, Site};
+use earshot_store::{FeedbackRow, Site};
 
 /// What an email address keeps as it is in a `mailto:` link; everything else (`?`, `&`, `#`,
 /// `%`…) is escaped, so an address cannot add headers or a body to the reply.

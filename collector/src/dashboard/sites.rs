@@ -10,10 +10,10 @@ use serde::Deserialize;
 use super::auth::Owner;
 use super::{AdminError, html as page, see_other};
 use crate::app::AppState;
-use crate::origin::normalize_origin;
-use crate::store::{self, Site, TokenInfo};
 use crate::webhooks::{self, Delivery, Webhook, WebhookFormat};
 use crate::{auth, export};
+use earshot_store::origin::normalize_origin;
+use earshot_store::{self as store, Site, TokenInfo};
 
 /// What a page shows once, after an action: a new token or webhook secret, or a message.
 #[derive(Debug, Default)]

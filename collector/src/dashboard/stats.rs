@@ -7,10 +7,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use earshot_shared::RatingKind;
 
-use crate::store::{Buckets, Database, FeedbackFilter, StoreError};
+use earshot_store::{Buckets, Database, FeedbackFilter, StoreError};
 
 /// A page needs this many ratings before it can be called one that needs attention.
-pub const MIN_RATINGS_FOR_ATTENTION: u64 = crate::store::STATS_MIN_PAGE_RATINGS;
+pub const MIN_RATINGS_FOR_ATTENTION: u64 = earshot_store::STATS_MIN_PAGE_RATINGS;
 const DAY_MS: i64 = 86_400_000;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -178,14 +178,14 @@ mod tests {
     #[actix_web::test]
     async fn scores_trend_attention_and_response_time() {
         // On both engines: the aggregation is SQL each engine runs itself.
-        for database in crate::store::testing::databases() {
+        for database in earshot_store::testing::databases() {
             scores_on(&database.location).await;
         }
     }
 
-    async fn scores_on(location: &crate::store::Location) {
-        use crate::store::{Durability, Store};
+    async fn scores_on(location: &earshot_store::Location) {
         use earshot_shared::{ClientInfo, Rating, SiteKey, Submission};
+        use earshot_store::{Durability, Store};
         let mut conn = location.connect().unwrap();
         conn.add_site(&SiteKey::parse("demo").unwrap(), "Demo", &[])
             .unwrap();

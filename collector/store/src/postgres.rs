@@ -18,14 +18,13 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, NoTls, Row};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use super::{
+use crate::contract::{
     Buckets, Database, DeliveryAttempt, Dialect, Durability, FeedbackFilter, FeedbackRow, Page,
     PageSatisfaction, Pending, RatingCount, Site, SqlValue, StatsRows, StoreError, Stored,
-    TokenInfo, metadata_json, now_millis, parse_metadata, parse_rating_kind, parse_widget,
-    stats_sql, widget_json,
+    TokenInfo, describe_postgres, metadata_json, now_millis, parse_metadata, parse_rating_kind,
+    parse_widget, redact, stats_sql, widget_json,
 };
-use crate::accounts::{Session, User};
-use crate::webhooks::{Delivery, DueDelivery, Webhook, WebhookFormat};
+use crate::model::{Delivery, DueDelivery, Session, User, Webhook, WebhookFormat};
 
 /// Connections each collector keeps for reads and edits (the writer has its own). Two
 /// replicas stay far below PostgreSQL's default `max_connections` of 100.
@@ -142,7 +141,7 @@ fn runtime() -> &'static tokio::runtime::Runtime {
 
 /// Waits for a query. The future only talks to its connection's task over channels, so any
 /// executor can wait for it, on any thread.
-fn wait<T>(work: impl Future<Output = T>) -> T {
+pub(crate) fn wait<T>(work: impl Future<Output = T>) -> T {
     futures_executor::block_on(work)
 }
 
@@ -153,19 +152,7 @@ where
     T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     if let Err(err) = connection.await {
-        tracing::warn!(error = %describe(&err), "a PostgreSQL connection closed");
-    }
-}
-
-/// An error with what the server or the socket said: tokio-postgres's own text is only
-/// "db error" or "error connecting to server".
-pub(super) fn describe(err: &tokio_postgres::Error) -> String {
-    if let Some(db) = err.as_db_error() {
-        return format!("{} ({})", db.message(), db.code().code());
-    }
-    match std::error::Error::source(err) {
-        Some(source) => format!("{err}: {source}"),
-        None => err.to_string(),
+        tracing::warn!(error = %describe_postgres(&err), "a PostgreSQL connection closed");
     }
 }
 
@@ -231,37 +218,9 @@ fn tls(root_certificates: Option<&Path>) -> Result<MakeRustlsConnect, StoreError
     Ok(MakeRustlsConnect::new(config))
 }
 
-/// The URL without its password, for logs and errors.
-pub(super) fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) => {
-            if parsed.password().is_some() {
-                let _ = parsed.set_password(Some("***"));
-            }
-            // libpq also takes the password as a parameter: `?password=…`.
-            if parsed.query_pairs().any(|(key, _)| key == "password") {
-                let pairs: Vec<(String, String)> = parsed
-                    .query_pairs()
-                    .map(|(key, value)| {
-                        let value = if key == "password" {
-                            "***".into()
-                        } else {
-                            value
-                        };
-                        (key.into_owned(), value.into_owned())
-                    })
-                    .collect();
-                parsed.query_pairs_mut().clear().extend_pairs(pairs);
-            }
-            parsed.to_string()
-        }
-        Err(_) => "(a PostgreSQL connection string)".to_owned(),
-    }
-}
-
 /// One connection to PostgreSQL.
 pub struct PgConn {
-    client: Client,
+    pub(crate) client: Client,
     /// [`INSERT_BATCH`], prepared on first use.
     insert_batch: Option<tokio_postgres::Statement>,
 }
@@ -298,7 +257,7 @@ FROM batch LEFT JOIN new ON new.id = batch.id AND new.site_key = batch.site_key
 ORDER BY batch.n";
 
 impl PgConn {
-    fn open(url: &str) -> Result<Self, StoreError> {
+    pub(crate) fn open(url: &str) -> Result<Self, StoreError> {
         let (url, root_certificates) = split_root_certificates(url);
         let mut config: tokio_postgres::Config = url.parse()?;
         if config.get_connect_timeout().is_none() {
@@ -1274,8 +1233,6 @@ impl Drop for ScratchDatabase {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::databases;
-    use super::super::{Durability, Location, Pending, Store, Stored};
     use super::*;
 
     #[test]
@@ -1298,110 +1255,5 @@ mod tests {
             split_root_certificates("postgres://u:p@db/e"),
             ("postgres://u:p@db/e".to_owned(), None)
         );
-    }
-
-    /// Debian's PostgreSQL serves TLS with a self-signed "snakeoil" certificate for
-    /// `localhost`: trusted through `sslrootcert`, refused without it.
-    #[test]
-    fn tls_is_used_and_the_certificate_checked_with_sslmode_require() {
-        const SNAKEOIL: &str = "/etc/ssl/certs/ssl-cert-snakeoil.pem";
-        for database in databases() {
-            let Location::Postgres(url) = &database.location else {
-                continue;
-            };
-            let plain = PgConn::open(url).unwrap();
-            let ssl_on = wait(plain.client.query_one("SHOW ssl", &[]))
-                .unwrap()
-                .get::<_, String>(0)
-                == "on";
-            if !ssl_on || !Path::new(SNAKEOIL).exists() {
-                eprintln!("SKIPPED: the test server has no TLS with Debian's snakeoil certificate");
-                continue;
-            }
-            // The certificate names the machine (or `localhost`): connect to 127.0.0.1 under
-            // each name until one verifies.
-            let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-            let mut local = url::Url::parse(url).unwrap();
-            let secure = [hostname.trim(), "localhost"].into_iter().find_map(|name| {
-                local.set_host(Some(name)).ok()?;
-                local.set_query(Some(&format!(
-                    "sslmode=require&sslrootcert={SNAKEOIL}&hostaddr=127.0.0.1"
-                )));
-                PgConn::open(local.as_str()).ok()
-            });
-            let mut secure = secure.expect("a TLS connection trusting the snakeoil certificate");
-            secure.ping().unwrap();
-            let encrypted: bool = wait(secure.client.query_one(
-                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
-                &[],
-            ))
-            .unwrap()
-            .get(0);
-            assert!(encrypted);
-            let unencrypted: bool = wait(plain.client.query_one(
-                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
-                &[],
-            ))
-            .unwrap()
-            .get(0);
-            assert!(!unencrypted, "no sslmode: plain, as before");
-
-            local.set_query(Some("sslmode=require&hostaddr=127.0.0.1"));
-            let refused = PgConn::open(local.as_str())
-                .err()
-                .expect("an unknown issuer");
-            assert!(refused.to_string().contains("certificate"), "{refused}");
-        }
-    }
-
-    #[actix_web::test]
-    async fn connections_lost_in_a_server_restart_are_replaced() {
-        for database in databases() {
-            let Location::Postgres(url) = &database.location else {
-                continue;
-            };
-            let store = Store::open_at(&database.location, Durability::PowerLoss).unwrap();
-            store
-                .read(|db| db.add_site(&SiteKey::parse("demo").unwrap(), "Demo", &[]))
-                .unwrap();
-            let submission = |n: u8| Pending {
-                submission: earshot_shared::Submission {
-                    id: uuid::Uuid::new_v4(),
-                    site: SiteKey::parse("demo").unwrap(),
-                    rating: Rating {
-                        kind: earshot_shared::RatingKind::Stars,
-                        value: n,
-                    },
-                    comment: String::new(),
-                    email: None,
-                    page_url: "https://shop.example/".into(),
-                    locale: String::new(),
-                    client: Default::default(),
-                    open_ms: 10_000,
-                    honeypot: String::new(),
-                    user_id: None,
-                    metadata: Default::default(),
-                },
-                received_at: 1,
-                spam: false,
-            };
-            let first = submission(1).submission;
-            assert_eq!(store.submit(first, 1).await.unwrap(), Stored::New);
-
-            // What a restart does to every connection: the server ends them.
-            let admin = PgConn::open(url).unwrap();
-            let ended = wait(admin.client.query(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
-                &[],
-            ))
-            .unwrap();
-            assert!(ended.len() >= 2, "the writer's and the pool's connections");
-            std::thread::sleep(Duration::from_millis(300));
-
-            let second = submission(2).submission;
-            assert_eq!(store.submit(second, 2).await.unwrap(), Stored::New);
-            assert_eq!(store.read(|db| db.feedback_count("demo")).unwrap(), 2);
-        }
     }
 }

@@ -7,14 +7,13 @@ use std::time::Duration;
 use earshot_shared::{Rating, SiteKey, WidgetSettings};
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
-use super::{
+use crate::contract::{
     Buckets, Database, DeliveryAttempt, Dialect, Durability, FeedbackFilter, FeedbackRow, Page,
     PageSatisfaction, Pending, RatingCount, Site, SqlValue, StatsRows, StoreError, Stored,
     TokenInfo, metadata_json, now_millis, parse_metadata, parse_rating_kind, parse_widget,
     stats_sql, widget_json,
 };
-use crate::accounts::{Session, User};
-use crate::webhooks::{Delivery, DueDelivery, Webhook, WebhookFormat};
+use crate::model::{Delivery, DueDelivery, Session, User, Webhook, WebhookFormat};
 
 /// How long a connection waits for a lock held by another process (e.g. the CLI) before failing.
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -137,9 +136,13 @@ pub fn open_connection(path: &Path) -> Result<Connection, StoreError> {
 
 /// Rows read per short read transaction when a whole listing is streamed (an export).
 pub const EXPORT_CHUNK_ROWS: usize = 500;
-/// The WAL file is cut back to this size whenever SQLite starts it over
-/// (`journal_size_limit`); and the writer restarts it once it grows past this.
+/// The WAL's stated bound: SQLite cuts the file back to this size whenever it starts it over
+/// (`journal_size_limit`).
 pub const WAL_SIZE_LIMIT_BYTES: u64 = 64 * 1024 * 1024;
+/// Past this size the writer checkpoints and restarts the WAL without waiting to be idle:
+/// half the bound, so that the batches written while readers hold the checkpoint back
+/// still leave the file under [`WAL_SIZE_LIMIT_BYTES`].
+pub const WAL_CHECKPOINT_BYTES: u64 = WAL_SIZE_LIMIT_BYTES / 2;
 /// How long the writer's checkpoint waits for readers of an old snapshot before leaving the
 /// work for the next one: the writer must not stall submissions for long.
 const CHECKPOINT_WAIT: Duration = Duration::from_millis(50);
@@ -262,7 +265,7 @@ pub fn wal_bytes(database: &Path) -> u64 {
 /// A checkpoint that copies the whole WAL into the database and starts the WAL over,
 /// truncating it to nothing, when no reader holds an old snapshot; otherwise SQLite's own
 /// passive checkpoints go on and this is tried again later. Run by the writer when it is
-/// idle and when the WAL has grown past [`WAL_SIZE_LIMIT_BYTES`].
+/// idle and when the WAL has grown past [`WAL_CHECKPOINT_BYTES`].
 pub(super) fn checkpoint(conn: &Connection) -> Result<bool, StoreError> {
     conn.busy_timeout(CHECKPOINT_WAIT)?;
     let outcome: Result<(i64, i64, i64), rusqlite::Error> =
@@ -395,7 +398,7 @@ impl Database for Connection {
             return Ok(());
         };
         let wal = wal_bytes(Path::new(path));
-        if wal > 0 && (idle || wal > WAL_SIZE_LIMIT_BYTES) {
+        if wal > 0 && (idle || wal > WAL_CHECKPOINT_BYTES) {
             checkpoint(self)?;
         }
         Ok(())

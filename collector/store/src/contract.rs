@@ -1,0 +1,678 @@
+//! The storage contract: the [`Database`] trait both engines implement, the records it
+//! reads and writes, its errors, and the SQL the engines share (filters, statistics).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use earshot_shared::{Rating, RatingKind, SiteKey, Submission, WidgetSettings};
+
+pub use crate::clock::now_millis;
+use crate::model::{Delivery, DueDelivery, Session, User, Webhook, WebhookFormat};
+
+/// After this long with nothing to write, the writer tidies up (on SQLite: a checkpoint that
+/// truncates the WAL, so an idle collector keeps no WAL on disk).
+pub const WRITER_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("backup failed: {0}")]
+    Backup(String),
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("PostgreSQL: {}", describe_postgres(.0))]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("PostgreSQL over TLS: {0}")]
+    Tls(String),
+    #[error("no database connection: {0}")]
+    Pool(#[from] r2d2::Error),
+    #[error("{0} is not a database address this build knows (postgres://… or a SQLite file)")]
+    BadLocation(String),
+    #[error("the database connection stopped: {0}")]
+    Unavailable(String),
+    #[error(
+        "the database was written by a newer Earshot (schema {found}, this build knows {known})"
+    )]
+    NewerSchema { found: usize, known: usize },
+    #[error("the transaction holding this submission failed: {0}")]
+    BatchFailed(String),
+    #[error("writing the export failed: {0}")]
+    Export(String),
+    #[error("the storage writer has stopped")]
+    WriterGone,
+    #[error("no site has the key {0:?}")]
+    UnknownSite(String),
+    #[error("a site with the key {0:?} exists already")]
+    SiteExists(String),
+    #[error("no token has the id {0}")]
+    UnknownToken(i64),
+    #[error("an account with the email {0:?} exists already")]
+    UserExists(String),
+}
+
+/// A site as the registry knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Site {
+    pub key: SiteKey,
+    pub name: String,
+    /// Normalised origins (see [`crate::origin::normalize_origin`]) allowed to submit.
+    pub origins: Vec<String>,
+    pub created_at: i64,
+    /// How the widget looks and asks on this site, unless the snippet says otherwise.
+    pub widget: WidgetSettings,
+    /// Feedback older than this many days is deleted; `None` keeps it.
+    pub retention_days: Option<u32>,
+}
+
+impl Site {
+    /// A site as just added: no widget defaults, no retention.
+    pub(crate) fn added(key: &SiteKey, name: &str, origins: &[String], created_at: i64) -> Self {
+        Self {
+            key: key.clone(),
+            name: name.to_owned(),
+            origins: origins.to_vec(),
+            created_at,
+            widget: WidgetSettings::default(),
+            retention_days: None,
+        }
+    }
+}
+
+/// An API token as listed; the token itself is never stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenInfo {
+    pub id: i64,
+    pub name: String,
+    /// The only site the token may read; `None` means every site.
+    pub site: Option<String>,
+    pub created_at: i64,
+    pub revoked: bool,
+}
+
+/// One stored submission, as exported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedbackRow {
+    /// The order of arrival.
+    pub seq: i64,
+    pub id: String,
+    pub received_at: i64,
+    pub site: String,
+    pub rating: Rating,
+    pub comment: String,
+    pub email: Option<String>,
+    pub page_url: String,
+    pub locale: String,
+    pub user_agent: String,
+    pub viewport_width: u32,
+    pub viewport_height: u32,
+    pub status: String,
+    pub spam: bool,
+    pub user_id: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+    /// The owner's internal note.
+    pub note: String,
+    /// When the status was first changed, in Unix milliseconds.
+    pub first_response_at: Option<i64>,
+}
+
+/// Whether an export includes submissions flagged as spam.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum SpamFilter {
+    /// Leave spam out (the default, as in every listing).
+    #[default]
+    Exclude,
+    /// Everything, spam included.
+    Include,
+    /// Only spam, to review what was caught.
+    Only,
+}
+
+/// Which submissions an export or listing covers. Empty means everything but spam.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FeedbackFilter {
+    /// Received at or after, in Unix milliseconds.
+    pub from: Option<i64>,
+    /// Received before, in Unix milliseconds.
+    pub to: Option<i64>,
+    pub min_rating: Option<u8>,
+    pub max_rating: Option<u8>,
+    pub status: Option<String>,
+    pub spam: SpamFilter,
+    /// Words the comment, page, email or note contains (case-insensitive for ASCII).
+    pub text: Option<String>,
+    /// Only submissions whose visitor left (`true`) or did not leave (`false`) an email.
+    pub has_email: Option<bool>,
+}
+
+/// A parameter of a query built at run time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SqlValue {
+    Int(i64),
+    Text(String),
+}
+
+/// The SQL spoken by an engine, where the two differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// Time buckets of the statistics: bucket `n` starts at `first + n * width_ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Buckets {
+    pub first: i64,
+    pub width_ms: i64,
+}
+
+/// What [`Database::feedback_stats`] answers.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StatsRows {
+    /// How many ratings of each kind and value fell in each bucket (its index, unclamped).
+    pub ratings: Vec<RatingCount>,
+    /// The pages (URL without query or fragment) with at least
+    /// [`STATS_MIN_PAGE_RATINGS`] ratings, lowest average satisfaction first (then most
+    /// rated), at most [`STATS_PAGES`].
+    pub pages: Vec<PageSatisfaction>,
+    /// Submissions that had a first response.
+    pub responded: u64,
+    /// The median time from arrival to first response (the upper median).
+    pub median_response_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RatingCount {
+    pub kind: RatingKind,
+    pub value: u8,
+    pub bucket: i64,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageSatisfaction {
+    pub url: String,
+    pub count: u64,
+    /// Average on the common 0–100 scale.
+    pub satisfaction: f64,
+}
+
+/// Ratings a page needs before the statistics may call it one that needs attention.
+pub const STATS_MIN_PAGE_RATINGS: u64 = 3;
+/// Pages listed as needing attention.
+pub const STATS_PAGES: usize = 5;
+
+/// A rating on the common 0–100 scale, in SQL: (value − lowest) / (highest − lowest).
+pub(crate) fn satisfaction_sql() -> String {
+    let cases: String = RatingKind::ALL
+        .iter()
+        .map(|kind| {
+            let (low, high) = kind.bounds();
+            format!(
+                " WHEN '{}' THEN (rating_value - {low}) * 100.0 / {}",
+                kind.as_str(),
+                high - low
+            )
+        })
+        .collect();
+    format!("CASE rating_kind{cases} END")
+}
+
+/// The statements behind [`Database::feedback_stats`], for `clause` (from
+/// [`FeedbackFilter::sql`]) in `dialect`: ratings per kind, value and bucket; the pages
+/// that need attention; the count and the median of response times (the last takes the
+/// offset as one more parameter at the end).
+pub(crate) fn stats_sql(clause: &str, buckets: Buckets, dialect: Dialect) -> [String; 4] {
+    let Buckets { first, width_ms } = buckets;
+    // The page without its query string and fragment: the same page, however reached.
+    let page = match dialect {
+        Dialect::Sqlite => {
+            "substr(page_url, 1, min(instr(page_url || '?', '?'), instr(page_url || '#', '#')) - 1)"
+        }
+        Dialect::Postgres => {
+            "substr(page_url, 1, least(strpos(page_url || '?', '?'), strpos(page_url || '#', '#')) - 1)"
+        }
+    };
+    let offset = match dialect {
+        Dialect::Sqlite => "?".to_owned(),
+        Dialect::Postgres => format!("${}", clause.matches('$').count() + 1),
+    };
+    let satisfaction = satisfaction_sql();
+    [
+        format!(
+            "SELECT rating_kind, rating_value, (received_at - {first}) / {width_ms} AS bucket, count(*) \
+             FROM feedback WHERE {clause} GROUP BY rating_kind, rating_value, bucket"
+        ),
+        format!(
+            "SELECT {page} AS page, count(*) AS ratings, CAST(avg({satisfaction}) AS DOUBLE PRECISION) AS satisfaction \
+             FROM feedback WHERE {clause} GROUP BY page HAVING count(*) >= {STATS_MIN_PAGE_RATINGS} \
+             ORDER BY satisfaction ASC, ratings DESC, page LIMIT {STATS_PAGES}"
+        ),
+        format!("SELECT count(*) FROM feedback WHERE {clause} AND first_response_at IS NOT NULL"),
+        format!(
+            "SELECT first_response_at - received_at AS took FROM feedback \
+             WHERE {clause} AND first_response_at IS NOT NULL ORDER BY took LIMIT 1 OFFSET {offset}"
+        ),
+    ]
+}
+
+impl FeedbackFilter {
+    /// The `WHERE` clause for this filter over these sites, and its parameters, in order.
+    pub(crate) fn sql(&self, sites: &[String], dialect: Dialect) -> (String, Vec<SqlValue>) {
+        let mut values: Vec<SqlValue> = Vec::new();
+        let mut param = |value: SqlValue| {
+            values.push(value);
+            match dialect {
+                Dialect::Sqlite => "?".to_owned(),
+                Dialect::Postgres => format!("${}", values.len()),
+            }
+        };
+        let mut clause = if sites.is_empty() {
+            String::from("1 = 0")
+        } else {
+            let list: Vec<String> = sites
+                .iter()
+                .map(|site| param(SqlValue::Text(site.clone())))
+                .collect();
+            format!("site_key IN ({})", list.join(", "))
+        };
+        let mut add = |condition: &str, value: SqlValue| {
+            let placeholder = param(value);
+            clause.push_str(&format!(" AND {condition} {placeholder}"));
+        };
+        if let Some(from) = self.from {
+            add("received_at >=", SqlValue::Int(from));
+        }
+        if let Some(to) = self.to {
+            add("received_at <", SqlValue::Int(to));
+        }
+        if let Some(min) = self.min_rating {
+            add("rating_value >=", SqlValue::Int(min.into()));
+        }
+        if let Some(max) = self.max_rating {
+            add("rating_value <=", SqlValue::Int(max.into()));
+        }
+        if let Some(status) = &self.status {
+            add("status =", SqlValue::Text(status.clone()));
+        }
+        if let Some(text) = self
+            .text
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            // LIKE with its wildcards escaped: the owner's words are matched as written.
+            // SQLite's LIKE ignores ASCII case; PostgreSQL's ILIKE ignores case too.
+            let escaped = text
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            let like = match dialect {
+                Dialect::Sqlite => "LIKE",
+                Dialect::Postgres => "ILIKE",
+            };
+            let pattern = param(SqlValue::Text(format!("%{escaped}%")));
+            clause.push_str(&format!(
+                " AND (comment {like} {pattern} ESCAPE '\\' OR page_url {like} {pattern} ESCAPE '\\' \
+                 OR coalesce(email, '') {like} {pattern} ESCAPE '\\' OR note {like} {pattern} ESCAPE '\\')"
+            ));
+            if dialect == Dialect::Sqlite {
+                // `?` is positional: each use takes its own copy.
+                let copy = values.last().cloned().expect("just pushed");
+                values.extend([copy.clone(), copy.clone(), copy]);
+            }
+        }
+        match self.has_email {
+            Some(true) => clause.push_str(" AND email IS NOT NULL AND email <> ''"),
+            Some(false) => clause.push_str(" AND (email IS NULL OR email = '')"),
+            None => {}
+        }
+        let (no, yes) = match dialect {
+            Dialect::Sqlite => ("0", "1"),
+            Dialect::Postgres => ("false", "true"),
+        };
+        match self.spam {
+            SpamFilter::Exclude => clause.push_str(&format!(" AND spam = {no}")),
+            SpamFilter::Include => {}
+            SpamFilter::Only => clause.push_str(&format!(" AND spam = {yes}")),
+        }
+        (clause, values)
+    }
+}
+
+/// What happened to a submission handed to [`Store::submit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// Committed now.
+    New,
+    /// A submission with this id was committed before; nothing was written.
+    Duplicate,
+}
+
+/// A submission on its way to the database.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub submission: Submission,
+    pub received_at: i64,
+    pub spam: bool,
+}
+
+/// What a `201` survives. Both are crash-safe; they differ on power loss.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum Durability {
+    /// Every acknowledged submission survives a power loss or OS crash: each batch is
+    /// fsynced before it is acknowledged (SQLite `synchronous=FULL`).
+    #[default]
+    #[cfg_attr(feature = "cli", value(name = "full"))]
+    PowerLoss,
+    /// Every acknowledged submission survives the collector being killed (`kill -9`, a
+    /// crash); the last moments may be lost if the whole machine loses power. About twice
+    /// the throughput (SQLite WAL with `synchronous=NORMAL`; on PostgreSQL,
+    /// `synchronous_commit=off`, where the server's crash may lose the last moments).
+    #[cfg_attr(feature = "cli", value(name = "normal"))]
+    ProcessCrash,
+}
+
+/// Where the data lives: a SQLite file, or a PostgreSQL database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    Sqlite(PathBuf),
+    /// A `postgres://` (or `postgresql://`) URL, or a libpq `key=value` string.
+    Postgres(String),
+}
+
+impl Location {
+    /// `--database-url` when given (PostgreSQL), else the SQLite file `--database`.
+    pub fn from_options(database: &Path, database_url: Option<&str>) -> Result<Self, StoreError> {
+        match database_url.map(str::trim).filter(|url| !url.is_empty()) {
+            None => Ok(Self::Sqlite(database.to_owned())),
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Ok(Self::Postgres(url.to_owned()))
+            }
+            Some(url) => match url.strip_prefix("sqlite://") {
+                Some(path) => Ok(Self::Sqlite(PathBuf::from(path))),
+                None => Err(StoreError::BadLocation(redact(url))),
+            },
+        }
+    }
+
+    /// What to show in logs: the file, or the URL without its password.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Sqlite(path) => path.display().to_string(),
+            Self::Postgres(url) => redact(url),
+        }
+    }
+}
+
+/// An error with what the server or the socket said: tokio-postgres's own text is only
+/// "db error" or "error connecting to server".
+pub(crate) fn describe_postgres(err: &tokio_postgres::Error) -> String {
+    if let Some(db) = err.as_db_error() {
+        return format!("{} ({})", db.message(), db.code().code());
+    }
+    match std::error::Error::source(err) {
+        Some(source) => format!("{err}: {source}"),
+        None => err.to_string(),
+    }
+}
+
+/// The URL without its password, for logs and errors.
+pub(crate) fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
+            }
+            // libpq also takes the password as a parameter: `?password=…`.
+            if parsed.query_pairs().any(|(key, _)| key == "password") {
+                let pairs: Vec<(String, String)> = parsed
+                    .query_pairs()
+                    .map(|(key, value)| {
+                        let value = if key == "password" {
+                            "***".into()
+                        } else {
+                            value
+                        };
+                        (key.into_owned(), value.into_owned())
+                    })
+                    .collect();
+                parsed.query_pairs_mut().clear().extend_pairs(pairs);
+            }
+            parsed.to_string()
+        }
+        Err(_) => "(a PostgreSQL connection string)".to_owned(),
+    }
+}
+
+/// Everything the collector asks of its database. Implemented by a SQLite connection and by
+/// a PostgreSQL connection; each method is its own transaction. Blocking: the server calls
+/// it through [`Store::read_async`] / [`Store::write_async`], on the blocking thread pool.
+pub trait Database: Send {
+    /// A round trip, for the health check.
+    fn ping(&mut self) -> Result<(), StoreError>;
+
+    /// Whether the connection is known to be lost (the server restarted, a proxy dropped
+    /// it): the caller replaces it. A file never is.
+    fn is_broken(&mut self) -> bool {
+        false
+    }
+
+    /// Called by the writer after each batch (`idle: false`) and once it has had nothing to
+    /// write for [`WRITER_IDLE`] (`idle: true`): on SQLite, keeps the WAL file small.
+    fn after_writes(&mut self, idle: bool) -> Result<(), StoreError> {
+        let _ = idle;
+        Ok(())
+    }
+
+    // ---- Submissions ---------------------------------------------------------------------
+
+    /// Writes a batch in one transaction, with the webhook deliveries of each new, non-spam
+    /// submission. A submission that cannot be stored (its site was deleted meanwhile) fails
+    /// alone; `Err` means nothing was written.
+    fn write_batch(
+        &mut self,
+        batch: &[&Pending],
+    ) -> Result<Vec<Result<Stored, StoreError>>, StoreError>;
+
+    // ---- Sites ---------------------------------------------------------------------------
+
+    fn add_site(
+        &mut self,
+        key: &SiteKey,
+        name: &str,
+        origins: &[String],
+    ) -> Result<Site, StoreError>;
+    /// Renames a site and replaces its allowed origins.
+    fn update_site(&mut self, key: &str, name: &str, origins: &[String]) -> Result<(), StoreError>;
+    /// Deletes a site with all its feedback, tokens, webhooks and account grants; returns
+    /// how many submissions went.
+    fn delete_site(&mut self, key: &str) -> Result<u64, StoreError>;
+    /// Sets how long a site keeps feedback (`None`: forever).
+    fn set_retention(&mut self, key: &str, days: Option<u32>) -> Result<(), StoreError>;
+    /// Deletes the feedback every site no longer keeps; returns how many submissions went.
+    fn apply_retention(&mut self, now: i64) -> Result<u64, StoreError>;
+    /// Deletes everything left with this email address (a visitor's request for erasure),
+    /// in these sites; returns how many submissions went.
+    fn erase_email(&mut self, email: &str, sites: &[String]) -> Result<u64, StoreError>;
+    /// Replaces a site's widget defaults. The caller has validated them.
+    fn set_widget_settings(
+        &mut self,
+        key: &str,
+        settings: &WidgetSettings,
+    ) -> Result<(), StoreError>;
+    fn site(&mut self, key: &str) -> Result<Option<Site>, StoreError>;
+    /// Every site, oldest first.
+    fn sites(&mut self) -> Result<Vec<Site>, StoreError>;
+
+    // ---- API tokens ----------------------------------------------------------------------
+
+    /// Stores a token's hash (never the token); returns its id.
+    fn add_token(&mut self, name: &str, hash: &str, site: Option<&str>) -> Result<i64, StoreError>;
+    /// The token with this hash, if it exists and was not revoked.
+    fn token_by_hash(&mut self, hash: &str) -> Result<Option<TokenInfo>, StoreError>;
+    fn tokens(&mut self) -> Result<Vec<TokenInfo>, StoreError>;
+    fn revoke_token(&mut self, id: i64) -> Result<(), StoreError>;
+
+    // ---- Feedback ------------------------------------------------------------------------
+
+    /// How many submissions of these sites match `filter`.
+    fn count_feedback_in(
+        &mut self,
+        sites: &[String],
+        filter: &FeedbackFilter,
+    ) -> Result<u64, StoreError>;
+    /// Calls `each` with the submissions of these sites that match `filter`, one row in
+    /// memory at a time; returns how many there were.
+    /// The statistics page's aggregates over the matching feedback, computed by the database
+    /// (a handful of rows, whatever the number of submissions).
+    fn feedback_stats(
+        &mut self,
+        sites: &[String],
+        filter: &FeedbackFilter,
+        buckets: Buckets,
+    ) -> Result<StatsRows, StoreError>;
+
+    fn for_each_feedback_in(
+        &mut self,
+        sites: &[String],
+        filter: &FeedbackFilter,
+        page: Page,
+        each: &mut dyn FnMut(FeedbackRow) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError>;
+    fn feedback_by_id(&mut self, id: &str) -> Result<Option<FeedbackRow>, StoreError>;
+    /// Sets a submission's status and note. The first change of status away from `new`
+    /// records the time of the first response. Returns whether the submission exists.
+    fn triage(&mut self, id: &str, status: &str, note: &str) -> Result<bool, StoreError>;
+
+    // ---- Owner accounts ------------------------------------------------------------------
+
+    /// Adds an account (email already normalised). `sites: None` reaches every site.
+    fn add_user(
+        &mut self,
+        email: &str,
+        password_hash: &str,
+        sites: Option<&[String]>,
+    ) -> Result<User, StoreError>;
+    /// The account with this (normalised) email and its password hash.
+    fn user_by_email(&mut self, email: &str) -> Result<Option<(User, String)>, StoreError>;
+    /// Every account, oldest first.
+    fn users(&mut self) -> Result<Vec<User>, StoreError>;
+    /// Stores a session (by the hash of its token) and drops the expired ones.
+    fn add_session(
+        &mut self,
+        token_hash: &str,
+        user_id: i64,
+        csrf: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError>;
+    /// The session with this token hash, unless it has expired by `now`.
+    fn session(&mut self, token_hash: &str, now: i64) -> Result<Option<Session>, StoreError>;
+    fn end_session(&mut self, token_hash: &str) -> Result<(), StoreError>;
+
+    // ---- Webhooks ------------------------------------------------------------------------
+
+    fn add_webhook(
+        &mut self,
+        site: &str,
+        url: &str,
+        secret: &str,
+        format: WebhookFormat,
+    ) -> Result<i64, StoreError>;
+    /// A site's webhooks, oldest first.
+    fn webhooks(&mut self, site: &str) -> Result<Vec<Webhook>, StoreError>;
+    /// A webhook by id within a site.
+    fn webhook(&mut self, site: &str, id: i64) -> Result<Option<Webhook>, StoreError>;
+    /// Removes a webhook of `site` (and its log). Returns whether it existed.
+    fn delete_webhook(&mut self, site: &str, id: i64) -> Result<bool, StoreError>;
+    /// The latest deliveries to a site's webhooks, newest first.
+    fn deliveries(&mut self, site: &str, limit: u32) -> Result<Vec<Delivery>, StoreError>;
+    /// Claims up to `limit` pending deliveries due by `now`: they are not due again before
+    /// `lease_until`, so another collector sharing the database does not send them too.
+    fn claim_due_deliveries(
+        &mut self,
+        now: i64,
+        lease_until: i64,
+        limit: u32,
+    ) -> Result<Vec<DueDelivery>, StoreError>;
+    /// Records one attempt of a delivery.
+    fn record_delivery(&mut self, id: i64, attempt: &DeliveryAttempt) -> Result<(), StoreError>;
+
+    // ---- Shorthands ----------------------------------------------------------------------
+
+    /// How many submissions a site holds, spam included.
+    fn feedback_count(&mut self, site_key: &str) -> Result<u64, StoreError> {
+        let everything = FeedbackFilter {
+            spam: SpamFilter::Include,
+            ..FeedbackFilter::default()
+        };
+        self.count_feedback_in(&[site_key.to_owned()], &everything)
+    }
+
+    /// How many submissions of a site match `filter`.
+    fn count_feedback(
+        &mut self,
+        site_key: &str,
+        filter: &FeedbackFilter,
+    ) -> Result<u64, StoreError> {
+        self.count_feedback_in(&[site_key.to_owned()], filter)
+    }
+}
+
+/// Which rows of a listing: all of them in arrival order (exports), or a page of the newest
+/// first (the inbox).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    All,
+    NewestFirst { offset: u64, limit: u64 },
+}
+
+impl Page {
+    /// The same on both engines.
+    pub(crate) fn order_by(self) -> String {
+        match self {
+            Page::All => "ORDER BY seq".to_owned(),
+            Page::NewestFirst { offset, limit } => {
+                format!("ORDER BY seq DESC LIMIT {limit} OFFSET {offset}")
+            }
+        }
+    }
+}
+
+/// The outcome of one webhook delivery attempt, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryAttempt {
+    /// `pending` (to retry), `delivered` or `failed`.
+    pub state: &'static str,
+    pub attempts: u32,
+    pub status: Option<u16>,
+    pub error: Option<String>,
+    pub next_attempt_at: i64,
+    pub now: i64,
+}
+
+pub(crate) fn parse_rating_kind(kind: &str) -> RatingKind {
+    RatingKind::parse(kind).unwrap_or_default()
+}
+
+/// Metadata is stored as a JSON object, or NULL when there is none.
+pub(crate) fn metadata_json(metadata: &BTreeMap<String, String>) -> Option<String> {
+    (!metadata.is_empty()).then(|| serde_json::to_string(metadata).unwrap_or_default())
+}
+
+pub(crate) fn parse_metadata(json: Option<String>) -> BTreeMap<String, String> {
+    json.and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_default()
+}
+
+/// Settings this build cannot read fall back to the defaults rather than hiding the site.
+pub(crate) fn parse_widget(json: &str) -> WidgetSettings {
+    serde_json::from_str(json).unwrap_or_default()
+}
+
+pub(crate) fn widget_json(settings: &WidgetSettings) -> String {
+    serde_json::to_string(settings).unwrap_or_else(|_| "{}".to_owned())
+}

@@ -1,0 +1,674 @@
+//! The storage contract, tested on both engines through [`crate::pool::Store`].
+
+use std::collections::BTreeMap;
+
+use crate::contract::*;
+use crate::pool::Store;
+use crate::testing::databases;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::postgres::{PgConn, wait};
+
+use earshot_shared::ClientInfo;
+use earshot_shared::{Rating, RatingKind, SiteKey, Submission, WidgetSettings};
+use uuid::Uuid;
+
+fn submission(site: &str, id: Uuid) -> Submission {
+    Submission {
+        id,
+        site: SiteKey::parse(site).unwrap(),
+        rating: Rating {
+            kind: RatingKind::Stars,
+            value: 5,
+        },
+        comment: "ok".into(),
+        email: None,
+        page_url: "https://shop.example/".into(),
+        locale: "en".into(),
+        client: ClientInfo::default(),
+        open_ms: 10_000,
+        honeypot: String::new(),
+        user_id: None,
+        metadata: BTreeMap::new(),
+    }
+}
+
+fn store_with_site(location: &Location) -> Store {
+    let store = Store::open_at(location, Durability::PowerLoss).unwrap();
+    store
+        .read(|db| {
+            db.add_site(
+                &SiteKey::parse("demo").unwrap(),
+                "Demo",
+                &["https://shop.example".into()],
+            )
+        })
+        .unwrap();
+    store
+}
+
+#[tokio::test]
+async fn a_submission_is_stored_once() {
+    for database in databases() {
+        let store = store_with_site(&database.location);
+        let id = Uuid::new_v4();
+        assert_eq!(
+            store.submit(submission("demo", id), 1).await.unwrap(),
+            Stored::New
+        );
+        assert_eq!(
+            store.submit(submission("demo", id), 2).await.unwrap(),
+            Stored::Duplicate
+        );
+        let count = store.read(|db| db.feedback_count("demo")).unwrap();
+        assert_eq!(count, 1, "{:?}", database.location);
+    }
+}
+
+#[tokio::test]
+async fn concurrent_submissions_are_all_committed() {
+    for database in databases() {
+        let store = store_with_site(&database.location);
+        let shared_id = Uuid::new_v4();
+        let mut waiting = Vec::new();
+        for n in 0..200 {
+            let id = if n % 10 == 0 {
+                shared_id
+            } else {
+                Uuid::new_v4()
+            };
+            let store = store.clone();
+            waiting.push(tokio::spawn(async move {
+                store.submit(submission("demo", id), n).await
+            }));
+        }
+        let mut new = 0;
+        for handle in waiting {
+            if handle.await.unwrap().unwrap() == Stored::New {
+                new += 1;
+            }
+        }
+        // 180 distinct ids plus the shared one stored once.
+        assert_eq!(new, 181, "{:?}", database.location);
+        assert_eq!(store.read(|db| db.feedback_count("demo")).unwrap(), 181);
+    }
+}
+
+#[tokio::test]
+async fn two_stores_on_one_database_store_a_shared_id_once() {
+    // Two collectors (replicas) on one database, the same ids sent to both at once.
+    for database in databases() {
+        let first = store_with_site(&database.location);
+        let second = Store::open_at(&database.location, Durability::PowerLoss).unwrap();
+        let mut waiting = Vec::new();
+        for _ in 0..50 {
+            let id = Uuid::new_v4();
+            for store in [&first, &second] {
+                let store = store.clone();
+                waiting.push(tokio::spawn(async move {
+                    store.submit(submission("demo", id), 1).await
+                }));
+            }
+        }
+        let mut new = 0;
+        for handle in waiting {
+            if handle.await.unwrap().unwrap() == Stored::New {
+                new += 1;
+            }
+        }
+        assert_eq!(new, 50, "{:?}", database.location);
+        assert_eq!(second.read(|db| db.feedback_count("demo")).unwrap(), 50);
+    }
+}
+
+#[tokio::test]
+async fn a_submission_for_a_missing_site_fails_alone() {
+    for database in databases() {
+        let store = store_with_site(&database.location);
+        let bad = store.submit(submission("gone", Uuid::new_v4()), 1);
+        let good = store.submit(submission("demo", Uuid::new_v4()), 1);
+        let (bad, good) = futures_util::future::join(bad, good).await;
+        assert!(bad.is_err(), "{:?}", database.location);
+        assert_eq!(good.unwrap(), Stored::New);
+    }
+}
+
+#[tokio::test]
+async fn retention_and_erasure_delete_only_what_they_should() {
+    for database in databases() {
+        let store = store_with_site(&database.location);
+        let day = 86_400_000;
+        let now = now_millis();
+        for (age_days, email) in [
+            (40, Some("ada@example.com")),
+            (10, Some("ADA@example.com")),
+            (1, Some("bob@example.com")),
+            (50, None),
+        ] {
+            let mut s = submission("demo", Uuid::new_v4());
+            s.email = email.map(str::to_owned);
+            store.submit(s, now - age_days * day).await.unwrap();
+        }
+        store
+            .read(|db| {
+                assert_eq!(
+                    db.apply_retention(now)?,
+                    0,
+                    "no retention set: nothing goes"
+                );
+                db.set_retention("demo", Some(30))?;
+                assert_eq!(db.apply_retention(now)?, 2, "the 40- and 50-day-old ones");
+                assert_eq!(db.feedback_count("demo")?, 2);
+                assert_eq!(
+                    db.erase_email("ada@example.com", &["other".into()])?,
+                    0,
+                    "another site's scope"
+                );
+                assert_eq!(
+                    db.erase_email("Ada@Example.com", &["demo".into()])?,
+                    1,
+                    "case-insensitive"
+                );
+                assert_eq!(db.feedback_count("demo")?, 1);
+                db.set_retention("demo", None)?;
+                assert_eq!(db.site("demo")?.unwrap().retention_days, None);
+                Ok(())
+            })
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn filters_and_listings_agree_on_both_engines() {
+    let mut answers = Vec::new();
+    for database in databases() {
+        let store = store_with_site(&database.location);
+        let rows = [
+            (
+                1,
+                "Checkout BROKEN",
+                Some("ada@example.com"),
+                "https://shop.example/cart",
+            ),
+            (5, "love it", None, "https://shop.example/"),
+            (
+                3,
+                "50% off_label is wrong",
+                Some(""),
+                "https://shop.example/sale",
+            ),
+            (2, "broken image", None, "https://shop.example/p/1"),
+        ];
+        let mut ids = Vec::new();
+        for (n, (value, comment, email, page)) in rows.into_iter().enumerate() {
+            let mut s = submission("demo", Uuid::new_v4());
+            s.rating.value = value;
+            s.comment = comment.into();
+            s.email = email.map(str::to_owned);
+            s.page_url = page.into();
+            ids.push(s.id.to_string());
+            store.submit(s, 1_000 + n as i64).await.unwrap();
+        }
+        let mut spam = submission("demo", Uuid::new_v4());
+        spam.honeypot = "filled by a bot".into();
+        store.submit(spam, 2_000).await.unwrap();
+        let answer = store
+            .read(|db| {
+                assert!(db.triage(&ids[3], "resolved", "fixed the CDN")?);
+                assert!(!db.triage("no-such-id", "resolved", "")?);
+                let sites = ["demo".to_owned()];
+                let filters = [
+                    FeedbackFilter::default(),
+                    FeedbackFilter {
+                        text: Some("broken".into()),
+                        ..Default::default()
+                    },
+                    FeedbackFilter {
+                        text: Some("50%".into()),
+                        ..Default::default()
+                    },
+                    FeedbackFilter {
+                        text: Some("_".into()),
+                        ..Default::default()
+                    },
+                    FeedbackFilter {
+                        text: Some("cdn".into()),
+                        ..Default::default()
+                    },
+                    FeedbackFilter {
+                        has_email: Some(true),
+                        ..Default::default()
+                    },
+                    FeedbackFilter {
+                        has_email: Some(false),
+                        ..Default::default()
+                    },
+                    FeedbackFilter {
+                        min_rating: Some(2),
+                        max_rating: Some(3),
+                        ..Default::default()
+                    },
+                    FeedbackFilter {
+                        from: Some(1_001),
+                        to: Some(1_003),
+                        status: Some("new".into()),
+                        ..Default::default()
+                    },
+                    FeedbackFilter {
+                        spam: SpamFilter::Only,
+                        ..Default::default()
+                    },
+                    FeedbackFilter {
+                        spam: SpamFilter::Include,
+                        ..Default::default()
+                    },
+                ];
+                let mut answer = Vec::new();
+                for filter in &filters {
+                    let mut comments = Vec::new();
+                    let listed =
+                        db.for_each_feedback_in(&sites, filter, Page::All, &mut |row| {
+                            comments.push(row.comment);
+                            Ok(())
+                        })?;
+                    assert_eq!(listed, db.count_feedback_in(&sites, filter)?);
+                    answer.push(comments);
+                }
+                let mut newest = Vec::new();
+                db.for_each_feedback_in(
+                    &sites,
+                    &FeedbackFilter::default(),
+                    Page::NewestFirst {
+                        offset: 1,
+                        limit: 2,
+                    },
+                    &mut |row| {
+                        newest.push(row.comment);
+                        Ok(())
+                    },
+                )?;
+                answer.push(newest);
+                assert_eq!(db.count_feedback_in(&[], &FeedbackFilter::default())?, 0);
+                let row = db.feedback_by_id(&ids[3])?.unwrap();
+                assert_eq!(
+                    (row.status.as_str(), row.note.as_str()),
+                    ("resolved", "fixed the CDN")
+                );
+                assert!(row.first_response_at.is_some());
+                Ok(answer)
+            })
+            .unwrap();
+        let expected: Vec<Vec<&str>> = vec![
+            vec![
+                "Checkout BROKEN",
+                "love it",
+                "50% off_label is wrong",
+                "broken image",
+            ],
+            vec!["Checkout BROKEN", "broken image"],
+            vec!["50% off_label is wrong"],
+            vec!["50% off_label is wrong"],
+            vec!["broken image"],
+            vec!["Checkout BROKEN"],
+            vec!["love it", "50% off_label is wrong", "broken image"],
+            vec!["50% off_label is wrong", "broken image"],
+            vec!["love it", "50% off_label is wrong"],
+            vec!["ok"],
+            vec![
+                "Checkout BROKEN",
+                "love it",
+                "50% off_label is wrong",
+                "broken image",
+                "ok",
+            ],
+            vec!["50% off_label is wrong", "love it"],
+        ];
+        assert_eq!(answer, expected, "{:?}", database.location);
+        answers.push(answer);
+    }
+}
+
+#[tokio::test]
+async fn sites_tokens_accounts_and_webhooks_round_trip() {
+    for database in databases() {
+        let store = store_with_site(&database.location);
+        store
+            .read(|db| {
+                let key = SiteKey::parse("shop").unwrap();
+                db.add_site(
+                    &key,
+                    "Shop",
+                    &["https://b.example".into(), "https://a.example".into()],
+                )?;
+                assert!(matches!(
+                    db.add_site(&key, "Again", &[]),
+                    Err(StoreError::SiteExists(_))
+                ));
+                let site = db.site("shop")?.unwrap();
+                assert_eq!(site.origins, ["https://a.example", "https://b.example"]);
+                db.update_site("shop", "Shop 2", &["https://c.example".into()])?;
+                let settings = WidgetSettings {
+                    prompt: Some("How was it?".into()),
+                    ..Default::default()
+                };
+                db.set_widget_settings("shop", &settings)?;
+                let sites = db.sites()?;
+                assert_eq!(sites.len(), 2);
+                assert_eq!(sites[1].name, "Shop 2");
+                assert_eq!(sites[1].origins, ["https://c.example"]);
+                assert_eq!(sites[1].widget, settings);
+                assert!(matches!(
+                    db.update_site("nope", "x", &[]),
+                    Err(StoreError::UnknownSite(_))
+                ));
+
+                let id = db.add_token("ci", "hash-1", Some("shop"))?;
+                assert!(matches!(
+                    db.add_token("x", "hash-2", Some("nope")),
+                    Err(StoreError::UnknownSite(_))
+                ));
+                assert_eq!(
+                    db.token_by_hash("hash-1")?.unwrap().site.as_deref(),
+                    Some("shop")
+                );
+                db.revoke_token(id)?;
+                assert!(db.token_by_hash("hash-1")?.is_none());
+                assert!(db.tokens()?[0].revoked);
+                assert!(matches!(
+                    db.revoke_token(id),
+                    Err(StoreError::UnknownToken(_))
+                ));
+
+                let owner = db.add_user("owner@example.com", "phc", None)?;
+                let client = db.add_user("client@example.com", "phc2", Some(&["shop".into()]))?;
+                assert!(matches!(
+                    db.add_user("owner@example.com", "x", None),
+                    Err(StoreError::UserExists(_))
+                ));
+                assert!(matches!(
+                    db.add_user("c@example.com", "x", Some(&["nope".into()])),
+                    Err(StoreError::UnknownSite(_))
+                ));
+                let (found, hash) = db.user_by_email("client@example.com")?.unwrap();
+                assert_eq!(
+                    (found.sites.clone(), hash.as_str()),
+                    (Some(vec!["shop".to_owned()]), "phc2")
+                );
+                assert_eq!(db.users()?.len(), 2);
+                db.add_session("session-1", client.id, "csrf", 10, 100)?;
+                assert_eq!(db.session("session-1", 50)?.unwrap().user, client);
+                assert!(db.session("session-1", 100)?.is_none(), "expired");
+                db.add_session("session-2", owner.id, "csrf", 200, 300)?;
+                assert!(
+                    db.session("session-1", 50)?.is_none(),
+                    "expired sessions are dropped"
+                );
+                db.end_session("session-2")?;
+                assert!(db.session("session-2", 250)?.is_none());
+
+                let hook = db.add_webhook(
+                    "demo",
+                    "https://hooks.example/a",
+                    "whsec_x",
+                    crate::model::WebhookFormat::Slack,
+                )?;
+                assert_eq!(db.webhooks("demo")?.len(), 1);
+                assert_eq!(
+                    db.webhook("demo", hook)?.unwrap().url,
+                    "https://hooks.example/a"
+                );
+                assert!(db.webhook("shop", hook)?.is_none(), "another site's");
+                Ok(())
+            })
+            .unwrap();
+        // A new submission queues a delivery; claiming it hides it until the lease ends.
+        let id = Uuid::new_v4();
+        store.submit(submission("demo", id), 1_000).await.unwrap();
+        store
+            .read(|db| {
+                let due = db.claim_due_deliveries(5_000, 60_000, 10)?;
+                assert_eq!(due.len(), 1, "{:?}", database.location);
+                assert_eq!(due[0].feedback_id, id.to_string());
+                assert!(
+                    db.claim_due_deliveries(5_000, 60_000, 10)?.is_empty(),
+                    "claimed"
+                );
+                db.record_delivery(
+                    due[0].id,
+                    &DeliveryAttempt {
+                        state: "pending",
+                        attempts: 1,
+                        status: Some(500),
+                        error: None,
+                        next_attempt_at: 70_000,
+                        now: 6_000,
+                    },
+                )?;
+                assert!(db.claim_due_deliveries(69_999, 80_000, 10)?.is_empty());
+                assert_eq!(db.claim_due_deliveries(70_000, 80_000, 10)?[0].attempts, 1);
+                let log = db.deliveries("demo", 10)?;
+                assert_eq!((log[0].last_status, log[0].attempts), (Some(500), 1));
+                assert!(db.delete_webhook("demo", due[0].webhook.id)?);
+                assert!(
+                    db.deliveries("demo", 10)?.is_empty(),
+                    "the log goes with it"
+                );
+                assert_eq!(db.delete_site("demo")?, 1);
+                assert!(db.site("demo")?.is_none());
+                db.ping()
+            })
+            .unwrap();
+    }
+}
+
+#[test]
+fn a_batch_reports_each_submission_on_its_own() {
+    for database in databases() {
+        let store = store_with_site(&database.location);
+        let pending = |site: &str, id: Uuid| Pending {
+            submission: submission(site, id),
+            received_at: 1,
+            spam: false,
+        };
+        let (stored_before, repeated, fresh) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let before = pending("demo", stored_before);
+        let batch = [
+            pending("gone", Uuid::new_v4()),
+            pending("demo", fresh),
+            pending("demo", repeated),
+            pending("demo", repeated),
+            pending("gone", repeated),
+            pending("demo", stored_before),
+        ];
+        let outcomes = store
+            .read(|db| {
+                db.write_batch(&[&before])?;
+                db.write_batch(&batch.iter().collect::<Vec<_>>())
+            })
+            .unwrap();
+        let outcomes: Vec<String> = outcomes
+            .into_iter()
+            .map(|outcome| match outcome {
+                Ok(stored) => format!("{stored:?}"),
+                Err(err) => format!("{err}"),
+            })
+            .collect();
+        assert_eq!(
+            outcomes,
+            [
+                "no site has the key \"gone\"",
+                "New",
+                "New",
+                "Duplicate",
+                "no site has the key \"gone\"",
+                "Duplicate"
+            ],
+            "{:?}",
+            database.location
+        );
+        assert_eq!(store.read(|db| db.feedback_count("demo")).unwrap(), 3);
+    }
+}
+
+#[test]
+fn collectors_starting_together_migrate_once() {
+    for database in databases() {
+        let starting: Vec<_> = (0..8)
+            .map(|_| {
+                let location = database.location.clone();
+                std::thread::spawn(move || location.connect().map(|_| ()))
+            })
+            .collect();
+        for start in starting {
+            start.join().unwrap().unwrap();
+        }
+        let mut db = database.location.connect().unwrap();
+        db.add_site(&SiteKey::parse("demo").unwrap(), "Demo", &[])
+            .unwrap();
+        assert_eq!(db.sites().unwrap().len(), 1, "{:?}", database.location);
+    }
+}
+
+#[test]
+fn migrations_are_idempotent() {
+    for database in databases() {
+        for _ in 0..2 {
+            let mut db = database.location.connect().unwrap();
+            db.ping().unwrap();
+        }
+    }
+}
+
+#[test]
+fn database_options_choose_the_engine() {
+    let file = Path::new("earshot.db");
+    assert_eq!(
+        Location::from_options(file, None).unwrap(),
+        Location::Sqlite(file.into())
+    );
+    assert_eq!(
+        Location::from_options(file, Some("postgres://u:secret@db/earshot")).unwrap(),
+        Location::Postgres("postgres://u:secret@db/earshot".into())
+    );
+    assert_eq!(
+        Location::Postgres("postgres://u:secret@db/earshot".into()).describe(),
+        "postgres://u:***@db/earshot"
+    );
+    assert_eq!(
+        Location::Postgres("postgres://u@db/earshot?password=secret&sslmode=require".into())
+            .describe(),
+        "postgres://u@db/earshot?password=***&sslmode=require"
+    );
+    assert!(matches!(
+        Location::from_options(file, Some("mysql://u:secret@db/x")),
+        Err(StoreError::BadLocation(text)) if !text.contains("secret")
+    ));
+}
+
+// PostgreSQL: TLS and lost connections, against the test server.
+
+/// Debian's PostgreSQL serves TLS with a self-signed "snakeoil" certificate for
+/// `localhost`: trusted through `sslrootcert`, refused without it.
+#[test]
+fn tls_is_used_and_the_certificate_checked_with_sslmode_require() {
+    const SNAKEOIL: &str = "/etc/ssl/certs/ssl-cert-snakeoil.pem";
+    for database in databases() {
+        let Location::Postgres(url) = &database.location else {
+            continue;
+        };
+        let plain = PgConn::open(url).unwrap();
+        let ssl_on = wait(plain.client.query_one("SHOW ssl", &[]))
+            .unwrap()
+            .get::<_, String>(0)
+            == "on";
+        if !ssl_on || !Path::new(SNAKEOIL).exists() {
+            eprintln!("SKIPPED: the test server has no TLS with Debian's snakeoil certificate");
+            continue;
+        }
+        // The certificate names the machine (or `localhost`): connect to 127.0.0.1 under
+        // each name until one verifies.
+        let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+        let mut local = url::Url::parse(url).unwrap();
+        let secure = [hostname.trim(), "localhost"].into_iter().find_map(|name| {
+            local.set_host(Some(name)).ok()?;
+            local.set_query(Some(&format!(
+                "sslmode=require&sslrootcert={SNAKEOIL}&hostaddr=127.0.0.1"
+            )));
+            PgConn::open(local.as_str()).ok()
+        });
+        let mut secure = secure.expect("a TLS connection trusting the snakeoil certificate");
+        secure.ping().unwrap();
+        let encrypted: bool = wait(secure.client.query_one(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        ))
+        .unwrap()
+        .get(0);
+        assert!(encrypted);
+        let unencrypted: bool = wait(plain.client.query_one(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        ))
+        .unwrap()
+        .get(0);
+        assert!(!unencrypted, "no sslmode: plain, as before");
+
+        local.set_query(Some("sslmode=require&hostaddr=127.0.0.1"));
+        let refused = PgConn::open(local.as_str())
+            .err()
+            .expect("an unknown issuer");
+        assert!(refused.to_string().contains("certificate"), "{refused}");
+    }
+}
+
+#[tokio::test]
+async fn connections_lost_in_a_server_restart_are_replaced() {
+    for database in databases() {
+        let Location::Postgres(url) = &database.location else {
+            continue;
+        };
+        let store = Store::open_at(&database.location, Durability::PowerLoss).unwrap();
+        store
+            .read(|db| db.add_site(&SiteKey::parse("demo").unwrap(), "Demo", &[]))
+            .unwrap();
+        let submission = |n: u8| Pending {
+            submission: earshot_shared::Submission {
+                id: uuid::Uuid::new_v4(),
+                site: SiteKey::parse("demo").unwrap(),
+                rating: Rating {
+                    kind: earshot_shared::RatingKind::Stars,
+                    value: n,
+                },
+                comment: String::new(),
+                email: None,
+                page_url: "https://shop.example/".into(),
+                locale: String::new(),
+                client: Default::default(),
+                open_ms: 10_000,
+                honeypot: String::new(),
+                user_id: None,
+                metadata: Default::default(),
+            },
+            received_at: 1,
+            spam: false,
+        };
+        let first = submission(1).submission;
+        assert_eq!(store.submit(first, 1).await.unwrap(), Stored::New);
+
+        // What a restart does to every connection: the server ends them.
+        let admin = PgConn::open(url).unwrap();
+        let ended = wait(admin.client.query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            &[],
+        ))
+        .unwrap();
+        assert!(ended.len() >= 2, "the writer's and the pool's connections");
+        std::thread::sleep(Duration::from_millis(300));
+
+        let second = submission(2).submission;
+        assert_eq!(store.submit(second, 2).await.unwrap(), Stored::New);
+        assert_eq!(store.read(|db| db.feedback_count("demo")).unwrap(), 2);
+    }
+}
