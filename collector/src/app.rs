@@ -7,65 +7,8 @@ use actix_web::middleware::{Compress, DefaultHeaders};
 use actix_web::{HttpResponse, ResponseError, guard, web};
 
 use crate::error::AppError;
-use crate::metrics::{self, Metrics};
-use crate::rate_limit::RateLimits;
-use crate::sites::SiteCache;
-use crate::{assets, dashboard, export, ingest, openapi, widget_settings};
-use earshot_store::Store;
-
-/// What every request handler shares.
-#[derive(Clone)]
-pub struct AppState {
-    pub store: Store,
-    /// Per-visitor and per-site limits on submissions.
-    pub rate_limits: RateLimits,
-    /// Counters and histograms for `GET /metrics`.
-    pub metrics: Metrics,
-    /// The site registry, cached for the ingest path.
-    pub sites: SiteCache,
-    /// The static web files (loader, stylesheet, demo site) and the built widget.
-    pub assets: crate::assets::Assets,
-    /// Limits on dashboard sign-in attempts.
-    pub logins: crate::dashboard::LoginLimits,
-    /// Password checks, bounded in number and memory.
-    pub passwords: crate::passwords::PasswordChecks,
-    /// Reverse proxies whose `X-Forwarded-For` gives the visitor's address.
-    pub trusted_proxies: crate::client_ip::TrustedProxies,
-    /// How long a request and a stalled download may take.
-    pub timeouts: Timeouts,
-    /// Whether webhooks may point at this machine or private networks.
-    pub webhook_reach: crate::webhooks::Reach,
-    /// The bearer token `GET /metrics` asks for, when set.
-    pub metrics_token: Option<String>,
-    /// The first-run set-up link's token, while no owner account exists.
-    pub setup: crate::dashboard::FirstRun,
-}
-
-/// Time limits, so that a client that sends or reads slowly cannot hold a connection, a
-/// worker or an export slot for ever.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Timeouts {
-    /// From the request's arrival to its response's headers: a body that trickles in is cut
-    /// off with `408 request-timeout` (the connection is then closed).
-    pub request: std::time::Duration,
-    /// How long a streamed export waits for a client that has stopped reading before it
-    /// gives up, ending the download and freeing its export slot.
-    pub export_idle: std::time::Duration,
-}
-
-/// Default of [`Timeouts::request`], in seconds (`--request-timeout`).
-pub const REQUEST_TIMEOUT_SECS: u64 = 30;
-/// Default of [`Timeouts::export_idle`], in seconds (`--export-idle-timeout`).
-pub const EXPORT_IDLE_TIMEOUT_SECS: u64 = 60;
-
-impl Default for Timeouts {
-    fn default() -> Self {
-        Self {
-            request: std::time::Duration::from_secs(REQUEST_TIMEOUT_SECS),
-            export_idle: std::time::Duration::from_secs(EXPORT_IDLE_TIMEOUT_SECS),
-        }
-    }
-}
+use crate::state::{AppState, REQUEST_TIMEOUT_SECS};
+use crate::{dashboard, export, files, ingest, openapi, operations, widget_settings};
 
 /// Every route the collector serves, as (method, path pattern), static files included.
 /// `configure` registers these paths; a test checks the OpenAPI document lists each one and
@@ -100,12 +43,12 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
         cfg.app_data(web::Data::new(state))
             .service(
                 web::resource(HEALTHZ)
-                    .route(web::get().to(healthz))
+                    .route(web::get().to(operations::healthz))
                     .default_service(wrong_method(HEALTHZ)),
             )
             .service(
                 web::resource(METRICS)
-                    .route(web::get().to(metrics::metrics))
+                    .route(web::get().to(operations::metrics))
                     .default_service(wrong_method(METRICS)),
             )
             .service(
@@ -137,13 +80,13 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(
                 web::resource(LOADER)
                     .wrap(public_asset_headers())
-                    .route(web::get().to(assets::loader))
+                    .route(web::get().to(files::loader))
                     .default_service(wrong_method(LOADER)),
             )
             .service(
                 web::resource(STYLESHEET)
                     .wrap(public_asset_headers())
-                    .route(web::get().to(assets::stylesheet))
+                    .route(web::get().to(files::stylesheet))
                     .default_service(wrong_method(STYLESHEET)),
             )
             .configure(dashboard::configure)
@@ -153,14 +96,14 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(
                 web::resource(WIDGET_FILE)
                     .wrap(public_asset_headers())
-                    .route(web::get().to(assets::widget_file))
+                    .route(web::get().to(files::widget_file))
                     .default_service(wrong_method(WIDGET_FILE)),
             )
             .service(
                 web::resource("/{path:.*}")
                     .guard(guard::Get())
                     .wrap(public_asset_headers())
-                    .route(web::get().to(assets::www_file)),
+                    .route(web::get().to(files::www_file)),
             );
     }
 }
@@ -248,17 +191,4 @@ fn wrong_method(path: &'static str) -> actix_web::Route {
         }
         response
     })
-}
-
-/// Whether the collector and its database answer.
-#[utoipa::path(get, path = "/healthz", tag = "operations",
-    responses(
-        (status = 200, description = "Healthy"),
-        (status = 500, description = "The database does not answer", body = earshot_shared::ApiError),
-    ))]
-pub async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    state.store.read_async(|db| db.ping()).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
-        .json(serde_json::json!({ "status": "ok" })))
 }

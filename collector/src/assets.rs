@@ -11,9 +11,8 @@ use std::path::PathBuf;
 use actix_files::NamedFile;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, ContentEncoding, EntityTag, HeaderValue, IfNoneMatch};
-use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 
-use crate::app::AppState;
 use crate::error::AppError;
 
 /// The encodings the build writes, best first, with their file extensions.
@@ -53,7 +52,7 @@ pub enum Assets {
 }
 
 /// A file found, on disk or in the binary.
-enum Found {
+pub enum Found {
     Disk(PathBuf),
     #[cfg_attr(not(feature = "embed"), allow(dead_code))]
     Bytes {
@@ -90,7 +89,7 @@ impl Assets {
         }
     }
 
-    fn find(&self, folder: Folder, path: &str) -> Option<Found> {
+    pub fn find(&self, folder: Folder, path: &str) -> Option<Found> {
         match self {
             Self::Dirs { www, widget } => {
                 let dir = match folder {
@@ -116,7 +115,7 @@ impl Assets {
         }
     }
 
-    fn is_dir(&self, folder: Folder, path: &str) -> bool {
+    pub fn is_dir(&self, folder: Folder, path: &str) -> bool {
         self.find(
             folder,
             &format!("{}/index.html", path.trim_end_matches('/')),
@@ -147,7 +146,7 @@ fn accepts(request: &HttpRequest, coding: &str) -> bool {
 }
 
 /// A relative path of plain names: no `..`, no dot-files, no empty segments.
-fn plain(path: &str) -> bool {
+pub fn plain(path: &str) -> bool {
     !path.is_empty()
         && path.split('/').all(|segment| {
             !segment.is_empty()
@@ -230,64 +229,4 @@ pub async fn serve(
     }
     let found = assets.find(folder, path).ok_or(AppError::NotFound)?;
     respond(found, mime, None, request).await
-}
-
-/// The files `GET /widget/{file}` serves: the wasm-bindgen glue and the wasm. The loader
-/// lives in the same folder but has its own route; compressed copies are chosen by
-/// `Accept-Encoding`, never named.
-pub const WIDGET_FILES: [&str; 2] = ["earshot_widget.js", "earshot_widget_bg.wasm"];
-
-/// `GET /widget/{file}`: the wasm-bindgen glue and the wasm.
-pub async fn widget_file(
-    state: web::Data<AppState>,
-    file: web::Path<String>,
-    request: HttpRequest,
-) -> Result<HttpResponse, AppError> {
-    if !WIDGET_FILES.contains(&file.as_str()) {
-        return Err(AppError::NotFound);
-    }
-    serve(&state.assets, Folder::Widget, &file, &request).await
-}
-
-/// `GET /earshot.js`: the minified loader the build puts beside the widget, else the source
-/// in `www/` (a collector run before the widget was ever built).
-pub async fn loader(
-    state: web::Data<AppState>,
-    request: HttpRequest,
-) -> Result<HttpResponse, AppError> {
-    let folder = if state.assets.find(Folder::Widget, "earshot.js").is_some() {
-        Folder::Widget
-    } else {
-        Folder::Www
-    };
-    serve(&state.assets, folder, "earshot.js", &request).await
-}
-
-/// `GET /earshot.css`: the widget's stylesheet, which the loader puts in the shadow root.
-pub async fn stylesheet(
-    state: web::Data<AppState>,
-    request: HttpRequest,
-) -> Result<HttpResponse, AppError> {
-    serve(&state.assets, Folder::Www, "earshot.css", &request).await
-}
-
-/// `GET /{path}`: everything else in `www/`; a folder serves its `index.html`.
-pub async fn www_file(
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    request: HttpRequest,
-) -> Result<HttpResponse, AppError> {
-    let path = path.into_inner();
-    let path = path.trim_start_matches('/');
-    if path.is_empty() || path.ends_with('/') {
-        let index = format!("{path}index.html");
-        return serve(&state.assets, Folder::Www, &index, &request).await;
-    }
-    if plain(path) && state.assets.is_dir(Folder::Www, path) {
-        // `/demo` → `/demo/`, so the page's relative links resolve inside its folder.
-        return Ok(HttpResponse::MovedPermanently()
-            .insert_header((header::LOCATION, format!("/{path}/")))
-            .finish());
-    }
-    serve(&state.assets, Folder::Www, path, &request).await
 }

@@ -144,12 +144,12 @@ pub struct ServeArgs {
     /// Seconds a request may take from its arrival to its answer (headers and body
     /// included); a body that arrives more slowly is refused with 408 and the connection
     /// closed.
-    #[arg(long, env = "EARSHOT_REQUEST_TIMEOUT", default_value_t = crate::app::REQUEST_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "EARSHOT_REQUEST_TIMEOUT", default_value_t = crate::state::REQUEST_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
     pub request_timeout: u64,
 
     /// Seconds a streamed export waits for a client that stopped reading before it ends the
     /// download and frees its export slot.
-    #[arg(long, env = "EARSHOT_EXPORT_IDLE_TIMEOUT", default_value_t = crate::app::EXPORT_IDLE_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "EARSHOT_EXPORT_IDLE_TIMEOUT", default_value_t = crate::state::EXPORT_IDLE_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
     pub export_idle_timeout: u64,
 
     /// Let webhooks reach this machine and private networks (loopback, 10/8, 172.16/12,

@@ -14,9 +14,9 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tokio::sync::mpsc;
 
-use crate::app::AppState;
 use crate::auth::authorize_site;
 use crate::error::AppError;
+use crate::state::AppState;
 #[allow(unused_imports)] // named in the OpenAPI annotations only
 use earshot_shared::ApiError;
 pub use earshot_store::timestamp;

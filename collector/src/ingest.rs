@@ -13,9 +13,9 @@ use earshot_shared::limits::MAX_BODY_BYTES;
 use earshot_shared::{ApiError, FeedbackAccepted, Submission};
 use futures_util::StreamExt;
 
-use crate::app::AppState;
 use crate::error::AppError;
 use crate::metrics::Outcome;
+use crate::state::AppState;
 use earshot_store::{Stored, now_millis};
 
 /// Reads the body, refusing it as soon as it grows past [`MAX_BODY_BYTES`].

@@ -69,7 +69,7 @@ fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
     } else {
         earshot_collector::webhooks::Reach::PublicOnly
     };
-    let logins = earshot_collector::dashboard::LoginLimits::default();
+    let logins = earshot_collector::logins::LoginLimits::default();
     let assets =
         earshot_collector::assets::Assets::choose(args.www_dir.clone(), args.widget_dir.clone());
     let state = AppState {
@@ -81,7 +81,7 @@ fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
         logins: logins.clone(),
         passwords: Default::default(),
         trusted_proxies: args.trusted_proxies.clone(),
-        timeouts: app::Timeouts {
+        timeouts: earshot_collector::state::Timeouts {
             request: Duration::from_secs(args.request_timeout),
             export_idle: Duration::from_secs(args.export_idle_timeout),
         },

@@ -2,15 +2,12 @@
 
 use std::sync::Arc;
 
-use actix_web::{HttpResponse, web};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
-
-use crate::app::AppState;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabels {
@@ -153,39 +150,6 @@ impl Metrics {
             .expect("writing to a String cannot fail");
         text
     }
-}
-
-/// Prometheus metrics: submissions by outcome and error code, request latency by route.
-#[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses(
-        (status = 200, description = "Prometheus text format", content_type = "application/openmetrics-text"),
-        (status = 401, description = "unauthorized: the collector asks for --metrics-token", body = earshot_shared::ApiError),
-    ))]
-pub async fn metrics(
-    request: actix_web::HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, crate::error::AppError> {
-    if let Some(token) = &state.metrics_token {
-        let sent = request
-            .headers()
-            .get(actix_web::http::header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .unwrap_or("");
-        let same = sent.len() == token.len()
-            && sent
-                .bytes()
-                .zip(token.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0;
-        if !same {
-            return Err(crate::error::AppError::Unauthorized);
-        }
-    }
-    state.metrics.observe_sizes(state.store.location());
-    Ok(HttpResponse::Ok()
-        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
-        .body(state.metrics.render()))
 }
 
 /// This process's resident memory, from `/proc/self/status` (Linux; `None` elsewhere).

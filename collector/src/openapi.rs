@@ -40,8 +40,8 @@ use earshot_store::SpamFilter;
         crate::export::export_csv,
         crate::export::export_jsonl,
         crate::widget_settings::widget_config,
-        crate::app::healthz,
-        crate::metrics::metrics,
+        crate::operations::healthz,
+        crate::operations::metrics,
         openapi_json,
         loader,
         stylesheet,
@@ -173,7 +173,7 @@ fn exact_rules(document: &mut Value) {
         document["paths"]["/widget/{file}"]["get"]["parameters"].as_array_mut()
     {
         for parameter in parameters {
-            parameter["schema"] = json!({"type": "string", "enum": crate::assets::WIDGET_FILES});
+            parameter["schema"] = json!({"type": "string", "enum": crate::files::WIDGET_FILES});
         }
     }
 

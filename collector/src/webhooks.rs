@@ -210,7 +210,7 @@ pub fn payload(format: WebhookFormat, site_name: &str, row: &FeedbackRow) -> Str
                 "site": row.site,
                 "feedback": {
                     "id": row.id,
-                    "received_at": crate::export::timestamp(row.received_at),
+                    "received_at": earshot_store::timestamp(row.received_at),
                     "rating_kind": row.rating.kind.as_str(),
                     "rating": row.rating.value,
                     "comment": row.comment,

@@ -6,8 +6,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use earshot_shared::limits::SETTINGS_MAX_AGE_SECS;
 use sha2::{Digest, Sha256};
 
-use crate::app::AppState;
 use crate::error::AppError;
+use crate::state::AppState;
 #[allow(unused_imports)] // named in the OpenAPI annotations only
 use earshot_shared::{ApiError, WidgetSettings};
 

@@ -158,7 +158,9 @@ async fn a_new_owner_sets_up_from_the_log_and_reads_the_first_feedback() {
     submit(&browser).await;
     let error = browser
         .client
-        .find(Locator::Css("[role=alert]"))
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("[role=alert]"))
         .await
         .unwrap()
         .text()
@@ -234,7 +236,9 @@ async fn a_new_owner_sets_up_from_the_log_and_reads_the_first_feedback() {
     wait_for_path(&browser, "/admin/inbox").await;
     let comment = browser
         .client
-        .find(Locator::Css(".item .comment"))
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(".item .comment"))
         .await
         .unwrap()
         .text()

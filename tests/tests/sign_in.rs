@@ -7,7 +7,7 @@ mod common;
 use std::sync::{Arc, Barrier};
 
 use common::collector::Collector;
-use earshot_collector::dashboard::{LOGIN_ATTEMPTS_PER_ACCOUNT, LOGIN_ATTEMPTS_PER_SOURCE};
+use earshot_collector::logins::{LOGIN_ATTEMPTS_PER_ACCOUNT, LOGIN_ATTEMPTS_PER_SOURCE};
 
 const OWNER: &str = "owner@shop.example";
 const PASSWORD: &str = "a long and right password";

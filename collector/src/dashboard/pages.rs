@@ -2,12 +2,13 @@
 //! (comments, URLs, emails, metadata) can only ever appear as text.
 
 use earshot_shared::RatingKind;
-use maud::{DOCTYPE, Markup, html};
+use maud::{Markup, html};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use time::OffsetDateTime;
 
+pub(super) use super::layout::layout;
+use super::query::{StatsQuery, ViewQuery, given};
 use super::stats::Report;
-use super::{StatsQuery, ViewQuery, given};
 use crate::accounts::Session;
 use crate::export::STATUSES;
 use earshot_store::{FeedbackRow, Site};
@@ -20,61 +21,6 @@ const MAILTO_KEEP: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'_')
     .remove(b'+');
-
-pub(super) fn layout(
-    title: &str,
-    session: Option<&Session>,
-    current: &str,
-    body: Markup,
-) -> Markup {
-    html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="robots" content="noindex";
-                title { (title) " · Earshot" }
-                link rel="stylesheet" href="/admin/admin.css";
-                script src="/admin/admin.js" defer {}
-            }
-            body {
-                header.top {
-                    a.brand href="/admin/inbox" { "Earshot" }
-                    @if let Some(session) = session {
-                        nav aria-label="Dashboard" {
-                            a href="/admin/inbox" aria-current=[(current == "inbox").then_some("page")] { "Inbox" }
-                            a href="/admin/stats" aria-current=[(current == "stats").then_some("page")] { "Statistics" }
-                            a href="/admin/sites" aria-current=[(current == "sites").then_some("page")] { "Sites" }
-                            a href="/admin/erase" aria-current=[(current == "erase").then_some("page")] { "Erase" }
-                        }
-                        form.signout method="post" action="/admin/logout" {
-                            input type="hidden" name="csrf" value=(session.csrf);
-                            span.who { (session.user.email) }
-                            button.link type="submit" { "Sign out" }
-                        }
-                    }
-                }
-                main { (body) }
-            }
-        }
-    }
-}
-
-/// A page that only says something (errors).
-pub fn message(text: &str) -> Markup {
-    layout(
-        "Earshot",
-        None,
-        "",
-        html! {
-            section.card.narrow {
-                p { (text) }
-                p { a href="/admin/inbox" { "Back to the inbox" } }
-            }
-        },
-    )
-}
 
 pub fn login(next: &str, error: Option<&str>, email: &str) -> Markup {
     login_page(next, error, email, false)
@@ -237,7 +183,7 @@ fn site_select(sites: &[Site], chosen: Option<&str>) -> Markup {
 
 pub fn inbox(view: &InboxView<'_>) -> Markup {
     let query = view.query;
-    let pages = view.total.div_ceil(super::PAGE_SIZE).max(1);
+    let pages = view.total.div_ceil(super::query::PAGE_SIZE).max(1);
     let rating_options = |name: &str, chosen: Option<&str>| {
         html! {
             select id=(name) name=(name) {
@@ -502,7 +448,7 @@ pub fn stats(
 
 #[cfg(test)]
 mod tests {
-    use super::browser;
+    use crate::dashboard::pages::browser;
 
     #[test]
     fn common_browsers_and_systems_are_named() {

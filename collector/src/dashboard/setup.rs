@@ -7,98 +7,17 @@
 //! SHA-256, compared in constant time); it is used up by the account it creates. Behind
 //! several replicas, open the link printed by the replica you reach, or use `earshot user add`.
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use earshot_shared::SiteKey;
 use maud::{Markup, html};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
-use super::{AdminError, auth, html, pages};
+use super::respond::{AdminError, html, see_other};
+use super::{auth, pages};
 use crate::accounts;
-use crate::app::AppState;
-
-/// How long a set-up link works after `earshot serve` printed it.
-pub const SETUP_VALID: Duration = Duration::from_secs(60 * 60);
-
-/// The set-up token this process printed, while no account has used it.
-#[derive(Clone, Default)]
-pub struct FirstRun(Arc<Mutex<Option<Pending>>>);
-
-#[derive(Clone, Copy)]
-struct Pending {
-    hash: [u8; 32],
-    expires: Instant,
-}
-
-/// What a token is worth right now.
-#[derive(Debug, PartialEq, Eq)]
-enum Check {
-    Valid,
-    Expired,
-    Wrong,
-}
-
-impl FirstRun {
-    /// Makes a new token, valid for [`SETUP_VALID`], and returns it for the link. Any earlier
-    /// token stops working.
-    pub fn arm(&self) -> String {
-        let token = crate::auth::random_secret("", 32);
-        *self.lock() = Some(Pending {
-            hash: Sha256::digest(token.as_bytes()).into(),
-            expires: Instant::now() + SETUP_VALID,
-        });
-        token
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Pending>> {
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    fn check(&self, token: &str) -> Check {
-        let pending = *self.lock();
-        match pending {
-            Some(pending) if same_hash(token, &pending.hash) => {
-                if Instant::now() < pending.expires {
-                    Check::Valid
-                } else {
-                    Check::Expired
-                }
-            }
-            _ => Check::Wrong,
-        }
-    }
-
-    /// Takes the token if it is valid, so that two forms sent at once cannot both create an
-    /// account; [`FirstRun::put_back`] returns it when the creation fails.
-    fn take(&self, token: &str) -> Option<Pending> {
-        let mut pending = self.lock();
-        let valid = pending
-            .is_some_and(|found| same_hash(token, &found.hash) && Instant::now() < found.expires);
-        if valid { pending.take() } else { None }
-    }
-
-    fn put_back(&self, taken: Pending) {
-        let mut pending = self.lock();
-        if pending.is_none() {
-            *pending = Some(taken);
-        }
-    }
-}
-
-/// Whether `token` hashes to `hash`, in constant time.
-fn same_hash(token: &str, hash: &[u8; 32]) -> bool {
-    Sha256::digest(token.as_bytes())
-        .as_slice()
-        .ct_eq(hash)
-        .into()
-}
+use crate::first_run::Check;
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 pub struct SetupQuery {
@@ -112,7 +31,7 @@ pub async fn page(
     query: web::Query<SetupQuery>,
 ) -> Result<HttpResponse, AdminError> {
     if has_owner(&state).await? {
-        return Ok(super::see_other("/admin/login"));
+        return Ok(see_other("/admin/login"));
     }
     Ok(match state.setup.check(&query.token) {
         Check::Valid => html(
@@ -142,7 +61,7 @@ pub async fn create(
 ) -> Result<HttpResponse, AdminError> {
     let form = form.into_inner();
     if has_owner(&state).await? {
-        return Ok(super::see_other("/admin/login"));
+        return Ok(see_other("/admin/login"));
     }
     match state.setup.check(&form.token) {
         Check::Valid => {}
@@ -200,7 +119,7 @@ pub async fn create(
         .await;
     let (site, session) = match created {
         Ok(Some(created)) => created,
-        Ok(None) => return Ok(super::see_other("/admin/login")),
+        Ok(None) => return Ok(see_other("/admin/login")),
         Err(err) => {
             state.setup.put_back(taken);
             return Err(err.into());
@@ -277,41 +196,4 @@ fn setup_page(token: &str, error: Option<&str>, form: &SetupForm) -> Markup {
             }
         },
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_token_works_once_and_only_itself() {
-        let first_run = FirstRun::default();
-        assert_eq!(first_run.check("anything"), Check::Wrong);
-        let token = first_run.arm();
-        assert_eq!(token.len(), 64, "256 random bits, hex");
-        assert_eq!(first_run.check(&token), Check::Valid);
-        assert_eq!(first_run.check(&token[1..]), Check::Wrong);
-        assert!(first_run.take("wrong").is_none());
-        let taken = first_run.take(&token).expect("the valid token");
-        assert_eq!(first_run.check(&token), Check::Wrong, "used up");
-        assert!(first_run.take(&token).is_none(), "no second account");
-        first_run.put_back(taken);
-        assert_eq!(
-            first_run.check(&token),
-            Check::Valid,
-            "given back on failure"
-        );
-        let newer = first_run.arm();
-        assert_eq!(first_run.check(&token), Check::Wrong, "replaced");
-        assert_eq!(first_run.check(&newer), Check::Valid);
-    }
-
-    #[test]
-    fn an_old_token_has_expired() {
-        let first_run = FirstRun::default();
-        let token = first_run.arm();
-        first_run.lock().as_mut().unwrap().expires = Instant::now() - Duration::from_secs(1);
-        assert_eq!(first_run.check(&token), Check::Expired);
-        assert!(first_run.take(&token).is_none());
-    }
 }

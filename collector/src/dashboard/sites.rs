@@ -8,8 +8,8 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::auth::Owner;
-use super::{AdminError, html as page, see_other};
-use crate::app::AppState;
+use super::respond::{AdminError, html as page, see_other};
+use crate::state::AppState;
 use crate::webhooks::{self, Delivery, Webhook, WebhookFormat};
 use crate::{auth, export};
 use earshot_store::origin::normalize_origin;

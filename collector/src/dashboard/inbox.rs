@@ -1,0 +1,193 @@
+//! The inbox (filter, page, triage, export the view) and the statistics page.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+
+use super::auth::{self, Owner};
+use super::query::{DAY_MS, PAGE_SIZE, StatsQuery, ViewQuery, given, until};
+use super::respond::{AdminError, html, see_other};
+use super::{pages, stats};
+use crate::export::{self, Format, STATUSES};
+use crate::state::AppState;
+use earshot_store::{self as store, FeedbackFilter, Page, Site};
+
+/// Longest internal note, in characters.
+pub const MAX_NOTE_CHARS: usize = 5_000;
+
+/// The sites this owner may see, and the ones the view covers (one, or all of them).
+pub(super) async fn scope(
+    state: &AppState,
+    owner: &Owner,
+    site: Option<&str>,
+) -> Result<(Vec<Site>, Vec<String>), AdminError> {
+    let all = state.store.read_async(|db| db.sites()).await?;
+    let visible: Vec<Site> = all
+        .into_iter()
+        .filter(|site| owner.0.user.may_read(site.key.as_str()))
+        .collect();
+    let covered = match site {
+        Some(site) => {
+            owner.check_site(site)?;
+            if !visible.iter().any(|s| s.key.as_str() == site) {
+                return Err(AdminError::NotFound);
+            }
+            vec![site.to_owned()]
+        }
+        None => visible.iter().map(|s| s.key.to_string()).collect(),
+    };
+    Ok((visible, covered))
+}
+
+pub(super) async fn inbox(
+    state: web::Data<AppState>,
+    owner: Owner,
+    query: web::Query<ViewQuery>,
+) -> Result<HttpResponse, AdminError> {
+    let filter = query.filter()?;
+    let (sites, covered) = scope(&state, &owner, given(&query.site)).await?;
+    let page = query.page.unwrap_or(1).max(1);
+    let (total, rows) = {
+        let filter = filter.clone();
+        state
+            .store
+            .read_async(move |conn| {
+                let total = conn.count_feedback_in(&covered, &filter)?;
+                let mut rows = Vec::new();
+                conn.for_each_feedback_in(
+                    &covered,
+                    &filter,
+                    Page::NewestFirst {
+                        offset: (page - 1) * PAGE_SIZE,
+                        limit: PAGE_SIZE,
+                    },
+                    &mut |row| {
+                        rows.push(row);
+                        Ok(())
+                    },
+                )?;
+                Ok((total, rows))
+            })
+            .await?
+    };
+    let view = pages::InboxView {
+        owner: &owner.0,
+        sites: &sites,
+        query: &query,
+        rows: &rows,
+        total,
+        page,
+        back: format!("/admin/inbox?{}", query.query_string(Some(page))),
+        export: format!("/admin/export.csv?{}", query.query_string(None)),
+        newer: (page > 1).then(|| format!("/admin/inbox?{}", query.query_string(Some(page - 1)))),
+        older: (page * PAGE_SIZE < total)
+            .then(|| format!("/admin/inbox?{}", query.query_string(Some(page + 1)))),
+    };
+    Ok(html(StatusCode::OK, pages::inbox(&view)))
+}
+
+/// The inbox's current view as CSV: the same filter, through the export API's code.
+pub(super) async fn export_view(
+    state: web::Data<AppState>,
+    owner: Owner,
+    query: web::Query<ViewQuery>,
+) -> Result<HttpResponse, AdminError> {
+    let filter = query.filter()?;
+    let (_, covered) = scope(&state, &owner, given(&query.site)).await?;
+    let name = match given(&query.site) {
+        Some(site) => format!("earshot-{site}.csv"),
+        None => "earshot-feedback.csv".to_owned(),
+    };
+    Ok(export::stream_export(
+        state.store.clone(),
+        covered,
+        filter,
+        Format::Csv,
+        &name,
+        state.timeouts.export_idle,
+    ))
+}
+
+#[derive(Deserialize)]
+pub(super) struct TriageForm {
+    csrf: String,
+    status: String,
+    #[serde(default)]
+    note: String,
+    back: Option<String>,
+}
+
+pub(super) async fn triage(
+    state: web::Data<AppState>,
+    owner: Owner,
+    id: web::Path<String>,
+    form: web::Form<TriageForm>,
+) -> Result<HttpResponse, AdminError> {
+    owner.check_csrf(&form.csrf)?;
+    if !STATUSES.contains(&form.status.as_str()) {
+        return Err(AdminError::BadRequest(format!(
+            "the status is one of {}",
+            STATUSES.join(", ")
+        )));
+    }
+    if form.note.chars().count() > MAX_NOTE_CHARS {
+        return Err(AdminError::BadRequest(format!(
+            "a note has at most {MAX_NOTE_CHARS} characters"
+        )));
+    }
+    let id = id.into_inner();
+    let lookup = id.clone();
+    let row = state
+        .store
+        .read_async(move |conn| conn.feedback_by_id(&lookup))
+        .await?;
+    // Feedback of a site the account may not see does not exist, as far as it knows.
+    match row {
+        Some(row) if owner.0.user.may_read(&row.site) => {}
+        _ => return Err(AdminError::NotFound),
+    }
+    let (status, note) = (form.status.clone(), form.note.trim().to_owned());
+    state
+        .store
+        .read_async(move |conn| conn.triage(&id, &status, &note))
+        .await?;
+    let back = auth::safe_next(form.back.as_deref());
+    Ok(see_other(&back))
+}
+
+pub(super) async fn stats_page(
+    state: web::Data<AppState>,
+    owner: Owner,
+    query: web::Query<StatsQuery>,
+) -> Result<HttpResponse, AdminError> {
+    let (sites, covered) = scope(&state, &owner, given(&query.site)).await?;
+    let parse = |value: &Option<String>| {
+        given(value)
+            .map(export::parse_time)
+            .transpose()
+            .map_err(AdminError::BadRequest)
+    };
+    let now = store::now_millis();
+    let from = parse(&query.from)?.unwrap_or(now - 30 * DAY_MS);
+    let to = parse(&query.to)?
+        .map(|to| until(given(&query.to), to))
+        .unwrap_or(now);
+    if to <= from {
+        return Err(AdminError::BadRequest(
+            "the end comes before the start".into(),
+        ));
+    }
+    let filter = FeedbackFilter {
+        from: Some(from),
+        to: Some(to),
+        ..Default::default()
+    };
+    let report = state
+        .store
+        .read_async(move |conn| stats::Report::compute(conn, &covered, &filter, from, to))
+        .await?;
+    Ok(html(
+        StatusCode::OK,
+        pages::stats(&owner.0, &sites, &query, &report, from, to),
+    ))
+}
