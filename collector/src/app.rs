@@ -1,14 +1,36 @@
-//! The whole HTTP application in one place, so `earshot serve` and the tests build exactly
-//! the same routes.
+//! The whole HTTP application in one place: [`build_app`] is what `earshot serve` runs and
+//! what the tests call, routes and middleware included.
 
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::middleware::{Compress, DefaultHeaders};
-use actix_web::{HttpResponse, ResponseError, guard, web};
+use actix_web::middleware::{Compress, DefaultHeaders, from_fn};
+use actix_web::{App, HttpResponse, ResponseError, guard, web};
 
 use crate::error::AppError;
 use crate::state::{AppState, REQUEST_TIMEOUT_SECS};
 use crate::{dashboard, export, files, ingest, openapi, operations, widget_settings};
+
+/// The application `earshot serve` runs on each worker: every route, the JSON 404, and the
+/// middleware (request log, compression, the request time limit).
+pub fn build_app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .configure(configure(state))
+        .default_service(web::to(not_found))
+        .wrap(from_fn(limit_request_time))
+        .wrap(compress())
+        .wrap(from_fn(log_request))
+}
 
 /// Every route the collector serves, as (method, path pattern), static files included.
 /// `configure` registers these paths; a test checks the OpenAPI document lists each one and

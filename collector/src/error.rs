@@ -38,11 +38,24 @@ pub enum AppError {
     #[error("this method is not served here")]
     MethodNotAllowed,
     #[error("the collector could not complete the request; nothing was stored")]
-    Storage(#[from] StoreError),
+    Storage(StoreError),
     #[error("the request was interrupted: {0}")]
     Payload(String),
     #[error("the request took too long to arrive; nothing was stored")]
     RequestTimeout,
+}
+
+/// Outcomes the store reports about the request itself get their own answers; only the
+/// backend's failures are `500 internal`. A site deleted while its feedback was being
+/// written is `404 unknown-site`, as it would have been a moment later.
+impl From<StoreError> for AppError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::UnknownSite(key) => Self::UnknownSite(key),
+            StoreError::UnknownToken(_) => Self::NotFound,
+            other => Self::Storage(other),
+        }
+    }
 }
 
 /// Whole seconds to wait, rounded up so a client that waits exactly that long gets through.

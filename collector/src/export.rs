@@ -20,7 +20,9 @@ use crate::state::AppState;
 #[allow(unused_imports)] // named in the OpenAPI annotations only
 use earshot_shared::ApiError;
 pub use earshot_store::timestamp;
-use earshot_store::{Database, FeedbackFilter, FeedbackRow, Page, SpamFilter, StoreError};
+use earshot_store::{
+    Database, FeedbackFilter, FeedbackRow, FeedbackStatus, Page, SpamFilter, StoreError,
+};
 
 /// The header row, in order. Documented in the README; add columns only at the end.
 pub const CSV_COLUMNS: [&str; 16] = [
@@ -175,7 +177,7 @@ pub fn write_export_in(
                         &neutralize_formula(&row.user_agent),
                         &row.viewport_width.to_string(),
                         &row.viewport_height.to_string(),
-                        &row.status,
+                        row.status.as_str(),
                         if row.spam { "true" } else { "false" },
                         &neutralize_formula(row.user_id.as_deref().unwrap_or("")),
                         &metadata_cell(&row.metadata),
@@ -204,7 +206,7 @@ pub fn write_export_in(
                         user_agent: &row.user_agent,
                         viewport_width: row.viewport_width,
                         viewport_height: row.viewport_height,
-                        status: &row.status,
+                        status: row.status.as_str(),
                         spam: row.spam,
                         user_id: row.user_id.as_deref(),
                         metadata: &row.metadata,
@@ -246,16 +248,18 @@ pub struct ExportQuery {
 /// `max_rating` an export accepts.
 pub const MAX_RATING_FILTER: u8 = 10;
 
-/// The statuses a submission can have.
-pub const STATUSES: [&str; 3] = ["new", "in-progress", "resolved"];
+/// The statuses a submission can have, as queries and exports name them.
+pub const STATUSES: [&str; 3] = FeedbackStatus::NAMES;
 
 impl ExportQuery {
     pub fn into_filter(self) -> Result<FeedbackFilter, String> {
-        if let Some(status) = &self.status
-            && !STATUSES.contains(&status.as_str())
-        {
-            return Err(format!("status is one of {}", STATUSES.join(", ")));
-        }
+        let status = match self.status.as_deref() {
+            None => None,
+            Some(text) => Some(
+                FeedbackStatus::parse(text)
+                    .ok_or_else(|| format!("status is one of {}", STATUSES.join(", ")))?,
+            ),
+        };
         for (name, rating) in [
             ("min_rating", self.min_rating),
             ("max_rating", self.max_rating),
@@ -272,7 +276,7 @@ impl ExportQuery {
             to: self.to.as_deref().map(parse_time).transpose()?,
             min_rating: self.min_rating,
             max_rating: self.max_rating,
-            status: self.status,
+            status,
             spam: self.spam,
             text: self.q.filter(|q| !q.trim().is_empty()),
             has_email: self.has_email,

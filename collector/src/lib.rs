@@ -24,8 +24,9 @@ pub mod sites;
 pub mod state;
 pub mod webhooks;
 pub mod widget_settings;
+pub mod workers;
 
-pub use app::configure;
+pub use app::{build_app, configure};
 pub use earshot_store::{self as store, Store, origin};
 pub use error::AppError;
 pub use state::AppState;

@@ -6,8 +6,7 @@ use std::num::NonZeroU32;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use actix_web::middleware::from_fn;
-use actix_web::{App, HttpServer, web};
+use actix_web::HttpServer;
 use clap::Parser;
 use earshot_collector::cli::{
     Cli, Command, DEFAULT_LISTEN, DEFAULT_PUBLIC_URL, ExportArgs, ServeArgs, SiteCommand,
@@ -15,6 +14,7 @@ use earshot_collector::cli::{
 };
 use earshot_collector::origin::normalize_origin;
 use earshot_collector::rate_limit::{RateLimitConfig, RateLimits};
+use earshot_collector::workers::{WorkerSettings, Workers};
 use earshot_collector::{AppState, Store, accounts, app, auth, export, store};
 use earshot_shared::limits::SETTINGS_MAX_AGE_SECS;
 use earshot_shared::{RatingKind, SiteKey, Theme, limits};
@@ -53,6 +53,9 @@ fn main() -> ExitCode {
     }
 }
 
+/// How long `earshot serve` lets requests in flight finish after SIGTERM or SIGINT.
+const SHUTDOWN_GRACE_SECS: u64 = 30;
+
 type CliResult = Result<(), Box<dyn std::error::Error>>;
 
 fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
@@ -63,7 +66,6 @@ fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
         per_site: NonZeroU32::new(args.rate_limit_site),
         window: Duration::from_secs(limits::RATE_WINDOW_SECS),
     });
-    let state_store = store.clone();
     let webhook_reach = if args.allow_private_webhooks {
         earshot_collector::webhooks::Reach::Anywhere
     } else {
@@ -76,9 +78,9 @@ fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
         store,
         metrics: Default::default(),
         sites: Default::default(),
-        rate_limits: rate_limits.clone(),
+        rate_limits,
         assets: assets.clone(),
-        logins: logins.clone(),
+        logins,
         passwords: Default::default(),
         trusted_proxies: args.trusted_proxies.clone(),
         timeouts: earshot_collector::state::Timeouts {
@@ -101,48 +103,26 @@ fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
         tracing::warn!(files = %assets.describe(), "the widget is not built; run `cargo xtask serve` or set --widget-dir");
     }
     tracing::info!(listen = %args.listen, database = %location.describe(), files = %assets.describe(), "earshot collector starting");
-    let mut server = HttpServer::new(move || {
-        App::new()
-            .configure(app::configure(state.clone()))
-            .default_service(web::to(app::not_found))
-            .wrap(from_fn(app::limit_request_time))
-            .wrap(app::compress())
-            .wrap(from_fn(app::log_request))
-    })
-    .bind(args.listen)?;
+    let workers = Workers::start(
+        &state,
+        WorkerSettings {
+            webhook_retry: Duration::from_secs(args.webhook_retry_secs.max(1)),
+            webhook_reach,
+        },
+    )?;
+    let mut server = HttpServer::new(move || app::build_app(state.clone()))
+        // On SIGTERM or SIGINT: stop accepting, let requests in flight finish (their
+        // submissions are committed before they are answered), then stop.
+        .shutdown_timeout(SHUTDOWN_GRACE_SECS)
+        .bind(args.listen)?;
     if let Some(workers) = args.workers {
         server = server.workers(workers);
     }
-    // New feedback reaches the sites' webhooks; old feedback goes when a site says so.
-    earshot_collector::webhooks::start(
-        state_store.clone(),
-        Duration::from_secs(args.webhook_retry_secs.max(1)),
-        webhook_reach,
-    );
-    std::thread::Builder::new()
-        .name("earshot-retention".into())
-        .spawn(move || {
-            loop {
-                match state_store.read(|db| db.apply_retention(store::now_millis())) {
-                    Ok(0) => {}
-                    Ok(deleted) => tracing::info!(deleted, "retention applied"),
-                    Err(err) => tracing::error!(error = %err, "retention could not be applied"),
-                }
-                std::thread::sleep(Duration::from_secs(3600));
-            }
-        })?;
-    actix_web::rt::System::new().block_on(async move {
-        // Visitors whose limits have refilled are forgotten, so memory stays bounded.
-        actix_web::rt::spawn(async move {
-            let mut every_minute = actix_web::rt::time::interval(Duration::from_secs(60));
-            loop {
-                every_minute.tick().await;
-                rate_limits.forget_idle();
-                logins.forget_idle();
-            }
-        });
-        server.run().await
-    })?;
+    let served = actix_web::rt::System::new().block_on(server.run());
+    tracing::info!("stopping: letting background work finish");
+    workers.stop();
+    served?;
+    tracing::info!("stopped");
     Ok(())
 }
 

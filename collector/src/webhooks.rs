@@ -12,7 +12,7 @@ use std::time::Duration;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-pub use earshot_store::model::{Delivery, DueDelivery, Webhook, WebhookFormat};
+pub use earshot_store::model::{Delivery, DeliveryState, DueDelivery, Webhook, WebhookFormat};
 
 use earshot_store::{Database, DeliveryAttempt, FeedbackRow, Store, StoreError, now_millis};
 
@@ -251,16 +251,18 @@ pub fn payload(format: WebhookFormat, site_name: &str, row: &FeedbackRow) -> Str
 fn attempt(attempts: u32, outcome: Result<u16, String>, retry_first: Duration) -> DeliveryAttempt {
     let now = now_millis();
     let (state, status, error, next) = match outcome {
-        Ok(status) if (200..300).contains(&status) => ("delivered", Some(status), None, now),
+        Ok(status) if (200..300).contains(&status) => {
+            (DeliveryState::Delivered, Some(status), None, now)
+        }
         other => {
             let (status, error) = match other {
                 Ok(status) => (Some(status), None),
                 Err(error) => (None, Some(error)),
             };
             let state = if attempts >= MAX_ATTEMPTS {
-                "failed"
+                DeliveryState::Failed
             } else {
-                "pending"
+                DeliveryState::Pending
             };
             let wait = backoff(retry_first, attempts.saturating_sub(1));
             (state, status, error, now + wait.as_millis() as i64)
@@ -334,26 +336,6 @@ pub fn deliver_due(
     Ok(due.len())
 }
 
-/// Starts the delivery thread: every second, sends what is due.
-pub fn start(store: Store, retry_first: Duration, reach: Reach) {
-    let agent = delivery_agent(reach);
-    std::thread::Builder::new()
-        .name("earshot-webhooks".into())
-        .spawn(move || {
-            loop {
-                match deliver_due(&store, &agent, retry_first) {
-                    Ok(sent) if sent > 0 => continue,
-                    Ok(_) => {}
-                    Err(err) => {
-                        tracing::error!(error = %err, "webhook deliveries could not be read")
-                    }
-                }
-                std::thread::sleep(Duration::from_secs(1));
-            }
-        })
-        .expect("spawning the webhook thread");
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -385,7 +367,7 @@ mod tests {
             user_agent: String::new(),
             viewport_width: 0,
             viewport_height: 0,
-            status: "new".into(),
+            status: earshot_store::FeedbackStatus::New,
             spam: false,
             user_id: None,
             metadata: BTreeMap::new(),

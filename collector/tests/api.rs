@@ -1,8 +1,8 @@
-//! The HTTP application in-process (`actix_web::test`), built by the same `configure` as
+//! The HTTP application in-process (`actix_web::test`), built by the same `build_app` as
 //! `earshot serve`: the routes and answers that need no browser.
 
 use actix_web::http::{Method, StatusCode, header};
-use actix_web::{App, test, web};
+use actix_web::test;
 use earshot_collector::rate_limit::{RateLimitConfig, RateLimits};
 use earshot_collector::store::Database;
 use earshot_collector::{AppState, Store, app, store};
@@ -50,15 +50,7 @@ fn state(dir: &tempfile::TempDir) -> AppState {
 /// The app exactly as `earshot serve` builds it.
 macro_rules! app {
     ($dir:expr) => {
-        test::init_service(
-            App::new()
-                .configure(app::configure(state($dir)))
-                .default_service(web::to(app::not_found))
-                .wrap(actix_web::middleware::from_fn(app::limit_request_time))
-                .wrap(app::compress())
-                .wrap(actix_web::middleware::from_fn(app::log_request)),
-        )
-        .await
+        test::init_service(app::build_app(state($dir))).await
     };
 }
 

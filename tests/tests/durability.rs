@@ -1,6 +1,8 @@
-//! Nothing acknowledged is lost: the collector is killed with SIGKILL in the middle of a load
-//! of concurrent submissions, restarted on the same database, and every submission that got a
-//! `201` is there, exactly once.
+//! Nothing acknowledged is lost: the collector is killed with SIGKILL, or stopped with
+//! SIGTERM as a service manager does, in the middle of a load of concurrent submissions,
+//! restarted on the same database, and every submission that got a `201` is there, exactly
+//! once. SIGTERM also ends the process cleanly: requests in flight finish, the background
+//! workers stop, exit status 0.
 
 mod common;
 
@@ -27,24 +29,39 @@ fn body(id: &str) -> String {
     .to_string()
 }
 
+/// How the collector is stopped under load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    Kill9,
+    Term,
+}
+
 #[test]
 fn every_acknowledged_submission_survives_kill_9() {
-    survives_kill_9(&Engine::Sqlite, "full");
+    survives(&Engine::Sqlite, "full", Stop::Kill9);
 }
 
 #[test]
 fn every_acknowledged_submission_survives_kill_9_with_sync_normal() {
-    survives_kill_9(&Engine::Sqlite, "normal");
+    survives(&Engine::Sqlite, "normal", Stop::Kill9);
 }
 
 #[test]
 fn every_acknowledged_submission_survives_kill_9_on_postgres() {
     if let Some(postgres) = Engine::postgres() {
-        survives_kill_9(&postgres, "full");
+        survives(&postgres, "full", Stop::Kill9);
     }
 }
 
-fn survives_kill_9(engine: &Engine, sync: &str) {
+#[test]
+fn sigterm_under_load_finishes_cleanly_and_loses_nothing() {
+    for engine in Engine::all() {
+        eprintln!("on {}", engine.name());
+        survives(&engine, "full", Stop::Term);
+    }
+}
+
+fn survives(engine: &Engine, sync: &str, how: Stop) {
     // Every client here is the same visitor (same address, same user agent): lift the limits.
     let mut args = NO_RATE_LIMITS.to_vec();
     args.extend(["--sync", sync]);
@@ -83,12 +100,28 @@ fn survives_kill_9(engine: &Engine, sync: &str) {
         })
         .collect();
 
-    // Let the load run, then kill the collector without warning.
+    // Let the load run, then stop the collector in the middle of it.
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while acknowledged.lock().unwrap().len() < 500 && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-    collector.kill_9();
+    match how {
+        Stop::Kill9 => collector.kill_9(),
+        Stop::Term => {
+            let status = collector.terminate();
+            assert!(
+                status.success(),
+                "SIGTERM ends the collector cleanly, not {status}; log:\n{}",
+                collector.log()
+            );
+            let log = collector.log();
+            assert!(
+                log.contains("stopping: letting background work finish")
+                    && log.contains("INFO earshot: stopped"),
+                "the shutdown is logged:\n{log}"
+            );
+        }
+    }
     stop.store(true, Ordering::Relaxed);
     for client in clients {
         client.join().unwrap();
@@ -118,7 +151,7 @@ fn survives_kill_9(engine: &Engine, sync: &str) {
         acknowledged.len()
     );
     eprintln!(
-        "{} acknowledged before SIGKILL, {} stored (the rest were in flight)",
+        "{} acknowledged before {how:?}, {} stored (the rest were in flight)",
         acknowledged.len(),
         stored.len()
     );

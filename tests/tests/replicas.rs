@@ -11,7 +11,7 @@ use common::collector::{Collector, Engine, http};
 use common::receiver::Receiver;
 use common::{cell, parse_csv};
 use earshot_collector::store::Location;
-use earshot_collector::webhooks::{self, WebhookFormat};
+use earshot_collector::webhooks::{self, DeliveryState, WebhookFormat};
 
 const ORIGIN: &str = "https://shop.example";
 /// No rate limits, and webhooks may reach the test's receiver on this machine.
@@ -163,7 +163,8 @@ fn two_replicas_store_every_submission_once_and_export_the_same() {
         std::time::Duration::from_secs(60),
         || {
             let log = db.deliveries("demo", expected as u32 + 10).unwrap();
-            (log.len() == expected && log.iter().all(|d| d.state == "delivered")).then_some(())
+            (log.len() == expected && log.iter().all(|d| d.state == DeliveryState::Delivered))
+                .then_some(())
         },
     );
     let calls = receiver.requests.lock().unwrap().clone();

@@ -10,7 +10,7 @@ use super::respond::{AdminError, html, see_other};
 use super::{pages, stats};
 use crate::export::{self, Format, STATUSES};
 use crate::state::AppState;
-use earshot_store::{self as store, FeedbackFilter, Page, Site};
+use earshot_store::{self as store, FeedbackFilter, FeedbackStatus, Page, Site};
 
 /// Longest internal note, in characters.
 pub const MAX_NOTE_CHARS: usize = 5_000;
@@ -124,12 +124,12 @@ pub(super) async fn triage(
     form: web::Form<TriageForm>,
 ) -> Result<HttpResponse, AdminError> {
     owner.check_csrf(&form.csrf)?;
-    if !STATUSES.contains(&form.status.as_str()) {
+    let Some(status) = FeedbackStatus::parse(&form.status) else {
         return Err(AdminError::BadRequest(format!(
             "the status is one of {}",
             STATUSES.join(", ")
         )));
-    }
+    };
     if form.note.chars().count() > MAX_NOTE_CHARS {
         return Err(AdminError::BadRequest(format!(
             "a note has at most {MAX_NOTE_CHARS} characters"
@@ -146,10 +146,10 @@ pub(super) async fn triage(
         Some(row) if owner.0.user.may_read(&row.site) => {}
         _ => return Err(AdminError::NotFound),
     }
-    let (status, note) = (form.status.clone(), form.note.trim().to_owned());
+    let note = form.note.trim().to_owned();
     state
         .store
-        .read_async(move |conn| conn.triage(&id, &status, &note))
+        .read_async(move |conn| conn.triage(&id, status, &note))
         .await?;
     let back = auth::safe_next(form.back.as_deref());
     Ok(see_other(&back))

@@ -10,8 +10,7 @@ pub(super) use super::layout::layout;
 use super::query::{StatsQuery, ViewQuery, given};
 use super::stats::Report;
 use crate::accounts::Session;
-use crate::export::STATUSES;
-use earshot_store::{FeedbackRow, Site};
+use earshot_store::{FeedbackRow, FeedbackStatus, Site};
 
 /// What an email address keeps as it is in a `mailto:` link; everything else (`?`, `&`, `#`,
 /// `%`…) is escaped, so an address cannot add headers or a body to the reply.
@@ -90,14 +89,6 @@ fn duration(millis: i64) -> String {
         1..60 => format!("{minutes} min"),
         60..1440 => format!("{} h {} min", minutes / 60, minutes % 60),
         _ => format!("{} d {} h", minutes / 1440, minutes % 1440 / 60),
-    }
-}
-
-fn status_label(status: &str) -> &'static str {
-    match status {
-        "in-progress" => "In progress",
-        "resolved" => "Resolved",
-        _ => "New",
     }
 }
 
@@ -209,8 +200,8 @@ pub fn inbox(view: &InboxView<'_>) -> Markup {
                 label for="status" { "Status" }
                 select #status name="status" {
                     option value="" { "any" }
-                    @for status in STATUSES {
-                        option value=(status) selected[given(&query.status) == Some(status)] { (status_label(status)) }
+                    @for status in FeedbackStatus::ALL {
+                        option value=(status.as_str()) selected[given(&query.status) == Some(status.as_str())] { (status.label()) }
                     }
                 }
             }
@@ -259,7 +250,7 @@ fn item(view: &InboxView<'_>, row: &FeedbackRow) -> Markup {
                 span class={ "rating " (mood(row.rating.kind, row.rating.value)) } { (rating_text(row.rating.kind, row.rating.value)) }
                 span.site { (site) }
                 time datetime=(day(row.received_at)) { (when(row.received_at)) }
-                span class={ "status status-" (row.status) } { (status_label(&row.status)) }
+                span class={ "status status-" (row.status.as_str()) } { (row.status.label()) }
             }
             @if row.comment.trim().is_empty() {
                 p.comment.none { "No comment." }
@@ -288,8 +279,8 @@ fn item(view: &InboxView<'_>, row: &FeedbackRow) -> Markup {
                 input type="hidden" name="back" value=(view.back);
                 label { span { "Status" }
                     select name="status" {
-                        @for status in STATUSES {
-                            option value=(status) selected[row.status == status] { (status_label(status)) }
+                        @for status in FeedbackStatus::ALL {
+                            option value=(status.as_str()) selected[row.status == status] { (status.label()) }
                         }
                     }
                 }

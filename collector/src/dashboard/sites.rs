@@ -372,7 +372,7 @@ fn site_page(owner: &Owner, data: &SiteData, base: &str, flash: &Flash) -> Marku
                             tr {
                                 td { (when(delivery.updated_at)) }
                                 td { code { (delivery.feedback_id.chars().take(8).collect::<String>()) } }
-                                td class=(format!("state-{}", delivery.state)) { (delivery.state) }
+                                td class=(format!("state-{}", delivery.state.as_str())) { (delivery.state.as_str()) }
                                 td { (delivery.attempts) }
                                 td {
                                     @if let Some(status) = delivery.last_status { "HTTP " (status) }

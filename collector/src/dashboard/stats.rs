@@ -220,7 +220,8 @@ mod tests {
             stored.await.unwrap();
             ids.push(id);
         }
-        conn.triage(&ids[0], "resolved", "").unwrap();
+        conn.triage(&ids[0], earshot_store::FeedbackStatus::Resolved, "")
+            .unwrap();
         let filter = FeedbackFilter::default();
         let report = Report::compute(
             &mut *conn,

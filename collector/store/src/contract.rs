@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use earshot_shared::{Rating, RatingKind, SiteKey, Submission, WidgetSettings};
 
 pub use crate::clock::now_millis;
-use crate::model::{Delivery, DueDelivery, Session, User, Webhook, WebhookFormat};
+use crate::model::{Delivery, DeliveryState, DueDelivery, Session, User, Webhook, WebhookFormat};
 
 /// After this long with nothing to write, the writer tidies up (on SQLite: a checkpoint that
 /// truncates the WAL, so an idle collector keeps no WAL on disk).
@@ -47,6 +47,50 @@ pub enum StoreError {
     UnknownToken(i64),
     #[error("an account with the email {0:?} exists already")]
     UserExists(String),
+}
+
+/// Where a submission stands in the owner's triage.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum FeedbackStatus {
+    /// Not looked at yet (every submission starts here).
+    #[default]
+    New,
+    /// Someone is on it.
+    InProgress,
+    /// Done.
+    Resolved,
+}
+
+impl FeedbackStatus {
+    pub const ALL: [Self; 3] = [Self::New, Self::InProgress, Self::Resolved];
+    /// The names stored, exported and accepted in queries, in [`FeedbackStatus::ALL`]'s order.
+    pub const NAMES: [&'static str; 3] = ["new", "in-progress", "resolved"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::New => "new",
+            Self::InProgress => "in-progress",
+            Self::Resolved => "resolved",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.as_str() == text)
+    }
+
+    /// As the dashboard shows it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::New => "New",
+            Self::InProgress => "In progress",
+            Self::Resolved => "Resolved",
+        }
+    }
+
+    /// A stored value; one this build does not know reads as new rather than hiding the row.
+    pub(crate) fn stored(text: &str) -> Self {
+        Self::parse(text).unwrap_or_default()
+    }
 }
 
 /// A site as the registry knows it.
@@ -104,7 +148,7 @@ pub struct FeedbackRow {
     pub user_agent: String,
     pub viewport_width: u32,
     pub viewport_height: u32,
-    pub status: String,
+    pub status: FeedbackStatus,
     pub spam: bool,
     pub user_id: Option<String>,
     pub metadata: BTreeMap<String, String>,
@@ -138,7 +182,7 @@ pub struct FeedbackFilter {
     pub to: Option<i64>,
     pub min_rating: Option<u8>,
     pub max_rating: Option<u8>,
-    pub status: Option<String>,
+    pub status: Option<FeedbackStatus>,
     pub spam: SpamFilter,
     /// Words the comment, page, email or note contains (case-insensitive for ASCII).
     pub text: Option<String>,
@@ -293,8 +337,8 @@ impl FeedbackFilter {
         if let Some(max) = self.max_rating {
             add("rating_value <=", SqlValue::Int(max.into()));
         }
-        if let Some(status) = &self.status {
-            add("status =", SqlValue::Text(status.clone()));
+        if let Some(status) = self.status {
+            add("status =", SqlValue::Text(status.as_str().to_owned()));
         }
         if let Some(text) = self
             .text
@@ -460,11 +504,13 @@ pub trait Database: Send {
         false
     }
 
-    /// Called by the writer after each batch (`idle: false`) and once it has had nothing to
+    /// Called by the writer after each batch (`idle: false`) and when it has had nothing to
     /// write for [`WRITER_IDLE`] (`idle: true`): on SQLite, keeps the WAL file small.
-    fn after_writes(&mut self, idle: bool) -> Result<(), StoreError> {
+    /// `Ok(false)` when idle work was held back (a reader of an old snapshot): the writer
+    /// calls again after the next [`WRITER_IDLE`] without writes, until it is done.
+    fn after_writes(&mut self, idle: bool) -> Result<bool, StoreError> {
         let _ = idle;
-        Ok(())
+        Ok(true)
     }
 
     // ---- Submissions ---------------------------------------------------------------------
@@ -545,7 +591,7 @@ pub trait Database: Send {
     fn feedback_by_id(&mut self, id: &str) -> Result<Option<FeedbackRow>, StoreError>;
     /// Sets a submission's status and note. The first change of status away from `new`
     /// records the time of the first response. Returns whether the submission exists.
-    fn triage(&mut self, id: &str, status: &str, note: &str) -> Result<bool, StoreError>;
+    fn triage(&mut self, id: &str, status: FeedbackStatus, note: &str) -> Result<bool, StoreError>;
 
     // ---- Owner accounts ------------------------------------------------------------------
 
@@ -646,7 +692,7 @@ impl Page {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryAttempt {
     /// `pending` (to retry), `delivered` or `failed`.
-    pub state: &'static str,
+    pub state: DeliveryState,
     pub attempts: u32,
     pub status: Option<u16>,
     pub error: Option<String>,

@@ -65,13 +65,43 @@ pub struct Webhook {
     pub format: WebhookFormat,
 }
 
+/// Where a webhook delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeliveryState {
+    /// Not delivered yet; tried again at its next attempt time.
+    Pending,
+    /// The receiver answered 2xx.
+    Delivered,
+    /// Every attempt failed; no more are made.
+    Failed,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// A stored value; one this build does not know reads as failed (it is not retried).
+    pub fn stored(text: &str) -> Self {
+        match text {
+            "pending" => Self::Pending,
+            "delivered" => Self::Delivered,
+            _ => Self::Failed,
+        }
+    }
+}
+
 /// One delivery as the log shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
     pub id: i64,
     pub url: String,
     pub feedback_id: String,
-    pub state: String,
+    pub state: DeliveryState,
     pub attempts: u32,
     pub last_status: Option<u16>,
     pub last_error: Option<String>,

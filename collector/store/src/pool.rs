@@ -202,10 +202,16 @@ fn run_writer(
         let first = match jobs.recv_timeout(WRITER_IDLE) {
             Ok(job) => job,
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                if std::mem::take(&mut wrote_since_idle)
-                    && let Err(err) = conn.after_writes(true)
-                {
-                    tracing::warn!(error = %err, "idle database maintenance failed");
+                if wrote_since_idle {
+                    // Until the maintenance is done: a checkpoint held back by a long read
+                    // (an export) is tried again every WRITER_IDLE.
+                    wrote_since_idle = match conn.after_writes(true) {
+                        Ok(done) => !done,
+                        Err(err) => {
+                            tracing::warn!(error = %err, "idle database maintenance failed");
+                            false
+                        }
+                    };
                 }
                 continue;
             }

@@ -19,12 +19,12 @@ use tokio_postgres::{Client, NoTls, Row};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::contract::{
-    Buckets, Database, DeliveryAttempt, Dialect, Durability, FeedbackFilter, FeedbackRow, Page,
-    PageSatisfaction, Pending, RatingCount, Site, SqlValue, StatsRows, StoreError, Stored,
-    TokenInfo, describe_postgres, metadata_json, now_millis, parse_metadata, parse_rating_kind,
-    parse_widget, redact, stats_sql, widget_json,
+    Buckets, Database, DeliveryAttempt, Dialect, Durability, FeedbackFilter, FeedbackRow,
+    FeedbackStatus, Page, PageSatisfaction, Pending, RatingCount, Site, SqlValue, StatsRows,
+    StoreError, Stored, TokenInfo, describe_postgres, metadata_json, now_millis, parse_metadata,
+    parse_rating_kind, parse_widget, redact, stats_sql, widget_json,
 };
-use crate::model::{Delivery, DueDelivery, Session, User, Webhook, WebhookFormat};
+use crate::model::{Delivery, DeliveryState, DueDelivery, Session, User, Webhook, WebhookFormat};
 
 /// Connections each collector keeps for reads and edits (the writer has its own). Two
 /// replicas stay far below PostgreSQL's default `max_connections` of 100.
@@ -424,7 +424,7 @@ fn feedback_row(row: &Row) -> Result<FeedbackRow, StoreError> {
         user_agent: row.try_get(10)?,
         viewport_width: row.try_get::<_, i64>(11)?.clamp(0, u32::MAX.into()) as u32,
         viewport_height: row.try_get::<_, i64>(12)?.clamp(0, u32::MAX.into()) as u32,
-        status: row.try_get(13)?,
+        status: FeedbackStatus::stored(row.try_get::<_, &str>(13)?),
         spam: row.try_get(14)?,
         user_id: row.try_get(15)?,
         metadata: parse_metadata(row.try_get(16)?),
@@ -912,7 +912,8 @@ impl Database for PgConn {
             .transpose()
     }
 
-    fn triage(&mut self, id: &str, status: &str, note: &str) -> Result<bool, StoreError> {
+    fn triage(&mut self, id: &str, status: FeedbackStatus, note: &str) -> Result<bool, StoreError> {
+        let status = status.as_str();
         let changed = wait(self.client.execute(
             "UPDATE feedback SET
                  first_response_at = CASE
@@ -1122,7 +1123,7 @@ impl Database for PgConn {
                 id: row.try_get(0)?,
                 url: row.try_get(1)?,
                 feedback_id: row.try_get(2)?,
-                state: row.try_get(3)?,
+                state: DeliveryState::stored(row.try_get::<_, &str>(3)?),
                 attempts: row.try_get::<_, i64>(4)?.clamp(0, u32::MAX.into()) as u32,
                 last_status: row
                     .try_get::<_, Option<i64>>(5)?
@@ -1171,7 +1172,7 @@ impl Database for PgConn {
                     next_attempt_at = $6, updated_at = $7 WHERE id = $1",
             &[
                 &id,
-                &attempt.state,
+                &attempt.state.as_str(),
                 &i64::from(attempt.attempts),
                 &attempt.status.map(i64::from),
                 &attempt.error,

@@ -8,12 +8,12 @@ use earshot_shared::{Rating, SiteKey, WidgetSettings};
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use crate::contract::{
-    Buckets, Database, DeliveryAttempt, Dialect, Durability, FeedbackFilter, FeedbackRow, Page,
-    PageSatisfaction, Pending, RatingCount, Site, SqlValue, StatsRows, StoreError, Stored,
-    TokenInfo, metadata_json, now_millis, parse_metadata, parse_rating_kind, parse_widget,
-    stats_sql, widget_json,
+    Buckets, Database, DeliveryAttempt, Dialect, Durability, FeedbackFilter, FeedbackRow,
+    FeedbackStatus, Page, PageSatisfaction, Pending, RatingCount, Site, SqlValue, StatsRows,
+    StoreError, Stored, TokenInfo, metadata_json, now_millis, parse_metadata, parse_rating_kind,
+    parse_widget, stats_sql, widget_json,
 };
-use crate::model::{Delivery, DueDelivery, Session, User, Webhook, WebhookFormat};
+use crate::model::{Delivery, DeliveryState, DueDelivery, Session, User, Webhook, WebhookFormat};
 
 /// How long a connection waits for a lock held by another process (e.g. the CLI) before failing.
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -342,7 +342,7 @@ fn feedback_row(row: &rusqlite::Row<'_>) -> Result<FeedbackRow, rusqlite::Error>
         user_agent: row.get(10)?,
         viewport_width: row.get(11)?,
         viewport_height: row.get(12)?,
-        status: row.get(13)?,
+        status: FeedbackStatus::stored(&row.get::<_, String>(13)?),
         spam: row.get(14)?,
         user_id: row.get(15)?,
         metadata: parse_metadata(row.get(16)?),
@@ -393,15 +393,15 @@ fn placeholders(n: usize) -> String {
 }
 
 impl Database for Connection {
-    fn after_writes(&mut self, idle: bool) -> Result<(), StoreError> {
+    fn after_writes(&mut self, idle: bool) -> Result<bool, StoreError> {
         let Some(path) = self.path().filter(|path| !path.is_empty()) else {
-            return Ok(());
+            return Ok(true);
         };
         let wal = wal_bytes(Path::new(path));
         if wal > 0 && (idle || wal > WAL_CHECKPOINT_BYTES) {
-            checkpoint(self)?;
+            return checkpoint(self);
         }
-        Ok(())
+        Ok(true)
     }
 
     fn ping(&mut self) -> Result<(), StoreError> {
@@ -781,7 +781,8 @@ impl Database for Connection {
             .optional()?)
     }
 
-    fn triage(&mut self, id: &str, status: &str, note: &str) -> Result<bool, StoreError> {
+    fn triage(&mut self, id: &str, status: FeedbackStatus, note: &str) -> Result<bool, StoreError> {
+        let status = status.as_str();
         let changed = self.execute(
             "UPDATE feedback SET
                  first_response_at = CASE
@@ -980,7 +981,7 @@ impl Database for Connection {
                     id: row.get(0)?,
                     url: row.get(1)?,
                     feedback_id: row.get(2)?,
-                    state: row.get(3)?,
+                    state: DeliveryState::stored(&row.get::<_, String>(3)?),
                     attempts: row.get(4)?,
                     last_status: row.get(5)?,
                     last_error: row.get(6)?,
@@ -1040,7 +1041,7 @@ impl Database for Connection {
                     next_attempt_at = ?6, updated_at = ?7 WHERE id = ?1",
             params![
                 id,
-                attempt.state,
+                attempt.state.as_str(),
                 attempt.attempts,
                 attempt.status,
                 attempt.error,

@@ -215,8 +215,8 @@ async fn filters_and_listings_agree_on_both_engines() {
         store.submit(spam, 2_000).await.unwrap();
         let answer = store
             .read(|db| {
-                assert!(db.triage(&ids[3], "resolved", "fixed the CDN")?);
-                assert!(!db.triage("no-such-id", "resolved", "")?);
+                assert!(db.triage(&ids[3], FeedbackStatus::Resolved, "fixed the CDN")?);
+                assert!(!db.triage("no-such-id", FeedbackStatus::Resolved, "")?);
                 let sites = ["demo".to_owned()];
                 let filters = [
                     FeedbackFilter::default(),
@@ -252,7 +252,7 @@ async fn filters_and_listings_agree_on_both_engines() {
                     FeedbackFilter {
                         from: Some(1_001),
                         to: Some(1_003),
-                        status: Some("new".into()),
+                        status: Some(FeedbackStatus::New),
                         ..Default::default()
                     },
                     FeedbackFilter {
@@ -292,8 +292,8 @@ async fn filters_and_listings_agree_on_both_engines() {
                 assert_eq!(db.count_feedback_in(&[], &FeedbackFilter::default())?, 0);
                 let row = db.feedback_by_id(&ids[3])?.unwrap();
                 assert_eq!(
-                    (row.status.as_str(), row.note.as_str()),
-                    ("resolved", "fixed the CDN")
+                    (row.status, row.note.as_str()),
+                    (FeedbackStatus::Resolved, "fixed the CDN")
                 );
                 assert!(row.first_response_at.is_some());
                 Ok(answer)
@@ -437,7 +437,7 @@ async fn sites_tokens_accounts_and_webhooks_round_trip() {
                 db.record_delivery(
                     due[0].id,
                     &DeliveryAttempt {
-                        state: "pending",
+                        state: crate::model::DeliveryState::Pending,
                         attempts: 1,
                         status: Some(500),
                         error: None,

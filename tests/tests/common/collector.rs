@@ -176,6 +176,27 @@ impl Collector {
         self.child.wait().unwrap();
     }
 
+    /// Sends SIGTERM, as a service manager does to stop it, and waits for the process to end
+    /// (at most 60 s); returns how it ended.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill -TERM failed");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the collector was still running 60 s after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Starts the collector again on the same port and database.
     pub fn restart(&mut self) {
         self.child = serve(&self.engine, self.dir.path(), self.port, &self.serve_args);

@@ -1,0 +1,171 @@
+//! Every background worker in one place, started together by `earshot serve` and stopped
+//! together when it shuts down (SIGTERM, SIGINT): each finishes what it is doing (a webhook
+//! delivery, a retention pass) and exits. The writer thread is the store's own: it commits
+//! every submission it was handed before the server answers, so nothing acknowledged is left
+//! behind.
+//!
+//! - webhook deliveries: due deliveries every second (claims keep replicas from sending one
+//!   twice);
+//! - retention: each site's old feedback, every [`RETENTION_EVERY`] (expired sessions go
+//!   whenever someone signs in);
+//! - forgetting: visitors and sign-in sources whose limits have refilled, every
+//!   [`FORGET_EVERY`], so memory stays bounded.
+
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use earshot_store::{Store, now_millis};
+
+use crate::logins::LoginLimits;
+use crate::rate_limit::RateLimits;
+use crate::state::AppState;
+use crate::webhooks::{self, Reach};
+
+/// How often retention runs.
+pub const RETENTION_EVERY: Duration = Duration::from_secs(60 * 60);
+/// How often idle rate-limit and sign-in entries are forgotten.
+pub const FORGET_EVERY: Duration = Duration::from_secs(60);
+/// How often the webhook worker looks for due deliveries when it found none.
+const WEBHOOK_POLL: Duration = Duration::from_secs(1);
+
+/// What the workers need beyond the shared state.
+#[derive(Debug, Clone, Copy)]
+pub struct WorkerSettings {
+    /// The first retry's delay for a failed webhook delivery (it doubles after).
+    pub webhook_retry: Duration,
+    /// Where webhooks may be delivered.
+    pub webhook_reach: Reach,
+}
+
+/// The running workers; [`Workers::stop`] ends them.
+pub struct Workers {
+    stop: Arc<Stop>,
+    threads: Vec<(&'static str, JoinHandle<()>)>,
+}
+
+/// A flag the workers sleep on, so that stopping wakes them at once.
+#[derive(Default)]
+struct Stop {
+    stopped: Mutex<bool>,
+    wake: Condvar,
+}
+
+impl Stop {
+    /// Sleeps for `time` or until stopped; `false` once stopped.
+    fn pause(&self, time: Duration) -> bool {
+        let stopped = self.stopped.lock().unwrap_or_else(|e| e.into_inner());
+        let (stopped, _) = self
+            .wake
+            .wait_timeout_while(stopped, time, |stopped| !*stopped)
+            .unwrap_or_else(|e| e.into_inner());
+        !*stopped
+    }
+
+    fn is_stopped(&self) -> bool {
+        *self.stopped.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn set(&self) {
+        *self.stopped.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.wake.notify_all();
+    }
+}
+
+impl Workers {
+    /// Starts every background worker.
+    pub fn start(state: &AppState, settings: WorkerSettings) -> std::io::Result<Self> {
+        let stop = Arc::new(Stop::default());
+        let mut workers = Self {
+            stop: stop.clone(),
+            threads: Vec::new(),
+        };
+
+        let store = state.store.clone();
+        let agent = webhooks::delivery_agent(settings.webhook_reach);
+        workers.spawn("earshot-webhooks", move |stop| {
+            while !stop.is_stopped() {
+                let sent = match webhooks::deliver_due(&store, &agent, settings.webhook_retry) {
+                    Ok(sent) => sent,
+                    Err(err) => {
+                        tracing::error!(error = %err, "webhook deliveries could not be read");
+                        0
+                    }
+                };
+                if sent == 0 && !stop.pause(WEBHOOK_POLL) {
+                    break;
+                }
+            }
+        })?;
+
+        let store = state.store.clone();
+        workers.spawn("earshot-retention", move |stop| {
+            loop {
+                sweep(&store);
+                if !stop.pause(RETENTION_EVERY) {
+                    break;
+                }
+            }
+        })?;
+
+        let (rate_limits, logins): (RateLimits, LoginLimits) =
+            (state.rate_limits.clone(), state.logins.clone());
+        workers.spawn("earshot-forget", move |stop| {
+            while stop.pause(FORGET_EVERY) {
+                rate_limits.forget_idle();
+                logins.forget_idle();
+            }
+        })?;
+        Ok(workers)
+    }
+
+    fn spawn(
+        &mut self,
+        name: &'static str,
+        work: impl FnOnce(&Stop) + Send + 'static,
+    ) -> std::io::Result<()> {
+        let stop = self.stop.clone();
+        let handle = std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || work(&stop))?;
+        self.threads.push((name, handle));
+        Ok(())
+    }
+
+    /// Wakes every worker, lets it finish what it is doing, and waits for it.
+    pub fn stop(self) {
+        self.stop.set();
+        for (name, handle) in self.threads {
+            if handle.join().is_err() {
+                tracing::error!(worker = name, "a background worker panicked");
+            }
+        }
+    }
+}
+
+/// Retention: the feedback each site keeps no longer.
+fn sweep(store: &Store) {
+    match store.read(|db| db.apply_retention(now_millis())) {
+        Ok(0) => {}
+        Ok(deleted) => tracing::info!(deleted, "retention applied"),
+        Err(err) => tracing::error!(error = %err, "retention could not be applied"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stopping_wakes_a_sleeping_worker_at_once() {
+        let stop = Arc::new(Stop::default());
+        let sleeper = {
+            let stop = stop.clone();
+            std::thread::spawn(move || stop.pause(Duration::from_secs(3600)))
+        };
+        std::thread::sleep(Duration::from_millis(50));
+        stop.set();
+        assert!(!sleeper.join().unwrap(), "woken as stopped");
+        assert!(!stop.pause(Duration::from_secs(3600)), "stays stopped");
+    }
+}
