@@ -18,105 +18,14 @@ use crate::model::{Delivery, DeliveryState, DueDelivery, Session, User, Webhook,
 /// How long a connection waits for a lock held by another process (e.g. the CLI) before failing.
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// The schema's migrations, in order (`migrations/sqlite/`); `PRAGMA user_version` counts
+/// those that have run. Add a file and a line; never edit one that has shipped.
 const MIGRATIONS: &[&str] = &[
-    r#"
-CREATE TABLE sites (
-    key         TEXT PRIMARY KEY,
-    name        TEXT NOT NULL,
-    created_at  INTEGER NOT NULL
-) STRICT;
-CREATE TABLE site_origins (
-    site_key    TEXT NOT NULL REFERENCES sites(key) ON DELETE CASCADE,
-    origin      TEXT NOT NULL,
-    PRIMARY KEY (site_key, origin)
-) STRICT;
-CREATE TABLE feedback (
-    seq              INTEGER PRIMARY KEY,
-    id               TEXT NOT NULL UNIQUE,
-    site_key         TEXT NOT NULL REFERENCES sites(key),
-    received_at      INTEGER NOT NULL,
-    rating_kind      TEXT NOT NULL,
-    rating_value     INTEGER NOT NULL,
-    comment          TEXT NOT NULL,
-    email            TEXT,
-    page_url         TEXT NOT NULL,
-    locale           TEXT NOT NULL,
-    user_agent       TEXT NOT NULL,
-    viewport_width   INTEGER NOT NULL,
-    viewport_height  INTEGER NOT NULL,
-    status           TEXT NOT NULL DEFAULT 'new'
-) STRICT;
-CREATE INDEX feedback_by_site ON feedback (site_key, seq);
-CREATE TABLE api_tokens (
-    id          INTEGER PRIMARY KEY,
-    name        TEXT NOT NULL,
-    hash        TEXT NOT NULL UNIQUE,
-    site_key    TEXT REFERENCES sites(key) ON DELETE CASCADE,
-    created_at  INTEGER NOT NULL,
-    revoked_at  INTEGER
-) STRICT;
-"#,
-    r#"
-ALTER TABLE feedback ADD COLUMN spam INTEGER NOT NULL DEFAULT 0;
-"#,
-    // The JS API's user id and metadata (JSON object); the site's widget defaults (JSON).
-    r#"
-ALTER TABLE feedback ADD COLUMN user_id TEXT;
-ALTER TABLE feedback ADD COLUMN metadata TEXT;
-ALTER TABLE sites ADD COLUMN widget TEXT NOT NULL DEFAULT '{}';
-"#,
-    // The dashboard: owner accounts, their sites and sessions; triage notes and the time of
-    // the first response.
-    r#"
-CREATE TABLE users (
-    id             INTEGER PRIMARY KEY,
-    email          TEXT NOT NULL UNIQUE,
-    password_hash  TEXT NOT NULL,
-    all_sites      INTEGER NOT NULL,
-    created_at     INTEGER NOT NULL
-) STRICT;
-CREATE TABLE user_sites (
-    user_id   INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    site_key  TEXT NOT NULL REFERENCES sites(key) ON DELETE CASCADE,
-    PRIMARY KEY (user_id, site_key)
-) STRICT;
-CREATE TABLE sessions (
-    token_hash  TEXT PRIMARY KEY,
-    user_id     INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    csrf        TEXT NOT NULL,
-    created_at  INTEGER NOT NULL,
-    expires_at  INTEGER NOT NULL
-) STRICT;
-ALTER TABLE feedback ADD COLUMN note TEXT NOT NULL DEFAULT '';
-ALTER TABLE feedback ADD COLUMN first_response_at INTEGER;
-"#,
-    // Retention per site; webhooks and their deliveries (a durable queue: a delivery is
-    // queued in the transaction that stores the submission).
-    r#"
-ALTER TABLE sites ADD COLUMN retention_days INTEGER;
-CREATE TABLE webhooks (
-    id          INTEGER PRIMARY KEY,
-    site_key    TEXT NOT NULL REFERENCES sites(key) ON DELETE CASCADE,
-    url         TEXT NOT NULL,
-    secret      TEXT NOT NULL,
-    format      TEXT NOT NULL,
-    created_at  INTEGER NOT NULL
-) STRICT;
-CREATE INDEX webhooks_by_site ON webhooks (site_key);
-CREATE TABLE webhook_deliveries (
-    id               INTEGER PRIMARY KEY,
-    webhook_id       INTEGER NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
-    feedback_id      TEXT NOT NULL,
-    state            TEXT NOT NULL DEFAULT 'pending',
-    attempts         INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at  INTEGER NOT NULL,
-    last_status      INTEGER,
-    last_error       TEXT,
-    created_at       INTEGER NOT NULL,
-    updated_at       INTEGER NOT NULL
-) STRICT;
-CREATE INDEX deliveries_due ON webhook_deliveries (state, next_attempt_at);
-"#,
+    include_str!("../migrations/sqlite/0001_sites_feedback_tokens.sql"),
+    include_str!("../migrations/sqlite/0002_spam.sql"),
+    include_str!("../migrations/sqlite/0003_user_id_metadata_widget.sql"),
+    include_str!("../migrations/sqlite/0004_accounts_sessions_triage.sql"),
+    include_str!("../migrations/sqlite/0005_retention_webhooks.sql"),
 ];
 
 /// Opens (creating if needed) the database file and brings its schema up to date.

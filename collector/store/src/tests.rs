@@ -672,3 +672,54 @@ async fn connections_lost_in_a_server_restart_are_replaced() {
         assert_eq!(store.read(|db| db.feedback_count("demo")).unwrap(), 2);
     }
 }
+
+/// The two engines' migrations end in the same schema: the same tables with the same columns
+/// (bookkeeping apart: SQLite counts migrations in `PRAGMA user_version`, PostgreSQL in
+/// `earshot_schema`). Types differ by dialect and are not compared.
+#[test]
+fn both_engines_have_the_same_tables_and_columns() {
+    use std::collections::BTreeSet;
+
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = crate::sqlite::open_connection(&dir.path().join("schema.db")).unwrap();
+    let tables: Vec<String> = sqlite
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut sqlite_columns = BTreeSet::new();
+    for table in &tables {
+        let columns: Vec<String> = sqlite
+            .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        sqlite_columns.extend(columns.into_iter().map(|column| (table.clone(), column)));
+    }
+    assert!(sqlite_columns.len() > 40, "{sqlite_columns:?}");
+
+    for database in databases() {
+        let Location::Postgres(url) = &database.location else {
+            continue;
+        };
+        let postgres = crate::postgres::connect_migrated(url).unwrap();
+        let rows = wait(postgres.client.query(
+            "SELECT table_name::text, column_name::text FROM information_schema.columns
+             WHERE table_schema = current_schema() AND table_name <> 'earshot_schema'",
+            &[],
+        ))
+        .unwrap();
+        let postgres_columns: BTreeSet<(String, String)> =
+            rows.iter().map(|row| (row.get(0), row.get(1))).collect();
+        let only_sqlite: Vec<_> = sqlite_columns.difference(&postgres_columns).collect();
+        let only_postgres: Vec<_> = postgres_columns.difference(&sqlite_columns).collect();
+        assert!(
+            only_sqlite.is_empty() && only_postgres.is_empty(),
+            "the engines' schemas differ: only on SQLite {only_sqlite:?}, only on PostgreSQL {only_postgres:?}"
+        );
+    }
+}
