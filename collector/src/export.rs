@@ -25,7 +25,7 @@ use earshot_store::{
 };
 
 /// The header row, in order. Documented in the README; add columns only at the end.
-pub const CSV_COLUMNS: [&str; 16] = [
+pub const CSV_COLUMNS: [&str; 17] = [
     "id",
     "received_at",
     "site",
@@ -42,6 +42,7 @@ pub const CSV_COLUMNS: [&str; 16] = [
     "spam",
     "user_id",
     "metadata",
+    "referrer",
 ];
 
 /// Bytes gathered before a chunk is sent to the client.
@@ -121,6 +122,7 @@ struct JsonRecord<'a> {
     spam: bool,
     user_id: Option<&'a str>,
     metadata: &'a std::collections::BTreeMap<String, String>,
+    referrer: Option<&'a str>,
 }
 
 /// Metadata in a CSV cell: a JSON object (`{"plan":"pro"}`), or empty when there is none.
@@ -181,6 +183,7 @@ pub fn write_export_in(
                         if row.spam { "true" } else { "false" },
                         &neutralize_formula(row.user_id.as_deref().unwrap_or("")),
                         &metadata_cell(&row.metadata),
+                        &neutralize_formula(row.referrer.as_deref().unwrap_or("")),
                     ])
                     .map_err(export_error)?;
                     progress();
@@ -210,6 +213,7 @@ pub fn write_export_in(
                         spam: row.spam,
                         user_id: row.user_id.as_deref(),
                         metadata: &row.metadata,
+                        referrer: row.referrer.as_deref(),
                     };
                     serde_json::to_writer(&mut out, &record).map_err(export_error)?;
                     out.write_all(b"\n").map_err(export_error)?;

@@ -93,6 +93,7 @@ pub fn parse_submission(body: &[u8]) -> Result<Submission, AppError> {
 fn without_empty_optionals(mut submission: Submission) -> Submission {
     submission.email = submission.email.filter(|email| !email.trim().is_empty());
     submission.user_id = submission.user_id.filter(|id| !id.is_empty());
+    submission.referrer = submission.referrer.filter(|referrer| !referrer.is_empty());
     submission
 }
 

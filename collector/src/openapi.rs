@@ -14,8 +14,8 @@ use std::sync::OnceLock;
 use actix_web::HttpResponse;
 use earshot_shared::limits::{
     MAX_COMMENT_CHARS, MAX_EMAIL_CHARS, MAX_LOCALE_CHARS, MAX_METADATA_ENTRIES,
-    MAX_METADATA_KEY_CHARS, MAX_METADATA_VALUE_CHARS, MAX_PAGE_URL_CHARS, MAX_USER_AGENT_CHARS,
-    MAX_USER_ID_CHARS, MAX_VIEWPORT_PX, SITE_KEY_BYTES,
+    MAX_METADATA_KEY_CHARS, MAX_METADATA_VALUE_CHARS, MAX_PAGE_URL_CHARS, MAX_REFERRER_CHARS,
+    MAX_USER_AGENT_CHARS, MAX_USER_ID_CHARS, MAX_VIEWPORT_PX, SITE_KEY_BYTES,
 };
 use earshot_shared::{
     ApiError, ClientInfo, ErrorCode, FeedbackAccepted, Rating, RatingKind, SiteKey, Submission,
@@ -146,6 +146,15 @@ fn exact_rules(document: &mut Value) {
         &mut fields["page_url"],
         MAX_PAGE_URL_CHARS,
         &format!("^https?://[^/?#{CONTROL_OR_SPACE}][^{CONTROL_OR_SPACE}]*$"),
+    );
+    limit(
+        &mut fields["referrer"],
+        MAX_REFERRER_CHARS,
+        &format!("^(|https?://[^/?#{CONTROL_OR_SPACE}][^{CONTROL_OR_SPACE}]*)$"),
+    );
+    describe(
+        &mut fields["referrer"],
+        "An empty string counts as no referrer.",
     );
     limit(
         &mut fields["locale"],

@@ -363,6 +363,7 @@ mod tests {
             comment: "<!channel> & <https://evil.example|click>\nsecond line".into(),
             email: Some("ada@example.com".into()),
             page_url: "https://shop.example/cart".into(),
+            referrer: None,
             locale: String::new(),
             user_agent: String::new(),
             viewport_width: 0,

@@ -127,6 +127,7 @@ proptest! {
                 comment: comment.clone(),
                 email: None,
                 page_url: "https://shop.example/".into(),
+                referrer: None,
                 locale: String::new(),
                 client: ClientInfo::default(),
                 open_ms: 5_000,

@@ -10,8 +10,8 @@ use uuid::Uuid;
 use crate::json::decimal;
 use crate::limits::{
     MAX_COMMENT_CHARS, MAX_EMAIL_CHARS, MAX_LOCALE_CHARS, MAX_METADATA_ENTRIES,
-    MAX_METADATA_KEY_CHARS, MAX_METADATA_VALUE_CHARS, MAX_PAGE_URL_CHARS, MAX_USER_AGENT_CHARS,
-    MAX_USER_ID_CHARS, MAX_VIEWPORT_PX,
+    MAX_METADATA_KEY_CHARS, MAX_METADATA_VALUE_CHARS, MAX_PAGE_URL_CHARS, MAX_REFERRER_CHARS,
+    MAX_USER_AGENT_CHARS, MAX_USER_ID_CHARS, MAX_VIEWPORT_PX,
 };
 use crate::site::SiteKey;
 
@@ -36,6 +36,10 @@ pub struct Submission {
     pub email: Option<String>,
     /// The page the visitor was on, read when they pressed submit.
     pub page_url: String,
+    /// The page that led the visitor to the site (`document.referrer`, which browsers trim to
+    /// the origin across sites); absent when there was none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referrer: Option<String>,
     /// The page's language (BCP 47), e.g. `en-GB`; may be empty.
     #[serde(default)]
     pub locale: String,
@@ -199,6 +203,7 @@ pub enum ValidationError {
     EmailInvalid,
     PageUrlInvalid,
     PageUrlTooLong,
+    ReferrerInvalid,
     LocaleInvalid,
     UserAgentTooLong,
     ViewportInvalid,
@@ -263,6 +268,11 @@ impl ValidationError {
                 MAX_PAGE_URL_CHARS,
                 " characters",
             ),
+            Self::ReferrerInvalid => limit(
+                "the referrer must be an http(s) URL of at most ",
+                MAX_REFERRER_CHARS,
+                " characters",
+            ),
             Self::LocaleInvalid => "the locale is not a language tag such as en-GB".into(),
             Self::UserAgentTooLong => limit(
                 "the user agent is longer than ",
@@ -304,6 +314,7 @@ impl ValidationError {
             Self::CommentTooLong => "comment",
             Self::EmailTooLong | Self::EmailInvalid => "email",
             Self::PageUrlInvalid | Self::PageUrlTooLong => "page_url",
+            Self::ReferrerInvalid => "referrer",
             Self::LocaleInvalid => "locale",
             Self::UserAgentTooLong => "client.user_agent",
             Self::ViewportInvalid => "client.viewport_width",
@@ -335,6 +346,7 @@ impl Submission {
             ("comment", self.comment.as_str()),
             ("email", self.email.as_deref().unwrap_or("")),
             ("page_url", self.page_url.as_str()),
+            ("referrer", self.referrer.as_deref().unwrap_or("")),
             ("locale", self.locale.as_str()),
             ("client.user_agent", self.client.user_agent.as_str()),
             ("user_id", self.user_id.as_deref().unwrap_or("")),
@@ -348,6 +360,9 @@ impl Submission {
             validate_email(email)?;
         }
         validate_page_url(&self.page_url)?;
+        if let Some(referrer) = &self.referrer {
+            validate_referrer(referrer)?;
+        }
         validate_locale(&self.locale)?;
         if longer_than(&self.client.user_agent, MAX_USER_AGENT_CHARS) {
             return Err(ValidationError::UserAgentTooLong);
@@ -459,6 +474,14 @@ pub fn validate_page_url(url: &str) -> Result<(), ValidationError> {
     Ok(())
 }
 
+/// A referrer follows the page URL's rules, with its own length limit.
+pub fn validate_referrer(referrer: &str) -> Result<(), ValidationError> {
+    if longer_than(referrer, MAX_REFERRER_CHARS) || validate_page_url(referrer).is_err() {
+        return Err(ValidationError::ReferrerInvalid);
+    }
+    Ok(())
+}
+
 /// A locale is empty or looks like a BCP 47 tag: ASCII letters and digits in subtags of one
 /// to eight characters separated by `-`.
 pub fn validate_locale(locale: &str) -> Result<(), ValidationError> {
@@ -491,6 +514,7 @@ mod tests {
             comment: "Great shop, \"fast\" delivery,\nthanks — merci 👍".into(),
             email: Some("ada@example.com".into()),
             page_url: "https://shop.example/cart?step=2".into(),
+            referrer: Some("https://search.example/".into()),
             locale: "en-GB".into(),
             client: ClientInfo {
                 viewport_width: 1280,
@@ -801,5 +825,20 @@ mod tests {
         assert_eq!(s.validate(), Ok(()));
         s.user_id = Some("é".repeat(MAX_USER_ID_CHARS + 1));
         assert_eq!(s.validate(), Err(ValidationError::UserIdTooLong));
+    }
+
+    #[test]
+    fn a_referrer_is_an_http_url_within_its_limit() {
+        let mut s = submission();
+        s.referrer = Some("https://search.example/".into());
+        assert_eq!(s.validate(), Ok(()));
+        for bad in [
+            "android-app://com.example".to_owned(),
+            format!("https://a.b/{}", "x".repeat(MAX_REFERRER_CHARS)),
+        ] {
+            s.referrer = Some(bad);
+            assert_eq!(s.validate(), Err(ValidationError::ReferrerInvalid));
+            assert_eq!(s.validate().unwrap_err().field(), "referrer");
+        }
     }
 }

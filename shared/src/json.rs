@@ -29,6 +29,10 @@ impl Submission {
         }
         out.push_str(",\"page_url\":");
         push_string(&mut out, &self.page_url);
+        if let Some(referrer) = &self.referrer {
+            out.push_str(",\"referrer\":");
+            push_string(&mut out, referrer);
+        }
         out.push_str(",\"locale\":");
         push_string(&mut out, &self.locale);
         out.push_str(",\"client\":{\"viewport_width\":");
@@ -138,6 +142,7 @@ mod tests {
             ),
             email: Some("ada@example.com".into()),
             page_url: "https://shop.example/cart?step=2&x=\"1\"#top".into(),
+            referrer: Some("https://search.example/?q=tea".into()),
             locale: "en-GB".into(),
             client: ClientInfo {
                 viewport_width: 4_294_967_295,

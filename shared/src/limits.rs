@@ -18,6 +18,10 @@ pub const MAX_EMAIL_CHARS: usize = 254;
 /// Longest page URL, in characters. Longer URLs are almost always tracking noise.
 pub const MAX_PAGE_URL_CHARS: usize = 2_048;
 
+/// Longest referrer (the page that led the visitor to the site, `document.referrer`), in
+/// characters. The widget leaves out a longer one rather than lose the feedback.
+pub const MAX_REFERRER_CHARS: usize = 2_048;
+
 /// Longest locale tag (BCP 47), in characters (ASCII only).
 pub const MAX_LOCALE_CHARS: usize = 35;
 

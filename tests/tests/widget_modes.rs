@@ -229,7 +229,21 @@ async fn the_page_drives_the_widget_and_hears_from_it() {
     let port = free_port();
     let collector = Collector::start(&[&format!("http://localhost:{port}")]);
     let shop = HostSite::start_on(port, &collector.origin());
-    browser.client.goto(&shop.url()).await.unwrap();
+    // The visitor arrives by a link from another site: the browser gives the page that other
+    // site's origin as its referrer (strict-origin-when-cross-origin).
+    browser
+        .client
+        .goto(&collector.url("/healthz"))
+        .await
+        .unwrap();
+    browser
+        .client
+        .execute(
+            "location.href = arguments[0];",
+            vec![serde_json::json!(shop.url())],
+        )
+        .await
+        .unwrap();
     wait_for(&browser, "return !!window.earshot", "the loader").await;
     // As a site's own script would: who the visitor is, facts about the page, then open.
     browser
@@ -299,6 +313,11 @@ async fn the_page_drives_the_widget_and_hears_from_it() {
     assert_eq!(cell(&rows[0], "user_id"), "customer-42");
     assert_eq!(cell(&rows[0], "email"), "ada@example.com");
     assert_eq!(cell(&rows[0], "metadata"), r#"{"plan":"pro","seats":"3"}"#);
+    assert_eq!(
+        cell(&rows[0], "referrer"),
+        format!("{}/", collector.origin()),
+        "where the visitor came from"
+    );
     browser.close().await;
 }
 

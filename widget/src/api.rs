@@ -1,6 +1,7 @@
 //! Talking to the collector: building the submission from what the visitor entered and the
 //! page around them, and sending it.
 
+use earshot_shared::feedback::validate_referrer;
 use earshot_shared::{ClientInfo, ErrorCode, Rating, Submission};
 use uuid::Uuid;
 use wasm_bindgen::{JsCast, JsValue};
@@ -74,6 +75,10 @@ pub fn build_submission(
         comment: state.comment.clone(),
         email: (!email.is_empty()).then(|| email.to_owned()),
         page_url: window.location().href().unwrap_or_default(),
+        // Left out when there is none, or when the collector would refuse it: the feedback
+        // matters more than where the visitor came from.
+        referrer: Some(document.referrer())
+            .filter(|referrer| !referrer.is_empty() && validate_referrer(referrer).is_ok()),
         locale,
         client: ClientInfo {
             viewport_width: dimension(window.inner_width()),

@@ -259,6 +259,9 @@ fn item(view: &InboxView<'_>, row: &FeedbackRow) -> Markup {
             }
             dl.meta {
                 div { dt { "Page" } dd { a href=(row.page_url) rel="noreferrer noopener nofollow" { (row.page_url) } } }
+                @if let Some(referrer) = &row.referrer {
+                    div { dt { "Came from" } dd { (referrer) } }
+                }
                 div { dt { "Language" } dd { @if row.locale.is_empty() { "—" } @else { (row.locale) } } }
                 div { dt { "Browser" } dd title=(row.user_agent) { (browser(&row.user_agent)) } }
                 @if let (Some(email), Some(reply)) = (&row.email, &reply) {

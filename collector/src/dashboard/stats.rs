@@ -199,6 +199,7 @@ mod tests {
                 comment: String::new(),
                 email: None,
                 page_url: format!("https://shop.example{page}"),
+                referrer: None,
                 locale: String::new(),
                 client: ClientInfo::default(),
                 open_ms: 5_000,

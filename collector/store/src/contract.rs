@@ -49,6 +49,12 @@ pub enum StoreError {
     UserExists(String),
 }
 
+/// The columns both engines read a [`FeedbackRow`] from, in the order their row readers
+/// expect. New columns go at the end.
+pub(crate) const FEEDBACK_COLUMNS: &str = "seq, id, received_at, site_key, rating_kind, rating_value, comment, email, \
+     page_url, locale, user_agent, viewport_width, viewport_height, status, spam, user_id, metadata, \
+     note, first_response_at, referrer";
+
 /// Where a submission stands in the owner's triage.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum FeedbackStatus {
@@ -144,6 +150,8 @@ pub struct FeedbackRow {
     pub comment: String,
     pub email: Option<String>,
     pub page_url: String,
+    /// The page that led the visitor to the site, when the browser said.
+    pub referrer: Option<String>,
     pub locale: String,
     pub user_agent: String,
     pub viewport_width: u32,

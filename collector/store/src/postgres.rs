@@ -18,6 +18,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, NoTls, Row};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+use crate::contract::FEEDBACK_COLUMNS;
 use crate::contract::{
     Buckets, Database, DeliveryAttempt, Dialect, Durability, FeedbackFilter, FeedbackRow,
     FeedbackStatus, Page, PageSatisfaction, Pending, RatingCount, Site, SqlValue, StatsRows,
@@ -41,7 +42,10 @@ const MIGRATION_LOCK: i64 = 0x6561_7273_686f_7401; // "earshot" + 1
 /// The schema's migrations, in order (`migrations/postgres/`); `earshot_schema.version`
 /// records how many have run. The first is the SQLite schema after its five migrations; a
 /// test checks that both engines end with the same tables and columns.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/postgres/0001_schema.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/postgres/0001_schema.sql"),
+    include_str!("../migrations/postgres/0002_referrer.sql"),
+];
 
 /// Drives every connection's socket; lives as long as the process.
 fn runtime() -> &'static tokio::runtime::Runtime {
@@ -150,15 +154,16 @@ const INSERT_BATCH: &str = "
 WITH batch AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::text[], $5::int8[], $6::text[],
                          $7::text[], $8::text[], $9::text[], $10::text[], $11::int8[], $12::int8[],
-                         $13::bool[], $14::text[], $15::text[]) WITH ORDINALITY
+                         $13::bool[], $14::text[], $15::text[], $16::text[]) WITH ORDINALITY
         AS b(id, site_key, received_at, rating_kind, rating_value, comment, email, page_url,
-             locale, user_agent, viewport_width, viewport_height, spam, user_id, metadata, n)
+             locale, user_agent, viewport_width, viewport_height, spam, user_id, metadata,
+             referrer, n)
 ), new AS (
     INSERT INTO feedback (id, site_key, received_at, rating_kind, rating_value, comment, email,
                           page_url, locale, user_agent, viewport_width, viewport_height, spam,
-                          user_id, metadata)
+                          user_id, metadata, referrer)
     SELECT id, site_key, received_at, rating_kind, rating_value, comment, email, page_url,
-           locale, user_agent, viewport_width, viewport_height, spam, user_id, metadata
+           locale, user_agent, viewport_width, viewport_height, spam, user_id, metadata, referrer
     FROM batch WHERE EXISTS (SELECT 1 FROM sites WHERE sites.key = batch.site_key)
     ORDER BY n
     ON CONFLICT (id) DO NOTHING
@@ -319,10 +324,6 @@ fn refs(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
         .collect()
 }
 
-const FEEDBACK_COLUMNS: &str = "seq, id, received_at, site_key, rating_kind, rating_value, comment, email, \
-     page_url, locale, user_agent, viewport_width, viewport_height, status, spam, user_id, metadata, \
-     note, first_response_at";
-
 fn feedback_row(row: &Row) -> Result<FeedbackRow, StoreError> {
     let kind: String = row.try_get(4)?;
     Ok(FeedbackRow {
@@ -347,6 +348,7 @@ fn feedback_row(row: &Row) -> Result<FeedbackRow, StoreError> {
         metadata: parse_metadata(row.try_get(16)?),
         note: row.try_get(17)?,
         first_response_at: row.try_get(18)?,
+        referrer: row.try_get(19)?,
     })
 }
 
@@ -460,6 +462,7 @@ impl Database for PgConn {
                 &batch.iter().map(|job| job.spam).collect::<Vec<bool>>(),
                 &optional(&|job| job.submission.user_id.clone()),
                 &optional(&|job| metadata_json(&job.submission.metadata)),
+                &optional(&|job| job.submission.referrer.clone()),
             ],
         ))?;
         if outcomes.len() != batch.len() {

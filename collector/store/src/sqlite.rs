@@ -7,6 +7,7 @@ use std::time::Duration;
 use earshot_shared::{Rating, SiteKey, WidgetSettings};
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
+use crate::contract::FEEDBACK_COLUMNS;
 use crate::contract::{
     Buckets, Database, DeliveryAttempt, Dialect, Durability, FeedbackFilter, FeedbackRow,
     FeedbackStatus, Page, PageSatisfaction, Pending, RatingCount, Site, SqlValue, StatsRows,
@@ -26,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0003_user_id_metadata_widget.sql"),
     include_str!("../migrations/sqlite/0004_accounts_sessions_triage.sql"),
     include_str!("../migrations/sqlite/0005_retention_webhooks.sql"),
+    include_str!("../migrations/sqlite/0006_referrer.sql"),
 ];
 
 /// Opens (creating if needed) the database file and brings its schema up to date.
@@ -229,10 +231,6 @@ fn values(values: Vec<SqlValue>) -> impl Iterator<Item = rusqlite::types::Value>
     })
 }
 
-const FEEDBACK_COLUMNS: &str = "seq, id, received_at, site_key, rating_kind, rating_value, comment, email, \
-     page_url, locale, user_agent, viewport_width, viewport_height, status, spam, user_id, metadata, \
-     note, first_response_at";
-
 fn feedback_row(row: &rusqlite::Row<'_>) -> Result<FeedbackRow, rusqlite::Error> {
     let kind: String = row.get(4)?;
     Ok(FeedbackRow {
@@ -257,6 +255,7 @@ fn feedback_row(row: &rusqlite::Row<'_>) -> Result<FeedbackRow, rusqlite::Error>
         metadata: parse_metadata(row.get(16)?),
         note: row.get(17)?,
         first_response_at: row.get(18)?,
+        referrer: row.get(19)?,
     })
 }
 
@@ -331,8 +330,8 @@ impl Database for Connection {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO feedback (id, site_key, received_at, rating_kind, rating_value, comment,
                                        email, page_url, locale, user_agent, viewport_width, viewport_height, spam,
-                                       user_id, metadata)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                                       user_id, metadata, referrer)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
                  ON CONFLICT (id) DO NOTHING",
             )?;
             // Sites with webhooks, read once per batch (a tiny table): the common case of none
@@ -374,6 +373,7 @@ impl Database for Connection {
                         job.spam,
                         s.user_id,
                         metadata_json(&s.metadata),
+                        s.referrer,
                     ])
                     .map(|changed| {
                         if changed == 1 {

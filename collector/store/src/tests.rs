@@ -25,6 +25,7 @@ fn submission(site: &str, id: Uuid) -> Submission {
         comment: "ok".into(),
         email: None,
         page_url: "https://shop.example/".into(),
+        referrer: None,
         locale: "en".into(),
         client: ClientInfo::default(),
         open_ms: 10_000,
@@ -207,6 +208,7 @@ async fn filters_and_listings_agree_on_both_engines() {
             s.comment = comment.into();
             s.email = email.map(str::to_owned);
             s.page_url = page.into();
+            s.referrer = (n == 3).then(|| "https://search.example/".to_owned());
             ids.push(s.id.to_string());
             store.submit(s, 1_000 + n as i64).await.unwrap();
         }
@@ -296,6 +298,9 @@ async fn filters_and_listings_agree_on_both_engines() {
                     (FeedbackStatus::Resolved, "fixed the CDN")
                 );
                 assert!(row.first_response_at.is_some());
+                assert_eq!(row.referrer.as_deref(), Some("https://search.example/"));
+                let other = db.feedback_by_id(&ids[0])?.unwrap();
+                assert_eq!(other.referrer, None);
                 Ok(answer)
             })
             .unwrap();
@@ -643,6 +648,7 @@ async fn connections_lost_in_a_server_restart_are_replaced() {
                 comment: String::new(),
                 email: None,
                 page_url: "https://shop.example/".into(),
+                referrer: None,
                 locale: String::new(),
                 client: Default::default(),
                 open_ms: 10_000,

@@ -43,7 +43,7 @@ pub fn browser_required() -> bool {
 }
 
 /// The CSV header row, as documented in the README.
-pub const CSV_COLUMNS: [&str; 16] = [
+pub const CSV_COLUMNS: [&str; 17] = [
     "id",
     "received_at",
     "site",
@@ -60,6 +60,7 @@ pub const CSV_COLUMNS: [&str; 16] = [
     "spam",
     "user_id",
     "metadata",
+    "referrer",
 ];
 
 /// Parses an export back into its header and rows.
