@@ -18,6 +18,7 @@ pub mod logins;
 pub mod metrics;
 pub mod openapi;
 pub mod operations;
+pub mod owner;
 pub mod passwords;
 pub mod rate_limit;
 pub mod sites;

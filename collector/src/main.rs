@@ -12,12 +12,11 @@ use earshot_collector::cli::{
     Cli, Command, DEFAULT_LISTEN, DEFAULT_PUBLIC_URL, ExportArgs, ServeArgs, SiteCommand,
     TokenCommand, UserCommand,
 };
-use earshot_collector::origin::normalize_origin;
 use earshot_collector::rate_limit::{RateLimitConfig, RateLimits};
 use earshot_collector::workers::{WorkerSettings, Workers};
-use earshot_collector::{AppState, Store, accounts, app, auth, export, store};
+use earshot_collector::{AppState, Store, accounts, app, auth, export, owner, store};
 use earshot_shared::limits::SETTINGS_MAX_AGE_SECS;
-use earshot_shared::{RatingKind, SiteKey, Theme, limits};
+use earshot_shared::{RatingKind, Theme, limits};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tracing_subscriber::EnvFilter;
 
@@ -242,29 +241,11 @@ fn user(cli: &Cli, command: &UserCommand) -> CliResult {
     Ok(())
 }
 
-fn snippet(public_url: &str, key: &SiteKey) -> String {
-    let base = public_url.trim_end_matches('/');
-    format!(r#"<script src="{base}/earshot.js" data-site="{key}" async></script>"#)
-}
-
 fn site(cli: &Cli, command: &SiteCommand) -> CliResult {
     let mut conn = cli.location()?.connect()?;
     match command {
         SiteCommand::Add { name, origins, key } => {
-            let key = SiteKey::parse(
-                key.as_deref()
-                    .unwrap_or(&earshot_collector::sites::random_site_key()),
-            )?;
-            if name.trim().is_empty()
-                || name.chars().count() > earshot_shared::limits::MAX_SITE_NAME_CHARS
-            {
-                return Err("a site name has 1 to 100 characters".into());
-            }
-            let origins = origins
-                .iter()
-                .map(|origin| normalize_origin(origin))
-                .collect::<Result<Vec<_>, _>>()?;
-            let site = conn.add_site(&key, name.trim(), &origins)?;
+            let site = owner::add_site(&mut *conn, name, origins, key.as_deref())?;
             eprintln!(
                 "Added site {:?} ({}), accepting feedback from {}.",
                 site.name,
@@ -272,7 +253,7 @@ fn site(cli: &Cli, command: &SiteCommand) -> CliResult {
                 site.origins.join(", ")
             );
             eprintln!("Paste this into every page that should show the widget:\n");
-            println!("{}", snippet(&cli.public_url, &site.key));
+            println!("{}", owner::snippet(&cli.public_url, &site.key));
         }
         SiteCommand::List => {
             let mut out = io::stdout().lock();
@@ -294,8 +275,7 @@ fn site(cli: &Cli, command: &SiteCommand) -> CliResult {
             }
         }
         SiteCommand::Retention { key, days, .. } => {
-            conn.set_retention(key, *days)?;
-            let deleted = conn.apply_retention(store::now_millis())?;
+            let deleted = owner::set_retention(&mut *conn, key, *days)?;
             match days {
                 Some(days) => eprintln!(
                     "Site {key} keeps {days} days of feedback; {deleted} older submission(s) deleted now, the rest as they age (hourly)."
@@ -341,10 +321,7 @@ fn site(cli: &Cli, command: &SiteCommand) -> CliResult {
                 .iter()
                 .any(|value| value.is_some());
             if any_change {
-                settings
-                    .validate()
-                    .map_err(|err| format!("--{}: {err}", err.field()))?;
-                conn.set_widget_settings(key, &settings)?;
+                owner::save_widget(&mut *conn, key, &settings).map_err(|err| format!("--{err}"))?;
                 eprintln!(
                     "Saved. Visitors see the change within {SETTINGS_MAX_AGE_SECS} seconds (browser cache)."
                 );

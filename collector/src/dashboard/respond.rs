@@ -26,6 +26,19 @@ pub enum AdminError {
     Storage(#[from] StoreError),
 }
 
+/// An owner's action refused by its rules is the form's mistake (400, said on a page); the
+/// store's failures are the server's.
+impl From<crate::owner::OwnerError> for AdminError {
+    fn from(err: crate::owner::OwnerError) -> Self {
+        use crate::owner::OwnerError;
+        match err {
+            OwnerError::Store(err) => Self::Storage(err),
+            OwnerError::UnknownSite(_) => Self::NotFound,
+            refused => Self::BadRequest(refused.to_string()),
+        }
+    }
+}
+
 impl ResponseError for AdminError {
     fn status_code(&self) -> StatusCode {
         match self {

@@ -3,7 +3,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use earshot_shared::{RatingKind, SiteKey, Theme, WidgetSettings};
+use earshot_shared::{RatingKind, Theme, WidgetSettings};
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -11,9 +11,8 @@ use super::auth::Owner;
 use super::respond::{AdminError, html as page, see_other};
 use crate::state::AppState;
 use crate::webhooks::{self, Delivery, Webhook, WebhookFormat};
-use crate::{auth, export};
-use earshot_store::origin::normalize_origin;
-use earshot_store::{self as store, Site, TokenInfo};
+use crate::{auth, export, owner};
+use earshot_store::{Site, TokenInfo};
 
 /// What a page shows once, after an action: a new token or webhook secret, or a message.
 #[derive(Debug, Default)]
@@ -34,31 +33,13 @@ impl Owner {
     }
 }
 
+/// The origins an owner typed in a form: one per line (commas and spaces also separate).
 pub(super) fn origins_from(text: &str) -> Result<Vec<String>, AdminError> {
-    let origins = text
-        .split(['\n', ',', ' '])
-        .map(str::trim)
-        .filter(|line| !line.is_empty())
-        .map(|origin| {
-            normalize_origin(origin).map_err(|err| AdminError::BadRequest(err.to_string()))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    if origins.is_empty() {
-        return Err(AdminError::BadRequest(
-            "give at least one origin, e.g. https://shop.example".into(),
-        ));
-    }
-    Ok(origins)
+    Ok(owner::origins(text.split(['\n', ',', ' ']))?)
 }
 
 pub(super) fn site_name(name: &str) -> Result<String, AdminError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > earshot_shared::limits::MAX_SITE_NAME_CHARS {
-        return Err(AdminError::BadRequest(
-            "a site name has 1 to 100 characters".into(),
-        ));
-    }
-    Ok(name.to_owned())
+    Ok(owner::site_name(name)?)
 }
 
 /// The collector's address as the owner's browser reaches it, for the snippet.
@@ -138,25 +119,13 @@ pub async fn create(
 ) -> Result<HttpResponse, AdminError> {
     owner.check_csrf(&form.csrf)?;
     owner.check_admin()?;
-    let name = site_name(&form.name)?;
+    let (name, key) = (form.name.clone(), form.key.clone());
     let origins = origins_from(&form.origins)?;
-    let key = if form.key.trim().is_empty() {
-        crate::sites::random_site_key()
-    } else {
-        form.key.trim().to_owned()
-    };
-    let key = SiteKey::parse(&key).map_err(|err| AdminError::BadRequest(err.to_string()))?;
-    let created = state
+    let site = state
         .store
-        .write_async(move |conn| conn.add_site(&key, &name, &origins))
-        .await;
-    match created {
-        Ok(site) => Ok(see_other(&format!("/admin/sites/{}", site.key))),
-        Err(store::StoreError::SiteExists(key)) => Err(AdminError::BadRequest(format!(
-            "a site with the key {key} exists already"
-        ))),
-        Err(err) => Err(err.into()),
-    }
+        .write_async(move |conn| Ok(owner::add_site(conn, &name, &origins, Some(&key))))
+        .await??;
+    Ok(see_other(&format!("/admin/sites/{}", site.key)))
 }
 
 struct SiteData {
@@ -234,7 +203,7 @@ fn site_page(owner: &Owner, data: &SiteData, base: &str, flash: &Flash) -> Marku
     let csrf = &owner.0.csrf;
     let action = |path: &str| format!("/admin/sites/{key}{path}");
     let admin = owner.0.user.sites.is_none();
-    let snippet = format!(r#"<script src="{base}/earshot.js" data-site="{key}" async></script>"#);
+    let snippet = owner::snippet(base, &site.key);
     let widget = &site.widget;
     let body = html! {
         div.heading {
@@ -455,14 +424,11 @@ pub async fn widget(
         lang: optional(&form.lang),
         prompt: optional(&form.prompt),
     };
-    settings
-        .validate()
-        .map_err(|err| AdminError::BadRequest(format!("{}: {err}", err.field())))?;
     let site = key.clone();
     state
         .store
-        .read_async(move |conn| conn.set_widget_settings(&site, &settings))
-        .await?;
+        .read_async(move |conn| Ok(owner::save_widget(conn, &site, &settings)))
+        .await??;
     Ok(see_other(&format!("/admin/sites/{key}")))
 }
 
@@ -483,22 +449,18 @@ pub async fn retention(
     owner.check_site(&key)?;
     let days = match form.days.trim() {
         "" => None,
-        days => Some(
-            days.parse::<u32>()
-                .ok()
-                .filter(|d| (1..=36_500).contains(d))
-                .ok_or_else(|| AdminError::BadRequest("days is a number from 1 to 36500".into()))?,
-        ),
+        days => Some(days.parse::<u32>().ok().ok_or_else(|| {
+            AdminError::BadRequest(format!(
+                "days is a number from 1 to {}",
+                owner::MAX_RETENTION_DAYS
+            ))
+        })?),
     };
     let site = key.clone();
     state
         .store
-        .read_async(move |conn| {
-            conn.set_retention(&site, days)?;
-            // Applied at once, then hourly.
-            conn.apply_retention(store::now_millis())
-        })
-        .await?;
+        .read_async(move |conn| Ok(owner::set_retention(conn, &site, days)))
+        .await??;
     Ok(see_other(&format!("/admin/sites/{key}")))
 }
 

@@ -1,0 +1,148 @@
+//! What a site owner can do, written once for the command line (`earshot site …`) and the
+//! dashboard: the rules for a site's name and origins, the snippet, adding a site, its
+//! widget defaults and its retention. Both call these on a database connection; the callers
+//! only turn answers into text or pages.
+
+use earshot_shared::limits::MAX_SITE_NAME_CHARS;
+use earshot_shared::{SiteKey, WidgetSettings};
+use earshot_store::origin::normalize_origin;
+use earshot_store::{Database, Site, StoreError, now_millis};
+
+/// Why an owner's action was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum OwnerError {
+    /// What the owner gave breaks a rule; the message says which.
+    #[error("{0}")]
+    Invalid(String),
+    /// A site with this key exists already.
+    #[error("a site with the key {0} exists already")]
+    SiteExists(String),
+    /// No site has this key.
+    #[error("no site has the key {0}")]
+    UnknownSite(String),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for OwnerError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::SiteExists(key) => Self::SiteExists(key),
+            StoreError::UnknownSite(key) => Self::UnknownSite(key),
+            other => Self::Store(other),
+        }
+    }
+}
+
+/// A site's name, trimmed: 1 to [`MAX_SITE_NAME_CHARS`] characters.
+pub fn site_name(name: &str) -> Result<String, OwnerError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > MAX_SITE_NAME_CHARS {
+        return Err(OwnerError::Invalid(format!(
+            "a site name has 1 to {MAX_SITE_NAME_CHARS} characters"
+        )));
+    }
+    Ok(name.to_owned())
+}
+
+/// Origins as browsers send them (see `normalize_origin`); at least one.
+pub fn origins<'a>(given: impl IntoIterator<Item = &'a str>) -> Result<Vec<String>, OwnerError> {
+    let origins = given
+        .into_iter()
+        .map(str::trim)
+        .filter(|origin| !origin.is_empty())
+        .map(|origin| normalize_origin(origin).map_err(OwnerError::Invalid))
+        .collect::<Result<Vec<_>, _>>()?;
+    if origins.is_empty() {
+        return Err(OwnerError::Invalid(
+            "give at least one origin, e.g. https://shop.example".into(),
+        ));
+    }
+    Ok(origins)
+}
+
+/// The one line an owner pastes into their pages, loading the widget from `base` (the
+/// collector's public address).
+pub fn snippet(base: &str, key: &SiteKey) -> String {
+    let base = base.trim_end_matches('/');
+    format!(r#"<script src="{base}/earshot.js" data-site="{key}" async></script>"#)
+}
+
+/// Adds a site under `key`, or a random key when none is given.
+pub fn add_site(
+    db: &mut dyn Database,
+    name: &str,
+    origins: &[String],
+    key: Option<&str>,
+) -> Result<Site, OwnerError> {
+    let name = site_name(name)?;
+    let origins = self::origins(origins.iter().map(String::as_str))?;
+    let key = match key.map(str::trim).filter(|key| !key.is_empty()) {
+        Some(key) => key.to_owned(),
+        None => crate::sites::random_site_key(),
+    };
+    let key = SiteKey::parse(&key).map_err(|err| OwnerError::Invalid(err.to_string()))?;
+    Ok(db.add_site(&key, &name, &origins)?)
+}
+
+/// Checks a site's widget defaults and saves them.
+pub fn save_widget(
+    db: &mut dyn Database,
+    key: &str,
+    settings: &WidgetSettings,
+) -> Result<(), OwnerError> {
+    settings
+        .validate()
+        .map_err(|err| OwnerError::Invalid(format!("{}: {err}", err.field())))?;
+    db.site(key)?
+        .ok_or_else(|| OwnerError::UnknownSite(key.to_owned()))?;
+    Ok(db.set_widget_settings(key, settings)?)
+}
+
+/// The longest retention an owner may set, in days (100 years).
+pub const MAX_RETENTION_DAYS: u32 = 36_500;
+
+/// Keeps `days` of a site's feedback (`None`: forever) and deletes what is older now;
+/// returns how many submissions went. Later ones go as they age (`workers`, hourly).
+pub fn set_retention(
+    db: &mut dyn Database,
+    key: &str,
+    days: Option<u32>,
+) -> Result<u64, OwnerError> {
+    if days.is_some_and(|days| !(1..=MAX_RETENTION_DAYS).contains(&days)) {
+        return Err(OwnerError::Invalid(format!(
+            "a site keeps its feedback for 1 to {MAX_RETENTION_DAYS} days, or forever"
+        )));
+    }
+    db.site(key)?
+        .ok_or_else(|| OwnerError::UnknownSite(key.to_owned()))?;
+    db.set_retention(key, days)?;
+    Ok(db.apply_retention(now_millis())?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_origins_follow_one_rule() {
+        assert_eq!(site_name("  Shop ").unwrap(), "Shop");
+        assert!(site_name(" ").is_err());
+        assert!(site_name(&"x".repeat(MAX_SITE_NAME_CHARS + 1)).is_err());
+        assert_eq!(
+            origins(["https://Shop.example/", "", "http://localhost:8080"]).unwrap(),
+            ["https://shop.example", "http://localhost:8080"]
+        );
+        assert!(origins(["", " "]).is_err());
+        assert!(origins(["https://shop.example/path"]).is_err());
+    }
+
+    #[test]
+    fn the_snippet_names_the_collector_and_the_site() {
+        let key = SiteKey::parse("shop").unwrap();
+        assert_eq!(
+            snippet("https://feedback.example/", &key),
+            r#"<script src="https://feedback.example/earshot.js" data-site="shop" async></script>"#
+        );
+    }
+}
