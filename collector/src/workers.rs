@@ -9,7 +9,9 @@
 //! - retention: each site's old feedback, every [`RETENTION_EVERY`] (expired sessions go
 //!   whenever someone signs in);
 //! - forgetting: visitors and sign-in sources whose limits have refilled, every
-//!   [`FORGET_EVERY`], so memory stays bounded.
+//!   [`FORGET_EVERY`], so memory stays bounded; then the allocator gives back to the system
+//!   what was freed (glibc keeps it otherwise: under ingest with exports, heaptrack measured
+//!   a 47 MB heap peak while the process held 116 MB).
 
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
@@ -114,6 +116,7 @@ impl Workers {
             while stop.pause(FORGET_EVERY) {
                 rate_limits.forget_idle();
                 logins.forget_idle();
+                give_back_freed_memory();
             }
         })?;
         Ok(workers)
@@ -140,6 +143,17 @@ impl Workers {
                 tracing::error!(worker = name, "a background worker panicked");
             }
         }
+    }
+}
+
+/// Returns the memory glibc's allocator holds freed (after an export, a burst of requests)
+/// to the system, so resident memory follows what is in use.
+fn give_back_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free pages of the allocator's own arenas; it takes
+    // no pointer and is safe to call from any thread at any time.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 

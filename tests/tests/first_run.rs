@@ -133,14 +133,7 @@ async fn a_new_owner_sets_up_from_the_log_and_reads_the_first_feedback() {
         .goto(&collector.url("/admin/login"))
         .await
         .unwrap();
-    let notice = browser
-        .client
-        .find(Locator::Css("[role=note]"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let notice = browser.text("[role=note]").await;
     assert!(notice.contains("set-up link"), "{notice}");
     check_page(&browser, &collector, "/admin/login", "sign-in").await;
 
@@ -156,16 +149,7 @@ async fn a_new_owner_sets_up_from_the_log_and_reads_the_first_feedback() {
     fill(&browser, "#site_name", "Tea shop").await;
     fill(&browser, "#origins", &shop_origin).await;
     submit(&browser).await;
-    let error = browser
-        .client
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("[role=alert]"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let error = browser.text("[role=alert]").await;
     assert_eq!(error, "The two passwords differ.");
     fill(&browser, "#password", PASSWORD).await;
     fill(&browser, "#password_again", PASSWORD).await;
@@ -234,16 +218,7 @@ async fn a_new_owner_sets_up_from_the_log_and_reads_the_first_feedback() {
     fill(&browser, "#password", PASSWORD).await;
     submit(&browser).await;
     wait_for_path(&browser, "/admin/inbox").await;
-    let comment = browser
-        .client
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css(".item .comment"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let comment = browser.text(".item .comment").await;
     assert_eq!(comment, COMMENT);
 
     // Every dashboard page: no axe violation, nothing wider than a phone.

@@ -505,13 +505,18 @@ fn start_with_stderr(mut command: Command, port: u16, stderr: Stdio) -> Result<S
     Ok(server)
 }
 
-const WRK_SCRIPT: &str = r#"-- Unique submissions: the time, the wrk thread and a counter make each id.
-local threads = 0
+/// Numbers wrk's threads, so that each thread's submission ids differ: the start of every
+/// wrk script here.
+pub(crate) const WRK_THREAD_IDS: &str = r#"local threads = 0
 function setup(thread)
   threads = threads + 1
   thread:set("thread_id", threads)
 end
-local counter = 0
+"#;
+
+/// Unique submissions: the time, the wrk thread and a counter make each id (after
+/// [`WRK_THREAD_IDS`]).
+const WRK_SCRIPT: &str = r#"local counter = 0
 local started = os.time()
 -- Several wrk at once (two replicas) each get their own seed, so their ids differ too.
 local seed = 0
@@ -562,7 +567,8 @@ fn bench_ingest(args: &BenchArgs, dir: &Path, postgres: &str) -> Result<Ingest> 
         "Ingest: earshot on SQLite and on PostgreSQL (one collector, two replicas) against a no-storage baseline",
     );
     let script = dir.join("post.lua");
-    std::fs::write(&script, WRK_SCRIPT).map_err(|err| err.to_string())?;
+    std::fs::write(&script, [WRK_THREAD_IDS, WRK_SCRIPT].concat())
+        .map_err(|err| err.to_string())?;
 
     let mut servers = Vec::new();
     let mut ports = Vec::new();

@@ -31,13 +31,8 @@ const EMAIL: &str = "soak@bench.example";
 const PASSWORD: &str = "soak-bench-password";
 
 /// Submissions with comments of every length up to the 5,000-character limit: most are a
-/// sentence, one in ten is long.
-const SOAK_SCRIPT: &str = r#"local threads = 0
-function setup(thread)
-  threads = threads + 1
-  thread:set("thread_id", threads)
-end
-local counter = 0
+/// sentence, one in ten is long (after [`super::bench::WRK_THREAD_IDS`]).
+const SOAK_SCRIPT: &str = r#"local counter = 0
 local started = os.time()
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "text/plain;charset=UTF-8"
@@ -114,7 +109,11 @@ pub fn run(args: &SoakArgs, dir: &Path) -> Result<serde_json::Value> {
     let base = format!("http://127.0.0.1:{port}");
 
     let script = dir.join("soak.lua");
-    std::fs::write(&script, SOAK_SCRIPT).map_err(|err| err.to_string())?;
+    std::fs::write(
+        &script,
+        [super::bench::WRK_THREAD_IDS, SOAK_SCRIPT].concat(),
+    )
+    .map_err(|err| err.to_string())?;
     let jar = dir.join("soak-cookies.txt");
     let _ = std::fs::remove_file(&jar);
     exec(Command::new("curl").args([

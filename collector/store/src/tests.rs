@@ -671,7 +671,26 @@ async fn connections_lost_in_a_server_restart_are_replaced() {
         ))
         .unwrap();
         assert!(ended.len() >= 2, "the writer's and the pool's connections");
-        std::thread::sleep(Duration::from_millis(300));
+        // Until the server has really ended them: only then does the next submission prove
+        // that the store reconnects (a fixed pause could pass on connections still alive).
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let left: i64 = wait(admin.client.query_one(
+                "SELECT count(*) FROM pg_stat_activity
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                &[],
+            ))
+            .unwrap()
+            .get(0);
+            if left == 0 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{left} connections still alive 10 s after pg_terminate_backend"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
 
         let second = submission(2).submission;
         assert_eq!(store.submit(second, 2).await.unwrap(), Stored::New);

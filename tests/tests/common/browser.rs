@@ -186,6 +186,20 @@ impl Browser {
             .unwrap()
     }
 
+    /// The text of the first element `css` matches on the page, once it is there (at most
+    /// 10 s).
+    pub async fn text(&self, css: &str) -> String {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|err| panic!("no {css} on the page: {err}"))
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// Runs axe-core on the whole page (a dashboard page), returning the violations as
     /// "rule: help (n nodes: selectors)" lines.
     pub async fn axe_page_violations(&self) -> Vec<String> {
