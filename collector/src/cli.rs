@@ -88,6 +88,18 @@ pub enum Command {
         #[arg(long, short)]
         output: PathBuf,
     },
+    /// Copy the whole database (sites, feedback, tokens, accounts, webhooks, deliveries) to
+    /// another engine or file: `--to postgres://…` from SQLite, or `--to earshot.db` from
+    /// PostgreSQL. Stop the collector first, or the copy misses what arrives meanwhile
+    Copy {
+        /// The target: a `postgres://` URL, or a SQLite file (created when missing). It must be
+        /// empty unless `--resume`
+        #[arg(long)]
+        to: String,
+        /// Go on with a copy that stopped: rows the target holds already are kept
+        #[arg(long)]
+        resume: bool,
+    },
     /// Delete everything left with one email address (a visitor's request for erasure).
     Erase {
         /// The visitor's email address.

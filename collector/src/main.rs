@@ -38,6 +38,7 @@ fn main() -> ExitCode {
         Command::Export(ref args) => export(&cli, args),
         Command::User(ref command) => user(&cli, command),
         Command::Backup { ref output } => backup(&cli, output),
+        Command::Copy { ref to, resume } => copy(&cli, to, resume),
         Command::Erase {
             ref email,
             ref site,
@@ -135,6 +136,60 @@ fn reachable_base(public_url: &str, listen: &std::net::SocketAddr) -> String {
     } else {
         public_url.to_owned()
     }
+}
+
+fn copy(cli: &Cli, to: &str, resume: bool) -> CliResult {
+    let from = cli.location()?;
+    let to = if to.starts_with("postgres://") || to.starts_with("postgresql://") {
+        store::Location::Postgres(to.to_owned())
+    } else {
+        store::Location::Sqlite(to.strip_prefix("sqlite://").unwrap_or(to).into())
+    };
+    eprintln!("Copying {} to {}", from.describe(), to.describe());
+    let started = std::time::Instant::now();
+    // A bar per table for a person watching; scripts get the summary only.
+    let watching = io::stderr().is_terminal();
+    let mut bar: Option<(String, ProgressBar)> = None;
+    let report = store::copy::copy(&from, &to, resume, &mut |table, copied, total| {
+        if !watching {
+            return;
+        }
+        if bar.as_ref().is_none_or(|(name, _)| name != table) {
+            if let Some((_, done)) = bar.take() {
+                done.finish();
+            }
+            let fresh = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+            fresh.set_style(
+                ProgressStyle::with_template(&format!(
+                    "{table:<20} {{bar:30}} {{pos}}/{{len}} rows ({{per_sec}}, {{eta}} left)"
+                ))
+                .expect("a valid progress template"),
+            );
+            bar = Some((table.to_owned(), fresh));
+        }
+        if let Some((_, current)) = &bar {
+            current.set_position(copied);
+        }
+    })?;
+    if let Some((_, done)) = bar.take() {
+        done.finish();
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let rows: u64 = report.tables.iter().map(|(_, from, _)| from).sum();
+    let mut out = io::stderr().lock();
+    writeln!(out, "{:<20} {:>10} {:>10}", "table", "source", "target")?;
+    for (table, source, target) in &report.tables {
+        writeln!(out, "{table:<20} {source:>10} {target:>10}")?;
+    }
+    writeln!(
+        out,
+        "{rows} rows in {seconds:.1} s ({:.0} rows/s)",
+        rows as f64 / seconds.max(0.001)
+    )?;
+    if !report.complete() {
+        return Err("the target does not hold every row of the source".into());
+    }
+    Ok(())
 }
 
 fn backup(cli: &Cli, output: &std::path::Path) -> CliResult {

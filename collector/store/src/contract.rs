@@ -37,6 +37,8 @@ pub enum StoreError {
     BatchFailed(String),
     #[error("writing the export failed: {0}")]
     Export(String),
+    #[error("copy: {0}")]
+    Copy(String),
     #[error("the storage writer has stopped")]
     WriterGone,
     #[error("no site has the key {0:?}")]

@@ -17,10 +17,12 @@
 //! - [`model`]: accounts, sessions, webhooks and deliveries;
 //! - [`contract`]: the [`Database`] trait, its records and errors, the SQL both engines share;
 //! - [`sqlite`] and `postgres`: the two engines;
-//! - [`pool`]: the [`Store`] handle the server shares (connection pools and the writer thread).
+//! - [`pool`]: the [`Store`] handle the server shares (connection pools and the writer thread);
+//! - [`copy`]: a whole database from one engine to the other (`earshot copy`).
 
 pub mod clock;
 pub mod contract;
+pub mod copy;
 pub mod model;
 pub mod origin;
 pub mod pool;

@@ -139,13 +139,18 @@ impl Collector {
 
     /// A collector on an empty SQLite database: no site, no account (the first run).
     pub fn start_empty() -> Self {
-        let dir = tempfile::tempdir().unwrap();
+        Self::start_existing(&Engine::Sqlite, tempfile::tempdir().unwrap())
+    }
+
+    /// A collector on the database as it is: `dir/earshot.db` (SQLite) or the engine's
+    /// PostgreSQL database; nothing is added.
+    pub fn start_existing(engine: &Engine, dir: tempfile::TempDir) -> Self {
         let port = free_port();
-        let child = serve(&Engine::Sqlite, dir.path(), port, &[]);
+        let child = serve(engine, dir.path(), port, &[]);
         let collector = Self {
             port,
             dir,
-            engine: Engine::Sqlite,
+            engine: engine.clone(),
             serve_args: Vec::new(),
             child,
         };

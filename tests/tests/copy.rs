@@ -1,0 +1,207 @@
+//! `earshot copy` between the engines, with the real binary on real SQLite files and a real
+//! PostgreSQL server: SQLite → PostgreSQL → SQLite gives exports byte-identical to the
+//! original, and the API token, the owner's password and the webhook's secret still work.
+
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+
+use common::collector::{Collector, Engine, binary, feedback_body, http};
+use earshot_collector::store::Location;
+use earshot_collector::webhooks::WebhookFormat;
+
+const ORIGIN: &str = "https://shop.example";
+const PASSWORD: &str = "correct horse battery";
+
+/// `earshot --database-url/--database SOURCE ARGS…`.
+fn earshot(source: &Location, args: &[&str]) -> Output {
+    let mut command = std::process::Command::new(binary());
+    match source {
+        Location::Sqlite(path) => command
+            .arg("--database")
+            .arg(path)
+            .env_remove("EARSHOT_DATABASE_URL"),
+        Location::Postgres(url) => command.arg("--database-url").arg(url),
+    };
+    command
+        .args(args)
+        .env("EARSHOT_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+fn ok(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Everything of `demo`, spam included, as `earshot export` writes it (the same bytes as the
+/// export API).
+fn export(location: &Location, format: &str) -> Vec<u8> {
+    let out = earshot(
+        location,
+        &[
+            "export", "--site", "demo", "--spam", "include", "--format", format,
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+#[test]
+fn sqlite_to_postgres_to_sqlite_keeps_everything() {
+    let Some(postgres) = Engine::postgres() else {
+        return;
+    };
+    let Engine::Postgres(scratch) = &postgres else {
+        unreachable!()
+    };
+    let postgres_location = Location::Postgres(scratch.url().to_owned());
+
+    // The original: a collector on SQLite with feedback of every kind, triaged, a token, an
+    // owner and a webhook.
+    let original = Collector::start_with(
+        &[ORIGIN],
+        &["--rate-limit-visitor", "0", "--rate-limit-site", "0"],
+    );
+    let agent = http();
+    for n in 0..40 {
+        let extra = match n % 4 {
+            0 => {
+                serde_json::json!({"email": "ada@example.com", "referrer": "https://search.example/"})
+            }
+            1 => serde_json::json!({"user_id": "customer-42", "metadata": {"plan": "pro"}}),
+            2 => serde_json::json!({"open_ms": 10, "comment": "=HYPERLINK(\"x\")"}),
+            _ => serde_json::json!({"rating": {"kind": "nps", "value": n % 11}}),
+        };
+        let body = feedback_body(&format!("feedback {n}, \"quoted\"\nnew line"), extra);
+        assert_eq!(original.post_feedback(&agent, ORIGIN, &body), 201);
+    }
+    let token = original.create_token(Some("demo"));
+    original.add_user("owner@shop.example", PASSWORD, &[]);
+    let sqlite_location = Location::Sqlite(original.database());
+    let mut db = sqlite_location.connect().unwrap();
+    db.add_webhook(
+        "demo",
+        "https://hooks.example/earshot",
+        "whsec_kept_secret",
+        WebhookFormat::Slack,
+    )
+    .unwrap();
+    let mut first = None;
+    db.for_each_feedback_in(
+        &["demo".to_owned()],
+        &Default::default(),
+        earshot_collector::store::Page::All,
+        &mut |row| {
+            first.get_or_insert(row.id);
+            Ok(())
+        },
+    )
+    .unwrap();
+    db.triage(
+        &first.unwrap(),
+        earshot_collector::store::FeedbackStatus::Resolved,
+        "answered",
+    )
+    .unwrap();
+    let webhooks = db.webhooks("demo").unwrap();
+    drop(db);
+    let csv = export(&sqlite_location, "csv");
+    let jsonl = export(&sqlite_location, "jsonl");
+    assert!(
+        csv.iter().filter(|b| **b == b'\n').count() > 40,
+        "every row exported"
+    );
+    // The collector stops first, as the README asks.
+    let mut original = original;
+    assert!(original.terminate().success());
+
+    // To PostgreSQL.
+    let summary = ok(earshot(&sqlite_location, &["copy", "--to", scratch.url()]));
+    assert!(
+        summary.contains("feedback") && summary.contains("rows/s"),
+        "{summary}"
+    );
+    assert_eq!(
+        export(&postgres_location, "csv"),
+        csv,
+        "CSV after SQLite → PostgreSQL"
+    );
+    assert_eq!(export(&postgres_location, "jsonl"), jsonl);
+
+    // A second copy into the same database is refused; with --resume it adds nothing.
+    let again = earshot(&sqlite_location, &["copy", "--to", scratch.url()]);
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("already holds data"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    ok(earshot(
+        &sqlite_location,
+        &["copy", "--to", scratch.url(), "--resume"],
+    ));
+    assert_eq!(export(&postgres_location, "csv"), csv, "nothing twice");
+
+    // And back to a new SQLite file.
+    let back = tempfile::tempdir().unwrap();
+    let back_file = back.path().join("earshot.db");
+    ok(earshot(
+        &postgres_location,
+        &["copy", "--to", back_file.to_str().unwrap()],
+    ));
+    let back_location = Location::Sqlite(back_file.clone());
+    assert_eq!(
+        export(&back_location, "csv"),
+        csv,
+        "CSV after PostgreSQL → SQLite"
+    );
+    assert_eq!(export(&back_location, "jsonl"), jsonl);
+    assert_eq!(
+        back_location.connect().unwrap().webhooks("demo").unwrap(),
+        webhooks,
+        "the webhook and its secret"
+    );
+
+    // The copy serves: the old token exports, the owner signs in with the old password, and
+    // new feedback gets an id after the copied ones.
+    let served = Collector::start_existing(&Engine::Sqlite, back);
+    let (status, served_csv) = served.export(Some(&token), "feedback.csv?spam=include");
+    assert_eq!(status, 200, "the API token still works");
+    assert_eq!(served_csv, csv);
+    let signed_in = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .new_agent()
+        .post(&served.url("/admin/login"))
+        .send_form([
+            ("email", "owner@shop.example"),
+            ("password", PASSWORD),
+            ("next", "/admin/inbox"),
+        ])
+        .unwrap();
+    assert_eq!(signed_in.status(), 303, "the password still works");
+    assert_eq!(
+        served.post_feedback(
+            &agent,
+            ORIGIN,
+            &feedback_body("after the move", serde_json::json!({}))
+        ),
+        201
+    );
+    assert!(Path::new(&back_file).exists());
+    drop(served);
+    drop(original);
+}
