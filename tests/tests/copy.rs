@@ -205,3 +205,61 @@ fn sqlite_to_postgres_to_sqlite_keeps_everything() {
     drop(served);
     drop(original);
 }
+
+/// The README's PostgreSQL backup: `pg_dump --format=custom`, then `pg_restore` into an empty
+/// database, and collectors on it serve everything as before.
+#[test]
+fn a_postgresql_dump_restores_into_a_working_database() {
+    let Some(postgres) = Engine::postgres() else {
+        return;
+    };
+    let original = Collector::start_on(
+        &postgres,
+        &[ORIGIN],
+        &["--rate-limit-visitor", "0", "--rate-limit-site", "0"],
+    );
+    let agent = http();
+    for n in 0..20 {
+        let body = feedback_body(&format!("before the dump {n}"), serde_json::json!({}));
+        assert_eq!(original.post_feedback(&agent, ORIGIN, &body), 201);
+    }
+    let token = original.create_token(Some("demo"));
+    let (_, csv) = original.export(Some(&token), "feedback.csv");
+    let Engine::Postgres(scratch) = &postgres else {
+        unreachable!()
+    };
+    let dump = original.dir.path().join("earshot.dump");
+    let dumped = std::process::Command::new("pg_dump")
+        .args(["--format=custom", "--no-owner", "--file"])
+        .arg(&dump)
+        .arg(scratch.url())
+        .output()
+        .unwrap();
+    assert!(
+        dumped.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dumped.stderr)
+    );
+
+    let admin = std::env::var("EARSHOT_TEST_POSTGRES_URL").unwrap();
+    let restored =
+        std::sync::Arc::new(earshot_collector::store::ScratchDatabase::create(&admin).unwrap());
+    let loaded = std::process::Command::new("pg_restore")
+        .args(["--no-owner", "--dbname", restored.url()])
+        .arg(&dump)
+        .output()
+        .unwrap();
+    assert!(
+        loaded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&loaded.stderr)
+    );
+
+    let served =
+        Collector::start_existing(&Engine::Postgres(restored), tempfile::tempdir().unwrap());
+    let (status, restored_csv) = served.export(Some(&token), "feedback.csv");
+    assert_eq!(status, 200, "the token works on the restored database");
+    assert_eq!(restored_csv, csv, "every submission, byte for byte");
+    let body = feedback_body("after the restore", serde_json::json!({}));
+    assert_eq!(served.post_feedback(&agent, ORIGIN, &body), 201);
+}
