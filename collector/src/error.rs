@@ -153,4 +153,31 @@ mod tests {
         assert_eq!(api.field.as_deref(), Some("comment"));
         assert!(api.message.contains("5000"), "{}", api.message);
     }
+
+    /// A storage failure answers `500 internal` with a fixed sentence: the database's own
+    /// message (paths, SQL, server names) stays in the log.
+    #[actix_web::test]
+    async fn an_internal_error_tells_nothing_of_the_storage() {
+        let err = AppError::from(StoreError::BatchFailed(
+            "PostgreSQL: relation \"secret_table_name\" does not exist (42P01)".into(),
+        ));
+        let response = err.error_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = to_bytes(response.into_body()).await.unwrap();
+        let api: ApiError = serde_json::from_slice(&body).unwrap();
+        assert_eq!(api.code, ErrorCode::Internal);
+        assert_eq!(
+            api.message,
+            "the collector could not complete the request; nothing was stored"
+        );
+        assert!(!String::from_utf8_lossy(&body).contains("secret_table_name"));
+    }
+
+    /// The store's outcomes about the request itself are answered as such, not as 500.
+    #[test]
+    fn a_site_deleted_meanwhile_is_an_unknown_site() {
+        let err = AppError::from(StoreError::UnknownSite("gone".into()));
+        assert_eq!(err.code(), ErrorCode::UnknownSite);
+        assert_eq!(err.status_code(), StatusCode::NOT_FOUND);
+    }
 }

@@ -89,6 +89,38 @@ async fn a_submission_without_origin_is_refused_whatever_its_site() {
     }
 }
 
+/// Ingest sets no cookie, on acceptance as on refusal: a visitor is never tracked.
+#[actix_web::test]
+async fn ingest_sets_no_cookie() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app!(&dir);
+    for (origin, expected) in [
+        ("https://shop.example", StatusCode::CREATED),
+        ("https://elsewhere.example", StatusCode::FORBIDDEN),
+    ] {
+        let body = serde_json::json!({
+            "id": uuid::Uuid::new_v4().to_string(),
+            "site": "demo",
+            "rating": {"kind": "stars", "value": 4},
+            "page_url": "https://shop.example/?utm_source=mail",
+            "open_ms": 5000,
+        });
+        let request = test::TestRequest::post()
+            .uri("/v1/feedback")
+            .insert_header((header::CONTENT_TYPE, "text/plain"))
+            .insert_header((header::ORIGIN, origin))
+            .set_payload(body.to_string())
+            .to_request();
+        let response = test::call_service(&app, request).await;
+        assert_eq!(response.status(), expected, "{origin}");
+        assert!(
+            response.headers().get(header::SET_COOKIE).is_none(),
+            "{origin}: {:?}",
+            response.headers()
+        );
+    }
+}
+
 #[actix_web::test]
 async fn a_preflight_is_answered_for_any_origin() {
     let dir = tempfile::tempdir().unwrap();

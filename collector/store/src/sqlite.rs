@@ -961,3 +961,22 @@ impl Database for Connection {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `--sync full` and `--sync normal` are what SQLite is told: `synchronous` 2 and 1.
+    #[test]
+    fn durability_sets_sqlites_synchronous() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open_connection(&dir.path().join("sync.db")).unwrap();
+        for (durability, expected) in [(Durability::PowerLoss, 2), (Durability::ProcessCrash, 1)] {
+            set_durability(&conn, durability).unwrap();
+            let synchronous: i64 = conn
+                .pragma_query_value(None, "synchronous", |row| row.get(0))
+                .unwrap();
+            assert_eq!(synchronous, expected, "{durability:?}");
+        }
+    }
+}
