@@ -27,10 +27,17 @@ pub fn databases() -> Vec<TestDatabase> {
                 _scratch: Some(scratch),
             });
         }
-        _ if std::env::var_os("EARSHOT_E2E_REQUIRED").is_some() => {
-            panic!("EARSHOT_TEST_POSTGRES_URL is not set: the PostgreSQL engine would go untested")
+        // A skip is never silent: without a server the run fails and says how to get one,
+        // unless it asked to skip (EARSHOT_ALLOW_SKIPS=1).
+        _ if std::env::var_os("EARSHOT_E2E_REQUIRED").is_some()
+            || std::env::var_os("EARSHOT_ALLOW_SKIPS").is_none() =>
+        {
+            panic!(
+                "EARSHOT_TEST_POSTGRES_URL is not set: the PostgreSQL engine would go untested. \
+                 Run `cargo xtask test` (it starts a server), or set EARSHOT_ALLOW_SKIPS=1 to skip"
+            )
         }
-        _ => eprintln!("EARSHOT_TEST_POSTGRES_URL is not set: testing SQLite only"),
+        _ => eprintln!("SKIPPED: EARSHOT_TEST_POSTGRES_URL is not set: testing SQLite only"),
     }
     all
 }

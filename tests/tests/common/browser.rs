@@ -39,7 +39,7 @@ pub async fn start() -> Option<Browser> {
     .collect::<Vec<_>>();
     if !missing.is_empty() {
         let message = format!(
-            "browser test needs {}: run `cargo xtask test`",
+            "browser test needs {}: run `cargo xtask test`, or set EARSHOT_ALLOW_SKIPS=1 to skip",
             missing.join(", ")
         );
         assert!(!browser_required(), "{message}");

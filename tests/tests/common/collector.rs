@@ -27,11 +27,12 @@ impl Engine {
             Ok(admin) if !admin.is_empty() => Some(Self::Postgres(Arc::new(
                 ScratchDatabase::create(&admin).expect("a scratch PostgreSQL database"),
             ))),
-            _ if std::env::var_os("EARSHOT_E2E_REQUIRED").is_some() => {
-                panic!("EARSHOT_TEST_POSTGRES_URL is not set: PostgreSQL would go untested")
-            }
+            _ if super::browser_required() => panic!(
+                "EARSHOT_TEST_POSTGRES_URL is not set: PostgreSQL would go untested. Run \
+                 `cargo xtask test` (it starts a server), or set EARSHOT_ALLOW_SKIPS=1 to skip"
+            ),
             _ => {
-                eprintln!("EARSHOT_TEST_POSTGRES_URL is not set: skipping PostgreSQL");
+                eprintln!("SKIPPED: EARSHOT_TEST_POSTGRES_URL is not set: no PostgreSQL");
                 None
             }
         }
