@@ -63,6 +63,22 @@ async fn health_is_reported() {
     assert_eq!(response.status(), StatusCode::OK);
 }
 
+/// `POST /v1/feedback` of a valid submission for `site`, as the widget sends it, without
+/// `Origin` (add one to the request).
+fn feedback_post(site: &str) -> test::TestRequest {
+    let body = serde_json::json!({
+        "id": uuid::Uuid::new_v4().to_string(),
+        "site": site,
+        "rating": {"kind": "stars", "value": 4},
+        "page_url": "https://shop.example/",
+        "open_ms": 5000,
+    });
+    test::TestRequest::post()
+        .uri("/v1/feedback")
+        .insert_header((header::CONTENT_TYPE, "text/plain"))
+        .set_payload(body.to_string())
+}
+
 /// Without `Origin`, which page sent a submission cannot be checked: refused before the body
 /// is read, whatever site it names (the OpenAPI document marks the header required).
 #[actix_web::test]
@@ -70,18 +86,7 @@ async fn a_submission_without_origin_is_refused_whatever_its_site() {
     let dir = tempfile::tempdir().unwrap();
     let app = app!(&dir);
     for site in ["demo", "nosuchsite"] {
-        let body = serde_json::json!({
-            "id": "0c0c5fbe-e0c1-4d28-9047-2d42adc70d83",
-            "site": site,
-            "rating": {"kind": "stars", "value": 4},
-            "page_url": "https://shop.example/",
-            "open_ms": 5000,
-        });
-        let request = test::TestRequest::post()
-            .uri("/v1/feedback")
-            .insert_header((header::CONTENT_TYPE, "text/plain"))
-            .set_payload(body.to_string())
-            .to_request();
+        let request = feedback_post(site).to_request();
         let response = test::call_service(&app, request).await;
         assert_eq!(response.status(), StatusCode::FORBIDDEN, "{site}");
         let error: ApiError = test::read_body_json(response).await;
@@ -98,18 +103,8 @@ async fn ingest_sets_no_cookie() {
         ("https://shop.example", StatusCode::CREATED),
         ("https://elsewhere.example", StatusCode::FORBIDDEN),
     ] {
-        let body = serde_json::json!({
-            "id": uuid::Uuid::new_v4().to_string(),
-            "site": "demo",
-            "rating": {"kind": "stars", "value": 4},
-            "page_url": "https://shop.example/?utm_source=mail",
-            "open_ms": 5000,
-        });
-        let request = test::TestRequest::post()
-            .uri("/v1/feedback")
-            .insert_header((header::CONTENT_TYPE, "text/plain"))
+        let request = feedback_post("demo")
             .insert_header((header::ORIGIN, origin))
-            .set_payload(body.to_string())
             .to_request();
         let response = test::call_service(&app, request).await;
         assert_eq!(response.status(), expected, "{origin}");

@@ -147,6 +147,14 @@ fn refused_page(check: Check) -> Markup {
     } else {
         "This set-up link is not valid: copy the whole link from the collector's log."
     };
+    setup_frame(html! {
+        p.error role="alert" { (why) }
+        p { "Restart " code { "earshot serve" } " for a new link, or create the first account on the server with " code { "earshot user add you@example.com" } "." }
+    })
+}
+
+/// The set-up pages' frame: no session, one card under the page's title.
+fn setup_frame(body: Markup) -> Markup {
     pages::layout(
         "Set up Earshot",
         None,
@@ -154,46 +162,37 @@ fn refused_page(check: Check) -> Markup {
         html! {
             section.card.narrow {
                 h1 { "Set up Earshot" }
-                p.error role="alert" { (why) }
-                p { "Restart " code { "earshot serve" } " for a new link, or create the first account on the server with " code { "earshot user add you@example.com" } "." }
+                (body)
             }
         },
     )
 }
 
 fn setup_page(token: &str, error: Option<&str>, form: &SetupForm) -> Markup {
-    pages::layout(
-        "Set up Earshot",
-        None,
-        "",
-        html! {
-            section.card.narrow {
-                h1 { "Set up Earshot" }
-                p { "Create the owner account, then the first site that will show the feedback widget." }
-                @if let Some(error) = error {
-                    p.error role="alert" { (error) }
-                }
-                form.stack method="post" action="/admin/setup" {
-                    input type="hidden" name="token" value=(token);
-                    fieldset.stack {
-                        legend { "Your account" }
-                        label for="email" { "Email" }
-                        input #email type="email" name="email" autocomplete="username" required value=(form.email);
-                        label for="password" { "Password (at least " (accounts::MIN_PASSWORD_CHARS) " characters)" }
-                        input #password type="password" name="password" autocomplete="new-password" required minlength=(accounts::MIN_PASSWORD_CHARS);
-                        label for="password_again" { "Password again" }
-                        input #password_again type="password" name="password_again" autocomplete="new-password" required minlength=(accounts::MIN_PASSWORD_CHARS);
-                    }
-                    fieldset.stack {
-                        legend { "Your first site" }
-                        label for="site_name" { "Name" }
-                        input #site_name type="text" name="site_name" required maxlength=(earshot_shared::limits::MAX_SITE_NAME_CHARS) placeholder="Shop" value=(form.site_name);
-                        label for="origins" { "Its address (origin), one per line" }
-                        textarea #origins name="origins" rows="2" required placeholder="https://shop.example" { (form.origins) }
-                    }
-                    button.primary type="submit" { "Create the account and the site" }
-                }
+    setup_frame(html! {
+        p { "Create the owner account, then the first site that will show the feedback widget." }
+        @if let Some(error) = error {
+            p.error role="alert" { (error) }
+        }
+        form.stack method="post" action="/admin/setup" {
+            input type="hidden" name="token" value=(token);
+            fieldset.stack {
+                legend { "Your account" }
+                label for="email" { "Email" }
+                input #email type="email" name="email" autocomplete="username" required value=(form.email);
+                label for="password" { "Password (at least " (accounts::MIN_PASSWORD_CHARS) " characters)" }
+                input #password type="password" name="password" autocomplete="new-password" required minlength=(accounts::MIN_PASSWORD_CHARS);
+                label for="password_again" { "Password again" }
+                input #password_again type="password" name="password_again" autocomplete="new-password" required minlength=(accounts::MIN_PASSWORD_CHARS);
             }
-        },
-    )
+            fieldset.stack {
+                legend { "Your first site" }
+                label for="site_name" { "Name" }
+                input #site_name type="text" name="site_name" required maxlength=(earshot_shared::limits::MAX_SITE_NAME_CHARS) placeholder="Shop" value=(form.site_name);
+                label for="origins" { "Its address (origin), one per line" }
+                textarea #origins name="origins" rows="2" required placeholder="https://shop.example" { (form.origins) }
+            }
+            button.primary type="submit" { "Create the account and the site" }
+        }
+    })
 }
