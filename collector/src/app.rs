@@ -9,7 +9,7 @@ use actix_web::{App, HttpResponse, ResponseError, guard, web};
 
 use crate::error::AppError;
 use crate::state::{AppState, REQUEST_TIMEOUT_SECS};
-use crate::{dashboard, export, files, ingest, openapi, operations, widget_settings};
+use crate::{conversation, dashboard, export, files, ingest, openapi, operations, widget_settings};
 
 /// The application `earshot serve` runs on each worker: every route, the JSON 404, and the
 /// middleware (request log, compression, the request time limit).
@@ -112,6 +112,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .default_service(wrong_method(STYLESHEET)),
             )
             .configure(dashboard::configure)
+            .configure(conversation::configure)
             .service(web::scope("/v1").default_service(web::to(not_found)))
             // The widget's files are fetched by pages on other origins (module import, wasm
             // streaming), which needs CORS; they are public, so any origin may read them.

@@ -174,6 +174,28 @@ pub struct ServeArgs {
     /// the metrics are public (they hold counts and timings, no visitor data).
     #[arg(long, env = "EARSHOT_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+
+    /// The SMTP server email is sent through: `smtp://user:password@host:587` (STARTTLS,
+    /// required), `smtps://user:password@host:465` (TLS), or `smtp://host:25?tls=none` for a
+    /// relay on this machine. Without it, replies wait in the outbox and the dashboard says
+    /// so; nothing else changes.
+    #[arg(
+        long,
+        env = "EARSHOT_SMTP_URL",
+        hide_env_values = true,
+        requires = "mail_from"
+    )]
+    pub smtp_url: Option<String>,
+
+    /// The address email is sent from, e.g. `feedback@shop.example`; the name shown is the
+    /// site's. Its domain needs SPF, DKIM and DMARC records (see the README).
+    #[arg(long, env = "EARSHOT_MAIL_FROM")]
+    pub mail_from: Option<String>,
+
+    /// Seconds before an email the SMTP server did not take is tried again; the wait
+    /// doubles each time, for ten attempts.
+    #[arg(long, env = "EARSHOT_MAIL_RETRY_SECS", default_value_t = crate::mail::RETRY_FIRST_SECS, value_parser = clap::value_parser!(u64).range(1..))]
+    pub mail_retry_secs: u64,
 }
 
 #[derive(Debug, Subcommand)]

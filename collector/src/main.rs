@@ -74,6 +74,23 @@ fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
     let logins = earshot_collector::logins::LoginLimits::default();
     let assets =
         earshot_collector::assets::Assets::choose(args.www_dir.clone(), args.widget_dir.clone());
+    let mail = match (&args.smtp_url, &args.mail_from) {
+        (Some(url), Some(from)) if !url.trim().is_empty() => {
+            let mailer = earshot_collector::mail::Mailer::new(
+                url,
+                from,
+                &reachable_base(&cli.public_url, &args.listen),
+            )?;
+            tracing::info!(server = mailer.server(), from = %mailer.from_address(), "email is sent through SMTP");
+            Some(std::sync::Arc::new(mailer))
+        }
+        _ => {
+            tracing::warn!(
+                "no --smtp-url: replies to visitors wait in the outbox until email is set up"
+            );
+            None
+        }
+    };
     let state = AppState {
         store,
         metrics: Default::default(),
@@ -90,6 +107,8 @@ fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
         webhook_reach,
         metrics_token: args.metrics_token.clone().filter(|token| !token.is_empty()),
         setup: Default::default(),
+        mail,
+        conversations: Default::default(),
     };
     // The first run: no owner yet, so the log carries a one-time link to create one.
     if state.store.read(|db| Ok(db.users()?.is_empty()))? {
@@ -108,6 +127,7 @@ fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
         WorkerSettings {
             webhook_retry: Duration::from_secs(args.webhook_retry_secs.max(1)),
             webhook_reach,
+            mail_retry: Duration::from_secs(args.mail_retry_secs),
         },
     )?;
     let mut server = HttpServer::new(move || app::build_app(state.clone()))

@@ -120,6 +120,29 @@ pub fn set_retention(
     Ok(db.apply_retention(now_millis())?)
 }
 
+/// The longest email address, in characters (RFC 5321's path limit).
+pub const MAX_EMAIL_CHARS: usize = 254;
+
+/// Sets where visitors' replies to a site's emails go: an address such as
+/// support@shop.example, or nothing (empty) to leave `Reply-To` out.
+pub fn set_reply_to(db: &mut dyn Database, key: &str, address: &str) -> Result<(), OwnerError> {
+    let address = address.trim();
+    let address = if address.is_empty() {
+        None
+    } else {
+        if address.chars().count() > MAX_EMAIL_CHARS || address.parse::<lettre::Address>().is_err()
+        {
+            return Err(OwnerError::Invalid(format!(
+                "{address:?} is not an email address such as support@shop.example"
+            )));
+        }
+        Some(address)
+    };
+    db.site(key)?
+        .ok_or_else(|| OwnerError::UnknownSite(key.to_owned()))?;
+    Ok(db.set_reply_to(key, address)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,12 +2,16 @@
 //! `earshot serve` was given. Built once by `earshot serve` (and by the tests), cloned into
 //! each worker.
 
+use std::sync::Arc;
+
 use earshot_store::Store;
 
 use crate::assets::Assets;
 use crate::client_ip::TrustedProxies;
+use crate::conversation::ConversationLimits;
 use crate::first_run::FirstRun;
 use crate::logins::LoginLimits;
+use crate::mail::Mailer;
 use crate::metrics::Metrics;
 use crate::passwords::PasswordChecks;
 use crate::rate_limit::RateLimits;
@@ -40,6 +44,10 @@ pub struct AppState {
     pub metrics_token: Option<String>,
     /// The first-run set-up link's token, while no owner account exists.
     pub setup: FirstRun,
+    /// Outgoing email (`--smtp-url`), when configured; without it replies wait in the outbox.
+    pub mail: Option<Arc<Mailer>>,
+    /// Limits on visitors' conversation pages.
+    pub conversations: ConversationLimits,
 }
 
 /// Time limits, so that a client that sends or reads slowly cannot hold a connection, a

@@ -374,6 +374,7 @@ mod tests {
             metadata: BTreeMap::new(),
             note: String::new(),
             first_response_at: None,
+            first_answer_at: None,
         };
         let body: serde_json::Value =
             serde_json::from_str(&payload(WebhookFormat::Slack, "Demo <shop>", &row)).unwrap();

@@ -6,6 +6,7 @@
 //!
 //! - webhook deliveries: due deliveries every second (claims keep replicas from sending one
 //!   twice);
+//! - email: the outbox every second, when SMTP is set up (claims likewise);
 //! - retention: each site's old feedback, every [`RETENTION_EVERY`] (expired sessions go
 //!   whenever someone signs in);
 //! - forgetting: visitors and sign-in sources whose limits have refilled, every
@@ -19,8 +20,7 @@ use std::time::Duration;
 
 use earshot_store::{Store, now_millis};
 
-use crate::logins::LoginLimits;
-use crate::rate_limit::RateLimits;
+use crate::mail;
 use crate::state::AppState;
 use crate::webhooks::{self, Reach};
 
@@ -30,6 +30,8 @@ pub const RETENTION_EVERY: Duration = Duration::from_secs(60 * 60);
 pub const FORGET_EVERY: Duration = Duration::from_secs(60);
 /// How often the webhook worker looks for due deliveries when it found none.
 const WEBHOOK_POLL: Duration = Duration::from_secs(1);
+/// How often the mail worker looks at the outbox when it found nothing due.
+const MAIL_POLL: Duration = Duration::from_secs(1);
 
 /// What the workers need beyond the shared state.
 #[derive(Debug, Clone, Copy)]
@@ -38,6 +40,8 @@ pub struct WorkerSettings {
     pub webhook_retry: Duration,
     /// Where webhooks may be delivered.
     pub webhook_reach: Reach,
+    /// The first retry's delay for an email the SMTP server did not take (it doubles after).
+    pub mail_retry: Duration,
 }
 
 /// The running workers; [`Workers::stop`] ends them.
@@ -100,6 +104,24 @@ impl Workers {
             }
         })?;
 
+        if let Some(mailer) = state.mail.clone() {
+            let store = state.store.clone();
+            workers.spawn("earshot-mail", move |stop| {
+                while !stop.is_stopped() {
+                    let sent = match mail::send_due(&store, &mailer, settings.mail_retry) {
+                        Ok(sent) => sent,
+                        Err(err) => {
+                            tracing::error!(error = %err, "the outbox could not be read");
+                            0
+                        }
+                    };
+                    if sent == 0 && !stop.pause(MAIL_POLL) {
+                        break;
+                    }
+                }
+            })?;
+        }
+
         let store = state.store.clone();
         workers.spawn("earshot-retention", move |stop| {
             loop {
@@ -110,12 +132,16 @@ impl Workers {
             }
         })?;
 
-        let (rate_limits, logins): (RateLimits, LoginLimits) =
-            (state.rate_limits.clone(), state.logins.clone());
+        let (rate_limits, logins, conversations) = (
+            state.rate_limits.clone(),
+            state.logins.clone(),
+            state.conversations.clone(),
+        );
         workers.spawn("earshot-forget", move |stop| {
             while stop.pause(FORGET_EVERY) {
                 rate_limits.forget_idle();
                 logins.forget_idle();
+                conversations.forget_idle();
                 give_back_freed_memory();
             }
         })?;

@@ -44,6 +44,8 @@ fn state(dir: &tempfile::TempDir) -> AppState {
         webhook_reach: Default::default(),
         metrics_token: None,
         setup: Default::default(),
+        mail: None,
+        conversations: Default::default(),
     }
 }
 

@@ -42,6 +42,7 @@ pub fn run(_args: &TestArgs) -> Result {
     timed("set-up", &mut || {
         toolchain = Some(Toolchain::prepare()?);
         tools::ensure_browser()?;
+        tools::ensure_smtp_sink()?;
         postgres_url = Some(postgres::ensure()?);
         schemathesis = Some(tools::ensure_schemathesis()?);
         Ok(())
@@ -94,6 +95,7 @@ pub fn run(_args: &TestArgs) -> Result {
                 .env("EARSHOT_WIDGET_DIR", widget::dist_dir())
                 .env("EARSHOT_EMBEDDED_BIN", &embedded)
                 .env("EARSHOT_SCHEMATHESIS", &schemathesis)
+                .env("EARSHOT_SMTP_SINK", tools::SMTP_SINK)
                 .env("CHROMEDRIVER", CHROMEDRIVER),
         )
     })?;

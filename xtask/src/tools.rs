@@ -259,6 +259,19 @@ pub fn ensure_browser() -> Result {
     apt_install(BROWSER_PACKAGES, "a headless browser for the tests")
 }
 
+/// Postfix's `smtp-sink`: the SMTP server the mail tests send to; it writes each message it
+/// accepts to a file, which the tests read back and parse.
+pub const SMTP_SINK: &str = "/usr/sbin/smtp-sink";
+
+pub fn ensure_smtp_sink() -> Result {
+    if Path::new(SMTP_SINK).exists() {
+        eprintln!("    smtp-sink (Postfix) is installed");
+        return Ok(());
+    }
+    // Postfix's own daemon is not started by the tests; only its smtp-sink tool is used.
+    apt_install(&["postfix"], "smtp-sink, an SMTP server for the mail tests")
+}
+
 /// Installs Debian packages, running `apt-get update` once first.
 pub fn apt_install(packages: &[&str], why: &str) -> Result {
     step(&format!("Installing {} ({why})", packages.join(" ")));

@@ -19,6 +19,7 @@ mod session;
 mod setup;
 mod sites;
 mod stats;
+mod thread;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::DefaultHeaders;
@@ -28,6 +29,7 @@ pub use auth::{Owner, SESSION_COOKIE};
 pub use inbox::MAX_NOTE_CHARS;
 pub use query::PAGE_SIZE;
 pub use respond::AdminError;
+pub use thread::MAX_REPLY_CHARS;
 
 /// The dashboard's pages: its own stylesheet and one small script (the snippet's copy
 /// button; everything works without it), nothing inline, no other origin.
@@ -57,6 +59,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/sites/{key}", web::post().to(sites::update))
             .route("/sites/{key}/widget", web::post().to(sites::widget))
             .route("/sites/{key}/retention", web::post().to(sites::retention))
+            .route("/sites/{key}/reply-to", web::post().to(sites::reply_to))
             .route("/sites/{key}/tokens", web::post().to(sites::create_token))
             .route(
                 "/sites/{key}/tokens/{id}/revoke",
@@ -78,7 +81,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/inbox", web::get().to(inbox::inbox))
             .route("/export.csv", web::get().to(inbox::export_view))
             .route("/stats", web::get().to(inbox::stats_page))
+            .route("/feedback/{id}", web::get().to(thread::show))
             .route("/feedback/{id}", web::post().to(inbox::triage))
+            .route("/feedback/{id}/reply", web::post().to(thread::reply))
             .default_service(web::to(|| async { AdminError::NotFound.error_response() })),
     );
 }

@@ -3,7 +3,6 @@
 
 use earshot_shared::RatingKind;
 use maud::{Markup, html};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use time::OffsetDateTime;
 
 pub(super) use super::layout::layout;
@@ -11,15 +10,6 @@ use super::query::{StatsQuery, ViewQuery, given};
 use super::stats::Report;
 use crate::accounts::Session;
 use earshot_store::{FeedbackRow, FeedbackStatus, Site};
-
-/// What an email address keeps as it is in a `mailto:` link; everything else (`?`, `&`, `#`,
-/// `%`…) is escaped, so an address cannot add headers or a body to the reply.
-const MAILTO_KEEP: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'@')
-    .remove(b'.')
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'+');
 
 pub fn login(next: &str, error: Option<&str>, email: &str) -> Markup {
     login_page(next, error, email, false)
@@ -63,7 +53,7 @@ fn datetime(millis: i64) -> OffsetDateTime {
 }
 
 /// `2026-11-22 14:03 UTC`
-fn when(millis: i64) -> String {
+pub(super) fn when(millis: i64) -> String {
     let at = datetime(millis);
     format!(
         "{}-{:02}-{:02} {:02}:{:02} UTC",
@@ -82,7 +72,7 @@ fn day(millis: i64) -> String {
 }
 
 /// `3 min`, `2 h 5 min`, `4 d 3 h`
-fn duration(millis: i64) -> String {
+pub(super) fn duration(millis: i64) -> String {
     let minutes = (millis / 60_000).max(0);
     match minutes {
         0 => "under a minute".to_owned(),
@@ -222,7 +212,7 @@ pub fn inbox(view: &InboxView<'_>) -> Markup {
         }
         ol.items {
             @for row in view.rows {
-                li { (item(view, row)) }
+                li { (item(view.owner, view.sites, &view.back, row)) }
             }
         }
         nav.pager aria-label="Pages" {
@@ -234,23 +224,21 @@ pub fn inbox(view: &InboxView<'_>) -> Markup {
     layout("Inbox", Some(view.owner), "inbox", body)
 }
 
-fn item(view: &InboxView<'_>, row: &FeedbackRow) -> Markup {
-    let site = site_name(view.sites, &row.site);
-    let reply = row.email.as_deref().map(|email| {
-        let subject = format!("Re: your feedback on {site}");
-        format!(
-            "mailto:{}?subject={}",
-            utf8_percent_encode(email, MAILTO_KEEP),
-            utf8_percent_encode(&subject, NON_ALPHANUMERIC)
-        )
-    });
+/// One submission as the inbox and its own page show it, with the triage form (which
+/// returns to `back`).
+pub(super) fn item(owner: &Session, sites: &[Site], back: &str, row: &FeedbackRow) -> Markup {
+    let site = site_name(sites, &row.site);
+    let page = format!("/admin/feedback/{}", row.id);
     html! {
         article.item id=(format!("feedback-{}", row.id)) {
             div.item-head {
                 span class={ "rating " (mood(row.rating.kind, row.rating.value)) } { (rating_text(row.rating.kind, row.rating.value)) }
                 span.site { (site) }
-                time datetime=(day(row.received_at)) { (when(row.received_at)) }
+                a.when href=(page) { time datetime=(day(row.received_at)) { (when(row.received_at)) } }
                 span class={ "status status-" (row.status.as_str()) } { (row.status.label()) }
+                @if row.email.is_some() && row.first_answer_at.is_none() {
+                    span.awaiting { "Awaiting an answer" }
+                }
             }
             @if row.comment.trim().is_empty() {
                 p.comment.none { "No comment." }
@@ -264,8 +252,8 @@ fn item(view: &InboxView<'_>, row: &FeedbackRow) -> Markup {
                 }
                 div { dt { "Language" } dd { @if row.locale.is_empty() { "—" } @else { (row.locale) } } }
                 div { dt { "Browser" } dd title=(row.user_agent) { (browser(&row.user_agent)) } }
-                @if let (Some(email), Some(reply)) = (&row.email, &reply) {
-                    div { dt { "Email" } dd { (email) " · " a.reply href=(reply) { "Reply" } } }
+                @if let Some(email) = &row.email {
+                    div { dt { "Email" } dd { (email) " · " a.reply href=(format!("{page}#reply")) { "Reply" } } }
                 }
                 @if let Some(user) = &row.user_id {
                     div { dt { "User" } dd { (user) } }
@@ -276,10 +264,13 @@ fn item(view: &InboxView<'_>, row: &FeedbackRow) -> Markup {
                 @if let Some(at) = row.first_response_at {
                     div { dt { "First response" } dd { "after " (duration(at - row.received_at)) } }
                 }
+                @if let Some(at) = row.first_answer_at {
+                    div { dt { "First answer" } dd { "after " (duration(at - row.received_at)) } }
+                }
             }
             form.triage method="post" action=(format!("/admin/feedback/{}", row.id)) {
-                input type="hidden" name="csrf" value=(view.owner.csrf);
-                input type="hidden" name="back" value=(view.back);
+                input type="hidden" name="csrf" value=(owner.csrf);
+                input type="hidden" name="back" value=(back);
                 label { span { "Status" }
                     select name="status" {
                         @for status in FeedbackStatus::ALL {

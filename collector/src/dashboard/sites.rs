@@ -271,6 +271,15 @@ fn site_page(owner: &Owner, data: &SiteData, base: &str, flash: &Flash) -> Marku
                 div.actions { button.primary type="submit" { "Save" } }
             }
         }
+        section.card #email {
+            h2 { "Email" }
+            form.filters method="post" action=(action("/reply-to")) {
+                input type="hidden" name="csrf" value=(csrf);
+                div.grow { label for="reply-to" { "Visitors' replies to your emails go to (empty: back to the sender)" }
+                    input #reply-to name="reply_to" type="email" maxlength="254" placeholder="support@shop.example" value=[site.reply_to.as_deref()]; }
+                div.actions { button.primary type="submit" { "Save" } }
+            }
+        }
         section.card {
             h2 { "API tokens" }
             p.empty { "For the export API: " code { "GET /v1/sites/" (key) "/feedback.csv" } " with " code { "Authorization: Bearer …" } }
@@ -462,6 +471,29 @@ pub async fn retention(
         .read_async(move |conn| Ok(owner::set_retention(conn, &site, days)))
         .await??;
     Ok(see_other(&format!("/admin/sites/{key}")))
+}
+
+#[derive(Deserialize)]
+pub struct ReplyToForm {
+    csrf: String,
+    #[serde(default)]
+    reply_to: String,
+}
+
+pub async fn reply_to(
+    state: web::Data<AppState>,
+    owner: Owner,
+    key: web::Path<String>,
+    form: web::Form<ReplyToForm>,
+) -> Result<HttpResponse, AdminError> {
+    owner.check_csrf(&form.csrf)?;
+    owner.check_site(&key)?;
+    let (site, address) = (key.clone(), form.reply_to.clone());
+    state
+        .store
+        .read_async(move |conn| Ok(owner::set_reply_to(conn, &site, &address)))
+        .await??;
+    Ok(see_other(&format!("/admin/sites/{key}#email")))
 }
 
 #[derive(Deserialize)]

@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use earshot_shared::{Rating, RatingKind, SiteKey, Submission, WidgetSettings};
 
 pub use crate::clock::now_millis;
-use crate::model::{Delivery, DeliveryState, DueDelivery, Session, User, Webhook, WebhookFormat};
+use crate::model::{
+    Delivery, DeliveryState, DueDelivery, DueMail, NewReply, OutgoingMail, ReplyOutcome, Session,
+    ThreadMessage, User, Webhook, WebhookFormat,
+};
 
 /// After this long with nothing to write, the writer tidies up (on SQLite: a checkpoint that
 /// truncates the WAL, so an idle collector keeps no WAL on disk).
@@ -55,7 +58,7 @@ pub enum StoreError {
 /// expect. New columns go at the end.
 pub(crate) const FEEDBACK_COLUMNS: &str = "seq, id, received_at, site_key, rating_kind, rating_value, comment, email, \
      page_url, locale, user_agent, viewport_width, viewport_height, status, spam, user_id, metadata, \
-     note, first_response_at, referrer";
+     note, first_response_at, referrer, first_answer_at";
 
 /// Where a submission stands in the owner's triage.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -113,6 +116,9 @@ pub struct Site {
     pub widget: WidgetSettings,
     /// Feedback older than this many days is deleted; `None` keeps it.
     pub retention_days: Option<u32>,
+    /// Where visitors' replies to the owner's emails go (`Reply-To`), such as
+    /// support@shop.example; `None` leaves it out.
+    pub reply_to: Option<String>,
 }
 
 impl Site {
@@ -125,6 +131,7 @@ impl Site {
             created_at,
             widget: WidgetSettings::default(),
             retention_days: None,
+            reply_to: None,
         }
     }
 }
@@ -164,8 +171,10 @@ pub struct FeedbackRow {
     pub metadata: BTreeMap<String, String>,
     /// The owner's internal note.
     pub note: String,
-    /// When the status was first changed, in Unix milliseconds.
+    /// When the status was first changed (or the first reply sent), in Unix milliseconds.
     pub first_response_at: Option<i64>,
+    /// When an owner first replied to the visitor, in Unix milliseconds.
+    pub first_answer_at: Option<i64>,
 }
 
 /// Whether an export includes submissions flagged as spam.
@@ -656,6 +665,52 @@ pub trait Database: Send {
     ) -> Result<Vec<DueDelivery>, StoreError>;
     /// Records one attempt of a delivery.
     fn record_delivery(&mut self, id: i64, attempt: &DeliveryAttempt) -> Result<(), StoreError>;
+
+    // ---- Conversations and email -------------------------------------------------------
+
+    /// Sets where visitors' replies to a site's emails go (`None`: no `Reply-To`).
+    fn set_reply_to(&mut self, key: &str, reply_to: Option<&str>) -> Result<(), StoreError>;
+    /// Stores an owner's reply in its submission's thread and queues the email to the
+    /// visitor, in one transaction. The first reply records the time to first answer (and of
+    /// first response), and moves a new submission to in progress.
+    fn add_reply(&mut self, reply: &NewReply) -> Result<ReplyOutcome, StoreError>;
+    /// Stores a visitor's answer in the thread and queues a notice to every owner who may
+    /// read the site, in one transaction. `None` when the submission no longer exists.
+    fn add_visitor_answer(
+        &mut self,
+        feedback_id: &str,
+        body: &str,
+        now: i64,
+    ) -> Result<Option<i64>, StoreError>;
+    /// A submission's thread, oldest first.
+    fn thread(&mut self, feedback_id: &str) -> Result<Vec<ThreadMessage>, StoreError>;
+    /// The emails of a submission, oldest first.
+    fn mail_for(&mut self, feedback_id: &str) -> Result<Vec<OutgoingMail>, StoreError>;
+    /// How many emails wait in the outbox.
+    fn pending_mail(&mut self) -> Result<u64, StoreError>;
+    /// Claims up to `limit` emails due by `now`, as [`Database::claim_due_deliveries`] does.
+    fn claim_due_mail(
+        &mut self,
+        now: i64,
+        lease_until: i64,
+        limit: u32,
+    ) -> Result<Vec<DueMail>, StoreError>;
+    /// Records one attempt of an email (`status` is unused).
+    fn record_mail(&mut self, id: i64, attempt: &DeliveryAttempt) -> Result<(), StoreError>;
+    /// Stores a link to a submission's conversation page, by its token's hash.
+    fn add_conversation_link(
+        &mut self,
+        feedback_id: &str,
+        token_hash: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError>;
+    /// The submission a conversation link opens, unless the link expired by `now`.
+    fn conversation_by_link(
+        &mut self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<String>, StoreError>;
 
     // ---- Shorthands ----------------------------------------------------------------------
 

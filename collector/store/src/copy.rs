@@ -21,7 +21,7 @@ pub const BATCH_ROWS: usize = 1_000;
 
 /// The tables, in an order where every row's references are copied before it: the name, the
 /// key the rows are read in, and the identity column a resumed copy goes on after.
-pub const TABLES: [(&str, &str, Option<&str>); 9] = [
+pub const TABLES: [(&str, &str, Option<&str>); 12] = [
     ("sites", "key", None),
     ("site_origins", "site_key, origin", None),
     ("users", "id", Some("id")),
@@ -31,6 +31,9 @@ pub const TABLES: [(&str, &str, Option<&str>); 9] = [
     ("webhooks", "id", Some("id")),
     ("feedback", "seq", Some("seq")),
     ("webhook_deliveries", "id", Some("id")),
+    ("messages", "id", Some("id")),
+    ("conversation_links", "token_hash", None),
+    ("outbox", "id", Some("id")),
 ];
 
 /// A value as either engine gives it.

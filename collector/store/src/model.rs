@@ -117,3 +117,122 @@ pub struct DueDelivery {
     /// Attempts made before this one.
     pub attempts: u32,
 }
+
+/// Who wrote a message of a submission's thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Author {
+    /// An owner, from the dashboard.
+    Owner,
+    /// The visitor, from their conversation page.
+    Visitor,
+}
+
+impl Author {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Owner => "owner",
+            Self::Visitor => "visitor",
+        }
+    }
+
+    /// A stored value; one this build does not know reads as the visitor's (never shown as
+    /// something the owner said).
+    pub fn stored(text: &str) -> Self {
+        match text {
+            "owner" => Self::Owner,
+            _ => Self::Visitor,
+        }
+    }
+}
+
+/// One message of a submission's thread (the submission itself is its first word).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadMessage {
+    pub id: i64,
+    pub feedback_id: String,
+    pub author: Author,
+    /// The owner who wrote it (for an owner's reply).
+    pub author_email: Option<String>,
+    pub body: String,
+    pub created_at: i64,
+}
+
+/// What an email of the outbox is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MailKind {
+    /// An owner's reply, to the visitor.
+    Reply,
+    /// A visitor's answer on their conversation page, to an owner.
+    VisitorAnswer,
+}
+
+impl MailKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Reply => "reply",
+            Self::VisitorAnswer => "visitor-answer",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "reply" => Some(Self::Reply),
+            "visitor-answer" => Some(Self::VisitorAnswer),
+            _ => None,
+        }
+    }
+}
+
+/// An email as the dashboard lists it. The message itself is written when it is sent, from
+/// the thread it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMail {
+    pub id: i64,
+    pub kind: MailKind,
+    pub feedback_id: String,
+    /// The thread message it carries, if any.
+    pub thread_message: Option<i64>,
+    pub recipient: String,
+    /// `Pending` until the SMTP server accepted it (`Delivered`), or every attempt failed.
+    pub state: DeliveryState,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub next_attempt_at: i64,
+    pub updated_at: i64,
+}
+
+/// An email claimed by this collector's mail worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueMail {
+    pub id: i64,
+    /// The stable part of its `Message-ID`: the same at every attempt, so a receiver that
+    /// gets it twice (an acknowledgement lost on the way back) can tell.
+    pub message_key: String,
+    pub kind: MailKind,
+    pub feedback_id: String,
+    pub thread_message: Option<i64>,
+    pub recipient: String,
+    /// Attempts made before this one.
+    pub attempts: u32,
+}
+
+/// An owner's reply, as the dashboard hands it to the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewReply {
+    pub feedback_id: String,
+    /// The owner writing.
+    pub author_email: String,
+    pub body: String,
+    pub now: i64,
+}
+
+/// What [`crate::Database::add_reply`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplyOutcome {
+    /// Stored, with the email to the visitor queued.
+    Queued { message: i64, mail: i64 },
+    /// No such submission.
+    UnknownFeedback,
+    /// The visitor left no address to answer.
+    NoEmail,
+}

@@ -25,7 +25,10 @@ use crate::contract::{
     StoreError, Stored, TokenInfo, describe_postgres, metadata_json, now_millis, parse_metadata,
     parse_rating_kind, parse_widget, redact, stats_sql, widget_json,
 };
-use crate::model::{Delivery, DeliveryState, DueDelivery, Session, User, Webhook, WebhookFormat};
+use crate::model::{
+    Author, Delivery, DeliveryState, DueDelivery, DueMail, MailKind, NewReply, OutgoingMail,
+    ReplyOutcome, Session, ThreadMessage, User, Webhook, WebhookFormat,
+};
 
 /// Connections each collector keeps for reads and edits (the writer has its own). Two
 /// replicas stay far below PostgreSQL's default `max_connections` of 100.
@@ -45,6 +48,7 @@ const MIGRATION_LOCK: i64 = 0x6561_7273_686f_7401; // "earshot" + 1
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0001_schema.sql"),
     include_str!("../migrations/postgres/0002_referrer.sql"),
+    include_str!("../migrations/postgres/0003_conversations.sql"),
 ];
 
 /// Drives every connection's socket; lives as long as the process.
@@ -349,7 +353,29 @@ fn feedback_row(row: &Row) -> Result<FeedbackRow, StoreError> {
         note: row.try_get(17)?,
         first_response_at: row.try_get(18)?,
         referrer: row.try_get(19)?,
+        first_answer_at: row.try_get(20)?,
     })
+}
+
+fn thread_message_row(row: &Row) -> Result<ThreadMessage, StoreError> {
+    Ok(ThreadMessage {
+        id: row.try_get(0)?,
+        feedback_id: row.try_get(1)?,
+        author: Author::stored(row.try_get::<_, &str>(2)?),
+        author_email: row.try_get(3)?,
+        body: row.try_get(4)?,
+        created_at: row.try_get(5)?,
+    })
+}
+
+/// An outbox row's kind; one this build does not know is never sent.
+fn mail_kind(text: &str) -> Result<MailKind, StoreError> {
+    MailKind::parse(text)
+        .ok_or_else(|| StoreError::Unavailable(format!("unknown kind of email {text:?}")))
+}
+
+fn count(value: i64) -> u32 {
+    value.clamp(0, u32::MAX.into()) as u32
 }
 
 fn webhook_row(row: &Row, from: usize) -> Result<Webhook, StoreError> {
@@ -386,6 +412,7 @@ fn site_from(row: &Row, origins: Vec<String>) -> Result<Site, StoreError> {
         retention_days: row
             .try_get::<_, Option<i64>>(4)?
             .map(|days| days.clamp(0, u32::MAX.into()) as u32),
+        reply_to: row.try_get(5)?,
     })
 }
 
@@ -626,7 +653,7 @@ impl Database for PgConn {
             let Some(row) = self
                 .client
                 .query_opt(
-                    "SELECT key, name, created_at, widget, retention_days FROM sites WHERE key = $1",
+                    "SELECT key, name, created_at, widget, retention_days, reply_to FROM sites WHERE key = $1",
                     &[&key],
                 )
                 .await?
@@ -652,7 +679,7 @@ impl Database for PgConn {
             let rows = self
                 .client
                 .query(
-                    "SELECT key, name, created_at, widget, retention_days FROM sites ORDER BY created_at, key",
+                    "SELECT key, name, created_at, widget, retention_days, reply_to FROM sites ORDER BY created_at, key",
                     &[],
                 )
                 .await?;
@@ -1101,6 +1128,245 @@ impl Database for PgConn {
             ],
         ))?;
         Ok(())
+    }
+
+    fn set_reply_to(&mut self, key: &str, reply_to: Option<&str>) -> Result<(), StoreError> {
+        let changed = wait(self.client.execute(
+            "UPDATE sites SET reply_to = $2 WHERE key = $1",
+            &[&key, &reply_to],
+        ))?;
+        if changed == 0 {
+            return Err(StoreError::UnknownSite(key.to_owned()));
+        }
+        Ok(())
+    }
+
+    fn add_reply(&mut self, reply: &NewReply) -> Result<ReplyOutcome, StoreError> {
+        wait(async {
+            let tx = self.client.transaction().await?;
+            // Locked: an erasure of this visitor meanwhile waits for the reply, then takes it.
+            let Some(row) = tx
+                .query_opt(
+                    "SELECT email FROM feedback WHERE id = $1 FOR UPDATE",
+                    &[&reply.feedback_id],
+                )
+                .await?
+            else {
+                return Ok(ReplyOutcome::UnknownFeedback);
+            };
+            let email: Option<String> = row.try_get(0)?;
+            let Some(email) = email.filter(|email| !email.trim().is_empty()) else {
+                return Ok(ReplyOutcome::NoEmail);
+            };
+            let message: i64 = tx
+                .query_one(
+                    "INSERT INTO messages (feedback_id, author, author_email, body, created_at)
+                     VALUES ($1, 'owner', $2, $3, $4) RETURNING id",
+                    &[
+                        &reply.feedback_id,
+                        &reply.author_email,
+                        &reply.body,
+                        &reply.now,
+                    ],
+                )
+                .await?
+                .try_get(0)?;
+            tx.execute(
+                "UPDATE feedback SET first_answer_at = coalesce(first_answer_at, $2),
+                        first_response_at = coalesce(first_response_at, $2),
+                        status = CASE WHEN status = 'new' THEN 'in-progress' ELSE status END
+                 WHERE id = $1",
+                &[&reply.feedback_id, &reply.now],
+            )
+            .await?;
+            let mail: i64 = tx
+                .query_one(
+                    "INSERT INTO outbox (message_key, kind, feedback_id, thread_message, recipient,
+                                         next_attempt_at, created_at, updated_at)
+                     VALUES (replace(gen_random_uuid()::text, '-', ''), 'reply', $1, $2, $3, $4, $4, $4)
+                     RETURNING id",
+                    &[&reply.feedback_id, &message, &email.trim(), &reply.now],
+                )
+                .await?
+                .try_get(0)?;
+            tx.commit().await?;
+            Ok(ReplyOutcome::Queued { message, mail })
+        })
+    }
+
+    fn add_visitor_answer(
+        &mut self,
+        feedback_id: &str,
+        body: &str,
+        now: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        wait(async {
+            let tx = self.client.transaction().await?;
+            let Some(row) = tx
+                .query_opt(
+                    "SELECT site_key FROM feedback WHERE id = $1 FOR UPDATE",
+                    &[&feedback_id],
+                )
+                .await?
+            else {
+                return Ok(None);
+            };
+            let site: String = row.try_get(0)?;
+            let message: i64 = tx
+                .query_one(
+                    "INSERT INTO messages (feedback_id, author, body, created_at)
+                     VALUES ($1, 'visitor', $2, $3) RETURNING id",
+                    &[&feedback_id, &body, &now],
+                )
+                .await?
+                .try_get(0)?;
+            tx.execute(
+                "INSERT INTO outbox (message_key, kind, feedback_id, thread_message, recipient,
+                                     next_attempt_at, created_at, updated_at)
+                 SELECT replace(gen_random_uuid()::text, '-', ''), 'visitor-answer', $1, $2, users.email, $3, $3, $3
+                 FROM users
+                 WHERE users.all_sites
+                    OR EXISTS (SELECT 1 FROM user_sites
+                               WHERE user_sites.user_id = users.id AND user_sites.site_key = $4)
+                 ORDER BY users.id",
+                &[&feedback_id, &message, &now, &site],
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(Some(message))
+        })
+    }
+
+    fn thread(&mut self, feedback_id: &str) -> Result<Vec<ThreadMessage>, StoreError> {
+        wait(self.client.query(
+            "SELECT id, feedback_id, author, author_email, body, created_at FROM messages
+             WHERE feedback_id = $1 ORDER BY id",
+            &[&feedback_id],
+        ))?
+        .iter()
+        .map(thread_message_row)
+        .collect()
+    }
+
+    fn mail_for(&mut self, feedback_id: &str) -> Result<Vec<OutgoingMail>, StoreError> {
+        wait(self.client.query(
+            "SELECT id, kind, feedback_id, thread_message, recipient, state, attempts,
+                    last_error, next_attempt_at, updated_at
+             FROM outbox WHERE feedback_id = $1 ORDER BY id",
+            &[&feedback_id],
+        ))?
+        .iter()
+        .map(|row| {
+            Ok(OutgoingMail {
+                id: row.try_get(0)?,
+                kind: mail_kind(row.try_get::<_, &str>(1)?)?,
+                feedback_id: row.try_get(2)?,
+                thread_message: row.try_get(3)?,
+                recipient: row.try_get(4)?,
+                state: DeliveryState::stored(row.try_get::<_, &str>(5)?),
+                attempts: count(row.try_get(6)?),
+                last_error: row.try_get(7)?,
+                next_attempt_at: row.try_get(8)?,
+                updated_at: row.try_get(9)?,
+            })
+        })
+        .collect()
+    }
+
+    fn pending_mail(&mut self) -> Result<u64, StoreError> {
+        let pending: i64 = wait(
+            self.client
+                .query_one("SELECT count(*) FROM outbox WHERE state = 'pending'", &[]),
+        )?
+        .try_get(0)?;
+        Ok(pending.max(0) as u64)
+    }
+
+    /// `FOR UPDATE SKIP LOCKED`: replicas polling together each take different emails.
+    fn claim_due_mail(
+        &mut self,
+        now: i64,
+        lease_until: i64,
+        limit: u32,
+    ) -> Result<Vec<DueMail>, StoreError> {
+        wait(self.client.query(
+            "WITH due AS (
+                 SELECT id FROM outbox
+                 WHERE state = 'pending' AND next_attempt_at <= $1
+                 ORDER BY next_attempt_at, id LIMIT $3
+                 FOR UPDATE SKIP LOCKED)
+             UPDATE outbox o SET next_attempt_at = $2
+             FROM due WHERE o.id = due.id
+             RETURNING o.id, o.message_key, o.kind, o.feedback_id, o.thread_message, o.recipient, o.attempts",
+            &[&now, &lease_until, &i64::from(limit)],
+        ))?
+        .iter()
+        .map(|row| {
+            Ok(DueMail {
+                id: row.try_get(0)?,
+                message_key: row.try_get(1)?,
+                kind: mail_kind(row.try_get::<_, &str>(2)?)?,
+                feedback_id: row.try_get(3)?,
+                thread_message: row.try_get(4)?,
+                recipient: row.try_get(5)?,
+                attempts: count(row.try_get(6)?),
+            })
+        })
+        .collect()
+    }
+
+    fn record_mail(&mut self, id: i64, attempt: &DeliveryAttempt) -> Result<(), StoreError> {
+        wait(self.client.execute(
+            "UPDATE outbox SET state = $2, attempts = $3, last_error = $4, next_attempt_at = $5,
+                    updated_at = $6 WHERE id = $1",
+            &[
+                &id,
+                &attempt.state.as_str(),
+                &i64::from(attempt.attempts),
+                &attempt.error,
+                &attempt.next_attempt_at,
+                &attempt.now,
+            ],
+        ))?;
+        Ok(())
+    }
+
+    fn add_conversation_link(
+        &mut self,
+        feedback_id: &str,
+        token_hash: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        wait(async {
+            let tx = self.client.transaction().await?;
+            tx.execute(
+                "DELETE FROM conversation_links WHERE expires_at <= $1",
+                &[&now],
+            )
+            .await?;
+            tx.execute(
+                "INSERT INTO conversation_links (token_hash, feedback_id, created_at, expires_at)
+                 VALUES ($1, $2, $3, $4)",
+                &[&token_hash, &feedback_id, &now, &expires_at],
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    fn conversation_by_link(
+        &mut self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(wait(self.client.query_opt(
+            "SELECT feedback_id FROM conversation_links WHERE token_hash = $1 AND expires_at > $2",
+            &[&token_hash, &now],
+        ))?
+        .map(|row| row.try_get(0))
+        .transpose()?)
     }
 }
 

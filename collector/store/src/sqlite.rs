@@ -14,7 +14,10 @@ use crate::contract::{
     StoreError, Stored, TokenInfo, metadata_json, now_millis, parse_metadata, parse_rating_kind,
     parse_widget, stats_sql, widget_json,
 };
-use crate::model::{Delivery, DeliveryState, DueDelivery, Session, User, Webhook, WebhookFormat};
+use crate::model::{
+    Author, Delivery, DeliveryState, DueDelivery, DueMail, MailKind, NewReply, OutgoingMail,
+    ReplyOutcome, Session, ThreadMessage, User, Webhook, WebhookFormat,
+};
 
 /// How long a connection waits for a lock held by another process (e.g. the CLI) before failing.
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -28,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0004_accounts_sessions_triage.sql"),
     include_str!("../migrations/sqlite/0005_retention_webhooks.sql"),
     include_str!("../migrations/sqlite/0006_referrer.sql"),
+    include_str!("../migrations/sqlite/0007_conversations.sql"),
 ];
 
 /// Opens (creating if needed) the database file and brings its schema up to date.
@@ -256,6 +260,29 @@ fn feedback_row(row: &rusqlite::Row<'_>) -> Result<FeedbackRow, rusqlite::Error>
         note: row.get(17)?,
         first_response_at: row.get(18)?,
         referrer: row.get(19)?,
+        first_answer_at: row.get(20)?,
+    })
+}
+
+fn thread_message_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ThreadMessage> {
+    Ok(ThreadMessage {
+        id: row.get(0)?,
+        feedback_id: row.get(1)?,
+        author: Author::stored(&row.get::<_, String>(2)?),
+        author_email: row.get(3)?,
+        body: row.get(4)?,
+        created_at: row.get(5)?,
+    })
+}
+
+/// An outbox row's kind; one this build does not know is never sent.
+fn mail_kind(text: &str) -> rusqlite::Result<MailKind> {
+    MailKind::parse(text).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Text,
+            format!("unknown kind of email {text:?}").into(),
+        )
     })
 }
 
@@ -507,9 +534,9 @@ impl Database for Connection {
     }
 
     fn site(&mut self, key: &str) -> Result<Option<Site>, StoreError> {
-        let Some((name, created_at, widget, retention_days)) = self
+        let Some((name, created_at, widget, retention_days, reply_to)) = self
             .prepare_cached(
-                "SELECT name, created_at, widget, retention_days FROM sites WHERE key = ?1",
+                "SELECT name, created_at, widget, retention_days, reply_to FROM sites WHERE key = ?1",
             )?
             .query_row([key], |row| {
                 Ok((
@@ -517,6 +544,7 @@ impl Database for Connection {
                     row.get(1)?,
                     row.get::<_, String>(2)?,
                     row.get::<_, Option<u32>>(3)?,
+                    row.get::<_, Option<String>>(4)?,
                 ))
             })
             .optional()?
@@ -535,6 +563,7 @@ impl Database for Connection {
             created_at,
             widget: parse_widget(&widget),
             retention_days,
+            reply_to,
         }))
     }
 
@@ -959,6 +988,223 @@ impl Database for Connection {
             ],
         )?;
         Ok(())
+    }
+
+    fn set_reply_to(&mut self, key: &str, reply_to: Option<&str>) -> Result<(), StoreError> {
+        if self.execute(
+            "UPDATE sites SET reply_to = ?2 WHERE key = ?1",
+            params![key, reply_to],
+        )? == 0
+        {
+            return Err(StoreError::UnknownSite(key.to_owned()));
+        }
+        Ok(())
+    }
+
+    fn add_reply(&mut self, reply: &NewReply) -> Result<ReplyOutcome, StoreError> {
+        let tx = self.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let email: Option<Option<String>> = tx
+            .query_row(
+                "SELECT email FROM feedback WHERE id = ?1",
+                [&reply.feedback_id],
+                |row| row.get(0),
+            )
+            .optional()?;
+        let Some(email) = email else {
+            return Ok(ReplyOutcome::UnknownFeedback);
+        };
+        let Some(email) = email.filter(|email| !email.trim().is_empty()) else {
+            return Ok(ReplyOutcome::NoEmail);
+        };
+        tx.execute(
+            "INSERT INTO messages (feedback_id, author, author_email, body, created_at)
+             VALUES (?1, 'owner', ?2, ?3, ?4)",
+            params![reply.feedback_id, reply.author_email, reply.body, reply.now],
+        )?;
+        let message = tx.last_insert_rowid();
+        tx.execute(
+            "UPDATE feedback SET first_answer_at = coalesce(first_answer_at, ?2),
+                    first_response_at = coalesce(first_response_at, ?2),
+                    status = CASE WHEN status = 'new' THEN 'in-progress' ELSE status END
+             WHERE id = ?1",
+            params![reply.feedback_id, reply.now],
+        )?;
+        tx.execute(
+            "INSERT INTO outbox (message_key, kind, feedback_id, thread_message, recipient,
+                                 next_attempt_at, created_at, updated_at)
+             VALUES (lower(hex(randomblob(16))), 'reply', ?1, ?2, ?3, ?4, ?4, ?4)",
+            params![reply.feedback_id, message, email.trim(), reply.now],
+        )?;
+        let mail = tx.last_insert_rowid();
+        tx.commit()?;
+        Ok(ReplyOutcome::Queued { message, mail })
+    }
+
+    fn add_visitor_answer(
+        &mut self,
+        feedback_id: &str,
+        body: &str,
+        now: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        let tx = self.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let site: Option<String> = tx
+            .query_row(
+                "SELECT site_key FROM feedback WHERE id = ?1",
+                [feedback_id],
+                |row| row.get(0),
+            )
+            .optional()?;
+        let Some(site) = site else {
+            return Ok(None);
+        };
+        tx.execute(
+            "INSERT INTO messages (feedback_id, author, body, created_at) VALUES (?1, 'visitor', ?2, ?3)",
+            params![feedback_id, body, now],
+        )?;
+        let message = tx.last_insert_rowid();
+        tx.execute(
+            "INSERT INTO outbox (message_key, kind, feedback_id, thread_message, recipient,
+                                 next_attempt_at, created_at, updated_at)
+             SELECT lower(hex(randomblob(16))), 'visitor-answer', ?1, ?2, users.email, ?3, ?3, ?3
+             FROM users
+             WHERE users.all_sites
+                OR EXISTS (SELECT 1 FROM user_sites
+                           WHERE user_sites.user_id = users.id AND user_sites.site_key = ?4)
+             ORDER BY users.id",
+            params![feedback_id, message, now, site],
+        )?;
+        tx.commit()?;
+        Ok(Some(message))
+    }
+
+    fn thread(&mut self, feedback_id: &str) -> Result<Vec<ThreadMessage>, StoreError> {
+        Ok(self
+            .prepare_cached(
+                "SELECT id, feedback_id, author, author_email, body, created_at FROM messages
+                 WHERE feedback_id = ?1 ORDER BY id",
+            )?
+            .query_map([feedback_id], thread_message_row)?
+            .collect::<Result<_, _>>()?)
+    }
+
+    fn mail_for(&mut self, feedback_id: &str) -> Result<Vec<OutgoingMail>, StoreError> {
+        Ok(self
+            .prepare_cached(
+                "SELECT id, kind, feedback_id, thread_message, recipient, state, attempts,
+                        last_error, next_attempt_at, updated_at
+                 FROM outbox WHERE feedback_id = ?1 ORDER BY id",
+            )?
+            .query_map([feedback_id], |row| {
+                Ok(OutgoingMail {
+                    id: row.get(0)?,
+                    kind: mail_kind(&row.get::<_, String>(1)?)?,
+                    feedback_id: row.get(2)?,
+                    thread_message: row.get(3)?,
+                    recipient: row.get(4)?,
+                    state: DeliveryState::stored(&row.get::<_, String>(5)?),
+                    attempts: row.get(6)?,
+                    last_error: row.get(7)?,
+                    next_attempt_at: row.get(8)?,
+                    updated_at: row.get(9)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?)
+    }
+
+    fn pending_mail(&mut self) -> Result<u64, StoreError> {
+        Ok(self.query_row(
+            "SELECT count(*) FROM outbox WHERE state = 'pending'",
+            [],
+            |row| row.get(0),
+        )?)
+    }
+
+    fn claim_due_mail(
+        &mut self,
+        now: i64,
+        lease_until: i64,
+        limit: u32,
+    ) -> Result<Vec<DueMail>, StoreError> {
+        // As for webhook deliveries: the write lock first, so two processes sharing the file
+        // cannot claim the same email.
+        let tx = self.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let due = tx
+            .prepare_cached(
+                "SELECT id, message_key, kind, feedback_id, thread_message, recipient, attempts
+                 FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?1
+                 ORDER BY next_attempt_at, id LIMIT ?2",
+            )?
+            .query_map(params![now, limit], |row| {
+                Ok(DueMail {
+                    id: row.get(0)?,
+                    message_key: row.get(1)?,
+                    kind: mail_kind(&row.get::<_, String>(2)?)?,
+                    feedback_id: row.get(3)?,
+                    thread_message: row.get(4)?,
+                    recipient: row.get(5)?,
+                    attempts: row.get(6)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        {
+            let mut lease =
+                tx.prepare_cached("UPDATE outbox SET next_attempt_at = ?2 WHERE id = ?1")?;
+            for mail in &due {
+                lease.execute(params![mail.id, lease_until])?;
+            }
+        }
+        tx.commit()?;
+        Ok(due)
+    }
+
+    fn record_mail(&mut self, id: i64, attempt: &DeliveryAttempt) -> Result<(), StoreError> {
+        self.execute(
+            "UPDATE outbox SET state = ?2, attempts = ?3, last_error = ?4, next_attempt_at = ?5,
+                    updated_at = ?6 WHERE id = ?1",
+            params![
+                id,
+                attempt.state.as_str(),
+                attempt.attempts,
+                attempt.error,
+                attempt.next_attempt_at,
+                attempt.now
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn add_conversation_link(
+        &mut self,
+        feedback_id: &str,
+        token_hash: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        let tx = self.transaction()?;
+        tx.execute(
+            "DELETE FROM conversation_links WHERE expires_at <= ?1",
+            [now],
+        )?;
+        tx.execute(
+            "INSERT INTO conversation_links (token_hash, feedback_id, created_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4)",
+            params![token_hash, feedback_id, now, expires_at],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn conversation_by_link(
+        &mut self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .prepare_cached(
+                "SELECT feedback_id FROM conversation_links WHERE token_hash = ?1 AND expires_at > ?2",
+            )?
+            .query_row(params![token_hash, now], |row| row.get(0))
+            .optional()?)
     }
 }
 

@@ -754,3 +754,282 @@ fn both_engines_have_the_same_tables_and_columns() {
         );
     }
 }
+
+/// A reply is stored in the thread with its email queued, in one transaction; the first
+/// reply records the time to first answer and moves a new submission to in progress; an
+/// answer from the visitor notifies exactly the owners who may read the site.
+#[tokio::test]
+async fn replies_and_answers_queue_their_email() {
+    use crate::model::{Author, MailKind, NewReply, ReplyOutcome};
+    for database in databases() {
+        let store = store_with_site(&database.location);
+        store
+            .read(|db| {
+                db.add_site(
+                    &SiteKey::parse("other").unwrap(),
+                    "Other",
+                    &["https://other.example".into()],
+                )
+            })
+            .unwrap();
+        store
+            .read(|db| {
+                db.add_user("all@example.com", "hash", None)?;
+                db.add_user("demo@example.com", "hash", Some(&["demo".to_owned()]))?;
+                db.add_user("other@example.com", "hash", Some(&["other".to_owned()]))
+            })
+            .unwrap();
+        let with_email = Uuid::new_v4();
+        let mut asked = submission("demo", with_email);
+        asked.email = Some("visitor@example.com".into());
+        store.submit(asked, 1_000).await.unwrap();
+        let anonymous = Uuid::new_v4();
+        store
+            .submit(submission("demo", anonymous), 1_000)
+            .await
+            .unwrap();
+
+        let reply = |id: Uuid, now: i64| NewReply {
+            feedback_id: id.to_string(),
+            author_email: "all@example.com".into(),
+            body: "Thank you!\nFixed.".into(),
+            now,
+        };
+        let first = store
+            .read(|db| db.add_reply(&reply(with_email, 5_000)))
+            .unwrap();
+        let ReplyOutcome::Queued { message, mail } = first else {
+            panic!("{first:?} on {:?}", database.location);
+        };
+        store
+            .read(|db| db.add_reply(&reply(with_email, 9_000)))
+            .unwrap();
+        assert_eq!(
+            store
+                .read(|db| db.add_reply(&reply(anonymous, 5_000)))
+                .unwrap(),
+            ReplyOutcome::NoEmail
+        );
+        assert_eq!(
+            store
+                .read(|db| db.add_reply(&reply(Uuid::new_v4(), 5_000)))
+                .unwrap(),
+            ReplyOutcome::UnknownFeedback
+        );
+        let row = store
+            .read(|db| db.feedback_by_id(&with_email.to_string()))
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.first_answer_at, Some(5_000), "the first reply counts");
+        assert_eq!(row.first_response_at, Some(5_000));
+        assert_eq!(row.status, FeedbackStatus::InProgress);
+
+        let answer = store
+            .read(|db| {
+                db.add_visitor_answer(&with_email.to_string(), "Still broken on Safari", 12_000)
+            })
+            .unwrap();
+        assert!(answer.is_some());
+        assert_eq!(
+            store
+                .read(|db| db.add_visitor_answer(&Uuid::new_v4().to_string(), "?", 12_000))
+                .unwrap(),
+            None
+        );
+        let thread = store.read(|db| db.thread(&with_email.to_string())).unwrap();
+        assert_eq!(
+            thread
+                .iter()
+                .map(|m| (m.author, m.body.as_str(), m.created_at))
+                .collect::<Vec<_>>(),
+            [
+                (Author::Owner, "Thank you!\nFixed.", 5_000),
+                (Author::Owner, "Thank you!\nFixed.", 9_000),
+                (Author::Visitor, "Still broken on Safari", 12_000),
+            ]
+        );
+        assert_eq!(thread[0].id, message);
+        let mail_list = store
+            .read(|db| db.mail_for(&with_email.to_string()))
+            .unwrap();
+        assert_eq!(mail_list[0].id, mail);
+        let sent: Vec<(MailKind, &str)> = mail_list
+            .iter()
+            .map(|m| (m.kind, m.recipient.as_str()))
+            .collect();
+        assert_eq!(
+            sent,
+            [
+                (MailKind::Reply, "visitor@example.com"),
+                (MailKind::Reply, "visitor@example.com"),
+                (MailKind::VisitorAnswer, "all@example.com"),
+                (MailKind::VisitorAnswer, "demo@example.com"),
+            ],
+            "{:?}",
+            database.location
+        );
+        assert_eq!(store.read(|db| db.pending_mail()).unwrap(), 4);
+    }
+}
+
+/// Two workers claiming together never get the same email, a claimed email is not due again
+/// before its lease ends, and a failure recorded makes it due at its next attempt.
+#[tokio::test]
+async fn email_claims_are_exclusive_and_leased() {
+    use crate::model::{DeliveryState, NewReply};
+    for database in databases() {
+        let store = store_with_site(&database.location);
+        for n in 0..10 {
+            let id = Uuid::new_v4();
+            let mut asked = submission("demo", id);
+            asked.email = Some(format!("visitor{n}@example.com"));
+            store.submit(asked, 1_000).await.unwrap();
+            store
+                .read(|db| {
+                    db.add_reply(&NewReply {
+                        feedback_id: id.to_string(),
+                        author_email: "owner@example.com".into(),
+                        body: "hello".into(),
+                        now: 1_000,
+                    })
+                })
+                .unwrap();
+        }
+        let other = Store::open_at(&database.location, Durability::PowerLoss).unwrap();
+        let (a, b) = std::thread::scope(|scope| {
+            let a = scope.spawn(|| {
+                store
+                    .read(|db| db.claim_due_mail(2_000, 60_000, 6))
+                    .unwrap()
+            });
+            let b = scope.spawn(|| {
+                other
+                    .read(|db| db.claim_due_mail(2_000, 60_000, 6))
+                    .unwrap()
+            });
+            (a.join().unwrap(), b.join().unwrap())
+        });
+        let mut ids: Vec<i64> = a.iter().chain(&b).map(|mail| mail.id).collect();
+        assert_eq!(ids.len(), 10, "{:?}", database.location);
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 10, "no email claimed twice");
+        let keys: std::collections::HashSet<&str> = a
+            .iter()
+            .chain(&b)
+            .map(|mail| mail.message_key.as_str())
+            .collect();
+        assert_eq!(keys.len(), 10, "each email has a Message-ID of its own");
+        assert!(
+            store
+                .read(|db| db.claim_due_mail(59_999, 120_000, 20))
+                .unwrap()
+                .is_empty()
+        );
+
+        let first = a.first().unwrap();
+        store
+            .read(|db| {
+                db.record_mail(
+                    first.id,
+                    &DeliveryAttempt {
+                        state: DeliveryState::Pending,
+                        attempts: 1,
+                        status: None,
+                        error: Some("421 try later".into()),
+                        next_attempt_at: 3_000,
+                        now: 2_500,
+                    },
+                )
+            })
+            .unwrap();
+        let again = store
+            .read(|db| db.claim_due_mail(3_000, 70_000, 20))
+            .unwrap();
+        assert_eq!(again.len(), 1);
+        assert_eq!((again[0].id, again[0].attempts), (first.id, 1));
+        assert_eq!(
+            again[0].message_key, first.message_key,
+            "the same Message-ID"
+        );
+    }
+}
+
+/// Erasure by email and deleting a site take the thread, the links and the outbox along.
+#[tokio::test]
+async fn erasure_takes_conversations_and_email_along() {
+    use crate::model::NewReply;
+    for database in databases() {
+        let store = store_with_site(&database.location);
+        let id = Uuid::new_v4();
+        let mut asked = submission("demo", id);
+        asked.email = Some("Visitor@Example.com".into());
+        store.submit(asked, 1_000).await.unwrap();
+        store
+            .read(|db| {
+                db.add_reply(&NewReply {
+                    feedback_id: id.to_string(),
+                    author_email: "owner@example.com".into(),
+                    body: "hello".into(),
+                    now: 1_000,
+                })?;
+                db.add_conversation_link(&id.to_string(), "hash", 1_000, 10_000)
+            })
+            .unwrap();
+        assert_eq!(
+            store
+                .read(|db| db.conversation_by_link("hash", 9_999))
+                .unwrap(),
+            Some(id.to_string())
+        );
+        assert_eq!(
+            store
+                .read(|db| db.conversation_by_link("hash", 10_000))
+                .unwrap(),
+            None,
+            "expired"
+        );
+        let erased = store
+            .read(|db| db.erase_email("visitor@example.com", &["demo".to_owned()]))
+            .unwrap();
+        assert_eq!(erased, 1);
+        assert!(
+            store
+                .read(|db| db.thread(&id.to_string()))
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            store
+                .read(|db| db.mail_for(&id.to_string()))
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(store.read(|db| db.pending_mail()).unwrap(), 0);
+        assert_eq!(
+            store
+                .read(|db| db.conversation_by_link("hash", 5_000))
+                .unwrap(),
+            None
+        );
+    }
+}
+
+/// A site's reply address is stored and read back, and cleared.
+#[test]
+fn a_sites_reply_address_is_kept() {
+    for database in databases() {
+        let store = store_with_site(&database.location);
+        store
+            .read(|db| db.set_reply_to("demo", Some("support@shop.example")))
+            .unwrap();
+        let site = store.read(|db| db.site("demo")).unwrap().unwrap();
+        assert_eq!(site.reply_to.as_deref(), Some("support@shop.example"));
+        store.read(|db| db.set_reply_to("demo", None)).unwrap();
+        assert_eq!(store.read(|db| db.sites()).unwrap()[0].reply_to, None);
+        assert!(matches!(
+            store.read(|db| db.set_reply_to("nope", None)),
+            Err(StoreError::UnknownSite(_))
+        ));
+    }
+}

@@ -274,6 +274,39 @@ impl Browser {
             .unwrap();
     }
 
+    /// Signs in to the dashboard as a visitor of `/admin/inbox` would: sent to the sign-in
+    /// page, then back to the inbox.
+    pub async fn sign_in(
+        &self,
+        collector: &super::collector::Collector,
+        email: &str,
+        password: &str,
+    ) {
+        self.client
+            .goto(&collector.url("/admin/inbox"))
+            .await
+            .unwrap();
+        let url = self.client.current_url().await.unwrap();
+        assert_eq!(url.path(), "/admin/login", "a page asks to sign in first");
+        let field = self.client.find(Locator::Css("#email")).await.unwrap();
+        field.send_keys(email).await.unwrap();
+        let field = self.client.find(Locator::Css("#password")).await.unwrap();
+        field.send_keys(password).await.unwrap();
+        self.client
+            .find(Locator::Css("button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_url(&collector.url("/admin/inbox").parse().unwrap())
+            .await
+            .unwrap();
+    }
+
     pub async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.unwrap();
         std::fs::write(artefacts_dir().join(format!("{name}.png")), png).unwrap();

@@ -203,6 +203,14 @@ impl Collector {
         }
     }
 
+    /// Stops the collector (SIGTERM) and starts it again on the same port and database, with
+    /// other options for `earshot serve`.
+    pub fn restart_with(&mut self, serve_args: &[&str]) {
+        self.terminate();
+        self.serve_args = serve_args.iter().map(|arg| arg.to_string()).collect();
+        self.restart();
+    }
+
     /// Starts the collector again on the same port and database.
     pub fn restart(&mut self) {
         self.child = serve(&self.engine, self.dir.path(), self.port, &self.serve_args);

@@ -6,6 +6,8 @@
 pub mod browser;
 pub mod collector;
 pub mod host_site;
+pub mod mail;
+pub mod owner;
 pub mod receiver;
 
 use std::net::TcpListener;

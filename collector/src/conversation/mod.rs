@@ -1,0 +1,297 @@
+//! The visitor's conversation page, `/conversation/{token}`: their feedback and every reply,
+//! and a form to answer. No account: the link in each reply email carries a token of 256
+//! random bits, of which the database keeps only the SHA-256, and which expires after
+//! [`LINK_DAYS`]. Rendered on the server (it works without JavaScript) in the language the
+//! visitor's widget spoke, under a CSP that allows nothing but its own stylesheet and form.
+
+mod page;
+pub mod texts;
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{HttpRequest, HttpResponse, web};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use serde::Deserialize;
+
+use crate::auth::{hash_token, random_secret};
+use crate::state::AppState;
+use earshot_store::{Database, StoreError, now_millis};
+
+/// How long a conversation link works, from the email that carried it.
+pub const LINK_DAYS: i64 = 90;
+/// The longest answer a visitor may send, in characters (as long as a comment).
+pub const MAX_ANSWER_CHARS: usize = earshot_shared::limits::MAX_COMMENT_CHARS;
+/// The largest answer form accepted, in bytes: [`MAX_ANSWER_CHARS`] characters of up to
+/// four UTF-8 bytes, each percent-encoded (three characters a byte).
+pub const MAX_FORM_BYTES: usize = MAX_ANSWER_CHARS * 12 + 1024;
+/// Answers one conversation may receive per hour.
+pub const ANSWERS_PER_HOUR: u32 = 10;
+/// Conversation pages (views and answers) one visitor may open per minute.
+pub const VIEWS_PER_MINUTE: u32 = 60;
+/// Where the pages live.
+pub const PATH: &str = "/conversation";
+
+const CSP: &str = "default-src 'none'; style-src 'self'; form-action 'self'; \
+                   frame-ancestors 'none'; base-uri 'none'";
+
+/// Limits on conversation pages, counted per collector process, forgotten when refilled.
+#[derive(Clone)]
+pub struct ConversationLimits {
+    answers: Arc<DefaultKeyedRateLimiter<String>>,
+    views: Arc<DefaultKeyedRateLimiter<crate::rate_limit::VisitorKey>>,
+}
+
+impl Default for ConversationLimits {
+    fn default() -> Self {
+        let per = |count: u32, window: Duration| {
+            let count = NonZeroU32::new(count).expect("non-zero limit");
+            Quota::with_period(window / count.get())
+                .expect("a non-zero period")
+                .allow_burst(count)
+        };
+        Self {
+            answers: Arc::new(RateLimiter::keyed(per(
+                ANSWERS_PER_HOUR,
+                Duration::from_secs(3600),
+            ))),
+            views: Arc::new(RateLimiter::keyed(per(
+                VIEWS_PER_MINUTE,
+                Duration::from_secs(60),
+            ))),
+        }
+    }
+}
+
+impl ConversationLimits {
+    /// Forgets conversations and visitors whose limits have refilled.
+    pub fn forget_idle(&self) {
+        self.answers.retain_recent();
+        self.answers.shrink_to_fit();
+        self.views.retain_recent();
+        self.views.shrink_to_fit();
+    }
+}
+
+/// A new link to a submission's conversation, valid for [`LINK_DAYS`]: the token to put in
+/// the link (only its hash is stored).
+pub fn new_link(db: &mut dyn Database, feedback_id: &str) -> Result<String, StoreError> {
+    let token = random_secret("", 32);
+    let now = now_millis();
+    db.add_conversation_link(
+        feedback_id,
+        &hash_token(&token),
+        now,
+        now + LINK_DAYS * 86_400_000,
+    )?;
+    Ok(token)
+}
+
+/// The page's address for a token.
+pub fn link(public_url: &str, token: &str) -> String {
+    format!("{}{PATH}/{token}", public_url.trim_end_matches('/'))
+}
+
+/// Registers the conversation page, its form and its stylesheet.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource(format!("{PATH}.css")).route(web::get().to(stylesheet)))
+        .service(
+            web::resource(format!("{PATH}/{{token}}"))
+                .app_data(web::FormConfig::default().limit(MAX_FORM_BYTES))
+                .wrap(
+                    DefaultHeaders::new()
+                        .add((header::CONTENT_SECURITY_POLICY, CSP))
+                        .add((header::X_FRAME_OPTIONS, "DENY"))
+                        // The token is in the address: no other site may see it.
+                        .add((header::REFERRER_POLICY, "no-referrer"))
+                        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                        .add((header::CACHE_CONTROL, "no-store"))
+                        .add(("X-Robots-Tag", "noindex")),
+                )
+                .route(web::get().to(show))
+                .route(web::post().to(answer)),
+        );
+}
+
+async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("max-age=300"),
+        ))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .body(include_str!("conversation.css"))
+}
+
+#[derive(Deserialize)]
+pub struct ShowQuery {
+    sent: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct AnswerForm {
+    #[serde(default)]
+    body: String,
+}
+
+/// The visitor's language for pages without a conversation (an expired link): their
+/// browser's first language.
+fn browser_texts(request: &HttpRequest) -> &'static texts::VisitorTexts {
+    let tag = request
+        .headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split([',', ';']).next())
+        .unwrap_or("");
+    texts::for_locale(tag)
+}
+
+/// Counts one page for this visitor; `false` past [`VIEWS_PER_MINUTE`].
+fn within_view_limit(state: &AppState, request: &HttpRequest) -> bool {
+    let user_agent = request
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("");
+    let visitor =
+        state
+            .rate_limits
+            .visitor_key(state.trusted_proxies.client_ip(request), user_agent, PATH);
+    state.conversations.views.check_key(&visitor).is_ok()
+}
+
+/// The conversation a token opens, everything the page shows.
+async fn open(state: &AppState, token: &str) -> Result<Option<page::Conversation>, StoreError> {
+    // Tokens are 64 hex digits; anything else is not looked up.
+    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(None);
+    }
+    let hash = hash_token(token);
+    state
+        .store
+        .read_async(move |db| {
+            let Some(id) = db.conversation_by_link(&hash, now_millis())? else {
+                return Ok(None);
+            };
+            let Some(feedback) = db.feedback_by_id(&id)? else {
+                return Ok(None);
+            };
+            let Some(site) = db.site(&feedback.site)? else {
+                return Ok(None);
+            };
+            let thread = db.thread(&id)?;
+            Ok(Some(page::Conversation {
+                feedback,
+                site_name: site.name,
+                thread,
+            }))
+        })
+        .await
+}
+
+fn respond(status: StatusCode, markup: maud::Markup) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(markup.into_string())
+}
+
+fn expired(request: &HttpRequest) -> HttpResponse {
+    respond(StatusCode::NOT_FOUND, page::expired(browser_texts(request)))
+}
+
+fn too_many(request: &HttpRequest) -> HttpResponse {
+    let texts = browser_texts(request);
+    respond(
+        StatusCode::TOO_MANY_REQUESTS,
+        page::message(texts, texts.too_many),
+    )
+}
+
+pub async fn show(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    token: web::Path<String>,
+    query: web::Query<ShowQuery>,
+) -> Result<HttpResponse, crate::error::AppError> {
+    if !within_view_limit(&state, &request) {
+        return Ok(too_many(&request));
+    }
+    let Some(conversation) = open(&state, &token).await? else {
+        return Ok(expired(&request));
+    };
+    let notice = if query.sent.is_some() {
+        page::Notice::Sent
+    } else {
+        page::Notice::None
+    };
+    Ok(respond(
+        StatusCode::OK,
+        page::conversation(&conversation, &token, &notice, ""),
+    ))
+}
+
+pub async fn answer(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    token: web::Path<String>,
+    form: Result<web::Form<AnswerForm>, actix_web::Error>,
+) -> Result<HttpResponse, crate::error::AppError> {
+    if !within_view_limit(&state, &request) {
+        return Ok(too_many(&request));
+    }
+    let Some(conversation) = open(&state, &token).await? else {
+        return Ok(expired(&request));
+    };
+    let texts = texts::for_locale(&conversation.feedback.locale);
+    let body = match &form {
+        Ok(form) => form.body.trim().to_owned(),
+        // Larger than any answer may be, or not a form at all.
+        Err(_) => {
+            return Ok(respond(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                page::conversation(
+                    &conversation,
+                    &token,
+                    &page::Notice::Error(texts.too_long),
+                    "",
+                ),
+            ));
+        }
+    };
+    let refuse = |status: StatusCode, text: &'static str, kept: &str| {
+        respond(
+            status,
+            page::conversation(&conversation, &token, &page::Notice::Error(text), kept),
+        )
+    };
+    if body.is_empty() {
+        return Ok(refuse(StatusCode::BAD_REQUEST, texts.empty_answer, ""));
+    }
+    if body.chars().count() > MAX_ANSWER_CHARS {
+        return Ok(refuse(StatusCode::PAYLOAD_TOO_LARGE, texts.too_long, &body));
+    }
+    if state
+        .conversations
+        .answers
+        .check_key(&hash_token(&token))
+        .is_err()
+    {
+        return Ok(refuse(StatusCode::TOO_MANY_REQUESTS, texts.too_many, &body));
+    }
+    let id = conversation.feedback.id.clone();
+    let stored = state
+        .store
+        .read_async(move |db| db.add_visitor_answer(&id, &body, now_millis()))
+        .await?;
+    if stored.is_none() {
+        return Ok(expired(&request));
+    }
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("{PATH}/{token}?sent=1")))
+        .finish())
+}

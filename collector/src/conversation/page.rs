@@ -1,0 +1,117 @@
+//! The conversation page's HTML (maud escapes every value: visitor and owner text is only
+//! ever text).
+
+use maud::{DOCTYPE, Markup, html};
+
+use super::texts::{VisitorTexts, for_locale, with_site};
+use super::{MAX_ANSWER_CHARS, PATH};
+use earshot_store::FeedbackRow;
+use earshot_store::model::{Author, ThreadMessage};
+
+/// What the page shows.
+pub struct Conversation {
+    pub feedback: FeedbackRow,
+    pub site_name: String,
+    pub thread: Vec<ThreadMessage>,
+}
+
+/// What the visitor is told above the form.
+pub enum Notice {
+    None,
+    Sent,
+    Error(&'static str),
+}
+
+/// `2026-11-22 14:03 UTC`: the same in every language.
+pub fn when(millis: i64) -> String {
+    let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{}-{:02}-{:02} {:02}:{:02} UTC",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute()
+    )
+}
+
+fn frame(texts: &VisitorTexts, title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang=(texts.lang) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="robots" content="noindex";
+                title { (title) }
+                link rel="stylesheet" href=(format!("{PATH}.css"));
+            }
+            body { main { (body) } }
+        }
+    }
+}
+
+/// Text with its line breaks kept (the stylesheet keeps them; no HTML is built from it).
+fn said(text: &str) -> Markup {
+    html! { p.said { (text) } }
+}
+
+pub fn conversation(
+    conversation: &Conversation,
+    token: &str,
+    notice: &Notice,
+    kept: &str,
+) -> Markup {
+    let texts = for_locale(&conversation.feedback.locale);
+    let title = with_site(texts.page_title, &conversation.site_name);
+    let feedback = &conversation.feedback;
+    frame(
+        texts,
+        &title,
+        html! {
+            h1 { (title) }
+            @match notice {
+                Notice::Sent => p.notice role="status" { (texts.answer_sent) },
+                Notice::Error(text) => p.error role="alert" { (text) },
+                Notice::None => {},
+            }
+            ol.thread {
+                li.visitor {
+                    p.who { (texts.you) " · " time { (when(feedback.received_at)) } }
+                    @if feedback.comment.trim().is_empty() {
+                        p.said.none { (texts.no_comment) }
+                    } @else {
+                        (said(&feedback.comment))
+                    }
+                }
+                @for message in &conversation.thread {
+                    @let owner = message.author == Author::Owner;
+                    li class=(if owner { "owner" } else { "visitor" }) {
+                        p.who {
+                            @if owner { (conversation.site_name) } @else { (texts.you) }
+                            " · " time { (when(message.created_at)) }
+                        }
+                        (said(&message.body))
+                    }
+                }
+            }
+            form method="post" action=(format!("{PATH}/{token}")) {
+                label for="answer" { (texts.your_answer) }
+                textarea #answer name="body" rows="6" required maxlength=(MAX_ANSWER_CHARS) { (kept) }
+                button type="submit" { (texts.send) }
+            }
+            p.private { (texts.keep_private) }
+        },
+    )
+}
+
+/// A link that expired or never existed.
+pub fn expired(texts: &VisitorTexts) -> Markup {
+    message(texts, texts.link_expired)
+}
+
+/// A page that only says something.
+pub fn message(texts: &VisitorTexts, text: &str) -> Markup {
+    frame(texts, text, html! { p.notice role="alert" { (text) } })
+}

@@ -1,0 +1,229 @@
+//! One submission on its own page: everything it says, its conversation with the visitor,
+//! the reply box, and the emails it caused with where each one stands.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::auth::Owner;
+use super::pages::{self, layout, when};
+use super::respond::{AdminError, html as page, see_other};
+use crate::mail::Mailer;
+use crate::state::AppState;
+use earshot_store::model::{
+    Author, DeliveryState, MailKind, NewReply, OutgoingMail, ReplyOutcome, ThreadMessage,
+};
+use earshot_store::{FeedbackRow, Site, now_millis};
+
+/// The longest reply an owner may write, in characters.
+pub const MAX_REPLY_CHARS: usize = 10_000;
+
+/// Everything the page shows.
+struct Item {
+    row: FeedbackRow,
+    sites: Vec<Site>,
+    thread: Vec<ThreadMessage>,
+    mail: Vec<OutgoingMail>,
+    /// Emails waiting in the whole outbox (said when SMTP is not set up).
+    pending: u64,
+}
+
+async fn load(state: &AppState, owner: &Owner, id: &str) -> Result<Item, AdminError> {
+    let id = id.to_owned();
+    let item = state
+        .store
+        .read_async(move |db| {
+            let Some(row) = db.feedback_by_id(&id)? else {
+                return Ok(None);
+            };
+            Ok(Some(Item {
+                sites: db.sites()?,
+                thread: db.thread(&id)?,
+                mail: db.mail_for(&id)?,
+                pending: db.pending_mail()?,
+                row,
+            }))
+        })
+        .await?;
+    // Feedback of a site the account may not see does not exist, as far as it knows.
+    match item {
+        Some(item) if owner.0.user.may_read(&item.row.site) => Ok(item),
+        _ => Err(AdminError::NotFound),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct ShowQuery {
+    replied: Option<String>,
+}
+
+pub(super) async fn show(
+    state: web::Data<AppState>,
+    owner: Owner,
+    id: web::Path<String>,
+    query: web::Query<ShowQuery>,
+) -> Result<HttpResponse, AdminError> {
+    let item = load(&state, &owner, &id).await?;
+    let notice = query
+        .replied
+        .is_some()
+        .then_some("Your reply is in the outbox.");
+    Ok(page(
+        StatusCode::OK,
+        item_page(&owner, &item, state.mail.as_deref(), notice, None),
+    ))
+}
+
+#[derive(Deserialize)]
+pub(super) struct ReplyForm {
+    csrf: String,
+    #[serde(default)]
+    body: String,
+}
+
+pub(super) async fn reply(
+    state: web::Data<AppState>,
+    owner: Owner,
+    id: web::Path<String>,
+    form: web::Form<ReplyForm>,
+) -> Result<HttpResponse, AdminError> {
+    owner.check_csrf(&form.csrf)?;
+    let item = load(&state, &owner, &id).await?;
+    let body = form.body.trim().to_owned();
+    let refused = |error: &str| {
+        page(
+            StatusCode::BAD_REQUEST,
+            item_page(
+                &owner,
+                &item,
+                state.mail.as_deref(),
+                None,
+                Some((error, &body)),
+            ),
+        )
+    };
+    if body.is_empty() {
+        return Ok(refused("Write a reply first."));
+    }
+    if body.chars().count() > MAX_REPLY_CHARS {
+        return Ok(refused(&format!(
+            "A reply has at most {MAX_REPLY_CHARS} characters."
+        )));
+    }
+    let reply = NewReply {
+        feedback_id: id.to_string(),
+        author_email: owner.0.user.email.clone(),
+        body: body.clone(),
+        now: now_millis(),
+    };
+    let outcome = state
+        .store
+        .read_async(move |db| db.add_reply(&reply))
+        .await?;
+    match outcome {
+        ReplyOutcome::Queued { .. } => {
+            Ok(see_other(&format!("/admin/feedback/{id}?replied=1#thread")))
+        }
+        ReplyOutcome::NoEmail => Ok(refused("This visitor left no email address to reply to.")),
+        ReplyOutcome::UnknownFeedback => Err(AdminError::NotFound),
+    }
+}
+
+fn mail_state(mail: &OutgoingMail) -> (&'static str, &'static str) {
+    match mail.state {
+        DeliveryState::Delivered => ("sent", "Sent"),
+        DeliveryState::Failed => ("failed", "Failed"),
+        DeliveryState::Pending if mail.attempts == 0 => ("pending", "Waiting to be sent"),
+        DeliveryState::Pending => ("pending", "Retrying"),
+    }
+}
+
+fn item_page(
+    owner: &Owner,
+    item: &Item,
+    mailer: Option<&Mailer>,
+    notice: Option<&str>,
+    error: Option<(&str, &str)>,
+) -> Markup {
+    let row = &item.row;
+    let site = item.sites.iter().find(|site| site.key.as_str() == row.site);
+    let site_name = site.map_or(row.site.as_str(), |site| site.name.as_str());
+    let back = format!("/admin/feedback/{}", row.id);
+    let body = html! {
+        div.heading {
+            h1 { "Feedback on " (site_name) }
+            a.button href=(format!("/admin/inbox?site={}", row.site)) { "Back to the inbox" }
+        }
+        @if let Some(notice) = notice { p.notice role="status" { (notice) } }
+        @if mailer.is_none() {
+            section.notice role="note" {
+                p { strong { "Email is not set up." } " Replies are kept in the outbox and sent once the collector runs with "
+                    code { "--smtp-url" } " and " code { "--mail-from" } " (see the README). "
+                    (item.pending) " email" @if item.pending != 1 { "s" } " waiting." }
+            }
+        }
+        (pages::item(&owner.0, &item.sites, &back, row))
+        section.card #thread {
+            h2 { "Conversation" }
+            ol.thread {
+                li.visitor {
+                    p.who { (row.email.as_deref().unwrap_or("The visitor")) " · " (when(row.received_at)) }
+                    @if row.comment.trim().is_empty() { p.said.none { "No comment." } } @else { p.said { (row.comment) } }
+                }
+                @for message in &item.thread {
+                    @let by_owner = message.author == Author::Owner;
+                    li class=(if by_owner { "owner" } else { "visitor" }) {
+                        p.who {
+                            @if by_owner { (message.author_email.as_deref().unwrap_or("An owner")) } @else { "The visitor answered" }
+                            " · " (when(message.created_at))
+                        }
+                        p.said { (message.body) }
+                    }
+                }
+            }
+            @if let Some(email) = &row.email {
+                @if let Some((error, _)) = error { p.error role="alert" { (error) } }
+                form.stack #reply method="post" action=(format!("/admin/feedback/{}/reply", row.id)) {
+                    input type="hidden" name="csrf" value=(owner.0.csrf);
+                    label for="reply-body" { "Reply to " (email) }
+                    textarea #reply-body name="body" rows="6" required maxlength=(MAX_REPLY_CHARS) { (error.map_or("", |(_, kept)| kept)) }
+                    p.hint {
+                        "Sent as “" (site_name) "”"
+                        @if let Some(mailer) = mailer { " from " (mailer.from_address()) }
+                        @match site.and_then(|site| site.reply_to.as_deref()) {
+                            Some(reply_to) => { ", replies to " (reply_to) }
+                            None => { " (set a reply address on the " a href=(format!("/admin/sites/{}#email", row.site)) { "site's page" } ")" }
+                        }
+                        ". The email quotes the feedback and links to a page where the visitor can answer."
+                    }
+                    div { button.primary type="submit" { "Send reply" } }
+                }
+            } @else {
+                p.empty { "The visitor left no email address, so there is no one to reply to." }
+            }
+        }
+        @if !item.mail.is_empty() {
+            section.card #emails {
+                h2 { "Emails" }
+                table {
+                    thead { tr { th { "To" } th { "What" } th { "State" } th { "Attempts" } th { "Last change" } th { "Last error" } } }
+                    tbody {
+                        @for mail in &item.mail {
+                            @let (class, label) = mail_state(mail);
+                            tr {
+                                td { (mail.recipient) }
+                                td { @match mail.kind { MailKind::Reply => "Reply to the visitor", MailKind::VisitorAnswer => "Notice of the visitor's answer" } }
+                                td { span class={ "mail mail-" (class) } { (label) } }
+                                td { (mail.attempts) }
+                                td { (when(mail.updated_at)) }
+                                td { (mail.last_error.as_deref().unwrap_or("")) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    layout("Feedback", Some(&owner.0), "inbox", body)
+}

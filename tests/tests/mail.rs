@@ -1,0 +1,396 @@
+//! Answering visitors, end to end on real parts: the real binary sends through a real SMTP
+//! server (Postfix's smtp-sink), the tests read the messages it received with a MIME parser,
+//! and a real Chromium follows the link, answers, and sees the answer in the dashboard. On
+//! SQLite and on PostgreSQL.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::browser::{self, Browser};
+use common::collector::{Collector, Engine, feedback_body, http};
+use common::eventually;
+use common::mail::{Cutter, Mail, SmtpSink};
+use common::owner::OwnerSession;
+use fantoccini::Locator;
+
+const OWNER: &str = "owner@example.com";
+const PASSWORD: &str = "correct horse battery";
+const SHOP: &str = "https://shop.example";
+const FROM: &str = "feedback@shop.example";
+
+fn mail_args(smtp_url: &str) -> Vec<String> {
+    vec![
+        "--smtp-url".into(),
+        smtp_url.into(),
+        "--mail-from".into(),
+        FROM.into(),
+        "--mail-retry-secs".into(),
+        "1".into(),
+        // Many submissions from one test client.
+        "--rate-limit-visitor".into(),
+        "0".into(),
+    ]
+}
+
+fn start(engine: &Engine, smtp_url: &str) -> Collector {
+    let args = mail_args(smtp_url);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let collector = Collector::start_on(engine, &[SHOP], &args);
+    collector.add_user(OWNER, PASSWORD, &[]);
+    collector
+}
+
+/// Leaves feedback with an email address, as the widget does; returns its id.
+fn feedback_with_email(collector: &Collector, comment: &str, email: &str, locale: &str) -> String {
+    let body = feedback_body(
+        comment,
+        serde_json::json!({ "email": email, "locale": locale }),
+    );
+    assert_eq!(collector.post_feedback(&http(), SHOP, &body), 201);
+    body["id"].as_str().unwrap().to_owned()
+}
+
+/// The text of the first element matching `css`, once there is one (a page being loaded
+/// after a form was sent is waited for).
+async fn text(browser: &Browser, css: &str) -> String {
+    browser
+        .client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn submit(browser: &Browser, form: &str, field: &str, words: &str) {
+    browser
+        .client
+        .find(Locator::Css(&format!("{form} {field}")))
+        .await
+        .unwrap()
+        .send_keys(words)
+        .await
+        .unwrap();
+    browser
+        .client
+        .find(Locator::Css(&format!("{form} button[type=submit]")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// The owner replies in the dashboard; the visitor gets it by email in their language, from
+/// the site's name with its reply address, their feedback quoted and escaped, and a link;
+/// they follow it, answer, and the owner is told and sees the answer in the thread.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reply_reaches_the_visitor_and_their_answer_reaches_the_owner() {
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
+    let Some(browser) = browser::start().await else {
+        return;
+    };
+    for engine in Engine::all() {
+        let collector = start(&engine, &sink.url());
+        let owner = OwnerSession::sign_in(&collector, OWNER, PASSWORD);
+        let (status, _) = owner.post(
+            "/admin/sites/demo",
+            "/admin/sites/demo/reply-to",
+            &[("reply_to", "support@shop.example")],
+        );
+        assert_eq!(status, 303);
+        let visitor = format!("visiteur.{}@example.com", engine.name());
+        let comment = "Le bouton <b>Payer</b> ne marche pas & rien ne se passe";
+        let id = feedback_with_email(&collector, comment, &visitor, "fr-FR");
+
+        browser.sign_in(&collector, OWNER, PASSWORD).await;
+        browser
+            .client
+            .goto(&collector.url(&format!("/admin/feedback/{id}")))
+            .await
+            .unwrap();
+        assert!(text(&browser, "#thread").await.contains(comment));
+        let reply = "Merci ! C'est corrigé.\nÀ bientôt";
+        browser
+            .client
+            .find(Locator::Css("#reply-body"))
+            .await
+            .unwrap()
+            .send_keys(reply)
+            .await
+            .unwrap();
+        browser
+            .screenshot(&format!("reply-box-{}", engine.name()))
+            .await;
+        browser
+            .client
+            .find(Locator::Css("#reply button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        assert_eq!(
+            text(&browser, "p.notice").await,
+            "Your reply is in the outbox."
+        );
+
+        let mail = sink.wait_for("the reply in the visitor's mailbox", |mail: &Mail| {
+            mail.envelope_to == visitor
+        });
+        assert_eq!(mail.subject, "Re : votre avis sur Demo shop");
+        assert_eq!(mail.from, format!("Demo shop <{FROM}>"));
+        assert_eq!(
+            mail.reply_to.as_deref(),
+            Some("Demo shop <support@shop.example>")
+        );
+        assert_eq!(mail.to, visitor);
+        assert!(
+            mail.message_id.ends_with("@shop.example"),
+            "{}",
+            mail.message_id
+        );
+        assert!(mail.text.starts_with(reply), "{}", mail.text);
+        assert!(
+            mail.text.contains(&format!("> {comment}")),
+            "quoted: {}",
+            mail.text
+        );
+        assert!(
+            mail.html
+                .contains("&lt;b&gt;Payer&lt;/b&gt; ne marche pas &amp; rien"),
+            "{}",
+            mail.html
+        );
+        assert!(
+            !mail.html.contains("<b>Payer"),
+            "visitor text is escaped in HTML email"
+        );
+        let link = mail
+            .link(&collector.url("/conversation/"))
+            .expect("a link to the conversation");
+        assert_eq!(
+            link.len(),
+            collector.url("/conversation/").len() + 64,
+            "256 random bits"
+        );
+
+        // The visitor follows the link: no account, their language, the whole thread.
+        browser.client.goto(&link).await.unwrap();
+        assert_eq!(
+            text(&browser, "h1").await,
+            "Votre conversation avec Demo shop"
+        );
+        let thread = text(&browser, ".thread").await;
+        assert!(
+            thread.contains(comment) && thread.contains("C'est corrigé."),
+            "{thread}"
+        );
+        let lang = browser
+            .client
+            .find(Locator::Css("html"))
+            .await
+            .unwrap()
+            .attr("lang")
+            .await
+            .unwrap();
+        assert_eq!(lang.as_deref(), Some("fr"));
+        assert_eq!(browser.axe_page_violations().await, Vec::<String>::new());
+        let answer = &format!("Toujours cassé sur Safari 17 ({}).", engine.name());
+        submit(&browser, "form", "#answer", answer).await;
+        assert_eq!(
+            text(&browser, "p.notice").await,
+            "Merci, votre réponse a été envoyée."
+        );
+        assert!(text(&browser, ".thread").await.contains(answer));
+        browser
+            .screenshot(&format!("conversation-{}", engine.name()))
+            .await;
+
+        // The owner is told, and sees the answer in the thread with both emails sent.
+        let notice = sink.wait_for("the owner's notice of the answer", |mail: &Mail| {
+            mail.envelope_to == OWNER && mail.text.contains(answer)
+        });
+        assert_eq!(notice.subject, "A visitor answered on Demo shop");
+        assert_eq!(notice.header("Auto-Submitted"), Some("auto-generated"));
+        assert!(
+            notice
+                .text
+                .contains(&collector.url(&format!("/admin/feedback/{id}"))),
+            "{}",
+            notice.text
+        );
+        let page = format!("/admin/feedback/{id}");
+        eventually("both emails shown as sent", Duration::from_secs(20), || {
+            let (_, html) = owner.get(&page);
+            (html.matches("mail-sent").count() == 2).then_some(())
+        });
+        browser.client.goto(&collector.url(&page)).await.unwrap();
+        assert!(text(&browser, "#thread").await.contains(answer));
+        browser
+            .screenshot(&format!("feedback-thread-{}", engine.name()))
+            .await;
+    }
+    browser.close().await;
+}
+
+/// The SMTP server dies while the collector is sending a reply, before it accepted the
+/// message; once it is back, the reply is delivered, exactly once.
+#[test]
+fn an_smtp_server_stopped_mid_send_gets_each_email_once() {
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
+    let sink = Arc::new(Mutex::new(sink));
+    for engine in Engine::all() {
+        let cutter = Cutter::start(sink.clone());
+        let collector = start(&engine, &cutter.url());
+        let owner = OwnerSession::sign_in(&collector, OWNER, PASSWORD);
+        let visitor = format!("cut.{}@example.com", engine.name());
+        let id = feedback_with_email(&collector, "Where is my order?", &visitor, "en");
+        let (status, location) = owner.reply(&id, "It left this morning.");
+        assert_eq!(status, 303, "{location}");
+
+        eventually(
+            "the server killed mid-send",
+            Duration::from_secs(20),
+            || cutter.has_cut().then_some(()),
+        );
+        let page = format!("/admin/feedback/{id}");
+        eventually(
+            "the failed attempt recorded",
+            Duration::from_secs(20),
+            || {
+                let (_, html) = owner.get(&page);
+                html.contains("Retrying").then_some(())
+            },
+        );
+        sink.lock().unwrap().restart();
+        eventually("the reply sent", Duration::from_secs(30), || {
+            let (_, html) = owner.get(&page);
+            html.contains("mail-sent").then_some(())
+        });
+        // Recorded as sent: the worker will never pick it up again. The server holds it once.
+        let received: Vec<Mail> = sink
+            .lock()
+            .unwrap()
+            .messages()
+            .into_iter()
+            .filter(|mail| mail.envelope_to == visitor)
+            .collect();
+        assert_eq!(received.len(), 1, "{engine:?}", engine = engine.name());
+    }
+}
+
+/// Two collectors share one PostgreSQL database and its outbox: every reply is sent once.
+#[test]
+fn two_replicas_send_each_email_once() {
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
+    let Some(engine) = Engine::postgres() else {
+        return;
+    };
+    let first = start(&engine, &sink.url());
+    let second = first.replica();
+    let owners = [
+        OwnerSession::sign_in(&first, OWNER, PASSWORD),
+        OwnerSession::sign_in(&second, OWNER, PASSWORD),
+    ];
+    let mut ids = Vec::new();
+    for n in 0..12 {
+        let visitor = format!("replica{n}@example.com");
+        let id = feedback_with_email(&first, "Hello", &visitor, "en");
+        let (status, _) = owners[n % 2].reply(&id, &format!("Answer {n}"));
+        assert_eq!(status, 303);
+        ids.push(id);
+    }
+    for id in &ids {
+        eventually("every reply sent", Duration::from_secs(30), || {
+            let (_, html) = owners[0].get(&format!("/admin/feedback/{id}"));
+            html.contains("mail-sent").then_some(())
+        });
+    }
+    let received = sink.messages();
+    let mut ids: Vec<&str> = received
+        .iter()
+        .map(|mail| mail.message_id.as_str())
+        .collect();
+    assert_eq!(ids.len(), 12, "one message per reply");
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 12, "no reply sent twice");
+}
+
+/// Without SMTP, a reply is kept and the dashboard says it waits; once the collector runs
+/// with SMTP, it is sent.
+#[test]
+fn without_smtp_replies_wait_and_are_sent_once_it_is_set_up() {
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
+    let mut collector = Collector::start_on(&Engine::Sqlite, &[SHOP], &[]);
+    collector.add_user(OWNER, PASSWORD, &[]);
+    let owner = OwnerSession::sign_in(&collector, OWNER, PASSWORD);
+    let id = feedback_with_email(&collector, "Hello?", "patient@example.com", "de");
+    assert_eq!(owner.reply(&id, "Sorry for the wait.").0, 303);
+    let page = format!("/admin/feedback/{id}");
+    let (_, html) = owner.get(&page);
+    assert!(html.contains("Email is not set up."), "{html}");
+    assert!(html.contains("1 email waiting."), "{html}");
+    assert!(html.contains("Waiting to be sent"), "{html}");
+
+    let args = mail_args(&sink.url());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    collector.restart_with(&args);
+    let mail = sink.wait_for("the kept reply", |mail: &Mail| {
+        mail.envelope_to == "patient@example.com"
+    });
+    assert_eq!(mail.subject, "Re: Ihr Feedback zu Demo shop");
+}
+
+/// The conversation page: a link that is not one answers 404 in the browser's language;
+/// an empty answer is refused and nothing is stored; the page is locked down.
+#[test]
+fn conversation_links_are_checked_and_the_page_locked_down() {
+    let collector = Collector::start(&[SHOP]);
+    let fake = "a".repeat(64);
+    let response = http()
+        .get(&collector.url(&format!("/conversation/{fake}")))
+        .header("Accept-Language", "es-ES,es;q=0.9")
+        .call()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 404);
+    let headers = response.headers();
+    assert!(
+        headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .starts_with("default-src 'none'")
+    );
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    assert_eq!(headers["cache-control"], "no-store");
+    let body = response.into_body().read_to_string().unwrap();
+    assert!(body.contains("Este enlace ha caducado."), "{body}");
+    let answer = http()
+        .post(&collector.url(&format!("/conversation/{fake}")))
+        .send_form([("body", "hello")])
+        .unwrap();
+    assert_eq!(
+        answer.status().as_u16(),
+        404,
+        "no conversation, nothing stored"
+    );
+    let short = http()
+        .get(&collector.url("/conversation/abc"))
+        .call()
+        .unwrap();
+    assert_eq!(short.status().as_u16(), 404);
+}
