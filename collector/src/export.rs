@@ -284,6 +284,7 @@ impl ExportQuery {
             spam: self.spam,
             text: self.q.filter(|q| !q.trim().is_empty()),
             has_email: self.has_email,
+            awaiting: None,
         })
     }
 }

@@ -5,6 +5,7 @@
 
 use earshot_shared::limits::MAX_SITE_NAME_CHARS;
 use earshot_shared::{SiteKey, WidgetSettings};
+use earshot_store::model::AnswerSettings;
 use earshot_store::origin::normalize_origin;
 use earshot_store::{Database, Site, StoreError, now_millis};
 
@@ -123,24 +124,36 @@ pub fn set_retention(
 /// The longest email address, in characters (RFC 5321's path limit).
 pub const MAX_EMAIL_CHARS: usize = 254;
 
-/// Sets where visitors' replies to a site's emails go: an address such as
-/// support@shop.example, or nothing (empty) to leave `Reply-To` out.
-pub fn set_reply_to(db: &mut dyn Database, key: &str, address: &str) -> Result<(), OwnerError> {
-    let address = address.trim();
-    let address = if address.is_empty() {
-        None
-    } else {
-        if address.chars().count() > MAX_EMAIL_CHARS || address.parse::<lettre::Address>().is_err()
+/// The longest answer time a site may promise, in hours (30 days).
+pub const MAX_ANSWER_HOURS: u32 = 720;
+
+/// Checks and saves what a site promises and tells its visitors by email: the reply address
+/// (such as support@shop.example; empty leaves `Reply-To` out) and the answer time.
+pub fn save_answer_settings(
+    db: &mut dyn Database,
+    key: &str,
+    mut settings: AnswerSettings,
+) -> Result<(), OwnerError> {
+    settings.reply_to = match settings.reply_to.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(address)
+            if address.chars().count() > MAX_EMAIL_CHARS
+                || address.parse::<lettre::Address>().is_err() =>
         {
             return Err(OwnerError::Invalid(format!(
                 "{address:?} is not an email address such as support@shop.example"
             )));
         }
-        Some(address)
+        Some(address) => Some(address.to_owned()),
     };
+    if !(1..=MAX_ANSWER_HOURS).contains(&settings.answer_hours) {
+        return Err(OwnerError::Invalid(format!(
+            "a site answers within 1 to {MAX_ANSWER_HOURS} hours"
+        )));
+    }
     db.site(key)?
         .ok_or_else(|| OwnerError::UnknownSite(key.to_owned()))?;
-    Ok(db.set_reply_to(key, address)?)
+    Ok(db.set_answer_settings(key, &settings)?)
 }
 
 #[cfg(test)]

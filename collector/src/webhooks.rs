@@ -375,6 +375,7 @@ mod tests {
             note: String::new(),
             first_response_at: None,
             first_answer_at: None,
+            answer_by: None,
         };
         let body: serde_json::Value =
             serde_json::from_str(&payload(WebhookFormat::Slack, "Demo <shop>", &row)).unwrap();

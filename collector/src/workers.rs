@@ -6,7 +6,8 @@
 //!
 //! - webhook deliveries: due deliveries every second (claims keep replicas from sending one
 //!   twice);
-//! - email: the outbox every second, when SMTP is set up (claims likewise);
+//! - email: the outbox every second, when SMTP is set up (claims likewise), and every
+//!   [`MAIL_SCHEDULE_EVERY`] the digests and deadline reminders that are due;
 //! - retention: each site's old feedback, every [`RETENTION_EVERY`] (expired sessions go
 //!   whenever someone signs in);
 //! - forgetting: visitors and sign-in sources whose limits have refilled, every
@@ -30,6 +31,11 @@ pub const RETENTION_EVERY: Duration = Duration::from_secs(60 * 60);
 pub const FORGET_EVERY: Duration = Duration::from_secs(60);
 /// How often the webhook worker looks for due deliveries when it found none.
 const WEBHOOK_POLL: Duration = Duration::from_secs(1);
+/// How often digests and reminders that are due are queued.
+pub const MAIL_SCHEDULE_EVERY: Duration = Duration::from_secs(60);
+/// How long before a deadline the owners are reminded (at most a quarter of the time the
+/// site promises, so a short promise is not reminded of at once).
+pub const REMIND_BEFORE: Duration = Duration::from_secs(4 * 60 * 60);
 /// How often the mail worker looks at the outbox when it found nothing due.
 const MAIL_POLL: Duration = Duration::from_secs(1);
 
@@ -105,6 +111,16 @@ impl Workers {
         })?;
 
         if let Some(mailer) = state.mail.clone() {
+            // Digests when an owner's period ends, reminders before a deadline passes.
+            let store = state.store.clone();
+            workers.spawn("earshot-mail-schedule", move |stop| {
+                loop {
+                    schedule_mail(&store);
+                    if !stop.pause(MAIL_SCHEDULE_EVERY) {
+                        break;
+                    }
+                }
+            })?;
             let store = state.store.clone();
             workers.spawn("earshot-mail", move |stop| {
                 while !stop.is_stopped() {
@@ -180,6 +196,22 @@ fn give_back_freed_memory() {
     // no pointer and is safe to call from any thread at any time.
     unsafe {
         libc::malloc_trim(0);
+    }
+}
+
+/// Queues the digests and reminders that are due.
+fn schedule_mail(store: &Store) {
+    let now = now_millis();
+    match store.read(|db| db.queue_digests(now)) {
+        Ok(0) => {}
+        Ok(queued) => tracing::info!(queued, "digests queued"),
+        Err(err) => tracing::error!(error = %err, "digests could not be queued"),
+    }
+    let lead = REMIND_BEFORE.as_millis() as i64;
+    match store.read(|db| db.queue_reminders(now, lead)) {
+        Ok(0) => {}
+        Ok(reminded) => tracing::info!(reminded, "reminders of deadlines queued"),
+        Err(err) => tracing::error!(error = %err, "reminders could not be queued"),
     }
 }
 

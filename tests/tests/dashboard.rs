@@ -152,12 +152,13 @@ async fn an_owner_signs_in_triages_filters_and_exports_exactly_what_they_see() {
     assert_eq!(
         comments_shown(&browser).await,
         [
-            "Other site's feedback",
-            "Lovely Darjeeling",
             XSS,
+            "Lovely Darjeeling",
+            "Other site's feedback",
             "Delivery took two weeks"
         ],
-        "newest first, every site this owner may see; the hostile comment shown as text"
+        "those awaiting an answer first (soonest deadline first), then the rest newest first; \
+         every site this owner may see; the hostile comment shown as text"
     );
     let pwned = browser
         .client
@@ -178,7 +179,8 @@ async fn an_owner_signs_in_triages_filters_and_exports_exactly_what_they_see() {
         "no element came from visitor text"
     );
 
-    // New feedback arrives while the owner looks: it is at the top on the next load.
+    // New feedback arrives while the owner looks: on the next load it tops what awaits no
+    // answer, below the two that do.
     submit(
         &collector,
         "demo",
@@ -188,7 +190,16 @@ async fn an_owner_signs_in_triages_filters_and_exports_exactly_what_they_see() {
         None,
     );
     browser.client.refresh().await.unwrap();
-    assert_eq!(comments_shown(&browser).await[0], "Just ordered again");
+    assert_eq!(comments_shown(&browser).await[2], "Just ordered again");
+    let awaiting = browser
+        .client
+        .find(Locator::Css(&format!("#feedback-{hostile} .awaiting")))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(awaiting.starts_with("Answer by "), "{awaiting}");
     browser.screenshot("dashboard-inbox").await;
 
     // Triage the hostile one: in progress, with a note.

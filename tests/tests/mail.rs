@@ -102,8 +102,8 @@ async fn a_reply_reaches_the_visitor_and_their_answer_reaches_the_owner() {
         let owner = OwnerSession::sign_in(&collector, OWNER, PASSWORD);
         let (status, _) = owner.post(
             "/admin/sites/demo",
-            "/admin/sites/demo/reply-to",
-            &[("reply_to", "support@shop.example")],
+            "/admin/sites/demo/answers",
+            &[("reply_to", "support@shop.example"), ("answer_hours", "48")],
         );
         assert_eq!(status, 303);
         let visitor = format!("visiteur.{}@example.com", engine.name());

@@ -7,6 +7,8 @@
 mod page;
 pub mod texts;
 
+pub use page::when;
+
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
@@ -232,6 +234,52 @@ pub async fn show(
     Ok(respond(
         StatusCode::OK,
         page::conversation(&conversation, &token, &notice, ""),
+    ))
+}
+
+/// The link at the foot of each email: asks first (a link checker that opens it must not
+/// unsubscribe anyone).
+pub async fn unsubscribe_page(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    token: web::Path<String>,
+) -> Result<HttpResponse, crate::error::AppError> {
+    if !within_view_limit(&state, &request) {
+        return Ok(too_many(&request));
+    }
+    let Some(conversation) = open(&state, &token).await? else {
+        return Ok(expired(&request));
+    };
+    Ok(respond(
+        StatusCode::OK,
+        page::unsubscribe(&conversation, &token, false),
+    ))
+}
+
+/// Unsubscribes the visitor from the site's email: the page's button, or a mail client's
+/// one-click `POST` (RFC 8058, body `List-Unsubscribe=One-Click`).
+pub async fn unsubscribe(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    token: web::Path<String>,
+) -> Result<HttpResponse, crate::error::AppError> {
+    if !within_view_limit(&state, &request) {
+        return Ok(too_many(&request));
+    }
+    let Some(conversation) = open(&state, &token).await? else {
+        return Ok(expired(&request));
+    };
+    let Some(email) = conversation.feedback.email.clone() else {
+        return Ok(expired(&request));
+    };
+    let site = conversation.feedback.site.clone();
+    state
+        .store
+        .read_async(move |db| db.unsubscribe(&site, &email, now_millis()))
+        .await?;
+    Ok(respond(
+        StatusCode::OK,
+        page::unsubscribe(&conversation, &token, true),
     ))
 }
 

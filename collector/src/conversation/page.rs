@@ -106,6 +106,27 @@ pub fn conversation(
     )
 }
 
+/// The question before unsubscribing, or the answer after.
+pub fn unsubscribe(conversation: &Conversation, token: &str, done: bool) -> Markup {
+    let texts = for_locale(&conversation.feedback.locale);
+    let site = &conversation.site_name;
+    let title = with_site(texts.unsubscribe_question, site);
+    frame(
+        texts,
+        &title,
+        html! {
+            @if done {
+                h1 { (with_site(texts.unsubscribed, site)) }
+            } @else {
+                h1 { (title) }
+                form method="post" action=(format!("{PATH}/{token}/unsubscribe")) {
+                    button type="submit" { (texts.unsubscribe_button) }
+                }
+            }
+        },
+    )
+}
+
 /// A link that expired or never existed.
 pub fn expired(texts: &VisitorTexts) -> Markup {
     message(texts, texts.link_expired)

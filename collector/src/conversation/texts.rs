@@ -28,6 +28,25 @@ pub struct VisitorTexts {
     pub link_expired: &'static str,
     /// A comment left empty in the widget.
     pub no_comment: &'static str,
+    /// The acknowledgement's subject and first words; `{promise}` is a time such as
+    /// "2 days".
+    pub ack_subject: &'static str,
+    pub ack_body: &'static str,
+    /// The notice that the feedback was resolved.
+    pub resolved_subject: &'static str,
+    pub resolved_body: &'static str,
+    /// The promise beside the widget's email field, and in the acknowledgement.
+    pub promise: &'static str,
+    /// `{n}` hours or days, and their singular.
+    pub hours: &'static str,
+    pub one_hour: &'static str,
+    pub days: &'static str,
+    pub one_day: &'static str,
+    /// The link at the foot of each email, and the page it opens.
+    pub unsubscribe: &'static str,
+    pub unsubscribe_question: &'static str,
+    pub unsubscribe_button: &'static str,
+    pub unsubscribed: &'static str,
 }
 
 pub const EN: VisitorTexts = VisitorTexts {
@@ -46,6 +65,19 @@ pub const EN: VisitorTexts = VisitorTexts {
     too_many: "You have sent many answers in a short time. Please wait a little and try again.",
     link_expired: "This link has expired. Please use the link in the latest email you received.",
     no_comment: "(no comment)",
+    ack_subject: "We received your feedback on {site}",
+    ack_body: "Thank you for your feedback. We read every message, and we answer within {promise}.",
+    resolved_subject: "Your feedback on {site} was resolved",
+    resolved_body: "Good news: what you told us about has been resolved. Thank you for taking the time to write.",
+    promise: "We answer within {promise}.",
+    hours: "{n} hours",
+    one_hour: "an hour",
+    days: "{n} days",
+    one_day: "a day",
+    unsubscribe: "No more email from {site}:",
+    unsubscribe_question: "Stop all email from {site} to this address?",
+    unsubscribe_button: "Stop email",
+    unsubscribed: "Done: you will get no more email from {site}.",
 };
 
 pub const ES: VisitorTexts = VisitorTexts {
@@ -64,6 +96,19 @@ pub const ES: VisitorTexts = VisitorTexts {
     too_many: "Has enviado muchas respuestas en poco tiempo. Espera un poco y vuelve a intentarlo.",
     link_expired: "Este enlace ha caducado. Usa el enlace del último correo que recibiste.",
     no_comment: "(sin comentario)",
+    ack_subject: "Hemos recibido tu opinión sobre {site}",
+    ack_body: "Gracias por tu opinión. Leemos todos los mensajes y respondemos en {promise}.",
+    resolved_subject: "Tu opinión sobre {site} se ha resuelto",
+    resolved_body: "Buenas noticias: lo que nos contaste se ha resuelto. Gracias por escribirnos.",
+    promise: "Respondemos en {promise}.",
+    hours: "{n} horas",
+    one_hour: "una hora",
+    days: "{n} días",
+    one_day: "un día",
+    unsubscribe: "No recibir más correos de {site}:",
+    unsubscribe_question: "¿Dejar de recibir correos de {site} en esta dirección?",
+    unsubscribe_button: "Dejar de recibir correos",
+    unsubscribed: "Hecho: no recibirás más correos de {site}.",
 };
 
 pub const FR: VisitorTexts = VisitorTexts {
@@ -82,6 +127,19 @@ pub const FR: VisitorTexts = VisitorTexts {
     too_many: "Vous avez envoyé beaucoup de réponses en peu de temps. Patientez un peu, puis réessayez.",
     link_expired: "Ce lien a expiré. Utilisez le lien du dernier e-mail que vous avez reçu.",
     no_comment: "(pas de commentaire)",
+    ack_subject: "Nous avons bien reçu votre avis sur {site}",
+    ack_body: "Merci pour votre avis. Nous lisons chaque message et répondons sous {promise}.",
+    resolved_subject: "Votre avis sur {site} a été traité",
+    resolved_body: "Bonne nouvelle : ce que vous nous avez signalé a été résolu. Merci d’avoir pris le temps d’écrire.",
+    promise: "Nous répondons sous {promise}.",
+    hours: "{n} heures",
+    one_hour: "une heure",
+    days: "{n} jours",
+    one_day: "un jour",
+    unsubscribe: "Ne plus recevoir d’e-mails de {site} :",
+    unsubscribe_question: "Ne plus recevoir aucun e-mail de {site} à cette adresse ?",
+    unsubscribe_button: "Ne plus recevoir d’e-mails",
+    unsubscribed: "C’est fait : vous ne recevrez plus d’e-mails de {site}.",
 };
 
 pub const DE: VisitorTexts = VisitorTexts {
@@ -100,6 +158,19 @@ pub const DE: VisitorTexts = VisitorTexts {
     too_many: "Sie haben in kurzer Zeit viele Antworten gesendet. Bitte warten Sie kurz und versuchen Sie es erneut.",
     link_expired: "Dieser Link ist abgelaufen. Bitte nutzen Sie den Link aus der neuesten E-Mail.",
     no_comment: "(kein Kommentar)",
+    ack_subject: "Wir haben Ihr Feedback zu {site} erhalten",
+    ack_body: "Danke für Ihr Feedback. Wir lesen jede Nachricht und antworten innerhalb von {promise}.",
+    resolved_subject: "Ihr Feedback zu {site} wurde erledigt",
+    resolved_body: "Gute Nachricht: Das, was Sie uns gemeldet haben, ist behoben. Danke, dass Sie sich die Zeit genommen haben.",
+    promise: "Wir antworten innerhalb von {promise}.",
+    hours: "{n} Stunden",
+    one_hour: "einer Stunde",
+    days: "{n} Tagen",
+    one_day: "einem Tag",
+    unsubscribe: "Keine E-Mails mehr von {site}:",
+    unsubscribe_question: "Keine E-Mails mehr von {site} an diese Adresse?",
+    unsubscribe_button: "Keine E-Mails mehr",
+    unsubscribed: "Erledigt: Sie erhalten keine E-Mails mehr von {site}.",
 };
 
 pub const PT: VisitorTexts = VisitorTexts {
@@ -118,6 +189,19 @@ pub const PT: VisitorTexts = VisitorTexts {
     too_many: "Enviou muitas respostas em pouco tempo. Aguarde um pouco e tente de novo.",
     link_expired: "Este link expirou. Use o link do último e-mail que recebeu.",
     no_comment: "(sem comentário)",
+    ack_subject: "Recebemos a sua opinião sobre {site}",
+    ack_body: "Obrigado pela sua opinião. Lemos todas as mensagens e respondemos em {promise}.",
+    resolved_subject: "A sua opinião sobre {site} foi resolvida",
+    resolved_body: "Boas notícias: o que nos contou foi resolvido. Obrigado por ter escrito.",
+    promise: "Respondemos em {promise}.",
+    hours: "{n} horas",
+    one_hour: "uma hora",
+    days: "{n} dias",
+    one_day: "um dia",
+    unsubscribe: "Não receber mais e-mails de {site}:",
+    unsubscribe_question: "Deixar de receber e-mails de {site} neste endereço?",
+    unsubscribe_button: "Deixar de receber e-mails",
+    unsubscribed: "Feito: não receberá mais e-mails de {site}.",
 };
 
 pub const JA: VisitorTexts = VisitorTexts {
@@ -136,6 +220,19 @@ pub const JA: VisitorTexts = VisitorTexts {
     too_many: "短時間に多くの返信が送信されました。しばらくしてからもう一度お試しください。",
     link_expired: "このリンクの有効期限が切れています。最新のメールにあるリンクをご利用ください。",
     no_comment: "(コメントなし)",
+    ack_subject: "{site} へのご意見を受け付けました",
+    ack_body: "ご意見ありがとうございます。すべてのメッセージに目を通し、{promise}以内にお返事します。",
+    resolved_subject: "{site} へのご意見は解決しました",
+    resolved_body: "お知らせいただいた件は解決しました。ご連絡いただきありがとうございました。",
+    promise: "{promise}以内にお返事します。",
+    hours: "{n}時間",
+    one_hour: "1時間",
+    days: "{n}日",
+    one_day: "1日",
+    unsubscribe: "{site} からのメールを停止:",
+    unsubscribe_question: "このアドレスへの {site} からのメールをすべて停止しますか?",
+    unsubscribe_button: "メールを停止",
+    unsubscribed: "完了しました。{site} からのメールは今後届きません。",
 };
 
 pub const ZH: VisitorTexts = VisitorTexts {
@@ -154,6 +251,19 @@ pub const ZH: VisitorTexts = VisitorTexts {
     too_many: "您在短时间内发送了太多回复。请稍候再试。",
     link_expired: "此链接已过期。请使用您最近收到的邮件中的链接。",
     no_comment: "（无评论）",
+    ack_subject: "我们已收到您对 {site} 的反馈",
+    ack_body: "感谢您的反馈。我们会阅读每一条消息，并在{promise}内回复。",
+    resolved_subject: "您对 {site} 的反馈已解决",
+    resolved_body: "好消息：您反馈的问题已经解决。感谢您抽空来信。",
+    promise: "我们会在{promise}内回复。",
+    hours: "{n} 小时",
+    one_hour: "1 小时",
+    days: "{n} 天",
+    one_day: "1 天",
+    unsubscribe: "不再接收来自 {site} 的邮件：",
+    unsubscribe_question: "停止向此地址发送来自 {site} 的所有邮件？",
+    unsubscribe_button: "停止接收邮件",
+    unsubscribed: "已完成：您将不会再收到来自 {site} 的邮件。",
 };
 
 /// Every language, English first: the widget's seven.
@@ -174,6 +284,16 @@ pub fn for_locale(locale: &str) -> &'static VisitorTexts {
         .unwrap_or(&EN)
 }
 
+/// A promise of `hours` in words: "2 days", "an hour", "36 hours".
+pub fn promise_time(texts: &VisitorTexts, hours: u32) -> String {
+    match hours {
+        1 => texts.one_hour.to_owned(),
+        24 => texts.one_day.to_owned(),
+        hours if hours % 24 == 0 => texts.days.replace("{n}", &(hours / 24).to_string()),
+        hours => texts.hours.replace("{n}", &hours.to_string()),
+    }
+}
+
 /// `text` with `{site}` replaced by the site's name.
 pub fn with_site(text: &str, site: &str) -> String {
     text.replace("{site}", site)
@@ -182,6 +302,15 @@ pub fn with_site(text: &str, site: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn promises_read_as_people_say_them() {
+        assert_eq!(promise_time(&EN, 48), "2 days");
+        assert_eq!(promise_time(&EN, 24), "a day");
+        assert_eq!(promise_time(&EN, 1), "an hour");
+        assert_eq!(promise_time(&EN, 36), "36 hours");
+        assert_eq!(promise_time(&DE, 48), "2 Tagen");
+    }
 
     #[test]
     fn locales_pick_their_language_and_fall_back_to_english() {
@@ -212,6 +341,19 @@ mod tests {
                 texts.too_many,
                 texts.link_expired,
                 texts.no_comment,
+                texts.ack_subject,
+                texts.ack_body,
+                texts.resolved_subject,
+                texts.resolved_body,
+                texts.promise,
+                texts.hours,
+                texts.one_hour,
+                texts.days,
+                texts.one_day,
+                texts.unsubscribe,
+                texts.unsubscribe_question,
+                texts.unsubscribe_button,
+                texts.unsubscribed,
             ];
             assert!(
                 all.iter().all(|text| !text.trim().is_empty()),
@@ -220,6 +362,20 @@ mod tests {
             );
             assert!(texts.reply_subject.contains("{site}"), "{}", texts.lang);
             assert!(texts.page_title.contains("{site}"), "{}", texts.lang);
+            assert!(texts.ack_body.contains("{promise}"), "{}", texts.lang);
+            assert!(texts.promise.contains("{promise}"), "{}", texts.lang);
+            assert!(
+                texts.hours.contains("{n}") && texts.days.contains("{n}"),
+                "{}",
+                texts.lang
+            );
+            for text in [
+                texts.ack_subject,
+                texts.resolved_subject,
+                texts.unsubscribed,
+            ] {
+                assert!(text.contains("{site}"), "{}: {text}", texts.lang);
+            }
             if texts.lang != "en" {
                 let english = [
                     EN.you_wrote,

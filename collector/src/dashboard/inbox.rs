@@ -10,7 +10,10 @@ use super::respond::{AdminError, html, see_other};
 use super::{pages, stats};
 use crate::export::{self, Format, STATUSES};
 use crate::state::AppState;
-use earshot_store::{self as store, FeedbackFilter, FeedbackStatus, Page, Site};
+use earshot_store::{
+    self as store, Awaiting, Database, FeedbackFilter, FeedbackRow, FeedbackStatus, Page, Site,
+    StoreError,
+};
 
 /// Longest internal note, in characters.
 pub const MAX_NOTE_CHARS: usize = 5_000;
@@ -51,23 +54,7 @@ pub(super) async fn inbox(
         let filter = filter.clone();
         state
             .store
-            .read_async(move |conn| {
-                let total = conn.count_feedback_in(&covered, &filter)?;
-                let mut rows = Vec::new();
-                conn.for_each_feedback_in(
-                    &covered,
-                    &filter,
-                    Page::NewestFirst {
-                        offset: (page - 1) * PAGE_SIZE,
-                        limit: PAGE_SIZE,
-                    },
-                    &mut |row| {
-                        rows.push(row);
-                        Ok(())
-                    },
-                )?;
-                Ok((total, rows))
-            })
+            .read_async(move |conn| list_page(conn, &covered, &filter, page))
             .await?
     };
     let view = pages::InboxView {
@@ -84,6 +71,54 @@ pub(super) async fn inbox(
             .then(|| format!("/admin/inbox?{}", query.query_string(Some(page + 1)))),
     };
     Ok(html(StatusCode::OK, pages::inbox(&view)))
+}
+
+/// One page of the inbox: feedback awaiting an answer first, the soonest deadline first,
+/// then everything else, newest first. Returns the total and the page's rows.
+fn list_page(
+    conn: &mut dyn Database,
+    sites: &[String],
+    filter: &FeedbackFilter,
+    page: u64,
+) -> Result<(u64, Vec<FeedbackRow>), StoreError> {
+    let total = conn.count_feedback_in(sites, filter)?;
+    let (offset, limit) = ((page - 1) * PAGE_SIZE, PAGE_SIZE);
+    let mut rows = Vec::new();
+    let mut list = |conn: &mut dyn Database, filter: &FeedbackFilter, page: Page| {
+        conn.for_each_feedback_in(sites, filter, page, &mut |row| {
+            rows.push(row);
+            Ok(())
+        })
+    };
+    if filter.awaiting.is_some() {
+        list(conn, filter, Page::DeadlineFirst { offset, limit })?;
+        return Ok((total, rows));
+    }
+    let awaiting = FeedbackFilter {
+        awaiting: Some(Awaiting::Answer),
+        ..filter.clone()
+    };
+    let first = conn.count_feedback_in(sites, &awaiting)?;
+    let shown = if offset < first {
+        list(conn, &awaiting, Page::DeadlineFirst { offset, limit })?
+    } else {
+        0
+    };
+    if shown < limit {
+        let rest = FeedbackFilter {
+            awaiting: Some(Awaiting::Nothing),
+            ..filter.clone()
+        };
+        list(
+            conn,
+            &rest,
+            Page::NewestFirst {
+                offset: offset.saturating_sub(first),
+                limit: limit - shown,
+            },
+        )?;
+    }
+    Ok((total, rows))
 }
 
 /// The inbox's current view as CSV: the same filter, through the export API's code.

@@ -31,6 +31,7 @@ pub(super) fn layout(
                             a href="/admin/stats" aria-current=[(current == "stats").then_some("page")] { "Statistics" }
                             a href="/admin/sites" aria-current=[(current == "sites").then_some("page")] { "Sites" }
                             a href="/admin/erase" aria-current=[(current == "erase").then_some("page")] { "Erase" }
+                            a href="/admin/account" aria-current=[(current == "account").then_some("page")] { "Your email" }
                         }
                         form.signout method="post" action="/admin/logout" {
                             input type="hidden" name="csrf" value=(session.csrf);

@@ -9,6 +9,7 @@
 //! signed-in owner, CSRF and cross-site checks), `query` (the filters), `pages` and `layout`
 //! (the HTML) and `respond` (answers and errors) beneath them. This file only routes.
 
+mod account;
 mod auth;
 mod inbox;
 mod layout;
@@ -59,7 +60,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/sites/{key}", web::post().to(sites::update))
             .route("/sites/{key}/widget", web::post().to(sites::widget))
             .route("/sites/{key}/retention", web::post().to(sites::retention))
-            .route("/sites/{key}/reply-to", web::post().to(sites::reply_to))
+            .route("/sites/{key}/answers", web::post().to(sites::answers))
             .route("/sites/{key}/tokens", web::post().to(sites::create_token))
             .route(
                 "/sites/{key}/tokens/{id}/revoke",
@@ -79,6 +80,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/login", web::post().to(session::login))
             .route("/logout", web::post().to(session::logout))
             .route("/inbox", web::get().to(inbox::inbox))
+            .route("/account", web::get().to(account::show))
+            .route("/account", web::post().to(account::save))
             .route("/export.csv", web::get().to(inbox::export_view))
             .route("/stats", web::get().to(inbox::stats_page))
             .route("/feedback/{id}", web::get().to(thread::show))

@@ -195,6 +195,14 @@ pub fn inbox(view: &InboxView<'_>) -> Markup {
                     }
                 }
             }
+            div {
+                label for="answer" { "Answer" }
+                select #answer name="answer" {
+                    option value="" { "any" }
+                    option value="needed" selected[given(&query.answer) == Some("needed")] { "needs an answer" }
+                    option value="overdue" selected[given(&query.answer) == Some("overdue")] { "overdue" }
+                }
+            }
             div { label for="from" { "Received from" } input #from type="date" name="from" value=[given(&query.from)]; }
             div { label for="to" { "until" } input #to type="date" name="to" value=[given(&query.to)]; }
             div.grow { label for="q" { "Contains" } input #q type="search" name="q" value=[given(&query.q)]; }
@@ -236,8 +244,12 @@ pub(super) fn item(owner: &Session, sites: &[Site], back: &str, row: &FeedbackRo
                 span.site { (site) }
                 a.when href=(page) { time datetime=(day(row.received_at)) { (when(row.received_at)) } }
                 span class={ "status status-" (row.status.as_str()) } { (row.status.label()) }
-                @if row.email.is_some() && row.first_answer_at.is_none() {
-                    span.awaiting { "Awaiting an answer" }
+                @if let (true, Some(by)) = (row.awaits_answer(), row.answer_by) {
+                    @if row.overdue(earshot_store::now_millis()) {
+                        span.overdue { "Overdue: the answer was due " (when(by)) }
+                    } @else {
+                        span.awaiting { "Answer by " (when(by)) }
+                    }
                 }
             }
             @if row.comment.trim().is_empty() {
@@ -400,6 +412,27 @@ pub fn stats(
             div.card {
                 p.big { @match report.median_response_ms { Some(ms) => (duration(ms)), None => "—" } }
                 p { "median time to first response (" (report.responded) " answered)" }
+            }
+        }
+        section.card #promises {
+            h2 { "Answers on time" }
+            @if report.promises.is_empty() {
+                p.empty { "No answer has fallen due in this period." }
+            } @else {
+                table {
+                    thead { tr { th { "Site or owner" } th { "Promises kept" } th { "Kept" } th { "Late or missed" } th { "Median time to first answer" } } }
+                    tbody {
+                        @for stat in &report.promises {
+                            tr {
+                                th scope="row" { @if stat.by == "site" { (site_name(sites, &stat.who)) } @else { (stat.who) } }
+                                td { @match stat.share() { Some(share) => (format!("{share:.0} %")), None => "—" } }
+                                td { (stat.kept) }
+                                td { (stat.broken) }
+                                td { @match stat.median_answer_ms { Some(ms) => (duration(ms)), None => "—" } }
+                            }
+                        }
+                    }
+                }
             }
         }
         section.card {

@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use super::respond::AdminError;
 use crate::export;
-use earshot_store::FeedbackFilter;
+use earshot_store::{Awaiting, FeedbackFilter, now_millis};
 
 /// Submissions per inbox page.
 pub const PAGE_SIZE: u64 = 25;
@@ -21,6 +21,8 @@ pub struct ViewQuery {
     pub to: Option<String>,
     pub q: Option<String>,
     pub has_email: Option<String>,
+    /// `needed` (awaiting an answer) or `overdue`.
+    pub answer: Option<String>,
     pub page: Option<u64>,
 }
 
@@ -62,11 +64,21 @@ impl ViewQuery {
             has_email: given(&self.has_email).map(|v| v != "no"),
         }
         .into_filter()
-        .map(|mut filter| {
-            filter.to = filter.to.map(|to| until(given(&self.to), to));
-            filter
-        })
         .map_err(AdminError::BadRequest)
+        .and_then(|mut filter| {
+            filter.to = filter.to.map(|to| until(given(&self.to), to));
+            filter.awaiting = match given(&self.answer) {
+                None => None,
+                Some("needed") => Some(Awaiting::Answer),
+                Some("overdue") => Some(Awaiting::Overdue(now_millis())),
+                Some(_) => {
+                    return Err(AdminError::BadRequest(
+                        "answer is needed or overdue".to_owned(),
+                    ));
+                }
+            };
+            Ok(filter)
+        })
     }
 
     /// This view's query string, for links (export, pages) that keep the filters.
@@ -81,6 +93,7 @@ impl ViewQuery {
             ("to", &self.to),
             ("q", &self.q),
             ("has_email", &self.has_email),
+            ("answer", &self.answer),
         ] {
             if let Some(value) = given(value) {
                 out.append_pair(name, value);

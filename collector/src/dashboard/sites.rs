@@ -12,6 +12,7 @@ use super::respond::{AdminError, html as page, see_other};
 use crate::state::AppState;
 use crate::webhooks::{self, Delivery, Webhook, WebhookFormat};
 use crate::{auth, export, owner};
+use earshot_store::model::AnswerSettings;
 use earshot_store::{Site, TokenInfo};
 
 /// What a page shows once, after an action: a new token or webhook secret, or a message.
@@ -272,12 +273,27 @@ fn site_page(owner: &Owner, data: &SiteData, base: &str, flash: &Flash) -> Marku
             }
         }
         section.card #email {
-            h2 { "Email" }
-            form.filters method="post" action=(action("/reply-to")) {
+            h2 { "Answers and email" }
+            @let answers = &site.answers;
+            form.stack method="post" action=(action("/answers")) {
                 input type="hidden" name="csrf" value=(csrf);
-                div.grow { label for="reply-to" { "Visitors' replies to your emails go to (empty: back to the sender)" }
-                    input #reply-to name="reply_to" type="email" maxlength="254" placeholder="support@shop.example" value=[site.reply_to.as_deref()]; }
-                div.actions { button.primary type="submit" { "Save" } }
+                label for="answer-hours" { "Every visitor who leaves an address is answered within (hours)" }
+                input #answer-hours name="answer_hours" type="number" min="1" max=(owner::MAX_ANSWER_HOURS) required value=(answers.answer_hours);
+                div.check {
+                    input #promise-shown type="checkbox" name="promise_shown" value="on" checked[answers.promise_shown];
+                    label for="promise-shown" { "Say so in the widget, beside the email field" }
+                }
+                label for="reply-to" { "Visitors' replies to your emails go to (empty: back to the sender)" }
+                input #reply-to name="reply_to" type="email" maxlength="254" placeholder="support@shop.example" value=[answers.reply_to.as_deref()];
+                div.check {
+                    input #acknowledge type="checkbox" name="acknowledge" value="on" checked[answers.acknowledge];
+                    label for="acknowledge" { "Acknowledge each message by email (“we read every message; we answer within …”)" }
+                }
+                div.check {
+                    input #notify-resolved type="checkbox" name="notify_resolved" value="on" checked[answers.notify_resolved];
+                    label for="notify-resolved" { "Tell the visitor when their feedback is resolved" }
+                }
+                div { button.primary type="submit" { "Save" } }
             }
         }
         section.card {
@@ -474,24 +490,41 @@ pub async fn retention(
 }
 
 #[derive(Deserialize)]
-pub struct ReplyToForm {
+pub struct AnswersForm {
     csrf: String,
     #[serde(default)]
     reply_to: String,
+    answer_hours: String,
+    promise_shown: Option<String>,
+    acknowledge: Option<String>,
+    notify_resolved: Option<String>,
 }
 
-pub async fn reply_to(
+pub async fn answers(
     state: web::Data<AppState>,
     owner: Owner,
     key: web::Path<String>,
-    form: web::Form<ReplyToForm>,
+    form: web::Form<AnswersForm>,
 ) -> Result<HttpResponse, AdminError> {
     owner.check_csrf(&form.csrf)?;
     owner.check_site(&key)?;
-    let (site, address) = (key.clone(), form.reply_to.clone());
+    let answer_hours = form.answer_hours.trim().parse::<u32>().map_err(|_| {
+        AdminError::BadRequest(format!(
+            "the answer time is a number of hours from 1 to {}",
+            owner::MAX_ANSWER_HOURS
+        ))
+    })?;
+    let settings = AnswerSettings {
+        reply_to: Some(form.reply_to.clone()),
+        answer_hours,
+        promise_shown: form.promise_shown.is_some(),
+        acknowledge: form.acknowledge.is_some(),
+        notify_resolved: form.notify_resolved.is_some(),
+    };
+    let site = key.clone();
     state
         .store
-        .read_async(move |conn| Ok(owner::set_reply_to(conn, &site, &address)))
+        .read_async(move |conn| Ok(owner::save_answer_settings(conn, &site, settings)))
         .await??;
     Ok(see_other(&format!("/admin/sites/{key}#email")))
 }

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use earshot_shared::RatingKind;
 
+use earshot_store::model::AnswerRecord;
 use earshot_store::{Buckets, Database, FeedbackFilter, StoreError};
 
 /// A page needs this many ratings before it can be called one that needs attention.
@@ -52,6 +53,76 @@ pub struct Report {
     /// Median time from arrival to the first status change, over those that had one.
     pub median_response_ms: Option<i64>,
     pub responded: u64,
+    /// Promises kept, per site and per owner who answered.
+    pub promises: Vec<PromiseStat>,
+}
+
+/// How one site, or one owner, kept the promise to answer in time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PromiseStat {
+    /// "site" or "owner".
+    pub by: &'static str,
+    /// The site's key or the owner's email.
+    pub who: String,
+    /// Answered by the deadline.
+    pub kept: u64,
+    /// Answered late, or still unanswered past the deadline.
+    pub broken: u64,
+    /// Median time from arrival to the first answer, over those answered.
+    pub median_answer_ms: Option<i64>,
+}
+
+impl PromiseStat {
+    /// The share kept, in percent, once any promise fell due.
+    pub fn share(&self) -> Option<f64> {
+        let due = self.kept + self.broken;
+        (due > 0).then(|| self.kept as f64 * 100.0 / due as f64)
+    }
+}
+
+/// The upper median.
+fn median(mut values: Vec<i64>) -> Option<i64> {
+    values.sort_unstable();
+    values.get(values.len() / 2).copied()
+}
+
+/// Promises per site and per owner from the records: kept when the first answer came by the
+/// deadline, broken when it came later or not at all by `now`; those not due yet and not
+/// answered count for nothing yet.
+pub fn promises(records: &[AnswerRecord], now: i64) -> Vec<PromiseStat> {
+    let mut groups: BTreeMap<(&'static str, String), (u64, u64, Vec<i64>)> = BTreeMap::new();
+    for record in records {
+        let outcome = match record.first_answer_at {
+            Some(at) => Some(at <= record.answer_by),
+            None if record.answer_by < now => Some(false),
+            None => None,
+        };
+        let Some(kept) = outcome else { continue };
+        let took = record.first_answer_at.map(|at| at - record.received_at);
+        let mut keys = vec![("site", record.site.clone())];
+        if let Some(owner) = &record.answered_by {
+            keys.push(("owner", owner.clone()));
+        }
+        for key in keys {
+            let entry = groups.entry(key).or_default();
+            if kept {
+                entry.0 += 1;
+            } else {
+                entry.1 += 1;
+            }
+            entry.2.extend(took);
+        }
+    }
+    groups
+        .into_iter()
+        .map(|((by, who), (kept, broken, took))| PromiseStat {
+            by,
+            who,
+            kept,
+            broken,
+            median_answer_ms: median(took),
+        })
+        .collect()
 }
 
 /// A rating on the common 0–100 scale.
@@ -68,6 +139,10 @@ impl Report {
         from: i64,
         to: i64,
     ) -> Result<Self, StoreError> {
+        let promises = promises(
+            &conn.answer_records(sites, from, to)?,
+            earshot_store::now_millis(),
+        );
         let bucket_days = if to - from > 62 * DAY_MS { 7 } else { 1 };
         let bucket_ms = bucket_days * DAY_MS;
         let first = from - from.rem_euclid(DAY_MS);
@@ -157,6 +232,7 @@ impl Report {
             attention,
             median_response_ms: rows.median_response_ms,
             responded: rows.responded,
+            promises,
         })
     }
 }
@@ -173,6 +249,47 @@ mod tests {
         assert_eq!(satisfaction(RatingKind::Thumbs, 1), 100.0);
         assert_eq!(satisfaction(RatingKind::Nps, 0), 0.0);
         assert_eq!(satisfaction(RatingKind::Nps, 10), 100.0);
+    }
+
+    #[test]
+    fn promises_are_kept_broken_or_not_due_yet() {
+        let record = |site: &str, by: Option<&str>, answered: Option<i64>, due: i64| AnswerRecord {
+            site: site.into(),
+            received_at: 0,
+            answer_by: due,
+            first_answer_at: answered,
+            answered_by: by.map(str::to_owned),
+        };
+        let records = [
+            record("shop", Some("ann@example.com"), Some(10), 100),
+            record("shop", Some("bob@example.com"), Some(300), 100),
+            record("shop", None, None, 100),
+            record("shop", None, None, 10_000),
+            record("blog", Some("ann@example.com"), Some(50), 100),
+        ];
+        let stats = promises(&records, 1_000);
+        let find = |by: &str, who: &str| {
+            stats
+                .iter()
+                .find(|stat| stat.by == by && stat.who == who)
+                .unwrap()
+                .clone()
+        };
+        let shop = find("site", "shop");
+        assert_eq!(
+            (shop.kept, shop.broken),
+            (1, 2),
+            "late and unanswered both break it"
+        );
+        assert_eq!(shop.median_answer_ms, Some(300));
+        assert!((shop.share().unwrap() - 100.0 / 3.0).abs() < 1e-9);
+        let ann = find("owner", "ann@example.com");
+        assert_eq!(
+            (ann.kept, ann.broken, ann.median_answer_ms),
+            (2, 0, Some(50))
+        );
+        assert_eq!(find("owner", "bob@example.com").broken, 1);
+        assert_eq!(find("site", "blog").share(), Some(100.0));
     }
 
     #[actix_web::test]

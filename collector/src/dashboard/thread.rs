@@ -12,7 +12,7 @@ use super::respond::{AdminError, html as page, see_other};
 use crate::mail::Mailer;
 use crate::state::AppState;
 use earshot_store::model::{
-    Author, DeliveryState, MailKind, NewReply, OutgoingMail, ReplyOutcome, ThreadMessage,
+    Author, DeliveryState, NewReply, OutgoingMail, ReplyOutcome, ThreadMessage,
 };
 use earshot_store::{FeedbackRow, Site, now_millis};
 
@@ -27,6 +27,8 @@ struct Item {
     mail: Vec<OutgoingMail>,
     /// Emails waiting in the whole outbox (said when SMTP is not set up).
     pending: u64,
+    /// The visitor asked for no more email from this site.
+    unsubscribed: bool,
 }
 
 async fn load(state: &AppState, owner: &Owner, id: &str) -> Result<Item, AdminError> {
@@ -37,7 +39,12 @@ async fn load(state: &AppState, owner: &Owner, id: &str) -> Result<Item, AdminEr
             let Some(row) = db.feedback_by_id(&id)? else {
                 return Ok(None);
             };
+            let unsubscribed = match &row.email {
+                Some(email) => db.is_unsubscribed(&row.site, email)?,
+                None => false,
+            };
             Ok(Some(Item {
+                unsubscribed,
                 sites: db.sites()?,
                 thread: db.thread(&id)?,
                 mail: db.mail_for(&id)?,
@@ -126,6 +133,9 @@ pub(super) async fn reply(
             Ok(see_other(&format!("/admin/feedback/{id}?replied=1#thread")))
         }
         ReplyOutcome::NoEmail => Ok(refused("This visitor left no email address to reply to.")),
+        ReplyOutcome::Unsubscribed => Ok(refused(
+            "This visitor asked for no more email from this site: the reply was not sent.",
+        )),
         ReplyOutcome::UnknownFeedback => Err(AdminError::NotFound),
     }
 }
@@ -182,7 +192,9 @@ fn item_page(
                     }
                 }
             }
-            @if let Some(email) = &row.email {
+            @if item.unsubscribed {
+                p.empty { "This visitor asked for no more email from this site, so there is no replying by email." }
+            } @else if let Some(email) = &row.email {
                 @if let Some((error, _)) = error { p.error role="alert" { (error) } }
                 form.stack #reply method="post" action=(format!("/admin/feedback/{}/reply", row.id)) {
                     input type="hidden" name="csrf" value=(owner.0.csrf);
@@ -191,7 +203,7 @@ fn item_page(
                     p.hint {
                         "Sent as “" (site_name) "”"
                         @if let Some(mailer) = mailer { " from " (mailer.from_address()) }
-                        @match site.and_then(|site| site.reply_to.as_deref()) {
+                        @match site.and_then(|site| site.answers.reply_to.as_deref()) {
                             Some(reply_to) => { ", replies to " (reply_to) }
                             None => { " (set a reply address on the " a href=(format!("/admin/sites/{}#email", row.site)) { "site's page" } ")" }
                         }
@@ -213,7 +225,7 @@ fn item_page(
                             @let (class, label) = mail_state(mail);
                             tr {
                                 td { (mail.recipient) }
-                                td { @match mail.kind { MailKind::Reply => "Reply to the visitor", MailKind::VisitorAnswer => "Notice of the visitor's answer" } }
+                                td { (mail.kind.label()) }
                                 td { span class={ "mail mail-" (class) } { (label) } }
                                 td { (mail.attempts) }
                                 td { (when(mail.updated_at)) }

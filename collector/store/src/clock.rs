@@ -5,12 +5,24 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use std::sync::atomic::{AtomicI64, Ordering};
+
+/// How far this process's clock is moved ahead, in milliseconds (see [`move_clock_ahead`]).
+static AHEAD_MS: AtomicI64 = AtomicI64::new(0);
+
+/// Moves this process's idea of now ahead, for tests of deadlines and reminders that cannot
+/// wait two days (`EARSHOT_CLOCK_AHEAD_SECS`). Never set in production.
+pub fn move_clock_ahead(millis: i64) {
+    AHEAD_MS.store(millis, Ordering::Relaxed);
+}
+
 /// Milliseconds since the Unix epoch, the unit of every timestamp in the database.
 pub fn now_millis() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or_default()
+        + AHEAD_MS.load(Ordering::Relaxed)
 }
 
 /// A stored time as RFC 3339 in UTC, as exports and webhooks show it (empty when out of range).

@@ -8,8 +8,9 @@ use earshot_shared::{Rating, RatingKind, SiteKey, Submission, WidgetSettings};
 
 pub use crate::clock::now_millis;
 use crate::model::{
-    Delivery, DeliveryState, DueDelivery, DueMail, NewReply, OutgoingMail, ReplyOutcome, Session,
-    ThreadMessage, User, Webhook, WebhookFormat,
+    AnswerRecord, AnswerSettings, Delivery, DeliveryState, DueDelivery, DueMail, NewReply,
+    OutgoingMail, OwnerNotifications, ReplyOutcome, Session, ThreadMessage, User, Webhook,
+    WebhookFormat,
 };
 
 /// After this long with nothing to write, the writer tidies up (on SQLite: a checkpoint that
@@ -58,7 +59,7 @@ pub enum StoreError {
 /// expect. New columns go at the end.
 pub(crate) const FEEDBACK_COLUMNS: &str = "seq, id, received_at, site_key, rating_kind, rating_value, comment, email, \
      page_url, locale, user_agent, viewport_width, viewport_height, status, spam, user_id, metadata, \
-     note, first_response_at, referrer, first_answer_at";
+     note, first_response_at, referrer, first_answer_at, answer_by";
 
 /// Where a submission stands in the owner's triage.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -116,9 +117,8 @@ pub struct Site {
     pub widget: WidgetSettings,
     /// Feedback older than this many days is deleted; `None` keeps it.
     pub retention_days: Option<u32>,
-    /// Where visitors' replies to the owner's emails go (`Reply-To`), such as
-    /// support@shop.example; `None` leaves it out.
-    pub reply_to: Option<String>,
+    /// What the site promises its visitors and tells them by email.
+    pub answers: AnswerSettings,
 }
 
 impl Site {
@@ -131,7 +131,7 @@ impl Site {
             created_at,
             widget: WidgetSettings::default(),
             retention_days: None,
-            reply_to: None,
+            answers: AnswerSettings::default(),
         }
     }
 }
@@ -175,6 +175,35 @@ pub struct FeedbackRow {
     pub first_response_at: Option<i64>,
     /// When an owner first replied to the visitor, in Unix milliseconds.
     pub first_answer_at: Option<i64>,
+    /// When the answer is due (the site's promise from its arrival); `None` when the visitor
+    /// left no address (or it is spam): nobody to answer.
+    pub answer_by: Option<i64>,
+}
+
+impl FeedbackRow {
+    /// Whether it still awaits an owner's first answer (resolved feedback does not).
+    pub fn awaits_answer(&self) -> bool {
+        self.answer_by.is_some()
+            && self.first_answer_at.is_none()
+            && self.status != FeedbackStatus::Resolved
+            && !self.spam
+    }
+
+    /// Whether its answer is late at `now`.
+    pub fn overdue(&self, now: i64) -> bool {
+        self.awaits_answer() && self.answer_by.is_some_and(|by| by < now)
+    }
+}
+
+/// Submissions by whether they await an answer (see [`FeedbackRow::awaits_answer`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Awaiting {
+    /// Awaiting an owner's first answer.
+    Answer,
+    /// Awaiting it past the deadline at this time.
+    Overdue(i64),
+    /// Not awaiting one.
+    Nothing,
 }
 
 /// Whether an export includes submissions flagged as spam.
@@ -207,6 +236,8 @@ pub struct FeedbackFilter {
     pub text: Option<String>,
     /// Only submissions whose visitor left (`true`) or did not leave (`false`) an email.
     pub has_email: Option<bool>,
+    /// Only those that await an answer, are overdue, or await nothing.
+    pub awaiting: Option<Awaiting>,
 }
 
 /// A parameter of a query built at run time.
@@ -358,6 +389,16 @@ impl FeedbackFilter {
         }
         if let Some(status) = self.status {
             add("status =", SqlValue::Text(status.as_str().to_owned()));
+        }
+        const AWAITS: &str = "answer_by IS NOT NULL AND first_answer_at IS NULL AND status <> 'resolved' AND NOT spam";
+        match self.awaiting {
+            Some(Awaiting::Answer) => clause.push_str(&format!(" AND ({AWAITS})")),
+            Some(Awaiting::Overdue(now)) => {
+                let placeholder = param(SqlValue::Int(now));
+                clause.push_str(&format!(" AND ({AWAITS} AND answer_by < {placeholder})"));
+            }
+            Some(Awaiting::Nothing) => clause.push_str(&format!(" AND NOT ({AWAITS})")),
+            None => {}
         }
         if let Some(text) = self
             .text
@@ -668,8 +709,47 @@ pub trait Database: Send {
 
     // ---- Conversations and email -------------------------------------------------------
 
-    /// Sets where visitors' replies to a site's emails go (`None`: no `Reply-To`).
-    fn set_reply_to(&mut self, key: &str, reply_to: Option<&str>) -> Result<(), StoreError>;
+    /// Replaces what a site promises and tells its visitors by email.
+    fn set_answer_settings(
+        &mut self,
+        key: &str,
+        settings: &AnswerSettings,
+    ) -> Result<(), StoreError>;
+    /// What an owner wants to hear by email.
+    fn owner_notifications(&mut self, user_id: i64) -> Result<OwnerNotifications, StoreError>;
+    fn set_owner_notifications(
+        &mut self,
+        user_id: i64,
+        notifications: &OwnerNotifications,
+    ) -> Result<(), StoreError>;
+    /// Records that `email` wants no more email from `site`, and gives up what waits for it
+    /// there. Returns whether the site exists.
+    fn unsubscribe(&mut self, site: &str, email: &str, now: i64) -> Result<bool, StoreError>;
+    /// Whether `email` asked for no more email from `site`.
+    fn is_unsubscribed(&mut self, site: &str, email: &str) -> Result<bool, StoreError>;
+    /// Queues a digest for each owner whose hourly or daily period has ended and who has
+    /// new feedback in it; returns how many were queued.
+    fn queue_digests(&mut self, now: i64) -> Result<u64, StoreError>;
+    /// Queues a reminder to the owners of each submission whose answer is due within
+    /// `lead_ms` and who were not reminded yet; returns for how many submissions.
+    fn queue_reminders(&mut self, now: i64, lead_ms: i64) -> Result<u64, StoreError>;
+    /// The feedback an owner's digest lists: of the sites they may read, not spam, received
+    /// in `[from, to)`, newest first, at most `limit`; and how many there were in all.
+    fn digest_feedback(
+        &mut self,
+        user_id: i64,
+        from: i64,
+        to: i64,
+        limit: u32,
+    ) -> Result<(u64, Vec<FeedbackRow>), StoreError>;
+    /// The submissions of these sites received in `[from, to)` that had a deadline, for
+    /// the share of promises kept and the time to first answer.
+    fn answer_records(
+        &mut self,
+        sites: &[String],
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<AnswerRecord>, StoreError>;
     /// Stores an owner's reply in its submission's thread and queues the email to the
     /// visitor, in one transaction. The first reply records the time to first answer (and of
     /// first response), and moves a new submission to in progress.
@@ -682,6 +762,8 @@ pub trait Database: Send {
         body: &str,
         now: i64,
     ) -> Result<Option<i64>, StoreError>;
+    /// The email of a thread message, by the mail worker.
+    fn thread_message(&mut self, id: i64) -> Result<Option<ThreadMessage>, StoreError>;
     /// A submission's thread, oldest first.
     fn thread(&mut self, feedback_id: &str) -> Result<Vec<ThreadMessage>, StoreError>;
     /// The emails of a submission, oldest first.
@@ -738,7 +820,15 @@ pub trait Database: Send {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Page {
     All,
-    NewestFirst { offset: u64, limit: u64 },
+    NewestFirst {
+        offset: u64,
+        limit: u64,
+    },
+    /// The soonest deadline first (for feedback awaiting an answer).
+    DeadlineFirst {
+        offset: u64,
+        limit: u64,
+    },
 }
 
 impl Page {
@@ -748,6 +838,9 @@ impl Page {
             Page::All => "ORDER BY seq".to_owned(),
             Page::NewestFirst { offset, limit } => {
                 format!("ORDER BY seq DESC LIMIT {limit} OFFSET {offset}")
+            }
+            Page::DeadlineFirst { offset, limit } => {
+                format!("ORDER BY answer_by, seq LIMIT {limit} OFFSET {offset}")
             }
         }
     }
@@ -763,6 +856,21 @@ pub struct DeliveryAttempt {
     pub error: Option<String>,
     pub next_attempt_at: i64,
     pub now: i64,
+}
+
+/// How an address is kept among those that unsubscribed: the SHA-256 of its lowercase form,
+/// so the list does not hold the addresses themselves.
+pub fn email_hash(email: &str) -> String {
+    use sha2::{Digest, Sha256};
+    format!(
+        "{:x}",
+        Sha256::digest(email.trim().to_lowercase().as_bytes())
+    )
+}
+
+/// A new email's `Message-ID` key: 128 random bits.
+pub(crate) fn message_key() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
 }
 
 pub(crate) fn parse_rating_kind(kind: &str) -> RatingKind {

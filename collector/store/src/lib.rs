@@ -23,6 +23,7 @@
 pub mod clock;
 pub mod contract;
 pub mod copy;
+mod mail_sql;
 pub mod model;
 pub mod origin;
 pub mod pool;

@@ -158,42 +158,81 @@ pub struct ThreadMessage {
 }
 
 /// What an email of the outbox is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum MailKind {
     /// An owner's reply, to the visitor.
     Reply,
     /// A visitor's answer on their conversation page, to an owner.
     VisitorAnswer,
+    /// New feedback, to an owner who wants each one.
+    NewFeedback,
+    /// The new feedback of an hour or a day, to an owner who wants a digest.
+    Digest,
+    /// An answer's deadline is near, to the owners of the site.
+    Reminder,
+    /// "We read every message", to a visitor who left an address (when the site says so).
+    Acknowledgement,
+    /// The visitor's feedback was resolved (when the site says so).
+    Resolved,
 }
 
 impl MailKind {
+    pub const ALL: [Self; 7] = [
+        Self::Reply,
+        Self::VisitorAnswer,
+        Self::NewFeedback,
+        Self::Digest,
+        Self::Reminder,
+        Self::Acknowledgement,
+        Self::Resolved,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Reply => "reply",
             Self::VisitorAnswer => "visitor-answer",
+            Self::NewFeedback => "new-feedback",
+            Self::Digest => "digest",
+            Self::Reminder => "reminder",
+            Self::Acknowledgement => "acknowledgement",
+            Self::Resolved => "resolved",
         }
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "reply" => Some(Self::Reply),
-            "visitor-answer" => Some(Self::VisitorAnswer),
-            _ => None,
+        Self::ALL.into_iter().find(|kind| kind.as_str() == text)
+    }
+
+    /// Whether it goes to the visitor (who may unsubscribe), rather than to an owner.
+    pub fn to_visitor(self) -> bool {
+        matches!(self, Self::Reply | Self::Acknowledgement | Self::Resolved)
+    }
+
+    /// As the dashboard lists it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Reply => "Reply to the visitor",
+            Self::VisitorAnswer => "Notice of the visitor's answer",
+            Self::NewFeedback => "Notice of new feedback",
+            Self::Digest => "Digest",
+            Self::Reminder => "Reminder of the deadline",
+            Self::Acknowledgement => "Acknowledgement to the visitor",
+            Self::Resolved => "Notice that it was resolved",
         }
     }
 }
 
 /// An email as the dashboard lists it. The message itself is written when it is sent, from
-/// the thread it belongs to.
+/// what it refers to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutgoingMail {
     pub id: i64,
     pub kind: MailKind,
-    pub feedback_id: String,
+    pub feedback_id: Option<String>,
     /// The thread message it carries, if any.
     pub thread_message: Option<i64>,
     pub recipient: String,
-    /// `Pending` until the SMTP server accepted it (`Delivered`), or every attempt failed.
+    /// `Pending` until the SMTP server accepted it (`Delivered`), or it was given up.
     pub state: DeliveryState,
     pub attempts: u32,
     pub last_error: Option<String>,
@@ -209,11 +248,125 @@ pub struct DueMail {
     /// gets it twice (an acknowledgement lost on the way back) can tell.
     pub message_key: String,
     pub kind: MailKind,
-    pub feedback_id: String,
+    /// The site it is about (`None` for a digest, which covers an owner's sites).
+    pub site: Option<String>,
+    pub feedback_id: Option<String>,
     pub thread_message: Option<i64>,
+    /// The owner it goes to, for owners' notices.
+    pub user_id: Option<i64>,
+    /// The time a digest covers: from, until (Unix milliseconds).
+    pub window: Option<(i64, i64)>,
     pub recipient: String,
     /// Attempts made before this one.
     pub attempts: u32,
+}
+
+/// What a site tells its visitors and promises them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnswerSettings {
+    /// Where visitors' replies to the owner's emails go (`Reply-To`), such as
+    /// support@shop.example; `None` leaves it out.
+    pub reply_to: Option<String>,
+    /// Every submission with an email awaits an answer within this many hours.
+    pub answer_hours: u32,
+    /// Whether the widget states the promise beside the email field.
+    pub promise_shown: bool,
+    /// Whether a visitor who leaves an address gets an acknowledgement.
+    pub acknowledge: bool,
+    /// Whether a visitor who left an address is told when their feedback is resolved.
+    pub notify_resolved: bool,
+}
+
+/// The answer time a new site promises, in hours.
+pub const DEFAULT_ANSWER_HOURS: u32 = 48;
+
+impl Default for AnswerSettings {
+    fn default() -> Self {
+        Self {
+            reply_to: None,
+            answer_hours: DEFAULT_ANSWER_HOURS,
+            promise_shown: false,
+            acknowledge: false,
+            notify_resolved: false,
+        }
+    }
+}
+
+/// How an owner hears of new feedback.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum NotifyFeedback {
+    /// An email for each submission.
+    Each,
+    /// One email an hour, when there was new feedback.
+    Hourly,
+    /// One email a day, when there was new feedback.
+    #[default]
+    Daily,
+    /// No email.
+    Off,
+}
+
+impl NotifyFeedback {
+    pub const ALL: [Self; 4] = [Self::Each, Self::Hourly, Self::Daily, Self::Off];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Each => "each",
+            Self::Hourly => "hourly",
+            Self::Daily => "daily",
+            Self::Off => "off",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|choice| choice.as_str() == text)
+    }
+
+    /// The time a digest covers.
+    pub fn period_ms(self) -> Option<i64> {
+        match self {
+            Self::Hourly => Some(3_600_000),
+            Self::Daily => Some(86_400_000),
+            Self::Each | Self::Off => None,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Each => "An email for each one",
+            Self::Hourly => "An hourly digest",
+            Self::Daily => "A daily digest",
+            Self::Off => "No email",
+        }
+    }
+}
+
+/// What an owner wants to hear by email.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OwnerNotifications {
+    pub feedback: NotifyFeedback,
+    /// A visitor answered on their conversation page.
+    pub answers: bool,
+}
+
+impl Default for OwnerNotifications {
+    fn default() -> Self {
+        Self {
+            feedback: NotifyFeedback::default(),
+            answers: true,
+        }
+    }
+}
+
+/// One answered or awaited submission, for the statistics of promises kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnswerRecord {
+    pub site: String,
+    pub received_at: i64,
+    pub answer_by: i64,
+    pub first_answer_at: Option<i64>,
+    /// The owner who answered first.
+    pub answered_by: Option<String>,
 }
 
 /// An owner's reply, as the dashboard hands it to the store.
@@ -235,4 +388,6 @@ pub enum ReplyOutcome {
     UnknownFeedback,
     /// The visitor left no address to answer.
     NoEmail,
+    /// The visitor asked for no more email from this site.
+    Unsubscribed,
 }

@@ -22,12 +22,14 @@ use crate::contract::FEEDBACK_COLUMNS;
 use crate::contract::{
     Buckets, Database, DeliveryAttempt, Dialect, Durability, FeedbackFilter, FeedbackRow,
     FeedbackStatus, Page, PageSatisfaction, Pending, RatingCount, Site, SqlValue, StatsRows,
-    StoreError, Stored, TokenInfo, describe_postgres, metadata_json, now_millis, parse_metadata,
-    parse_rating_kind, parse_widget, redact, stats_sql, widget_json,
+    StoreError, Stored, TokenInfo, describe_postgres, email_hash, message_key, metadata_json,
+    now_millis, parse_metadata, parse_rating_kind, parse_widget, redact, stats_sql, widget_json,
 };
+use crate::mail_sql::{self, postgres as pg};
 use crate::model::{
-    Author, Delivery, DeliveryState, DueDelivery, DueMail, MailKind, NewReply, OutgoingMail,
-    ReplyOutcome, Session, ThreadMessage, User, Webhook, WebhookFormat,
+    AnswerRecord, AnswerSettings, Author, Delivery, DeliveryState, DueDelivery, DueMail, MailKind,
+    NewReply, NotifyFeedback, OutgoingMail, OwnerNotifications, ReplyOutcome, Session,
+    ThreadMessage, User, Webhook, WebhookFormat,
 };
 
 /// Connections each collector keeps for reads and edits (the writer has its own). Two
@@ -165,18 +167,42 @@ WITH batch AS (
 ), new AS (
     INSERT INTO feedback (id, site_key, received_at, rating_kind, rating_value, comment, email,
                           page_url, locale, user_agent, viewport_width, viewport_height, spam,
-                          user_id, metadata, referrer)
-    SELECT id, site_key, received_at, rating_kind, rating_value, comment, email, page_url,
-           locale, user_agent, viewport_width, viewport_height, spam, user_id, metadata, referrer
-    FROM batch WHERE EXISTS (SELECT 1 FROM sites WHERE sites.key = batch.site_key)
+                          user_id, metadata, referrer, answer_by)
+    SELECT batch.id, batch.site_key, batch.received_at, rating_kind, rating_value, comment, email,
+           page_url, locale, user_agent, viewport_width, viewport_height, spam, user_id, metadata,
+           referrer,
+           CASE WHEN NOT spam AND coalesce(trim(email), '') <> ''
+                THEN batch.received_at + sites.answer_hours * 3600000 END
+    FROM batch JOIN sites ON sites.key = batch.site_key
     ORDER BY n
     ON CONFLICT (id) DO NOTHING
-    RETURNING id, site_key, received_at, spam
+    RETURNING id, site_key, received_at, spam, trim(email) AS email
 ), deliveries AS (
     INSERT INTO webhook_deliveries (webhook_id, feedback_id, next_attempt_at, created_at, updated_at)
     SELECT webhooks.id, new.id, new.received_at, new.received_at, new.received_at
     FROM new JOIN webhooks ON webhooks.site_key = new.site_key
     WHERE NOT new.spam
+), notices AS (
+    INSERT INTO outbox (message_key, kind, site_key, feedback_id, user_id, recipient,
+                        next_attempt_at, created_at, updated_at)
+    SELECT replace(gen_random_uuid()::text, '-', ''), 'new-feedback', new.site_key, new.id,
+           users.id, users.email, new.received_at, new.received_at, new.received_at
+    FROM new JOIN users ON users.notify_feedback = 'each'
+     AND (users.all_sites OR EXISTS (SELECT 1 FROM user_sites
+                                     WHERE user_sites.user_id = users.id
+                                       AND user_sites.site_key = new.site_key))
+    WHERE NOT new.spam
+), acknowledgements AS (
+    INSERT INTO outbox (message_key, kind, site_key, feedback_id, recipient, next_attempt_at,
+                        created_at, updated_at)
+    SELECT replace(gen_random_uuid()::text, '-', ''), 'acknowledgement', new.site_key, new.id,
+           new.email, new.received_at, new.received_at, new.received_at
+    FROM new JOIN sites ON sites.key = new.site_key
+    WHERE sites.acknowledge AND NOT new.spam AND coalesce(new.email, '') <> ''
+      AND NOT EXISTS (SELECT 1 FROM unsubscribes
+                      WHERE unsubscribes.site_key = new.site_key
+                        AND unsubscribes.email_hash =
+                            encode(sha256(convert_to(lower(new.email), 'UTF8')), 'hex'))
 )
 SELECT EXISTS (SELECT 1 FROM sites WHERE sites.key = batch.site_key), new.id IS NOT NULL
 FROM batch LEFT JOIN new ON new.id = batch.id AND new.site_key = batch.site_key
@@ -354,6 +380,7 @@ fn feedback_row(row: &Row) -> Result<FeedbackRow, StoreError> {
         first_response_at: row.try_get(18)?,
         referrer: row.try_get(19)?,
         first_answer_at: row.try_get(20)?,
+        answer_by: row.try_get(21)?,
     })
 }
 
@@ -366,6 +393,52 @@ fn thread_message_row(row: &Row) -> Result<ThreadMessage, StoreError> {
         body: row.try_get(4)?,
         created_at: row.try_get(5)?,
     })
+}
+
+/// Whether `email` asked for no more email from `site`.
+async fn unsubscribed(
+    client: &impl tokio_postgres::GenericClient,
+    site: &str,
+    email: &str,
+) -> Result<bool, StoreError> {
+    Ok(client
+        .query_opt(&pg(mail_sql::UNSUBSCRIBED), &[&site, &email_hash(email)])
+        .await?
+        .is_some())
+}
+
+/// Queues one email; returns its id.
+#[allow(clippy::too_many_arguments)]
+async fn insert_mail(
+    client: &impl tokio_postgres::GenericClient,
+    kind: MailKind,
+    site: Option<&str>,
+    feedback: Option<&str>,
+    thread_message: Option<i64>,
+    user: Option<i64>,
+    window: Option<(i64, i64)>,
+    recipient: &str,
+    now: i64,
+) -> Result<i64, StoreError> {
+    let (start, end) = (window.map(|w| w.0), window.map(|w| w.1));
+    Ok(client
+        .query_one(
+            &format!("{} RETURNING id", pg(mail_sql::INSERT_MAIL)),
+            &[
+                &message_key(),
+                &kind.as_str(),
+                &site,
+                &feedback,
+                &thread_message,
+                &user,
+                &start,
+                &end,
+                &recipient,
+                &now,
+            ],
+        )
+        .await?
+        .try_get(0)?)
 }
 
 /// An outbox row's kind; one this build does not know is never sent.
@@ -412,7 +485,13 @@ fn site_from(row: &Row, origins: Vec<String>) -> Result<Site, StoreError> {
         retention_days: row
             .try_get::<_, Option<i64>>(4)?
             .map(|days| days.clamp(0, u32::MAX.into()) as u32),
-        reply_to: row.try_get(5)?,
+        answers: AnswerSettings {
+            reply_to: row.try_get(5)?,
+            answer_hours: count(row.try_get(6)?),
+            promise_shown: row.try_get(7)?,
+            acknowledge: row.try_get(8)?,
+            notify_resolved: row.try_get(9)?,
+        },
     })
 }
 
@@ -653,7 +732,7 @@ impl Database for PgConn {
             let Some(row) = self
                 .client
                 .query_opt(
-                    "SELECT key, name, created_at, widget, retention_days, reply_to FROM sites WHERE key = $1",
+                    "SELECT key, name, created_at, widget, retention_days, reply_to, answer_hours, promise_shown, acknowledge, notify_resolved FROM sites WHERE key = $1",
                     &[&key],
                 )
                 .await?
@@ -679,7 +758,7 @@ impl Database for PgConn {
             let rows = self
                 .client
                 .query(
-                    "SELECT key, name, created_at, widget, retention_days, reply_to FROM sites ORDER BY created_at, key",
+                    "SELECT key, name, created_at, widget, retention_days, reply_to, answer_hours, promise_shown, acknowledge, notify_resolved FROM sites ORDER BY created_at, key",
                     &[],
                 )
                 .await?;
@@ -860,18 +939,54 @@ impl Database for PgConn {
     }
 
     fn triage(&mut self, id: &str, status: FeedbackStatus, note: &str) -> Result<bool, StoreError> {
-        let status = status.as_str();
-        let changed = wait(self.client.execute(
-            "UPDATE feedback SET
-                 first_response_at = CASE
-                     WHEN first_response_at IS NULL AND status <> $2 THEN $4
-                     ELSE first_response_at END,
-                 status = $2,
-                 note = $3
-             WHERE id = $1",
-            &[&id, &status, &note, &now_millis()],
-        ))?;
-        Ok(changed == 1)
+        wait(async {
+            let tx = self.client.transaction().await?;
+            let Some(before) = tx
+                .query_opt(
+                    "SELECT status, site_key, email, spam FROM feedback WHERE id = $1 FOR UPDATE",
+                    &[&id],
+                )
+                .await?
+            else {
+                return Ok(false);
+            };
+            let (was, site, email, spam): (String, String, Option<String>, bool) = (
+                before.try_get(0)?,
+                before.try_get(1)?,
+                before.try_get(2)?,
+                before.try_get(3)?,
+            );
+            let now = now_millis();
+            tx.execute(&pg(mail_sql::TRIAGE), &[&id, &status.as_str(), &note, &now])
+                .await?;
+            // The visitor hears that it was resolved, once, when the site says so.
+            let resolved_now = status == FeedbackStatus::Resolved
+                && FeedbackStatus::stored(&was) != FeedbackStatus::Resolved;
+            if let Some(email) =
+                email.filter(|email| resolved_now && !spam && !email.trim().is_empty())
+            {
+                let notify: bool = tx
+                    .query_one(&pg(mail_sql::SITE_ANSWERS), &[&site])
+                    .await?
+                    .try_get(2)?;
+                if notify && !unsubscribed(&tx, &site, &email).await? {
+                    insert_mail(
+                        &tx,
+                        MailKind::Resolved,
+                        Some(&site),
+                        Some(id),
+                        None,
+                        None,
+                        None,
+                        email.trim(),
+                        now,
+                    )
+                    .await?;
+                }
+            }
+            tx.commit().await?;
+            Ok(true)
+        })
     }
 
     fn add_user(
@@ -1130,15 +1245,248 @@ impl Database for PgConn {
         Ok(())
     }
 
-    fn set_reply_to(&mut self, key: &str, reply_to: Option<&str>) -> Result<(), StoreError> {
+    fn set_answer_settings(
+        &mut self,
+        key: &str,
+        settings: &AnswerSettings,
+    ) -> Result<(), StoreError> {
         let changed = wait(self.client.execute(
-            "UPDATE sites SET reply_to = $2 WHERE key = $1",
-            &[&key, &reply_to],
+            &pg(mail_sql::SET_ANSWER_SETTINGS),
+            &[
+                &key,
+                &settings.reply_to,
+                &i64::from(settings.answer_hours),
+                &settings.promise_shown,
+                &settings.acknowledge,
+                &settings.notify_resolved,
+            ],
         ))?;
         if changed == 0 {
             return Err(StoreError::UnknownSite(key.to_owned()));
         }
         Ok(())
+    }
+
+    fn owner_notifications(&mut self, user_id: i64) -> Result<OwnerNotifications, StoreError> {
+        let Some(row) = wait(
+            self.client
+                .query_opt(&pg(mail_sql::OWNER_NOTIFICATIONS), &[&user_id]),
+        )?
+        else {
+            return Ok(OwnerNotifications::default());
+        };
+        Ok(OwnerNotifications {
+            feedback: NotifyFeedback::parse(row.try_get(0)?).unwrap_or_default(),
+            answers: row.try_get(1)?,
+        })
+    }
+
+    fn set_owner_notifications(
+        &mut self,
+        user_id: i64,
+        notifications: &OwnerNotifications,
+    ) -> Result<(), StoreError> {
+        wait(self.client.execute(
+            &pg(mail_sql::SET_OWNER_NOTIFICATIONS),
+            &[
+                &user_id,
+                &notifications.feedback.as_str(),
+                &notifications.answers,
+            ],
+        ))?;
+        Ok(())
+    }
+
+    fn unsubscribe(&mut self, site: &str, email: &str, now: i64) -> Result<bool, StoreError> {
+        wait(async {
+            let tx = self.client.transaction().await?;
+            if tx
+                .query_opt("SELECT 1 FROM sites WHERE key = $1", &[&site])
+                .await?
+                .is_none()
+            {
+                return Ok(false);
+            }
+            tx.execute(
+                &pg(mail_sql::UNSUBSCRIBE),
+                &[&site, &email_hash(email), &now],
+            )
+            .await?;
+            tx.execute(&pg(mail_sql::GIVE_UP_FOR), &[&site, &email.trim(), &now])
+                .await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    fn is_unsubscribed(&mut self, site: &str, email: &str) -> Result<bool, StoreError> {
+        wait(unsubscribed(&self.client, site, email))
+    }
+
+    fn queue_digests(&mut self, now: i64) -> Result<u64, StoreError> {
+        wait(async {
+            let tx = self.client.transaction().await?;
+            let owners = tx.query(mail_sql::DIGEST_OWNERS, &[]).await?;
+            let mut queued = 0;
+            for owner in owners {
+                let (id, email, often, until): (i64, String, String, Option<i64>) = (
+                    owner.try_get(0)?,
+                    owner.try_get(1)?,
+                    owner.try_get(2)?,
+                    owner.try_get(3)?,
+                );
+                let Some(period) =
+                    NotifyFeedback::parse(&often).and_then(NotifyFeedback::period_ms)
+                else {
+                    continue;
+                };
+                match until {
+                    None => {}
+                    Some(until) if until + period > now => continue,
+                    Some(until) => {
+                        // Another collector may be at the same owner: whoever moves the
+                        // period on queues the digest.
+                        if tx
+                            .execute(&pg(mail_sql::ADVANCE_DIGEST), &[&id, &Some(until), &now])
+                            .await?
+                            == 0
+                        {
+                            continue;
+                        }
+                        let count: i64 = tx
+                            .query_one(
+                                &pg(&format!(
+                                    "SELECT count(*) FROM feedback WHERE received_at >= ?2 \
+                                     AND received_at < ?3 AND NOT spam AND {}",
+                                    mail_sql::READABLE_BY_OWNER
+                                )),
+                                &[&id, &until, &now],
+                            )
+                            .await?
+                            .try_get(0)?;
+                        if count > 0 {
+                            insert_mail(
+                                &tx,
+                                MailKind::Digest,
+                                None,
+                                None,
+                                None,
+                                Some(id),
+                                Some((until, now)),
+                                &email,
+                                now,
+                            )
+                            .await?;
+                            queued += 1;
+                        }
+                        continue;
+                    }
+                }
+                tx.execute(&pg(mail_sql::ADVANCE_DIGEST), &[&id, &until, &now])
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(queued)
+        })
+    }
+
+    fn queue_reminders(&mut self, now: i64, lead_ms: i64) -> Result<u64, StoreError> {
+        wait(async {
+            let tx = self.client.transaction().await?;
+            let due = tx.query(&pg(mail_sql::DUE_SOON), &[&now, &lead_ms]).await?;
+            let mut reminded = 0;
+            for row in due {
+                let (feedback, site): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+                if tx
+                    .execute(&pg(mail_sql::MARK_REMINDED), &[&feedback, &now])
+                    .await?
+                    == 0
+                {
+                    continue;
+                }
+                for owner in tx.query(&pg(mail_sql::OWNERS_OF_SITE), &[&site]).await? {
+                    let (user, email): (i64, String) = (owner.try_get(0)?, owner.try_get(1)?);
+                    insert_mail(
+                        &tx,
+                        MailKind::Reminder,
+                        Some(&site),
+                        Some(&feedback),
+                        None,
+                        Some(user),
+                        None,
+                        &email,
+                        now,
+                    )
+                    .await?;
+                }
+                reminded += 1;
+            }
+            tx.commit().await?;
+            Ok(reminded)
+        })
+    }
+
+    fn digest_feedback(
+        &mut self,
+        user_id: i64,
+        from: i64,
+        to: i64,
+        limit: u32,
+    ) -> Result<(u64, Vec<FeedbackRow>), StoreError> {
+        let clause = format!(
+            "received_at >= ?2 AND received_at < ?3 AND NOT spam AND {}",
+            mail_sql::READABLE_BY_OWNER
+        );
+        wait(async {
+            let count: i64 = self
+                .client
+                .query_one(
+                    &pg(&format!("SELECT count(*) FROM feedback WHERE {clause}")),
+                    &[&user_id, &from, &to],
+                )
+                .await?
+                .try_get(0)?;
+            let rows = self
+                .client
+                .query(
+                    &pg(&format!(
+                        "SELECT {FEEDBACK_COLUMNS} FROM feedback WHERE {clause} ORDER BY seq DESC LIMIT ?4"
+                    )),
+                    &[&user_id, &from, &to, &i64::from(limit)],
+                )
+                .await?
+                .iter()
+                .map(feedback_row)
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((count.max(0) as u64, rows))
+        })
+    }
+
+    fn answer_records(
+        &mut self,
+        sites: &[String],
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<AnswerRecord>, StoreError> {
+        let sites = sites.to_vec();
+        wait(self.client.query(
+            &pg(&format!(
+                "{} AND site_key = ANY(?3)",
+                mail_sql::ANSWER_RECORDS
+            )),
+            &[&from, &to, &sites],
+        ))?
+        .iter()
+        .map(|row| {
+            Ok(AnswerRecord {
+                site: row.try_get(0)?,
+                received_at: row.try_get(1)?,
+                answer_by: row.try_get(2)?,
+                first_answer_at: row.try_get(3)?,
+                answered_by: row.try_get(4)?,
+            })
+        })
+        .collect()
     }
 
     fn add_reply(&mut self, reply: &NewReply) -> Result<ReplyOutcome, StoreError> {
@@ -1147,17 +1495,20 @@ impl Database for PgConn {
             // Locked: an erasure of this visitor meanwhile waits for the reply, then takes it.
             let Some(row) = tx
                 .query_opt(
-                    "SELECT email FROM feedback WHERE id = $1 FOR UPDATE",
+                    "SELECT site_key, email FROM feedback WHERE id = $1 FOR UPDATE",
                     &[&reply.feedback_id],
                 )
                 .await?
             else {
                 return Ok(ReplyOutcome::UnknownFeedback);
             };
-            let email: Option<String> = row.try_get(0)?;
+            let (site, email): (String, Option<String>) = (row.try_get(0)?, row.try_get(1)?);
             let Some(email) = email.filter(|email| !email.trim().is_empty()) else {
                 return Ok(ReplyOutcome::NoEmail);
             };
+            if unsubscribed(&tx, &site, &email).await? {
+                return Ok(ReplyOutcome::Unsubscribed);
+            }
             let message: i64 = tx
                 .query_one(
                     "INSERT INTO messages (feedback_id, author, author_email, body, created_at)
@@ -1179,16 +1530,18 @@ impl Database for PgConn {
                 &[&reply.feedback_id, &reply.now],
             )
             .await?;
-            let mail: i64 = tx
-                .query_one(
-                    "INSERT INTO outbox (message_key, kind, feedback_id, thread_message, recipient,
-                                         next_attempt_at, created_at, updated_at)
-                     VALUES (replace(gen_random_uuid()::text, '-', ''), 'reply', $1, $2, $3, $4, $4, $4)
-                     RETURNING id",
-                    &[&reply.feedback_id, &message, &email.trim(), &reply.now],
-                )
-                .await?
-                .try_get(0)?;
+            let mail = insert_mail(
+                &tx,
+                MailKind::Reply,
+                Some(&site),
+                Some(&reply.feedback_id),
+                Some(message),
+                None,
+                None,
+                email.trim(),
+                reply.now,
+            )
+            .await?;
             tx.commit().await?;
             Ok(ReplyOutcome::Queued { message, mail })
         })
@@ -1220,21 +1573,37 @@ impl Database for PgConn {
                 )
                 .await?
                 .try_get(0)?;
-            tx.execute(
-                "INSERT INTO outbox (message_key, kind, feedback_id, thread_message, recipient,
-                                     next_attempt_at, created_at, updated_at)
-                 SELECT replace(gen_random_uuid()::text, '-', ''), 'visitor-answer', $1, $2, users.email, $3, $3, $3
-                 FROM users
-                 WHERE users.all_sites
-                    OR EXISTS (SELECT 1 FROM user_sites
-                               WHERE user_sites.user_id = users.id AND user_sites.site_key = $4)
-                 ORDER BY users.id",
-                &[&feedback_id, &message, &now, &site],
-            )
-            .await?;
+            for owner in tx.query(&pg(mail_sql::OWNERS_OF_SITE), &[&site]).await? {
+                let (user, email, answers): (i64, String, bool) =
+                    (owner.try_get(0)?, owner.try_get(1)?, owner.try_get(3)?);
+                if answers {
+                    insert_mail(
+                        &tx,
+                        MailKind::VisitorAnswer,
+                        Some(&site),
+                        Some(feedback_id),
+                        Some(message),
+                        Some(user),
+                        None,
+                        &email,
+                        now,
+                    )
+                    .await?;
+                }
+            }
             tx.commit().await?;
             Ok(Some(message))
         })
+    }
+
+    fn thread_message(&mut self, id: i64) -> Result<Option<ThreadMessage>, StoreError> {
+        wait(self.client.query_opt(
+            "SELECT id, feedback_id, author, author_email, body, created_at FROM messages WHERE id = $1",
+            &[&id],
+        ))?
+        .as_ref()
+        .map(thread_message_row)
+        .transpose()
     }
 
     fn thread(&mut self, feedback_id: &str) -> Result<Vec<ThreadMessage>, StoreError> {
@@ -1297,19 +1666,30 @@ impl Database for PgConn {
                  FOR UPDATE SKIP LOCKED)
              UPDATE outbox o SET next_attempt_at = $2
              FROM due WHERE o.id = due.id
-             RETURNING o.id, o.message_key, o.kind, o.feedback_id, o.thread_message, o.recipient, o.attempts",
+             RETURNING o.id, o.message_key, o.kind, o.site_key, o.feedback_id, o.thread_message,
+                       o.user_id, o.window_start, o.window_end, o.recipient, o.attempts",
             &[&now, &lease_until, &i64::from(limit)],
         ))?
         .iter()
         .map(|row| {
+            let window = match (
+                row.try_get::<_, Option<i64>>(7)?,
+                row.try_get::<_, Option<i64>>(8)?,
+            ) {
+                (Some(start), Some(end)) => Some((start, end)),
+                _ => None,
+            };
             Ok(DueMail {
                 id: row.try_get(0)?,
                 message_key: row.try_get(1)?,
                 kind: mail_kind(row.try_get::<_, &str>(2)?)?,
-                feedback_id: row.try_get(3)?,
-                thread_message: row.try_get(4)?,
-                recipient: row.try_get(5)?,
-                attempts: count(row.try_get(6)?),
+                site: row.try_get(3)?,
+                feedback_id: row.try_get(4)?,
+                thread_message: row.try_get(5)?,
+                user_id: row.try_get(6)?,
+                window,
+                recipient: row.try_get(9)?,
+                attempts: count(row.try_get(10)?),
             })
         })
         .collect()

@@ -1,6 +1,6 @@
 //! The SQLite engine: one file, WAL mode, `PRAGMA user_version` counting the migrations run.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::time::Duration;
 
@@ -11,12 +11,14 @@ use crate::contract::FEEDBACK_COLUMNS;
 use crate::contract::{
     Buckets, Database, DeliveryAttempt, Dialect, Durability, FeedbackFilter, FeedbackRow,
     FeedbackStatus, Page, PageSatisfaction, Pending, RatingCount, Site, SqlValue, StatsRows,
-    StoreError, Stored, TokenInfo, metadata_json, now_millis, parse_metadata, parse_rating_kind,
-    parse_widget, stats_sql, widget_json,
+    StoreError, Stored, TokenInfo, email_hash, message_key, metadata_json, now_millis,
+    parse_metadata, parse_rating_kind, parse_widget, stats_sql, widget_json,
 };
+use crate::mail_sql;
 use crate::model::{
-    Author, Delivery, DeliveryState, DueDelivery, DueMail, MailKind, NewReply, OutgoingMail,
-    ReplyOutcome, Session, ThreadMessage, User, Webhook, WebhookFormat,
+    AnswerRecord, AnswerSettings, Author, Delivery, DeliveryState, DueDelivery, DueMail, MailKind,
+    NewReply, NotifyFeedback, OutgoingMail, OwnerNotifications, ReplyOutcome, Session,
+    ThreadMessage, User, Webhook, WebhookFormat,
 };
 
 /// How long a connection waits for a lock held by another process (e.g. the CLI) before failing.
@@ -261,6 +263,7 @@ fn feedback_row(row: &rusqlite::Row<'_>) -> Result<FeedbackRow, rusqlite::Error>
         first_response_at: row.get(18)?,
         referrer: row.get(19)?,
         first_answer_at: row.get(20)?,
+        answer_by: row.get(21)?,
     })
 }
 
@@ -273,6 +276,28 @@ fn thread_message_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ThreadMessage
         body: row.get(4)?,
         created_at: row.get(5)?,
     })
+}
+
+/// Whether `email` asked for no more email from `site`.
+fn unsubscribed(conn: &Connection, site: &str, email: &str) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached(mail_sql::UNSUBSCRIBED)?
+        .query_row(params![site, email_hash(email)], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// The owners who may read `site`: id, email, how they hear of new feedback, and of answers.
+fn owners_of_site(
+    conn: &Connection,
+    site: &str,
+) -> Result<Vec<(i64, String, String, bool)>, StoreError> {
+    Ok(conn
+        .prepare_cached(mail_sql::OWNERS_OF_SITE)?
+        .query_map([site], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+        })?
+        .collect::<Result<_, _>>()?)
 }
 
 /// An outbox row's kind; one this build does not know is never sent.
@@ -357,10 +382,18 @@ impl Database for Connection {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO feedback (id, site_key, received_at, rating_kind, rating_value, comment,
                                        email, page_url, locale, user_agent, viewport_width, viewport_height, spam,
-                                       user_id, metadata, referrer)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+                                       user_id, metadata, referrer, answer_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
                  ON CONFLICT (id) DO NOTHING",
             )?;
+            let mut mail = tx.prepare_cached(mail_sql::INSERT_MAIL)?;
+            // Owners who want each new submission, read once per batch.
+            let each_owners: Vec<(i64, String, bool, Option<String>)> = tx
+                .prepare_cached(mail_sql::EACH_OWNERS)?
+                .query_map([], |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+                })?
+                .collect::<Result<_, _>>()?;
             // Sites with webhooks, read once per batch (a tiny table): the common case of none
             // costs one query per transaction, not one per submission.
             let hooked: HashSet<String> = tx
@@ -369,9 +402,10 @@ impl Database for Connection {
                 .collect::<Result<_, _>>()?;
             // Sites, likewise: a submission for a site deleted meanwhile fails alone, as on
             // PostgreSQL, before it can meet the foreign key.
-            let sites: HashSet<String> = tx
-                .prepare_cached("SELECT key FROM sites")?
-                .query_map([], |row| row.get(0))?
+            // With what each promises: the answer's deadline, the acknowledgement.
+            let sites: HashMap<String, (i64, bool)> = tx
+                .prepare_cached("SELECT key, answer_hours, acknowledge FROM sites")?
+                .query_map([], |row| Ok((row.get(0)?, (row.get(1)?, row.get(2)?))))?
                 .collect::<Result<_, _>>()?;
             let mut enqueue = tx.prepare_cached(
                 "INSERT INTO webhook_deliveries (webhook_id, feedback_id, next_attempt_at, created_at, updated_at)
@@ -379,10 +413,16 @@ impl Database for Connection {
             )?;
             for job in batch {
                 let s = &job.submission;
-                if !sites.contains(s.site.as_str()) {
+                let Some(&(answer_hours, acknowledge)) = sites.get(s.site.as_str()) else {
                     outcomes.push(Err(StoreError::UnknownSite(s.site.to_string())));
                     continue;
-                }
+                };
+                let email = s
+                    .email
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|email| !email.is_empty() && !job.spam);
+                let answer_by = email.map(|_| job.received_at + answer_hours * 3_600_000);
                 let outcome = insert
                     .execute(params![
                         s.id.to_string(),
@@ -401,6 +441,7 @@ impl Database for Connection {
                         s.user_id,
                         metadata_json(&s.metadata),
                         s.referrer,
+                        answer_by,
                     ])
                     .map(|changed| {
                         if changed == 1 {
@@ -419,6 +460,37 @@ impl Database for Connection {
                                 job.received_at,
                                 s.site.as_str()
                             ])?;
+                        }
+                        if stored == Stored::New && !job.spam {
+                            let id = s.id.to_string();
+                            let queue = |mail: &mut rusqlite::CachedStatement<'_>,
+                                         kind: MailKind,
+                                         user: Option<i64>,
+                                         to: &str| {
+                                mail.execute(params![
+                                    message_key(),
+                                    kind.as_str(),
+                                    s.site.as_str(),
+                                    id,
+                                    None::<i64>,
+                                    user,
+                                    None::<i64>,
+                                    None::<i64>,
+                                    to,
+                                    job.received_at
+                                ])
+                            };
+                            for (user, address, all_sites, site) in &each_owners {
+                                if *all_sites || site.as_deref() == Some(s.site.as_str()) {
+                                    queue(&mut mail, MailKind::NewFeedback, Some(*user), address)?;
+                                }
+                            }
+                            if let Some(email) = email
+                                && acknowledge
+                                && !unsubscribed(&tx, s.site.as_str(), email)?
+                            {
+                                queue(&mut mail, MailKind::Acknowledgement, None, email)?;
+                            }
                         }
                         Ok(stored)
                     });
@@ -534,9 +606,10 @@ impl Database for Connection {
     }
 
     fn site(&mut self, key: &str) -> Result<Option<Site>, StoreError> {
-        let Some((name, created_at, widget, retention_days, reply_to)) = self
+        let Some((name, created_at, widget, retention_days, answers)) = self
             .prepare_cached(
-                "SELECT name, created_at, widget, retention_days, reply_to FROM sites WHERE key = ?1",
+                "SELECT name, created_at, widget, retention_days, reply_to, answer_hours,
+                        promise_shown, acknowledge, notify_resolved FROM sites WHERE key = ?1",
             )?
             .query_row([key], |row| {
                 Ok((
@@ -544,7 +617,13 @@ impl Database for Connection {
                     row.get(1)?,
                     row.get::<_, String>(2)?,
                     row.get::<_, Option<u32>>(3)?,
-                    row.get::<_, Option<String>>(4)?,
+                    AnswerSettings {
+                        reply_to: row.get(4)?,
+                        answer_hours: row.get(5)?,
+                        promise_shown: row.get(6)?,
+                        acknowledge: row.get(7)?,
+                        notify_resolved: row.get(8)?,
+                    },
                 ))
             })
             .optional()?
@@ -563,7 +642,7 @@ impl Database for Connection {
             created_at,
             widget: parse_widget(&widget),
             retention_days,
-            reply_to,
+            answers,
         }))
     }
 
@@ -720,18 +799,48 @@ impl Database for Connection {
     }
 
     fn triage(&mut self, id: &str, status: FeedbackStatus, note: &str) -> Result<bool, StoreError> {
-        let status = status.as_str();
-        let changed = self.execute(
-            "UPDATE feedback SET
-                 first_response_at = CASE
-                     WHEN first_response_at IS NULL AND status <> ?2 THEN ?4
-                     ELSE first_response_at END,
-                 status = ?2,
-                 note = ?3
-             WHERE id = ?1",
-            params![id, status, note, now_millis()],
-        )?;
-        Ok(changed == 1)
+        let tx = self.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let before: Option<(String, String, Option<String>, bool)> = tx
+            .query_row(
+                "SELECT status, site_key, email, spam FROM feedback WHERE id = ?1",
+                [id],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+            )
+            .optional()?;
+        let Some((was, site, email, spam)) = before else {
+            return Ok(false);
+        };
+        let now = now_millis();
+        tx.execute(mail_sql::TRIAGE, params![id, status.as_str(), note, now])?;
+        // The visitor hears that it was resolved, once, when the site says so.
+        let resolved_now = status == FeedbackStatus::Resolved
+            && FeedbackStatus::stored(&was) != FeedbackStatus::Resolved;
+        if let Some(email) = email.filter(|email| resolved_now && !spam && !email.trim().is_empty())
+        {
+            let (_, _, notify_resolved): (i64, bool, bool) =
+                tx.query_row(mail_sql::SITE_ANSWERS, [&site], |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                })?;
+            if notify_resolved && !unsubscribed(&tx, &site, &email)? {
+                tx.execute(
+                    mail_sql::INSERT_MAIL,
+                    params![
+                        message_key(),
+                        MailKind::Resolved.as_str(),
+                        site,
+                        id,
+                        None::<i64>,
+                        None::<i64>,
+                        None::<i64>,
+                        None::<i64>,
+                        email.trim(),
+                        now
+                    ],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(true)
     }
 
     fn add_user(
@@ -990,32 +1099,246 @@ impl Database for Connection {
         Ok(())
     }
 
-    fn set_reply_to(&mut self, key: &str, reply_to: Option<&str>) -> Result<(), StoreError> {
-        if self.execute(
-            "UPDATE sites SET reply_to = ?2 WHERE key = ?1",
-            params![key, reply_to],
-        )? == 0
-        {
+    fn set_answer_settings(
+        &mut self,
+        key: &str,
+        settings: &AnswerSettings,
+    ) -> Result<(), StoreError> {
+        let changed = self.execute(
+            mail_sql::SET_ANSWER_SETTINGS,
+            params![
+                key,
+                settings.reply_to,
+                settings.answer_hours,
+                settings.promise_shown,
+                settings.acknowledge,
+                settings.notify_resolved
+            ],
+        )?;
+        if changed == 0 {
             return Err(StoreError::UnknownSite(key.to_owned()));
         }
         Ok(())
     }
 
+    fn owner_notifications(&mut self, user_id: i64) -> Result<OwnerNotifications, StoreError> {
+        Ok(self
+            .query_row(mail_sql::OWNER_NOTIFICATIONS, [user_id], |row| {
+                Ok(OwnerNotifications {
+                    feedback: NotifyFeedback::parse(&row.get::<_, String>(0)?).unwrap_or_default(),
+                    answers: row.get(1)?,
+                })
+            })
+            .optional()?
+            .unwrap_or_default())
+    }
+
+    fn set_owner_notifications(
+        &mut self,
+        user_id: i64,
+        notifications: &OwnerNotifications,
+    ) -> Result<(), StoreError> {
+        self.execute(
+            mail_sql::SET_OWNER_NOTIFICATIONS,
+            params![
+                user_id,
+                notifications.feedback.as_str(),
+                notifications.answers
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn unsubscribe(&mut self, site: &str, email: &str, now: i64) -> Result<bool, StoreError> {
+        let tx = self.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        if tx
+            .query_row("SELECT 1 FROM sites WHERE key = ?1", [site], |_| Ok(()))
+            .optional()?
+            .is_none()
+        {
+            return Ok(false);
+        }
+        tx.execute(mail_sql::UNSUBSCRIBE, params![site, email_hash(email), now])?;
+        tx.execute(mail_sql::GIVE_UP_FOR, params![site, email.trim(), now])?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    fn is_unsubscribed(&mut self, site: &str, email: &str) -> Result<bool, StoreError> {
+        unsubscribed(self, site, email)
+    }
+
+    fn queue_digests(&mut self, now: i64) -> Result<u64, StoreError> {
+        let tx = self.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let owners = tx
+            .prepare_cached(mail_sql::DIGEST_OWNERS)?
+            .query_map([], |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, Option<i64>>(3)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut queued = 0;
+        for (id, email, often, until) in owners {
+            let Some(period) = NotifyFeedback::parse(&often).and_then(NotifyFeedback::period_ms)
+            else {
+                continue;
+            };
+            match until {
+                // The first period starts now: no digest of what came before.
+                None => {}
+                Some(until) if until + period > now => continue,
+                Some(until) => {
+                    let count: i64 = tx.query_row(
+                        &format!(
+                            "SELECT count(*) FROM feedback WHERE received_at >= ?2 AND received_at < ?3 \
+                             AND NOT spam AND {}",
+                            mail_sql::READABLE_BY_OWNER
+                        ),
+                        params![id, until, now],
+                        |row| row.get(0),
+                    )?;
+                    if count > 0 {
+                        tx.execute(
+                            mail_sql::INSERT_MAIL,
+                            params![
+                                message_key(),
+                                MailKind::Digest.as_str(),
+                                None::<String>,
+                                None::<String>,
+                                None::<i64>,
+                                id,
+                                until,
+                                now,
+                                email,
+                                now
+                            ],
+                        )?;
+                        queued += 1;
+                    }
+                }
+            }
+            tx.execute(mail_sql::ADVANCE_DIGEST, params![id, until, now])?;
+        }
+        tx.commit()?;
+        Ok(queued)
+    }
+
+    fn queue_reminders(&mut self, now: i64, lead_ms: i64) -> Result<u64, StoreError> {
+        let tx = self.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let due = tx
+            .prepare_cached(mail_sql::DUE_SOON)?
+            .query_map(params![now, lead_ms], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut reminded = 0;
+        for (feedback, site) in due {
+            if tx.execute(mail_sql::MARK_REMINDED, params![feedback, now])? == 0 {
+                continue;
+            }
+            for (user, email, _, _) in owners_of_site(&tx, &site)? {
+                tx.execute(
+                    mail_sql::INSERT_MAIL,
+                    params![
+                        message_key(),
+                        MailKind::Reminder.as_str(),
+                        site,
+                        feedback,
+                        None::<i64>,
+                        user,
+                        None::<i64>,
+                        None::<i64>,
+                        email,
+                        now
+                    ],
+                )?;
+            }
+            reminded += 1;
+        }
+        tx.commit()?;
+        Ok(reminded)
+    }
+
+    fn digest_feedback(
+        &mut self,
+        user_id: i64,
+        from: i64,
+        to: i64,
+        limit: u32,
+    ) -> Result<(u64, Vec<FeedbackRow>), StoreError> {
+        let clause = format!(
+            "received_at >= ?2 AND received_at < ?3 AND NOT spam AND {}",
+            mail_sql::READABLE_BY_OWNER
+        );
+        let count: i64 = self.query_row(
+            &format!("SELECT count(*) FROM feedback WHERE {clause}"),
+            params![user_id, from, to],
+            |row| row.get(0),
+        )?;
+        let rows = self
+            .prepare(&format!(
+                "SELECT {FEEDBACK_COLUMNS} FROM feedback WHERE {clause} ORDER BY seq DESC LIMIT ?4"
+            ))?
+            .query_map(params![user_id, from, to, limit], feedback_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((count.max(0) as u64, rows))
+    }
+
+    fn answer_records(
+        &mut self,
+        sites: &[String],
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<AnswerRecord>, StoreError> {
+        if sites.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "{} AND site_key IN ({})",
+            mail_sql::ANSWER_RECORDS,
+            (0..sites.len())
+                .map(|n| format!("?{}", n + 3))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let mut values: Vec<rusqlite::types::Value> = vec![from.into(), to.into()];
+        values.extend(sites.iter().cloned().map(rusqlite::types::Value::Text));
+        Ok(self
+            .prepare(&sql)?
+            .query_map(params_from_iter(values), |row| {
+                Ok(AnswerRecord {
+                    site: row.get(0)?,
+                    received_at: row.get(1)?,
+                    answer_by: row.get(2)?,
+                    first_answer_at: row.get(3)?,
+                    answered_by: row.get(4)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?)
+    }
+
     fn add_reply(&mut self, reply: &NewReply) -> Result<ReplyOutcome, StoreError> {
         let tx = self.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let email: Option<Option<String>> = tx
+        let found: Option<(String, Option<String>)> = tx
             .query_row(
-                "SELECT email FROM feedback WHERE id = ?1",
+                "SELECT site_key, email FROM feedback WHERE id = ?1",
                 [&reply.feedback_id],
-                |row| row.get(0),
+                |row| Ok((row.get(0)?, row.get(1)?)),
             )
             .optional()?;
-        let Some(email) = email else {
+        let Some((site, email)) = found else {
             return Ok(ReplyOutcome::UnknownFeedback);
         };
         let Some(email) = email.filter(|email| !email.trim().is_empty()) else {
             return Ok(ReplyOutcome::NoEmail);
         };
+        if unsubscribed(&tx, &site, &email)? {
+            return Ok(ReplyOutcome::Unsubscribed);
+        }
         tx.execute(
             "INSERT INTO messages (feedback_id, author, author_email, body, created_at)
              VALUES (?1, 'owner', ?2, ?3, ?4)",
@@ -1030,10 +1353,19 @@ impl Database for Connection {
             params![reply.feedback_id, reply.now],
         )?;
         tx.execute(
-            "INSERT INTO outbox (message_key, kind, feedback_id, thread_message, recipient,
-                                 next_attempt_at, created_at, updated_at)
-             VALUES (lower(hex(randomblob(16))), 'reply', ?1, ?2, ?3, ?4, ?4, ?4)",
-            params![reply.feedback_id, message, email.trim(), reply.now],
+            mail_sql::INSERT_MAIL,
+            params![
+                message_key(),
+                MailKind::Reply.as_str(),
+                site,
+                reply.feedback_id,
+                message,
+                None::<i64>,
+                None::<i64>,
+                None::<i64>,
+                email.trim(),
+                reply.now
+            ],
         )?;
         let mail = tx.last_insert_rowid();
         tx.commit()?;
@@ -1062,19 +1394,37 @@ impl Database for Connection {
             params![feedback_id, body, now],
         )?;
         let message = tx.last_insert_rowid();
-        tx.execute(
-            "INSERT INTO outbox (message_key, kind, feedback_id, thread_message, recipient,
-                                 next_attempt_at, created_at, updated_at)
-             SELECT lower(hex(randomblob(16))), 'visitor-answer', ?1, ?2, users.email, ?3, ?3, ?3
-             FROM users
-             WHERE users.all_sites
-                OR EXISTS (SELECT 1 FROM user_sites
-                           WHERE user_sites.user_id = users.id AND user_sites.site_key = ?4)
-             ORDER BY users.id",
-            params![feedback_id, message, now, site],
-        )?;
+        for (user, email, _, answers) in owners_of_site(&tx, &site)? {
+            if !answers {
+                continue;
+            }
+            tx.execute(
+                mail_sql::INSERT_MAIL,
+                params![
+                    message_key(),
+                    MailKind::VisitorAnswer.as_str(),
+                    site,
+                    feedback_id,
+                    message,
+                    user,
+                    None::<i64>,
+                    None::<i64>,
+                    email,
+                    now
+                ],
+            )?;
+        }
         tx.commit()?;
         Ok(Some(message))
+    }
+
+    fn thread_message(&mut self, id: i64) -> Result<Option<ThreadMessage>, StoreError> {
+        Ok(self
+            .prepare_cached(
+                "SELECT id, feedback_id, author, author_email, body, created_at FROM messages WHERE id = ?1",
+            )?
+            .query_row([id], thread_message_row)
+            .optional()?)
     }
 
     fn thread(&mut self, feedback_id: &str) -> Result<Vec<ThreadMessage>, StoreError> {
@@ -1130,19 +1480,27 @@ impl Database for Connection {
         let tx = self.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let due = tx
             .prepare_cached(
-                "SELECT id, message_key, kind, feedback_id, thread_message, recipient, attempts
+                "SELECT id, message_key, kind, site_key, feedback_id, thread_message, user_id,
+                        window_start, window_end, recipient, attempts
                  FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?1
                  ORDER BY next_attempt_at, id LIMIT ?2",
             )?
             .query_map(params![now, limit], |row| {
+                let window = match (row.get::<_, Option<i64>>(7)?, row.get::<_, Option<i64>>(8)?) {
+                    (Some(start), Some(end)) => Some((start, end)),
+                    _ => None,
+                };
                 Ok(DueMail {
                     id: row.get(0)?,
                     message_key: row.get(1)?,
                     kind: mail_kind(&row.get::<_, String>(2)?)?,
-                    feedback_id: row.get(3)?,
-                    thread_message: row.get(4)?,
-                    recipient: row.get(5)?,
-                    attempts: row.get(6)?,
+                    site: row.get(3)?,
+                    feedback_id: row.get(4)?,
+                    thread_message: row.get(5)?,
+                    user_id: row.get(6)?,
+                    window,
+                    recipient: row.get(9)?,
+                    attempts: row.get(10)?,
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;

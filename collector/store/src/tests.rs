@@ -1015,21 +1015,351 @@ async fn erasure_takes_conversations_and_email_along() {
     }
 }
 
-/// A site's reply address is stored and read back, and cleared.
+/// A site's promise and email settings are stored and read back.
 #[test]
-fn a_sites_reply_address_is_kept() {
+fn a_sites_answer_settings_are_kept() {
+    use crate::model::AnswerSettings;
+    for database in databases() {
+        let store = store_with_site(&database.location);
+        assert_eq!(
+            store.read(|db| db.site("demo")).unwrap().unwrap().answers,
+            AnswerSettings::default()
+        );
+        let settings = AnswerSettings {
+            reply_to: Some("support@shop.example".into()),
+            answer_hours: 4,
+            promise_shown: true,
+            acknowledge: true,
+            notify_resolved: true,
+        };
+        store
+            .read(|db| db.set_answer_settings("demo", &settings))
+            .unwrap();
+        assert_eq!(store.read(|db| db.sites()).unwrap()[0].answers, settings);
+        assert!(matches!(
+            store.read(|db| db.set_answer_settings("nope", &settings)),
+            Err(StoreError::UnknownSite(_))
+        ));
+    }
+}
+
+/// What a submission sets in motion, in the transaction that stores it: its deadline, a
+/// notice to each owner who wants every one, and the visitor's acknowledgement when the site
+/// sends them (not to an address that unsubscribed, and nothing at all for spam). Resolving
+/// it tells the visitor once, when the site says so.
+#[tokio::test]
+async fn submissions_set_deadlines_notices_and_acknowledgements() {
+    use crate::model::{
+        AnswerSettings, MailKind, NewReply, NotifyFeedback, OwnerNotifications, ReplyOutcome,
+    };
+    for database in databases() {
+        let store = store_with_site(&database.location);
+        let owner = store
+            .read(|db| db.add_user("each@example.com", "hash", None))
+            .unwrap();
+        store
+            .read(|db| db.add_user("daily@example.com", "hash", None))
+            .unwrap();
+        store
+            .read(|db| {
+                db.set_owner_notifications(
+                    owner.id,
+                    &OwnerNotifications {
+                        feedback: NotifyFeedback::Each,
+                        answers: false,
+                    },
+                )
+            })
+            .unwrap();
+        assert_eq!(
+            store
+                .read(|db| db.owner_notifications(owner.id))
+                .unwrap()
+                .feedback,
+            NotifyFeedback::Each
+        );
+        store
+            .read(|db| {
+                db.set_answer_settings(
+                    "demo",
+                    &AnswerSettings {
+                        answer_hours: 2,
+                        acknowledge: true,
+                        notify_resolved: true,
+                        ..AnswerSettings::default()
+                    },
+                )
+            })
+            .unwrap();
+        assert!(
+            store
+                .read(|db| db.unsubscribe("demo", " Quiet@Example.com ", 500))
+                .unwrap()
+        );
+        assert!(
+            store
+                .read(|db| db.is_unsubscribed("demo", "quiet@example.com"))
+                .unwrap()
+        );
+        assert!(
+            !store
+                .read(|db| db.unsubscribe("nope", "quiet@example.com", 500))
+                .unwrap()
+        );
+
+        let mut ids = Vec::new();
+        for (email, spam) in [
+            (Some("visitor@example.com"), false),
+            (Some("quiet@example.com"), false),
+            (None, false),
+            (Some("spammer@example.com"), true),
+        ] {
+            let id = Uuid::new_v4();
+            let mut s = submission("demo", id);
+            s.email = email.map(str::to_owned);
+            let pending = Pending {
+                submission: s,
+                received_at: 1_000,
+                spam,
+            };
+            store.read(|db| db.write_batch(&[&pending])).unwrap();
+            ids.push(id.to_string());
+        }
+        let row = |n: usize| {
+            store
+                .read(|db| db.feedback_by_id(&ids[n]))
+                .unwrap()
+                .unwrap()
+        };
+        assert_eq!(row(0).answer_by, Some(1_000 + 2 * 3_600_000));
+        assert_eq!(row(2).answer_by, None, "no address, nobody to answer");
+        assert_eq!(row(3).answer_by, None, "spam awaits nothing");
+        let kinds = |n: usize| {
+            store
+                .read(|db| db.mail_for(&ids[n]))
+                .unwrap()
+                .into_iter()
+                .map(|mail| (mail.kind, mail.recipient))
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect::<Vec<_>>()
+        };
+        let each = "each@example.com".to_owned();
+        assert_eq!(
+            kinds(0),
+            [
+                (MailKind::NewFeedback, each.clone()),
+                (MailKind::Acknowledgement, "visitor@example.com".to_owned())
+            ],
+            "{:?}",
+            database.location
+        );
+        assert_eq!(
+            kinds(1),
+            [(MailKind::NewFeedback, each.clone())],
+            "unsubscribed"
+        );
+        assert_eq!(kinds(2), [(MailKind::NewFeedback, each)]);
+        assert!(kinds(3).is_empty(), "nothing for spam");
+        assert_eq!(
+            store
+                .read(|db| db.add_reply(&NewReply {
+                    feedback_id: ids[1].clone(),
+                    author_email: "each@example.com".into(),
+                    body: "hi".into(),
+                    now: 2_000,
+                }))
+                .unwrap(),
+            ReplyOutcome::Unsubscribed
+        );
+
+        for _ in 0..2 {
+            store
+                .read(|db| db.triage(&ids[0], FeedbackStatus::Resolved, ""))
+                .unwrap();
+        }
+        let resolved = kinds(0)
+            .into_iter()
+            .filter(|(kind, _)| *kind == MailKind::Resolved)
+            .count();
+        assert_eq!(resolved, 1, "told once");
+
+        // Unsubscribing gives up what still waits for the address.
+        store
+            .read(|db| db.unsubscribe("demo", "visitor@example.com", 3_000))
+            .unwrap();
+        let states: Vec<_> = store
+            .read(|db| db.mail_for(&ids[0]))
+            .unwrap()
+            .into_iter()
+            .filter(|mail| mail.kind.to_visitor())
+            .map(|mail| (mail.state, mail.last_error))
+            .collect();
+        assert!(
+            states.iter().all(
+                |(state, error)| *state == crate::model::DeliveryState::Failed
+                    && error.as_deref() == Some("the visitor unsubscribed")
+            ),
+            "{states:?}"
+        );
+    }
+}
+
+/// Deadlines: the inbox's filters and order, the reminders (once, whichever collector
+/// queues them), and the records behind the share of promises kept.
+#[tokio::test]
+async fn deadlines_filter_order_remind_and_count() {
+    use crate::model::{MailKind, NewReply};
     for database in databases() {
         let store = store_with_site(&database.location);
         store
-            .read(|db| db.set_reply_to("demo", Some("support@shop.example")))
+            .read(|db| db.add_user("owner@example.com", "hash", None))
             .unwrap();
-        let site = store.read(|db| db.site("demo")).unwrap().unwrap();
-        assert_eq!(site.reply_to.as_deref(), Some("support@shop.example"));
-        store.read(|db| db.set_reply_to("demo", None)).unwrap();
-        assert_eq!(store.read(|db| db.sites()).unwrap()[0].reply_to, None);
-        assert!(matches!(
-            store.read(|db| db.set_reply_to("nope", None)),
-            Err(StoreError::UnknownSite(_))
-        ));
+        let hour = 3_600_000;
+        let mut ids = Vec::new();
+        for (n, at) in [0, hour, 2 * hour].into_iter().enumerate() {
+            let id = Uuid::new_v4();
+            let mut s = submission("demo", id);
+            s.email = Some(format!("v{n}@example.com"));
+            store.submit(s, at).await.unwrap();
+            ids.push(id.to_string());
+        }
+        store
+            .submit(submission("demo", Uuid::new_v4()), 0)
+            .await
+            .unwrap();
+        // The first is answered in time, the second not at all, the third is not due yet.
+        store
+            .read(|db| {
+                db.add_reply(&NewReply {
+                    feedback_id: ids[0].clone(),
+                    author_email: "owner@example.com".into(),
+                    body: "done".into(),
+                    now: hour,
+                })
+            })
+            .unwrap();
+        let now = 49 * hour + 1;
+        let listed = |awaiting: Awaiting, page: Page| {
+            let filter = FeedbackFilter {
+                awaiting: Some(awaiting),
+                ..FeedbackFilter::default()
+            };
+            let mut rows = Vec::new();
+            store
+                .read(|db| {
+                    db.for_each_feedback_in(&["demo".to_owned()], &filter, page, &mut |row| {
+                        rows.push(row.id);
+                        Ok(())
+                    })
+                })
+                .unwrap();
+            rows
+        };
+        let first = Page::DeadlineFirst {
+            offset: 0,
+            limit: 10,
+        };
+        assert_eq!(
+            listed(Awaiting::Answer, first),
+            [ids[1].clone(), ids[2].clone()]
+        );
+        assert_eq!(listed(Awaiting::Overdue(now), first), [ids[1].clone()]);
+        assert_eq!(listed(Awaiting::Nothing, Page::All).len(), 2);
+
+        let other = Store::open_at(&database.location, Durability::PowerLoss).unwrap();
+        let lead = 5 * hour / 2;
+        let reminded = store
+            .read(|db| db.queue_reminders(47 * hour, lead))
+            .unwrap()
+            + other
+                .read(|db| db.queue_reminders(47 * hour, lead))
+                .unwrap();
+        assert_eq!(reminded, 1, "only the second is due within the lead");
+        assert_eq!(
+            store.read(|db| db.queue_reminders(now, lead)).unwrap(),
+            1,
+            "then the third"
+        );
+        assert_eq!(
+            store.read(|db| db.queue_reminders(now, lead)).unwrap(),
+            0,
+            "once each"
+        );
+        let reminders = store
+            .read(|db| db.mail_for(&ids[1]))
+            .unwrap()
+            .into_iter()
+            .filter(|mail| mail.kind == MailKind::Reminder)
+            .count();
+        assert_eq!(reminders, 1);
+
+        let mut records = store
+            .read(|db| db.answer_records(&["demo".to_owned()], 0, now))
+            .unwrap();
+        records.sort_by_key(|record| record.received_at);
+        assert_eq!(records.len(), 3, "only those with a deadline");
+        assert_eq!(records[0].first_answer_at, Some(hour));
+        assert_eq!(records[0].answered_by.as_deref(), Some("owner@example.com"));
+        assert_eq!(records[1].first_answer_at, None);
+    }
+}
+
+/// Digests: the first look starts the owner's period; once it has passed, one digest covers
+/// what arrived in it, and the next period starts.
+#[tokio::test]
+async fn digests_cover_each_period_once() {
+    use crate::model::{NotifyFeedback, OwnerNotifications};
+    for database in databases() {
+        let store = store_with_site(&database.location);
+        let owner = store
+            .read(|db| db.add_user("owner@example.com", "hash", None))
+            .unwrap();
+        store
+            .read(|db| {
+                db.set_owner_notifications(
+                    owner.id,
+                    &OwnerNotifications {
+                        feedback: NotifyFeedback::Hourly,
+                        answers: true,
+                    },
+                )
+            })
+            .unwrap();
+        let hour = 3_600_000;
+        assert_eq!(store.read(|db| db.queue_digests(10 * hour)).unwrap(), 0);
+        store
+            .submit(submission("demo", Uuid::new_v4()), 10 * hour + 5)
+            .await
+            .unwrap();
+        store
+            .submit(submission("demo", Uuid::new_v4()), 10 * hour + 6)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.read(|db| db.queue_digests(10 * hour + 10)).unwrap(),
+            0,
+            "too soon"
+        );
+        assert_eq!(store.read(|db| db.queue_digests(11 * hour)).unwrap(), 1);
+        assert_eq!(
+            store.read(|db| db.queue_digests(11 * hour + 1)).unwrap(),
+            0,
+            "once"
+        );
+        let due = store
+            .read(|db| db.claim_due_mail(12 * hour, 13 * hour, 10))
+            .unwrap();
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].window, Some((10 * hour, 11 * hour)));
+        let (count, rows) = store
+            .read(|db| db.digest_feedback(owner.id, 10 * hour, 11 * hour, 1))
+            .unwrap();
+        assert_eq!((count, rows.len()), (2, 1));
+        assert_eq!(
+            store.read(|db| db.queue_digests(12 * hour)).unwrap(),
+            0,
+            "nothing new"
+        );
     }
 }

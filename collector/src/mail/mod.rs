@@ -13,15 +13,14 @@
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use lettre::message::header::{HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart};
-use lettre::{Address, Message, SmtpTransport, Transport};
-use maud::html;
+mod compose;
 
-use crate::conversation::{self, texts};
-use earshot_store::model::{Author, DeliveryState, DueMail, MailKind};
-use earshot_store::{DeliveryAttempt, FeedbackRow, Store, StoreError, now_millis};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use lettre::{Address, SmtpTransport, Transport};
+
+use compose::{Composed, compose};
+use earshot_store::model::{DeliveryState, DueMail, MailKind};
+use earshot_store::{DeliveryAttempt, Store, StoreError, now_millis};
 
 /// Attempts before an email is given up as failed: with the default first retry of 30 s,
 /// doubling, the last comes about eight and a half hours after the first.
@@ -40,11 +39,11 @@ pub const MAIL_PER_OWNER_PER_HOUR: u32 = 30;
 /// Where and as whom email is sent (`--smtp-url`, `--mail-from`).
 pub struct Mailer {
     transport: SmtpTransport,
-    from: Address,
+    pub(crate) from: Address,
     /// The SMTP server, without credentials, for logs and the dashboard.
     server: String,
     /// Links in emails start here (`--public-url`).
-    public_url: String,
+    pub(crate) public_url: String,
     limits: MailLimits,
 }
 
@@ -129,7 +128,7 @@ impl Mailer {
     }
 
     /// The domain of `Message-ID`s: the sender's.
-    fn domain(&self) -> &str {
+    pub(crate) fn domain(&self) -> &str {
         self.from.domain()
     }
 }
@@ -169,171 +168,15 @@ pub fn one_line(text: &str, max: usize) -> String {
     }
 }
 
-/// `> ` before every line.
-fn quoted(text: &str) -> String {
-    text.lines()
-        .map(|line| format!("> {line}"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// An email ready to send, and the keys its limits are counted under.
-struct Composed {
-    message: Message,
-    site: String,
-    owner: Option<String>,
-}
-
 /// Why an email was not sent this time.
-enum Failure {
+pub(crate) enum Failure {
     /// Worth another attempt later (the server or the network).
     Temporary(String),
-    /// Never worth another attempt (a refused recipient, a deleted thread).
+    /// Never worth another attempt (a refused recipient, a deleted thread, an address that
+    /// unsubscribed, a reminder of something answered meanwhile).
     Permanent(String),
     /// A limit on email was reached: tried again after this wait, not counted as an attempt.
     HeldBack(Duration, String),
-}
-
-fn compose(store: &Store, mailer: &Mailer, mail: &DueMail) -> Result<Composed, Failure> {
-    let gone = || Failure::Permanent("the feedback or the message was deleted".to_owned());
-    let (feedback, site, message) = store
-        .read(|db| {
-            let Some(feedback) = db.feedback_by_id(&mail.feedback_id)? else {
-                return Ok(None);
-            };
-            let Some(site) = db.site(&feedback.site)? else {
-                return Ok(None);
-            };
-            let message = db
-                .thread(&mail.feedback_id)?
-                .into_iter()
-                .find(|message| Some(message.id) == mail.thread_message);
-            Ok(Some((feedback, site, message)))
-        })
-        .map_err(|err| Failure::Temporary(err.to_string()))?
-        .ok_or_else(gone)?;
-    let message = message.ok_or_else(gone)?;
-    let to: Mailbox = mail
-        .recipient
-        .parse()
-        .map_err(|err| Failure::Permanent(format!("the address cannot receive email: {err}")))?;
-    let domain = mailer.domain();
-    let builder = Message::builder()
-        .message_id(Some(format!("<{}@{domain}>", mail.message_key)))
-        .in_reply_to(format!("<feedback.{}@{domain}>", feedback.id))
-        .references(format!("<feedback.{}@{domain}>", feedback.id))
-        .to(to)
-        .date_now();
-    let site_name = one_line(&site.name, 100);
-    let composed = match mail.kind {
-        MailKind::Reply => {
-            let token = store
-                .read(|db| conversation::new_link(db, &feedback.id))
-                .map_err(|err| Failure::Temporary(err.to_string()))?;
-            let link = conversation::link(&mailer.public_url, &token);
-            let texts = texts::for_locale(&feedback.locale);
-            let mut builder = builder
-                .from(Mailbox::new(Some(site_name.clone()), mailer.from.clone()))
-                .subject(one_line(
-                    &texts::with_site(texts.reply_subject, &site_name),
-                    200,
-                ));
-            if let Some(reply_to) = site.reply_to.as_deref().and_then(|a| a.parse().ok()) {
-                builder = builder.reply_to(Mailbox::new(Some(site_name.clone()), reply_to));
-            }
-            let (text, html) = reply_bodies(texts, &site_name, &feedback, &message.body, &link);
-            builder.multipart(MultiPart::alternative_plain_html(text, html))
-        }
-        MailKind::VisitorAnswer => {
-            debug_assert_eq!(message.author, Author::Visitor);
-            let item = format!("{}/admin/feedback/{}", mailer.public_url, feedback.id);
-            let (text, html) = answer_bodies(&site_name, &feedback, &message.body, &item);
-            builder
-                .from(Mailbox::new(
-                    Some("Earshot".to_owned()),
-                    mailer.from.clone(),
-                ))
-                .subject(one_line(&format!("A visitor answered on {site_name}"), 200))
-                // A notice, not a person: vacation responders stay quiet (RFC 3834).
-                .raw_header(HeaderValue::new(
-                    HeaderName::new_from_ascii_str("Auto-Submitted"),
-                    "auto-generated".to_owned(),
-                ))
-                .multipart(MultiPart::alternative_plain_html(text, html))
-        }
-    }
-    .map_err(|err| Failure::Permanent(format!("the email could not be written: {err}")))?;
-    Ok(Composed {
-        message: composed,
-        site: feedback.site.clone(),
-        owner: (mail.kind == MailKind::VisitorAnswer).then(|| mail.recipient.to_lowercase()),
-    })
-}
-
-/// The visitor's email: the reply, the site's name, their feedback quoted, the link.
-fn reply_bodies(
-    texts: &texts::VisitorTexts,
-    site: &str,
-    feedback: &FeedbackRow,
-    reply: &str,
-    link: &str,
-) -> (String, String) {
-    let comment = if feedback.comment.trim().is_empty() {
-        texts.no_comment
-    } else {
-        feedback.comment.as_str()
-    };
-    let text = format!(
-        "{reply}\n\n-- \n{site}\n\n{}\n{}\n\n{}\n{link}\n{}\n",
-        texts.you_wrote,
-        quoted(comment),
-        texts.open_conversation,
-        texts.keep_private
-    );
-    let html = html! {
-        (maud::DOCTYPE)
-        html lang=(texts.lang) {
-            head { meta charset="utf-8"; }
-            body style="font-family: system-ui, sans-serif; line-height: 1.5; color: #1d2129" {
-                p style="white-space: pre-wrap" { (reply) }
-                p { "— " (site) }
-                p style="margin-top: 1.5em; color: #555" { (texts.you_wrote) }
-                blockquote style="margin: 0; padding-left: 1em; border-left: 3px solid #ccc; color: #555; white-space: pre-wrap" { (comment) }
-                p style="margin-top: 1.5em" { (texts.open_conversation) br; a href=(link) { (link) } }
-                p style="font-size: 0.85em; color: #666" { (texts.keep_private) }
-            }
-        }
-    };
-    (text, html.into_string())
-}
-
-/// The owner's notice of a visitor's answer.
-fn answer_bodies(site: &str, feedback: &FeedbackRow, answer: &str, item: &str) -> (String, String) {
-    let (low, high) = feedback.rating.kind.bounds();
-    let rating = format!(
-        "{} {} of {low}–{high}",
-        feedback.rating.kind.as_str(),
-        feedback.rating.value
-    );
-    let text = format!(
-        "A visitor answered on {site}:\n\n{}\n\nTheir feedback ({rating}):\n{}\n\nAnswer them from the dashboard:\n{item}\n",
-        quoted(answer),
-        quoted(&feedback.comment)
-    );
-    let html = html! {
-        (maud::DOCTYPE)
-        html lang="en" {
-            head { meta charset="utf-8"; }
-            body style="font-family: system-ui, sans-serif; line-height: 1.5; color: #1d2129" {
-                p { "A visitor answered on " strong { (site) } ":" }
-                blockquote style="margin: 0; padding-left: 1em; border-left: 3px solid #2f5bd3; white-space: pre-wrap" { (answer) }
-                p style="margin-top: 1.5em; color: #555" { "Their feedback (" (rating) "):" }
-                blockquote style="margin: 0; padding-left: 1em; border-left: 3px solid #ccc; color: #555; white-space: pre-wrap" { (feedback.comment) }
-                p style="margin-top: 1.5em" { a href=(item) { "Answer them from the dashboard" } }
-            }
-        }
-    };
-    (text, html.into_string())
 }
 
 /// Counts an email against its site's and owner's hourly bounds.
@@ -343,18 +186,27 @@ fn within_limits(mailer: &Mailer, composed: &Composed) -> Result<(), Failure> {
     let held = |not_until: governor::NotUntil<_>, what: &str| {
         Failure::HeldBack(not_until.wait_time_from(now), what.to_owned())
     };
-    mailer
-        .limits
-        .per_site
-        .check_key(&composed.site)
-        .map_err(|n| held(n, "held back: the site's hourly bound on email was reached"))?;
-    if let Some(owner) = &composed.owner {
-        mailer.limits.per_owner.check_key(owner).map_err(|n| {
-            held(
-                n,
-                "held back: the owner's hourly bound on email was reached",
-            )
-        })?;
+    if let Some(site) = &composed.site {
+        mailer
+            .limits
+            .per_site
+            .check_key(site)
+            .map_err(|n| held(n, "held back: the site's hourly bound on email was reached"))?;
+    }
+    if let Some(owner) = &composed.owner
+        && let Err(not_until) = mailer.limits.per_owner.check_key(owner)
+    {
+        // A notice of each new submission is not worth a queue that grows: past the bound
+        // it is skipped (the inbox and the digest have the feedback).
+        if composed.kind == MailKind::NewFeedback {
+            return Err(Failure::Permanent(format!(
+                "skipped: more than {MAIL_PER_OWNER_PER_HOUR} emails to this owner this hour"
+            )));
+        }
+        return Err(held(
+            not_until,
+            "held back: the owner's hourly bound on email was reached",
+        ));
     }
     Ok(())
 }
@@ -461,10 +313,5 @@ mod tests {
         );
         assert_eq!(one_line("a\u{0}b\tc", 100), "a b c");
         assert_eq!(one_line("abcdef", 3), "abc…");
-    }
-
-    #[test]
-    fn quotes_mark_every_line() {
-        assert_eq!(quoted("one\ntwo"), "> one\n> two");
     }
 }

@@ -1,0 +1,372 @@
+//! Each kind of email, written when it is sent from what it refers to (the submission, the
+//! thread, the site, the owner's period). Visitors read theirs in the language their widget
+//! spoke, from the site's name, with a link to their conversation and a one-click
+//! unsubscribe; owners get plain notices from Earshot. Visitor text is escaped in every HTML
+//! body (maud), and names and subjects are kept to one line.
+
+use lettre::Message;
+use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart};
+use maud::{Markup, html};
+
+use super::{Failure, Mailer, one_line};
+use crate::conversation::{self, texts};
+use earshot_store::model::{DueMail, MailKind};
+use earshot_store::{FeedbackRow, Site, Store, StoreError};
+
+/// Feedback listed in a digest; the rest is counted.
+pub const DIGEST_ITEMS: u32 = 20;
+
+/// An email ready to send, and the keys its limits are counted under.
+pub(crate) struct Composed {
+    pub message: Message,
+    pub kind: MailKind,
+    pub site: Option<String>,
+    /// The owner it goes to, for owners' notices.
+    pub owner: Option<String>,
+}
+
+fn temporary(err: StoreError) -> Failure {
+    Failure::Temporary(err.to_string())
+}
+
+fn gone() -> Failure {
+    Failure::Permanent("what it was about was deleted".to_owned())
+}
+
+/// `> ` before every line.
+fn quoted(text: &str) -> String {
+    text.lines()
+        .map(|line| format!("> {line}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn header(name: &'static str, value: String) -> HeaderValue {
+    HeaderValue::new(HeaderName::new_from_ascii_str(name), value)
+}
+
+/// A notice, not a person: vacation responders stay quiet (RFC 3834).
+fn automatic() -> HeaderValue {
+    header("Auto-Submitted", "auto-generated".to_owned())
+}
+
+const BODY_STYLE: &str = "font-family: system-ui, sans-serif; line-height: 1.5; color: #1d2129";
+const QUOTE_STYLE: &str =
+    "margin: 0; padding-left: 1em; border-left: 3px solid #ccc; color: #555; white-space: pre-wrap";
+
+fn html_page(lang: &str, body: Markup) -> String {
+    html! {
+        (maud::DOCTYPE)
+        html lang=(lang) {
+            head { meta charset="utf-8"; }
+            body style=(BODY_STYLE) { (body) }
+        }
+    }
+    .into_string()
+}
+
+pub(crate) fn compose(store: &Store, mailer: &Mailer, mail: &DueMail) -> Result<Composed, Failure> {
+    let domain = mailer.domain();
+    let to: Mailbox = mail
+        .recipient
+        .parse()
+        .map_err(|err| Failure::Permanent(format!("the address cannot receive email: {err}")))?;
+    let mut builder = Message::builder()
+        .message_id(Some(format!("<{}@{domain}>", mail.message_key)))
+        .to(to)
+        .date_now();
+    if let Some(feedback) = &mail.feedback_id {
+        // Every email about one submission is one thread in a mail client.
+        builder = builder
+            .in_reply_to(format!("<feedback.{feedback}@{domain}>"))
+            .references(format!("<feedback.{feedback}@{domain}>"));
+    }
+    let (message, site) = if mail.kind.to_visitor() {
+        let (message, site) = to_visitor(store, mailer, mail, builder)?;
+        (message, Some(site))
+    } else {
+        to_owner(store, mailer, mail, builder)?
+    };
+    Ok(Composed {
+        message: message
+            .map_err(|err| Failure::Permanent(format!("the email could not be written: {err}")))?,
+        kind: mail.kind,
+        site,
+        owner: (!mail.kind.to_visitor()).then(|| mail.recipient.to_lowercase()),
+    })
+}
+
+/// The submission and site an email is about.
+fn about(store: &Store, mail: &DueMail) -> Result<(FeedbackRow, Site), Failure> {
+    let id = mail.feedback_id.as_deref().ok_or_else(gone)?;
+    store
+        .read(|db| {
+            let Some(feedback) = db.feedback_by_id(id)? else {
+                return Ok(None);
+            };
+            Ok(db.site(&feedback.site)?.map(|site| (feedback, site)))
+        })
+        .map_err(temporary)?
+        .ok_or_else(gone)
+}
+
+type Built = Result<Message, lettre::error::Error>;
+
+fn to_visitor(
+    store: &Store,
+    mailer: &Mailer,
+    mail: &DueMail,
+    builder: lettre::message::MessageBuilder,
+) -> Result<(Built, String), Failure> {
+    let (feedback, site) = about(store, mail)?;
+    if store
+        .read(|db| db.is_unsubscribed(&feedback.site, &mail.recipient))
+        .map_err(temporary)?
+    {
+        return Err(Failure::Permanent("the visitor unsubscribed".to_owned()));
+    }
+    let token = store
+        .read(|db| conversation::new_link(db, &feedback.id))
+        .map_err(temporary)?;
+    let link = conversation::link(&mailer.public_url, &token);
+    let unsubscribe = format!("{link}/unsubscribe");
+    let texts = texts::for_locale(&feedback.locale);
+    let site_name = one_line(&site.name, 100);
+    let promise = texts::promise_time(texts, site.answers.answer_hours);
+    let (subject, opening) = match mail.kind {
+        MailKind::Reply => {
+            let id = mail.thread_message.ok_or_else(gone)?;
+            let message = store
+                .read(|db| db.thread_message(id))
+                .map_err(temporary)?
+                .ok_or_else(gone)?;
+            (texts.reply_subject, message.body)
+        }
+        MailKind::Acknowledgement => (
+            texts.ack_subject,
+            texts.ack_body.replace("{promise}", &promise),
+        ),
+        _ => (texts.resolved_subject, texts.resolved_body.to_owned()),
+    };
+    let comment = if feedback.comment.trim().is_empty() {
+        texts.no_comment
+    } else {
+        feedback.comment.as_str()
+    };
+    let stop = texts::with_site(texts.unsubscribe, &site_name);
+    let text = format!(
+        "{opening}\n\n-- \n{site_name}\n\n{}\n{}\n\n{}\n{link}\n{}\n\n{stop}\n{unsubscribe}\n",
+        texts.you_wrote,
+        quoted(comment),
+        texts.open_conversation,
+        texts.keep_private,
+    );
+    let html = html_page(
+        texts.lang,
+        html! {
+            p style="white-space: pre-wrap" { (opening) }
+            p { "— " (site_name) }
+            p style="margin-top: 1.5em; color: #555" { (texts.you_wrote) }
+            blockquote style=(QUOTE_STYLE) { (comment) }
+            p style="margin-top: 1.5em" { (texts.open_conversation) br; a href=(link) { (link) } }
+            p style="font-size: 0.85em; color: #666" { (texts.keep_private) }
+            p style="font-size: 0.85em; color: #666" { (stop) " " a href=(unsubscribe) { (texts.unsubscribe_button) } }
+        },
+    );
+    let mut builder = builder
+        .from(Mailbox::new(Some(site_name.clone()), mailer.from.clone()))
+        .subject(one_line(&texts::with_site(subject, &site_name), 200))
+        // One click in the mail client stops every email from this site (RFC 8058).
+        .raw_header(header("List-Unsubscribe", format!("<{unsubscribe}>")))
+        .raw_header(header(
+            "List-Unsubscribe-Post",
+            "List-Unsubscribe=One-Click".to_owned(),
+        ));
+    if mail.kind != MailKind::Reply {
+        builder = builder.raw_header(automatic());
+    }
+    if let Some(reply_to) = site
+        .answers
+        .reply_to
+        .as_deref()
+        .and_then(|a| a.parse().ok())
+    {
+        builder = builder.reply_to(Mailbox::new(Some(site_name.clone()), reply_to));
+    }
+    Ok((
+        builder.multipart(MultiPart::alternative_plain_html(text, html)),
+        feedback.site,
+    ))
+}
+
+/// `stars 4 of 1–5`
+fn rating(feedback: &FeedbackRow) -> String {
+    let (low, high) = feedback.rating.kind.bounds();
+    format!(
+        "{} {} of {low}–{high}",
+        feedback.rating.kind.as_str(),
+        feedback.rating.value
+    )
+}
+
+/// `2026-11-30 14:03 UTC`
+fn when(millis: i64) -> String {
+    conversation::when(millis)
+}
+
+fn to_owner(
+    store: &Store,
+    mailer: &Mailer,
+    mail: &DueMail,
+    builder: lettre::message::MessageBuilder,
+) -> Result<(Built, Option<String>), Failure> {
+    let builder = builder
+        .from(Mailbox::new(
+            Some("Earshot".to_owned()),
+            mailer.from.clone(),
+        ))
+        .raw_header(automatic());
+    let dashboard = format!("{}/admin", mailer.public_url);
+    if mail.kind == MailKind::Digest {
+        let (user, (from, to)) = mail.user_id.zip(mail.window).ok_or_else(gone)?;
+        let (count, rows) = store
+            .read(|db| db.digest_feedback(user, from, to, DIGEST_ITEMS))
+            .map_err(temporary)?;
+        let subject = match count {
+            1 => "1 new submission on your sites".to_owned(),
+            n => format!("{n} new submissions on your sites"),
+        };
+        let mut text = format!("From {} to {}:\n\n", when(from), when(to));
+        for row in &rows {
+            text.push_str(&format!(
+                "* {} on {}: {}\n  {dashboard}/feedback/{}\n",
+                rating(row),
+                row.site,
+                one_line(&row.comment, 200),
+                row.id
+            ));
+        }
+        if count > rows.len() as u64 {
+            text.push_str(&format!(
+                "\nand {} more in the inbox: {dashboard}/inbox\n",
+                count - rows.len() as u64
+            ));
+        }
+        let html = html_page(
+            "en",
+            html! {
+                p { "From " (when(from)) " to " (when(to)) ":" }
+                ul {
+                    @for row in &rows {
+                        li {
+                            a href=(format!("{dashboard}/feedback/{}", row.id)) { (rating(row)) }
+                            " on " (row.site) ": " (one_line(&row.comment, 200))
+                        }
+                    }
+                }
+                @if count > rows.len() as u64 {
+                    p { "and " (count - rows.len() as u64) " more in the " a href=(format!("{dashboard}/inbox")) { "inbox" } "." }
+                }
+            },
+        );
+        return Ok((
+            builder
+                .subject(subject)
+                .multipart(MultiPart::alternative_plain_html(text, html)),
+            None,
+        ));
+    }
+
+    let (feedback, site) = about(store, mail)?;
+    let site_name = one_line(&site.name, 100);
+    let item = format!("{dashboard}/feedback/{}", feedback.id);
+    let (subject, lead, extra) = match mail.kind {
+        MailKind::VisitorAnswer => {
+            let id = mail.thread_message.ok_or_else(gone)?;
+            let answer = store
+                .read(|db| db.thread_message(id))
+                .map_err(temporary)?
+                .ok_or_else(gone)?;
+            (
+                format!("A visitor answered on {site_name}"),
+                format!("A visitor answered on {site_name}:"),
+                Some(answer.body),
+            )
+        }
+        MailKind::Reminder => {
+            if !feedback.awaits_answer() {
+                return Err(Failure::Permanent(
+                    "not needed: it was answered or resolved before the reminder went".into(),
+                ));
+            }
+            let due = feedback.answer_by.unwrap_or_default();
+            (
+                format!("An answer is due soon on {site_name}"),
+                format!(
+                    "This visitor awaits an answer by {}, as {site_name} promises:",
+                    when(due)
+                ),
+                None,
+            )
+        }
+        _ => (
+            one_line(
+                &format!("New feedback on {site_name}: {}", rating(&feedback)),
+                200,
+            ),
+            format!("New feedback on {site_name} ({}):", rating(&feedback)),
+            None,
+        ),
+    };
+    let comment = if feedback.comment.trim().is_empty() {
+        "(no comment)"
+    } else {
+        feedback.comment.as_str()
+    };
+    let from_visitor = feedback.email.as_deref().unwrap_or("no address left");
+    let text = match &extra {
+        Some(answer) => format!(
+            "{lead}\n\n{}\n\nTheir feedback ({}):\n{}\n\nAnswer them from the dashboard:\n{item}\n",
+            quoted(answer),
+            rating(&feedback),
+            quoted(comment)
+        ),
+        None => format!(
+            "{lead}\n\n{}\n\nPage: {}\nFrom: {from_visitor}\n\nOpen it in the dashboard:\n{item}\n",
+            quoted(comment),
+            feedback.page_url
+        ),
+    };
+    let html = html_page(
+        "en",
+        html! {
+            p { (lead) }
+            @if let Some(answer) = &extra {
+                blockquote style="margin: 0; padding-left: 1em; border-left: 3px solid #2f5bd3; white-space: pre-wrap" { (answer) }
+                p style="margin-top: 1.5em; color: #555" { "Their feedback (" (rating(&feedback)) "):" }
+            }
+            blockquote style=(QUOTE_STYLE) { (comment) }
+            @if extra.is_none() {
+                p { "Page: " (feedback.page_url) br; "From: " (from_visitor) }
+            }
+            p style="margin-top: 1.5em" { a href=(item) { "Open it in the dashboard" } }
+        },
+    );
+    Ok((
+        builder
+            .subject(subject)
+            .multipart(MultiPart::alternative_plain_html(text, html)),
+        Some(feedback.site),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_mark_every_line() {
+        assert_eq!(quoted("one\ntwo"), "> one\n> two");
+    }
+}

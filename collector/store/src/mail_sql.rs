@@ -1,0 +1,108 @@
+//! The statements of conversations and email, written once with `?N` parameters for both
+//! engines ([`postgres`] turns them into `$N`). Booleans are compared with `NOT x` and
+//! `true`/`false`, which both engines read the same way.
+
+/// Queues one email. Parameters: message key, kind, site, feedback, thread message, owner,
+/// window start, window end, recipient, now.
+pub(crate) const INSERT_MAIL: &str = "INSERT INTO outbox (message_key, kind, site_key, feedback_id, thread_message, user_id, \
+     window_start, window_end, recipient, next_attempt_at, created_at, updated_at) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?10)";
+
+/// The owners who may read site `?1`: id, email, how they hear of new feedback, whether
+/// they hear of answers.
+pub(crate) const OWNERS_OF_SITE: &str = "SELECT id, email, notify_feedback, notify_answers FROM users \
+     WHERE all_sites OR EXISTS (SELECT 1 FROM user_sites \
+                                WHERE user_sites.user_id = users.id AND user_sites.site_key = ?1) \
+     ORDER BY id";
+
+/// Owners who want each new submission of some site: id, email, all sites, the site.
+pub(crate) const EACH_OWNERS: &str = "SELECT users.id, users.email, users.all_sites, user_sites.site_key FROM users \
+     LEFT JOIN user_sites ON user_sites.user_id = users.id \
+     WHERE users.notify_feedback = 'each'";
+
+pub(crate) const UNSUBSCRIBED: &str =
+    "SELECT 1 FROM unsubscribes WHERE site_key = ?1 AND email_hash = ?2";
+
+pub(crate) const UNSUBSCRIBE: &str = "INSERT INTO unsubscribes (site_key, email_hash, created_at) VALUES (?1, ?2, ?3) \
+     ON CONFLICT (site_key, email_hash) DO NOTHING";
+
+/// What waits for an address that unsubscribed is given up. Parameters: site, address, now.
+pub(crate) const GIVE_UP_FOR: &str = "UPDATE outbox SET state = 'failed', last_error = 'the visitor unsubscribed', updated_at = ?3 \
+     WHERE site_key = ?1 AND lower(recipient) = lower(?2) AND state = 'pending' \
+       AND kind IN ('reply', 'acknowledgement', 'resolved')";
+
+pub(crate) const SITE_ANSWERS: &str =
+    "SELECT answer_hours, acknowledge, notify_resolved FROM sites WHERE key = ?1";
+
+pub(crate) const SET_ANSWER_SETTINGS: &str = "UPDATE sites SET reply_to = ?2, answer_hours = ?3, promise_shown = ?4, acknowledge = ?5, \
+     notify_resolved = ?6 WHERE key = ?1";
+
+pub(crate) const OWNER_NOTIFICATIONS: &str =
+    "SELECT notify_feedback, notify_answers FROM users WHERE id = ?1";
+
+pub(crate) const SET_OWNER_NOTIFICATIONS: &str =
+    "UPDATE users SET notify_feedback = ?2, notify_answers = ?3 WHERE id = ?1";
+
+/// Owners with a digest: id, email, how often, until when the last one went.
+pub(crate) const DIGEST_OWNERS: &str = "SELECT id, email, notify_feedback, digest_until FROM users \
+     WHERE notify_feedback IN ('hourly', 'daily')";
+
+/// Moves an owner's digest on, unless another collector did first. Parameters: owner, the
+/// end seen, the new end.
+pub(crate) const ADVANCE_DIGEST: &str =
+    "UPDATE users SET digest_until = ?3 WHERE id = ?1 AND digest_until IS NOT DISTINCT FROM ?2";
+
+/// The part of a `WHERE` clause for feedback an owner (`?1`) may read.
+pub(crate) const READABLE_BY_OWNER: &str = "(EXISTS (SELECT 1 FROM users WHERE users.id = ?1 AND users.all_sites) \
+      OR site_key IN (SELECT site_key FROM user_sites WHERE user_sites.user_id = ?1))";
+
+/// Feedback whose answer is due within the lead (at most a quarter of its window) and
+/// whose owners were not reminded. Parameters: now, lead.
+pub(crate) const DUE_SOON: &str = "SELECT id, site_key FROM feedback \
+     WHERE answer_by IS NOT NULL AND first_answer_at IS NULL AND reminded_at IS NULL \
+       AND status <> 'resolved' AND NOT spam AND answer_by - CASE WHEN (answer_by - received_at) / 4 < ?2 THEN (answer_by - received_at) / 4 \
+                          ELSE ?2 END <= ?1 \
+     ORDER BY answer_by LIMIT 100";
+
+/// Marks a submission's owners as reminded, unless another collector did first.
+pub(crate) const MARK_REMINDED: &str =
+    "UPDATE feedback SET reminded_at = ?2 WHERE id = ?1 AND reminded_at IS NULL";
+
+/// Parameters: sites are spliced in by the caller as `?4…`; from, to.
+pub(crate) const ANSWER_RECORDS: &str = "SELECT site_key, received_at, answer_by, first_answer_at, \
+       (SELECT author_email FROM messages WHERE messages.feedback_id = feedback.id \
+          AND messages.author = 'owner' ORDER BY messages.id LIMIT 1) \
+     FROM feedback WHERE answer_by IS NOT NULL AND NOT spam AND received_at >= ?1 AND received_at < ?2";
+
+/// Sets a submission's status and note; the first change of status records the time of the
+/// first response. Parameters: id, status, note, now.
+pub(crate) const TRIAGE: &str = "UPDATE feedback SET \
+       first_response_at = CASE WHEN first_response_at IS NULL AND status <> ?2 THEN ?4 \
+                                ELSE first_response_at END, \
+       status = ?2, note = ?3 \
+     WHERE id = ?1";
+
+/// The same statement for PostgreSQL: `?N` becomes `$N`.
+pub(crate) fn postgres(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '?' && chars.peek().is_some_and(char::is_ascii_digit) {
+            out.push('$');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn parameters_become_dollars() {
+        assert_eq!(
+            super::postgres("a = ?1 AND b = ?12 AND c = '?'"),
+            "a = $1 AND b = $12 AND c = '?'"
+        );
+    }
+}
