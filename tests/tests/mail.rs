@@ -394,3 +394,179 @@ fn conversation_links_are_checked_and_the_page_locked_down() {
         .unwrap();
     assert_eq!(short.status().as_u16(), 404);
 }
+
+/// Closing the loop when the site asks for it: the visitor's acknowledgement in their
+/// language with the promise, the owner's notice of each new submission, the notice when it
+/// is resolved; and one click in the mail client stops everything to that visitor.
+#[test]
+fn acknowledgements_notices_and_one_click_unsubscribe() {
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
+    for engine in Engine::all() {
+        let collector = start(&engine, &sink.url());
+        let owner = OwnerSession::sign_in(&collector, OWNER, PASSWORD);
+        let (status, _) = owner.post(
+            "/admin/sites/demo",
+            "/admin/sites/demo/answers",
+            &[
+                ("answer_hours", "24"),
+                ("acknowledge", "on"),
+                ("notify_resolved", "on"),
+            ],
+        );
+        assert_eq!(status, 303);
+        let (status, _) = owner.post(
+            "/admin/account",
+            "/admin/account",
+            &[("feedback", "each"), ("answers", "on")],
+        );
+        assert_eq!(status, 303);
+
+        let happy = format!("happy.{}@example.com", engine.name());
+        let first = feedback_with_email(&collector, "Schnelle Lieferung, danke!", &happy, "de");
+        let ack = sink.wait_for("the acknowledgement", |mail: &Mail| {
+            mail.envelope_to == happy && mail.subject.contains("erhalten")
+        });
+        assert_eq!(ack.subject, "Wir haben Ihr Feedback zu Demo shop erhalten");
+        assert!(ack.text.contains("innerhalb von einem Tag"), "{}", ack.text);
+        assert_eq!(ack.header("Auto-Submitted"), Some("auto-generated"));
+        assert_eq!(
+            ack.header("List-Unsubscribe-Post"),
+            Some("List-Unsubscribe=One-Click")
+        );
+        let notice = sink.wait_for("the owner's notice", |mail: &Mail| {
+            mail.envelope_to == OWNER && mail.text.contains(&first)
+        });
+        assert_eq!(notice.subject, "New feedback on Demo shop: stars 4 of 1–5");
+
+        // Resolved: the visitor is told, once.
+        for _ in 0..2 {
+            let page = format!("/admin/feedback/{first}");
+            let (status, _) = owner.post(&page, &page, &[("status", "resolved"), ("note", "")]);
+            assert_eq!(status, 303);
+        }
+        sink.wait_for("the notice that it was resolved", |mail: &Mail| {
+            mail.envelope_to == happy && mail.subject.contains("erledigt")
+        });
+
+        // One click in the mail client (RFC 8058): nothing more reaches that visitor.
+        let unsubscribe = ack
+            .header("List-Unsubscribe")
+            .unwrap()
+            .trim_matches(['<', '>'])
+            .to_owned();
+        assert!(
+            unsubscribe.starts_with(&collector.url("/conversation/")),
+            "{unsubscribe}"
+        );
+        let mut response = http()
+            .post(&unsubscribe)
+            .send_form([("List-Unsubscribe", "One-Click")])
+            .unwrap();
+        assert_eq!(
+            response.status().as_u16(),
+            200,
+            "{unsubscribe}: {}",
+            response.body_mut().read_to_string().unwrap()
+        );
+        let again = feedback_with_email(&collector, "Noch einmal", &happy, "de");
+        assert_eq!(
+            owner.reply(&again, "Danke!").0,
+            400,
+            "no reply to who unsubscribed"
+        );
+        let (_, html) = owner.get(&format!("/admin/feedback/{again}"));
+        assert!(html.contains("asked for no more email"), "{html}");
+        // The owner hears of it (sent after any acknowledgement would have been queued: the
+        // same transaction), and by then the visitor has had nothing more.
+        sink.wait_for("the owner's notice of the second", |mail: &Mail| {
+            mail.envelope_to == OWNER && mail.text.contains(&again)
+        });
+        let to_visitor = sink
+            .messages()
+            .into_iter()
+            .filter(|mail| mail.envelope_to == happy)
+            .count();
+        assert_eq!(
+            to_visitor, 2,
+            "the acknowledgement and the resolution, nothing since"
+        );
+    }
+}
+
+/// A deadline on the clock: before it passes the owners are reminded, once; after, the
+/// inbox marks it overdue and lists it under "overdue", and the statistics count a promise
+/// broken. The collector's clock is moved ahead instead of waiting two days.
+#[tokio::test(flavor = "multi_thread")]
+async fn deadlines_remind_the_owners_then_show_overdue() {
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
+    let Some(browser) = browser::start().await else {
+        return;
+    };
+    for engine in Engine::all() {
+        let mut collector = start(&engine, &sink.url());
+        let visitor = format!("waiting.{}@example.com", engine.name());
+        let id = feedback_with_email(&collector, "Is anyone there?", &visitor, "en");
+        let other = feedback_with_email(&collector, "Answered quickly", "quick@example.com", "en");
+        let owner = OwnerSession::sign_in(&collector, OWNER, PASSWORD);
+        assert_eq!(owner.reply(&other, "Yes!").0, 303);
+
+        // 46 hours later: within four hours of the 48-hour promise.
+        collector.restart_with_clock_ahead(46 * 3600);
+        let reminder = sink.wait_for("the reminder", |mail: &Mail| {
+            mail.envelope_to == OWNER
+                && mail.subject.starts_with("An answer is due soon")
+                && mail.text.contains(&id)
+        });
+        assert!(
+            reminder.text.contains("awaits an answer by"),
+            "{}",
+            reminder.text
+        );
+        let owner = OwnerSession::sign_in(&collector, OWNER, PASSWORD);
+        let (_, inbox) = owner.get("/admin/inbox");
+        assert!(inbox.contains("Answer by"), "not overdue yet");
+        assert!(!inbox.contains("Overdue"));
+
+        // 49 hours later: overdue.
+        collector.restart_with_clock_ahead(49 * 3600);
+        let owner = OwnerSession::sign_in(&collector, OWNER, PASSWORD);
+        let (_, overdue) = owner.get("/admin/inbox?answer=overdue");
+        assert!(overdue.contains("Overdue: the answer was due"), "{overdue}");
+        assert!(overdue.contains("Is anyone there?"));
+        assert!(!overdue.contains("Answered quickly"));
+        let (_, stats) = owner.get("/admin/stats");
+        assert!(stats.contains("50 %"), "one kept, one broken: {stats}");
+        browser.sign_in(&collector, OWNER, PASSWORD).await;
+        browser
+            .client
+            .goto(&collector.url("/admin/inbox"))
+            .await
+            .unwrap();
+        assert!(text(&browser, ".overdue").await.starts_with("Overdue"));
+        browser
+            .screenshot(&format!("overdue-inbox-{}", engine.name()))
+            .await;
+        browser
+            .client
+            .goto(&collector.url("/admin/stats"))
+            .await
+            .unwrap();
+        assert!(text(&browser, "#promises").await.contains("50 %"));
+        browser
+            .screenshot(&format!("promises-kept-{}", engine.name()))
+            .await;
+        let reminders = sink
+            .messages()
+            .into_iter()
+            .filter(|mail| {
+                mail.subject.starts_with("An answer is due soon") && mail.text.contains(&id)
+            })
+            .count();
+        assert_eq!(reminders, 1, "reminded once, across restarts");
+    }
+    browser.close().await;
+}

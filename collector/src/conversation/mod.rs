@@ -104,19 +104,29 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource(format!("{PATH}/{{token}}"))
                 .app_data(web::FormConfig::default().limit(MAX_FORM_BYTES))
-                .wrap(
-                    DefaultHeaders::new()
-                        .add((header::CONTENT_SECURITY_POLICY, CSP))
-                        .add((header::X_FRAME_OPTIONS, "DENY"))
-                        // The token is in the address: no other site may see it.
-                        .add((header::REFERRER_POLICY, "no-referrer"))
-                        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-                        .add((header::CACHE_CONTROL, "no-store"))
-                        .add(("X-Robots-Tag", "noindex")),
-                )
+                .wrap(page_headers())
                 .route(web::get().to(show))
                 .route(web::post().to(answer)),
+        )
+        .service(
+            web::resource(format!("{PATH}/{{token}}/unsubscribe"))
+                .wrap(page_headers())
+                .route(web::get().to(unsubscribe_page))
+                .route(web::post().to(unsubscribe)),
         );
+}
+
+/// What every conversation page is answered with: nothing but its own stylesheet and form,
+/// never framed, never cached, never indexed.
+fn page_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((header::CONTENT_SECURITY_POLICY, CSP))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        // The token is in the address: no other site may see it.
+        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::CACHE_CONTROL, "no-store"))
+        .add(("X-Robots-Tag", "noindex"))
 }
 
 async fn stylesheet() -> HttpResponse {

@@ -90,7 +90,8 @@ fn median(mut values: Vec<i64>) -> Option<i64> {
 /// deadline, broken when it came later or not at all by `now`; those not due yet and not
 /// answered count for nothing yet.
 pub fn promises(records: &[AnswerRecord], now: i64) -> Vec<PromiseStat> {
-    let mut groups: BTreeMap<(&'static str, String), (u64, u64, Vec<i64>)> = BTreeMap::new();
+    // Sites first, then owners, each by name.
+    let mut groups: BTreeMap<(bool, &'static str, String), (u64, u64, Vec<i64>)> = BTreeMap::new();
     for record in records {
         let outcome = match record.first_answer_at {
             Some(at) => Some(at <= record.answer_by),
@@ -99,9 +100,9 @@ pub fn promises(records: &[AnswerRecord], now: i64) -> Vec<PromiseStat> {
         };
         let Some(kept) = outcome else { continue };
         let took = record.first_answer_at.map(|at| at - record.received_at);
-        let mut keys = vec![("site", record.site.clone())];
+        let mut keys = vec![(false, "site", record.site.clone())];
         if let Some(owner) = &record.answered_by {
-            keys.push(("owner", owner.clone()));
+            keys.push((true, "owner", owner.clone()));
         }
         for key in keys {
             let entry = groups.entry(key).or_default();
@@ -115,7 +116,7 @@ pub fn promises(records: &[AnswerRecord], now: i64) -> Vec<PromiseStat> {
     }
     groups
         .into_iter()
-        .map(|((by, who), (kept, broken, took))| PromiseStat {
+        .map(|((_, by, who), (kept, broken, took))| PromiseStat {
             by,
             who,
             kept,

@@ -217,6 +217,16 @@ impl Collector {
         self.wait_until_healthy();
     }
 
+    /// Stops the collector and starts it again with its clock `seconds` ahead
+    /// (`EARSHOT_CLOCK_AHEAD_SECS`): deadlines and reminders without waiting for days.
+    pub fn restart_with_clock_ahead(&mut self, seconds: i64) {
+        self.terminate();
+        let mut args = self.serve_args.clone();
+        args.push(format!("--clock-ahead={seconds}"));
+        self.child = serve(&self.engine, self.dir.path(), self.port, &args);
+        self.wait_until_healthy();
+    }
+
     fn wait_until_healthy(&self) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
@@ -325,6 +335,15 @@ impl Collector {
 }
 
 fn serve(engine: &Engine, dir: &Path, port: u16, extra: &[String]) -> Child {
+    // `--clock-ahead=N` is this helper's, not the binary's: it becomes the environment.
+    let ahead = extra
+        .iter()
+        .find_map(|arg| arg.strip_prefix("--clock-ahead="))
+        .map(str::to_owned);
+    let extra: Vec<&String> = extra
+        .iter()
+        .filter(|arg| !arg.starts_with("--clock-ahead="))
+        .collect();
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -345,6 +364,7 @@ fn serve(engine: &Engine, dir: &Path, port: u16, extra: &[String]) -> Child {
         .arg("--widget-dir")
         .arg(widget_dir())
         .args(extra)
+        .envs(ahead.map(|secs| ("EARSHOT_CLOCK_AHEAD_SECS", secs)))
         .env("EARSHOT_LOG", "info")
         .stdout(Stdio::null())
         .stderr(log)
