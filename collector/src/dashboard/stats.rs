@@ -86,12 +86,15 @@ fn median(mut values: Vec<i64>) -> Option<i64> {
     values.get(values.len() / 2).copied()
 }
 
+/// Kept, broken, and the times to first answer.
+type Tally = (u64, u64, Vec<i64>);
+
 /// Promises per site and per owner from the records: kept when the first answer came by the
 /// deadline, broken when it came later or not at all by `now`; those not due yet and not
 /// answered count for nothing yet.
 pub fn promises(records: &[AnswerRecord], now: i64) -> Vec<PromiseStat> {
     // Sites first, then owners, each by name.
-    let mut groups: BTreeMap<(bool, &'static str, String), (u64, u64, Vec<i64>)> = BTreeMap::new();
+    let mut groups: BTreeMap<(bool, &'static str, String), Tally> = BTreeMap::new();
     for record in records {
         let outcome = match record.first_answer_at {
             Some(at) => Some(at <= record.answer_by),
