@@ -118,6 +118,14 @@ fn exact_rules(document: &mut Value) {
         }),
     });
 
+    // The config answer also states the site's promise to answer, once per language.
+    schemas["WidgetSettings"]["patternProperties"] = json!({
+        "^promise-[a-z]{2}$": {
+            "type": "string",
+            "description": "The site's promise to answer (\"We answer within 2 days.\"), in one of the widget's languages; present when the site states it",
+        },
+    });
+
     let client = &mut schemas["ClientInfo"]["properties"];
     for side in ["viewport_width", "viewport_height"] {
         whole_number(&mut client[side], MAX_VIEWPORT_PX);

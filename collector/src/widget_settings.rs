@@ -11,6 +11,24 @@ use crate::state::AppState;
 #[allow(unused_imports)] // named in the OpenAPI annotations only
 use earshot_shared::{ApiError, WidgetSettings};
 
+/// The widget's defaults, with the site's promise to answer in each language the widget
+/// speaks (`promise-en`, `promise-fr`…) when the site states it.
+fn config_body(site: &earshot_store::Site) -> serde_json::Value {
+    let mut body = serde_json::to_value(&site.widget).unwrap_or_else(|_| serde_json::json!({}));
+    if site.answers.promise_shown
+        && let Some(fields) = body.as_object_mut()
+    {
+        for texts in crate::conversation::texts::LANGUAGES {
+            let time = crate::conversation::texts::promise_time(texts, site.answers.answer_hours);
+            fields.insert(
+                format!("promise-{}", texts.lang),
+                texts.promise.replace("{promise}", &time).into(),
+            );
+        }
+    }
+    body
+}
+
 /// A site's widget defaults. The snippet's `data-*` attributes override each of them.
 #[utoipa::path(get, path = "/v1/sites/{site}/config", tag = "widget",
     params(("site" = String, Path, description = "The site key")),
@@ -30,8 +48,8 @@ pub async fn widget_config(
         .get(&state.store, &key)
         .await?
         .ok_or(AppError::UnknownSite(key))?;
-    let body =
-        serde_json::to_vec(&site.widget).map_err(|err| AppError::Payload(err.to_string()))?;
+    let body = serde_json::to_vec(&config_body(&site))
+        .map_err(|err| AppError::Payload(err.to_string()))?;
     let digest = Sha256::digest(&body);
     let etag: String = digest[..12]
         .iter()

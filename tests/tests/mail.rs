@@ -570,3 +570,60 @@ async fn deadlines_remind_the_owners_then_show_overdue() {
     }
     browser.close().await;
 }
+
+/// A site that states its promise has the widget say it beside the email field, in the
+/// visitor's language (here the snippet's `data-lang`), from the site's settings.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_widget_states_the_promise_beside_the_email_field() {
+    use common::browser::displayed;
+    use common::host_site::{HostOptions, shop_with_collector};
+    let Some(browser) = browser::start().await else {
+        return;
+    };
+    let (collector, shop) = shop_with_collector(HostOptions {
+        snippet_attributes: r#"data-lang="fr""#.into(),
+        ..HostOptions::default()
+    });
+    collector.add_user(OWNER, PASSWORD, &[]);
+    let owner = OwnerSession::sign_in(&collector, OWNER, PASSWORD);
+    let (status, _) = owner.post(
+        "/admin/sites/demo",
+        "/admin/sites/demo/answers",
+        &[("answer_hours", "24"), ("promise_shown", "on")],
+    );
+    assert_eq!(status, 303);
+    let config: serde_json::Value = serde_json::from_str(
+        &http()
+            .get(&collector.url("/v1/sites/demo/config"))
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(config["promise-en"], "We answer within a day.");
+    assert_eq!(
+        config["promise-de"],
+        "Wir antworten innerhalb von einem Tag."
+    );
+
+    // The settings reach a running collector's cache within seconds.
+    let mut hint = String::new();
+    for _ in 0..20 {
+        browser.client.goto(&shop.url()).await.unwrap();
+        let widget = browser.open_panel().await;
+        hint = displayed(&widget, "#earshot-email-hint")
+            .await
+            .text()
+            .await
+            .unwrap();
+        if hint.contains("Nous répondons sous un jour.") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(hint.contains("Nous répondons sous un jour."), "{hint}");
+    browser.screenshot("widget-promise").await;
+    browser.close().await;
+}

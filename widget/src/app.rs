@@ -276,6 +276,7 @@ pub fn App(props: &AppProps) -> Html {
         state: &state,
         kind: config.rating,
         events: &events,
+        promise: config.promise.as_deref(),
     };
     if config.inline {
         return html! {

@@ -26,6 +26,9 @@ pub struct WidgetConfig {
     /// `data-target`: the widget is a block inside the page ("Was this page helpful?")
     /// instead of a floating launcher.
     pub inline: bool,
+    /// The site's promise ("We answer within 2 days."), in the widget's language, when the
+    /// site states one: the site's settings carry it as `promise-en`, `promise-fr`…
+    pub promise: Option<String>,
 }
 
 /// The corner of the viewport the launcher and panel sit in.
@@ -87,11 +90,13 @@ impl WidgetConfig {
         let site = SiteKey::parse(site.trim())
             .map_err(|err| ["earshot: data-site: ", &err.message()].concat())?;
         let inline = setting("target").is_some();
+        let lang = setting("lang");
+        let promise = setting(&["promise-", crate::i18n::texts(lang.as_deref()).lang].concat());
         Ok(Self {
             site,
             base: base.trim_end_matches('/').to_owned(),
             label: setting("label"),
-            lang: setting("lang"),
+            lang,
             // An unknown value is the default, not a broken widget.
             position: setting("position")
                 .and_then(|text| Position::parse(&text))
@@ -106,6 +111,7 @@ impl WidgetConfig {
                 }),
             prompt: setting("prompt").map(|text| text.trim().to_owned()),
             inline,
+            promise,
         })
     }
 

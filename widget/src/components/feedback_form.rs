@@ -28,6 +28,7 @@ pub fn feedback_form(view: View<'_>, legend: AttrValue, compact: bool) -> Html {
         state,
         kind,
         events,
+        promise,
     } = view;
     let onsubmit = events
         .onsubmit
@@ -74,7 +75,12 @@ pub fn feedback_form(view: View<'_>, legend: AttrValue, compact: bool) -> Html {
                     value={state.email.clone()}
                     oninput={onemail}
                 />
-                <p id="earshot-email-hint" class="hint">{ texts.email_hint }</p>
+                <p id="earshot-email-hint" class="hint">
+                    { texts.email_hint }
+                    if let Some(promise) = promise {
+                        { " " }<strong>{ promise }</strong>
+                    }
+                </p>
                 // A trap for bots that fill every field: hidden from people, from the
                 // keyboard and from screen readers.
                 <div class="trap" aria-hidden="true">

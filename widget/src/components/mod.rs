@@ -36,6 +36,8 @@ pub struct View<'a> {
     pub state: &'a WidgetState,
     pub kind: RatingKind,
     pub events: &'a FormEvents,
+    /// The site's promise to answer, shown beside the email field.
+    pub promise: Option<&'a str>,
 }
 
 /// A radio button's `change` as the rating it stands for.
