@@ -207,6 +207,10 @@ async fn accept(
     match state.store.submit(submission, now_millis()).await {
         Ok(Stored::New) => {
             tracing::debug!(site = %site.key, %id, spam, "feedback stored");
+            if !spam {
+                // Owners' notices or the visitor's acknowledgement may have been queued.
+                state.mail_bell.ring();
+            }
             let outcome = if spam { Outcome::Spam } else { Outcome::Stored };
             Ok((
                 HttpResponse::Created().json(FeedbackAccepted { id }),

@@ -120,6 +120,7 @@ fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
         setup: Default::default(),
         mail,
         conversations: Default::default(),
+        mail_bell: Default::default(),
     };
     // The first run: no owner yet, so the log carries a one-time link to create one.
     if state.store.read(|db| Ok(db.users()?.is_empty()))? {

@@ -11,7 +11,7 @@ use crate::client_ip::TrustedProxies;
 use crate::conversation::ConversationLimits;
 use crate::first_run::FirstRun;
 use crate::logins::LoginLimits;
-use crate::mail::Mailer;
+use crate::mail::{MailBell, Mailer};
 use crate::metrics::Metrics;
 use crate::passwords::PasswordChecks;
 use crate::rate_limit::RateLimits;
@@ -46,6 +46,8 @@ pub struct AppState {
     pub setup: FirstRun,
     /// Outgoing email (`--smtp-url`), when configured; without it replies wait in the outbox.
     pub mail: Option<Arc<Mailer>>,
+    /// Rung when email may have been queued, to wake the mail worker.
+    pub mail_bell: MailBell,
     /// Limits on visitors' conversation pages.
     pub conversations: ConversationLimits,
 }

@@ -53,6 +53,8 @@ pub struct WorkerSettings {
 /// The running workers; [`Workers::stop`] ends them.
 pub struct Workers {
     stop: Arc<Stop>,
+    /// Bells the workers also sleep on, rung when stopping.
+    bells: Vec<mail::MailBell>,
     threads: Vec<(&'static str, JoinHandle<()>)>,
 }
 
@@ -90,6 +92,7 @@ impl Workers {
         let stop = Arc::new(Stop::default());
         let mut workers = Self {
             stop: stop.clone(),
+            bells: Vec::new(),
             threads: Vec::new(),
         };
 
@@ -122,6 +125,8 @@ impl Workers {
                 }
             })?;
             let store = state.store.clone();
+            let bell = state.mail_bell.clone();
+            workers.bells.push(bell.clone());
             workers.spawn("earshot-mail", move |stop| {
                 while !stop.is_stopped() {
                     let sent = match mail::send_due(&store, &mailer, settings.mail_retry) {
@@ -131,8 +136,10 @@ impl Workers {
                             0
                         }
                     };
-                    if sent == 0 && !stop.pause(MAIL_POLL) {
-                        break;
+                    if sent == 0 {
+                        // Woken by a reply or a submission, by stopping, or at the poll
+                        // (what another replica queued).
+                        bell.wait(MAIL_POLL);
                     }
                 }
             })?;
@@ -180,6 +187,9 @@ impl Workers {
     /// Wakes every worker, lets it finish what it is doing, and waits for it.
     pub fn stop(self) {
         self.stop.set();
+        for bell in &self.bells {
+            bell.ring();
+        }
         for (name, handle) in self.threads {
             if handle.join().is_err() {
                 tracing::error!(worker = name, "a background worker panicked");

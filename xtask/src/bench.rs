@@ -95,6 +95,7 @@ pub fn run(args: &BenchArgs) -> Result {
     let (earshot_load, normal_load, baseline_load) = (ingest.full, ingest.normal, ingest.baseline);
     let (earshot_export, sqlite_export) = bench_export(args, &dir)?;
     let (pg_export, psql_export) = bench_export_postgres(args, &dir, &postgres)?;
+    let mail = bench_mail(args)?;
     let soak = soak(args, &dir)?;
 
     let ingest_ratio = earshot_load.requests_per_sec / baseline_load.requests_per_sec;
@@ -164,6 +165,7 @@ pub fn run(args: &BenchArgs) -> Result {
             + ingest.replicas.failures
     );
     println!("export: ratio = sqlite3 time / earshot time (above 1: earshot is faster)");
+    print_mail(&mail);
     print_widget(&widget);
 
     let results = serde_json::json!({
@@ -193,9 +195,64 @@ pub fn run(args: &BenchArgs) -> Result {
             "ratio_psql_time_over_earshot_time": psql_export.seconds / pg_export.seconds,
         },
         "widget": widget,
+        "mail": mail,
         "soak": soak,
     });
     write_results(&results)
+}
+
+/// How fast email leaves the release collector for a real SMTP server (`tests/tests/mail_speed.rs`),
+/// beside the same server taking a message directly.
+fn bench_mail(args: &BenchArgs) -> Result<serde_json::Value> {
+    tools::ensure_smtp_sink()?;
+    step("Timing email: new feedback to the owner's notice, a reply to the visitor's email");
+    let out = cargo()
+        .args([
+            "test",
+            "--package",
+            "earshot-e2e",
+            "--test",
+            "mail_speed",
+            "--",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env("EARSHOT_BIN", root().join("target/release/earshot"))
+        .env("EARSHOT_BENCH_ROUNDS", (args.rounds * 2 + 1).to_string())
+        .env("EARSHOT_SMTP_SINK", tools::SMTP_SINK)
+        .env("EARSHOT_E2E_REQUIRED", "1")
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|err| format!("running the email benchmark: {err}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("EARSHOT_BENCH "))
+        .and_then(|json| serde_json::from_str(json).ok())
+        .ok_or_else(|| format!("the email benchmark printed no result:\n{stdout}"))
+}
+
+fn print_mail(mail: &serde_json::Value) {
+    let ms = |key: &str| mail[key].as_f64().unwrap_or(f64::NAN);
+    let direct = ms("direct_smtp_ms");
+    println!("\n| email (median) | earshot | baseline: direct SMTP | ratio | target |");
+    println!("|---|---|---|---|---|");
+    for (name, key) in [
+        (
+            "new feedback → owner's notice accepted",
+            "new_feedback_to_notice_ms",
+        ),
+        (
+            "owner's reply → visitor's email accepted",
+            "reply_to_visitor_email_ms",
+        ),
+    ] {
+        println!(
+            "| {name} | {:.0} ms | {direct:.1} ms | {:.0} | ≤ 5000 ms |",
+            ms(key),
+            ms(key) / direct
+        );
+    }
 }
 
 fn build_release() -> Result {

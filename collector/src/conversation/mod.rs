@@ -349,6 +349,7 @@ pub async fn answer(
     if stored.is_none() {
         return Ok(expired(&request));
     }
+    state.mail_bell.ring();
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, format!("{PATH}/{token}?sent=1")))
         .finish())

@@ -186,6 +186,10 @@ pub(super) async fn triage(
         .store
         .read_async(move |conn| conn.triage(&id, status, &note))
         .await?;
+    if status == FeedbackStatus::Resolved {
+        // The visitor's notice may have been queued.
+        state.mail_bell.ring();
+    }
     let back = auth::safe_next(form.back.as_deref());
     Ok(see_other(&back))
 }

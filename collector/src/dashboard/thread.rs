@@ -130,6 +130,7 @@ pub(super) async fn reply(
         .await?;
     match outcome {
         ReplyOutcome::Queued { .. } => {
+            state.mail_bell.ring();
             Ok(see_other(&format!("/admin/feedback/{id}?replied=1#thread")))
         }
         ReplyOutcome::NoEmail => Ok(refused("This visitor left no email address to reply to.")),

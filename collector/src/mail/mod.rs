@@ -11,6 +11,7 @@
 //! lost on its way back.
 
 use std::num::NonZeroU32;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 mod compose;
@@ -35,6 +36,30 @@ const BATCH: u32 = 20;
 pub const MAIL_PER_SITE_PER_HOUR: u32 = 200;
 /// Emails one owner may receive per hour; more wait their turn.
 pub const MAIL_PER_OWNER_PER_HOUR: u32 = 30;
+
+/// Wakes the mail worker when something may have been queued (a reply, a new submission),
+/// so an email leaves within milliseconds rather than at the next poll. Replicas that did not
+/// ring still find it at their next poll.
+#[derive(Clone, Default)]
+pub struct MailBell(Arc<(Mutex<bool>, Condvar)>);
+
+impl MailBell {
+    pub fn ring(&self) {
+        let (rung, bell) = &*self.0;
+        *rung.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        bell.notify_all();
+    }
+
+    /// Waits until the bell rings or `timeout` passes.
+    pub fn wait(&self, timeout: Duration) {
+        let (rung, bell) = &*self.0;
+        let guard = rung.lock().unwrap_or_else(|e| e.into_inner());
+        let (mut guard, _) = bell
+            .wait_timeout_while(guard, timeout, |rung| !*rung)
+            .unwrap_or_else(|e| e.into_inner());
+        *guard = false;
+    }
+}
 
 /// Where and as whom email is sent (`--smtp-url`, `--mail-from`).
 pub struct Mailer {
