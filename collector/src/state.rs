@@ -8,7 +8,7 @@ use earshot_store::Store;
 
 use crate::assets::Assets;
 use crate::client_ip::TrustedProxies;
-use crate::conversation::ConversationLimits;
+use crate::conversation::limits::ConversationLimits;
 use crate::first_run::FirstRun;
 use crate::logins::LoginLimits;
 use crate::mail::{MailBell, Mailer};

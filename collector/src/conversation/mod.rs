@@ -4,106 +4,33 @@
 //! [`LINK_DAYS`]. Rendered on the server (it works without JavaScript) in the language the
 //! visitor's widget spoke, under a CSP that allows nothing but its own stylesheet and form.
 
+pub mod limits;
+pub mod links;
 mod page;
 pub mod texts;
 
-pub use page::when;
-
-use std::num::NonZeroU32;
-use std::sync::Arc;
-use std::time::Duration;
+pub use limits::{ConversationLimits, MAX_ANSWER_CHARS};
+use links::PATH;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpRequest, HttpResponse, web};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::Deserialize;
 
-use crate::auth::{hash_token, random_secret};
+use crate::auth::hash_token;
 use crate::state::AppState;
-use earshot_store::{Database, StoreError, now_millis};
-
-/// How long a conversation link works, from the email that carried it.
-pub const LINK_DAYS: i64 = 90;
-/// The longest answer a visitor may send, in characters (as long as a comment).
-pub const MAX_ANSWER_CHARS: usize = earshot_shared::limits::MAX_COMMENT_CHARS;
-/// The largest answer form accepted, in bytes: [`MAX_ANSWER_CHARS`] characters of up to
-/// four UTF-8 bytes, each percent-encoded (three characters a byte).
-pub const MAX_FORM_BYTES: usize = MAX_ANSWER_CHARS * 12 + 1024;
-/// Answers one conversation may receive per hour.
-pub const ANSWERS_PER_HOUR: u32 = 10;
-/// Conversation pages (views and answers) one visitor may open per minute.
-pub const VIEWS_PER_MINUTE: u32 = 60;
-/// Where the pages live.
-pub const PATH: &str = "/conversation";
+use earshot_store::{StoreError, now_millis};
 
 const CSP: &str = "default-src 'none'; style-src 'self'; form-action 'self'; \
                    frame-ancestors 'none'; base-uri 'none'";
-
-/// Limits on conversation pages, counted per collector process, forgotten when refilled.
-#[derive(Clone)]
-pub struct ConversationLimits {
-    answers: Arc<DefaultKeyedRateLimiter<String>>,
-    views: Arc<DefaultKeyedRateLimiter<crate::rate_limit::VisitorKey>>,
-}
-
-impl Default for ConversationLimits {
-    fn default() -> Self {
-        let per = |count: u32, window: Duration| {
-            let count = NonZeroU32::new(count).expect("non-zero limit");
-            Quota::with_period(window / count.get())
-                .expect("a non-zero period")
-                .allow_burst(count)
-        };
-        Self {
-            answers: Arc::new(RateLimiter::keyed(per(
-                ANSWERS_PER_HOUR,
-                Duration::from_secs(3600),
-            ))),
-            views: Arc::new(RateLimiter::keyed(per(
-                VIEWS_PER_MINUTE,
-                Duration::from_secs(60),
-            ))),
-        }
-    }
-}
-
-impl ConversationLimits {
-    /// Forgets conversations and visitors whose limits have refilled.
-    pub fn forget_idle(&self) {
-        self.answers.retain_recent();
-        self.answers.shrink_to_fit();
-        self.views.retain_recent();
-        self.views.shrink_to_fit();
-    }
-}
-
-/// A new link to a submission's conversation, valid for [`LINK_DAYS`]: the token to put in
-/// the link (only its hash is stored).
-pub fn new_link(db: &mut dyn Database, feedback_id: &str) -> Result<String, StoreError> {
-    let token = random_secret("", 32);
-    let now = now_millis();
-    db.add_conversation_link(
-        feedback_id,
-        &hash_token(&token),
-        now,
-        now + LINK_DAYS * 86_400_000,
-    )?;
-    Ok(token)
-}
-
-/// The page's address for a token.
-pub fn link(public_url: &str, token: &str) -> String {
-    format!("{}{PATH}/{token}", public_url.trim_end_matches('/'))
-}
 
 /// Registers the conversation page, its form and its stylesheet.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource(format!("{PATH}.css")).route(web::get().to(stylesheet)))
         .service(
             web::resource(format!("{PATH}/{{token}}"))
-                .app_data(web::FormConfig::default().limit(MAX_FORM_BYTES))
+                .app_data(web::FormConfig::default().limit(limits::MAX_FORM_BYTES))
                 .wrap(page_headers())
                 .route(web::get().to(show))
                 .route(web::post().to(answer)),

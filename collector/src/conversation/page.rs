@@ -3,8 +3,9 @@
 
 use maud::{DOCTYPE, Markup, html};
 
-use super::texts::{VisitorTexts, for_locale, with_site};
-use super::{MAX_ANSWER_CHARS, PATH};
+use super::limits::MAX_ANSWER_CHARS;
+use super::links::PATH;
+use super::texts::{VisitorTexts, for_locale, when, with_site};
 use earshot_store::FeedbackRow;
 use earshot_store::model::{Author, ThreadMessage};
 
@@ -20,20 +21,6 @@ pub enum Notice {
     None,
     Sent,
     Error(&'static str),
-}
-
-/// `2026-11-22 14:03 UTC`: the same in every language.
-pub fn when(millis: i64) -> String {
-    let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    format!(
-        "{}-{:02}-{:02} {:02}:{:02} UTC",
-        at.year(),
-        u8::from(at.month()),
-        at.day(),
-        at.hour(),
-        at.minute()
-    )
 }
 
 fn frame(texts: &VisitorTexts, title: &str, body: Markup) -> Markup {

@@ -9,8 +9,9 @@ use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use maud::{Markup, html};
 
-use super::{Failure, Mailer, one_line};
-use crate::conversation::{self, texts};
+use super::mailer::{Failure, Mailer, one_line};
+use crate::conversation::links;
+use crate::conversation::texts;
 use earshot_store::model::{DueMail, MailKind};
 use earshot_store::{FeedbackRow, Site, Store, StoreError};
 
@@ -127,9 +128,9 @@ fn to_visitor(
         return Err(Failure::Permanent("the visitor unsubscribed".to_owned()));
     }
     let token = store
-        .read(|db| conversation::new_link(db, &feedback.id))
+        .read(|db| links::new_link(db, &feedback.id))
         .map_err(temporary)?;
-    let link = conversation::link(&mailer.public_url, &token);
+    let link = links::link(&mailer.public_url, &token);
     let unsubscribe = format!("{link}/unsubscribe");
     let texts = texts::for_locale(&feedback.locale);
     let site_name = one_line(&site.name, 100);
@@ -212,7 +213,7 @@ fn rating(feedback: &FeedbackRow) -> String {
 
 /// `2026-11-30 14:03 UTC`
 fn when(millis: i64) -> String {
-    conversation::when(millis)
+    texts::when(millis)
 }
 
 fn to_owner(

@@ -1,5 +1,5 @@
 //! The statements of conversations and email, written once with `?N` parameters for both
-//! engines ([`postgres`] turns them into `$N`). Booleans are compared with `NOT x` and
+//! engines ([`dollar_numbered`] turns them into PostgreSQL's `$N`). Booleans are compared with `NOT x` and
 //! `true`/`false`, which both engines read the same way.
 
 /// Queues one email. Parameters: message key, kind, site, feedback, thread message, owner,
@@ -83,7 +83,7 @@ pub(crate) const TRIAGE: &str = "UPDATE feedback SET \
      WHERE id = ?1";
 
 /// The same statement for PostgreSQL: `?N` becomes `$N`.
-pub(crate) fn postgres(sql: &str) -> String {
+pub(crate) fn dollar_numbered(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len());
     let mut chars = sql.chars().peekable();
     while let Some(c) = chars.next() {
@@ -101,7 +101,7 @@ mod tests {
     #[test]
     fn parameters_become_dollars() {
         assert_eq!(
-            super::postgres("a = ?1 AND b = ?12 AND c = '?'"),
+            super::dollar_numbered("a = ?1 AND b = ?12 AND c = '?'"),
             "a = $1 AND b = $12 AND c = '?'"
         );
     }

@@ -25,7 +25,7 @@ use crate::contract::{
     StoreError, Stored, TokenInfo, describe_postgres, email_hash, message_key, metadata_json,
     now_millis, parse_metadata, parse_rating_kind, parse_widget, redact, stats_sql, widget_json,
 };
-use crate::mail_sql::{self, postgres as pg};
+use crate::mail_sql::{self, dollar_numbered as pg};
 use crate::model::{
     AnswerRecord, AnswerSettings, Author, Delivery, DeliveryState, DueDelivery, DueMail, MailKind,
     NewReply, NotifyFeedback, OutgoingMail, OwnerNotifications, ReplyOutcome, Session,
