@@ -627,3 +627,51 @@ async fn the_widget_states_the_promise_beside_the_email_field() {
     browser.screenshot("widget-promise").await;
     browser.close().await;
 }
+
+/// A conversation takes at most `ANSWERS_PER_HOUR` answers an hour: past that the visitor is
+/// told to wait (429) and nothing more is stored or sent.
+#[test]
+fn answers_on_a_conversation_page_are_rate_limited() {
+    use earshot_collector::conversation::limits::ANSWERS_PER_HOUR;
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
+    let collector = start(&Engine::Sqlite, &sink.url());
+    let owner = OwnerSession::sign_in(&collector, OWNER, PASSWORD);
+    let id = feedback_with_email(&collector, "Hello", "chatty@example.com", "en");
+    assert_eq!(owner.reply(&id, "Hi!").0, 303);
+    let link = sink
+        .wait_for("the reply", |mail: &Mail| {
+            mail.envelope_to == "chatty@example.com"
+        })
+        .link(&collector.url("/conversation/"))
+        .unwrap();
+    let no_redirects: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into();
+    let answer = |n: u32| {
+        let mut response = no_redirects
+            .post(&link)
+            .send_form([("body", format!("answer {n}").as_str())])
+            .unwrap();
+        let status = response.status().as_u16();
+        (
+            status,
+            response.body_mut().read_to_string().unwrap_or_default(),
+        )
+    };
+    for n in 0..ANSWERS_PER_HOUR {
+        assert_eq!(answer(n).0, 303, "answer {n}");
+    }
+    let (status, page) = answer(ANSWERS_PER_HOUR);
+    assert_eq!(status, 429);
+    assert!(page.contains("Please wait a little"), "{page}");
+    let (_, thread) = owner.get(&format!("/admin/feedback/{id}"));
+    assert_eq!(
+        thread.matches("The visitor answered").count(),
+        ANSWERS_PER_HOUR as usize,
+        "nothing past the limit was stored"
+    );
+}
