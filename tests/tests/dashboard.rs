@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::browser::{self, Browser};
 use common::collector::{Collector, Engine, http};
 use common::receiver::{Receiver, header};
-use common::{cell, parse_csv};
+use common::{cell, eventually, parse_csv};
 use fantoccini::Locator;
 
 const OWNER: &str = "owner@shop.example";
@@ -280,7 +280,22 @@ async fn an_owner_signs_in_triages_filters_and_exports_exactly_what_they_see() {
         .await
         .unwrap();
     submit_form(&browser, ".filters button[type=submit]").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The filtered page has loaded once its address carries the filter.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !browser
+        .client
+        .current_url()
+        .await
+        .unwrap()
+        .query()
+        .is_some_and(|query| query.contains("max_rating=2"))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the filter was not applied"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert_eq!(comments_shown(&browser).await, [XSS]);
 
     // The export button gives exactly these rows, through the export API's code.
@@ -376,7 +391,13 @@ async fn an_owner_signs_in_triages_filters_and_exports_exactly_what_they_see() {
 
     // Signing out ends the session: the inbox asks to sign in again.
     submit_form(&browser, ".signout button").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    browser
+        .client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_url(&collector.url("/admin/login").parse().unwrap())
+        .await
+        .unwrap();
     browser
         .client
         .goto(&collector.url("/admin/inbox"))
@@ -669,16 +690,21 @@ fn sites_tokens_webhooks_retention_and_erasure_from_the_dashboard() {
             ),
             303
         );
-        std::thread::sleep(Duration::from_secs(6)); // the ingest path caches sites for 5 s
-        let mut config = http()
-            .get(&collector.url("/v1/sites/docs/config"))
-            .call()
-            .unwrap();
-        let config: serde_json::Value =
-            serde_json::from_str(&config.body_mut().read_to_string().unwrap()).unwrap();
-        assert_eq!(
-            config,
-            serde_json::json!({"rating": "thumbs", "color": "#0f766e", "theme": "dark", "prompt": "Was this page helpful?"})
+        // The collector's site cache (5 s) may hold the old settings: asked until it
+        // serves the new ones.
+        let wanted = serde_json::json!({"rating": "thumbs", "color": "#0f766e", "theme": "dark", "prompt": "Was this page helpful?"});
+        eventually(
+            "the new widget settings served",
+            Duration::from_secs(10),
+            || {
+                let mut config = http()
+                    .get(&collector.url("/v1/sites/docs/config"))
+                    .call()
+                    .unwrap();
+                let config: serde_json::Value =
+                    serde_json::from_str(&config.body_mut().read_to_string().unwrap()).unwrap();
+                (config == wanted).then_some(())
+            },
         );
         assert_eq!(
             owner.post(
