@@ -154,7 +154,7 @@ pub async fn log_request(
 ) -> Result<ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
     let started = std::time::Instant::now();
     let method = request.method().clone();
-    let path = request.path().to_owned();
+    let path = loggable_path(request.path());
     let metrics = request
         .app_data::<web::Data<AppState>>()
         .map(|state| state.metrics.clone());
@@ -172,6 +172,22 @@ pub async fn log_request(
     Ok(response)
 }
 
+/// A path as the log may keep it: a conversation page's address holds the token that opens
+/// it, which the log must not (anyone who reads the log could read and answer).
+fn loggable_path(path: &str) -> String {
+    use crate::conversation::links::{PATH, UNSUBSCRIBE_PATH};
+    for prefix in [PATH, UNSUBSCRIBE_PATH] {
+        if let Some(rest) = path
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.strip_prefix('/'))
+        {
+            let after = rest.find('/').map_or("", |slash| &rest[slash..]);
+            return format!("{prefix}/…{after}");
+        }
+    }
+    path.to_owned()
+}
+
 /// Cuts off a request that has not been answered within [`Timeouts::request`]: a client that
 /// trickles its body in byte by byte is answered `408 request-timeout` and its connection
 /// closed.
@@ -184,7 +200,7 @@ pub async fn limit_request_time(
         .map(|state| state.timeouts.request)
         .unwrap_or(std::time::Duration::from_secs(REQUEST_TIMEOUT_SECS));
     let method = request.method().clone();
-    let path = request.path().to_owned();
+    let path = loggable_path(request.path());
     match actix_web::rt::time::timeout(limit, next.call(request)).await {
         Ok(response) => response,
         Err(_) => {
@@ -214,4 +230,24 @@ fn wrong_method(path: &'static str) -> actix_web::Route {
         }
         response
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn conversation_tokens_stay_out_of_the_log() {
+        assert_eq!(
+            super::loggable_path("/unsubscribe/0123abcd"),
+            "/unsubscribe/…"
+        );
+        assert_eq!(
+            super::loggable_path("/conversation/0123abcd"),
+            "/conversation/…"
+        );
+        assert_eq!(
+            super::loggable_path("/conversation.css"),
+            "/conversation.css"
+        );
+        assert_eq!(super::loggable_path("/v1/feedback"), "/v1/feedback");
+    }
 }

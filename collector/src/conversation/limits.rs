@@ -12,7 +12,7 @@ pub const MAX_ANSWER_CHARS: usize = earshot_shared::limits::MAX_COMMENT_CHARS;
 /// The largest answer form accepted, in bytes: [`MAX_ANSWER_CHARS`] characters of up to
 /// four UTF-8 bytes, each percent-encoded (three characters a byte).
 pub const MAX_FORM_BYTES: usize = MAX_ANSWER_CHARS * 12 + 1024;
-/// Answers one conversation may receive per hour.
+/// Answers one conversation may receive per hour, whichever of its links they come through.
 pub const ANSWERS_PER_HOUR: u32 = 10;
 /// Conversation pages (views and answers) one visitor may open per minute.
 pub const VIEWS_PER_MINUTE: u32 = 60;

@@ -10,7 +10,7 @@ mod page;
 pub mod texts;
 
 pub use limits::{ConversationLimits, MAX_ANSWER_CHARS};
-use links::PATH;
+use links::{PATH, UNSUBSCRIBE_PATH};
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
@@ -20,6 +20,7 @@ use serde::Deserialize;
 
 use crate::auth::hash_token;
 use crate::state::AppState;
+use earshot_store::model::LinkPurpose;
 use earshot_store::{StoreError, now_millis};
 
 const CSP: &str = "default-src 'none'; style-src 'self'; form-action 'self'; \
@@ -36,7 +37,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(answer)),
         )
         .service(
-            web::resource(format!("{PATH}/{{token}}/unsubscribe"))
+            web::resource(format!("{UNSUBSCRIBE_PATH}/{{token}}"))
                 .wrap(page_headers())
                 .route(web::get().to(unsubscribe_page))
                 .route(web::post().to(unsubscribe)),
@@ -105,16 +106,19 @@ fn within_view_limit(state: &AppState, request: &HttpRequest) -> bool {
 }
 
 /// The conversation a token opens, everything the page shows.
-async fn open(state: &AppState, token: &str) -> Result<Option<page::Conversation>, StoreError> {
-    // Tokens are 64 hex digits; anything else is not looked up.
-    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+async fn open(
+    state: &AppState,
+    purpose: LinkPurpose,
+    token: &str,
+) -> Result<Option<page::Conversation>, StoreError> {
+    if !links::well_formed(token) {
         return Ok(None);
     }
     let hash = hash_token(token);
     state
         .store
         .read_async(move |db| {
-            let Some(id) = db.conversation_by_link(&hash, now_millis())? else {
+            let Some(id) = db.link_target(purpose, &hash, now_millis())? else {
                 return Ok(None);
             };
             let Some(feedback) = db.feedback_by_id(&id)? else {
@@ -123,7 +127,10 @@ async fn open(state: &AppState, token: &str) -> Result<Option<page::Conversation
             let Some(site) = db.site(&feedback.site)? else {
                 return Ok(None);
             };
-            let thread = db.thread(&id)?;
+            let thread = match purpose {
+                LinkPurpose::Conversation => db.thread(&id)?,
+                LinkPurpose::Unsubscribe => Vec::new(),
+            };
             Ok(Some(page::Conversation {
                 feedback,
                 site_name: site.name,
@@ -160,7 +167,7 @@ pub async fn show(
     if !within_view_limit(&state, &request) {
         return Ok(too_many(&request));
     }
-    let Some(conversation) = open(&state, &token).await? else {
+    let Some(conversation) = open(&state, LinkPurpose::Conversation, &token).await? else {
         return Ok(expired(&request));
     };
     let notice = if query.sent.is_some() {
@@ -184,7 +191,7 @@ pub async fn unsubscribe_page(
     if !within_view_limit(&state, &request) {
         return Ok(too_many(&request));
     }
-    let Some(conversation) = open(&state, &token).await? else {
+    let Some(conversation) = open(&state, LinkPurpose::Unsubscribe, &token).await? else {
         return Ok(expired(&request));
     };
     Ok(respond(
@@ -203,7 +210,7 @@ pub async fn unsubscribe(
     if !within_view_limit(&state, &request) {
         return Ok(too_many(&request));
     }
-    let Some(conversation) = open(&state, &token).await? else {
+    let Some(conversation) = open(&state, LinkPurpose::Unsubscribe, &token).await? else {
         return Ok(expired(&request));
     };
     let Some(email) = conversation.feedback.email.clone() else {
@@ -229,7 +236,7 @@ pub async fn answer(
     if !within_view_limit(&state, &request) {
         return Ok(too_many(&request));
     }
-    let Some(conversation) = open(&state, &token).await? else {
+    let Some(conversation) = open(&state, LinkPurpose::Conversation, &token).await? else {
         return Ok(expired(&request));
     };
     let texts = texts::for_locale(&conversation.feedback.locale);
@@ -260,10 +267,11 @@ pub async fn answer(
     if body.chars().count() > MAX_ANSWER_CHARS {
         return Ok(refuse(StatusCode::PAYLOAD_TOO_LARGE, texts.too_long, &body));
     }
+    // Counted per conversation, whichever of its links the answer came through.
     if state
         .conversations
         .answers
-        .check_key(&hash_token(&token))
+        .check_key(&conversation.feedback.id)
         .is_err()
     {
         return Ok(refuse(StatusCode::TOO_MANY_REQUESTS, texts.too_many, &body));

@@ -4,7 +4,7 @@
 use maud::{DOCTYPE, Markup, html};
 
 use super::limits::MAX_ANSWER_CHARS;
-use super::links::PATH;
+use super::links::{PATH, UNSUBSCRIBE_PATH};
 use super::texts::{VisitorTexts, for_locale, when, with_site};
 use earshot_store::FeedbackRow;
 use earshot_store::model::{Author, ThreadMessage};
@@ -106,7 +106,7 @@ pub fn unsubscribe(conversation: &Conversation, token: &str, done: bool) -> Mark
                 h1 { (with_site(texts.unsubscribed, site)) }
             } @else {
                 h1 { (title) }
-                form method="post" action=(format!("{PATH}/{token}/unsubscribe")) {
+                form method="post" action=(format!("{UNSUBSCRIBE_PATH}/{token}")) {
                     button type="submit" { (texts.unsubscribe_button) }
                 }
             }

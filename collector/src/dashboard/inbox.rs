@@ -230,3 +230,64 @@ pub(super) async fn stats_page(
         pages::stats(&owner.0, &sites, &query, &report, from, to),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use earshot_shared::{ClientInfo, Rating, RatingKind, SiteKey, Submission};
+    use earshot_store::{Durability, Store};
+
+    /// The inbox's pages across the line between feedback awaiting an answer (first, the
+    /// soonest deadline first) and the rest (newest first): every submission once, in order.
+    #[actix_web::test]
+    async fn pages_cross_from_awaiting_to_the_rest_without_gaps() {
+        for database in earshot_store::testing::databases() {
+            let mut conn = database.location.connect().unwrap();
+            conn.add_site(&SiteKey::parse("demo").unwrap(), "Demo", &[])
+                .unwrap();
+            let store = Store::open_at(&database.location, Durability::PowerLoss).unwrap();
+            // 30 submissions, one every second; every sixth leaves an address (5 awaiting).
+            let mut awaiting = Vec::new();
+            let mut rest = Vec::new();
+            for n in 0..30i64 {
+                let id = uuid::Uuid::new_v4();
+                let submission = Submission {
+                    id,
+                    site: SiteKey::parse("demo").unwrap(),
+                    rating: Rating {
+                        kind: RatingKind::Stars,
+                        value: 3,
+                    },
+                    comment: format!("number {n}"),
+                    email: (n % 6 == 0).then(|| format!("v{n}@example.com")),
+                    page_url: "https://shop.example/".into(),
+                    referrer: None,
+                    locale: "en".into(),
+                    client: ClientInfo::default(),
+                    open_ms: 5_000,
+                    honeypot: String::new(),
+                    user_id: None,
+                    metadata: Default::default(),
+                };
+                store.submit(submission, 1_000 * (n + 1)).await.unwrap();
+                if n % 6 == 0 {
+                    awaiting.push(id.to_string());
+                } else {
+                    rest.push(id.to_string());
+                }
+            }
+            rest.reverse(); // newest first
+            let expected: Vec<String> = awaiting.into_iter().chain(rest).collect();
+            let sites = ["demo".to_owned()];
+            let filter = FeedbackFilter::default();
+            let mut seen = Vec::new();
+            for page in 1..=2 {
+                let (total, rows) = list_page(&mut *conn, &sites, &filter, page).unwrap();
+                assert_eq!(total, 30);
+                assert_eq!(rows.len(), if page == 1 { 25 } else { 5 });
+                seen.extend(rows.into_iter().map(|row| row.id));
+            }
+            assert_eq!(seen, expected, "{:?}", database.location);
+        }
+    }
+}

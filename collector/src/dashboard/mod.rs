@@ -86,7 +86,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/stats", web::get().to(inbox::stats_page))
             .route("/feedback/{id}", web::get().to(thread::show))
             .route("/feedback/{id}", web::post().to(inbox::triage))
-            .route("/feedback/{id}/reply", web::post().to(thread::reply))
+            .service(
+                web::resource("/feedback/{id}/reply")
+                    .app_data(web::FormConfig::default().limit(thread::MAX_REPLY_FORM_BYTES))
+                    .route(web::post().to(thread::reply)),
+            )
             .default_service(web::to(|| async { AdminError::NotFound.error_response() })),
     );
 }

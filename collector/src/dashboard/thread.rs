@@ -18,6 +18,9 @@ use earshot_store::{FeedbackRow, Site, now_millis};
 
 /// The longest reply an owner may write, in characters.
 pub const MAX_REPLY_CHARS: usize = 10_000;
+/// The largest reply form accepted, in bytes: [`MAX_REPLY_CHARS`] characters of up to four
+/// UTF-8 bytes, each percent-encoded.
+pub const MAX_REPLY_FORM_BYTES: usize = MAX_REPLY_CHARS * 12 + 1024;
 
 /// Everything the page shows.
 struct Item {

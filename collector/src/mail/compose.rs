@@ -12,7 +12,7 @@ use maud::{Markup, html};
 use super::mailer::{Failure, Mailer, one_line};
 use crate::conversation::links;
 use crate::conversation::texts;
-use earshot_store::model::{DueMail, MailKind};
+use earshot_store::model::{DueMail, LinkPurpose, MailKind};
 use earshot_store::{FeedbackRow, Site, Store, StoreError};
 
 /// Feedback listed in a digest; the rest is counted.
@@ -21,10 +21,6 @@ pub const DIGEST_ITEMS: u32 = 20;
 /// An email ready to send, and the keys its limits are counted under.
 pub(crate) struct Composed {
     pub message: Message,
-    pub kind: MailKind,
-    pub site: Option<String>,
-    /// The owner it goes to, for owners' notices.
-    pub owner: Option<String>,
 }
 
 fn temporary(err: StoreError) -> Failure {
@@ -69,10 +65,14 @@ fn html_page(lang: &str, body: Markup) -> String {
 
 pub(crate) fn compose(store: &Store, mailer: &Mailer, mail: &DueMail) -> Result<Composed, Failure> {
     let domain = mailer.domain();
-    let to: Mailbox = mail
-        .recipient
-        .parse()
-        .map_err(|err| Failure::Permanent(format!("the address cannot receive email: {err}")))?;
+    // A plain address only: a display name ("Anyone <victim@…>") would let a stranger choose
+    // how the email greets someone else, and dodge that person's unsubscribe.
+    let to = Mailbox::new(
+        None,
+        mail.recipient.trim().parse().map_err(|err| {
+            Failure::Permanent(format!("not an address that can receive email: {err}"))
+        })?,
+    );
     let mut builder = Message::builder()
         .message_id(Some(format!("<{}@{domain}>", mail.message_key)))
         .to(to)
@@ -83,18 +83,14 @@ pub(crate) fn compose(store: &Store, mailer: &Mailer, mail: &DueMail) -> Result<
             .in_reply_to(format!("<feedback.{feedback}@{domain}>"))
             .references(format!("<feedback.{feedback}@{domain}>"));
     }
-    let (message, site) = if mail.kind.to_visitor() {
-        let (message, site) = to_visitor(store, mailer, mail, builder)?;
-        (message, Some(site))
+    let message = if mail.kind.to_visitor() {
+        to_visitor(store, mailer, mail, builder)?
     } else {
         to_owner(store, mailer, mail, builder)?
     };
     Ok(Composed {
         message: message
             .map_err(|err| Failure::Permanent(format!("the email could not be written: {err}")))?,
-        kind: mail.kind,
-        site,
-        owner: (!mail.kind.to_visitor()).then(|| mail.recipient.to_lowercase()),
     })
 }
 
@@ -119,7 +115,7 @@ fn to_visitor(
     mailer: &Mailer,
     mail: &DueMail,
     builder: lettre::message::MessageBuilder,
-) -> Result<(Built, String), Failure> {
+) -> Result<Built, Failure> {
     let (feedback, site) = about(store, mail)?;
     if store
         .read(|db| db.is_unsubscribed(&feedback.site, &mail.recipient))
@@ -127,28 +123,43 @@ fn to_visitor(
     {
         return Err(Failure::Permanent("the visitor unsubscribed".to_owned()));
     }
-    let token = store
-        .read(|db| links::new_link(db, &feedback.id))
-        .map_err(temporary)?;
-    let link = links::link(&mailer.public_url, &token);
-    let unsubscribe = format!("{link}/unsubscribe");
+    let token = |purpose| {
+        store
+            .read(|db| links::new_token(db, purpose, &feedback.id))
+            .map(|token| links::link(&mailer.public_url, purpose, &token))
+            .map_err(temporary)
+    };
+    let unsubscribe = token(LinkPurpose::Unsubscribe)?;
     let texts = texts::for_locale(&feedback.locale);
     let site_name = one_line(&site.name, 100);
     let promise = texts::promise_time(texts, site.answers.answer_hours);
-    let (subject, opening) = match mail.kind {
+    // An acknowledgement goes to an address nobody has confirmed yet: it carries none of the
+    // visitor's words and no way into the conversation, so a stranger cannot use the form to
+    // send their own text to someone else. Replies and resolutions come after an owner read
+    // the feedback.
+    let (subject, opening, conversation) = match mail.kind {
         MailKind::Reply => {
             let id = mail.thread_message.ok_or_else(gone)?;
             let message = store
                 .read(|db| db.thread_message(id))
                 .map_err(temporary)?
                 .ok_or_else(gone)?;
-            (texts.reply_subject, message.body)
+            (
+                texts.reply_subject,
+                message.body,
+                Some(token(LinkPurpose::Conversation)?),
+            )
         }
         MailKind::Acknowledgement => (
             texts.ack_subject,
             texts.ack_body.replace("{promise}", &promise),
+            None,
         ),
-        _ => (texts.resolved_subject, texts.resolved_body.to_owned()),
+        _ => (
+            texts.resolved_subject,
+            texts.resolved_body.to_owned(),
+            Some(token(LinkPurpose::Conversation)?),
+        ),
     };
     let comment = if feedback.comment.trim().is_empty() {
         texts.no_comment
@@ -156,29 +167,36 @@ fn to_visitor(
         feedback.comment.as_str()
     };
     let stop = texts::with_site(texts.unsubscribe, &site_name);
-    let text = format!(
-        "{opening}\n\n-- \n{site_name}\n\n{}\n{}\n\n{}\n{link}\n{}\n\n{stop}\n{unsubscribe}\n",
-        texts.you_wrote,
-        quoted(comment),
-        texts.open_conversation,
-        texts.keep_private,
-    );
+    let mut text = format!("{opening}\n\n-- \n{site_name}\n");
+    if let Some(link) = &conversation {
+        text.push_str(&format!(
+            "\n{}\n{}\n\n{}\n{link}\n{}\n",
+            texts.you_wrote,
+            quoted(comment),
+            texts.open_conversation,
+            texts.keep_private,
+        ));
+    }
+    text.push_str(&format!("\n{stop}\n{unsubscribe}\n"));
     let html = html_page(
         texts.lang,
         html! {
             p style="white-space: pre-wrap" { (opening) }
             p { "— " (site_name) }
-            p style="margin-top: 1.5em; color: #555" { (texts.you_wrote) }
-            blockquote style=(QUOTE_STYLE) { (comment) }
-            p style="margin-top: 1.5em" { (texts.open_conversation) br; a href=(link) { (link) } }
-            p style="font-size: 0.85em; color: #666" { (texts.keep_private) }
+            @if let Some(link) = &conversation {
+                p style="margin-top: 1.5em; color: #555" { (texts.you_wrote) }
+                blockquote style=(QUOTE_STYLE) { (comment) }
+                p style="margin-top: 1.5em" { (texts.open_conversation) br; a href=(link) { (link) } }
+                p style="font-size: 0.85em; color: #666" { (texts.keep_private) }
+            }
             p style="font-size: 0.85em; color: #666" { (stop) " " a href=(unsubscribe) { (texts.unsubscribe_button) } }
         },
     );
     let mut builder = builder
         .from(Mailbox::new(Some(site_name.clone()), mailer.from.clone()))
         .subject(one_line(&texts::with_site(subject, &site_name), 200))
-        // One click in the mail client stops every email from this site (RFC 8058).
+        // One click in the mail client stops every email from this site (RFC 8058); the link
+        // only unsubscribes.
         .raw_header(header("List-Unsubscribe", format!("<{unsubscribe}>")))
         .raw_header(header(
             "List-Unsubscribe-Post",
@@ -195,10 +213,7 @@ fn to_visitor(
     {
         builder = builder.reply_to(Mailbox::new(Some(site_name.clone()), reply_to));
     }
-    Ok((
-        builder.multipart(MultiPart::alternative_plain_html(text, html)),
-        feedback.site,
-    ))
+    Ok(builder.multipart(MultiPart::alternative_plain_html(text, html)))
 }
 
 /// `stars 4 of 1–5`
@@ -221,7 +236,7 @@ fn to_owner(
     mailer: &Mailer,
     mail: &DueMail,
     builder: lettre::message::MessageBuilder,
-) -> Result<(Built, Option<String>), Failure> {
+) -> Result<Built, Failure> {
     let builder = builder
         .from(Mailbox::new(
             Some("Earshot".to_owned()),
@@ -271,12 +286,9 @@ fn to_owner(
                 }
             },
         );
-        return Ok((
-            builder
-                .subject(subject)
-                .multipart(MultiPart::alternative_plain_html(text, html)),
-            None,
-        ));
+        return Ok(builder
+            .subject(subject)
+            .multipart(MultiPart::alternative_plain_html(text, html)));
     }
 
     let (feedback, site) = about(store, mail)?;
@@ -354,12 +366,9 @@ fn to_owner(
             p style="margin-top: 1.5em" { a href=(item) { "Open it in the dashboard" } }
         },
     );
-    Ok((
-        builder
-            .subject(subject)
-            .multipart(MultiPart::alternative_plain_html(text, html)),
-        Some(feedback.site),
-    ))
+    Ok(builder
+        .subject(subject)
+        .multipart(MultiPart::alternative_plain_html(text, html)))
 }
 
 #[cfg(test)]

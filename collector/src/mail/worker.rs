@@ -6,33 +6,55 @@ use std::time::Duration;
 use lettre::Transport;
 
 use super::compose::{Composed, compose};
-use super::mailer::{Failure, MAIL_PER_OWNER_PER_HOUR, MAX_ATTEMPTS, Mailer, SMTP_TIMEOUT};
+use super::mailer::{
+    Failure, MAIL_PER_OWNER_PER_HOUR, MAIL_PER_SITE_PER_HOUR, MAX_ATTEMPTS, Mailer, SMTP_TIMEOUT,
+};
 use earshot_store::model::{DeliveryState, DueMail, MailKind};
 use earshot_store::{DeliveryAttempt, Store, StoreError, now_millis};
 
-/// Emails claimed per pass of the worker.
+/// Emails sent per pass of the worker, claimed one at a time.
 const BATCH: u32 = 20;
+/// SMTP exchanges in one sending (connect, EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA, the
+/// message), each allowed [`SMTP_TIMEOUT`]: an email's lease outlasts its slowest sending.
+const EXCHANGES: u32 = 8;
+/// SMTP replies that say this recipient will never take this message: the mailbox does not
+/// exist, is not here, or its name is refused. Every other failure (a wrong password, a
+/// refused sender, a full mailbox, a server in trouble) is worth another try: the operator
+/// may fix it before the attempts run out.
+const PERMANENT_REPLIES: [&str; 3] = ["550", "551", "553"];
 
-/// Counts an email against its site's and owner's hourly bounds.
-fn within_limits(mailer: &Mailer, composed: &Composed) -> Result<(), Failure> {
+/// Counts an email against its site's and owner's hourly bounds, before anything is written
+/// for it.
+fn within_limits(mailer: &Mailer, mail: &DueMail) -> Result<(), Failure> {
     use governor::clock::{Clock, DefaultClock};
     let now = DefaultClock::default().now();
     let held = |not_until: governor::NotUntil<_>, what: &str| {
         Failure::HeldBack(not_until.wait_time_from(now), what.to_owned())
     };
-    if let Some(site) = &composed.site {
-        mailer
-            .limits
-            .per_site
-            .check_key(site)
-            .map_err(|n| held(n, "held back: the site's hourly bound on email was reached"))?;
+    if let Some(site) = &mail.site
+        && let Err(not_until) = mailer.limits.per_site.check_key(site)
+    {
+        // An acknowledgement goes to an address nobody has confirmed: past the bound it is
+        // skipped, so strangers cannot build a queue of mail to others.
+        if mail.kind == MailKind::Acknowledgement {
+            return Err(Failure::Permanent(format!(
+                "skipped: more than {MAIL_PER_SITE_PER_HOUR} emails from this site this hour"
+            )));
+        }
+        return Err(held(
+            not_until,
+            "held back: the site's hourly bound on email was reached",
+        ));
     }
-    if let Some(owner) = &composed.owner
-        && let Err(not_until) = mailer.limits.per_owner.check_key(owner)
+    if !mail.kind.to_visitor()
+        && let Err(not_until) = mailer
+            .limits
+            .per_owner
+            .check_key(&mail.recipient.to_lowercase())
     {
         // A notice of each new submission is not worth a queue that grows: past the bound
         // it is skipped (the inbox and the digest have the feedback).
-        if composed.kind == MailKind::NewFeedback {
+        if mail.kind == MailKind::NewFeedback {
             return Err(Failure::Permanent(format!(
                 "skipped: more than {MAIL_PER_OWNER_PER_HOUR} emails to this owner this hour"
             )));
@@ -48,7 +70,13 @@ fn within_limits(mailer: &Mailer, composed: &Composed) -> Result<(), Failure> {
 fn send(mailer: &Mailer, composed: &Composed) -> Result<(), Failure> {
     match mailer.transport.send(&composed.message) {
         Ok(_) => Ok(()),
-        Err(err) if err.is_permanent() => Err(Failure::Permanent(err.to_string())),
+        Err(err)
+            if err
+                .status()
+                .is_some_and(|code| PERMANENT_REPLIES.contains(&code.to_string().as_str())) =>
+        {
+            Err(Failure::Permanent(err.to_string()))
+        }
         Err(err) => Err(Failure::Temporary(err.to_string())),
     }
 }
@@ -86,22 +114,29 @@ fn outcome(mail: &DueMail, result: Result<(), Failure>, retry_first: Duration) -
     }
 }
 
-/// Sends what is due, once. Returns how many emails were attempted.
+/// Sends what is due, once. Returns how many emails were attempted (not those held back by
+/// a bound, which wait without a worker spinning on them).
 pub fn send_due(
     store: &Store,
     mailer: &Mailer,
     retry_first: Duration,
 ) -> Result<usize, StoreError> {
-    // Claimed for longer than a pass can take, so no other collector sends them meanwhile; a
-    // collector that dies mid-pass leaves them to be sent when the lease ends.
-    let now = now_millis();
-    let lease_until = now + (SMTP_TIMEOUT * (BATCH + 1)).as_millis() as i64;
-    let due = store.read(|db| db.claim_due_mail(now, lease_until, BATCH))?;
-    for mail in &due {
-        let result = compose(store, mailer, mail).and_then(|composed| {
-            within_limits(mailer, &composed)?;
-            send(mailer, &composed)
-        });
+    let mut attempted = 0;
+    for _ in 0..BATCH {
+        // One at a time, each leased for longer than its sending can take, so no other
+        // collector sends it meanwhile; a collector that dies mid-send leaves it to be sent
+        // when the lease ends.
+        let now = now_millis();
+        let lease_until = now + (SMTP_TIMEOUT * EXCHANGES).as_millis() as i64;
+        let Some(mail) = store
+            .read(|db| db.claim_due_mail(now, lease_until, 1))?
+            .pop()
+        else {
+            break;
+        };
+        let result = within_limits(mailer, &mail)
+            .and_then(|()| compose(store, mailer, &mail))
+            .and_then(|composed| send(mailer, &composed));
         match &result {
             Ok(()) => tracing::info!(mail = mail.id, kind = mail.kind.as_str(), "email sent"),
             Err(Failure::HeldBack(_, why)) => tracing::info!(mail = mail.id, why, "email waits"),
@@ -114,8 +149,15 @@ pub fn send_due(
                 )
             }
         }
-        let attempt = outcome(mail, result, retry_first);
-        store.read(|db| db.record_mail(mail.id, &attempt))?;
+        if !matches!(result, Err(Failure::HeldBack(..))) {
+            attempted += 1;
+        }
+        let attempt = outcome(&mail, result, retry_first);
+        // Not recorded (the database is away): the lease ends and it is tried again, with the
+        // same Message-ID, so a copy can be told apart.
+        if let Err(err) = store.read(|db| db.record_mail(mail.id, &attempt)) {
+            tracing::error!(mail = mail.id, error = %err, "an email's attempt could not be recorded");
+        }
     }
-    Ok(due.len())
+    Ok(attempted)
 }

@@ -8,9 +8,9 @@ use earshot_shared::{Rating, RatingKind, SiteKey, Submission, WidgetSettings};
 
 pub use crate::clock::now_millis;
 use crate::model::{
-    AnswerRecord, AnswerSettings, Delivery, DeliveryState, DueDelivery, DueMail, NewReply,
-    OutgoingMail, OwnerNotifications, ReplyOutcome, Session, ThreadMessage, User, Webhook,
-    WebhookFormat,
+    AnswerRecord, AnswerSettings, Delivery, DeliveryState, DueDelivery, DueMail, LinkPurpose,
+    NewReply, OutgoingMail, OwnerNotifications, ReplyOutcome, Session, ThreadMessage, User,
+    Webhook, WebhookFormat,
 };
 
 /// After this long with nothing to write, the writer tidies up (on SQLite: a checkpoint that
@@ -779,17 +779,19 @@ pub trait Database: Send {
     ) -> Result<Vec<DueMail>, StoreError>;
     /// Records one attempt of an email (`status` is unused).
     fn record_mail(&mut self, id: i64, attempt: &DeliveryAttempt) -> Result<(), StoreError>;
-    /// Stores a link to a submission's conversation page, by its token's hash.
-    fn add_conversation_link(
+    /// Stores a link for a submission's visitor, by its token's hash (expired links go).
+    fn add_link(
         &mut self,
+        purpose: LinkPurpose,
         feedback_id: &str,
         token_hash: &str,
         now: i64,
         expires_at: i64,
     ) -> Result<(), StoreError>;
-    /// The submission a conversation link opens, unless the link expired by `now`.
-    fn conversation_by_link(
+    /// The submission a link opens for `purpose`, unless the link expired by `now`.
+    fn link_target(
         &mut self,
+        purpose: LinkPurpose,
         token_hash: &str,
         now: i64,
     ) -> Result<Option<String>, StoreError>;

@@ -21,8 +21,9 @@ pub const BATCH_ROWS: usize = 1_000;
 
 /// The tables, in an order where every row's references are copied before it: the name, the
 /// key the rows are read in, and the identity column a resumed copy goes on after.
-pub const TABLES: [(&str, &str, Option<&str>); 12] = [
+pub const TABLES: [(&str, &str, Option<&str>); 13] = [
     ("sites", "key", None),
+    ("unsubscribes", "site_key, email_hash", None),
     ("site_origins", "site_key, origin", None),
     ("users", "id", Some("id")),
     ("user_sites", "user_id, site_key", None),

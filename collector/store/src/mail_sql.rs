@@ -20,6 +20,20 @@ pub(crate) const EACH_OWNERS: &str = "SELECT users.id, users.email, users.all_si
      LEFT JOIN user_sites ON user_sites.user_id = users.id \
      WHERE users.notify_feedback = 'each'";
 
+/// Whether `?2` was acknowledged by site `?1` since `?3`: one acknowledgement a day per
+/// address, whatever strangers submit with it.
+pub(crate) const ACKNOWLEDGED_SINCE: &str = "SELECT 1 FROM outbox WHERE site_key = ?1 AND lower(recipient) = lower(?2) \
+       AND kind = 'acknowledgement' AND created_at >= ?3 LIMIT 1";
+
+/// Whether the visitor of feedback `?1` was told already that it was resolved.
+pub(crate) const RESOLUTION_SENT: &str =
+    "SELECT 1 FROM outbox WHERE feedback_id = ?1 AND kind = 'resolved' LIMIT 1";
+
+/// A digest covers up to this long before now: what was received just before may still be
+/// on its way into the database (a writer's batch, another replica), and the next digest
+/// starts where this one ends.
+pub(crate) const DIGEST_SETTLE_MS: i64 = 60_000;
+
 pub(crate) const UNSUBSCRIBED: &str =
     "SELECT 1 FROM unsubscribes WHERE site_key = ?1 AND email_hash = ?2";
 
@@ -45,7 +59,7 @@ pub(crate) const SET_OWNER_NOTIFICATIONS: &str =
 
 /// Owners with a digest: id, email, how often, until when the last one went.
 pub(crate) const DIGEST_OWNERS: &str = "SELECT id, email, notify_feedback, digest_until FROM users \
-     WHERE notify_feedback IN ('hourly', 'daily')";
+     WHERE notify_feedback IN ('hourly', 'daily') ORDER BY id";
 
 /// Moves an owner's digest on, unless another collector did first. Parameters: owner, the
 /// end seen, the new end.
@@ -62,7 +76,7 @@ pub(crate) const DUE_SOON: &str = "SELECT id, site_key FROM feedback \
      WHERE answer_by IS NOT NULL AND first_answer_at IS NULL AND reminded_at IS NULL \
        AND status <> 'resolved' AND NOT spam AND answer_by - CASE WHEN (answer_by - received_at) / 4 < ?2 THEN (answer_by - received_at) / 4 \
                           ELSE ?2 END <= ?1 \
-     ORDER BY answer_by LIMIT 100";
+     ORDER BY answer_by, id LIMIT 100";
 
 /// Marks a submission's owners as reminded, unless another collector did first.
 pub(crate) const MARK_REMINDED: &str =
@@ -72,7 +86,8 @@ pub(crate) const MARK_REMINDED: &str =
 pub(crate) const ANSWER_RECORDS: &str = "SELECT site_key, received_at, answer_by, first_answer_at, \
        (SELECT author_email FROM messages WHERE messages.feedback_id = feedback.id \
           AND messages.author = 'owner' ORDER BY messages.id LIMIT 1) \
-     FROM feedback WHERE answer_by IS NOT NULL AND NOT spam AND received_at >= ?1 AND received_at < ?2";
+     FROM feedback WHERE answer_by IS NOT NULL AND NOT spam AND received_at >= ?1 AND received_at < ?2 \
+       AND NOT (first_answer_at IS NULL AND status = 'resolved')";
 
 /// Sets a submission's status and note; the first change of status records the time of the
 /// first response. Parameters: id, status, note, now.
@@ -81,6 +96,16 @@ pub(crate) const TRIAGE: &str = "UPDATE feedback SET \
                                 ELSE first_response_at END, \
        status = ?2, note = ?3 \
      WHERE id = ?1";
+
+pub(crate) const DROP_EXPIRED_LINKS: &str = "DELETE FROM conversation_links WHERE expires_at <= ?1";
+
+/// Parameters: token hash, feedback, purpose, now, expiry.
+pub(crate) const ADD_LINK: &str = "INSERT INTO conversation_links (token_hash, feedback_id, purpose, created_at, expires_at) \
+     VALUES (?1, ?2, ?3, ?4, ?5)";
+
+/// Parameters: token hash, purpose, now.
+pub(crate) const LINK_TARGET: &str = "SELECT feedback_id FROM conversation_links \
+     WHERE token_hash = ?1 AND purpose = ?2 AND expires_at > ?3";
 
 /// The same statement for PostgreSQL: `?N` becomes `$N`.
 pub(crate) fn dollar_numbered(sql: &str) -> String {

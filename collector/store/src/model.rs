@@ -261,6 +261,24 @@ pub struct DueMail {
     pub attempts: u32,
 }
 
+/// What a link in a visitor's email opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LinkPurpose {
+    /// Their conversation page: read the thread and answer.
+    Conversation,
+    /// Only unsubscribing (the `List-Unsubscribe` link, which mail providers may follow).
+    Unsubscribe,
+}
+
+impl LinkPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Conversation => "conversation",
+            Self::Unsubscribe => "unsubscribe",
+        }
+    }
+}
+
 /// What a site tells its visitors and promises them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnswerSettings {

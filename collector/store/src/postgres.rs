@@ -27,9 +27,9 @@ use crate::contract::{
 };
 use crate::mail_sql::{self, dollar_numbered as pg};
 use crate::model::{
-    AnswerRecord, AnswerSettings, Author, Delivery, DeliveryState, DueDelivery, DueMail, MailKind,
-    NewReply, NotifyFeedback, OutgoingMail, OwnerNotifications, ReplyOutcome, Session,
-    ThreadMessage, User, Webhook, WebhookFormat,
+    AnswerRecord, AnswerSettings, Author, Delivery, DeliveryState, DueDelivery, DueMail,
+    LinkPurpose, MailKind, NewReply, NotifyFeedback, OutgoingMail, OwnerNotifications,
+    ReplyOutcome, Session, ThreadMessage, User, Webhook, WebhookFormat,
 };
 
 /// Connections each collector keeps for reads and edits (the writer has its own). Two
@@ -199,6 +199,10 @@ WITH batch AS (
            new.email, new.received_at, new.received_at, new.received_at
     FROM new JOIN sites ON sites.key = new.site_key
     WHERE sites.acknowledge AND NOT new.spam AND coalesce(new.email, '') <> ''
+      AND NOT EXISTS (SELECT 1 FROM outbox
+                      WHERE outbox.site_key = new.site_key AND outbox.kind = 'acknowledgement'
+                        AND lower(outbox.recipient) = lower(new.email)
+                        AND outbox.created_at >= new.received_at - 86400000)
       AND NOT EXISTS (SELECT 1 FROM unsubscribes
                       WHERE unsubscribes.site_key = new.site_key
                         AND unsubscribes.email_hash =
@@ -969,7 +973,11 @@ impl Database for PgConn {
                     .query_one(&pg(mail_sql::SITE_ANSWERS), &[&site])
                     .await?
                     .try_get(2)?;
-                if notify && !unsubscribed(&tx, &site, &email).await? {
+                let told = tx
+                    .query_opt(&pg(mail_sql::RESOLUTION_SENT), &[&id])
+                    .await?
+                    .is_some();
+                if notify && !told && !unsubscribed(&tx, &site, &email).await? {
                     insert_mail(
                         &tx,
                         MailKind::Resolved,
@@ -1324,6 +1332,7 @@ impl Database for PgConn {
     }
 
     fn queue_digests(&mut self, now: i64) -> Result<u64, StoreError> {
+        let now = now - mail_sql::DIGEST_SETTLE_MS;
         wait(async {
             let tx = self.client.transaction().await?;
             let owners = tx.query(mail_sql::DIGEST_OWNERS, &[]).await?;
@@ -1711,8 +1720,9 @@ impl Database for PgConn {
         Ok(())
     }
 
-    fn add_conversation_link(
+    fn add_link(
         &mut self,
+        purpose: LinkPurpose,
         feedback_id: &str,
         token_hash: &str,
         now: i64,
@@ -1720,15 +1730,17 @@ impl Database for PgConn {
     ) -> Result<(), StoreError> {
         wait(async {
             let tx = self.client.transaction().await?;
+            tx.execute(&pg(mail_sql::DROP_EXPIRED_LINKS), &[&now])
+                .await?;
             tx.execute(
-                "DELETE FROM conversation_links WHERE expires_at <= $1",
-                &[&now],
-            )
-            .await?;
-            tx.execute(
-                "INSERT INTO conversation_links (token_hash, feedback_id, created_at, expires_at)
-                 VALUES ($1, $2, $3, $4)",
-                &[&token_hash, &feedback_id, &now, &expires_at],
+                &pg(mail_sql::ADD_LINK),
+                &[
+                    &token_hash,
+                    &feedback_id,
+                    &purpose.as_str(),
+                    &now,
+                    &expires_at,
+                ],
             )
             .await?;
             tx.commit().await?;
@@ -1736,14 +1748,15 @@ impl Database for PgConn {
         })
     }
 
-    fn conversation_by_link(
+    fn link_target(
         &mut self,
+        purpose: LinkPurpose,
         token_hash: &str,
         now: i64,
     ) -> Result<Option<String>, StoreError> {
         Ok(wait(self.client.query_opt(
-            "SELECT feedback_id FROM conversation_links WHERE token_hash = $1 AND expires_at > $2",
-            &[&token_hash, &now],
+            &pg(mail_sql::LINK_TARGET),
+            &[&token_hash, &purpose.as_str(), &now],
         ))?
         .map(|row| row.try_get(0))
         .transpose()?)

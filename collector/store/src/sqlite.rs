@@ -16,9 +16,9 @@ use crate::contract::{
 };
 use crate::mail_sql;
 use crate::model::{
-    AnswerRecord, AnswerSettings, Author, Delivery, DeliveryState, DueDelivery, DueMail, MailKind,
-    NewReply, NotifyFeedback, OutgoingMail, OwnerNotifications, ReplyOutcome, Session,
-    ThreadMessage, User, Webhook, WebhookFormat,
+    AnswerRecord, AnswerSettings, Author, Delivery, DeliveryState, DueDelivery, DueMail,
+    LinkPurpose, MailKind, NewReply, NotifyFeedback, OutgoingMail, OwnerNotifications,
+    ReplyOutcome, Session, ThreadMessage, User, Webhook, WebhookFormat,
 };
 
 /// How long a connection waits for a lock held by another process (e.g. the CLI) before failing.
@@ -488,6 +488,18 @@ impl Database for Connection {
                             if let Some(email) = email
                                 && acknowledge
                                 && !unsubscribed(&tx, s.site.as_str(), email)?
+                                && tx
+                                    .prepare_cached(mail_sql::ACKNOWLEDGED_SINCE)?
+                                    .query_row(
+                                        params![
+                                            s.site.as_str(),
+                                            email,
+                                            job.received_at - 86_400_000
+                                        ],
+                                        |_| Ok(()),
+                                    )
+                                    .optional()?
+                                    .is_none()
                             {
                                 queue(&mut mail, MailKind::Acknowledgement, None, email)?;
                             }
@@ -821,7 +833,11 @@ impl Database for Connection {
                 tx.query_row(mail_sql::SITE_ANSWERS, [&site], |row| {
                     Ok((row.get(0)?, row.get(1)?, row.get(2)?))
                 })?;
-            if notify_resolved && !unsubscribed(&tx, &site, &email)? {
+            let told = tx
+                .query_row(mail_sql::RESOLUTION_SENT, [id], |_| Ok(()))
+                .optional()?
+                .is_some();
+            if notify_resolved && !told && !unsubscribed(&tx, &site, &email)? {
                 tx.execute(
                     mail_sql::INSERT_MAIL,
                     params![
@@ -1169,6 +1185,7 @@ impl Database for Connection {
     }
 
     fn queue_digests(&mut self, now: i64) -> Result<u64, StoreError> {
+        let now = now - mail_sql::DIGEST_SETTLE_MS;
         let tx = self.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let owners = tx
             .prepare_cached(mail_sql::DIGEST_OWNERS)?
@@ -1531,37 +1548,33 @@ impl Database for Connection {
         Ok(())
     }
 
-    fn add_conversation_link(
+    fn add_link(
         &mut self,
+        purpose: LinkPurpose,
         feedback_id: &str,
         token_hash: &str,
         now: i64,
         expires_at: i64,
     ) -> Result<(), StoreError> {
         let tx = self.transaction()?;
+        tx.execute(mail_sql::DROP_EXPIRED_LINKS, [now])?;
         tx.execute(
-            "DELETE FROM conversation_links WHERE expires_at <= ?1",
-            [now],
-        )?;
-        tx.execute(
-            "INSERT INTO conversation_links (token_hash, feedback_id, created_at, expires_at)
-             VALUES (?1, ?2, ?3, ?4)",
-            params![token_hash, feedback_id, now, expires_at],
+            mail_sql::ADD_LINK,
+            params![token_hash, feedback_id, purpose.as_str(), now, expires_at],
         )?;
         tx.commit()?;
         Ok(())
     }
 
-    fn conversation_by_link(
+    fn link_target(
         &mut self,
+        purpose: LinkPurpose,
         token_hash: &str,
         now: i64,
     ) -> Result<Option<String>, StoreError> {
         Ok(self
-            .prepare_cached(
-                "SELECT feedback_id FROM conversation_links WHERE token_hash = ?1 AND expires_at > ?2",
-            )?
-            .query_row(params![token_hash, now], |row| row.get(0))
+            .prepare_cached(mail_sql::LINK_TARGET)?
+            .query_row(params![token_hash, purpose.as_str(), now], |row| row.get(0))
             .optional()?)
     }
 }

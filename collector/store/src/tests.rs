@@ -732,6 +732,16 @@ fn both_engines_have_the_same_tables_and_columns() {
         sqlite_columns.extend(columns.into_iter().map(|column| (table.clone(), column)));
     }
     assert!(sqlite_columns.len() > 40, "{sqlite_columns:?}");
+    // `earshot copy` moves every table (a table it forgot would be lost in the move).
+    let tables: BTreeSet<&str> = sqlite_columns
+        .iter()
+        .map(|(table, _)| table.as_str())
+        .collect();
+    let copied: BTreeSet<&str> = crate::copy::TABLES
+        .iter()
+        .map(|(table, _, _)| *table)
+        .collect();
+    assert_eq!(tables, copied, "every table is in copy::TABLES");
 
     for database in databases() {
         let Location::Postgres(url) = &database.location else {
@@ -973,21 +983,51 @@ async fn erasure_takes_conversations_and_email_along() {
                     body: "hello".into(),
                     now: 1_000,
                 })?;
-                db.add_conversation_link(&id.to_string(), "hash", 1_000, 10_000)
+                db.add_link(
+                    crate::model::LinkPurpose::Conversation,
+                    &id.to_string(),
+                    "hash",
+                    1_000,
+                    10_000,
+                )
             })
             .unwrap();
         assert_eq!(
             store
-                .read(|db| db.conversation_by_link("hash", 9_999))
+                .read(|db| db.link_target(crate::model::LinkPurpose::Conversation, "hash", 9_999))
                 .unwrap(),
             Some(id.to_string())
         );
         assert_eq!(
             store
-                .read(|db| db.conversation_by_link("hash", 10_000))
+                .read(|db| db.link_target(crate::model::LinkPurpose::Conversation, "hash", 10_000))
                 .unwrap(),
             None,
             "expired"
+        );
+        // A link made to unsubscribe opens nothing else.
+        store
+            .read(|db| {
+                db.add_link(
+                    crate::model::LinkPurpose::Unsubscribe,
+                    &id.to_string(),
+                    "stop",
+                    1_000,
+                    10_000,
+                )
+            })
+            .unwrap();
+        assert_eq!(
+            store
+                .read(|db| db.link_target(crate::model::LinkPurpose::Conversation, "stop", 5_000))
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            store
+                .read(|db| db.link_target(crate::model::LinkPurpose::Unsubscribe, "stop", 5_000))
+                .unwrap(),
+            Some(id.to_string())
         );
         let erased = store
             .read(|db| db.erase_email("visitor@example.com", &["demo".to_owned()]))
@@ -1008,7 +1048,7 @@ async fn erasure_takes_conversations_and_email_along() {
         assert_eq!(store.read(|db| db.pending_mail()).unwrap(), 0);
         assert_eq!(
             store
-                .read(|db| db.conversation_by_link("hash", 5_000))
+                .read(|db| db.link_target(crate::model::LinkPurpose::Conversation, "hash", 5_000))
                 .unwrap(),
             None
         );
@@ -1327,7 +1367,14 @@ async fn digests_cover_each_period_once() {
             })
             .unwrap();
         let hour = 3_600_000;
-        assert_eq!(store.read(|db| db.queue_digests(10 * hour)).unwrap(), 0);
+        // A digest ends this long before the time it is made.
+        let settle = crate::mail_sql::DIGEST_SETTLE_MS;
+        assert_eq!(
+            store
+                .read(|db| db.queue_digests(10 * hour + settle))
+                .unwrap(),
+            0
+        );
         store
             .submit(submission("demo", Uuid::new_v4()), 10 * hour + 5)
             .await
@@ -1337,13 +1384,22 @@ async fn digests_cover_each_period_once() {
             .await
             .unwrap();
         assert_eq!(
-            store.read(|db| db.queue_digests(10 * hour + 10)).unwrap(),
+            store
+                .read(|db| db.queue_digests(10 * hour + 10 + settle))
+                .unwrap(),
             0,
             "too soon"
         );
-        assert_eq!(store.read(|db| db.queue_digests(11 * hour)).unwrap(), 1);
         assert_eq!(
-            store.read(|db| db.queue_digests(11 * hour + 1)).unwrap(),
+            store
+                .read(|db| db.queue_digests(11 * hour + settle))
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            store
+                .read(|db| db.queue_digests(11 * hour + 1 + settle))
+                .unwrap(),
             0,
             "once"
         );
@@ -1357,7 +1413,9 @@ async fn digests_cover_each_period_once() {
             .unwrap();
         assert_eq!((count, rows.len()), (2, 1));
         assert_eq!(
-            store.read(|db| db.queue_digests(12 * hour)).unwrap(),
+            store
+                .read(|db| db.queue_digests(12 * hour + settle))
+                .unwrap(),
             0,
             "nothing new"
         );

@@ -169,6 +169,27 @@ impl SmtpSink {
         messages_in(self.dir.path())
     }
 
+    /// How many messages the server took for `recipient`, whether or not they parse: what
+    /// "once" is counted on.
+    pub fn raw_count(&self, recipient: &str) -> usize {
+        let wanted = format!("X-Rcpt-Args: <{recipient}>");
+        std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .filter_map(|entry| std::fs::read(entry.ok()?.path()).ok())
+            .filter(|raw| {
+                String::from_utf8_lossy(raw)
+                    .lines()
+                    .take_while(|line| !line.is_empty())
+                    .any(|line| line.trim() == wanted)
+            })
+            .count()
+    }
+
+    /// Messages received in all, whether or not they parse.
+    pub fn files(&self) -> usize {
+        std::fs::read_dir(self.dir.path()).unwrap().count()
+    }
+
     /// Waits until a message matching `wanted` arrived, and returns it.
     pub fn wait_for(&self, what: &str, wanted: impl Fn(&Mail) -> bool) -> Mail {
         super::eventually(what, Duration::from_secs(30), || {
@@ -196,9 +217,19 @@ impl Drop for SmtpSink {
     }
 }
 
-/// A relay between the collector and the SMTP server that, once armed, kills the server the
-/// moment the collector starts sending a message's content (`DATA`), and drops the
-/// connection: the server stopped mid-send, before it could accept the message.
+/// Where a [`Cutter`] kills the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    /// When the collector starts sending a message's content (`DATA`): the server never had
+    /// the message.
+    AtData,
+    /// Once the server has taken the whole message, before its `250` reaches the collector:
+    /// the server has it, the collector cannot know.
+    BeforeAnswer,
+}
+
+/// A relay between the collector and the SMTP server that, once, kills the server mid-send
+/// and drops the connection.
 pub struct Cutter {
     pub port: u16,
     cut: Arc<AtomicBool>,
@@ -208,6 +239,10 @@ pub struct Cutter {
 
 impl Cutter {
     pub fn start(sink: Arc<Mutex<SmtpSink>>) -> Self {
+        Self::start_at(sink, Cut::AtData)
+    }
+
+    pub fn start_at(sink: Arc<Mutex<SmtpSink>>, at: Cut) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let cut = Arc::new(AtomicBool::new(false));
@@ -227,7 +262,7 @@ impl Cutter {
                     continue;
                 };
                 let (sink, cut, armed) = (sink.clone(), cut_flag.clone(), armed_flag.clone());
-                std::thread::spawn(move || relay(client, server, sink, cut, armed));
+                std::thread::spawn(move || relay(client, server, sink, cut, armed, at));
             }
         });
         Self {
@@ -262,16 +297,32 @@ fn relay(
     sink: Arc<Mutex<SmtpSink>>,
     cut: Arc<AtomicBool>,
     armed: Arc<AtomicBool>,
+    at: Cut,
 ) {
-    // Server to client, as it comes.
+    // Server to client, as it comes, unless muted: the answer that must not arrive is
+    // swallowed, and noted.
+    let mute = Arc::new(AtomicBool::new(false));
+    let answered = Arc::new(AtomicBool::new(false));
     {
         let (mut from, mut to) = (server.try_clone().unwrap(), client.try_clone().unwrap());
+        let (mute, answered) = (mute.clone(), answered.clone());
         std::thread::spawn(move || {
-            let _ = std::io::copy(&mut from, &mut to);
+            let mut buffer = [0u8; 4096];
+            loop {
+                match from.read(&mut buffer) {
+                    Ok(0) | Err(_) => break,
+                    Ok(read) if !mute.load(Ordering::SeqCst) => {
+                        if to.write_all(&buffer[..read]).is_err() {
+                            break;
+                        }
+                    }
+                    Ok(_) => answered.store(true, Ordering::SeqCst),
+                }
+            }
             let _ = to.shutdown(Shutdown::Both);
         });
     }
-    // Client to server, watching for DATA.
+    // Client to server, watching for DATA or the message's end.
     let mut seen = Vec::new();
     let mut buffer = [0u8; 4096];
     loop {
@@ -280,15 +331,34 @@ fn relay(
             Ok(read) => read,
         };
         seen.extend_from_slice(&buffer[..read]);
-        let at_data = seen
-            .windows(6)
-            .any(|window| window.eq_ignore_ascii_case(b"DATA\r\n"));
-        if at_data && armed.swap(false, Ordering::SeqCst) {
-            sink.lock().unwrap().stop();
-            cut.store(true, Ordering::SeqCst);
-            let _ = client.shutdown(Shutdown::Both);
-            let _ = server.shutdown(Shutdown::Both);
-            return;
+        let contains = |needle: &[u8]| {
+            seen.windows(needle.len())
+                .any(|window| window.eq_ignore_ascii_case(needle))
+        };
+        match at {
+            Cut::AtData if contains(b"DATA\r\n") && armed.swap(false, Ordering::SeqCst) => {
+                sink.lock().unwrap().stop();
+                cut.store(true, Ordering::SeqCst);
+                let _ = client.shutdown(Shutdown::Both);
+                let _ = server.shutdown(Shutdown::Both);
+                return;
+            }
+            Cut::BeforeAnswer if contains(b"\r\n.\r\n") && armed.swap(false, Ordering::SeqCst) => {
+                mute.store(true, Ordering::SeqCst);
+                let _ = server.write_all(&buffer[..read]);
+                // Once the server has answered (swallowed above), it has the message; it
+                // dies before the answer reaches the collector.
+                let deadline = Instant::now() + Duration::from_secs(10);
+                while !answered.load(Ordering::SeqCst) && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                sink.lock().unwrap().stop();
+                cut.store(true, Ordering::SeqCst);
+                let _ = client.shutdown(Shutdown::Both);
+                let _ = server.shutdown(Shutdown::Both);
+                return;
+            }
+            _ => {}
         }
         if server.write_all(&buffer[..read]).is_err() {
             break;

@@ -30,9 +30,11 @@ CREATE TABLE messages (
     created_at    BIGINT NOT NULL
 );
 CREATE INDEX messages_by_feedback ON messages (feedback_id, id);
+-- A link opens a conversation ('conversation') or only unsubscribes ('unsubscribe').
 CREATE TABLE conversation_links (
     token_hash   TEXT PRIMARY KEY,
     feedback_id  TEXT NOT NULL REFERENCES feedback(id) ON DELETE CASCADE,
+    purpose      TEXT NOT NULL DEFAULT 'conversation',
     created_at   BIGINT NOT NULL,
     expires_at   BIGINT NOT NULL
 );
@@ -63,3 +65,4 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_due ON outbox (state, next_attempt_at);
 CREATE INDEX outbox_by_feedback ON outbox (feedback_id);
+CREATE INDEX outbox_by_recipient ON outbox (site_key, lower(recipient));
