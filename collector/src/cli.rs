@@ -192,6 +192,11 @@ pub struct ServeArgs {
     #[arg(long, env = "EARSHOT_MAIL_FROM")]
     pub mail_from: Option<String>,
 
+    /// Seconds between retention passes (each site's feedback older than it keeps is
+    /// deleted; also once at start).
+    #[arg(long, env = "EARSHOT_RETENTION_INTERVAL_SECS", default_value_t = crate::workers::RETENTION_EVERY.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    pub retention_interval_secs: u64,
+
     /// Seconds before an email the SMTP server did not take is tried again; the wait
     /// doubles each time, for ten attempts.
     #[arg(long, env = "EARSHOT_MAIL_RETRY_SECS", default_value_t = crate::mail::RETRY_FIRST_SECS, value_parser = clap::value_parser!(u64).range(1..))]
@@ -214,7 +219,8 @@ pub enum SiteCommand {
     },
     /// List the sites, their origins and how much feedback each holds.
     List,
-    /// Delete a site's feedback once it is older than some days (applied hourly by serve).
+    /// Delete a site's feedback once it is older than some days (at once, then by serve at
+    /// every --retention-interval-secs, hourly by default).
     Retention {
         /// The site's key.
         key: String,

@@ -140,6 +140,7 @@ fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
             webhook_retry: Duration::from_secs(args.webhook_retry_secs.max(1)),
             webhook_reach,
             mail_retry: Duration::from_secs(args.mail_retry_secs),
+            retention_every: Duration::from_secs(args.retention_interval_secs),
         },
     )?;
     let mut server = HttpServer::new(move || app::build_app(state.clone()))

@@ -399,6 +399,33 @@ mod tests {
         assert_eq!(backoff(first, 3), Duration::from_secs(80));
     }
 
+    /// A failure is retried after 10 s, 20 s, 40 s…; the eighth attempt is the last; a 2xx
+    /// is delivered; a non-2xx is recorded with its status, a transport error with its text.
+    #[test]
+    fn attempts_double_their_wait_and_stop_after_eight() {
+        let first = Duration::from_secs(10);
+        let failed = attempt(1, Ok(500), first);
+        assert_eq!(failed.state, DeliveryState::Pending);
+        assert_eq!((failed.status, failed.error.as_deref()), (Some(500), None));
+        assert_eq!(failed.next_attempt_at - failed.now, 10_000);
+        let third = attempt(3, Err("timed out".into()), first);
+        assert_eq!(third.next_attempt_at - third.now, 40_000, "10, 20, 40 s");
+        assert_eq!(third.error.as_deref(), Some("timed out"));
+        assert_eq!(
+            attempt(MAX_ATTEMPTS - 1, Ok(503), first).state,
+            DeliveryState::Pending
+        );
+        assert_eq!(
+            attempt(MAX_ATTEMPTS, Ok(503), first).state,
+            DeliveryState::Failed,
+            "the eighth failure is the last"
+        );
+        let delivered = attempt(2, Ok(204), first);
+        assert_eq!(delivered.state, DeliveryState::Delivered);
+        assert_eq!(MAX_ATTEMPTS, 8);
+        assert_eq!(TIMEOUT, Duration::from_secs(10), "as the README says");
+    }
+
     #[test]
     fn urls_must_be_http() {
         assert!(validate_url("https://hooks.slack.com/services/T/B/X").is_ok());

@@ -25,7 +25,7 @@ use crate::mail;
 use crate::state::AppState;
 use crate::webhooks::{self, Reach};
 
-/// How often retention runs.
+/// How often retention runs unless told otherwise.
 pub const RETENTION_EVERY: Duration = Duration::from_secs(60 * 60);
 /// How often idle rate-limit and sign-in entries are forgotten.
 pub const FORGET_EVERY: Duration = Duration::from_secs(60);
@@ -48,6 +48,8 @@ pub struct WorkerSettings {
     pub webhook_reach: Reach,
     /// The first retry's delay for an email the SMTP server did not take (it doubles after).
     pub mail_retry: Duration,
+    /// How often retention runs (`--retention-interval-secs`, default [`RETENTION_EVERY`]).
+    pub retention_every: Duration,
 }
 
 /// The running workers; [`Workers::stop`] ends them.
@@ -149,7 +151,7 @@ impl Workers {
         workers.spawn("earshot-retention", move |stop| {
             loop {
                 sweep(&store);
-                if !stop.pause(RETENTION_EVERY) {
+                if !stop.pause(settings.retention_every) {
                     break;
                 }
             }

@@ -801,6 +801,14 @@ fn sites_tokens_webhooks_retention_and_erasure_from_the_dashboard() {
             .collect();
         assert_eq!(mac, expected, "the signature checks out with the secret");
         assert_eq!(calls[0].1, calls[1].1, "the retry sends the same body");
+        assert_eq!(header(headers, "earshot-event"), "feedback.created");
+        let delivery = header(headers, "earshot-delivery");
+        assert!(delivery.parse::<u64>().is_ok(), "{delivery}");
+        assert_eq!(
+            header(&calls[0].0, "earshot-delivery"),
+            delivery,
+            "a retry is the same delivery"
+        );
         common::eventually(
             "the delivery log shows it delivered",
             Duration::from_secs(30),
