@@ -514,3 +514,98 @@ async fn the_wasm_is_fetched_only_after_the_page_has_loaded() {
     browser.open_panel().await;
     browser.close().await;
 }
+
+/// Calls a page makes before the loader has even run (the queue the README shows) are
+/// replayed in order; `setUser(null)` forgets the user, in the form and in what is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_queued_before_the_loader_are_replayed_and_a_null_user_is_forgotten() {
+    let Some(browser) = browser::start().await else {
+        return;
+    };
+    let port = free_port();
+    let collector = Collector::start(&[&format!("http://localhost:{port}")]);
+    let shop = HostSite::start_with(
+        port,
+        &collector.origin(),
+        HostOptions {
+            head_html: r#"<script>
+window.earshot = window.earshot || { q: [] };
+["open", "close", "setUser", "setMetadata"].forEach(function (m) {
+  earshot[m] = earshot[m] || function () { earshot.q.push([m, arguments]); };
+});
+earshot.setUser({ id: "queued-7", email: "queued@example.com" });
+earshot.setMetadata({ source: "queue" });
+earshot.open();
+</script>"#
+                .into(),
+            ..HostOptions::default()
+        },
+    );
+    browser.client.goto(&shop.url()).await.unwrap();
+    // The queued open opens the dialog by itself, with the queued user's address.
+    let widget = browser.widget().await;
+    displayed(&widget, "[role=dialog]").await;
+    let email = displayed(&widget, "#earshot-email").await;
+    assert_eq!(
+        email.prop("value").await.unwrap().as_deref(),
+        Some("queued@example.com")
+    );
+    browser.press(&[Key::Space, Key::Right]).await;
+    assert_eq!(
+        browser.leave_feedback_in_open_panel("Queued first").await,
+        "Thank you!"
+    );
+
+    // Forgotten: the next form offers no address and the next submission names no user.
+    browser
+        .client
+        .execute(
+            "earshot.close(); earshot.setUser(null); earshot.open();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let widget = browser.widget().await;
+    wait_for(
+        &browser,
+        "const root = document.querySelector('earshot-widget').shadowRoot;
+         const field = root.querySelector('#earshot-email');
+         return !!field && field.value === '';",
+        "an empty email field",
+    )
+    .await;
+    displayed(&widget, "[role=dialog]").await;
+    // Three stars, as a click would choose them (the focus is wherever the page left it).
+    browser
+        .client
+        .execute(
+            "document.querySelector('earshot-widget').shadowRoot
+               .querySelectorAll('input[type=radio]')[2].click();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        browser
+            .leave_feedback_in_open_panel("After forgetting")
+            .await,
+        "Thank you!"
+    );
+
+    let rows = export_rows(&collector);
+    assert_eq!(rows.len(), 2);
+    let first = rows
+        .iter()
+        .find(|row| cell(row, "comment") == "Queued first")
+        .unwrap();
+    assert_eq!(cell(first, "user_id"), "queued-7");
+    assert_eq!(cell(first, "email"), "queued@example.com");
+    assert_eq!(cell(first, "metadata"), r#"{"source":"queue"}"#);
+    let second = rows
+        .iter()
+        .find(|row| cell(row, "comment") == "After forgetting")
+        .unwrap();
+    assert_eq!(cell(second, "user_id"), "");
+    assert_eq!(cell(second, "email"), "");
+    browser.close().await;
+}
