@@ -14,6 +14,7 @@ pub mod error;
 pub mod export;
 pub mod files;
 pub mod first_run;
+pub mod headers;
 pub mod ingest;
 pub mod logins;
 pub mod mail;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use common::browser::{self, Browser};
 use common::collector::{Collector, Engine, feedback_body, http};
 use common::eventually;
-use common::mail::{Cutter, Mail, SmtpSink};
+use common::mail::{Cut, Cutter, Mail, SmtpSink};
 use common::owner::OwnerSession;
 use fantoccini::Locator;
 
@@ -250,33 +250,7 @@ fn an_smtp_server_stopped_mid_send_gets_each_email_once() {
     };
     let sink = Arc::new(Mutex::new(sink));
     for engine in Engine::all() {
-        let cutter = Cutter::start(sink.clone());
-        let collector = start(&engine, &cutter.url());
-        let owner = OwnerSession::sign_in(&collector, OWNER, PASSWORD);
-        let visitor = format!("cut.{}@example.com", engine.name());
-        let id = feedback_with_email(&collector, "Where is my order?", &visitor, "en");
-        let (status, location) = owner.reply(&id, "It left this morning.");
-        assert_eq!(status, 303, "{location}");
-
-        eventually(
-            "the server killed mid-send",
-            Duration::from_secs(20),
-            || cutter.has_cut().then_some(()),
-        );
-        let page = format!("/admin/feedback/{id}");
-        eventually(
-            "the failed attempt recorded",
-            Duration::from_secs(20),
-            || {
-                let (_, html) = owner.get(&page);
-                html.contains("Retrying").then_some(())
-            },
-        );
-        sink.lock().unwrap().restart();
-        eventually("the reply sent", Duration::from_secs(30), || {
-            let (_, html) = owner.get(&page);
-            html.contains("mail-sent").then_some(())
-        });
+        let visitor = reply_through_a_cut(&sink, &engine, Cut::AtData, "cut");
         // Recorded as sent: the worker will never pick it up again. The server holds it once
         // (counted on the files it wrote, whether or not they parse).
         assert_eq!(
@@ -286,6 +260,44 @@ fn an_smtp_server_stopped_mid_send_gets_each_email_once() {
             engine.name()
         );
     }
+}
+
+/// Replies to a visitor through a relay that kills the SMTP server at `cut`, waits until the
+/// failed attempt is recorded, brings the server back, and waits until the reply is recorded
+/// as sent. Returns the visitor's address.
+fn reply_through_a_cut(
+    sink: &Arc<Mutex<SmtpSink>>,
+    engine: &Engine,
+    cut: Cut,
+    name: &str,
+) -> String {
+    let cutter = Cutter::start_at(sink.clone(), cut);
+    let collector = start(engine, &cutter.url());
+    let owner = OwnerSession::sign_in(&collector, OWNER, PASSWORD);
+    let visitor = format!("{name}.{}@example.com", engine.name());
+    let id = feedback_with_email(&collector, "Where is my order?", &visitor, "en");
+    let (status, location) = owner.reply(&id, "It left this morning.");
+    assert_eq!(status, 303, "{location}");
+    eventually(
+        "the server killed mid-send",
+        Duration::from_secs(20),
+        || cutter.has_cut().then_some(()),
+    );
+    let page = format!("/admin/feedback/{id}");
+    eventually(
+        "the failed attempt recorded",
+        Duration::from_secs(20),
+        || {
+            let (_, html) = owner.get(&page);
+            html.contains("Retrying").then_some(())
+        },
+    );
+    sink.lock().unwrap().restart();
+    eventually("the reply sent", Duration::from_secs(30), || {
+        let (_, html) = owner.get(&page);
+        html.contains("mail-sent").then_some(())
+    });
+    visitor
 }
 
 /// Two collectors share one PostgreSQL database and its outbox: every reply is sent once.
@@ -698,37 +710,12 @@ fn answers_on_a_conversation_page_are_rate_limited() {
 /// once the answer comes, and never sent after that.
 #[test]
 fn a_message_the_server_took_without_answering_is_sent_again_with_the_same_message_id() {
-    use common::mail::Cut;
     let Some(sink) = SmtpSink::start() else {
         return;
     };
     let sink = Arc::new(Mutex::new(sink));
     for engine in Engine::all() {
-        let cutter = Cutter::start_at(sink.clone(), Cut::BeforeAnswer);
-        let collector = start(&engine, &cutter.url());
-        let owner = OwnerSession::sign_in(&collector, OWNER, PASSWORD);
-        let visitor = format!("unanswered.{}@example.com", engine.name());
-        let id = feedback_with_email(&collector, "Is it in stock?", &visitor, "en");
-        assert_eq!(owner.reply(&id, "Yes, 12 left.").0, 303);
-        eventually(
-            "the server killed before answering",
-            Duration::from_secs(20),
-            || cutter.has_cut().then_some(()),
-        );
-        let page = format!("/admin/feedback/{id}");
-        eventually(
-            "the failed attempt recorded",
-            Duration::from_secs(20),
-            || {
-                let (_, html) = owner.get(&page);
-                html.contains("Retrying").then_some(())
-            },
-        );
-        sink.lock().unwrap().restart();
-        eventually("the reply sent", Duration::from_secs(30), || {
-            let (_, html) = owner.get(&page);
-            html.contains("mail-sent").then_some(())
-        });
+        let visitor = reply_through_a_cut(&sink, &engine, Cut::BeforeAnswer, "unanswered");
         let sink = sink.lock().unwrap();
         assert_eq!(sink.raw_count(&visitor), 2, "{}", engine.name());
         let ids: std::collections::BTreeSet<String> = sink

@@ -206,13 +206,19 @@ pub fn run(args: &BenchArgs) -> Result {
 fn bench_mail(args: &BenchArgs) -> Result<serde_json::Value> {
     tools::ensure_smtp_sink()?;
     step("Timing email: new feedback to the owner's notice, a reply to the visitor's email");
+    ignored_bench("mail_speed", args)
+}
+
+/// Runs a benchmark kept among the end-to-end tests (ignored by the test run) against the
+/// release binary, and reads the figures it prints on its `EARSHOT_BENCH` line.
+fn ignored_bench(test: &str, args: &BenchArgs) -> Result<serde_json::Value> {
     let out = cargo()
         .args([
             "test",
             "--package",
             "earshot-e2e",
             "--test",
-            "mail_speed",
+            test,
             "--",
             "--ignored",
             "--nocapture",
@@ -223,13 +229,13 @@ fn bench_mail(args: &BenchArgs) -> Result<serde_json::Value> {
         .env("EARSHOT_E2E_REQUIRED", "1")
         .stderr(Stdio::inherit())
         .output()
-        .map_err(|err| format!("running the email benchmark: {err}"))?;
+        .map_err(|err| format!("running {test}: {err}"))?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     stdout
         .lines()
         .find_map(|line| line.strip_prefix("EARSHOT_BENCH "))
         .and_then(|json| serde_json::from_str(json).ok())
-        .ok_or_else(|| format!("the email benchmark printed no result:\n{stdout}"))
+        .ok_or_else(|| format!("{test} printed no result:\n{stdout}"))
 }
 
 fn print_mail(mail: &serde_json::Value) {
@@ -307,29 +313,7 @@ fn bench_widget(args: &BenchArgs) -> Result<serde_json::Value> {
         "earshot",
     ]))?;
     step("Timing the widget in Chromium (fresh browser each round)");
-    let out = cargo()
-        .args([
-            "test",
-            "--package",
-            "earshot-e2e",
-            "--test",
-            "widget_speed",
-            "--",
-            "--ignored",
-            "--nocapture",
-        ])
-        .env("EARSHOT_BIN", root().join("target/release/earshot"))
-        .env("EARSHOT_BENCH_ROUNDS", (args.rounds * 2 + 1).to_string())
-        .env("EARSHOT_E2E_REQUIRED", "1")
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|err| format!("running the widget benchmark: {err}"))?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let timings: serde_json::Value = stdout
-        .lines()
-        .find_map(|line| line.strip_prefix("EARSHOT_BENCH "))
-        .and_then(|json| serde_json::from_str(json).ok())
-        .ok_or_else(|| format!("the widget benchmark printed no result:\n{stdout}"))?;
+    let timings = ignored_bench("widget_speed", args)?;
     Ok(serde_json::json!({
         "sizes_bytes": {
             "loader_gzip": sizes.loader_gzip,

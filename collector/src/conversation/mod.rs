@@ -45,16 +45,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// What every conversation page is answered with: nothing but its own stylesheet and form,
-/// never framed, never cached, never indexed.
+/// never framed, never cached, never indexed, no referrer (the token is in the address).
 fn page_headers() -> DefaultHeaders {
-    DefaultHeaders::new()
-        .add((header::CONTENT_SECURITY_POLICY, CSP))
-        .add((header::X_FRAME_OPTIONS, "DENY"))
-        // The token is in the address: no other site may see it.
-        .add((header::REFERRER_POLICY, "no-referrer"))
-        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .add((header::CACHE_CONTROL, "no-store"))
-        .add(("X-Robots-Tag", "noindex"))
+    crate::headers::locked_down(CSP).add(("X-Robots-Tag", "noindex"))
 }
 
 async fn stylesheet() -> HttpResponse {
@@ -164,11 +157,9 @@ pub async fn show(
     token: web::Path<String>,
     query: web::Query<ShowQuery>,
 ) -> Result<HttpResponse, crate::error::AppError> {
-    if !within_view_limit(&state, &request) {
-        return Ok(too_many(&request));
-    }
-    let Some(conversation) = open(&state, LinkPurpose::Conversation, &token).await? else {
-        return Ok(expired(&request));
+    let conversation = match opened(&state, &request, LinkPurpose::Conversation, &token).await? {
+        Ok(conversation) => conversation,
+        Err(refusal) => return Ok(refusal),
     };
     let notice = if query.sent.is_some() {
         page::Notice::Sent
@@ -181,6 +172,22 @@ pub async fn show(
     ))
 }
 
+/// The conversation a request's link opens, or the page to answer instead (too many
+/// requests, an expired link).
+async fn opened(
+    state: &AppState,
+    request: &HttpRequest,
+    purpose: LinkPurpose,
+    token: &str,
+) -> Result<Result<page::Conversation, HttpResponse>, crate::error::AppError> {
+    if !within_view_limit(state, request) {
+        return Ok(Err(too_many(request)));
+    }
+    Ok(open(state, purpose, token)
+        .await?
+        .ok_or_else(|| expired(request)))
+}
+
 /// The link at the foot of each email: asks first (a link checker that opens it must not
 /// unsubscribe anyone).
 pub async fn unsubscribe_page(
@@ -188,11 +195,9 @@ pub async fn unsubscribe_page(
     request: HttpRequest,
     token: web::Path<String>,
 ) -> Result<HttpResponse, crate::error::AppError> {
-    if !within_view_limit(&state, &request) {
-        return Ok(too_many(&request));
-    }
-    let Some(conversation) = open(&state, LinkPurpose::Unsubscribe, &token).await? else {
-        return Ok(expired(&request));
+    let conversation = match opened(&state, &request, LinkPurpose::Unsubscribe, &token).await? {
+        Ok(conversation) => conversation,
+        Err(refusal) => return Ok(refusal),
     };
     Ok(respond(
         StatusCode::OK,
@@ -207,11 +212,9 @@ pub async fn unsubscribe(
     request: HttpRequest,
     token: web::Path<String>,
 ) -> Result<HttpResponse, crate::error::AppError> {
-    if !within_view_limit(&state, &request) {
-        return Ok(too_many(&request));
-    }
-    let Some(conversation) = open(&state, LinkPurpose::Unsubscribe, &token).await? else {
-        return Ok(expired(&request));
+    let conversation = match opened(&state, &request, LinkPurpose::Unsubscribe, &token).await? {
+        Ok(conversation) => conversation,
+        Err(refusal) => return Ok(refusal),
     };
     let Some(email) = conversation.feedback.email.clone() else {
         return Ok(expired(&request));
@@ -233,11 +236,9 @@ pub async fn answer(
     token: web::Path<String>,
     form: Result<web::Form<AnswerForm>, actix_web::Error>,
 ) -> Result<HttpResponse, crate::error::AppError> {
-    if !within_view_limit(&state, &request) {
-        return Ok(too_many(&request));
-    }
-    let Some(conversation) = open(&state, LinkPurpose::Conversation, &token).await? else {
-        return Ok(expired(&request));
+    let conversation = match opened(&state, &request, LinkPurpose::Conversation, &token).await? {
+        Ok(conversation) => conversation,
+        Err(refusal) => return Ok(refusal),
     };
     let texts = texts::for_locale(&conversation.feedback.locale);
     let body = match &form {

@@ -285,18 +285,7 @@ pub fn for_locale(locale: &str) -> &'static VisitorTexts {
 }
 
 /// `2026-11-22 14:03 UTC`: the same in every language.
-pub fn when(millis: i64) -> String {
-    let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    format!(
-        "{}-{:02}-{:02} {:02}:{:02} UTC",
-        at.year(),
-        u8::from(at.month()),
-        at.day(),
-        at.hour(),
-        at.minute()
-    )
-}
+pub use earshot_store::clock::minute as when;
 
 /// A promise of `hours` in words: "2 days", "an hour", "36 hours".
 pub fn promise_time(texts: &VisitorTexts, hours: u32) -> String {

@@ -23,7 +23,6 @@ mod stats;
 mod thread;
 
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpResponse, ResponseError, web};
 
 pub use auth::{Owner, SESSION_COOKIE};
@@ -42,14 +41,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/admin")
             .wrap(actix_web::middleware::from_fn(auth::guard_posts))
-            .wrap(
-                DefaultHeaders::new()
-                    .add((header::CONTENT_SECURITY_POLICY, CSP))
-                    .add((header::X_FRAME_OPTIONS, "DENY"))
-                    .add((header::REFERRER_POLICY, "no-referrer"))
-                    .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-                    .add((header::CACHE_CONTROL, "no-store")),
-            )
+            .wrap(crate::headers::locked_down(CSP))
             .route("", web::get().to(session::home))
             .route("/", web::get().to(session::home))
             .route("/admin.css", web::get().to(stylesheet))

@@ -53,17 +53,7 @@ fn datetime(millis: i64) -> OffsetDateTime {
 }
 
 /// `2026-11-22 14:03 UTC`
-pub(super) fn when(millis: i64) -> String {
-    let at = datetime(millis);
-    format!(
-        "{}-{:02}-{:02} {:02}:{:02} UTC",
-        at.year(),
-        u8::from(at.month()),
-        at.day(),
-        at.hour(),
-        at.minute()
-    )
-}
+pub(super) use earshot_store::clock::minute as when;
 
 /// `2026-11-22`
 fn day(millis: i64) -> String {

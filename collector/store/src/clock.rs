@@ -25,6 +25,20 @@ pub fn now_millis() -> i64 {
         + AHEAD_MS.load(Ordering::Relaxed)
 }
 
+/// A stored time as people read it, the same in every language: `2026-11-22 14:03 UTC`.
+pub fn minute(millis: i64) -> String {
+    let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{}-{:02}-{:02} {:02}:{:02} UTC",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute()
+    )
+}
+
 /// A stored time as RFC 3339 in UTC, as exports and webhooks show it (empty when out of range).
 pub fn timestamp(millis: i64) -> String {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
