@@ -221,13 +221,26 @@ async fn a_new_owner_sets_up_from_the_log_and_reads_the_first_feedback() {
     let comment = browser.text(".item .comment").await;
     assert_eq!(comment, COMMENT);
 
+    // The submission's own page, from the inbox.
+    let item_path = browser
+        .client
+        .find(Locator::Css(".item a.when"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+
     // Every dashboard page: no axe violation, nothing wider than a phone.
     for (path, name) in [
         ("/admin/inbox", "inbox"),
+        (item_path.as_str(), "feedback"),
         ("/admin/stats", "stats"),
         ("/admin/sites", "sites"),
         (site_path.as_str(), "site"),
         ("/admin/erase", "erase"),
+        ("/admin/account", "account"),
     ] {
         check_page(&browser, &collector, path, name).await;
     }
