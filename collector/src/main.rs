@@ -59,10 +59,12 @@ const SHUTDOWN_GRACE_SECS: u64 = 30;
 type CliResult = Result<(), Box<dyn std::error::Error>>;
 
 fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
-    // Tests of deadlines move the clock ahead instead of waiting for days.
-    if let Some(ahead) = std::env::var("EARSHOT_CLOCK_AHEAD_SECS")
-        .ok()
-        .and_then(|secs| secs.parse::<i64>().ok())
+    // Tests of deadlines move the clock ahead instead of waiting for days; only a debug
+    // build listens (a release binary, as deployed, never moves its clock).
+    if cfg!(debug_assertions)
+        && let Some(ahead) = std::env::var("EARSHOT_CLOCK_AHEAD_SECS")
+            .ok()
+            .and_then(|secs| secs.parse::<i64>().ok())
     {
         earshot_collector::store::clock::move_clock_ahead(ahead * 1000);
         tracing::warn!(

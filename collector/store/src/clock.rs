@@ -11,7 +11,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 static AHEAD_MS: AtomicI64 = AtomicI64::new(0);
 
 /// Moves this process's idea of now ahead, for tests of deadlines and reminders that cannot
-/// wait two days (`EARSHOT_CLOCK_AHEAD_SECS`). Never set in production.
+/// wait two days (`EARSHOT_CLOCK_AHEAD_SECS`, which only debug builds of `earshot serve`
+/// read).
 pub fn move_clock_ahead(millis: i64) {
     AHEAD_MS.store(millis, Ordering::Relaxed);
 }
