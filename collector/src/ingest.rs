@@ -207,7 +207,7 @@ async fn accept(
     match state.store.submit(submission, now_millis()).await {
         Ok(Stored::New) => {
             tracing::debug!(site = %site.key, %id, spam, "feedback stored");
-            if !spam {
+            if !spam && state.mail.is_some() {
                 // Owners' notices or the visitor's acknowledgement may have been queued.
                 state.mail_bell.ring();
             }

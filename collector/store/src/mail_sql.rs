@@ -66,9 +66,11 @@ pub(crate) const DIGEST_OWNERS: &str = "SELECT id, email, notify_feedback, diges
 pub(crate) const ADVANCE_DIGEST: &str =
     "UPDATE users SET digest_until = ?3 WHERE id = ?1 AND digest_until IS NOT DISTINCT FROM ?2";
 
-/// The part of a `WHERE` clause for feedback an owner (`?1`) may read.
-pub(crate) const READABLE_BY_OWNER: &str = "(EXISTS (SELECT 1 FROM users WHERE users.id = ?1 AND users.all_sites) \
-      OR site_key IN (SELECT site_key FROM user_sites WHERE user_sites.user_id = ?1))";
+/// The `WHERE` clause of a digest: feedback (not spam) an owner (`?1`) may read, received
+/// in `[?2, ?3)`.
+pub(crate) const DIGEST_WINDOW: &str = "received_at >= ?2 AND received_at < ?3 AND NOT spam \
+     AND (EXISTS (SELECT 1 FROM users WHERE users.id = ?1 AND users.all_sites) \
+          OR site_key IN (SELECT site_key FROM user_sites WHERE user_sites.user_id = ?1))";
 
 /// Feedback whose answer is due within the lead (at most a quarter of its window) and
 /// whose owners were not reminded. Parameters: now, lead.

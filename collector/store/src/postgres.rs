@@ -1365,9 +1365,8 @@ impl Database for PgConn {
                         let count: i64 = tx
                             .query_one(
                                 &pg(&format!(
-                                    "SELECT count(*) FROM feedback WHERE received_at >= ?2 \
-                                     AND received_at < ?3 AND NOT spam AND {}",
-                                    mail_sql::READABLE_BY_OWNER
+                                    "SELECT count(*) FROM feedback WHERE {}",
+                                    mail_sql::DIGEST_WINDOW
                                 )),
                                 &[&id, &until, &now],
                             )
@@ -1442,10 +1441,7 @@ impl Database for PgConn {
         to: i64,
         limit: u32,
     ) -> Result<(u64, Vec<FeedbackRow>), StoreError> {
-        let clause = format!(
-            "received_at >= ?2 AND received_at < ?3 AND NOT spam AND {}",
-            mail_sql::READABLE_BY_OWNER
-        );
+        let clause = mail_sql::DIGEST_WINDOW;
         wait(async {
             let count: i64 = self
                 .client

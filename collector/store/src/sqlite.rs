@@ -1211,9 +1211,8 @@ impl Database for Connection {
                 Some(until) => {
                     let count: i64 = tx.query_row(
                         &format!(
-                            "SELECT count(*) FROM feedback WHERE received_at >= ?2 AND received_at < ?3 \
-                             AND NOT spam AND {}",
-                            mail_sql::READABLE_BY_OWNER
+                            "SELECT count(*) FROM feedback WHERE {}",
+                            mail_sql::DIGEST_WINDOW
                         ),
                         params![id, until, now],
                         |row| row.get(0),
@@ -1287,10 +1286,7 @@ impl Database for Connection {
         to: i64,
         limit: u32,
     ) -> Result<(u64, Vec<FeedbackRow>), StoreError> {
-        let clause = format!(
-            "received_at >= ?2 AND received_at < ?3 AND NOT spam AND {}",
-            mail_sql::READABLE_BY_OWNER
-        );
+        let clause = mail_sql::DIGEST_WINDOW;
         let count: i64 = self.query_row(
             &format!("SELECT count(*) FROM feedback WHERE {clause}"),
             params![user_id, from, to],
