@@ -10,6 +10,8 @@
 //!   [`MAIL_SCHEDULE_EVERY`] the digests and deadline reminders that are due;
 //! - retention: each site's old feedback, every [`RETENTION_EVERY`] (expired sessions go
 //!   whenever someone signs in);
+//! - statistics: on PostgreSQL, the counts the writers appended are merged every
+//!   [`STATS_MERGE_EVERY`] (SQLite's triggers keep them merged);
 //! - forgetting: visitors and sign-in sources whose limits have refilled, every
 //!   [`FORGET_EVERY`], so memory stays bounded; then the allocator gives back to the system
 //!   what was freed (glibc keeps it otherwise: under ingest with exports, heaptrack measured
@@ -19,7 +21,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use earshot_store::{Store, now_millis};
+use earshot_store::{Location, Store, now_millis};
 
 use crate::mail;
 use crate::state::AppState;
@@ -27,6 +29,8 @@ use crate::webhooks::{self, Reach};
 
 /// How often retention runs unless told otherwise.
 pub const RETENTION_EVERY: Duration = Duration::from_secs(60 * 60);
+/// How often the statistics' counts are merged (PostgreSQL).
+pub const STATS_MERGE_EVERY: Duration = Duration::from_secs(60);
 /// How often idle rate-limit and sign-in entries are forgotten.
 pub const FORGET_EVERY: Duration = Duration::from_secs(60);
 /// How often the webhook worker looks for due deliveries when it found none.
@@ -156,6 +160,17 @@ impl Workers {
                 }
             }
         })?;
+
+        if matches!(state.store.location(), Location::Postgres(_)) {
+            let store = state.store.clone();
+            workers.spawn("earshot-stats", move |stop| {
+                while stop.pause(STATS_MERGE_EVERY) {
+                    if let Err(err) = store.read(|db| db.compact_stats()) {
+                        tracing::error!(error = %err, "the statistics' counts could not be merged");
+                    }
+                }
+            })?;
+        }
 
         let (rate_limits, logins, conversations) = (
             state.rate_limits.clone(),

@@ -96,6 +96,7 @@ pub fn run(args: &BenchArgs) -> Result {
     let (earshot_export, sqlite_export) = bench_export(args, &dir)?;
     let (pg_export, psql_export) = bench_export_postgres(args, &dir, &postgres)?;
     let mail = bench_mail(args)?;
+    let stats = bench_stats(args)?;
     let soak = soak(args, &dir)?;
 
     let ingest_ratio = earshot_load.requests_per_sec / baseline_load.requests_per_sec;
@@ -166,6 +167,7 @@ pub fn run(args: &BenchArgs) -> Result {
     );
     println!("export: ratio = sqlite3 time / earshot time (above 1: earshot is faster)");
     print_mail(&mail);
+    print_stats(&stats);
     print_widget(&widget);
 
     let results = serde_json::json!({
@@ -196,21 +198,30 @@ pub fn run(args: &BenchArgs) -> Result {
         },
         "widget": widget,
         "mail": mail,
+        "statistics": stats,
         "soak": soak,
     });
     write_results(&results)
 }
 
-/// How fast email leaves the release collector for a real SMTP server (`tests/tests/mail_speed.rs`),
+/// How fast email leaves the release collector for a real SMTP server (`tests/tests/speed.rs`),
 /// beside the same server taking a message directly.
 fn bench_mail(args: &BenchArgs) -> Result<serde_json::Value> {
     tools::ensure_smtp_sink()?;
     step("Timing email: new feedback to the owner's notice, a reply to the visitor's email");
-    ignored_bench("mail_speed", args)
+    ignored_bench("email", args)
 }
 
-/// Runs a benchmark kept among the end-to-end tests (ignored by the test run) against the
-/// release binary, and reads the figures it prints on its `EARSHOT_BENCH` line.
+/// The statistics page over 1.2 million submissions beside the same page over 12,000
+/// (`tests/tests/speed.rs`).
+fn bench_stats(args: &BenchArgs) -> Result<serde_json::Value> {
+    step("Timing the statistics page over 12,000 and 1.2 million submissions");
+    ignored_bench("statistics", args)
+}
+
+/// Runs a benchmark kept among the end-to-end tests of `tests/tests/speed.rs` (ignored by
+/// the test run) against the release binary, and reads the figures it prints on its
+/// `EARSHOT_BENCH` line.
 fn ignored_bench(test: &str, args: &BenchArgs) -> Result<serde_json::Value> {
     let out = cargo()
         .args([
@@ -218,9 +229,11 @@ fn ignored_bench(test: &str, args: &BenchArgs) -> Result<serde_json::Value> {
             "--package",
             "earshot-e2e",
             "--test",
-            test,
+            "speed",
             "--",
             "--ignored",
+            "--exact",
+            test,
             "--nocapture",
         ])
         .env("EARSHOT_BIN", root().join("target/release/earshot"))
@@ -259,6 +272,21 @@ fn print_mail(mail: &serde_json::Value) {
             ms(key) / direct
         );
     }
+}
+
+fn print_stats(stats: &serde_json::Value) {
+    let ms = |key: &str| stats[key].as_f64().unwrap_or(f64::NAN);
+    println!(
+        "\n| statistics page, last 30 days (median) | {} submissions | baseline: {} submissions | ratio | target |",
+        stats["large_rows"], stats["small_rows"]
+    );
+    println!("|---|---|---|---|---|");
+    println!(
+        "| time | {:.0} ms | {:.0} ms | {:.2} | ≤ 200 ms |",
+        ms("large_ms"),
+        ms("small_ms"),
+        ms("large_ms") / ms("small_ms")
+    );
 }
 
 fn build_release() -> Result {

@@ -216,14 +216,9 @@ pub(super) async fn stats_page(
             "the end comes before the start".into(),
         ));
     }
-    let filter = FeedbackFilter {
-        from: Some(from),
-        to: Some(to),
-        ..Default::default()
-    };
     let report = state
         .store
-        .read_async(move |conn| stats::Report::compute(conn, &covered, &filter, from, to))
+        .read_async(move |conn| stats::Report::compute(conn, &covered, from, to))
         .await?;
     Ok(html(
         StatusCode::OK,

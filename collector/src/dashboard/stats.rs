@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use earshot_shared::RatingKind;
 
 use earshot_store::model::AnswerRecord;
-use earshot_store::{Buckets, Database, FeedbackFilter, StoreError};
+use earshot_store::{Buckets, Database, StoreError};
 
 /// A page needs this many ratings before it can be called one that needs attention.
 pub const MIN_RATINGS_FOR_ATTENTION: u64 = earshot_store::STATS_MIN_PAGE_RATINGS;
@@ -139,7 +139,6 @@ impl Report {
     pub fn compute(
         conn: &mut dyn Database,
         sites: &[String],
-        filter: &FeedbackFilter,
         from: i64,
         to: i64,
     ) -> Result<Self, StoreError> {
@@ -154,7 +153,8 @@ impl Report {
         // The database aggregates; what comes back is a few rows per kind, value and bucket.
         let rows = conn.feedback_stats(
             sites,
-            filter,
+            from,
+            to,
             Buckets {
                 first,
                 width_ms: bucket_ms,
@@ -344,15 +344,8 @@ mod tests {
         }
         conn.triage(&ids[0], earshot_store::FeedbackStatus::Resolved, "")
             .unwrap();
-        let filter = FeedbackFilter::default();
-        let report = Report::compute(
-            &mut *conn,
-            &["demo".into()],
-            &filter,
-            day0,
-            day0 + 3 * DAY_MS,
-        )
-        .unwrap();
+        let report =
+            Report::compute(&mut *conn, &["demo".into()], day0, day0 + 3 * DAY_MS).unwrap();
         assert_eq!(report.total, 7);
         let nps = report
             .kinds

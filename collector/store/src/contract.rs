@@ -297,60 +297,6 @@ pub const STATS_MIN_PAGE_RATINGS: u64 = 3;
 /// Pages listed as needing attention.
 pub const STATS_PAGES: usize = 5;
 
-/// A rating on the common 0–100 scale, in SQL: (value − lowest) / (highest − lowest).
-pub(crate) fn satisfaction_sql() -> String {
-    let cases: String = RatingKind::ALL
-        .iter()
-        .map(|kind| {
-            let (low, high) = kind.bounds();
-            format!(
-                " WHEN '{}' THEN (rating_value - {low}) * 100.0 / {}",
-                kind.as_str(),
-                high - low
-            )
-        })
-        .collect();
-    format!("CASE rating_kind{cases} END")
-}
-
-/// The statements behind [`Database::feedback_stats`], for `clause` (from
-/// [`FeedbackFilter::sql`]) in `dialect`: ratings per kind, value and bucket; the pages
-/// that need attention; the count and the median of response times (the last takes the
-/// offset as one more parameter at the end).
-pub(crate) fn stats_sql(clause: &str, buckets: Buckets, dialect: Dialect) -> [String; 4] {
-    let Buckets { first, width_ms } = buckets;
-    // The page without its query string and fragment: the same page, however reached.
-    let page = match dialect {
-        Dialect::Sqlite => {
-            "substr(page_url, 1, min(instr(page_url || '?', '?'), instr(page_url || '#', '#')) - 1)"
-        }
-        Dialect::Postgres => {
-            "substr(page_url, 1, least(strpos(page_url || '?', '?'), strpos(page_url || '#', '#')) - 1)"
-        }
-    };
-    let offset = match dialect {
-        Dialect::Sqlite => "?".to_owned(),
-        Dialect::Postgres => format!("${}", clause.matches('$').count() + 1),
-    };
-    let satisfaction = satisfaction_sql();
-    [
-        format!(
-            "SELECT rating_kind, rating_value, (received_at - {first}) / {width_ms} AS bucket, count(*) \
-             FROM feedback WHERE {clause} GROUP BY rating_kind, rating_value, bucket"
-        ),
-        format!(
-            "SELECT {page} AS page, count(*) AS ratings, CAST(avg({satisfaction}) AS DOUBLE PRECISION) AS satisfaction \
-             FROM feedback WHERE {clause} GROUP BY page HAVING count(*) >= {STATS_MIN_PAGE_RATINGS} \
-             ORDER BY satisfaction ASC, ratings DESC, page LIMIT {STATS_PAGES}"
-        ),
-        format!("SELECT count(*) FROM feedback WHERE {clause} AND first_response_at IS NOT NULL"),
-        format!(
-            "SELECT first_response_at - received_at AS took FROM feedback \
-             WHERE {clause} AND first_response_at IS NOT NULL ORDER BY took LIMIT 1 OFFSET {offset}"
-        ),
-    ]
-}
-
 impl FeedbackFilter {
     /// The `WHERE` clause for this filter over these sites, and its parameters, in order.
     pub(crate) fn sql(&self, sites: &[String], dialect: Dialect) -> (String, Vec<SqlValue>) {
@@ -630,17 +576,24 @@ pub trait Database: Send {
         sites: &[String],
         filter: &FeedbackFilter,
     ) -> Result<u64, StoreError>;
-    /// Calls `each` with the submissions of these sites that match `filter`, one row in
-    /// memory at a time; returns how many there were.
-    /// The statistics page's aggregates over the matching feedback, computed by the database
-    /// (a handful of rows, whatever the number of submissions).
+    /// The statistics page's aggregates, computed by the database (a handful of rows,
+    /// whatever the number of submissions). The figures are for the submissions received in `[from, to)`, spam apart: whole
+    /// hours are read from counts the database keeps as submissions come and go, so the
+    /// time taken depends on the length of the range, not on the number of submissions.
     fn feedback_stats(
         &mut self,
         sites: &[String],
-        filter: &FeedbackFilter,
+        from: i64,
+        to: i64,
         buckets: Buckets,
     ) -> Result<StatsRows, StoreError>;
+    /// PostgreSQL: merges the statistics' counts that the writers appended since the last
+    /// time (see [`Database::feedback_stats`]); how many rows remain. SQLite keeps one row
+    /// per count and has nothing to merge.
+    fn compact_stats(&mut self) -> Result<u64, StoreError>;
 
+    /// Calls `each` with the submissions of these sites that match `filter`, one row in
+    /// memory at a time; returns how many there were.
     fn for_each_feedback_in(
         &mut self,
         sites: &[String],

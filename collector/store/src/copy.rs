@@ -37,6 +37,10 @@ pub const TABLES: [(&str, &str, Option<&str>); 13] = [
     ("outbox", "id", Some("id")),
 ];
 
+/// Tables the database derives from the others and that are not copied: the statistics'
+/// hourly counts, which the target's triggers count anew as the feedback arrives.
+pub const DERIVED: [&str; 2] = ["stats_ratings", "stats_pages"];
+
 /// A value as either engine gives it.
 #[derive(Debug, Clone, PartialEq)]
 enum Cell {

@@ -29,6 +29,7 @@ pub mod origin;
 pub mod pool;
 mod postgres;
 pub mod sqlite;
+mod stats_sql;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 #[cfg(test)]

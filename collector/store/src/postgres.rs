@@ -23,7 +23,7 @@ use crate::contract::{
     Buckets, Database, DeliveryAttempt, Dialect, Durability, FeedbackFilter, FeedbackRow,
     FeedbackStatus, Page, PageSatisfaction, Pending, RatingCount, Site, SqlValue, StatsRows,
     StoreError, Stored, TokenInfo, describe_postgres, email_hash, message_key, metadata_json,
-    now_millis, parse_metadata, parse_rating_kind, parse_widget, redact, stats_sql, widget_json,
+    now_millis, parse_metadata, parse_rating_kind, parse_widget, redact, widget_json,
 };
 use crate::mail_sql::{self, dollar_numbered as pg};
 use crate::model::{
@@ -31,6 +31,7 @@ use crate::model::{
     LinkPurpose, MailKind, NewReply, NotifyFeedback, OutgoingMail, OwnerNotifications,
     ReplyOutcome, Session, ThreadMessage, User, Webhook, WebhookFormat,
 };
+use crate::stats_sql;
 
 /// Connections each collector keeps for reads and edits (the writer has its own). Two
 /// replicas stay far below PostgreSQL's default `max_connections` of 100.
@@ -43,6 +44,8 @@ const KEEPALIVE_IDLE: Duration = Duration::from_secs(30);
 const UNACKNOWLEDGED_TIMEOUT: Duration = Duration::from_secs(60);
 /// Taken while migrating, so replicas starting together migrate once.
 const MIGRATION_LOCK: i64 = 0x6561_7273_686f_7401; // "earshot" + 1
+/// The advisory lock of the replica merging the statistics' counts.
+const STATS_LOCK: i64 = 0x6561_7273_686f_7402; // "earshot" + 2
 
 /// The schema's migrations, in order (`migrations/postgres/`); `earshot_schema.version`
 /// records how many have run. The first is the SQLite schema after its five migrations; a
@@ -51,6 +54,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0001_schema.sql"),
     include_str!("../migrations/postgres/0002_referrer.sql"),
     include_str!("../migrations/postgres/0003_conversations.sql"),
+    include_str!("../migrations/postgres/0004_statistics.sql"),
 ];
 
 /// Drives every connection's socket; lives as long as the process.
@@ -846,14 +850,15 @@ impl Database for PgConn {
     fn feedback_stats(
         &mut self,
         sites: &[String],
-        filter: &FeedbackFilter,
+        from: i64,
+        to: i64,
         buckets: Buckets,
     ) -> Result<StatsRows, StoreError> {
-        let (clause, values) = filter.sql(sites, Dialect::Postgres);
-        let [ratings_sql, pages_sql, responded_sql, median_sql] =
-            stats_sql(&clause, buckets, Dialect::Postgres);
-        let values = params(values);
+        let sql = stats_sql::statements(sites, from, to, buckets, Dialect::Postgres);
+        let values = params(sql.params);
         let args = refs(&values);
+        let response_values = params(sql.response_params);
+        let response_args = refs(&response_values);
         wait(async {
             // One snapshot: the four answers agree with each other.
             let tx = self
@@ -864,7 +869,7 @@ impl Database for PgConn {
                 .start()
                 .await?;
             let mut ratings = Vec::new();
-            for row in tx.query(&ratings_sql, &args).await? {
+            for row in tx.query(&sql.ratings, &args).await? {
                 let kind: String = row.try_get(0)?;
                 ratings.push(RatingCount {
                     kind: parse_rating_kind(&kind),
@@ -874,7 +879,7 @@ impl Database for PgConn {
                 });
             }
             let mut pages = Vec::new();
-            for row in tx.query(&pages_sql, &args).await? {
+            for row in tx.query(&sql.pages, &args).await? {
                 pages.push(PageSatisfaction {
                     url: row.try_get(0)?,
                     count: row.try_get::<_, i64>(1)? as u64,
@@ -882,16 +887,16 @@ impl Database for PgConn {
                 });
             }
             let responded = tx
-                .query_one(&responded_sql, &args)
+                .query_one(&sql.responded, &response_args)
                 .await?
                 .try_get::<_, i64>(0)? as u64;
             let median_response_ms = if responded == 0 {
                 None
             } else {
                 let offset = (responded / 2) as i64;
-                let mut with_offset = args.clone();
+                let mut with_offset = response_args.clone();
                 with_offset.push(&offset);
-                tx.query_opt(&median_sql, &with_offset)
+                tx.query_opt(&sql.median, &with_offset)
                     .await?
                     .map(|row| row.try_get::<_, i64>(0))
                     .transpose()?
@@ -909,6 +914,28 @@ impl Database for PgConn {
     /// Rows stream in as the server produces them (one statement, so one consistent
     /// snapshot); the connection reads ahead only as fast as `each` takes them, so an export
     /// of millions holds a few in memory.
+    fn compact_stats(&mut self) -> Result<u64, StoreError> {
+        wait(async {
+            let tx = self.client.transaction().await?;
+            // One replica at a time; the others find the work done.
+            let ours: bool = tx
+                .query_one("SELECT pg_try_advisory_xact_lock($1)", &[&STATS_LOCK])
+                .await?
+                .try_get(0)?;
+            if ours {
+                for statement in stats_sql::COMPACT {
+                    tx.execute(statement, &[]).await?;
+                }
+            }
+            let rows: i64 = tx
+                .query_one("SELECT count(*) FROM stats_ratings", &[])
+                .await?
+                .try_get(0)?;
+            tx.commit().await?;
+            Ok(rows as u64)
+        })
+    }
+
     fn for_each_feedback_in(
         &mut self,
         sites: &[String],

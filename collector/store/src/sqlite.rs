@@ -12,7 +12,7 @@ use crate::contract::{
     Buckets, Database, DeliveryAttempt, Dialect, Durability, FeedbackFilter, FeedbackRow,
     FeedbackStatus, Page, PageSatisfaction, Pending, RatingCount, Site, SqlValue, StatsRows,
     StoreError, Stored, TokenInfo, email_hash, message_key, metadata_json, now_millis,
-    parse_metadata, parse_rating_kind, parse_widget, stats_sql, widget_json,
+    parse_metadata, parse_rating_kind, parse_widget, widget_json,
 };
 use crate::mail_sql;
 use crate::model::{
@@ -20,6 +20,7 @@ use crate::model::{
     LinkPurpose, MailKind, NewReply, NotifyFeedback, OutgoingMail, OwnerNotifications,
     ReplyOutcome, Session, ThreadMessage, User, Webhook, WebhookFormat,
 };
+use crate::stats_sql;
 
 /// How long a connection waits for a lock held by another process (e.g. the CLI) before failing.
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -34,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0005_retention_webhooks.sql"),
     include_str!("../migrations/sqlite/0006_referrer.sql"),
     include_str!("../migrations/sqlite/0007_conversations.sql"),
+    include_str!("../migrations/sqlite/0008_statistics.sql"),
 ];
 
 /// Opens (creating if needed) the database file and brings its schema up to date.
@@ -723,17 +725,16 @@ impl Database for Connection {
     fn feedback_stats(
         &mut self,
         sites: &[String],
-        filter: &FeedbackFilter,
+        from: i64,
+        to: i64,
         buckets: Buckets,
     ) -> Result<StatsRows, StoreError> {
-        let (clause, params) = filter.sql(sites, Dialect::Sqlite);
-        let [ratings_sql, pages_sql, responded_sql, median_sql] =
-            stats_sql(&clause, buckets, Dialect::Sqlite);
+        let sql = stats_sql::statements(sites, from, to, buckets, Dialect::Sqlite);
         // One read transaction: the four answers agree with each other.
         let tx = self.transaction()?;
         let ratings = tx
-            .prepare(&ratings_sql)?
-            .query_map(params_from_iter(values(params.clone())), |row| {
+            .prepare(&sql.ratings)?
+            .query_map(params_from_iter(values(sql.params.clone())), |row| {
                 let kind: String = row.get(0)?;
                 Ok(RatingCount {
                     kind: parse_rating_kind(&kind),
@@ -744,8 +745,8 @@ impl Database for Connection {
             })?
             .collect::<Result<Vec<_>, _>>()?;
         let pages = tx
-            .prepare(&pages_sql)?
-            .query_map(params_from_iter(values(params.clone())), |row| {
+            .prepare(&sql.pages)?
+            .query_map(params_from_iter(values(sql.params)), |row| {
                 Ok(PageSatisfaction {
                     url: row.get(0)?,
                     count: row.get(1)?,
@@ -754,16 +755,16 @@ impl Database for Connection {
             })?
             .collect::<Result<Vec<_>, _>>()?;
         let responded: u64 = tx.query_row(
-            &responded_sql,
-            params_from_iter(values(params.clone())),
+            &sql.responded,
+            params_from_iter(values(sql.response_params.clone())),
             |row| row.get(0),
         )?;
         let median_response_ms = if responded == 0 {
             None
         } else {
-            let mut with_offset: Vec<SqlValue> = params;
+            let mut with_offset: Vec<SqlValue> = sql.response_params;
             with_offset.push(SqlValue::Int((responded / 2) as i64));
-            tx.query_row(&median_sql, params_from_iter(values(with_offset)), |row| {
+            tx.query_row(&sql.median, params_from_iter(values(with_offset)), |row| {
                 row.get(0)
             })
             .optional()?
@@ -775,6 +776,11 @@ impl Database for Connection {
             responded,
             median_response_ms,
         })
+    }
+
+    fn compact_stats(&mut self) -> Result<u64, StoreError> {
+        // The triggers keep one row per count and delete the rows that reach zero.
+        Ok(self.query_row("SELECT count(*) FROM stats_ratings", [], |row| row.get(0))?)
     }
 
     fn for_each_feedback_in(

@@ -740,8 +740,12 @@ fn both_engines_have_the_same_tables_and_columns() {
     let copied: BTreeSet<&str> = crate::copy::TABLES
         .iter()
         .map(|(table, _, _)| *table)
+        .chain(crate::copy::DERIVED)
         .collect();
-    assert_eq!(tables, copied, "every table is in copy::TABLES");
+    assert_eq!(
+        tables, copied,
+        "every table is in copy::TABLES or copy::DERIVED"
+    );
 
     for database in databases() {
         let Location::Postgres(url) = &database.location else {
@@ -754,8 +758,14 @@ fn both_engines_have_the_same_tables_and_columns() {
             &[],
         ))
         .unwrap();
-        let postgres_columns: BTreeSet<(String, String)> =
-            rows.iter().map(|row| (row.get(0), row.get(1))).collect();
+        // The statistics' counts are merged on PostgreSQL only (`merged`).
+        let postgres_columns: BTreeSet<(String, String)> = rows
+            .iter()
+            .map(|row| (row.get(0), row.get(1)))
+            .filter(|(table, column): &(String, String)| {
+                !(crate::copy::DERIVED.contains(&table.as_str()) && column == "merged")
+            })
+            .collect();
         let only_sqlite: Vec<_> = sqlite_columns.difference(&postgres_columns).collect();
         let only_postgres: Vec<_> = postgres_columns.difference(&sqlite_columns).collect();
         assert!(
@@ -1419,5 +1429,215 @@ async fn digests_cover_each_period_once() {
             0,
             "nothing new"
         );
+    }
+}
+
+/// The statistics read whole hours from the counts the triggers keep and partial hours from
+/// the submissions: whatever arrives, is erased, expires, is triaged or (on PostgreSQL) is
+/// merged, they give what counting every submission by hand gives, for ranges on and off
+/// the hour, on both engines.
+#[tokio::test]
+async fn statistics_from_the_counts_match_counting_every_submission() {
+    use crate::contract::{Buckets, FeedbackStatus, Page, SpamFilter, StatsRows};
+    use std::collections::{BTreeMap, HashMap};
+
+    const HOUR: i64 = 3_600_000;
+    const DAY: i64 = 86_400_000;
+    // A whole day, well in the past (retention works from a given `now`).
+    let start = 20_000 * DAY;
+    // A small deterministic generator: the same submissions on every run.
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move |below: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % below
+    };
+    let pages = [
+        "https://shop.example/",
+        "https://shop.example/cart?step=2",
+        "https://shop.example/cart#pay",
+        "https://shop.example/help",
+        "https://shop.example/help?q=refund#top",
+        "https://shop.example/about",
+    ];
+    let mut submissions = Vec::new();
+    for _ in 0..600 {
+        let kind = RatingKind::ALL[next(4) as usize];
+        let (low, high) = kind.bounds();
+        let mut s = submission(if next(5) == 0 { "other" } else { "demo" }, Uuid::new_v4());
+        s.rating = Rating {
+            kind,
+            value: low + next(u64::from(high - low) + 1) as u8,
+        };
+        s.page_url = pages[next(pages.len() as u64) as usize].into();
+        if next(10) == 0 {
+            s.honeypot = "bot".into(); // spam: counted nowhere
+        }
+        if next(8) == 0 {
+            s.email = Some("erase.me@example.com".into());
+        }
+        // Three days, at any millisecond.
+        submissions.push((s, start + next(3 * DAY as u64) as i64));
+    }
+
+    /// The statistics as the engine gives them, with each rating key's counts added up
+    /// (whole and partial hours come back as separate rows).
+    fn summed(rows: StatsRows) -> (BTreeMap<(String, u8, i64), u64>, StatsRows) {
+        let mut ratings = BTreeMap::new();
+        for r in &rows.ratings {
+            *ratings
+                .entry((r.kind.as_str().to_owned(), r.value, r.bucket))
+                .or_default() += r.count;
+        }
+        (ratings, rows)
+    }
+
+    for database in databases() {
+        let store = store_with_site(&database.location);
+        store
+            .read(|db| {
+                db.add_site(
+                    &SiteKey::parse("other").unwrap(),
+                    "Other",
+                    &["https://other.example".into()],
+                )
+            })
+            .unwrap();
+        // Concurrently, so that PostgreSQL's writer inserts several in one statement.
+        let mut waiting = Vec::new();
+        for (s, at) in submissions.clone() {
+            let store = store.clone();
+            waiting.push(tokio::spawn(async move { store.submit(s, at).await }));
+        }
+        for handle in waiting {
+            handle.await.unwrap().unwrap();
+        }
+        store
+            .read(|db| {
+                db.erase_email("erase.me@example.com", &["demo".into(), "other".into()])?;
+                // "other" keeps two days: its first day expires.
+                db.set_retention("other", Some(2))?;
+                assert!(db.apply_retention(start + 3 * DAY)? > 0);
+                // Triage changes nothing counted.
+                let mut ids = Vec::new();
+                db.for_each_feedback_in(
+                    &["demo".into()],
+                    &FeedbackFilter::default(),
+                    Page::All,
+                    &mut |row| {
+                        ids.push(row.id);
+                        Ok(())
+                    },
+                )?;
+                for id in ids.iter().step_by(7) {
+                    db.triage(id, FeedbackStatus::Resolved, "done")?;
+                }
+                Ok(())
+            })
+            .unwrap();
+
+        let check = |label: &str| {
+            let everything = FeedbackFilter {
+                spam: SpamFilter::Include,
+                ..Default::default()
+            };
+            let mut rows = Vec::new();
+            store
+                .read(|db| {
+                    db.for_each_feedback_in(
+                        &["demo".into(), "other".into()],
+                        &everything,
+                        Page::All,
+                        &mut |row| {
+                            rows.push(row);
+                            Ok(())
+                        },
+                    )
+                })
+                .unwrap();
+            let ranges = [
+                (start, start + 3 * DAY, 86_400_000),
+                (
+                    start + HOUR / 3,
+                    start + 2 * DAY + 5 * HOUR + 17,
+                    86_400_000,
+                ),
+                (
+                    start + 7 * HOUR + 1,
+                    start + 7 * HOUR + 2_000_000,
+                    86_400_000,
+                ),
+                (start + DAY - 1, start + 2 * DAY + 1, 7 * 86_400_000),
+                (start - DAY, start + HOUR, 86_400_000),
+            ];
+            for sites in [
+                vec!["demo".to_owned()],
+                vec!["demo".into(), "other".into()],
+                vec![],
+            ] {
+                for (from, to, width_ms) in ranges {
+                    let first = from - from.rem_euclid(DAY);
+                    let buckets = Buckets { first, width_ms };
+                    let (ratings, got) = summed(
+                        store
+                            .read(|db| db.feedback_stats(&sites, from, to, buckets))
+                            .unwrap(),
+                    );
+                    // By hand, from every submission.
+                    let counted: Vec<&FeedbackRow> = rows
+                        .iter()
+                        .filter(|r| {
+                            !r.spam
+                                && sites.contains(&r.site)
+                                && r.received_at >= from
+                                && r.received_at < to
+                        })
+                        .collect();
+                    let mut expected = BTreeMap::new();
+                    let mut by_page: HashMap<String, (u64, u64)> = HashMap::new();
+                    for r in &counted {
+                        let bucket = (r.received_at - first) / width_ms;
+                        *expected
+                            .entry((r.rating.kind.as_str().to_owned(), r.rating.value, bucket))
+                            .or_insert(0u64) += 1;
+                        let page = r.page_url.split(['?', '#']).next().unwrap().to_owned();
+                        let (low, high) = r.rating.kind.bounds();
+                        let points = u64::from(r.rating.value - low) * 100 / u64::from(high - low);
+                        let entry = by_page.entry(page).or_default();
+                        entry.0 += 1;
+                        entry.1 += points;
+                    }
+                    let mut pages: Vec<(String, u64, f64)> = by_page
+                        .into_iter()
+                        .filter(|(_, (n, _))| *n >= crate::STATS_MIN_PAGE_RATINGS)
+                        .map(|(page, (n, points))| (page, n, points as f64 / n as f64))
+                        .collect();
+                    pages.sort_by(|a, b| {
+                        a.2.total_cmp(&b.2).then(b.1.cmp(&a.1)).then(a.0.cmp(&b.0))
+                    });
+                    pages.truncate(crate::STATS_PAGES);
+                    let context = format!(
+                        "{label}, {:?}, sites {sites:?}, {from}..{to}",
+                        database.location
+                    );
+                    assert_eq!(ratings, expected, "{context}");
+                    let got_pages: Vec<(String, u64, f64)> = got
+                        .pages
+                        .iter()
+                        .map(|p| (p.url.clone(), p.count, p.satisfaction))
+                        .collect();
+                    assert_eq!(got_pages, pages, "{context}");
+                }
+            }
+        };
+        check("as written");
+        let rows = store.read(|db| db.compact_stats()).unwrap();
+        check("merged");
+        // Merging leaves one row per key: at most one per site, period (72 hours, 3 days),
+        // kind and value.
+        assert!(rows <= 2 * (72 + 3) * 23, "{rows} rows of counts");
+        let again = store.read(|db| db.compact_stats()).unwrap();
+        assert_eq!(again, rows, "merging twice changes nothing");
     }
 }
