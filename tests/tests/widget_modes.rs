@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::browser::{self, Browser, displayed};
 use common::collector::Collector;
@@ -28,19 +28,6 @@ fn site_widget(collector: &Collector, args: &[&str]) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-/// Runs `script` in the page until it returns `true`, for at most 20 seconds.
-async fn wait_for(browser: &Browser, script: &str, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let value = browser.client.execute(script, vec![]).await.unwrap();
-        if value == serde_json::Value::Bool(true) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -168,12 +155,12 @@ async fn the_inline_block_asks_in_the_page_and_stores_the_answer() {
         },
     );
     browser.client.goto(&guide.url()).await.unwrap();
-    wait_for(
-        &browser,
-        "return document.querySelector('#was-this-helpful > earshot-widget') !== null",
-        "the block in its target element",
-    )
-    .await;
+    browser
+        .wait_for(
+            "return document.querySelector('#was-this-helpful > earshot-widget') !== null",
+            "the block in its target element",
+        )
+        .await;
     let widget = browser.widget().await;
     let legend = displayed(&widget, "legend").await;
     assert_eq!(legend.text().await.unwrap(), "Was this page helpful?");
@@ -244,7 +231,9 @@ async fn the_page_drives_the_widget_and_hears_from_it() {
         )
         .await
         .unwrap();
-    wait_for(&browser, "return !!window.earshot", "the loader").await;
+    browser
+        .wait_for("return !!window.earshot", "the loader")
+        .await;
     // As a site's own script would: who the visitor is, facts about the page, then open.
     browser
         .client
@@ -283,9 +272,7 @@ async fn the_page_drives_the_widget_and_hears_from_it() {
         .execute("earshot.close()", vec![])
         .await
         .unwrap();
-    wait_for(
-        &browser,
-        "return !document.querySelector('earshot-widget').shadowRoot.querySelector('[role=dialog]')",
+    browser.wait_for("return !document.querySelector('earshot-widget').shadowRoot.querySelector('[role=dialog]')",
         "the dialog to close",
     )
     .await;
@@ -330,7 +317,9 @@ async fn a_refusal_is_shown_and_reported_to_the_page() {
     let collector = Collector::start(&["https://elsewhere.example"]);
     let shop = HostSite::start_on(free_port(), &collector.origin());
     browser.client.goto(&shop.url()).await.unwrap();
-    wait_for(&browser, "return !!window.earshot", "the loader").await;
+    browser
+        .wait_for("return !!window.earshot", "the loader")
+        .await;
     browser
         .client
         .execute(
@@ -360,13 +349,18 @@ async fn a_refusal_is_shown_and_reported_to_the_page() {
         .unwrap();
     let alert = displayed(&widget, "[role=alert]").await;
     assert!(!alert.text().await.unwrap().is_empty());
-    wait_for(&browser, "return window.heard.length > 0", "earshot:error").await;
+    browser
+        .wait_for("return window.heard.length > 0", "earshot:error")
+        .await;
     let heard = browser
         .client
         .execute("return window.heard", vec![])
         .await
         .unwrap();
     assert_eq!(heard[0]["code"], "origin-not-allowed");
+    // Refused for good (4xx): nothing is kept to be sent again.
+    let queued = browser.client.execute(QUEUED, vec![]).await.unwrap();
+    assert_eq!(queued, 0, "a refusal is not queued");
     browser.close().await;
 }
 
@@ -481,12 +475,12 @@ async fn the_wasm_is_fetched_only_after_the_page_has_loaded() {
     let widget = browser.widget().await;
     displayed(&widget, "button.launcher").await;
     // Nobody touches the launcher: the browser's idle time brings the widget.
-    wait_for(
-        &browser,
-        "return performance.getEntriesByType('resource').some(e => e.name.endsWith('.wasm'))",
-        "the wasm to be fetched when idle",
-    )
-    .await;
+    browser
+        .wait_for(
+            "return performance.getEntriesByType('resource').some(e => e.name.endsWith('.wasm'))",
+            "the wasm to be fetched when idle",
+        )
+        .await;
     let timing = browser
         .client
         .execute(
@@ -504,9 +498,7 @@ async fn the_wasm_is_fetched_only_after_the_page_has_loaded() {
         "the wasm ({fetched} ms) was fetched before the page finished loading ({loaded} ms)"
     );
     // The widget took over the loader's launcher: one launcher, and it works.
-    wait_for(
-        &browser,
-        "return document.querySelector('earshot-widget').shadowRoot.querySelectorAll('button.launcher').length === 1
+    browser.wait_for("return document.querySelector('earshot-widget').shadowRoot.querySelectorAll('button.launcher').length === 1
             && !!document.querySelector('earshot-widget').shadowRoot.querySelector('.earshot > .visually-hidden[role=status]')",
         "the widget to replace the stand-in launcher",
     )
@@ -566,14 +558,14 @@ earshot.open();
         .await
         .unwrap();
     let widget = browser.widget().await;
-    wait_for(
-        &browser,
-        "const root = document.querySelector('earshot-widget').shadowRoot;
+    browser
+        .wait_for(
+            "const root = document.querySelector('earshot-widget').shadowRoot;
          const field = root.querySelector('#earshot-email');
          return !!field && field.value === '';",
-        "an empty email field",
-    )
-    .await;
+            "an empty email field",
+        )
+        .await;
     displayed(&widget, "[role=dialog]").await;
     // Three stars, as a click would choose them (the focus is wherever the page left it).
     browser
@@ -607,5 +599,229 @@ earshot.open();
         .unwrap();
     assert_eq!(cell(second, "user_id"), "");
     assert_eq!(cell(second, "email"), "");
+    browser.close().await;
+}
+
+/// The number of submissions waiting in the page's queue (`localStorage`).
+const QUEUED: &str =
+    "return Object.keys(localStorage).filter(k => k.startsWith('earshot-queue:')).length";
+
+/// A queued entry as the widget writes it: `earshot-queue:{site}:{queued at}:{id}` holding
+/// the submission's JSON. `age_days` back from now; `value` a star rating (9 is refused).
+fn queue_entry_js(id: &str, age_days: f64, value: u8) -> String {
+    format!(
+        "localStorage.setItem('earshot-queue:demo:' + Math.round(Date.now() - {age_days} * 86400000) + ':{id}',
+           JSON.stringify({{ id: '{id}', site: 'demo', rating: {{ kind: 'stars', value: {value} }},
+             comment: 'Written on an earlier visit', page_url: location.href, open_ms: 6000 }}));"
+    )
+}
+
+/// What an earlier page left in the queue is sent when the widget next loads: a submission
+/// queued 6 days ago is stored; one queued 8 days ago is dropped unsent (the README's 7
+/// days); one the collector refuses (4xx) is not kept to be sent forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_queue_sends_what_an_earlier_page_left_and_drops_what_is_a_week_old() {
+    let Some(browser) = browser::start().await else {
+        return;
+    };
+    let (young, old, refused) = (
+        uuid::Uuid::new_v4().to_string(),
+        uuid::Uuid::new_v4().to_string(),
+        uuid::Uuid::new_v4().to_string(),
+    );
+    let seed = [
+        queue_entry_js(&young, 6.0, 5),
+        queue_entry_js(&old, 8.0, 4),
+        queue_entry_js(&refused, 1.0, 9),
+    ]
+    .concat();
+    let port = free_port();
+    let collector = Collector::start(&[&format!("http://localhost:{port}")]);
+    let shop = HostSite::start_with(
+        port,
+        &collector.origin(),
+        HostOptions {
+            // Before the loader runs, as if an earlier visit had left them.
+            head_html: format!("<script>{seed}</script>"),
+            ..Default::default()
+        },
+    );
+    browser.client.goto(&shop.url()).await.unwrap();
+    browser
+        .wait_for(
+            &format!("{QUEUED} === 0"),
+            "the widget to go through its queue",
+        )
+        .await;
+    let ids: Vec<String> = export_rows(&collector)
+        .iter()
+        .map(|row| cell(row, "id").to_owned())
+        .collect();
+    assert_eq!(ids, [young], "only the young one is stored");
+    browser.close().await;
+}
+
+/// A submission queued by another tab while this page's queue was empty (so no retry is
+/// running) is sent when the browser comes back online: the `online` event alone sends it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coming_back_online_sends_what_is_queued() {
+    let Some(browser) = browser::start().await else {
+        return;
+    };
+    let (collector, shop) = common::host_site::shop_with_collector(HostOptions::default());
+    browser.client.goto(&shop.url()).await.unwrap();
+    // The widget itself, not the loader's stand-in: it looked at its (empty) queue as it
+    // started, before drawing anything, and found nothing to retry.
+    browser.wait_for(
+        "return !!document.querySelector('earshot-widget').shadowRoot.querySelector('.earshot > .visually-hidden[role=status]')",
+        "the widget to load",
+    )
+    .await;
+    let id = uuid::Uuid::new_v4().to_string();
+    browser
+        .client
+        .execute(&queue_entry_js(&id, 0.0, 3), vec![])
+        .await
+        .unwrap();
+    browser.set_offline(true).await;
+    browser.set_offline(false).await;
+    browser
+        .wait_for(&format!("{QUEUED} === 0"), "the queue to be sent")
+        .await;
+    let ids: Vec<String> = export_rows(&collector)
+        .iter()
+        .map(|row| cell(row, "id").to_owned())
+        .collect();
+    assert_eq!(ids, [id]);
+    browser.close().await;
+}
+
+/// A collector that answers 429 (the visitor's limit is spent) does not lose the
+/// submission: the page hears `queued: true`, the visitor is told it will be sent, and it
+/// waits in the browser's queue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_submission_is_queued_not_lost() {
+    let Some(browser) = browser::start().await else {
+        return;
+    };
+    let port = free_port();
+    let collector = Collector::start_with(
+        &[&format!("http://localhost:{port}")],
+        &["--rate-limit-visitor", "1"],
+    );
+    let shop = HostSite::start_on(port, &collector.origin());
+    browser.client.goto(&shop.url()).await.unwrap();
+    browser
+        .wait_for("return !!window.earshot", "the loader")
+        .await;
+    // The page spends this visitor's one submission a minute (same address, same browser).
+    let spent = browser
+        .client
+        .execute_async(
+            &format!(
+                "const done = arguments[0];
+                 fetch('{}/v1/feedback', {{ method: 'POST', headers: {{ 'Content-Type': 'text/plain' }},
+                   body: JSON.stringify({{ id: crypto.randomUUID(), site: 'demo',
+                     rating: {{ kind: 'stars', value: 2 }}, comment: 'first', page_url: location.href,
+                     open_ms: 6000 }}) }}).then(r => done(r.status), e => done(String(e)));",
+                collector.origin()
+            ),
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(spent, 201);
+    browser
+        .client
+        .execute(
+            "window.heard = [];
+             document.addEventListener('earshot:submit', e => window.heard.push(e.detail));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let title = browser.leave_feedback("Second thoughts").await;
+    assert!(!title.is_empty());
+    browser
+        .wait_for("return window.heard.length === 1", "earshot:submit")
+        .await;
+    let heard = browser
+        .client
+        .execute("return window.heard[0]", vec![])
+        .await
+        .unwrap();
+    assert_eq!(heard["queued"], true, "{heard}");
+    let queued = browser.client.execute(QUEUED, vec![]).await.unwrap();
+    assert_eq!(queued, 1, "kept in the browser to be sent again");
+    assert!(
+        collector.log().contains("status=429"),
+        "the collector did refuse it for now: {}",
+        collector.log()
+    );
+    browser.close().await;
+}
+
+/// The widget is fetched when the visitor reaches for it: with a browser that is never idle
+/// (the page's idle callback never comes), hovering the launcher fetches it, and so does
+/// giving it the keyboard focus.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hovering_or_focusing_the_launcher_fetches_the_widget() {
+    use fantoccini::actions::{InputSource, MouseActions, PointerAction};
+
+    let Some(browser) = browser::start().await else {
+        return;
+    };
+    let (_collector, shop) = common::host_site::shop_with_collector(HostOptions {
+        head_html: "<script>window.requestIdleCallback = function () { window.idleAsked = true; return 0; };</script>"
+            .into(),
+        ..Default::default()
+    });
+    const WASM: &str =
+        "return performance.getEntriesByType('resource').some(e => e.name.endsWith('.wasm'))";
+    for reach in ["hover", "focus"] {
+        browser.client.goto(&shop.url()).await.unwrap();
+        let widget = browser.widget().await;
+        let launcher = displayed(&widget, "button.launcher").await;
+        // The loader has drawn its launcher and left the rest to idle time, which never
+        // comes: nothing has fetched the widget.
+        browser
+            .wait_for(
+                "return window.idleAsked === true",
+                "the loader to wait for idle time",
+            )
+            .await;
+        let fetched = browser.client.execute(WASM, vec![]).await.unwrap();
+        assert_eq!(
+            fetched, false,
+            "{reach}: fetched before anyone reached for it"
+        );
+        match reach {
+            "hover" => browser
+                .client
+                .perform_actions(MouseActions::new("mouse".into()).then(
+                    PointerAction::MoveToElement {
+                        element: launcher,
+                        duration: None,
+                        x: 0.0,
+                        y: 0.0,
+                    },
+                ))
+                .await
+                .unwrap(),
+            _ => {
+                browser
+                    .client
+                    .execute(
+                        "document.querySelector('earshot-widget').shadowRoot.querySelector('button.launcher').focus()",
+                        vec![],
+                    )
+                    .await
+                    .unwrap();
+            }
+        }
+        browser
+            .wait_for(WASM, &format!("the widget to be fetched on {reach}"))
+            .await;
+    }
     browser.close().await;
 }

@@ -145,3 +145,29 @@ pub async fn send(config: &WidgetConfig, body: &str) -> Result<(), SendError> {
     }
     Err(SendError::Server(status))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::*;
+
+    wasm_bindgen_test_configure!(run_in_browser);
+
+    /// What waits in the queue: no network, a server error, and a rate limit (429); what
+    /// does not: every other refusal, which sending again would not change.
+    #[wasm_bindgen_test]
+    fn network_errors_5xx_and_rate_limits_are_queued_other_refusals_are_not() {
+        let refused = |code: ErrorCode| SendError::Refused {
+            code: code.as_str().to_owned(),
+            message: String::new(),
+        };
+        assert!(SendError::Network.is_transient());
+        assert!(SendError::Server(500).is_transient());
+        assert!(SendError::Server(503).is_transient());
+        assert!(refused(ErrorCode::RateLimited).is_transient());
+        assert!(!refused(ErrorCode::OriginNotAllowed).is_transient());
+        assert!(!refused(ErrorCode::InvalidField).is_transient());
+        assert!(!refused(ErrorCode::UnknownSite).is_transient());
+        assert!(!SendError::Server(404).is_transient());
+    }
+}

@@ -84,7 +84,10 @@ impl WidgetConfig {
         )
     }
 
-    fn from_lookup(lookup: impl Fn(&str) -> Option<String>, base: String) -> Result<Self, String> {
+    pub(crate) fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+        base: String,
+    ) -> Result<Self, String> {
         let setting = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
         let site = setting("site").ok_or("earshot: the script tag has no data-site attribute")?;
         let site = SiteKey::parse(site.trim())

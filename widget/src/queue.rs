@@ -107,7 +107,46 @@ pub fn retry_with_backoff(config: WidgetConfig) {
         let mut wait = FIRST_BACKOFF;
         while flush(&config).await > 0 {
             yew::platform::time::sleep(wait).await;
-            wait = (wait * 2).min(MAX_BACKOFF);
+            wait = next_wait(wait);
         }
     });
+}
+
+/// The wait before the retry after one that waited `wait`: twice as long, at most
+/// [`MAX_BACKOFF`].
+fn next_wait(wait: Duration) -> Duration {
+    (wait * 2).min(MAX_BACKOFF)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::*;
+
+    wasm_bindgen_test_configure!(run_in_browser);
+
+    /// The README's promise: retries after 5 s, doubling, never more than 5 minutes apart.
+    #[wasm_bindgen_test]
+    fn retries_wait_5_s_then_twice_as_long_up_to_5_min() {
+        let waits: Vec<u64> =
+            std::iter::successors(Some(FIRST_BACKOFF), |wait| Some(next_wait(*wait)))
+                .take(9)
+                .map(|wait| wait.as_secs())
+                .collect();
+        assert_eq!(waits, [5, 10, 20, 40, 80, 160, 300, 300, 300]);
+    }
+
+    /// Queued entries are read back by site, time and id; a week-old one is past keeping.
+    #[wasm_bindgen_test]
+    fn a_queued_entry_is_dated_by_its_key() {
+        let config = WidgetConfig::from_lookup(
+            |name| (name == "site").then(|| "demo".to_owned()),
+            "https://collector.example".into(),
+        )
+        .unwrap();
+        let key = [site_prefix(&config).as_str(), "1700000000000:some-id"].concat();
+        assert_eq!(queued_at(&config, &key), Some(1_700_000_000_000.0));
+        assert_eq!(queued_at(&config, "earshot-queue:other:1:some-id"), None);
+        assert_eq!(MAX_AGE_MS, 604_800_000.0, "7 days");
+    }
 }

@@ -265,6 +265,23 @@ impl Browser {
         value.as_str().unwrap().to_owned()
     }
 
+    /// Runs `script` in the page until it returns `true`, and fails the test with `what` if
+    /// it has not within 20 s: for waiting on the page without a fixed sleep.
+    pub async fn wait_for(&self, script: &str, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let value = self.client.execute(script, vec![]).await.unwrap();
+            if value == serde_json::Value::Bool(true) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "still not seen after 20 s: {what}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Takes the browser off the network (or puts it back), as a lost connection would:
     /// every request fails and `navigator.onLine` turns false, then `online` fires on return.
     pub async fn set_offline(&self, offline: bool) {
