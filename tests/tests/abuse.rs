@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::collector::{Collector, Engine, http};
+use common::collector::{Collector, Engine, feedback_body, http};
 use common::{cell, parse_csv};
 use earshot_collector::rate_limit::REFUSALS_PER_VISITOR;
 use earshot_shared::limits::RATE_LIMIT_PER_VISITOR;
@@ -11,19 +11,14 @@ use earshot_shared::{ApiError, ErrorCode};
 
 const ORIGIN: &str = "https://shop.example";
 
+/// A valid submission with this many stars and this comment; `extra` fields are merged over
+/// it.
 fn submission(rating: u8, comment: &str, extra: serde_json::Value) -> String {
-    let mut body = serde_json::json!({
-        "id": uuid::Uuid::new_v4().to_string(),
-        "site": "demo",
-        "rating": { "kind": "stars", "value": rating },
-        "comment": comment,
-        "page_url": "https://shop.example/",
-        "open_ms": 6_000,
-    });
-    for (key, value) in extra.as_object().unwrap() {
-        body[key] = value.clone();
+    let mut fields = serde_json::json!({ "rating": { "kind": "stars", "value": rating } });
+    if let serde_json::Value::Object(extra) = extra {
+        fields.as_object_mut().unwrap().extend(extra);
     }
-    body.to_string()
+    feedback_body(comment, fields).to_string()
 }
 
 /// Posts as the visitor whose browser says `user_agent`; returns status, Retry-After and body.

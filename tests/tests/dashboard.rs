@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::browser::{self, Browser};
-use common::collector::{Collector, Engine, http};
+use common::collector::{Collector, Engine, feedback_body, http};
 use common::receiver::{Receiver, header};
 use common::{cell, eventually, parse_csv};
 use fantoccini::Locator;
@@ -30,29 +30,22 @@ fn submit(
     comment: &str,
     email: Option<&str>,
 ) -> String {
-    let id = uuid::Uuid::new_v4().to_string();
-    let mut body = serde_json::json!({
-        "id": id,
-        "site": site,
-        "rating": {"kind": "stars", "value": rating},
-        "comment": comment,
-        "page_url": format!("{origin}/checkout?step=2"),
-        "locale": "en-GB",
-        "client": {"viewport_width": 1280, "viewport_height": 720,
-                   "user_agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"},
-        "open_ms": 9000,
-    });
+    let mut body = feedback_body(
+        comment,
+        serde_json::json!({
+            "site": site,
+            "rating": {"kind": "stars", "value": rating},
+            "page_url": format!("{origin}/checkout?step=2"),
+            "locale": "en-GB",
+            "client": {"viewport_width": 1280, "viewport_height": 720,
+                       "user_agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"},
+        }),
+    );
     if let Some(email) = email {
         body["email"] = email.into();
     }
-    let response = http()
-        .post(&collector.url("/v1/feedback"))
-        .header("Origin", origin)
-        .header("Content-Type", "text/plain")
-        .send(body.to_string())
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 201);
-    id
+    assert_eq!(collector.post_feedback(&http(), origin, &body), 201);
+    body["id"].as_str().unwrap().to_owned()
 }
 
 fn collector_with_two_sites(engine: &Engine) -> Collector {
@@ -281,21 +274,12 @@ async fn an_owner_signs_in_triages_filters_and_exports_exactly_what_they_see() {
         .unwrap();
     submit_form(&browser, ".filters button[type=submit]").await;
     // The filtered page has loaded once its address carries the filter.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while !browser
-        .client
-        .current_url()
-        .await
-        .unwrap()
-        .query()
-        .is_some_and(|query| query.contains("max_rating=2"))
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the filter was not applied"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    browser
+        .wait_for(
+            "return location.search.includes('max_rating=2') && document.readyState === 'complete';",
+            "the filter was applied",
+        )
+        .await;
     assert_eq!(comments_shown(&browser).await, [XSS]);
 
     // The export button gives exactly these rows, through the export API's code.
@@ -818,14 +802,16 @@ fn sites_tokens_webhooks_retention_and_erasure_from_the_dashboard() {
             },
         );
         // Spam is not announced.
-        let spam = serde_json::json!({"id": uuid::Uuid::new_v4(), "site": "demo", "rating": {"kind": "stars", "value": 1},
-        "page_url": "https://shop.example/", "open_ms": 10, "honeypot": "http://spam.example"});
-        http()
-            .post(&collector.url("/v1/feedback"))
-            .header("Origin", PAGE_ORIGIN)
-            .header("Content-Type", "text/plain")
-            .send(spam.to_string())
-            .unwrap();
+        let spam = feedback_body(
+            "Cheap watches",
+            serde_json::json!({"rating": {"kind": "stars", "value": 1}, "open_ms": 10,
+                               "honeypot": "http://spam.example"}),
+        );
+        assert_eq!(
+            collector.post_feedback(&http(), PAGE_ORIGIN, &spam),
+            201,
+            "spam is answered like feedback (were it refused, the check below would prove nothing)"
+        );
         // A submission after it is announced; by then the spam would have been too.
         let later = submit(
             &collector,

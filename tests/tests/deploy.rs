@@ -7,12 +7,12 @@ mod common;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::browser;
 use common::collector::http;
 use common::host_site::HostSite;
-use common::{browser_required, free_port};
+use common::{browser_required, eventually, free_port};
 
 /// The binary built with `--features embed`, if this run has one.
 fn embedded_binary() -> Option<PathBuf> {
@@ -71,15 +71,17 @@ fn start(binary: &PathBuf, page_origin: &str) -> Server {
     .unwrap();
     assert!(status.success());
     let child = earshot(&["serve", "--listen", &format!("127.0.0.1:{port}")]);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while http()
-        .get(&format!("http://127.0.0.1:{port}/healthz"))
-        .call()
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "the binary did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    eventually(
+        "the binary answers /healthz",
+        Duration::from_secs(20),
+        || {
+            http()
+                .get(&format!("http://127.0.0.1:{port}/healthz"))
+                .call()
+                .is_ok_and(|response| response.status() == 200)
+                .then_some(())
+        },
+    );
     Server {
         child,
         port,

@@ -11,23 +11,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::collector::{Collector, Engine, http};
+use common::collector::{Collector, Engine, feedback_body, http};
 use common::{cell, parse_csv};
 
 const CLIENTS: usize = 16;
 const NO_RATE_LIMITS: [&str; 4] = ["--rate-limit-visitor", "0", "--rate-limit-site", "0"];
-
-fn body(id: &str) -> String {
-    serde_json::json!({
-        "id": id,
-        "site": "demo",
-        "rating": { "kind": "stars", "value": 3 },
-        "comment": "under load",
-        "page_url": "https://shop.example/",
-        "open_ms": 4_000,
-    })
-    .to_string()
-}
 
 /// How the collector is stopped under load.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,16 +68,17 @@ fn survives(engine: &Engine, sync: &str, how: Stop) {
                     if stop.load(Ordering::Relaxed) {
                         break;
                     }
-                    let id = uuid::Uuid::new_v4().to_string();
+                    let body = feedback_body("under load", serde_json::json!({}));
                     let answer = agent
                         .post(&url)
                         .content_type("text/plain")
                         .header("Origin", "https://shop.example")
-                        .send(body(&id));
+                        .send(body.to_string());
                     match answer {
-                        Ok(response) if response.status() == 201 => {
-                            acknowledged.lock().unwrap().push(id)
-                        }
+                        Ok(response) if response.status() == 201 => acknowledged
+                            .lock()
+                            .unwrap()
+                            .push(body["id"].as_str().unwrap().to_owned()),
                         Ok(response) => {
                             assert!(response.status().is_server_error(), "{}", response.status())
                         }
@@ -100,7 +89,9 @@ fn survives(engine: &Engine, sync: &str, how: Stop) {
         })
         .collect();
 
-    // Let the load run, then stop the collector in the middle of it.
+    // Let the load run, then stop the collector in the middle of it. Not a wait for
+    // something to happen: the load runs until 500 are acknowledged or for 20 s, whichever
+    // comes first, and the collector is stopped either way (the check below needs 100).
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while acknowledged.lock().unwrap().len() < 500 && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
@@ -164,10 +155,10 @@ fn the_same_submission_sent_concurrently_is_stored_once_and_every_sender_succeed
         let collector = Collector::start_on(&engine, &["https://shop.example"], &NO_RATE_LIMITS);
         let url = collector.url("/v1/feedback");
         for _round in 0..5 {
-            let id = uuid::Uuid::new_v4().to_string();
+            let body = feedback_body("under load", serde_json::json!({})).to_string();
             let senders: Vec<_> = (0..CLIENTS)
                 .map(|_| {
-                    let (url, body) = (url.clone(), body(&id));
+                    let (url, body) = (url.clone(), body.clone());
                     std::thread::spawn(move || {
                         http()
                             .post(&url)

@@ -5,7 +5,7 @@
 mod common;
 
 use common::browser::{self, displayed};
-use common::collector::{Collector, Engine, http};
+use common::collector::{Collector, Engine, feedback_body, http};
 use common::host_site::HostSite;
 use common::{CSV_COLUMNS, cell, parse_csv};
 use earshot_shared::{ApiError, ErrorCode};
@@ -26,20 +26,6 @@ fn post_feedback(collector: &Collector, origin: Option<&str>, body: &str) -> (u1
     let mut response = request.send(body).unwrap();
     let status = response.status().as_u16();
     (status, response.body_mut().read_to_string().unwrap())
-}
-
-fn submission_json(id: &str, comment: &str) -> String {
-    serde_json::json!({
-        "id": id,
-        "site": "demo",
-        "rating": { "kind": "stars", "value": 5 },
-        "comment": comment,
-        "page_url": "https://shop.example/tea",
-        "locale": "en-GB",
-        "client": { "viewport_width": 390, "viewport_height": 844, "user_agent": "test" },
-        "open_ms": 9_000
-    })
-    .to_string()
 }
 
 fn export_over_http(collector: &Collector, token: Option<&str>) -> (u16, Vec<u8>) {
@@ -162,7 +148,7 @@ fn feedback_from_an_origin_the_site_does_not_allow_is_refused() {
     for engine in Engine::all() {
         eprintln!("on {}", engine.name());
         let collector = Collector::start_on(&engine, &["https://shop.example"], &[]);
-        let body = submission_json(&uuid::Uuid::new_v4().to_string(), "hi");
+        let body = feedback_body("hi", serde_json::json!({})).to_string();
 
         let (status, answer) = post_feedback(&collector, Some("https://evil.example"), &body);
         assert_eq!(status, 403);
@@ -187,8 +173,9 @@ fn the_same_submission_sent_twice_is_stored_once() {
     for engine in Engine::all() {
         eprintln!("on {}", engine.name());
         let collector = Collector::start_on(&engine, &["https://shop.example"], &[]);
-        let id = uuid::Uuid::new_v4().to_string();
-        let body = submission_json(&id, "once");
+        let body = feedback_body("once", serde_json::json!({}));
+        let id = body["id"].as_str().unwrap().to_owned();
+        let body = body.to_string();
 
         let (first, answer) = post_feedback(&collector, Some("https://shop.example"), &body);
         assert_eq!(first, 201, "{answer}");
@@ -268,7 +255,6 @@ fn bad_input_gets_a_json_error_with_a_stable_code() {
         eprintln!("on {}", engine.name());
         let collector = Collector::start_on(&engine, &["https://shop.example"], &[]);
         let origin = Some("https://shop.example");
-        let id = uuid::Uuid::new_v4().to_string();
 
         let (status, body) = post_feedback(&collector, origin, "{not json");
         assert_eq!(
@@ -276,7 +262,11 @@ fn bad_input_gets_a_json_error_with_a_stable_code() {
             (400, ErrorCode::InvalidJson)
         );
 
-        let wrong_type = submission_json(&id, "x").replace(r#""value":5"#, r#""value":"five""#);
+        let wrong_type = feedback_body(
+            "x",
+            serde_json::json!({ "rating": { "kind": "stars", "value": "five" } }),
+        )
+        .to_string();
         let (status, body) = post_feedback(&collector, origin, &wrong_type);
         assert_eq!(
             (status, api_error(&body).code),
@@ -284,17 +274,17 @@ fn bad_input_gets_a_json_error_with_a_stable_code() {
         );
         assert_eq!(api_error(&body).field.as_deref(), Some("rating.value"));
 
-        let too_long = submission_json(
-            &id,
+        let too_long = feedback_body(
             &"a".repeat(earshot_shared::limits::MAX_COMMENT_CHARS + 1),
-        );
+            serde_json::json!({}),
+        )
+        .to_string();
         let (status, body) = post_feedback(&collector, origin, &too_long);
         let error = api_error(&body);
         assert_eq!((status, error.code), (422, ErrorCode::InvalidField));
         assert_eq!(error.field.as_deref(), Some("comment"));
 
-        let unknown =
-            submission_json(&id, "x").replace(r#""site":"demo""#, r#""site":"nosuchsite""#);
+        let unknown = feedback_body("x", serde_json::json!({ "site": "nosuchsite" })).to_string();
         let (status, body) = post_feedback(&collector, origin, &unknown);
         assert_eq!(
             (status, api_error(&body).code),
@@ -340,7 +330,7 @@ fn bad_input_gets_a_json_error_with_a_stable_code() {
 #[test]
 fn every_answer_is_readable_by_the_calling_page_but_only_allowed_origins_store() {
     let collector = Collector::start(&["https://shop.example"]);
-    let body = submission_json(&uuid::Uuid::new_v4().to_string(), "cors");
+    let body = feedback_body("cors", serde_json::json!({})).to_string();
     let response = http()
         .post(&collector.url("/v1/feedback"))
         .content_type("text/plain")
@@ -358,7 +348,7 @@ fn every_answer_is_readable_by_the_calling_page_but_only_allowed_origins_store()
 
     // A refusal is readable too, so the widget treats it as final instead of queueing it as
     // a network failure; nothing from that origin is stored.
-    let other = submission_json(&uuid::Uuid::new_v4().to_string(), "elsewhere");
+    let other = feedback_body("elsewhere", serde_json::json!({})).to_string();
     let mut response = http()
         .post(&collector.url("/v1/feedback"))
         .content_type("text/plain")

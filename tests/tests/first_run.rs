@@ -50,19 +50,17 @@ async fn submit(browser: &Browser) {
         .unwrap();
 }
 
+/// Waits until the browser is on a page whose path starts with `path`.
 async fn wait_for_path(browser: &Browser, path: &str) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let url = browser.client.current_url().await.unwrap();
-        if url.path().starts_with(path) {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "still on {url}, not {path}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    browser
+        .wait_for(
+            &format!(
+                "return location.pathname.startsWith({});",
+                serde_json::json!(path)
+            ),
+            &format!("a page under {path}"),
+        )
+        .await;
 }
 
 /// axe-core finds nothing on the page, and at a phone's width nothing is wider than the

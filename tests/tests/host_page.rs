@@ -31,23 +31,12 @@ fn comments_stored(collector: &Collector) -> Vec<String> {
 /// Waits until the browser's offline queue has been sent (it is emptied as the collector
 /// acknowledges each submission).
 async fn wait_for_empty_queue(browser: &Browser) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let empty = browser
-            .client
-            .execute("return Object.keys(localStorage).filter(k => k.startsWith('earshot-queue:')).length", vec![])
-            .await
-            .unwrap()
-            == 0;
-        if empty {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the queue was never sent"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    browser
+        .wait_for(
+            "return Object.keys(localStorage).filter(k => k.startsWith('earshot-queue:')).length === 0;",
+            "the queue is sent",
+        )
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -81,15 +70,40 @@ async fn the_widget_works_under_a_strict_content_security_policy() {
         "Thank you!"
     );
     browser.screenshot("csp-strict").await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(
-        *shop.csp_reports.lock().unwrap(),
-        Vec::<String>::new(),
-        "no CSP violations"
-    );
     assert_eq!(comments_stored(&collector), ["Works under CSP"]);
 
-    // The reports do arrive when something breaks the policy: an inline style.
+    // No CSP violations. So that this cannot pass only because a report is still on its way,
+    // break the policy on purpose after the widget is done (an image from a marked host) and
+    // wait for that report: by then any report from the widget's violations, sent earlier,
+    // has arrived too.
+    browser
+        .client
+        .execute(
+            "new Image().src = 'http://csp-marker.invalid/after-the-widget.png';",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let reports = common::eventually_async(
+        "the CSP report for the marked image",
+        Duration::from_secs(10),
+        || {
+            let reports = shop.csp_reports.lock().unwrap();
+            reports
+                .iter()
+                .any(|report| report.contains("csp-marker.invalid"))
+                .then(|| reports.clone())
+        },
+    )
+    .await;
+    assert_eq!(
+        reports.len(),
+        1,
+        "no CSP violations but the marked image: {reports:?}"
+    );
+
+    // The reports do arrive when something breaks the policy as a widget might: an inline
+    // style.
     browser
         .client
         .execute(
@@ -98,17 +112,21 @@ async fn the_widget_works_under_a_strict_content_security_policy() {
         )
         .await
         .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while shop.csp_reports.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let reports = shop.csp_reports.lock().unwrap().clone();
+    let reports = common::eventually_async(
+        "a CSP report for the inline style",
+        Duration::from_secs(10),
+        || {
+            let reports = shop.csp_reports.lock().unwrap();
+            (reports.len() > 1).then(|| reports.clone())
+        },
+    )
+    .await;
     assert_eq!(
         reports.len(),
-        1,
+        2,
         "the violation detector works: {reports:?}"
     );
-    assert!(reports[0].contains("style-src"), "{}", reports[0]);
+    assert!(reports[1].contains("style-src"), "{}", reports[1]);
     browser.close().await;
 }
 
@@ -221,9 +239,17 @@ async fn feedback_given_while_the_collector_is_down_is_sent_once_when_it_is_back
     browser.client.refresh().await.unwrap();
     browser.widget().await;
     wait_for_empty_queue(&browser).await;
-    // The page from before the reload may have retried too: still one row.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(comments_stored(&collector), ["Sent while you were down"]);
+    // The page from before the reload may have retried too: still one row. So that this
+    // cannot pass only because such a retry is still on its way, send new feedback from this
+    // page first: once it is stored, a retry sent before the reload would have been too.
+    assert_eq!(
+        browser.leave_feedback("After the reload").await,
+        "Thank you!"
+    );
+    assert_eq!(
+        comments_stored(&collector),
+        ["Sent while you were down", "After the reload"]
+    );
     browser.close().await;
 }
 

@@ -649,6 +649,7 @@ async fn the_widget_states_the_promise_beside_the_email_field() {
         if hint.contains("Nous répondons sous un jour.") {
             break;
         }
+        // Pacing between reloads, not a wait before a negative check: the check is positive.
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     assert!(hint.contains("Nous répondons sous un jour."), "{hint}");

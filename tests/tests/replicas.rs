@@ -7,7 +7,7 @@ mod common;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Barrier, Mutex};
 
-use common::collector::{Collector, Engine, http};
+use common::collector::{Collector, Engine, feedback_body, http};
 use common::receiver::Receiver;
 use common::{cell, parse_csv};
 use earshot_collector::store::Location;
@@ -28,17 +28,18 @@ const PER_CLIENT: usize = 60;
 /// Submissions sent to both replicas at the same moment.
 const SHARED: usize = 40;
 
+/// Submission `n` with this id: a rating and tricky text that vary, and the locale and the
+/// browser's details filled in, for the exports to compare.
 fn body(id: &str, n: usize) -> String {
-    serde_json::json!({
-        "id": id,
-        "site": "demo",
-        "rating": { "kind": "stars", "value": 1 + n % 5 },
-        "comment": format!("submission {n}, \"quoted\", ünïcödé"),
-        "page_url": "https://shop.example/",
-        "locale": "en",
-        "client": { "viewport_width": 800, "viewport_height": 600, "user_agent": "replicas" },
-        "open_ms": 9_000
-    })
+    feedback_body(
+        &format!("submission {n}, \"quoted\", ünïcödé"),
+        serde_json::json!({
+            "id": id,
+            "rating": { "kind": "stars", "value": 1 + n % 5 },
+            "locale": "en",
+            "client": { "viewport_width": 800, "viewport_height": 600, "user_agent": "replicas" },
+        }),
+    )
     .to_string()
 }
 

@@ -16,7 +16,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::browser::{self, Browser, displayed};
 use common::collector::Collector;
@@ -49,23 +49,23 @@ const NATIVE_DIALOG: &str = "
     window.native = performance.now();
   });";
 
+/// Waits until `expression` is a positive number in the page, and returns it. The page
+/// recorded it (a time on its own clock, or a size), so how often this looks does not change
+/// it.
 async fn wait_for_number(browser: &Browser, expression: &str) -> f64 {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let value = browser
-            .client
-            .execute(&format!("return {expression}"), vec![])
-            .await
-            .unwrap();
-        if let Some(number) = value.as_f64().filter(|n| *n > 0.0) {
-            return number;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {expression}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    browser
+        .wait_for(
+            &format!("return ({expression}) > 0;"),
+            &format!("{expression} to be set"),
+        )
+        .await;
+    browser
+        .client
+        .execute(&format!("return {expression}"), vec![])
+        .await
+        .unwrap()
+        .as_f64()
+        .unwrap_or_else(|| panic!("{expression} is not a number"))
 }
 
 fn median(mut values: Vec<f64>) -> f64 {

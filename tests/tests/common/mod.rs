@@ -104,3 +104,23 @@ pub fn eventually<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Opt
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// Like [`eventually`], for async tests: polls `check` without blocking the runtime's
+/// thread, for something outside the browser (for the page, see `Browser::wait_for`).
+pub async fn eventually_async<T>(
+    what: &str,
+    limit: Duration,
+    mut check: impl FnMut() -> Option<T>,
+) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(found) = check() {
+            return found;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still not seen after {limit:?}: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
