@@ -1002,6 +1002,55 @@ fn forms_need_a_session_before_anything_else_and_must_come_from_the_dashboard() 
     assert_eq!(parse_csv(csv.as_bytes()).1.len(), 1);
 }
 
+/// A webhook in Slack's format gets a message Slack shows as written: `{"text": …}` with the
+/// site, the rating on its scale, the comment quoted, the page and the address, and `&`, `<`
+/// and `>` escaped, so a visitor's text cannot become a link or a mention.
+#[test]
+fn a_slack_webhook_gets_a_message_slack_shows_as_written() {
+    let receiver = Receiver::start(Vec::new());
+    let collector = Collector::start_with(&[PAGE_ORIGIN], &["--allow-private-webhooks"]);
+    collector.add_user(OWNER, PASSWORD, &[]);
+    let owner = sign_in_over_http(&collector, OWNER, PASSWORD).unwrap();
+    let response = owner
+        .agent
+        .post(&collector.url("/admin/sites/demo/webhooks"))
+        .header("Cookie", &owner.cookie)
+        .send_form([
+            ("csrf", owner.csrf.as_str()),
+            ("url", receiver.url().as_str()),
+            ("format", "slack"),
+        ])
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    submit(
+        &collector,
+        "demo",
+        PAGE_ORIGIN,
+        2,
+        "Tea & cake <@channel> <https://evil.example|click>\nSecond line",
+        Some("ada@example.com"),
+    );
+    let calls = receiver.wait_for(1);
+    let (headers, body) = &calls[0];
+    assert_eq!(header(headers, "content-type"), "application/json");
+    let sent: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(
+        sent.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["text"],
+        "{body}"
+    );
+    assert_eq!(
+        sent["text"],
+        format!(
+            "New feedback on Demo shop: stars 2/5\n\
+             >Tea &amp; cake &lt;@channel&gt; &lt;https://evil.example|click&gt;\n>Second line\n\
+             {PAGE_ORIGIN}/checkout?step=2\n\
+             From ada@example.com"
+        )
+    );
+    assert_eq!(header(headers, "earshot-event"), "feedback.created");
+}
+
 #[test]
 fn webhooks_may_not_reach_this_machine_or_private_networks_unless_allowed() {
     let collector = collector_with_two_sites(&Engine::Sqlite);

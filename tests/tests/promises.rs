@@ -1,5 +1,5 @@
-//! Promises the README makes about retention and privacy, checked on the real binary and its
-//! real SQLite file.
+//! Promises the README makes about retention, privacy and the dashboard's headers and cookies,
+//! checked on the real binary, its real SQLite file and its answers over HTTP.
 
 mod common;
 
@@ -123,4 +123,101 @@ fn logs_and_database_keep_no_client_address_and_no_query_string() {
         "the database was read"
     );
     assert!(!text.contains(visitor), "no client address in the database");
+}
+
+/// The dashboard's pages carry their own CSP and are never cached or framed; its cookies
+/// are HttpOnly, SameSite=Strict and kept to their paths, and Secure when served over https.
+#[test]
+fn dashboard_pages_and_cookies_are_locked_down() {
+    const OWNER: &str = "owner@example.com";
+    const PASSWORD: &str = "correct horse battery";
+    let collector = Collector::start(&[SHOP]);
+    collector.add_user(OWNER, PASSWORD, &[]);
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into();
+    let base = collector.origin();
+    let sign_in = |proto: &str| {
+        let response = agent
+            .post(&format!("{base}/admin/login"))
+            .header("Origin", &base)
+            .header("X-Forwarded-Proto", proto)
+            .send_form([
+                ("email", OWNER),
+                ("password", PASSWORD),
+                ("next", "/admin/inbox"),
+            ])
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 303, "signed in");
+        let cookies: Vec<String> = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|value| value.to_str().unwrap().to_owned())
+            .collect();
+        let cookie = |name: &str| -> Vec<String> {
+            let cookie = cookies
+                .iter()
+                .find(|cookie| cookie.starts_with(&format!("{name}=")))
+                .unwrap_or_else(|| panic!("no {name} cookie in {cookies:?}"));
+            cookie
+                .split(';')
+                .map(|part| part.trim().to_owned())
+                .collect()
+        };
+        (cookie("earshot_session"), cookie("earshot_device"))
+    };
+
+    let (session, device) = sign_in("http");
+    for (cookie, path) in [(&session, "Path=/admin"), (&device, "Path=/admin/login")] {
+        for flag in ["HttpOnly", "SameSite=Strict", path] {
+            assert!(cookie.iter().any(|part| part == flag), "{flag}: {cookie:?}");
+        }
+        assert!(
+            !cookie.iter().any(|part| part == "Secure"),
+            "not Secure over plain http: {cookie:?}"
+        );
+    }
+    let (session, device) = sign_in("https");
+    for cookie in [&session, &device] {
+        assert!(cookie.iter().any(|part| part == "Secure"), "{cookie:?}");
+    }
+
+    // A page as the signed-in owner sees it, and the sign-in page as anyone does.
+    let session_cookie = session[0].clone();
+    for (path, cookie) in [
+        ("/admin/inbox", Some(session_cookie.as_str())),
+        ("/admin/login", None),
+    ] {
+        let mut request = agent.get(&format!("{base}{path}"));
+        if let Some(cookie) = cookie {
+            request = request.header("Cookie", cookie);
+        }
+        let response = request.call().unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{path}");
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let csp = header("content-security-policy");
+        for directive in [
+            "default-src 'none'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ] {
+            assert!(csp.contains(directive), "{path}: {directive} in {csp:?}");
+        }
+        assert_eq!(header("cache-control"), "no-store", "{path}");
+        assert_eq!(header("x-frame-options"), "DENY", "{path}");
+        assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(header("referrer-policy"), "no-referrer", "{path}");
+    }
 }
