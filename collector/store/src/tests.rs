@@ -182,7 +182,7 @@ async fn retention_and_erasure_delete_only_what_they_should() {
 
 #[tokio::test]
 async fn filters_and_listings_agree_on_both_engines() {
-    let mut answers = Vec::new();
+    // Each engine's answers are compared with the same expected ones, so they agree.
     for database in databases() {
         let store = store_with_site(&database.location);
         let rows = [
@@ -330,7 +330,6 @@ async fn filters_and_listings_agree_on_both_engines() {
             vec!["50% off_label is wrong", "love it"],
         ];
         assert_eq!(answer, expected, "{:?}", database.location);
-        answers.push(answer);
     }
 }
 
