@@ -28,6 +28,7 @@ pub mod model;
 pub mod origin;
 pub mod pool;
 mod postgres;
+mod sql;
 pub mod sqlite;
 mod stats_sql;
 #[cfg(any(test, feature = "testing"))]

@@ -8,7 +8,7 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 use std::time::Duration;
 
 use earshot_shared::{Rating, SiteKey, WidgetSettings};
@@ -31,7 +31,17 @@ use crate::model::{
     LinkPurpose, MailKind, NewReply, NotifyFeedback, OutgoingMail, OwnerNotifications,
     ReplyOutcome, Session, ThreadMessage, User, Webhook, WebhookFormat,
 };
+use crate::sql;
 use crate::stats_sql;
+
+/// A statement of [`sql`] in PostgreSQL's spelling, converted once, the first time it runs:
+/// for those run on most requests (a session, a token, a site, a submission).
+macro_rules! pg_once {
+    ($sql:expr) => {{
+        static CONVERTED: LazyLock<String> = LazyLock::new(|| pg(&$sql));
+        CONVERTED.as_str()
+    }};
+}
 
 /// Connections each collector keeps for reads and edits (the writer has its own). Two
 /// replicas stay far below PostgreSQL's default `max_connections` of 100.
@@ -415,6 +425,12 @@ async fn unsubscribed(
         .is_some())
 }
 
+/// A shared `INSERT` in PostgreSQL's spelling, answering the new row's id (SQLite reads
+/// `last_insert_rowid()` instead).
+fn returning_id(insert: &str) -> String {
+    format!("{} RETURNING id", pg(insert))
+}
+
 /// Queues one email; returns its id.
 #[allow(clippy::too_many_arguments)]
 async fn insert_mail(
@@ -431,7 +447,7 @@ async fn insert_mail(
     let (start, end) = (window.map(|w| w.0), window.map(|w| w.1));
     Ok(client
         .query_one(
-            &format!("{} RETURNING id", pg(mail_sql::INSERT_MAIL)),
+            &returning_id(mail_sql::INSERT_MAIL),
             &[
                 &message_key(),
                 &kind.as_str(),
@@ -511,12 +527,7 @@ async fn user_sites(
     if all_sites {
         return Ok(None);
     }
-    let rows = client
-        .query(
-            "SELECT site_key FROM user_sites WHERE user_id = $1 ORDER BY site_key",
-            &[&id],
-        )
-        .await?;
+    let rows = client.query(pg_once!(sql::USER_SITES), &[&id]).await?;
     Ok(Some(
         rows.iter()
             .map(|row| row.try_get(0))
@@ -526,7 +537,7 @@ async fn user_sites(
 
 impl Database for PgConn {
     fn ping(&mut self) -> Result<(), StoreError> {
-        wait(self.client.simple_query("SELECT 1"))?;
+        wait(self.client.simple_query(sql::PING))?;
         Ok(())
     }
 
@@ -615,20 +626,14 @@ impl Database for PgConn {
             let tx = self.client.transaction().await?;
             let created_at = now_millis();
             let inserted = tx
-                .execute(
-                    "INSERT INTO sites (key, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING",
-                    &[&key.as_str(), &name, &created_at],
-                )
+                .execute(&pg(sql::ADD_SITE), &[&key.as_str(), &name, &created_at])
                 .await?;
             if inserted == 0 {
                 return Err(StoreError::SiteExists(key.to_string()));
             }
             for origin in origins {
-                tx.execute(
-                    "INSERT INTO site_origins (site_key, origin) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                    &[&key.as_str(), origin],
-                )
-                .await?;
+                tx.execute(&pg(sql::ADD_ORIGIN), &[&key.as_str(), origin])
+                    .await?;
             }
             tx.commit().await?;
             Ok(Site::added(key, name, origins, created_at))
@@ -638,21 +643,12 @@ impl Database for PgConn {
     fn update_site(&mut self, key: &str, name: &str, origins: &[String]) -> Result<(), StoreError> {
         wait(async {
             let tx = self.client.transaction().await?;
-            if tx
-                .execute("UPDATE sites SET name = $2 WHERE key = $1", &[&key, &name])
-                .await?
-                == 0
-            {
+            if tx.execute(&pg(sql::RENAME_SITE), &[&key, &name]).await? == 0 {
                 return Err(StoreError::UnknownSite(key.to_owned()));
             }
-            tx.execute("DELETE FROM site_origins WHERE site_key = $1", &[&key])
-                .await?;
+            tx.execute(&pg(sql::DROP_ORIGINS), &[&key]).await?;
             for origin in origins {
-                tx.execute(
-                    "INSERT INTO site_origins (site_key, origin) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                    &[&key, origin],
-                )
-                .await?;
+                tx.execute(&pg(sql::ADD_ORIGIN), &[&key, origin]).await?;
             }
             tx.commit().await?;
             Ok(())
@@ -672,14 +668,8 @@ impl Database for PgConn {
             {
                 return Err(StoreError::UnknownSite(key.to_owned()));
             }
-            let feedback = tx
-                .execute("DELETE FROM feedback WHERE site_key = $1", &[&key])
-                .await?;
-            if tx
-                .execute("DELETE FROM sites WHERE key = $1", &[&key])
-                .await?
-                == 0
-            {
+            let feedback = tx.execute(&pg(sql::DELETE_SITE_FEEDBACK), &[&key]).await?;
+            if tx.execute(&pg(sql::DELETE_SITE), &[&key]).await? == 0 {
                 return Err(StoreError::UnknownSite(key.to_owned()));
             }
             tx.commit().await?;
@@ -689,10 +679,7 @@ impl Database for PgConn {
 
     fn set_retention(&mut self, key: &str, days: Option<u32>) -> Result<(), StoreError> {
         let days = days.map(i64::from);
-        let changed = wait(self.client.execute(
-            "UPDATE sites SET retention_days = $2 WHERE key = $1",
-            &[&key, &days],
-        ))?;
+        let changed = wait(self.client.execute(&pg(sql::SET_RETENTION), &[&key, &days]))?;
         if changed == 0 {
             return Err(StoreError::UnknownSite(key.to_owned()));
         }
@@ -725,10 +712,10 @@ impl Database for PgConn {
         key: &str,
         settings: &WidgetSettings,
     ) -> Result<(), StoreError> {
-        let changed = wait(self.client.execute(
-            "UPDATE sites SET widget = $2 WHERE key = $1",
-            &[&key, &widget_json(settings)],
-        ))?;
+        let changed = wait(
+            self.client
+                .execute(&pg(sql::SET_WIDGET), &[&key, &widget_json(settings)]),
+        )?;
         if changed == 0 {
             return Err(StoreError::UnknownSite(key.to_owned()));
         }
@@ -737,22 +724,12 @@ impl Database for PgConn {
 
     fn site(&mut self, key: &str) -> Result<Option<Site>, StoreError> {
         wait(async {
-            let Some(row) = self
-                .client
-                .query_opt(
-                    "SELECT key, name, created_at, widget, retention_days, reply_to, answer_hours, promise_shown, acknowledge, notify_resolved FROM sites WHERE key = $1",
-                    &[&key],
-                )
-                .await?
-            else {
+            let Some(row) = self.client.query_opt(pg_once!(sql::SITE), &[&key]).await? else {
                 return Ok(None);
             };
             let origins = self
                 .client
-                .query(
-                    "SELECT origin FROM site_origins WHERE site_key = $1 ORDER BY origin",
-                    &[&key],
-                )
+                .query(pg_once!(sql::SITE_ORIGINS), &[&key])
                 .await?
                 .iter()
                 .map(|row| row.try_get(0))
@@ -798,37 +775,34 @@ impl Database for PgConn {
             return Err(StoreError::UnknownSite(site_key.to_owned()));
         }
         let row = wait(self.client.query_one(
-            "INSERT INTO api_tokens (name, hash, site_key, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+            &returning_id(sql::ADD_TOKEN),
             &[&name, &hash, &site, &now_millis()],
         ))?;
         Ok(row.try_get(0)?)
     }
 
     fn token_by_hash(&mut self, hash: &str) -> Result<Option<TokenInfo>, StoreError> {
-        wait(self.client.query_opt(
-            "SELECT id, name, site_key, created_at, false FROM api_tokens WHERE hash = $1 AND revoked_at IS NULL",
-            &[&hash],
-        ))?
+        wait(
+            self.client
+                .query_opt(pg_once!(sql::TOKEN_BY_HASH), &[&hash]),
+        )?
         .as_ref()
         .map(token_row)
         .transpose()
     }
 
     fn tokens(&mut self) -> Result<Vec<TokenInfo>, StoreError> {
-        wait(self.client.query(
-            "SELECT id, name, site_key, created_at, revoked_at IS NOT NULL FROM api_tokens ORDER BY id",
-            &[],
-        ))?
-        .iter()
-        .map(token_row)
-        .collect()
+        wait(self.client.query(sql::TOKENS, &[]))?
+            .iter()
+            .map(token_row)
+            .collect()
     }
 
     fn revoke_token(&mut self, id: i64) -> Result<(), StoreError> {
-        let changed = wait(self.client.execute(
-            "UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
-            &[&id, &now_millis()],
-        ))?;
+        let changed = wait(
+            self.client
+                .execute(&pg(sql::REVOKE_TOKEN), &[&id, &now_millis()]),
+        )?;
         if changed == 0 {
             return Err(StoreError::UnknownToken(id));
         }
@@ -927,10 +901,7 @@ impl Database for PgConn {
                     tx.execute(statement, &[]).await?;
                 }
             }
-            let rows: i64 = tx
-                .query_one("SELECT count(*) FROM stats_ratings", &[])
-                .await?
-                .try_get(0)?;
+            let rows: i64 = tx.query_one(sql::STATS_ROWS, &[]).await?.try_get(0)?;
             tx.commit().await?;
             Ok(rows as u64)
         })
@@ -962,8 +933,7 @@ impl Database for PgConn {
     }
 
     fn feedback_by_id(&mut self, id: &str) -> Result<Option<FeedbackRow>, StoreError> {
-        let sql = format!("SELECT {FEEDBACK_COLUMNS} FROM feedback WHERE id = $1");
-        wait(self.client.query_opt(&sql, &[&id]))?
+        wait(self.client.query_opt(pg_once!(sql::FEEDBACK_BY_ID), &[&id]))?
             .as_ref()
             .map(feedback_row)
             .transpose()
@@ -1034,8 +1004,7 @@ impl Database for PgConn {
             let tx = self.client.transaction().await?;
             let Some(row) = tx
                 .query_opt(
-                    "INSERT INTO users (email, password_hash, all_sites, created_at) VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (email) DO NOTHING RETURNING id",
+                    &returning_id(sql::ADD_USER),
                     &[&email, &password_hash, &sites.is_none(), &now_millis()],
                 )
                 .await?
@@ -1045,17 +1014,13 @@ impl Database for PgConn {
             let id: i64 = row.try_get(0)?;
             for site in sites.unwrap_or_default() {
                 if tx
-                    .query_opt("SELECT 1 FROM sites WHERE key = $1", &[site])
+                    .query_opt(&pg(sql::SITE_EXISTS), &[site])
                     .await?
                     .is_none()
                 {
                     return Err(StoreError::UnknownSite(site.clone()));
                 }
-                tx.execute(
-                    "INSERT INTO user_sites (user_id, site_key) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                    &[&id, site],
-                )
-                .await?;
+                tx.execute(&pg(sql::ADD_USER_SITE), &[&id, site]).await?;
             }
             tx.commit().await?;
             Ok(User {
@@ -1070,10 +1035,7 @@ impl Database for PgConn {
         wait(async {
             let Some(row) = self
                 .client
-                .query_opt(
-                    "SELECT id, email, password_hash, all_sites FROM users WHERE email = $1",
-                    &[&email],
-                )
+                .query_opt(&pg(sql::USER_BY_EMAIL), &[&email])
                 .await?
             else {
                 return Ok(None);
@@ -1093,10 +1055,7 @@ impl Database for PgConn {
 
     fn users(&mut self) -> Result<Vec<User>, StoreError> {
         wait(async {
-            let rows = self
-                .client
-                .query("SELECT id, email, all_sites FROM users ORDER BY id", &[])
-                .await?;
+            let rows = self.client.query(sql::USERS, &[]).await?;
             let mut users = Vec::with_capacity(rows.len());
             for row in rows {
                 let id: i64 = row.try_get(0)?;
@@ -1121,13 +1080,12 @@ impl Database for PgConn {
         wait(async {
             let tx = self.client.transaction().await?;
             tx.execute(
-                "INSERT INTO sessions (token_hash, user_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+                &pg(sql::ADD_SESSION),
                 &[&token_hash, &user_id, &csrf, &now, &expires_at],
             )
             .await?;
             // Expired sessions are dropped whenever someone signs in.
-            tx.execute("DELETE FROM sessions WHERE expires_at < $1", &[&now])
-                .await?;
+            tx.execute(&pg(sql::DROP_EXPIRED_SESSIONS), &[&now]).await?;
             tx.commit().await?;
             Ok(())
         })
@@ -1137,12 +1095,7 @@ impl Database for PgConn {
         wait(async {
             let Some(row) = self
                 .client
-                .query_opt(
-                    "SELECT users.id, users.email, users.all_sites, sessions.csrf
-                     FROM sessions JOIN users ON users.id = sessions.user_id
-                     WHERE sessions.token_hash = $1 AND sessions.expires_at > $2",
-                    &[&token_hash, &now],
-                )
+                .query_opt(pg_once!(sql::SESSION), &[&token_hash, &now])
                 .await?
             else {
                 return Ok(None);
@@ -1160,10 +1113,7 @@ impl Database for PgConn {
     }
 
     fn end_session(&mut self, token_hash: &str) -> Result<(), StoreError> {
-        wait(
-            self.client
-                .execute("DELETE FROM sessions WHERE token_hash = $1", &[&token_hash]),
-        )?;
+        wait(self.client.execute(&pg(sql::END_SESSION), &[&token_hash]))?;
         Ok(())
     }
 
@@ -1175,45 +1125,34 @@ impl Database for PgConn {
         format: WebhookFormat,
     ) -> Result<i64, StoreError> {
         let row = wait(self.client.query_one(
-            "INSERT INTO webhooks (site_key, url, secret, format, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            &returning_id(sql::ADD_WEBHOOK),
             &[&site, &url, &secret, &format.as_str(), &now_millis()],
         ))?;
         Ok(row.try_get(0)?)
     }
 
     fn webhooks(&mut self, site: &str) -> Result<Vec<Webhook>, StoreError> {
-        wait(self.client.query(
-            "SELECT id, site_key, url, secret, format FROM webhooks WHERE site_key = $1 ORDER BY id",
-            &[&site],
-        ))?
-        .iter()
-        .map(|row| webhook_row(row, 0))
-        .collect()
+        wait(self.client.query(&pg(sql::WEBHOOKS), &[&site]))?
+            .iter()
+            .map(|row| webhook_row(row, 0))
+            .collect()
     }
 
     fn webhook(&mut self, site: &str, id: i64) -> Result<Option<Webhook>, StoreError> {
-        wait(self.client.query_opt(
-            "SELECT id, site_key, url, secret, format FROM webhooks WHERE id = $1 AND site_key = $2",
-            &[&id, &site],
-        ))?
-        .map(|row| webhook_row(&row, 0))
-        .transpose()
+        wait(self.client.query_opt(&pg(sql::WEBHOOK), &[&id, &site]))?
+            .map(|row| webhook_row(&row, 0))
+            .transpose()
     }
 
     fn delete_webhook(&mut self, site: &str, id: i64) -> Result<bool, StoreError> {
-        Ok(wait(self.client.execute(
-            "DELETE FROM webhooks WHERE id = $1 AND site_key = $2",
-            &[&id, &site],
-        ))? == 1)
+        Ok(wait(self.client.execute(&pg(sql::DELETE_WEBHOOK), &[&id, &site]))? == 1)
     }
 
     fn deliveries(&mut self, site: &str, limit: u32) -> Result<Vec<Delivery>, StoreError> {
-        wait(self.client.query(
-            "SELECT d.id, w.url, d.feedback_id, d.state, d.attempts, d.last_status, d.last_error, d.updated_at
-             FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
-             WHERE w.site_key = $1 ORDER BY d.id DESC LIMIT $2",
-            &[&site, &i64::from(limit)],
-        ))?
+        wait(
+            self.client
+                .query(&pg(sql::DELIVERIES), &[&site, &i64::from(limit)]),
+        )?
         .iter()
         .map(|row| {
             Ok(Delivery {
@@ -1265,8 +1204,7 @@ impl Database for PgConn {
 
     fn record_delivery(&mut self, id: i64, attempt: &DeliveryAttempt) -> Result<(), StoreError> {
         wait(self.client.execute(
-            "UPDATE webhook_deliveries SET state = $2, attempts = $3, last_status = $4, last_error = $5,
-                    next_attempt_at = $6, updated_at = $7 WHERE id = $1",
+            &pg(sql::RECORD_DELIVERY),
             &[
                 &id,
                 &attempt.state.as_str(),
@@ -1336,7 +1274,7 @@ impl Database for PgConn {
         wait(async {
             let tx = self.client.transaction().await?;
             if tx
-                .query_opt("SELECT 1 FROM sites WHERE key = $1", &[&site])
+                .query_opt(&pg(sql::SITE_EXISTS), &[&site])
                 .await?
                 .is_none()
             {
@@ -1390,13 +1328,7 @@ impl Database for PgConn {
                             continue;
                         }
                         let count: i64 = tx
-                            .query_one(
-                                &pg(&format!(
-                                    "SELECT count(*) FROM feedback WHERE {}",
-                                    mail_sql::DIGEST_WINDOW
-                                )),
-                                &[&id, &until, &now],
-                            )
+                            .query_one(&pg(&sql::DIGEST_COUNT), &[&id, &until, &now])
                             .await?
                             .try_get(0)?;
                         if count > 0 {
@@ -1468,22 +1400,16 @@ impl Database for PgConn {
         to: i64,
         limit: u32,
     ) -> Result<(u64, Vec<FeedbackRow>), StoreError> {
-        let clause = mail_sql::DIGEST_WINDOW;
         wait(async {
             let count: i64 = self
                 .client
-                .query_one(
-                    &pg(&format!("SELECT count(*) FROM feedback WHERE {clause}")),
-                    &[&user_id, &from, &to],
-                )
+                .query_one(&pg(&sql::DIGEST_COUNT), &[&user_id, &from, &to])
                 .await?
                 .try_get(0)?;
             let rows = self
                 .client
                 .query(
-                    &pg(&format!(
-                        "SELECT {FEEDBACK_COLUMNS} FROM feedback WHERE {clause} ORDER BY seq DESC LIMIT ?4"
-                    )),
+                    &pg(&sql::DIGEST_PAGE),
                     &[&user_id, &from, &to, &i64::from(limit)],
                 )
                 .await?
@@ -1543,8 +1469,7 @@ impl Database for PgConn {
             }
             let message: i64 = tx
                 .query_one(
-                    "INSERT INTO messages (feedback_id, author, author_email, body, created_at)
-                     VALUES ($1, 'owner', $2, $3, $4) RETURNING id",
+                    &returning_id(sql::ADD_OWNER_MESSAGE),
                     &[
                         &reply.feedback_id,
                         &reply.author_email,
@@ -1554,14 +1479,8 @@ impl Database for PgConn {
                 )
                 .await?
                 .try_get(0)?;
-            tx.execute(
-                "UPDATE feedback SET first_answer_at = coalesce(first_answer_at, $2),
-                        first_response_at = coalesce(first_response_at, $2),
-                        status = CASE WHEN status = 'new' THEN 'in-progress' ELSE status END
-                 WHERE id = $1",
-                &[&reply.feedback_id, &reply.now],
-            )
-            .await?;
+            tx.execute(&pg(sql::MARK_ANSWERED), &[&reply.feedback_id, &reply.now])
+                .await?;
             let mail = insert_mail(
                 &tx,
                 MailKind::Reply,
@@ -1599,8 +1518,7 @@ impl Database for PgConn {
             let site: String = row.try_get(0)?;
             let message: i64 = tx
                 .query_one(
-                    "INSERT INTO messages (feedback_id, author, body, created_at)
-                     VALUES ($1, 'visitor', $2, $3) RETURNING id",
+                    &returning_id(sql::ADD_VISITOR_MESSAGE),
                     &[&feedback_id, &body, &now],
                 )
                 .await?
@@ -1629,57 +1547,41 @@ impl Database for PgConn {
     }
 
     fn thread_message(&mut self, id: i64) -> Result<Option<ThreadMessage>, StoreError> {
-        wait(self.client.query_opt(
-            "SELECT id, feedback_id, author, author_email, body, created_at FROM messages WHERE id = $1",
-            &[&id],
-        ))?
-        .as_ref()
-        .map(thread_message_row)
-        .transpose()
+        wait(self.client.query_opt(&pg(sql::THREAD_MESSAGE), &[&id]))?
+            .as_ref()
+            .map(thread_message_row)
+            .transpose()
     }
 
     fn thread(&mut self, feedback_id: &str) -> Result<Vec<ThreadMessage>, StoreError> {
-        wait(self.client.query(
-            "SELECT id, feedback_id, author, author_email, body, created_at FROM messages
-             WHERE feedback_id = $1 ORDER BY id",
-            &[&feedback_id],
-        ))?
-        .iter()
-        .map(thread_message_row)
-        .collect()
+        wait(self.client.query(&pg(sql::THREAD), &[&feedback_id]))?
+            .iter()
+            .map(thread_message_row)
+            .collect()
     }
 
     fn mail_for(&mut self, feedback_id: &str) -> Result<Vec<OutgoingMail>, StoreError> {
-        wait(self.client.query(
-            "SELECT id, kind, feedback_id, thread_message, recipient, state, attempts,
-                    last_error, next_attempt_at, updated_at
-             FROM outbox WHERE feedback_id = $1 ORDER BY id",
-            &[&feedback_id],
-        ))?
-        .iter()
-        .map(|row| {
-            Ok(OutgoingMail {
-                id: row.try_get(0)?,
-                kind: mail_kind(row.try_get::<_, &str>(1)?)?,
-                feedback_id: row.try_get(2)?,
-                thread_message: row.try_get(3)?,
-                recipient: row.try_get(4)?,
-                state: DeliveryState::stored(row.try_get::<_, &str>(5)?),
-                attempts: count(row.try_get(6)?),
-                last_error: row.try_get(7)?,
-                next_attempt_at: row.try_get(8)?,
-                updated_at: row.try_get(9)?,
+        wait(self.client.query(&pg(sql::MAIL_FOR), &[&feedback_id]))?
+            .iter()
+            .map(|row| {
+                Ok(OutgoingMail {
+                    id: row.try_get(0)?,
+                    kind: mail_kind(row.try_get::<_, &str>(1)?)?,
+                    feedback_id: row.try_get(2)?,
+                    thread_message: row.try_get(3)?,
+                    recipient: row.try_get(4)?,
+                    state: DeliveryState::stored(row.try_get::<_, &str>(5)?),
+                    attempts: count(row.try_get(6)?),
+                    last_error: row.try_get(7)?,
+                    next_attempt_at: row.try_get(8)?,
+                    updated_at: row.try_get(9)?,
+                })
             })
-        })
-        .collect()
+            .collect()
     }
 
     fn pending_mail(&mut self) -> Result<u64, StoreError> {
-        let pending: i64 = wait(
-            self.client
-                .query_one("SELECT count(*) FROM outbox WHERE state = 'pending'", &[]),
-        )?
-        .try_get(0)?;
+        let pending: i64 = wait(self.client.query_one(sql::PENDING_MAIL, &[]))?.try_get(0)?;
         Ok(pending.max(0) as u64)
     }
 
@@ -1729,8 +1631,7 @@ impl Database for PgConn {
 
     fn record_mail(&mut self, id: i64, attempt: &DeliveryAttempt) -> Result<(), StoreError> {
         wait(self.client.execute(
-            "UPDATE outbox SET state = $2, attempts = $3, last_error = $4, next_attempt_at = $5,
-                    updated_at = $6 WHERE id = $1",
+            &pg(sql::RECORD_MAIL),
             &[
                 &id,
                 &attempt.state.as_str(),

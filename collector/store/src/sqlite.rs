@@ -20,6 +20,7 @@ use crate::model::{
     LinkPurpose, MailKind, NewReply, NotifyFeedback, OutgoingMail, OwnerNotifications,
     ReplyOutcome, Session, ThreadMessage, User, Webhook, WebhookFormat,
 };
+use crate::sql;
 use crate::stats_sql;
 
 /// How long a connection waits for a lock held by another process (e.g. the CLI) before failing.
@@ -343,7 +344,7 @@ fn user_sites(
         return Ok(None);
     }
     let sites = conn
-        .prepare_cached("SELECT site_key FROM user_sites WHERE user_id = ?1 ORDER BY site_key")?
+        .prepare_cached(sql::USER_SITES)?
         .query_map([id], |row| row.get(0))?
         .collect::<Result<Vec<String>, _>>()?;
     Ok(Some(sites))
@@ -367,7 +368,7 @@ impl Database for Connection {
     }
 
     fn ping(&mut self) -> Result<(), StoreError> {
-        Ok(self.query_row("SELECT 1", [], |_| Ok(()))?)
+        Ok(self.query_row(sql::PING, [], |_| Ok(()))?)
     }
 
     /// A row that fails (its site was deleted meanwhile) fails alone: it is not inserted,
@@ -523,18 +524,12 @@ impl Database for Connection {
     ) -> Result<Site, StoreError> {
         let tx = self.transaction()?;
         let created_at = now_millis();
-        let inserted = tx.execute(
-            "INSERT INTO sites (key, name, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (key) DO NOTHING",
-            params![key.as_str(), name, created_at],
-        )?;
+        let inserted = tx.execute(sql::ADD_SITE, params![key.as_str(), name, created_at])?;
         if inserted == 0 {
             return Err(StoreError::SiteExists(key.to_string()));
         }
         for origin in origins {
-            tx.execute(
-                "INSERT INTO site_origins (site_key, origin) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-                params![key.as_str(), origin],
-            )?;
+            tx.execute(sql::ADD_ORIGIN, params![key.as_str(), origin])?;
         }
         tx.commit()?;
         Ok(Site::added(key, name, origins, created_at))
@@ -542,19 +537,12 @@ impl Database for Connection {
 
     fn update_site(&mut self, key: &str, name: &str, origins: &[String]) -> Result<(), StoreError> {
         let tx = self.transaction()?;
-        if tx.execute(
-            "UPDATE sites SET name = ?2 WHERE key = ?1",
-            params![key, name],
-        )? == 0
-        {
+        if tx.execute(sql::RENAME_SITE, params![key, name])? == 0 {
             return Err(StoreError::UnknownSite(key.to_owned()));
         }
-        tx.execute("DELETE FROM site_origins WHERE site_key = ?1", [key])?;
+        tx.execute(sql::DROP_ORIGINS, [key])?;
         for origin in origins {
-            tx.execute(
-                "INSERT INTO site_origins (site_key, origin) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-                params![key, origin],
-            )?;
+            tx.execute(sql::ADD_ORIGIN, params![key, origin])?;
         }
         tx.commit()?;
         Ok(())
@@ -562,8 +550,8 @@ impl Database for Connection {
 
     fn delete_site(&mut self, key: &str) -> Result<u64, StoreError> {
         let tx = self.transaction()?;
-        let feedback = tx.execute("DELETE FROM feedback WHERE site_key = ?1", [key])?;
-        if tx.execute("DELETE FROM sites WHERE key = ?1", [key])? == 0 {
+        let feedback = tx.execute(sql::DELETE_SITE_FEEDBACK, [key])?;
+        if tx.execute(sql::DELETE_SITE, [key])? == 0 {
             return Err(StoreError::UnknownSite(key.to_owned()));
         }
         tx.commit()?;
@@ -571,11 +559,7 @@ impl Database for Connection {
     }
 
     fn set_retention(&mut self, key: &str, days: Option<u32>) -> Result<(), StoreError> {
-        if self.execute(
-            "UPDATE sites SET retention_days = ?2 WHERE key = ?1",
-            params![key, days],
-        )? == 0
-        {
+        if self.execute(sql::SET_RETENTION, params![key, days])? == 0 {
             return Err(StoreError::UnknownSite(key.to_owned()));
         }
         Ok(())
@@ -609,10 +593,7 @@ impl Database for Connection {
         key: &str,
         settings: &WidgetSettings,
     ) -> Result<(), StoreError> {
-        let changed = self.execute(
-            "UPDATE sites SET widget = ?2 WHERE key = ?1",
-            params![key, widget_json(settings)],
-        )?;
+        let changed = self.execute(sql::SET_WIDGET, params![key, widget_json(settings)])?;
         if changed == 0 {
             return Err(StoreError::UnknownSite(key.to_owned()));
         }
@@ -621,22 +602,19 @@ impl Database for Connection {
 
     fn site(&mut self, key: &str) -> Result<Option<Site>, StoreError> {
         let Some((name, created_at, widget, retention_days, answers)) = self
-            .prepare_cached(
-                "SELECT name, created_at, widget, retention_days, reply_to, answer_hours,
-                        promise_shown, acknowledge, notify_resolved FROM sites WHERE key = ?1",
-            )?
+            .prepare_cached(sql::SITE)?
             .query_row([key], |row| {
                 Ok((
-                    row.get::<_, String>(0)?,
-                    row.get(1)?,
-                    row.get::<_, String>(2)?,
-                    row.get::<_, Option<u32>>(3)?,
+                    row.get::<_, String>(1)?,
+                    row.get(2)?,
+                    row.get::<_, String>(3)?,
+                    row.get::<_, Option<u32>>(4)?,
                     AnswerSettings {
-                        reply_to: row.get(4)?,
-                        answer_hours: row.get(5)?,
-                        promise_shown: row.get(6)?,
-                        acknowledge: row.get(7)?,
-                        notify_resolved: row.get(8)?,
+                        reply_to: row.get(5)?,
+                        answer_hours: row.get(6)?,
+                        promise_shown: row.get(7)?,
+                        acknowledge: row.get(8)?,
+                        notify_resolved: row.get(9)?,
                     },
                 ))
             })
@@ -645,7 +623,7 @@ impl Database for Connection {
             return Ok(None);
         };
         let origins = self
-            .prepare_cached("SELECT origin FROM site_origins WHERE site_key = ?1 ORDER BY origin")?
+            .prepare_cached(sql::SITE_ORIGINS)?
             .query_map([key], |row| row.get(0))?
             .collect::<Result<Vec<String>, _>>()?;
         let key = SiteKey::parse(key).map_err(|_| StoreError::UnknownSite(key.to_owned()))?;
@@ -678,34 +656,26 @@ impl Database for Connection {
         {
             return Err(StoreError::UnknownSite(site_key.to_owned()));
         }
-        self.execute(
-            "INSERT INTO api_tokens (name, hash, site_key, created_at) VALUES (?1, ?2, ?3, ?4)",
-            params![name, hash, site, now_millis()],
-        )?;
+        self.execute(sql::ADD_TOKEN, params![name, hash, site, now_millis()])?;
         Ok(self.last_insert_rowid())
     }
 
     fn token_by_hash(&mut self, hash: &str) -> Result<Option<TokenInfo>, StoreError> {
         Ok(self
-            .prepare_cached(
-                "SELECT id, name, site_key, created_at, false FROM api_tokens WHERE hash = ?1 AND revoked_at IS NULL",
-            )?
+            .prepare_cached(sql::TOKEN_BY_HASH)?
             .query_row([hash], token_row)
             .optional()?)
     }
 
     fn tokens(&mut self) -> Result<Vec<TokenInfo>, StoreError> {
         Ok(self
-            .prepare("SELECT id, name, site_key, created_at, revoked_at IS NOT NULL FROM api_tokens ORDER BY id")?
+            .prepare(sql::TOKENS)?
             .query_map([], token_row)?
             .collect::<Result<_, _>>()?)
     }
 
     fn revoke_token(&mut self, id: i64) -> Result<(), StoreError> {
-        let changed = self.execute(
-            "UPDATE api_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
-            params![id, now_millis()],
-        )?;
+        let changed = self.execute(sql::REVOKE_TOKEN, params![id, now_millis()])?;
         if changed == 0 {
             return Err(StoreError::UnknownToken(id));
         }
@@ -780,7 +750,7 @@ impl Database for Connection {
 
     fn compact_stats(&mut self) -> Result<u64, StoreError> {
         // The triggers keep one row per count and delete the rows that reach zero.
-        Ok(self.query_row("SELECT count(*) FROM stats_ratings", [], |row| row.get(0))?)
+        Ok(self.query_row(sql::STATS_ROWS, [], |row| row.get(0))?)
     }
 
     fn for_each_feedback_in(
@@ -809,9 +779,8 @@ impl Database for Connection {
     }
 
     fn feedback_by_id(&mut self, id: &str) -> Result<Option<FeedbackRow>, StoreError> {
-        let sql = format!("SELECT {FEEDBACK_COLUMNS} FROM feedback WHERE id = ?1");
         Ok(self
-            .prepare_cached(&sql)?
+            .prepare_cached(&sql::FEEDBACK_BY_ID)?
             .query_row([id], feedback_row)
             .optional()?)
     }
@@ -873,8 +842,7 @@ impl Database for Connection {
     ) -> Result<User, StoreError> {
         let tx = self.transaction()?;
         let inserted = tx.execute(
-            "INSERT INTO users (email, password_hash, all_sites, created_at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (email) DO NOTHING",
+            sql::ADD_USER,
             params![email, password_hash, sites.is_none(), now_millis()],
         )?;
         if inserted == 0 {
@@ -883,17 +851,12 @@ impl Database for Connection {
         let id = tx.last_insert_rowid();
         for site in sites.unwrap_or_default() {
             let known: Option<i64> = tx
-                .query_row("SELECT 1 FROM sites WHERE key = ?1", [site], |row| {
-                    row.get(0)
-                })
+                .query_row(sql::SITE_EXISTS, [site], |row| row.get(0))
                 .optional()?;
             if known.is_none() {
                 return Err(StoreError::UnknownSite(site.clone()));
             }
-            tx.execute(
-                "INSERT INTO user_sites (user_id, site_key) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-                params![id, site],
-            )?;
+            tx.execute(sql::ADD_USER_SITE, params![id, site])?;
         }
         tx.commit()?;
         Ok(User {
@@ -905,9 +868,7 @@ impl Database for Connection {
 
     fn user_by_email(&mut self, email: &str) -> Result<Option<(User, String)>, StoreError> {
         let row = self
-            .prepare_cached(
-                "SELECT id, email, password_hash, all_sites FROM users WHERE email = ?1",
-            )?
+            .prepare_cached(sql::USER_BY_EMAIL)?
             .query_row([email], |row| {
                 Ok((
                     row.get::<_, i64>(0)?,
@@ -926,7 +887,7 @@ impl Database for Connection {
 
     fn users(&mut self) -> Result<Vec<User>, StoreError> {
         let rows = self
-            .prepare("SELECT id, email, all_sites FROM users ORDER BY id")?
+            .prepare(sql::USERS)?
             .query_map([], |row| {
                 Ok((
                     row.get::<_, i64>(0)?,
@@ -956,22 +917,18 @@ impl Database for Connection {
     ) -> Result<(), StoreError> {
         let tx = self.transaction()?;
         tx.execute(
-            "INSERT INTO sessions (token_hash, user_id, csrf, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            sql::ADD_SESSION,
             params![token_hash, user_id, csrf, now, expires_at],
         )?;
         // Expired sessions are dropped whenever someone signs in.
-        tx.execute("DELETE FROM sessions WHERE expires_at < ?1", [now])?;
+        tx.execute(sql::DROP_EXPIRED_SESSIONS, [now])?;
         tx.commit()?;
         Ok(())
     }
 
     fn session(&mut self, token_hash: &str, now: i64) -> Result<Option<Session>, StoreError> {
         let row = self
-            .prepare_cached(
-                "SELECT users.id, users.email, users.all_sites, sessions.csrf
-                 FROM sessions JOIN users ON users.id = sessions.user_id
-                 WHERE sessions.token_hash = ?1 AND sessions.expires_at > ?2",
-            )?
+            .prepare_cached(sql::SESSION)?
             .query_row(params![token_hash, now], |row| {
                 Ok((
                     row.get::<_, i64>(0)?,
@@ -995,7 +952,7 @@ impl Database for Connection {
     }
 
     fn end_session(&mut self, token_hash: &str) -> Result<(), StoreError> {
-        self.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
+        self.execute(sql::END_SESSION, [token_hash])?;
         Ok(())
     }
 
@@ -1007,7 +964,7 @@ impl Database for Connection {
         format: WebhookFormat,
     ) -> Result<i64, StoreError> {
         self.execute(
-            "INSERT INTO webhooks (site_key, url, secret, format, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            sql::ADD_WEBHOOK,
             params![site, url, secret, format.as_str(), now_millis()],
         )?;
         Ok(self.last_insert_rowid())
@@ -1015,36 +972,25 @@ impl Database for Connection {
 
     fn webhooks(&mut self, site: &str) -> Result<Vec<Webhook>, StoreError> {
         Ok(self
-            .prepare_cached(
-                "SELECT id, site_key, url, secret, format FROM webhooks WHERE site_key = ?1 ORDER BY id",
-            )?
+            .prepare_cached(sql::WEBHOOKS)?
             .query_map([site], webhook_row)?
             .collect::<Result<_, _>>()?)
     }
 
     fn webhook(&mut self, site: &str, id: i64) -> Result<Option<Webhook>, StoreError> {
         Ok(self
-            .prepare_cached(
-                "SELECT id, site_key, url, secret, format FROM webhooks WHERE id = ?1 AND site_key = ?2",
-            )?
+            .prepare_cached(sql::WEBHOOK)?
             .query_row(params![id, site], webhook_row)
             .optional()?)
     }
 
     fn delete_webhook(&mut self, site: &str, id: i64) -> Result<bool, StoreError> {
-        Ok(self.execute(
-            "DELETE FROM webhooks WHERE id = ?1 AND site_key = ?2",
-            params![id, site],
-        )? == 1)
+        Ok(self.execute(sql::DELETE_WEBHOOK, params![id, site])? == 1)
     }
 
     fn deliveries(&mut self, site: &str, limit: u32) -> Result<Vec<Delivery>, StoreError> {
         Ok(self
-            .prepare_cached(
-                "SELECT d.id, w.url, d.feedback_id, d.state, d.attempts, d.last_status, d.last_error, d.updated_at
-                 FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
-                 WHERE w.site_key = ?1 ORDER BY d.id DESC LIMIT ?2",
-            )?
+            .prepare_cached(sql::DELIVERIES)?
             .query_map(params![site, limit], |row| {
                 Ok(Delivery {
                     id: row.get(0)?,
@@ -1106,8 +1052,7 @@ impl Database for Connection {
 
     fn record_delivery(&mut self, id: i64, attempt: &DeliveryAttempt) -> Result<(), StoreError> {
         self.execute(
-            "UPDATE webhook_deliveries SET state = ?2, attempts = ?3, last_status = ?4, last_error = ?5,
-                    next_attempt_at = ?6, updated_at = ?7 WHERE id = ?1",
+            sql::RECORD_DELIVERY,
             params![
                 id,
                 attempt.state.as_str(),
@@ -1174,7 +1119,7 @@ impl Database for Connection {
     fn unsubscribe(&mut self, site: &str, email: &str, now: i64) -> Result<bool, StoreError> {
         let tx = self.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         if tx
-            .query_row("SELECT 1 FROM sites WHERE key = ?1", [site], |_| Ok(()))
+            .query_row(sql::SITE_EXISTS, [site], |_| Ok(()))
             .optional()?
             .is_none()
         {
@@ -1215,14 +1160,10 @@ impl Database for Connection {
                 None => {}
                 Some(until) if until + period > now => continue,
                 Some(until) => {
-                    let count: i64 = tx.query_row(
-                        &format!(
-                            "SELECT count(*) FROM feedback WHERE {}",
-                            mail_sql::DIGEST_WINDOW
-                        ),
-                        params![id, until, now],
-                        |row| row.get(0),
-                    )?;
+                    let count: i64 =
+                        tx.query_row(&sql::DIGEST_COUNT, params![id, until, now], |row| {
+                            row.get(0)
+                        })?;
                     if count > 0 {
                         tx.execute(
                             mail_sql::INSERT_MAIL,
@@ -1292,16 +1233,11 @@ impl Database for Connection {
         to: i64,
         limit: u32,
     ) -> Result<(u64, Vec<FeedbackRow>), StoreError> {
-        let clause = mail_sql::DIGEST_WINDOW;
-        let count: i64 = self.query_row(
-            &format!("SELECT count(*) FROM feedback WHERE {clause}"),
-            params![user_id, from, to],
-            |row| row.get(0),
-        )?;
+        let count: i64 = self.query_row(&sql::DIGEST_COUNT, params![user_id, from, to], |row| {
+            row.get(0)
+        })?;
         let rows = self
-            .prepare(&format!(
-                "SELECT {FEEDBACK_COLUMNS} FROM feedback WHERE {clause} ORDER BY seq DESC LIMIT ?4"
-            ))?
+            .prepare(&sql::DIGEST_PAGE)?
             .query_map(params![user_id, from, to, limit], feedback_row)?
             .collect::<Result<Vec<_>, _>>()?;
         Ok((count.max(0) as u64, rows))
@@ -1359,18 +1295,11 @@ impl Database for Connection {
             return Ok(ReplyOutcome::Unsubscribed);
         }
         tx.execute(
-            "INSERT INTO messages (feedback_id, author, author_email, body, created_at)
-             VALUES (?1, 'owner', ?2, ?3, ?4)",
+            sql::ADD_OWNER_MESSAGE,
             params![reply.feedback_id, reply.author_email, reply.body, reply.now],
         )?;
         let message = tx.last_insert_rowid();
-        tx.execute(
-            "UPDATE feedback SET first_answer_at = coalesce(first_answer_at, ?2),
-                    first_response_at = coalesce(first_response_at, ?2),
-                    status = CASE WHEN status = 'new' THEN 'in-progress' ELSE status END
-             WHERE id = ?1",
-            params![reply.feedback_id, reply.now],
-        )?;
+        tx.execute(sql::MARK_ANSWERED, params![reply.feedback_id, reply.now])?;
         tx.execute(
             mail_sql::INSERT_MAIL,
             params![
@@ -1408,10 +1337,7 @@ impl Database for Connection {
         let Some(site) = site else {
             return Ok(None);
         };
-        tx.execute(
-            "INSERT INTO messages (feedback_id, author, body, created_at) VALUES (?1, 'visitor', ?2, ?3)",
-            params![feedback_id, body, now],
-        )?;
+        tx.execute(sql::ADD_VISITOR_MESSAGE, params![feedback_id, body, now])?;
         let message = tx.last_insert_rowid();
         for (user, email, _, answers) in owners_of_site(&tx, &site)? {
             if !answers {
@@ -1439,30 +1365,21 @@ impl Database for Connection {
 
     fn thread_message(&mut self, id: i64) -> Result<Option<ThreadMessage>, StoreError> {
         Ok(self
-            .prepare_cached(
-                "SELECT id, feedback_id, author, author_email, body, created_at FROM messages WHERE id = ?1",
-            )?
+            .prepare_cached(sql::THREAD_MESSAGE)?
             .query_row([id], thread_message_row)
             .optional()?)
     }
 
     fn thread(&mut self, feedback_id: &str) -> Result<Vec<ThreadMessage>, StoreError> {
         Ok(self
-            .prepare_cached(
-                "SELECT id, feedback_id, author, author_email, body, created_at FROM messages
-                 WHERE feedback_id = ?1 ORDER BY id",
-            )?
+            .prepare_cached(sql::THREAD)?
             .query_map([feedback_id], thread_message_row)?
             .collect::<Result<_, _>>()?)
     }
 
     fn mail_for(&mut self, feedback_id: &str) -> Result<Vec<OutgoingMail>, StoreError> {
         Ok(self
-            .prepare_cached(
-                "SELECT id, kind, feedback_id, thread_message, recipient, state, attempts,
-                        last_error, next_attempt_at, updated_at
-                 FROM outbox WHERE feedback_id = ?1 ORDER BY id",
-            )?
+            .prepare_cached(sql::MAIL_FOR)?
             .query_map([feedback_id], |row| {
                 Ok(OutgoingMail {
                     id: row.get(0)?,
@@ -1481,11 +1398,7 @@ impl Database for Connection {
     }
 
     fn pending_mail(&mut self) -> Result<u64, StoreError> {
-        Ok(self.query_row(
-            "SELECT count(*) FROM outbox WHERE state = 'pending'",
-            [],
-            |row| row.get(0),
-        )?)
+        Ok(self.query_row(sql::PENDING_MAIL, [], |row| row.get(0))?)
     }
 
     fn claim_due_mail(
@@ -1536,8 +1449,7 @@ impl Database for Connection {
 
     fn record_mail(&mut self, id: i64, attempt: &DeliveryAttempt) -> Result<(), StoreError> {
         self.execute(
-            "UPDATE outbox SET state = ?2, attempts = ?3, last_error = ?4, next_attempt_at = ?5,
-                    updated_at = ?6 WHERE id = ?1",
+            sql::RECORD_MAIL,
             params![
                 id,
                 attempt.state.as_str(),
