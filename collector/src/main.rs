@@ -14,7 +14,7 @@ use earshot_collector::cli::{
 };
 use earshot_collector::rate_limit::{RateLimitConfig, RateLimits};
 use earshot_collector::workers::{WorkerSettings, Workers};
-use earshot_collector::{AppState, Store, accounts, app, auth, export, owner, store};
+use earshot_collector::{AppState, Store, accounts, app, export, owner, store};
 use earshot_shared::limits::SETTINGS_MAX_AGE_SECS;
 use earshot_shared::{RatingKind, Theme, limits};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -261,19 +261,13 @@ fn backup(cli: &Cli, output: &std::path::Path) -> CliResult {
 
 fn erase(cli: &Cli, email: &str, site: Option<&str>) -> CliResult {
     let mut conn = cli.location()?.connect()?;
-    let sites: Vec<String> = match site {
-        Some(site) => {
-            conn.site(site)?
-                .ok_or_else(|| store::StoreError::UnknownSite(site.into()))?;
-            vec![site.to_owned()]
-        }
-        None => conn
-            .sites()?
-            .into_iter()
-            .map(|s| s.key.to_string())
-            .collect(),
-    };
-    let deleted = conn.erase_email(email, &sites)?;
+    if let Some(site) = site {
+        conn.site(site)?
+            .ok_or_else(|| store::StoreError::UnknownSite(site.into()))?;
+    }
+    let deleted = owner::erase(&mut *conn, email, &|key| {
+        site.is_none_or(|site| site == key)
+    })?;
     eprintln!("Deleted {deleted} submission(s) left with {email}.");
     Ok(())
 }
@@ -426,8 +420,7 @@ fn token(cli: &Cli, command: &TokenCommand) -> CliResult {
     let mut conn = cli.location()?.connect()?;
     match command {
         TokenCommand::Create { name, site } => {
-            let token = auth::generate_token();
-            let id = conn.add_token(name, &auth::hash_token(&token), site.as_deref())?;
+            let (id, token) = owner::create_token(&mut *conn, name, site.as_deref())?;
             let scope = site
                 .as_deref()
                 .map_or("every site".to_owned(), |site| format!("site {site}"));
@@ -449,7 +442,9 @@ fn token(cli: &Cli, command: &TokenCommand) -> CliResult {
             }
         }
         TokenCommand::Revoke { id } => {
-            conn.revoke_token(*id)?;
+            if !owner::revoke_token(&mut *conn, *id, None)? {
+                return Err(store::StoreError::UnknownToken(*id).into());
+            }
             eprintln!("Revoked token {id}.");
         }
     }

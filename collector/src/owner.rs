@@ -1,7 +1,8 @@
-//! What a site owner can do, written once for the command line (`earshot site …`) and the
-//! dashboard: the rules for a site's name and origins, the snippet, adding a site, its
-//! widget defaults and its retention. Both call these on a database connection; the callers
-//! only turn answers into text or pages.
+//! What a site owner can do, written once for the command line (`earshot site …`, `earshot
+//! token …`, `earshot erase`) and the dashboard: the rules for a site's name and origins,
+//! the snippet, adding a site, its widget defaults, its retention and its promises, API
+//! tokens, and erasure by email address. Both call these on a database connection; the
+//! callers only turn answers into text or pages.
 
 use earshot_shared::limits::MAX_SITE_NAME_CHARS;
 use earshot_shared::{SiteKey, WidgetSettings};
@@ -156,6 +157,69 @@ pub fn save_answer_settings(
     Ok(db.set_answer_settings(key, &settings)?)
 }
 
+/// The longest name of an API token, in characters.
+pub const MAX_TOKEN_NAME_CHARS: usize = 100;
+
+/// A new API token named `name` (trimmed, 1 to [`MAX_TOKEN_NAME_CHARS`] characters) for
+/// `site`, or for every site: its id and the token itself, which is shown once and kept only
+/// as a hash.
+pub fn create_token(
+    db: &mut dyn Database,
+    name: &str,
+    site: Option<&str>,
+) -> Result<(i64, String), OwnerError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > MAX_TOKEN_NAME_CHARS {
+        return Err(OwnerError::Invalid(format!(
+            "a token's name has 1 to {MAX_TOKEN_NAME_CHARS} characters, e.g. \"spreadsheet\""
+        )));
+    }
+    if let Some(site) = site {
+        db.site(site)?
+            .ok_or_else(|| OwnerError::UnknownSite(site.to_owned()))?;
+    }
+    let token = crate::auth::generate_token();
+    let id = db.add_token(name, &crate::auth::hash_token(&token), site)?;
+    Ok((id, token))
+}
+
+/// Revokes the token `id`; with `site`, only a token of that site (an account that manages
+/// one site cannot revoke another's, or an every-site token). Whether it was revoked.
+pub fn revoke_token(
+    db: &mut dyn Database,
+    id: i64,
+    site: Option<&str>,
+) -> Result<bool, OwnerError> {
+    let found = db.tokens()?.into_iter().find(|token| token.id == id);
+    let allowed = found.is_some_and(|token| site.is_none() || token.site.as_deref() == site);
+    if allowed {
+        db.revoke_token(id)?;
+    }
+    Ok(allowed)
+}
+
+/// Deletes everything left with `email` (trimmed; any case) on the sites `may_erase`
+/// allows: a visitor's request for erasure. How many submissions went.
+pub fn erase(
+    db: &mut dyn Database,
+    email: &str,
+    may_erase: &dyn Fn(&str) -> bool,
+) -> Result<u64, OwnerError> {
+    let email = email.trim();
+    if email.is_empty() {
+        return Err(OwnerError::Invalid(
+            "give the email address to erase".into(),
+        ));
+    }
+    let sites: Vec<String> = db
+        .sites()?
+        .into_iter()
+        .map(|site| site.key.to_string())
+        .filter(|key| may_erase(key))
+        .collect();
+    Ok(db.erase_email(email, &sites)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,6 +243,50 @@ mod tests {
         assert_eq!(
             snippet("https://feedback.example/", &key),
             r#"<script src="https://feedback.example/earshot.js" data-site="shop" async></script>"#
+        );
+    }
+
+    /// Tokens and erasure keep one rule whoever asks: a token's name, a site-limited
+    /// revocation, erasure within the sites allowed.
+    #[test]
+    fn tokens_and_erasure_follow_one_rule() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = earshot_store::open_connection(&dir.path().join("owner.db")).unwrap();
+        for key in ["shop", "docs"] {
+            add_site(&mut db, key, &["https://shop.example".into()], Some(key)).unwrap();
+        }
+        assert!(matches!(
+            create_token(&mut db, "  ", None),
+            Err(OwnerError::Invalid(_))
+        ));
+        assert!(matches!(
+            create_token(&mut db, "x", Some("nope")),
+            Err(OwnerError::UnknownSite(_))
+        ));
+        let (shop, token) = create_token(&mut db, " sheet ", Some("shop")).unwrap();
+        assert!(token.starts_with("eshot_"), "{token}");
+        let (every, _) = create_token(&mut db, "all", None).unwrap();
+        let names: Vec<String> = db.tokens().unwrap().into_iter().map(|t| t.name).collect();
+        assert_eq!(names, ["sheet", "all"]);
+        assert!(
+            !revoke_token(&mut db, every, Some("shop")).unwrap(),
+            "not this site's"
+        );
+        assert!(
+            !revoke_token(&mut db, shop, Some("docs")).unwrap(),
+            "another site's"
+        );
+        assert!(revoke_token(&mut db, shop, Some("shop")).unwrap());
+        assert!(revoke_token(&mut db, every, None).unwrap());
+        assert!(!revoke_token(&mut db, 999, None).unwrap(), "no such token");
+
+        assert!(matches!(
+            erase(&mut db, " ", &|_| true),
+            Err(OwnerError::Invalid(_))
+        ));
+        assert_eq!(
+            erase(&mut db, "ada@example.com", &|key| key == "shop").unwrap(),
+            0
         );
     }
 }

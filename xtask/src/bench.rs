@@ -209,27 +209,27 @@ pub fn run(args: &BenchArgs) -> Result {
 fn bench_mail(args: &BenchArgs) -> Result<serde_json::Value> {
     tools::ensure_smtp_sink()?;
     step("Timing email: new feedback to the owner's notice, a reply to the visitor's email");
-    ignored_bench("email", args)
+    ignored_bench("speed", "email", args)
 }
 
 /// The statistics page over 1.2 million submissions beside the same page over 12,000
 /// (`tests/tests/speed.rs`).
 fn bench_stats(args: &BenchArgs) -> Result<serde_json::Value> {
     step("Timing the statistics page over 12,000 and 1.2 million submissions");
-    ignored_bench("statistics", args)
+    ignored_bench("speed", "statistics", args)
 }
 
-/// Runs a benchmark kept among the end-to-end tests of `tests/tests/speed.rs` (ignored by
-/// the test run) against the release binary, and reads the figures it prints on its
-/// `EARSHOT_BENCH` line.
-fn ignored_bench(test: &str, args: &BenchArgs) -> Result<serde_json::Value> {
+/// Runs `test`, a benchmark kept among the end-to-end tests (in `tests/tests/{binary}.rs`,
+/// ignored by the test run), against the release binary, and reads the figures it prints on
+/// its `EARSHOT_BENCH` line.
+fn ignored_bench(binary: &str, test: &str, args: &BenchArgs) -> Result<serde_json::Value> {
     let out = cargo()
         .args([
             "test",
             "--package",
             "earshot-e2e",
             "--test",
-            "speed",
+            binary,
             "--",
             "--ignored",
             "--exact",
@@ -341,7 +341,7 @@ fn bench_widget(args: &BenchArgs) -> Result<serde_json::Value> {
         "earshot",
     ]))?;
     step("Timing the widget in Chromium (fresh browser each round)");
-    let timings = ignored_bench("widget_speed", args)?;
+    let timings = ignored_bench("widget_speed", "widget_speed_in_chromium", args)?;
     Ok(serde_json::json!({
         "sizes_bytes": {
             "loader_gzip": sizes.loader_gzip,

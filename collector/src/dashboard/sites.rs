@@ -11,7 +11,7 @@ use super::auth::Owner;
 use super::respond::{AdminError, html as page, see_other};
 use crate::state::AppState;
 use crate::webhooks::{self, Delivery, Webhook, WebhookFormat};
-use crate::{auth, export, owner};
+use crate::{export, owner};
 use earshot_store::model::AnswerSettings;
 use earshot_store::{Site, TokenInfo};
 
@@ -544,13 +544,12 @@ pub async fn create_token(
 ) -> Result<HttpResponse, AdminError> {
     owner.check_csrf(&form.csrf)?;
     owner.check_site(&key)?;
-    let name = form.name.trim().chars().take(100).collect::<String>();
-    let token = auth::generate_token();
-    let (site, hash, label) = (key.clone(), auth::hash_token(&token), name.clone());
-    state
+    let name = form.name.trim().to_owned();
+    let (site, label) = (key.clone(), name.clone());
+    let (_, token) = state
         .store
-        .read_async(move |conn| conn.add_token(&label, &hash, Some(&site)))
-        .await?;
+        .read_async(move |conn| Ok(owner::create_token(conn, &label, Some(&site))))
+        .await??;
     let flash = Flash {
         secret: Some((format!("API token \"{name}\""), token)),
         ..Default::default()
@@ -573,20 +572,11 @@ pub async fn revoke_token(
     let (key, id) = path.into_inner();
     owner.check_site(&key)?;
     let site = key.clone();
+    // Only a token of this site, which this account may manage.
     state
         .store
-        .read_async(move |conn| {
-            // Only a token of this site, which this account may manage.
-            let mine = conn
-                .tokens()?
-                .iter()
-                .any(|token| token.id == id && token.site.as_deref() == Some(site.as_str()));
-            if mine {
-                conn.revoke_token(id)?;
-            }
-            Ok(mine)
-        })
-        .await?
+        .read_async(move |conn| Ok(owner::revoke_token(conn, id, Some(&site))))
+        .await??
         .then_some(())
         .ok_or(AdminError::NotFound)?;
     Ok(see_other(&format!("/admin/sites/{key}")))
@@ -718,25 +708,12 @@ pub async fn erase(
 ) -> Result<HttpResponse, AdminError> {
     owner.check_csrf(&form.csrf)?;
     let email = form.email.trim().to_owned();
-    if email.is_empty() {
-        return Err(AdminError::BadRequest(
-            "give the email address to erase".into(),
-        ));
-    }
     let user = owner.0.user.clone();
     let address = email.clone();
     let count = state
         .store
-        .read_async(move |conn| {
-            let sites: Vec<String> = conn
-                .sites()?
-                .into_iter()
-                .map(|site| site.key.to_string())
-                .filter(|key| user.may_read(key))
-                .collect();
-            conn.erase_email(&address, &sites)
-        })
-        .await?;
+        .read_async(move |conn| Ok(owner::erase(conn, &address, &|key| user.may_read(key))))
+        .await??;
     tracing::info!(count, "feedback erased by email from the dashboard");
     Ok(page(
         StatusCode::OK,
