@@ -21,6 +21,14 @@ fn export_rows(collector: &Collector) -> Vec<csv::StringRecord> {
     parse_csv(&csv).1
 }
 
+/// The ids of the site's stored submissions, as exported.
+fn exported_ids(collector: &Collector) -> Vec<String> {
+    export_rows(collector)
+        .iter()
+        .map(|row| cell(row, "id").to_owned())
+        .collect()
+}
+
 fn site_widget(collector: &Collector, args: &[&str]) {
     let out = collector.cli(&[&["site", "widget", "demo"][..], args].concat());
     assert!(
@@ -653,10 +661,7 @@ async fn the_queue_sends_what_an_earlier_page_left_and_drops_what_is_a_week_old(
             "the widget to go through its queue",
         )
         .await;
-    let ids: Vec<String> = export_rows(&collector)
-        .iter()
-        .map(|row| cell(row, "id").to_owned())
-        .collect();
+    let ids = exported_ids(&collector);
     assert_eq!(ids, [young], "only the young one is stored");
     browser.close().await;
 }
@@ -688,10 +693,7 @@ async fn coming_back_online_sends_what_is_queued() {
     browser
         .wait_for(&format!("{QUEUED} === 0"), "the queue to be sent")
         .await;
-    let ids: Vec<String> = export_rows(&collector)
-        .iter()
-        .map(|row| cell(row, "id").to_owned())
-        .collect();
+    let ids = exported_ids(&collector);
     assert_eq!(ids, [id]);
     browser.close().await;
 }

@@ -828,13 +828,8 @@ impl Database for PgConn {
         to: i64,
         buckets: Buckets,
     ) -> Result<StatsRows, StoreError> {
-        let sql = stats_sql::statements(sites, from, to, buckets, Dialect::Postgres);
-        let values = params(sql.params);
-        let args = refs(&values);
-        let response_values = params(sql.response_params);
-        let response_args = refs(&response_values);
         wait(async {
-            // One snapshot: the four answers agree with each other.
+            // One snapshot: the answers agree with each other.
             let tx = self
                 .client
                 .build_transaction()
@@ -842,6 +837,28 @@ impl Database for PgConn {
                 .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
                 .start()
                 .await?;
+            let (probe, sites_values) = stats_sql::any_arrived(sites, Dialect::Postgres);
+            let mut arrivals = Vec::new();
+            for (start, end) in stats_sql::probe_windows(from, to) {
+                let mut window = vec![SqlValue::Int(start), SqlValue::Int(end)];
+                window.extend(sites_values.iter().cloned());
+                let window = params(window);
+                let arrived: bool = tx.query_one(&probe, &refs(&window)).await?.try_get(0)?;
+                arrivals.push(((start, end), arrived));
+            }
+            let (from, to) = stats_sql::widened(from, to, |start, end| {
+                Ok::<_, StoreError>(
+                    arrivals
+                        .iter()
+                        .find(|(window, _)| *window == (start, end))
+                        .is_none_or(|(_, arrived)| *arrived),
+                )
+            })?;
+            let sql = stats_sql::statements(sites, from, to, buckets, Dialect::Postgres);
+            let values = params(sql.params);
+            let args = refs(&values);
+            let response_values = params(sql.response_params);
+            let response_args = refs(&response_values);
             let mut ratings = Vec::new();
             for row in tx.query(&sql.ratings, &args).await? {
                 let kind: String = row.try_get(0)?;

@@ -699,9 +699,15 @@ impl Database for Connection {
         to: i64,
         buckets: Buckets,
     ) -> Result<StatsRows, StoreError> {
-        let sql = stats_sql::statements(sites, from, to, buckets, Dialect::Sqlite);
-        // One read transaction: the four answers agree with each other.
+        // One read transaction: the answers agree with each other.
         let tx = self.transaction()?;
+        let (probe, sites_values) = stats_sql::any_arrived(sites, Dialect::Sqlite);
+        let (from, to) = stats_sql::widened(from, to, |start, end| {
+            let mut params = vec![SqlValue::Int(start), SqlValue::Int(end)];
+            params.extend(sites_values.iter().cloned());
+            tx.query_row(&probe, params_from_iter(values(params)), |row| row.get(0))
+        })?;
+        let sql = stats_sql::statements(sites, from, to, buckets, Dialect::Sqlite);
         let ratings = tx
             .prepare(&sql.ratings)?
             .query_map(params_from_iter(values(sql.params.clone())), |row| {

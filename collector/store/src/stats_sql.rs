@@ -56,6 +56,69 @@ fn points() -> String {
     format!("CASE rating_kind{cases} END")
 }
 
+/// The range to read for `[from, to)`, widened to whole days or hours at either end when no
+/// counted submission arrived in what is added (`arrived(start, end)` says whether one
+/// arrived in `[start, end)`): the figures are the same, and whole periods are read from the
+/// counts instead of the submissions. The statistics page asks for "the last 30 days until
+/// now", which ends inside the current hour: without this, a burst in the last hour would be
+/// read submission by submission.
+pub(crate) fn widened<E>(
+    from: i64,
+    to: i64,
+    mut arrived: impl FnMut(i64, i64) -> Result<bool, E>,
+) -> Result<(i64, i64), E> {
+    let mut start = from;
+    for span in [DAY_MS, HOUR_MS] {
+        let floor = from.div_euclid(span) * span;
+        if floor < from && !arrived(floor, from)? {
+            start = floor;
+            break;
+        }
+    }
+    let mut end = to;
+    for span in [DAY_MS, HOUR_MS] {
+        let ceiling = (to.div_euclid(span) + 1) * span;
+        if to.rem_euclid(span) != 0 && !arrived(to, ceiling)? {
+            end = ceiling;
+            break;
+        }
+    }
+    Ok((start, end))
+}
+
+/// Every window [`widened`] may ask about, for an engine that asks them all up front.
+pub(crate) fn probe_windows(from: i64, to: i64) -> Vec<(i64, i64)> {
+    let mut windows = Vec::new();
+    // Told that every window holds something, it asks about each one.
+    let _ = widened(from, to, |start, end| {
+        windows.push((start, end));
+        Ok::<_, ()>(true)
+    });
+    windows
+}
+
+/// Whether a counted submission of `sites` arrived in `[?1, ?2)` (the sites from `?3`), for
+/// [`widened`]: its parameters are the two ends and then the sites.
+pub(crate) fn any_arrived(sites: &[String], dialect: Dialect) -> (String, Vec<SqlValue>) {
+    let list = if sites.is_empty() {
+        "NULL".to_owned()
+    } else {
+        (0..sites.len())
+            .map(|n| format!("?{}", n + 3))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let sql = format!(
+        "SELECT EXISTS (SELECT 1 FROM feedback WHERE site_key IN ({list}) AND NOT spam \
+         AND received_at >= ?1 AND received_at < ?2)"
+    );
+    let sql = match dialect {
+        Dialect::Sqlite => sql,
+        Dialect::Postgres => dollar_numbered(&sql),
+    };
+    (sql, sites.iter().cloned().map(SqlValue::Text).collect())
+}
+
 /// The statistics' statements and their parameters.
 pub(crate) struct Statements {
     /// Ratings per kind, value and bucket; takes `params`.
@@ -233,6 +296,24 @@ mod tests {
             assert!(migrations[0].contains(&sqlite), "{sqlite}");
             assert!(migrations[1].contains(&postgres), "{postgres}");
         }
+    }
+
+    #[test]
+    fn a_range_widens_over_what_holds_nothing() {
+        let empty = |_: i64, _: i64| Ok::<_, ()>(false);
+        let full = |_: i64, _: i64| Ok::<_, ()>(true);
+        let (from, to) = (DAY_MS + 5 * HOUR_MS + 7, 3 * DAY_MS + HOUR_MS + 9);
+        assert_eq!(widened(from, to, empty), Ok((DAY_MS, 4 * DAY_MS)));
+        assert_eq!(widened(from, to, full), Ok((from, to)));
+        // Something earlier that day, nothing earlier in the hour: the hour widens.
+        let hour_only = |start: i64, end: i64| Ok::<_, ()>(end - start > HOUR_MS);
+        assert_eq!(
+            widened(from, to, hour_only),
+            Ok((DAY_MS + 5 * HOUR_MS, 3 * DAY_MS + 2 * HOUR_MS))
+        );
+        // On the boundaries nothing is asked.
+        let never = |_: i64, _: i64| -> Result<bool, ()> { panic!("asked") };
+        assert_eq!(widened(DAY_MS, 2 * DAY_MS, never), Ok((DAY_MS, 2 * DAY_MS)));
     }
 
     #[test]

@@ -35,6 +35,21 @@ fn submission(site: &str, id: Uuid) -> Submission {
     }
 }
 
+/// A store with the sites `demo` (see [`store_with_site`]) and `other`.
+fn store_with_sites(location: &Location) -> Store {
+    let store = store_with_site(location);
+    store
+        .read(|db| {
+            db.add_site(
+                &SiteKey::parse("other").unwrap(),
+                "Other",
+                &["https://other.example".into()],
+            )
+        })
+        .unwrap();
+    store
+}
+
 fn store_with_site(location: &Location) -> Store {
     let store = Store::open_at(location, Durability::PowerLoss).unwrap();
     store
@@ -781,16 +796,7 @@ fn both_engines_have_the_same_tables_and_columns() {
 async fn replies_and_answers_queue_their_email() {
     use crate::model::{Author, MailKind, NewReply, ReplyOutcome};
     for database in databases() {
-        let store = store_with_site(&database.location);
-        store
-            .read(|db| {
-                db.add_site(
-                    &SiteKey::parse("other").unwrap(),
-                    "Other",
-                    &["https://other.example".into()],
-                )
-            })
-            .unwrap();
+        let store = store_with_sites(&database.location);
         store
             .read(|db| {
                 db.add_user("all@example.com", "hash", None)?;
@@ -1493,16 +1499,7 @@ async fn statistics_from_the_counts_match_counting_every_submission() {
     }
 
     for database in databases() {
-        let store = store_with_site(&database.location);
-        store
-            .read(|db| {
-                db.add_site(
-                    &SiteKey::parse("other").unwrap(),
-                    "Other",
-                    &["https://other.example".into()],
-                )
-            })
-            .unwrap();
+        let store = store_with_sites(&database.location);
         // Concurrently, so that PostgreSQL's writer inserts several in one statement.
         let mut waiting = Vec::new();
         for (s, at) in submissions.clone() {
@@ -1569,6 +1566,13 @@ async fn statistics_from_the_counts_match_counting_every_submission() {
                 ),
                 (start + DAY - 1, start + 2 * DAY + 1, 7 * 86_400_000),
                 (start - DAY, start + HOUR, 86_400_000),
+                // Ends in empty hours and days (as "until now" does): read from the counts.
+                (start - 3 * HOUR - 1, start + 4 * DAY + 123, 86_400_000),
+                (
+                    start + 2 * DAY + 23 * HOUR + 1,
+                    start + 3 * DAY + 5,
+                    86_400_000,
+                ),
             ];
             for sites in [
                 vec!["demo".to_owned()],
