@@ -575,16 +575,14 @@ earshot.open();
         )
         .await;
     displayed(&widget, "[role=dialog]").await;
-    // Three stars, as a click would choose them (the focus is wherever the page left it).
-    browser
-        .client
-        .execute(
-            "document.querySelector('earshot-widget').shadowRoot
-               .querySelectorAll('input[type=radio]')[2].click();",
-            vec![],
-        )
-        .await
-        .unwrap();
+    // Closed and opened again in one go, the dialog still takes the focus: three stars from
+    // the keyboard.
+    assert!(
+        browser.focus_in_widget().await.starts_with("INPUT"),
+        "the focus is on the rating: {}",
+        browser.focus_in_widget().await
+    );
+    browser.press(&[Key::Space, Key::Right, Key::Right]).await;
     assert_eq!(
         browser
             .leave_feedback_in_open_panel("After forgetting")

@@ -114,11 +114,16 @@ pub fn App(props: &AppProps) -> Html {
         let launcher_ref = launcher_ref.clone();
         let panel_ref = panel_ref.clone();
         let inline = config.inline;
-        use_effect_with(state.open, move |open| {
+        // Keyed on when it was opened too: `close(); open()` in one go leaves `open` as it
+        // was, and the dialog must still take the focus (and the page hear both).
+        use_effect_with((state.open, state.opened_at), move |(open, _)| {
             if inline {
                 return;
             }
             if *open {
+                if *was_open.borrow() {
+                    controller::emit("close", &[]);
+                }
                 // The first control (the rating), or the title when the form is not shown.
                 let first = panel_ref.cast::<HtmlElement>().and_then(|panel| {
                     ["input", ".panel-title"]
