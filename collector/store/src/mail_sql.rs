@@ -109,6 +109,18 @@ pub(crate) const ADD_LINK: &str = "INSERT INTO conversation_links (token_hash, f
 pub(crate) const LINK_TARGET: &str = "SELECT feedback_id FROM conversation_links \
      WHERE token_hash = ?1 AND purpose = ?2 AND expires_at > ?3";
 
+/// `count` numbered parameters from `?start` on, for an `IN (…)` list: `?3, ?4, ?5`; `NULL`
+/// (which matches nothing) when there are none.
+pub(crate) fn numbered_list(count: usize, start: usize) -> String {
+    if count == 0 {
+        return "NULL".to_owned();
+    }
+    (start..start + count)
+        .map(|n| format!("?{n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The same statement for PostgreSQL: `?N` becomes `$N`.
 pub(crate) fn dollar_numbered(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len());

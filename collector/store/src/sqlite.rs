@@ -1261,10 +1261,7 @@ impl Database for Connection {
         let sql = format!(
             "{} AND site_key IN ({})",
             mail_sql::ANSWER_RECORDS,
-            (0..sites.len())
-                .map(|n| format!("?{}", n + 3))
-                .collect::<Vec<_>>()
-                .join(", ")
+            mail_sql::numbered_list(sites.len(), 3)
         );
         let mut values: Vec<rusqlite::types::Value> = vec![from.into(), to.into()];
         values.extend(sites.iter().cloned().map(rusqlite::types::Value::Text));

@@ -12,7 +12,7 @@
 use earshot_shared::RatingKind;
 
 use crate::contract::{Buckets, Dialect, STATS_MIN_PAGE_RATINGS, STATS_PAGES, SqlValue};
-use crate::mail_sql::dollar_numbered;
+use crate::mail_sql::{dollar_numbered, numbered_list};
 
 /// The counts' periods.
 pub(crate) const HOUR_MS: i64 = 3_600_000;
@@ -100,23 +100,23 @@ pub(crate) fn probe_windows(from: i64, to: i64) -> Vec<(i64, i64)> {
 /// Whether a counted submission of `sites` arrived in `[?1, ?2)` (the sites from `?3`), for
 /// [`widened`]: its parameters are the two ends and then the sites.
 pub(crate) fn any_arrived(sites: &[String], dialect: Dialect) -> (String, Vec<SqlValue>) {
-    let list = if sites.is_empty() {
-        "NULL".to_owned()
-    } else {
-        (0..sites.len())
-            .map(|n| format!("?{}", n + 3))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     let sql = format!(
-        "SELECT EXISTS (SELECT 1 FROM feedback WHERE site_key IN ({list}) AND NOT spam \
-         AND received_at >= ?1 AND received_at < ?2)"
+        "SELECT EXISTS (SELECT 1 FROM feedback WHERE site_key IN ({}) AND NOT spam \
+         AND received_at >= ?1 AND received_at < ?2)",
+        numbered_list(sites.len(), 3)
     );
-    let sql = match dialect {
+    (
+        in_dialect(sql, dialect),
+        sites.iter().cloned().map(SqlValue::Text).collect(),
+    )
+}
+
+/// `sql`, written with `?N` parameters, as `dialect` takes it.
+fn in_dialect(sql: String, dialect: Dialect) -> String {
+    match dialect {
         Dialect::Sqlite => sql,
         Dialect::Postgres => dollar_numbered(&sql),
-    };
-    (sql, sites.iter().cloned().map(SqlValue::Text).collect())
+    }
 }
 
 /// The statistics' statements and their parameters.
@@ -145,15 +145,7 @@ pub(crate) fn statements(
     let (hours_from, hours_to) = whole(from, to, HOUR_MS);
     let (days_from, days_to) = whole(from, to, DAY_MS);
     // The sites' parameters, numbered from `start`.
-    let list = |start: usize| {
-        if sites.is_empty() {
-            return "NULL".to_owned();
-        }
-        (0..sites.len())
-            .map(|n| format!("?{}", n + start))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let list = |start: usize| numbered_list(sites.len(), start);
     let sites_values = sites.iter().cloned().map(SqlValue::Text);
     let mut params = [from, to, hours_from, hours_to, days_from, days_to]
         .map(SqlValue::Int)
@@ -197,10 +189,7 @@ pub(crate) fn statements(
     let offset = format!("?{}", sites.len() + 3);
     let (page, points) = (page(dialect), points());
     let n = "CAST(sum(n) AS BIGINT)";
-    let numbered = |sql: String| match dialect {
-        Dialect::Sqlite => sql,
-        Dialect::Postgres => dollar_numbered(&sql),
-    };
+    let numbered = |sql: String| in_dialect(sql, dialect);
     Statements {
         ratings: numbered(format!(
             "{} UNION ALL {}",
