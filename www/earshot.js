@@ -1,7 +1,8 @@
 /*! Earshot loader. Draws the launcher at once and fetches the WebAssembly widget only on the
  * launcher's first hover, focus or click, or when the browser is idle after the page loaded.
  * No inline styles, no eval: a strict CSP needs only the collector in script-src,
- * style-src and connect-src, plus 'wasm-unsafe-eval'. */
+ * style-src and connect-src, plus 'wasm-unsafe-eval'; without that the launcher opens the
+ * widget in the collector's own window. */
 (function (win, doc) {
   "use strict";
   var script = doc.currentScript || doc.querySelector('script[data-site][src*="earshot.js"]');
@@ -40,17 +41,29 @@
   function load() {
     if (loading || !drawn) return;
     loading = 1;
-    // The wasm download starts beside the glue's, not after it; wasm-bindgen then compiles
-    // it with WebAssembly.instantiateStreaming as the bytes arrive.
-    var wasm = fetch(base + "/widget/earshot_widget_bg.wasm");
-    import(base + "/widget/earshot_widget.js").then(function (glue) {
+    var wasm, ready;
+    // A page whose Content-Security-Policy lacks 'wasm-unsafe-eval' cannot compile any wasm
+    // (nor can a browser without WebAssembly): there the widget opens in the collector's own
+    // window instead (earshot-window.js, fetched only on such pages).
+    try {
+      new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]));
+      // The wasm download starts beside the glue's, not after it; wasm-bindgen then compiles
+      // it with WebAssembly.instantiateStreaming as the bytes arrive.
+      wasm = fetch(base + "/widget/earshot_widget_bg.wasm");
+    } catch (blocked) {}
+    ready = wasm ? import(base + "/widget/earshot_widget.js").then(function (glue) {
       return glue.default({ module_or_path: wasm }).then(function () {
-        widget = glue.mount(host, settings, base);
-        calls.forEach(function (call) {
-          try { widget[call[0]].apply(widget, call[1]); } catch (error) { fail(error); }
-        });
-        calls = [];
+        return glue.mount(host, settings, base);
       });
+    }) : import(base + "/earshot-window.js").then(function (fallback) {
+      return fallback.start(host, settings, base);
+    });
+    ready.then(function (handle) {
+      widget = handle;
+      calls.forEach(function (call) {
+        try { widget[call[0]].apply(widget, call[1]); } catch (error) { fail(error); }
+      });
+      calls = [];
     }).catch(fail);
   }
 

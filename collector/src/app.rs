@@ -46,12 +46,14 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", WIDGET_CONFIG),
     ("get", LOADER),
     ("get", STYLESHEET),
+    ("get", WIDGET_WINDOW),
     ("get", WIDGET_FILE),
 ];
 const HEALTHZ: &str = "/healthz";
 const LOADER: &str = "/earshot.js";
 const STYLESHEET: &str = "/earshot.css";
 const WIDGET_FILE: &str = "/widget/{file}";
+const WIDGET_WINDOW: &str = "/widget/window";
 const METRICS: &str = "/metrics";
 const OPENAPI: &str = "/openapi.json";
 const FEEDBACK: &str = "/v1/feedback";
@@ -114,6 +116,11 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .configure(dashboard::configure)
             .configure(conversation::configure)
             .service(web::scope("/v1").default_service(web::to(not_found)))
+            .service(
+                web::resource(WIDGET_WINDOW)
+                    .route(web::get().to(files::widget_window))
+                    .default_service(wrong_method(WIDGET_WINDOW)),
+            )
             // The widget's files are fetched by pages on other origins (module import, wasm
             // streaming), which needs CORS; they are public, so any origin may read them.
             .service(

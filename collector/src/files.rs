@@ -25,6 +25,42 @@ pub async fn widget_file(
     serve(&state.assets, Folder::Widget, &file, &request).await
 }
 
+/// What the window serves: no inline script, the widget's own files only.
+const WINDOW_CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; \
+    style-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; \
+    frame-ancestors 'none'";
+
+/// The window's page: the widget's script does the rest, once the page that opened it has
+/// said who it is. Relative links, so a collector under a path prefix works too.
+const WINDOW_PAGE: &str = r#"<!doctype html>
+<html>
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Feedback</title>
+<script src="../widget-window.js" defer></script>
+</head>
+<body>
+<p id="alone" hidden>This window shows a website's feedback form. Open it with the website's feedback button.</p>
+</body>
+</html>
+"#;
+
+/// `GET /widget/window`: the widget in a window of the collector's own, for pages whose
+/// Content-Security-Policy blocks WebAssembly. The loader's fallback
+/// (`www/earshot-window.js`) opens it from the launcher's click; it runs under the
+/// collector's CSP, which allows the wasm, and learns the page's address and settings from
+/// its opener by `postMessage` (`www/widget-window.js`).
+pub async fn widget_window() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CONTENT_SECURITY_POLICY, WINDOW_CSP))
+        .insert_header((header::X_FRAME_OPTIONS, "DENY"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(WINDOW_PAGE)
+}
+
 /// `GET /earshot.js`: the minified loader the build puts beside the widget, else the source
 /// in `www/` (a collector run before the widget was ever built).
 pub async fn loader(

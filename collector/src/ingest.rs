@@ -176,7 +176,7 @@ async fn accept(
         .get(&state.store, submission.site.as_str())
         .await?
         .ok_or_else(|| AppError::UnknownSite(submission.site.to_string()))?;
-    if !site.origins.iter().any(|allowed| allowed == origin_text) {
+    if !origin_allowed(request, &site.origins, origin_text, &submission.page_url) {
         return Err(AppError::OriginNotAllowed(origin_text.to_owned()));
     }
 
@@ -223,6 +223,39 @@ async fn accept(
             Outcome::Duplicate,
         )),
         Err(err) => Err(err.into()),
+    }
+}
+
+/// Whether a submission sent from `origin` may be stored for a site with these origins: from
+/// a page on one of them, or from the collector's own window (`/widget/window`, which the
+/// loader opens on pages whose CSP blocks WebAssembly) for a page on one of them. That window
+/// is on the collector's origin, so its requests carry that origin; the page it speaks for
+/// must still be the site's. (A browser sets `Origin` itself, so a page elsewhere cannot
+/// pass for the collector; programs can send anything, as they always could.)
+fn origin_allowed(request: &HttpRequest, origins: &[String], origin: &str, page_url: &str) -> bool {
+    let listed = |origin: &str| origins.iter().any(|allowed| allowed == origin);
+    listed(origin)
+        || (is_own_origin(request, origin)
+            && url::Url::parse(page_url)
+                .is_ok_and(|page| listed(&page.origin().ascii_serialization())))
+}
+
+/// Whether `origin` is this collector's, as the browser reached it: its host and port are
+/// the request's `Host` (a reverse proxy in front must pass `Host` on, as most do).
+fn is_own_origin(request: &HttpRequest, origin: &str) -> bool {
+    let host = request
+        .uri()
+        .authority()
+        .map(|authority| authority.as_str())
+        .or_else(|| {
+            request
+                .headers()
+                .get(header::HOST)
+                .and_then(|host| host.to_str().ok())
+        });
+    match (origin.split_once("://"), host) {
+        (Some((_, origin_host)), Some(host)) => origin_host.eq_ignore_ascii_case(host),
+        _ => false,
     }
 }
 

@@ -46,6 +46,7 @@ use earshot_store::SpamFilter;
         loader,
         stylesheet,
         widget_file,
+        widget_window,
     ),
     components(schemas(Submission, Rating, RatingKind, ClientInfo, SiteKey, FeedbackAccepted, ApiError, ErrorCode, SpamFilter, WidgetSettings, Theme)),
     modifiers(&BearerToken),
@@ -305,3 +306,10 @@ fn stylesheet() {}
     ))]
 #[allow(dead_code)]
 fn widget_file() {}
+
+/// The widget in a window of the collector's own, which the loader opens on pages whose
+/// Content-Security-Policy blocks WebAssembly.
+#[utoipa::path(get, path = "/widget/window", tag = "static",
+    responses((status = 200, description = "The window's page", content_type = "text/html")))]
+#[allow(dead_code)]
+fn widget_window() {}

@@ -119,6 +119,96 @@ async fn ingest_sets_no_cookie() {
     }
 }
 
+/// The collector's own window (`/widget/window`, opened where a page's CSP blocks
+/// WebAssembly) sends from the collector's origin: accepted for a page on one of the site's
+/// origins, and for no other page; a page elsewhere that only claims the site's address is
+/// still refused.
+#[actix_web::test]
+async fn the_collectors_own_window_may_send_for_a_page_of_the_site_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app!(&dir);
+    let post = |origin: &str, host: &str, page: &str| {
+        let body = serde_json::json!({
+            "id": uuid::Uuid::new_v4().to_string(),
+            "site": "demo",
+            "rating": {"kind": "stars", "value": 4},
+            "page_url": page,
+            "open_ms": 5000,
+        });
+        test::TestRequest::post()
+            .uri("/v1/feedback")
+            .insert_header((header::HOST, host))
+            .insert_header((header::ORIGIN, origin))
+            .insert_header((header::CONTENT_TYPE, "text/plain"))
+            .set_payload(body.to_string())
+            .to_request()
+    };
+    for (origin, host, page, expected) in [
+        // From the window, for the shop's page.
+        (
+            "https://feedback.example",
+            "feedback.example",
+            "https://shop.example/cart",
+            StatusCode::CREATED,
+        ),
+        (
+            "http://127.0.0.1:8080",
+            "127.0.0.1:8080",
+            "https://shop.example/",
+            StatusCode::CREATED,
+        ),
+        // From the window, for a page the site does not list.
+        (
+            "https://feedback.example",
+            "feedback.example",
+            "https://elsewhere.example/",
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "https://feedback.example",
+            "feedback.example",
+            "https://shop.example.evil/",
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "https://feedback.example",
+            "feedback.example",
+            "http://shop.example/",
+            StatusCode::FORBIDDEN,
+        ),
+        // Not the collector's origin: a page elsewhere naming the shop's page.
+        (
+            "https://elsewhere.example",
+            "feedback.example",
+            "https://shop.example/",
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "https://feedback.example.evil",
+            "feedback.example",
+            "https://shop.example/",
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "null",
+            "feedback.example",
+            "https://shop.example/",
+            StatusCode::FORBIDDEN,
+        ),
+    ] {
+        let response = test::call_service(&app, post(origin, host, page)).await;
+        assert_eq!(
+            response.status(),
+            expected,
+            "{origin} via {host} for {page}"
+        );
+        if expected == StatusCode::FORBIDDEN {
+            let error: ApiError = test::read_body_json(response).await;
+            assert_eq!(error.code, ErrorCode::OriginNotAllowed);
+        }
+    }
+}
+
 #[actix_web::test]
 async fn a_preflight_is_answered_for_any_origin() {
     let dir = tempfile::tempdir().unwrap();

@@ -130,6 +130,128 @@ async fn the_widget_works_under_a_strict_content_security_policy() {
     browser.close().await;
 }
 
+/// What the page heard of the widget, recorded from the start of every page the tab loads
+/// (the pages below allow no script of theirs).
+const LISTEN: &str = "window.heard = [];
+     for (const name of ['open', 'close', 'submit', 'error']) {
+       document.addEventListener('earshot:' + name, e => window.heard.push([name, e.detail]));
+     }";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn where_the_page_blocks_webassembly_the_launcher_opens_the_widget_in_a_window() {
+    let Some(browser) = browser::start().await else {
+        return;
+    };
+    let ports = [common::free_port(), common::free_port()];
+    let collector = Collector::start(&[
+        &format!("http://localhost:{}", ports[0]),
+        &format!("http://localhost:{}", ports[1]),
+    ]);
+    let c = collector.origin();
+    // The strictest policies that still let the loader run: no 'wasm-unsafe-eval', and
+    // frames from nowhere (by default-src, then said outright).
+    let strict = format!("default-src 'none'; script-src {c}; style-src {c}; connect-src {c}");
+    let policies = [strict.clone(), format!("{strict}; frame-src 'none'")];
+    browser.run_on_every_page(LISTEN).await;
+
+    for (port, csp) in ports.into_iter().zip(policies) {
+        let shop = HostSite::start_with(
+            port,
+            &c,
+            HostOptions {
+                csp: Some(csp.clone()),
+                snippet_attributes: r##"data-color="#0f766e""##.into(),
+                ..Default::default()
+            },
+        );
+        browser.client.goto(&shop.url()).await.unwrap();
+        browser.click_launcher().await;
+        let page = browser.switch_to_new_window().await;
+        let url = browser.client.current_url().await.unwrap();
+        assert_eq!(url.as_str(), collector.url("/widget/window"), "{csp}");
+        // The widget, open, in the page's language, with the focus on the rating.
+        let widget = browser.widget().await;
+        displayed(&widget, "[role=dialog]").await;
+        assert_eq!(browser.client.title().await.unwrap(), "Feedback");
+        browser
+            .wait_for(
+                "return document.querySelector('earshot-widget').shadowRoot.activeElement?.name === 'earshot-rating'",
+                "the focus on the rating",
+            )
+            .await;
+        browser
+            .press(&[
+                fantoccini::key::Key::Space,
+                fantoccini::key::Key::Right,
+                fantoccini::key::Key::Right,
+            ])
+            .await;
+        browser
+            .screenshot(&format!("csp-no-wasm-window-{port}-form"))
+            .await;
+        let comment = format!("Sent from the window ({port})");
+        assert_eq!(
+            browser.leave_feedback_in_open_panel(&comment).await,
+            "Thank you!"
+        );
+        browser
+            .screenshot(&format!("csp-no-wasm-window-{port}"))
+            .await;
+        // Closing the dialog closes the window; the page is back.
+        displayed(&widget, ".panel-header .icon-button")
+            .await
+            .click()
+            .await
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while browser.client.windows().await.unwrap().len() > 1 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the window stays open"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        browser.client.switch_to_window(page).await.unwrap();
+
+        // The page heard what it hears of the widget on its own: that it is in a window,
+        // then open, submit (with the id that was stored) and close.
+        browser
+            .wait_for("return window.heard.length >= 4", "the events")
+            .await;
+        let heard = browser
+            .client
+            .execute("return window.heard", vec![])
+            .await
+            .unwrap();
+        let names: Vec<&str> = heard
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|event| event[0].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["error", "open", "submit", "close"], "{heard}");
+        assert_eq!(heard[0][1]["code"], "wasm-blocked");
+        assert_eq!(heard[0][1]["fallback"], "window");
+        assert_eq!(heard[2][1]["rating"], 3);
+        assert_eq!(heard[2][1]["queued"], false);
+
+        // Stored for the page the visitor was on, not for the collector's window.
+        let token = collector.create_token(None);
+        let (status, csv) = collector.export(Some(&token), "feedback.csv");
+        assert_eq!(status, 200);
+        let csv = String::from_utf8(csv).unwrap();
+        let rows = parse_csv(csv.as_bytes()).1;
+        let row = rows
+            .iter()
+            .find(|row| cell(row, "comment") == comment)
+            .unwrap_or_else(|| panic!("{comment:?} was not stored: {csv}"));
+        assert_eq!(cell(row, "page_url"), shop.url(), "{csv}");
+        assert_eq!(cell(row, "id"), heard[2][1]["id"].as_str().unwrap());
+        assert_eq!(cell(row, "rating"), "3");
+    }
+    browser.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_widget_looks_and_works_as_usual_under_hostile_page_styles() {
     let Some(browser) = browser::start().await else {

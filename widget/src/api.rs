@@ -74,11 +74,19 @@ pub fn build_submission(
         },
         comment: state.comment.clone(),
         email: (!email.is_empty()).then(|| email.to_owned()),
-        page_url: window.location().href().unwrap_or_default(),
+        page_url: config
+            .page
+            .clone()
+            .unwrap_or_else(|| window.location().href().unwrap_or_default()),
         // Left out when there is none, or when the collector would refuse it: the feedback
         // matters more than where the visitor came from.
-        referrer: Some(document.referrer())
-            .filter(|referrer| !referrer.is_empty() && validate_referrer(referrer).is_ok()),
+        referrer: Some(
+            config
+                .referrer
+                .clone()
+                .unwrap_or_else(|| document.referrer()),
+        )
+        .filter(|referrer| !referrer.is_empty() && validate_referrer(referrer).is_ok()),
         locale,
         client: ClientInfo {
             viewport_width: dimension(window.inner_width()),

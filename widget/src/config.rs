@@ -29,6 +29,12 @@ pub struct WidgetConfig {
     /// The site's promise ("We answer within 2 days."), in the widget's language, when the
     /// site states one: the site's settings carry it as `promise-en`, `promise-fr`…
     pub promise: Option<String>,
+    /// The host page's address and referrer when the widget runs in the collector's own
+    /// window (`/widget/window`, for pages whose CSP blocks WebAssembly): there, its own
+    /// `location` and `document.referrer` are not what the visitor was looking at. `None`
+    /// on the page itself; a referrer of `Some("")` means the page had none.
+    pub page: Option<String>,
+    pub referrer: Option<String>,
 }
 
 /// The corner of the viewport the launcher and panel sit in.
@@ -115,6 +121,8 @@ impl WidgetConfig {
             prompt: setting("prompt").map(|text| text.trim().to_owned()),
             inline,
             promise,
+            page: setting("page"),
+            referrer: lookup("referrer"),
         })
     }
 

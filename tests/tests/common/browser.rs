@@ -291,6 +291,36 @@ impl Browser {
             .unwrap();
     }
 
+    /// Runs `source` at the start of every document this tab loads from now on, before the
+    /// page's own scripts and whatever its CSP says (Chromium's
+    /// `Page.addScriptToEvaluateOnNewDocument`): how a test listens to a page that allows no
+    /// script but the collector's.
+    pub async fn run_on_every_page(&self, source: &str) {
+        self.client
+            .issue_cmd(Cdp {
+                command: "Page.addScriptToEvaluateOnNewDocument",
+                params: json!({ "source": source }),
+            })
+            .await
+            .unwrap();
+    }
+
+    /// Switches to the one other window this session has, once it has opened (at most
+    /// 20 s); returns the handle of the window it left.
+    pub async fn switch_to_new_window(&self) -> fantoccini::wd::WindowHandle {
+        let current = self.client.window().await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let windows = self.client.windows().await.unwrap();
+            if let Some(other) = windows.into_iter().find(|window| *window != current) {
+                self.client.switch_to_window(other).await.unwrap();
+                return current;
+            }
+            assert!(Instant::now() < deadline, "no new window opened");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Signs in to the dashboard as a visitor of `/admin/inbox` would: sent to the sign-in
     /// page, then back to the inbox.
     pub async fn sign_in(
@@ -360,6 +390,32 @@ impl fantoccini::wd::WebDriverCompatibleCommand for NetworkConditions {
             "download_throughput": -1,
             "upload_throughput": -1,
         }});
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// A Chrome DevTools Protocol command, through chromedriver
+/// (`POST /session/{id}/goog/cdp/execute`).
+#[derive(Debug)]
+struct Cdp {
+    command: &'static str,
+    params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({ "cmd": self.command, "params": self.params });
         (http::Method::POST, Some(body.to_string()))
     }
 }
