@@ -10,7 +10,7 @@
  * default-src), whereas a window opened by a click is allowed everywhere. */
 var WIDTH = 400, HEIGHT = 640;
 
-export function start(host, settings, base) {
+export function start(host, settings, base, lang) {
   var win = window, doc = document, origin = new URL(base, location.href).origin;
   // The window, once opened; what the page said of its visitor, replayed in the window.
   var popup, context = {};
@@ -45,7 +45,8 @@ export function start(host, settings, base) {
         earshot: "start",
         page: location.href,
         referrer: doc.referrer,
-        lang: doc.documentElement.lang,
+        pageLang: doc.documentElement.lang,
+        lang: lang,
         title: label ? label.textContent : "",
         theme: host.getAttribute("data-theme"),
         colours: colours(),

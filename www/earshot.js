@@ -13,11 +13,15 @@
   perf.mark && perf.mark("earshot:loader");
   // The collector is where this file came from (a path prefix works too).
   var base = script.src.replace(/\/[^\/]*(\?.*)?$/, "");
-  var tag = script.dataset, settings = {}, calls = [], widget, loading, drawn, host, shadow, inline;
-  // The launcher shows once both its stylesheet and the site's settings have arrived.
+  var tag = script.dataset, settings = {}, calls = [], widget, loading, wanted, host, shadow, inline, lang;
+  // The launcher shows once both its stylesheet and the site's settings have arrived; so
+  // does the widget, if it was wanted earlier: until then the host is hidden, and a dialog
+  // opened in it could not take the focus.
   var waiting = 2;
   function shown() {
-    if (!--waiting && perf.mark) perf.mark("earshot:launcher");
+    if (--waiting) return;
+    if (perf.mark) perf.mark("earshot:launcher");
+    if (wanted) load();
   }
   // Must match `launcher` in widget/src/i18n.rs (a widget test checks).
   var LABELS = {en:"Feedback",es:"Opinión",fr:"Votre avis",de:"Feedback geben",pt:"Opinião",ja:"ご意見",zh:"意见反馈"};
@@ -39,7 +43,8 @@
   earlier.forEach(function (call) { api[call[0]].apply(api, call[1]); });
 
   function load() {
-    if (loading || !drawn) return;
+    if (loading) return;
+    if (waiting) return wanted = 1;
     loading = 1;
     var wasm, ready;
     // A page whose Content-Security-Policy lacks 'wasm-unsafe-eval' cannot compile any wasm
@@ -51,12 +56,17 @@
       // it with WebAssembly.instantiateStreaming as the bytes arrive.
       wasm = fetch(base + "/widget/earshot_widget_bg.wasm");
     } catch (blocked) {}
+    // The texts of the visitor's language come beside it (the wasm speaks English only).
+    var texts = wasm && lang != "en" && fetch(base + "/widget/texts/" + lang)
+      .then(function (response) { return response.ok ? response.json() : 0; })
+      .catch(function () {});
     ready = wasm ? import(base + "/widget/earshot_widget.js").then(function (glue) {
-      return glue.default({ module_or_path: wasm }).then(function () {
+      return Promise.all([glue.default({ module_or_path: wasm }), texts]).then(function (done) {
+        if (done[1]) settings.texts = done[1];
         return glue.mount(host, settings, base);
       });
     }) : import(base + "/earshot-window.js").then(function (fallback) {
-      return fallback.start(host, settings, base);
+      return fallback.start(host, settings, base, lang);
     });
     ready.then(function (handle) {
       widget = handle;
@@ -115,10 +125,11 @@
     if (!inline) delete settings.target;
     host.setAttribute("data-theme", /^(light|dark)$/.test(settings.theme) ? settings.theme : "auto");
     paint(settings.color);
+    // The widget's language: data-lang, else the browser's first one it speaks, else English.
+    var languages = [settings.lang].concat(navigator.languages || [navigator.language]);
+    lang = languages.map(function (l) { return (l || "").toLowerCase().split(/[-_]/)[0]; })
+      .filter(function (l) { return LABELS[l]; })[0] || "en";
     if (!inline) {
-      var languages = [settings.lang].concat(navigator.languages || [navigator.language]);
-      var lang = languages.map(function (l) { return (l || "").toLowerCase().split(/[-_]/)[0]; })
-        .filter(function (l) { return LABELS[l]; })[0] || "en";
       var root = element("div", { "class": "earshot", "data-at": settings.position || "bottom-right", lang: lang }, shadow);
       var button = element("button", { type: "button", "class": "launcher", "aria-haspopup": "dialog", "aria-expanded": "false" }, root);
       var svg = "http://www.w3.org/2000/svg";
@@ -129,7 +140,6 @@
       button.addEventListener("focus", load);
       button.addEventListener("click", function () { api.open(); });
     }
-    drawn = 1;
     shown();
     if (calls.length) load();
     // Otherwise the widget arrives once the page has loaded and the browser has nothing to do.

@@ -54,7 +54,7 @@
     delete settings.target;
     settings.page = data.page;
     settings.referrer = data.referrer || "";
-    if (data.lang) doc.documentElement.lang = data.lang;
+    if (data.pageLang) doc.documentElement.lang = data.pageLang;
     if (data.title) doc.title = data.title;
 
     var host = doc.createElement("earshot-widget");
@@ -67,11 +67,22 @@
     var link = doc.createElement("link");
     link.rel = "stylesheet";
     link.href = base + "/earshot.css";
+    // The dialog takes the focus as it opens, which a hidden host cannot: open once styled.
+    var styled = new Promise(function (done) {
+      link.addEventListener("load", done);
+      link.addEventListener("error", done);
+    });
     shadow.appendChild(link);
     doc.body.appendChild(host);
 
+    // The texts of the page's language, as the loader does (the wasm speaks English only).
+    var texts = /^[a-z]{2}$/.test(data.lang) && data.lang != "en" && fetch(base + "/widget/texts/" + data.lang)
+      .then(function (response) { return response.ok ? response.json() : 0; })
+      .catch(function () {});
     import(base + "/widget/earshot_widget.js").then(function (glue) {
-      return glue.default({ module_or_path: base + "/widget/earshot_widget_bg.wasm" }).then(function () {
+      var wasm = glue.default({ module_or_path: base + "/widget/earshot_widget_bg.wasm" });
+      return Promise.all([wasm, texts, styled]).then(function (done) {
+        if (done[1]) settings.texts = done[1];
         widget = glue.mount(host, settings, base);
         for (var name in data.context) call(name, data.context[name]);
         widget.open();

@@ -47,6 +47,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", LOADER),
     ("get", STYLESHEET),
     ("get", WIDGET_WINDOW),
+    ("get", WIDGET_TEXTS),
     ("get", WIDGET_FILE),
 ];
 const HEALTHZ: &str = "/healthz";
@@ -54,6 +55,7 @@ const LOADER: &str = "/earshot.js";
 const STYLESHEET: &str = "/earshot.css";
 const WIDGET_FILE: &str = "/widget/{file}";
 const WIDGET_WINDOW: &str = "/widget/window";
+const WIDGET_TEXTS: &str = "/widget/texts/{lang}";
 const METRICS: &str = "/metrics";
 const OPENAPI: &str = "/openapi.json";
 const FEEDBACK: &str = "/v1/feedback";
@@ -123,6 +125,12 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             )
             // The widget's files are fetched by pages on other origins (module import, wasm
             // streaming), which needs CORS; they are public, so any origin may read them.
+            .service(
+                web::resource(WIDGET_TEXTS)
+                    .wrap(public_asset_headers())
+                    .route(web::get().to(files::widget_texts))
+                    .default_service(wrong_method(WIDGET_TEXTS)),
+            )
             .service(
                 web::resource(WIDGET_FILE)
                     .wrap(public_asset_headers())

@@ -54,7 +54,6 @@ pub enum Assets {
 /// A file found, on disk or in the binary.
 pub enum Found {
     Disk(PathBuf),
-    #[cfg_attr(not(feature = "embed"), allow(dead_code))]
     Bytes {
         data: Cow<'static, [u8]>,
         etag: String,
@@ -157,7 +156,8 @@ pub fn plain(path: &str) -> bool {
         })
 }
 
-async fn respond(
+/// Answers with `found`, or `304 Not Modified` when the browser's copy has its ETag.
+pub async fn respond(
     found: Found,
     mime: mime_guess::Mime,
     encoding: Option<ContentEncoding>,

@@ -4,7 +4,12 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use crate::assets::{Folder, plain, serve};
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
+use sha2::{Digest, Sha256};
+
+use crate::assets::{Folder, Found, plain, respond, serve};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -23,6 +28,38 @@ pub async fn widget_file(
         return Err(AppError::NotFound);
     }
     serve(&state.assets, Folder::Widget, &file, &request).await
+}
+
+/// `GET /widget/texts/{lang}`: the widget's texts in one language (`fr`: the loader sends
+/// the primary subtag it chose), as JSON, which the loader fetches beside the wasm.
+/// Generated from the tables in `earshot_shared::texts`, so they cannot differ from what
+/// the widget's tests check; once per process, with an ETag, so a returning visitor's
+/// browser revalidates them as it does the wasm.
+pub async fn widget_texts(
+    lang: web::Path<String>,
+    request: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    static TEXTS: OnceLock<Vec<(&'static str, String, String)>> = OnceLock::new();
+    let all = TEXTS.get_or_init(|| {
+        earshot_shared::texts::LANGUAGES
+            .iter()
+            .map(|texts| {
+                let json = serde_json::to_string(texts).expect("texts are plain strings");
+                let hash = Sha256::digest(json.as_bytes());
+                let etag = hash[..12].iter().map(|b| format!("{b:02x}")).collect();
+                (texts.lang, json, etag)
+            })
+            .collect()
+    });
+    let (_, json, etag) = all
+        .iter()
+        .find(|(code, ..)| *code == lang.as_str())
+        .ok_or(AppError::NotFound)?;
+    let found = Found::Bytes {
+        data: Cow::Borrowed(json.as_bytes()),
+        etag: etag.clone(),
+    };
+    respond(found, mime_guess::mime::APPLICATION_JSON, None, &request).await
 }
 
 /// What the window serves: no inline script, the widget's own files only.
@@ -75,12 +112,18 @@ pub async fn loader(
     serve(&state.assets, folder, "earshot.js", &request).await
 }
 
-/// `GET /earshot.css`: the widget's stylesheet, which the loader puts in the shadow root.
+/// `GET /earshot.css`: the widget's stylesheet, which the loader puts in the shadow root:
+/// the minified copy the build puts beside the widget, else the source in `www/`.
 pub async fn stylesheet(
     state: web::Data<AppState>,
     request: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    serve(&state.assets, Folder::Www, "earshot.css", &request).await
+    let folder = if state.assets.find(Folder::Widget, "earshot.css").is_some() {
+        Folder::Widget
+    } else {
+        Folder::Www
+    };
+    serve(&state.assets, folder, "earshot.css", &request).await
 }
 
 /// `GET /{path}`: everything else in `www/`; a folder serves its `index.html`.

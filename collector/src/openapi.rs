@@ -47,6 +47,7 @@ use earshot_store::SpamFilter;
         stylesheet,
         widget_file,
         widget_window,
+        widget_texts,
     ),
     components(schemas(Submission, Rating, RatingKind, ClientInfo, SiteKey, FeedbackAccepted, ApiError, ErrorCode, SpamFilter, WidgetSettings, Theme)),
     modifiers(&BearerToken),
@@ -195,6 +196,18 @@ fn exact_rules(document: &mut Value) {
         }
     }
 
+    if let Some(parameters) =
+        document["paths"]["/widget/texts/{lang}"]["get"]["parameters"].as_array_mut()
+    {
+        let languages: Vec<&str> = earshot_shared::texts::LANGUAGES
+            .iter()
+            .map(|texts| texts.lang)
+            .collect();
+        for parameter in parameters {
+            parameter["schema"] = json!({"type": "string", "enum": languages});
+        }
+    }
+
     // The widget sends `text/plain` (no CORS preflight); programs may say `application/json`.
     let body = &mut document["paths"]["/v1/feedback"]["post"]["requestBody"]["content"];
     body["application/json"] = body["text/plain"].clone();
@@ -313,3 +326,13 @@ fn widget_file() {}
     responses((status = 200, description = "The window's page", content_type = "text/html")))]
 #[allow(dead_code)]
 fn widget_window() {}
+
+/// The widget's texts in one language, which the loader fetches beside the wasm.
+#[utoipa::path(get, path = "/widget/texts/{lang}", tag = "static",
+    params(("lang" = String, Path, description = "A language the widget speaks")),
+    responses(
+        (status = 200, description = "The texts", content_type = "application/json"),
+        (status = 404, description = "A language the widget does not speak", body = ApiError),
+    ))]
+#[allow(dead_code)]
+fn widget_texts() {}

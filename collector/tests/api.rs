@@ -209,6 +209,42 @@ async fn the_collectors_own_window_may_send_for_a_page_of_the_site_only() {
     }
 }
 
+/// The widget's texts, one language at a time, as the tables in `shared` hold them; a
+/// browser that has them revalidates by ETag.
+#[actix_web::test]
+async fn the_widget_texts_are_served_one_language_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app!(&dir);
+    for texts in earshot_shared::texts::LANGUAGES {
+        let uri = format!("/widget/texts/{}", texts.lang);
+        let response =
+            test::call_service(&app, test::TestRequest::get().uri(&uri).to_request()).await;
+        assert_eq!(response.status(), StatusCode::OK, "{uri}");
+        let headers = response.headers().clone();
+        assert_eq!(
+            headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).unwrap(),
+            "*"
+        );
+        assert_eq!(headers.get("timing-allow-origin").unwrap(), "*");
+        let body: serde_json::Value = test::read_body_json(response).await;
+        assert_eq!(body, serde_json::to_value(texts).unwrap(), "{uri}");
+        let etag = headers.get(header::ETAG).unwrap().clone();
+        let again = test::TestRequest::get()
+            .uri(&uri)
+            .insert_header((header::IF_NONE_MATCH, etag))
+            .to_request();
+        let response = test::call_service(&app, again).await;
+        assert_eq!(response.status(), StatusCode::NOT_MODIFIED, "{uri}");
+    }
+    for uri in ["/widget/texts/xx", "/widget/texts/fr-CA", "/widget/texts/"] {
+        let response =
+            test::call_service(&app, test::TestRequest::get().uri(uri).to_request()).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{uri}");
+        let error: ApiError = test::read_body_json(response).await;
+        assert_eq!(error.code, ErrorCode::NotFound, "{uri}");
+    }
+}
+
 #[actix_web::test]
 async fn a_preflight_is_answered_for_any_origin() {
     let dir = tempfile::tempdir().unwrap();
@@ -418,7 +454,8 @@ async fn the_openapi_document_lists_every_route_and_every_listed_path_is_served(
         for method in item.as_object().unwrap().keys() {
             let uri = path
                 .replace("{site}", "demo")
-                .replace("{file}", "earshot_widget.js");
+                .replace("{file}", "earshot_widget.js")
+                .replace("{lang}", "fr");
             let request = test::TestRequest::default()
                 .method(Method::from_bytes(method.to_uppercase().as_bytes()).unwrap())
                 .uri(&uri)

@@ -8,6 +8,7 @@ pub mod json;
 pub mod limits;
 pub mod settings;
 pub mod site;
+pub mod texts;
 
 pub use error::{ApiError, ErrorCode};
 pub use feedback::{ClientInfo, FeedbackAccepted, Rating, RatingKind, Submission, ValidationError};

@@ -154,13 +154,16 @@ async fn where_the_page_blocks_webassembly_the_launcher_opens_the_widget_in_a_wi
     let policies = [strict.clone(), format!("{strict}; frame-src 'none'")];
     browser.run_on_every_page(LISTEN).await;
 
-    for (port, csp) in ports.into_iter().zip(policies) {
+    // The second page's visitor reads German: the window fetches the texts as the loader
+    // would.
+    let languages = [&earshot_shared::texts::EN, &earshot_shared::texts::DE];
+    for ((port, csp), texts) in ports.into_iter().zip(policies).zip(languages) {
         let shop = HostSite::start_with(
             port,
             &c,
             HostOptions {
                 csp: Some(csp.clone()),
-                snippet_attributes: r##"data-color="#0f766e""##.into(),
+                snippet_attributes: format!(r##"data-color="#0f766e" data-lang="{}""##, texts.lang),
                 ..Default::default()
             },
         );
@@ -172,7 +175,15 @@ async fn where_the_page_blocks_webassembly_the_launcher_opens_the_widget_in_a_wi
         // The widget, open, in the page's language, with the focus on the rating.
         let widget = browser.widget().await;
         displayed(&widget, "[role=dialog]").await;
-        assert_eq!(browser.client.title().await.unwrap(), "Feedback");
+        assert_eq!(browser.client.title().await.unwrap(), texts.launcher);
+        assert_eq!(
+            displayed(&widget, ".panel-title")
+                .await
+                .text()
+                .await
+                .unwrap(),
+            texts.title
+        );
         browser
             .wait_for(
                 "return document.querySelector('earshot-widget').shadowRoot.activeElement?.name === 'earshot-rating'",
@@ -192,7 +203,7 @@ async fn where_the_page_blocks_webassembly_the_launcher_opens_the_widget_in_a_wi
         let comment = format!("Sent from the window ({port})");
         assert_eq!(
             browser.leave_feedback_in_open_panel(&comment).await,
-            "Thank you!"
+            texts.thanks_title
         );
         browser
             .screenshot(&format!("csp-no-wasm-window-{port}"))

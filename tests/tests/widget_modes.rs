@@ -512,6 +512,66 @@ async fn the_wasm_is_fetched_only_after_the_page_has_loaded() {
     )
     .await;
     browser.open_panel().await;
+    // An English visitor fetches no texts: the wasm speaks English.
+    let texts_fetched = "return performance.getEntriesByType('resource').filter(e => e.name.includes('/widget/texts/')).map(e => e.name)";
+    assert_eq!(
+        browser.client.execute(texts_fetched, vec![]).await.unwrap(),
+        serde_json::json!([])
+    );
+    browser.close().await;
+}
+
+/// A language other than English comes beside the wasm, as the collector serves it
+/// (`GET /widget/texts/{lang}`), and the whole widget speaks it, the thank-you included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_widget_speaks_the_language_the_loader_chose() {
+    use earshot_shared::texts::FR;
+    let Some(browser) = browser::start().await else {
+        return;
+    };
+    let port = free_port();
+    let collector = Collector::start(&[&format!("http://localhost:{port}")]);
+    let shop = HostSite::start_with(
+        port,
+        &collector.origin(),
+        HostOptions {
+            snippet_attributes: r#"data-lang="fr-CA""#.into(),
+            ..Default::default()
+        },
+    );
+    browser.client.goto(&shop.url()).await.unwrap();
+    let widget = browser.open_panel().await;
+    assert_eq!(
+        displayed(&widget, ".panel-title")
+            .await
+            .text()
+            .await
+            .unwrap(),
+        FR.title
+    );
+    assert_eq!(
+        displayed(&widget, "button.submit")
+            .await
+            .text()
+            .await
+            .unwrap(),
+        FR.submit
+    );
+    assert_eq!(
+        browser.client.execute(
+            "return performance.getEntriesByType('resource').filter(e => e.name.includes('/widget/texts/')).map(e => new URL(e.name).pathname)",
+            vec![],
+        ).await.unwrap(),
+        serde_json::json!(["/widget/texts/fr"])
+    );
+    browser.press(&[Key::Space, Key::Right]).await;
+    assert_eq!(
+        browser.leave_feedback_in_open_panel("Très bien").await,
+        FR.thanks_title
+    );
+    browser.screenshot("widget-french").await;
+    let rows = export_rows(&collector);
+    assert_eq!(cell(&rows[0], "comment"), "Très bien");
     browser.close().await;
 }
 

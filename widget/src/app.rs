@@ -10,7 +10,7 @@ use crate::api::{self, SendError};
 use crate::components::{FormEvents, View, inline, launcher, panel};
 use crate::config::WidgetConfig;
 use crate::controller::{self, Command, Controller};
-use crate::i18n::{self, Texts};
+use crate::i18n::Texts;
 use crate::queue;
 use crate::state::{Action, Phase, WidgetState};
 
@@ -64,7 +64,7 @@ fn prompt(config: &WidgetConfig, texts: &'static Texts) -> AttrValue {
 #[function_component]
 pub fn App(props: &AppProps) -> Html {
     let config = &props.config;
-    let texts = i18n::texts(config.lang.as_deref());
+    let texts = config.texts;
     let state = use_reducer(WidgetState::default);
     let launcher_ref = use_node_ref();
     let panel_ref = use_node_ref();

@@ -6,6 +6,8 @@ use earshot_shared::{RatingKind, SiteKey};
 use wasm_bindgen::JsValue;
 use web_sys::Element;
 
+use crate::i18n::{self, EN, Texts};
+
 /// Everything the widget needs to know about where it runs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WidgetConfig {
@@ -35,6 +37,9 @@ pub struct WidgetConfig {
     /// on the page itself; a referrer of `Some("")` means the page had none.
     pub page: Option<String>,
     pub referrer: Option<String>,
+    /// What the widget says, in the language the loader chose (English unless the loader
+    /// passed other texts).
+    pub texts: &'static Texts,
 }
 
 /// The corner of the viewport the launcher and panel sit in.
@@ -72,14 +77,26 @@ impl Position {
 }
 
 impl WidgetConfig {
-    /// From the `data-*` attributes of a script tag alone.
+    /// From the `data-*` attributes of a script tag alone, in the language of `data-lang`
+    /// if it is one the widget speaks (for tests and pages without the loader: this builds
+    /// every language into the wasm).
     pub fn from_script(script: &Element, base: String) -> Result<Self, String> {
-        Self::from_lookup(|name| script.get_attribute(&["data-", name].concat()), base)
+        let attribute = |name: &str| script.get_attribute(&["data-", name].concat());
+        let texts = attribute("lang")
+            .and_then(|lang| i18n::for_tag(&lang))
+            .unwrap_or(&EN);
+        Self::from_lookup(attribute, base, texts)
     }
 
     /// From the loader's merged settings: an object of strings keyed like the attributes
-    /// without `data-` (`site`, `rating`, `prompt`…).
+    /// without `data-` (`site`, `rating`, `prompt`…), and `texts`, the texts of the
+    /// language it chose, when not English.
     pub fn from_settings(settings: &JsValue, base: String) -> Result<Self, String> {
+        let texts = js_sys::Reflect::get(settings, &JsValue::from_str("texts"))
+            .ok()
+            .filter(JsValue::is_object)
+            .and_then(|texts| i18n::from_js(&texts))
+            .unwrap_or(&EN);
         Self::from_lookup(
             |name| {
                 js_sys::Reflect::get(settings, &JsValue::from_str(name))
@@ -87,12 +104,14 @@ impl WidgetConfig {
                     .and_then(|value| value.as_string())
             },
             base,
+            texts,
         )
     }
 
     pub(crate) fn from_lookup(
         lookup: impl Fn(&str) -> Option<String>,
         base: String,
+        texts: &'static Texts,
     ) -> Result<Self, String> {
         let setting = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
         let site = setting("site").ok_or("earshot: the script tag has no data-site attribute")?;
@@ -100,7 +119,7 @@ impl WidgetConfig {
             .map_err(|err| ["earshot: data-site: ", &err.message()].concat())?;
         let inline = setting("target").is_some();
         let lang = setting("lang");
-        let promise = setting(&["promise-", crate::i18n::texts(lang.as_deref()).lang].concat());
+        let promise = setting(&["promise-", texts.lang].concat());
         Ok(Self {
             site,
             base: base.trim_end_matches('/').to_owned(),
@@ -123,6 +142,7 @@ impl WidgetConfig {
             promise,
             page: setting("page"),
             referrer: lookup("referrer"),
+            texts,
         })
     }
 

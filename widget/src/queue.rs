@@ -142,6 +142,7 @@ mod tests {
         let config = WidgetConfig::from_lookup(
             |name| (name == "site").then(|| "demo".to_owned()),
             "https://collector.example".into(),
+            &crate::i18n::EN,
         )
         .unwrap();
         let key = [site_prefix(&config).as_str(), "1700000000000:some-id"].concat();

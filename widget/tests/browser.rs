@@ -301,16 +301,41 @@ fn every_language_has_every_text_translated() {
 }
 
 #[wasm_bindgen_test]
-fn languages_are_chosen_by_tag_then_browser_then_english() {
-    use earshot_widget::i18n::{for_tag, texts};
+fn languages_are_found_by_their_primary_subtag() {
+    use earshot_widget::i18n::for_tag;
     assert_eq!(for_tag("fr-CA").unwrap().lang, "fr");
     assert_eq!(for_tag("zh_Hant_TW").unwrap().lang, "zh");
     assert_eq!(for_tag("PT-br").unwrap().lang, "pt");
     assert!(for_tag("tlh").is_none());
-    assert_eq!(texts(Some("de")).lang, "de");
-    // Headless Chromium speaks English, and an unknown data-lang falls back to it.
-    assert_eq!(texts(Some("tlh")).lang, "en");
-    assert_eq!(texts(None).lang, "en");
+}
+
+/// The loader passes the texts of the language it chose as the collector serves them
+/// (`GET /widget/texts/{lang}`: serde's JSON of the same table); texts that lack one
+/// string, or none at all, leave the widget in English rather than half translated.
+#[wasm_bindgen_test]
+fn the_texts_the_loader_passes_are_the_ones_spoken() {
+    use earshot_widget::i18n::{DE, EN, LANGUAGES};
+    let settings = |texts: Option<&str>| {
+        let settings = js_sys::Object::new();
+        js_sys::Reflect::set(&settings, &"site".into(), &"demo".into()).unwrap();
+        if let Some(json) = texts {
+            let texts = js_sys::JSON::parse(json).unwrap();
+            js_sys::Reflect::set(&settings, &"texts".into(), &texts).unwrap();
+        }
+        WidgetConfig::from_settings(&settings, "https://f.example".into()).unwrap()
+    };
+    for texts in LANGUAGES {
+        let json = serde_json::to_string(texts).unwrap();
+        assert_eq!(settings(Some(&json)).texts, texts, "{}", texts.lang);
+    }
+    let mut german = serde_json::to_value(&DE).unwrap();
+    german.as_object_mut().unwrap().remove("retry");
+    assert_eq!(*settings(Some(&german.to_string())).texts, EN);
+    german["retry"] = serde_json::json!("Erneut versuchen");
+    german["emoji_names"] = serde_json::json!(["a", "b", "c", "d"]);
+    assert_eq!(*settings(Some(&german.to_string())).texts, EN);
+    assert_eq!(*settings(Some("{}")).texts, EN);
+    assert_eq!(*settings(None).texts, EN);
 }
 
 #[wasm_bindgen_test]

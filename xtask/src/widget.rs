@@ -17,14 +17,13 @@ pub const CRATE: &str = "earshot_widget";
 /// The most the loader may weigh, gzipped: it is on every page, used or not.
 pub const LOADER_BUDGET_GZIP: u64 = 2 * 1024;
 /// The most the whole widget (glue + wasm + stylesheet) may weigh, gzipped. A ratchet, set
-/// just above today's size (83.9 KiB) so growth is a decision. The product's target is
+/// just above today's size (80.7 KiB) so growth is a decision. The product's target is
 /// 75 KiB; what each saving so far measured is in the README ("How it is built").
-pub const WIDGET_BUDGET_GZIP: u64 = 85 * 1024;
+pub const WIDGET_BUDGET_GZIP: u64 = 81 * 1024;
 /// The same for brotli, which most browsers accept and the collector serves when they do
-/// (wasm and glue precompressed; the stylesheet compressed at quality 11 here, as the
-/// precompressed files are). A ratchet just above today's 69.7 KiB; the product's
-/// target is 64 KB.
-pub const WIDGET_BUDGET_BROTLI: u64 = 71 * 1024;
+/// (wasm, glue and stylesheet precompressed at quality 11). A ratchet just above today's
+/// 67.3 KiB; the product's target is 64 KB.
+pub const WIDGET_BUDGET_BROTLI: u64 = 67 * 1024 + 512;
 const PROFILE: &str = "wasm-release";
 /// The compiler flags of the shipped widget, each measured (the widget issue's closing note):
 /// a panic stops the wasm at once with no message, formatting and unwinding code gone (the
@@ -135,11 +134,16 @@ pub fn build(tools: &Toolchain) -> Result<Sizes> {
                 .map_err(|err| format!("copying the loader: {err}"))?;
         }
     }
+    step("Minifying the stylesheet");
+    let stylesheet = dist.join("earshot.css");
+    let source = std::fs::read_to_string(www.join("earshot.css"))
+        .map_err(|err| format!("reading www/earshot.css: {err}"))?;
+    std::fs::write(&stylesheet, minify_css(&source))
+        .map_err(|err| format!("{}: {err}", stylesheet.display()))?;
     step("Precompressing the loader and the widget (brotli, gzip)");
-    for file in [&loader, &glue, &wasm] {
+    for file in [&loader, &glue, &wasm, &stylesheet] {
         precompress(file)?;
     }
-    let stylesheet = www.join("earshot.css");
     let sizes = Sizes {
         wasm: file_size(&wasm)?,
         wasm_gzip: gzip_size(&wasm)?,
@@ -451,6 +455,52 @@ fn with_extension(path: &Path, extension: &str) -> PathBuf {
     PathBuf::from(format!("{}.{extension}", path.display()))
 }
 
+/// The stylesheet without its comments and the spaces no rule needs: about 0.7 KB less
+/// gzip. A minifier of the field (lightningcss) would parse and rewrite more, but would bring
+/// a CSS parser's dependency tree for what these few rules need; this one only drops text,
+/// never changes a selector or a value: quoted strings are kept as they are, runs of
+/// whitespace become one space, and none is kept beside `{`, `}`, `;`, `,` or `>`.
+pub fn minify_css(css: &str) -> String {
+    let mut out = String::with_capacity(css.len());
+    let mut chars = css.chars().peekable();
+    let mut space = false;
+    let tight = |c: char| matches!(c, '{' | '}' | ';' | ',' | '>');
+    while let Some(c) = chars.next() {
+        match c {
+            '/' if chars.peek() == Some(&'*') => {
+                chars.next();
+                let mut last = ' ';
+                for c in chars.by_ref() {
+                    if last == '*' && c == '/' {
+                        break;
+                    }
+                    last = c;
+                }
+            }
+            c if c.is_whitespace() => space = true,
+            c => {
+                if space && !out.is_empty() && !tight(c) && !out.ends_with(tight) {
+                    out.push(' ');
+                }
+                space = false;
+                if c == '}' && out.ends_with(';') {
+                    out.pop();
+                }
+                out.push(c);
+                if c == '"' || c == '\'' {
+                    for inner in chars.by_ref() {
+                        out.push(inner);
+                        if inner == c {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Writes `file.br` (brotli, quality 11) and `file.gz` (gzip -9) beside `file`; the collector
 /// serves them to browsers that accept them.
 fn precompress(file: &Path) -> Result {
@@ -466,6 +516,15 @@ fn precompress(file: &Path) -> Result {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_stylesheet_loses_comments_and_spaces_but_no_rule() {
+        let css = "/* a comment { } */\n:host([data-theme=\"dark\"]) {\n  font: 600 15px/1 system-ui, \"Segoe  UI\" , Roboto;\n  width: calc(100vw - 24px);\n}\n\n.a > .b:focus-visible, .c  .d { color: red; }\n@media (max-width: 480px) {\n  .e { right: 12px; }\n}\n";
+        assert_eq!(
+            minify_css(css),
+            ":host([data-theme=\"dark\"]){font: 600 15px/1 system-ui,\"Segoe  UI\",Roboto;width: calc(100vw - 24px)}.a>.b:focus-visible,.c .d{color: red}@media (max-width: 480px){.e{right: 12px}}"
+        );
+    }
 
     /// A module importing two functions and a memory from the glue, as wasm-bindgen writes
     /// them: a type section, then the import section.
