@@ -9,7 +9,10 @@ use actix_web::{App, HttpResponse, ResponseError, guard, web};
 
 use crate::error::AppError;
 use crate::state::{AppState, REQUEST_TIMEOUT_SECS};
-use crate::{conversation, dashboard, export, files, ingest, openapi, operations, widget_settings};
+use crate::{
+    conversation, dashboard, export, files, ingest, openapi, operations, screenshots,
+    widget_settings,
+};
 
 /// The application `earshot serve` runs on each worker: every route, the JSON 404, and the
 /// middleware (request log, compression, the request time limit).
@@ -41,6 +44,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", OPENAPI),
     ("post", FEEDBACK),
     ("options", FEEDBACK),
+    ("put", SCREENSHOT),
+    ("options", SCREENSHOT),
     ("get", EXPORT_CSV),
     ("get", EXPORT_JSONL),
     ("get", WIDGET_CONFIG),
@@ -59,6 +64,7 @@ const WIDGET_TEXTS: &str = "/widget/texts/{lang}";
 const METRICS: &str = "/metrics";
 const OPENAPI: &str = "/openapi.json";
 const FEEDBACK: &str = "/v1/feedback";
+const SCREENSHOT: &str = "/v1/feedback/{id}/screenshot";
 const EXPORT_CSV: &str = "/v1/sites/{site}/feedback.csv";
 const EXPORT_JSONL: &str = "/v1/sites/{site}/feedback.jsonl";
 const WIDGET_CONFIG: &str = "/v1/sites/{site}/config";
@@ -87,6 +93,12 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .route(web::post().to(ingest::submit_feedback))
                     .route(web::method(actix_web::http::Method::OPTIONS).to(ingest::preflight))
                     .default_service(wrong_method(FEEDBACK)),
+            )
+            .service(
+                web::resource(SCREENSHOT)
+                    .route(web::put().to(screenshots::upload))
+                    .route(web::method(actix_web::http::Method::OPTIONS).to(screenshots::preflight))
+                    .default_service(wrong_method(SCREENSHOT)),
             )
             .service(
                 web::resource(EXPORT_CSV)

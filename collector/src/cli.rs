@@ -250,6 +250,10 @@ pub enum SiteCommand {
         /// The question above the rating ("" for the built-in one).
         #[arg(long)]
         prompt: Option<String>,
+        /// Whether visitors may attach a screenshot: on or off (the default: a screenshot
+        /// can show personal data).
+        #[arg(long, value_parser = ["on", "off"])]
+        screenshots: Option<String>,
     },
 }
 

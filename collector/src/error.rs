@@ -2,7 +2,7 @@
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError};
-use earshot_shared::limits::MAX_BODY_BYTES;
+use earshot_shared::limits::{MAX_BODY_BYTES, MAX_SCREENSHOT_BYTES};
 use earshot_shared::{ApiError, ErrorCode, ValidationError};
 
 use earshot_store::StoreError;
@@ -43,6 +43,16 @@ pub enum AppError {
     Payload(String),
     #[error("the request took too long to arrive; nothing was stored")]
     RequestTimeout,
+    #[error("the screenshot is larger than {MAX_SCREENSHOT_BYTES} bytes")]
+    ScreenshotTooLarge,
+    #[error("send a screenshot as image/png, image/jpeg or image/webp")]
+    ScreenshotType,
+    #[error("no submission has the id {0:?}; send the submission first")]
+    UnknownSubmission(String),
+    #[error("site {0:?} does not accept screenshots; its owner can turn them on")]
+    ScreenshotsOff(String),
+    #[error("the screenshot is not a valid image: {0}")]
+    InvalidImage(String),
 }
 
 /// Outcomes the store reports about the request itself get their own answers; only the
@@ -80,6 +90,11 @@ impl AppError {
             Self::MethodNotAllowed => ErrorCode::MethodNotAllowed,
             Self::Storage(_) => ErrorCode::Internal,
             Self::RequestTimeout => ErrorCode::RequestTimeout,
+            Self::ScreenshotTooLarge => ErrorCode::PayloadTooLarge,
+            Self::ScreenshotType => ErrorCode::UnsupportedMediaType,
+            Self::UnknownSubmission(_) => ErrorCode::UnknownSubmission,
+            Self::ScreenshotsOff(_) => ErrorCode::ScreenshotsOff,
+            Self::InvalidImage(_) => ErrorCode::InvalidImage,
         }
     }
 
@@ -105,9 +120,13 @@ impl ResponseError for AppError {
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ErrorCode::InvalidField => StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorCode::UnknownSite | ErrorCode::NotFound => StatusCode::NOT_FOUND,
-            ErrorCode::OriginNotAllowed | ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            ErrorCode::InvalidField | ErrorCode::InvalidImage => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::UnknownSite | ErrorCode::NotFound | ErrorCode::UnknownSubmission => {
+                StatusCode::NOT_FOUND
+            }
+            ErrorCode::OriginNotAllowed | ErrorCode::Forbidden | ErrorCode::ScreenshotsOff => {
+                StatusCode::FORBIDDEN
+            }
             ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,

@@ -25,7 +25,7 @@ use earshot_store::{
 };
 
 /// The header row, in order. Documented in the README; add columns only at the end.
-pub const CSV_COLUMNS: [&str; 17] = [
+pub const CSV_COLUMNS: [&str; 18] = [
     "id",
     "received_at",
     "site",
@@ -43,7 +43,23 @@ pub const CSV_COLUMNS: [&str; 17] = [
     "user_id",
     "metadata",
     "referrer",
+    "screenshot",
 ];
+
+/// The collector's address as the client reached it (`https://feedback.example`), for the
+/// links an export or a page carries.
+pub fn collector_address(request: &HttpRequest) -> String {
+    let info = request.connection_info();
+    format!("{}://{}", info.scheme(), info.host())
+}
+
+/// Where an owner sees a submission's screenshot, on the collector at `address`.
+pub fn screenshot_link(address: &str, id: &str) -> String {
+    format!(
+        "{}/admin/feedback/{id}/screenshot",
+        address.trim_end_matches('/')
+    )
+}
 
 /// Bytes gathered before a chunk is sent to the client.
 const CHUNK_BYTES: usize = 64 * 1024;
@@ -123,6 +139,8 @@ struct JsonRecord<'a> {
     user_id: Option<&'a str>,
     metadata: &'a std::collections::BTreeMap<String, String>,
     referrer: Option<&'a str>,
+    /// The dashboard's address of the visitor's screenshot, if they attached one.
+    screenshot: Option<String>,
 }
 
 /// Metadata in a CSV cell: a JSON object (`{"plan":"pro"}`), or empty when there is none.
@@ -139,16 +157,26 @@ fn export_error(err: impl std::fmt::Display) -> StoreError {
 }
 
 /// Writes every submission of `site_key` that matches `filter` to `out`, calling `progress`
-/// after each row; returns the row count.
+/// after each row; returns the row count. `address` is the collector's, for the links to
+/// screenshots.
 pub fn write_export(
     conn: &mut dyn Database,
     site_key: &str,
     filter: &FeedbackFilter,
     format: Format,
+    address: &str,
     out: impl Write,
     progress: impl FnMut(),
 ) -> Result<u64, StoreError> {
-    write_export_in(conn, &[site_key.to_owned()], filter, format, out, progress)
+    write_export_in(
+        conn,
+        &[site_key.to_owned()],
+        filter,
+        format,
+        address,
+        out,
+        progress,
+    )
 }
 
 /// [`write_export`] over several sites (the dashboard's view of every site an owner may see).
@@ -157,9 +185,14 @@ pub fn write_export_in(
     sites: &[String],
     filter: &FeedbackFilter,
     format: Format,
+    address: &str,
     out: impl Write,
     mut progress: impl FnMut(),
 ) -> Result<u64, StoreError> {
+    let screenshot = |row: &FeedbackRow| {
+        row.has_screenshot
+            .then(|| screenshot_link(address, &row.id))
+    };
     match format {
         Format::Csv => {
             let mut csv = csv::Writer::from_writer(out);
@@ -184,6 +217,7 @@ pub fn write_export_in(
                         &neutralize_formula(row.user_id.as_deref().unwrap_or("")),
                         &metadata_cell(&row.metadata),
                         &neutralize_formula(row.referrer.as_deref().unwrap_or("")),
+                        &screenshot(&row).unwrap_or_default(),
                     ])
                     .map_err(export_error)?;
                     progress();
@@ -214,6 +248,7 @@ pub fn write_export_in(
                         user_id: row.user_id.as_deref(),
                         metadata: &row.metadata,
                         referrer: row.referrer.as_deref(),
+                        screenshot: screenshot(&row),
                     };
                     serde_json::to_writer(&mut out, &record).map_err(export_error)?;
                     out.write_all(b"\n").map_err(export_error)?;
@@ -370,6 +405,7 @@ pub async fn export_feedback(
         vec![site_key],
         filter,
         format,
+        collector_address(&request),
         &filename,
         state.timeouts.export_idle,
     ))
@@ -382,6 +418,7 @@ pub fn stream_export(
     sites: Vec<String>,
     filter: FeedbackFilter,
     format: Format,
+    address: String,
     filename: &str,
     idle: std::time::Duration,
 ) -> HttpResponse {
@@ -397,7 +434,9 @@ pub fn stream_export(
             idle,
         };
         let result = store.export_slot().and_then(|_slot| {
-            store.read(|conn| write_export_in(conn, &sites, &filter, format, &mut sender, || ()))
+            store.read(|conn| {
+                write_export_in(conn, &sites, &filter, format, &address, &mut sender, || ())
+            })
         });
         let sites = sites.join(",");
         match result {

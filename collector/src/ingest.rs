@@ -98,7 +98,7 @@ fn without_empty_optionals(mut submission: Submission) -> Submission {
 }
 
 /// Adds the headers that let the page at `origin` read the answer.
-fn allow_origin(response: &mut HttpResponse, origin: &HeaderValue) {
+pub(crate) fn allow_origin(response: &mut HttpResponse, origin: &HeaderValue) {
     let headers = response.headers_mut();
     headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
     headers.insert(header::VARY, HeaderValue::from_static("Origin"));
@@ -232,7 +232,12 @@ async fn accept(
 /// is on the collector's origin, so its requests carry that origin; the page it speaks for
 /// must still be the site's. (A browser sets `Origin` itself, so a page elsewhere cannot
 /// pass for the collector; programs can send anything, as they always could.)
-fn origin_allowed(request: &HttpRequest, origins: &[String], origin: &str, page_url: &str) -> bool {
+pub(crate) fn origin_allowed(
+    request: &HttpRequest,
+    origins: &[String],
+    origin: &str,
+    page_url: &str,
+) -> bool {
     let listed = |origin: &str| origins.iter().any(|allowed| allowed == origin);
     listed(origin)
         || (is_own_origin(request, origin)

@@ -24,6 +24,7 @@ pub mod operations;
 pub mod owner;
 pub mod passwords;
 pub mod rate_limit;
+pub mod screenshots;
 pub mod sites;
 pub mod state;
 pub mod webhooks;

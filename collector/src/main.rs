@@ -374,6 +374,7 @@ fn site(cli: &Cli, command: &SiteCommand) -> CliResult {
             theme,
             lang,
             prompt,
+            screenshots,
         } => {
             let site = conn
                 .site(key)?
@@ -401,7 +402,10 @@ fn site(cli: &Cli, command: &SiteCommand) -> CliResult {
             settings.color = optional(color, settings.color);
             settings.lang = optional(lang, settings.lang);
             settings.prompt = optional(prompt, settings.prompt);
-            let any_change = [rating, color, theme, lang, prompt]
+            if let Some(screenshots) = screenshots {
+                settings.screenshots = screenshots == "on";
+            }
+            let any_change = [rating, color, theme, lang, prompt, screenshots]
                 .iter()
                 .any(|value| value.is_some());
             if any_change {
@@ -484,6 +488,7 @@ fn export(cli: &Cli, args: &ExportArgs) -> CliResult {
                 &args.site,
                 &filter,
                 args.format,
+                &cli.public_url,
                 &mut file,
                 tick,
             )?;
@@ -495,7 +500,15 @@ fn export(cli: &Cli, args: &ExportArgs) -> CliResult {
         }
         None => {
             let stdout = BufWriter::new(io::stdout().lock());
-            export::write_export(&mut *conn, &args.site, &filter, args.format, stdout, tick)?
+            export::write_export(
+                &mut *conn,
+                &args.site,
+                &filter,
+                args.format,
+                &cli.public_url,
+                stdout,
+                tick,
+            )?
         }
     };
     progress.finish_and_clear();

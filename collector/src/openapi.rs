@@ -37,6 +37,8 @@ use earshot_store::SpamFilter;
     paths(
         crate::ingest::submit_feedback,
         crate::ingest::preflight,
+        crate::screenshots::upload,
+        crate::screenshots::preflight,
         crate::export::export_csv,
         crate::export::export_jsonl,
         crate::widget_settings::widget_config,

@@ -376,6 +376,7 @@ mod tests {
             first_response_at: None,
             first_answer_at: None,
             answer_by: None,
+            has_screenshot: false,
         };
         let body: serde_json::Value =
             serde_json::from_str(&payload(WebhookFormat::Slack, "Demo <shop>", &row)).unwrap();

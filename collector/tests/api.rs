@@ -491,6 +491,7 @@ async fn widget_settings_are_public_cacheable_and_revalidated() {
         theme: Theme::Dark,
         lang: Some("fr".into()),
         prompt: Some("Recommanderiez-vous ce site ?".into()),
+        screenshots: true,
     };
     let mut conn = store::open_connection(&dir.path().join("earshot.db")).unwrap();
     conn.set_widget_settings("demo", &settings).unwrap();
@@ -599,4 +600,286 @@ async fn the_widget_is_served_precompressed_to_browsers_that_accept_it() {
             test::call_service(&app, test::TestRequest::get().uri(path).to_request()).await;
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
     }
+}
+
+// ---- Screenshots ------------------------------------------------------------------------
+
+/// A PNG of `width` × `height` pixels, red with a white square in its corner.
+fn png(width: u32, height: u32) -> Vec<u8> {
+    let image = image::RgbImage::from_fn(width, height, |x, y| {
+        if x < 8 && y < 8 {
+            image::Rgb([255, 255, 255])
+        } else {
+            image::Rgb([200, 30, 30])
+        }
+    });
+    let mut out = Vec::new();
+    image::DynamicImage::ImageRgb8(image)
+        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .unwrap();
+    out
+}
+
+/// A JPEG from a phone: an EXIF block (with a made-up position in it) right after its start.
+fn jpeg_with_exif() -> Vec<u8> {
+    let mut plain = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut plain, 90)
+        .encode_image(&image::RgbImage::from_pixel(
+            64,
+            48,
+            image::Rgb([10, 120, 60]),
+        ))
+        .unwrap();
+    let mut exif = b"Exif\0\0MM\0\x2a\0\0\0\x08GPS 51.4545N 2.5879W secret".to_vec();
+    let length = u16::try_from(exif.len() + 2).unwrap().to_be_bytes();
+    let mut out = plain[..2].to_vec();
+    out.extend([0xFF, 0xE1, length[0], length[1]]);
+    out.append(&mut exif);
+    out.extend_from_slice(&plain[2..]);
+    out
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for byte in bytes {
+        crc ^= u32::from(*byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// A 40,000 × 40,000 PNG of a few hundred bytes, which would decode into 4.8 GB: a
+/// decompression bomb. Its chunks are well formed; its pixels were never written.
+fn png_bomb() -> Vec<u8> {
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut chunk = |kind: &[u8], data: &[u8]| {
+        out.extend(u32::try_from(data.len()).unwrap().to_be_bytes());
+        let mut typed = kind.to_vec();
+        typed.extend_from_slice(data);
+        out.extend_from_slice(&typed);
+        out.extend(crc32(&typed).to_be_bytes());
+    };
+    let mut header = Vec::new();
+    header.extend(40_000u32.to_be_bytes());
+    header.extend(40_000u32.to_be_bytes());
+    header.extend([8, 2, 0, 0, 0]);
+    chunk(b"IHDR", &header);
+    chunk(b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
+    chunk(b"IEND", &[]);
+    out
+}
+
+/// Turns screenshots on for site `demo` (before the app has read the site: it caches it).
+fn screenshots_on(dir: &tempfile::TempDir) {
+    let mut conn = store::open_connection(&dir.path().join("earshot.db")).unwrap();
+    let settings = WidgetSettings {
+        screenshots: true,
+        ..Default::default()
+    };
+    conn.set_widget_settings("demo", &settings).unwrap();
+}
+
+fn put_screenshot(id: &str, origin: &str, content_type: &str, body: Vec<u8>) -> test::TestRequest {
+    test::TestRequest::put()
+        .uri(&format!("/v1/feedback/{id}/screenshot"))
+        .insert_header((header::ORIGIN, origin))
+        .insert_header((header::CONTENT_TYPE, content_type))
+        .set_payload(body)
+}
+
+/// Stores a submission for `demo` as the widget would; gives its id. (A macro: the app's
+/// type cannot be named here.)
+macro_rules! stored_submission {
+    ($app:expr) => {{
+        let id = uuid::Uuid::new_v4().to_string();
+        let body = serde_json::json!({
+            "id": id,
+            "site": "demo",
+            "rating": {"kind": "stars", "value": 2},
+            "page_url": "https://shop.example/cart",
+            "open_ms": 5000,
+        });
+        let request = test::TestRequest::post()
+            .uri("/v1/feedback")
+            .insert_header((header::ORIGIN, "https://shop.example"))
+            .insert_header((header::CONTENT_TYPE, "text/plain"))
+            .set_payload(body.to_string())
+            .to_request();
+        assert_eq!(
+            test::call_service($app, request).await.status(),
+            StatusCode::CREATED
+        );
+        id
+    }};
+}
+
+#[actix_web::test]
+async fn a_screenshot_is_stored_once_and_encoded_anew_without_its_metadata() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app!(&dir);
+    screenshots_on(&dir);
+    let id = stored_submission!(&app);
+    let request = put_screenshot(&id, "https://shop.example", "image/jpeg", jpeg_with_exif());
+    let response = test::call_service(&app, request.to_request()).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(
+        response
+            .headers()
+            .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .unwrap(),
+        "https://shop.example"
+    );
+
+    let mut conn = store::open_connection(&dir.path().join("earshot.db")).unwrap();
+    let (content_type, stored) = conn.screenshot_image(&id, false).unwrap().unwrap();
+    assert_eq!(content_type, "image/jpeg");
+    let text = String::from_utf8_lossy(&stored);
+    assert!(
+        !text.contains("Exif") && !text.contains("51.4545N"),
+        "the EXIF block is gone"
+    );
+    let decoded = image::load_from_memory(&stored).unwrap();
+    assert_eq!((decoded.width(), decoded.height()), (64, 48));
+    assert_eq!(conn.screenshot_size(&id).unwrap(), Some((64, 48)));
+
+    // Sent again (a retry after a lost answer): nothing changes.
+    let again = put_screenshot(&id, "https://shop.example", "image/png", png(20, 20));
+    assert_eq!(
+        test::call_service(&app, again.to_request()).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(conn.screenshot_size(&id).unwrap(), Some((64, 48)));
+}
+
+#[actix_web::test]
+async fn screenshots_that_are_not_clean_images_are_refused_and_nothing_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app!(&dir);
+    screenshots_on(&dir);
+    let whole = png(40, 30);
+    let mut script_after = jpeg_with_exif();
+    script_after.extend_from_slice(b"<script>fetch('/admin')</script>");
+    let svg = br#"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(1)</script></svg>"#.to_vec();
+    let cases: Vec<(&str, &str, Vec<u8>, StatusCode, ErrorCode)> = vec![
+        (
+            "a decompression bomb",
+            "image/png",
+            png_bomb(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::InvalidImage,
+        ),
+        (
+            "a truncated PNG",
+            "image/png",
+            whole[..whole.len() / 2].to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::InvalidImage,
+        ),
+        (
+            "a JPEG with a script after it",
+            "image/jpeg",
+            script_after,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::InvalidImage,
+        ),
+        (
+            "an SVG",
+            "image/svg+xml",
+            svg.clone(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::UnsupportedMediaType,
+        ),
+        (
+            "an SVG sent as PNG",
+            "image/png",
+            svg,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::InvalidImage,
+        ),
+        (
+            "a PNG sent as WebP",
+            "image/webp",
+            whole.clone(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::InvalidImage,
+        ),
+        (
+            "over 2 MB",
+            "image/png",
+            vec![0; limits::MAX_SCREENSHOT_BYTES + 1],
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::PayloadTooLarge,
+        ),
+    ];
+    let mut conn = store::open_connection(&dir.path().join("earshot.db")).unwrap();
+    for (what, content_type, body, status, code) in cases {
+        let id = stored_submission!(&app);
+        let request = put_screenshot(&id, "https://shop.example", content_type, body);
+        let response = test::call_service(&app, request.to_request()).await;
+        assert_eq!(response.status(), status, "{what}");
+        let error: ApiError = test::read_body_json(response).await;
+        assert_eq!(error.code, code, "{what}: {}", error.message);
+        if what == "a decompression bomb" {
+            assert!(
+                error.message.contains("40000 × 40000"),
+                "refused unread: {}",
+                error.message
+            );
+        }
+        assert_eq!(
+            conn.screenshot_size(&id).unwrap(),
+            None,
+            "{what}: nothing stored"
+        );
+    }
+
+    // Not for a page of the site, for no submission, or for a site that does not take them.
+    let id = stored_submission!(&app);
+    let elsewhere = put_screenshot(&id, "https://elsewhere.example", "image/png", png(4, 4));
+    let response = test::call_service(&app, elsewhere.to_request()).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let unknown = put_screenshot(
+        &uuid::Uuid::new_v4().to_string(),
+        "https://shop.example",
+        "image/png",
+        png(4, 4),
+    );
+    let response = test::call_service(&app, unknown.to_request()).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let error: ApiError = test::read_body_json(response).await;
+    assert_eq!(error.code, ErrorCode::UnknownSubmission);
+    assert_eq!(conn.screenshot_size(&id).unwrap(), None);
+}
+
+#[actix_web::test]
+async fn screenshots_are_off_unless_the_site_turns_them_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app!(&dir);
+    let id = stored_submission!(&app);
+    let request = put_screenshot(&id, "https://shop.example", "image/png", png(4, 4));
+    let response = test::call_service(&app, request.to_request()).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let error: ApiError = test::read_body_json(response).await;
+    assert_eq!(error.code, ErrorCode::ScreenshotsOff);
+    // The browser asks first (an image is not a simple body); any page may ask.
+    let preflight = test::TestRequest::default()
+        .method(Method::OPTIONS)
+        .uri(&format!("/v1/feedback/{id}/screenshot"))
+        .insert_header((header::ORIGIN, "https://shop.example"))
+        .to_request();
+    let response = test::call_service(&app, preflight).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        response
+            .headers()
+            .get(header::ACCESS_CONTROL_ALLOW_METHODS)
+            .unwrap(),
+        "PUT"
+    );
 }

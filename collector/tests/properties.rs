@@ -140,7 +140,7 @@ proptest! {
         }
 
         let mut csv = Vec::new();
-        write_export(&mut conn, "demo", &FeedbackFilter::default(), Format::Csv, &mut csv, || ()).unwrap();
+        write_export(&mut conn, "demo", &FeedbackFilter::default(), Format::Csv, "https://feedback.example", &mut csv, || ()).unwrap();
         let mut reader = csv::Reader::from_reader(csv.as_slice());
         let column = reader.headers().unwrap().iter().position(|h| h == "comment").unwrap();
         let meta_column = reader.headers().unwrap().iter().position(|h| h == "metadata").unwrap();
@@ -162,7 +162,7 @@ proptest! {
         }
 
         let mut jsonl = Vec::new();
-        write_export(&mut conn, "demo", &FeedbackFilter::default(), Format::Jsonl, &mut jsonl, || ()).unwrap();
+        write_export(&mut conn, "demo", &FeedbackFilter::default(), Format::Jsonl, "https://feedback.example", &mut jsonl, || ()).unwrap();
         let lines: Vec<serde_json::Value> = std::str::from_utf8(&jsonl).unwrap().lines()
             .map(|line| serde_json::from_str(line).unwrap())
             .collect();

@@ -38,6 +38,15 @@ pub enum ErrorCode {
     RequestTimeout,
     /// Something failed on the collector; the submission was not stored (500).
     Internal,
+    /// A screenshot names a submission the collector does not have (404): send the
+    /// submission first.
+    UnknownSubmission,
+    /// The site does not accept screenshots (403); its owner can turn them on.
+    ScreenshotsOff,
+    /// The screenshot is not one whole PNG, JPEG or WebP image of the type it was sent as
+    /// (nothing after its end either), or it has more than
+    /// [`crate::limits::MAX_SCREENSHOT_PIXELS`] pixels (422).
+    InvalidImage,
     /// A code this build does not know yet (a newer collector).
     #[serde(other)]
     Unknown,
@@ -61,6 +70,9 @@ impl ErrorCode {
             Self::RateLimited => "rate-limited",
             Self::RequestTimeout => "request-timeout",
             Self::Internal => "internal",
+            Self::UnknownSubmission => "unknown-submission",
+            Self::ScreenshotsOff => "screenshots-off",
+            Self::InvalidImage => "invalid-image",
             Self::Unknown => "unknown",
         }
     }
@@ -100,6 +112,9 @@ mod tests {
             ErrorCode::RateLimited,
             ErrorCode::RequestTimeout,
             ErrorCode::Internal,
+            ErrorCode::UnknownSubmission,
+            ErrorCode::ScreenshotsOff,
+            ErrorCode::InvalidImage,
         ] {
             let json = serde_json::to_string(&code).unwrap();
             assert_eq!(json, format!("\"{}\"", code.as_str()));

@@ -75,3 +75,15 @@ pub const SETTINGS_MAX_AGE_SECS: u32 = 300;
 /// connection for as long as its client takes to download, so a few slow downloads must not
 /// take every connection from ingest and the dashboard.
 pub const MAX_CONCURRENT_EXPORTS: usize = 4;
+
+/// The most bytes a screenshot may have as sent (2 MB).
+pub const MAX_SCREENSHOT_BYTES: usize = 2_000_000;
+
+/// The most pixels a screenshot may have (16 megapixels). Read from the image's header
+/// before anything is decoded, so that a small file which would decode into gigabytes (a
+/// decompression bomb) is refused unread.
+pub const MAX_SCREENSHOT_PIXELS: u64 = 16_000_000;
+
+/// The types a screenshot may be sent as (its `Content-Type`): PNG, JPEG and WebP. Nothing
+/// else, SVG least of all (it can carry script).
+pub const SCREENSHOT_TYPES: [&str; 3] = ["image/png", "image/jpeg", "image/webp"];

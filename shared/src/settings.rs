@@ -28,6 +28,15 @@ pub struct WidgetSettings {
     /// The question above the rating; unset means the built-in one for the rating kind.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
+    /// Whether visitors may attach a screenshot to their feedback. Off unless the owner
+    /// turns it on: a screenshot can show what the visitor had on screen, personal data
+    /// included.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub screenshots: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !value
 }
 
 /// The widget's colour scheme.
@@ -146,6 +155,7 @@ mod tests {
             theme: Theme::Dark,
             lang: Some("pt-BR".into()),
             prompt: Some("Would you recommend us?".into()),
+            screenshots: true,
         };
         assert_eq!(settings.validate(), Ok(()));
         settings.lang = Some("pt_BR".into());

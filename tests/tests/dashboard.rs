@@ -1117,3 +1117,199 @@ fn a_new_collector_says_how_to_make_the_first_account_and_its_root_leads_to_the_
     let html = page.body_mut().read_to_string().unwrap();
     assert!(!html.contains("No owner account exists yet"));
 }
+
+/// A screenshot of `width` × `height` pixels, light grey with a black band across its top.
+fn screenshot_png(width: u32, height: u32) -> Vec<u8> {
+    let image = image::RgbImage::from_fn(width, height, |_, y| {
+        if y < 40 {
+            image::Rgb([0, 0, 0])
+        } else {
+            image::Rgb([230, 230, 230])
+        }
+    });
+    let mut out = Vec::new();
+    image::DynamicImage::ImageRgb8(image)
+        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .unwrap();
+    out
+}
+
+/// GET with the owner's session cookie (or none): status, headers and bytes.
+fn get_bytes(
+    collector: &Collector,
+    cookie: Option<&str>,
+    path: &str,
+) -> (u16, http::HeaderMap, Vec<u8>) {
+    let mut request = no_redirects().get(&collector.url(path));
+    if let Some(cookie) = cookie {
+        request = request.header("Cookie", cookie);
+    }
+    let mut response = request.call().unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.body_mut().read_to_vec().unwrap_or_default();
+    (status, headers, body)
+}
+
+/// A screenshot a visitor attached: on its feedback's page as a thumbnail that opens the
+/// image; served only to owners who may see the site, under a policy that lets it do
+/// nothing; gone with its feedback. On both engines.
+#[test]
+fn screenshots_are_shown_to_the_sites_owners_only_and_go_with_their_feedback() {
+    for engine in Engine::all() {
+        eprintln!("on {}", engine.name());
+        let collector = collector_with_two_sites(&engine);
+        let out = collector.cli(&["site", "widget", "demo", "--screenshots", "on"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let id = submit(
+            &collector,
+            "demo",
+            PAGE_ORIGIN,
+            2,
+            "The pay button is grey",
+            Some("ada@example.com"),
+        );
+        let response = no_redirects()
+            .put(&collector.url(&format!("/v1/feedback/{id}/screenshot")))
+            .header("Origin", PAGE_ORIGIN)
+            .header("Content-Type", "image/png")
+            .send(&screenshot_png(1200, 800)[..])
+            .unwrap();
+        assert_eq!(response.status(), 201);
+
+        let owner = sign_in_over_http(&collector, OWNER, PASSWORD).unwrap();
+        let (status, page) = owner.get(&collector, &format!("/admin/feedback/{id}"));
+        assert_eq!(status, 200);
+        let thumbnail_path = format!("/admin/feedback/{id}/screenshot/thumbnail");
+        let image_path = format!("/admin/feedback/{id}/screenshot");
+        assert!(
+            page.contains(&format!("href=\"{image_path}\""))
+                && page.contains(&format!("src=\"{thumbnail_path}\""))
+                && page.contains("width=\"320\" height=\"213\""),
+            "{page}"
+        );
+        for (path, size) in [(&image_path, (1200, 800)), (&thumbnail_path, (320, 213))] {
+            let (status, headers, bytes) = get_bytes(&collector, Some(&owner.cookie), path);
+            assert_eq!(status, 200, "{path}");
+            assert_eq!(headers["content-type"], "image/png");
+            assert_eq!(headers["x-content-type-options"], "nosniff");
+            assert_eq!(
+                headers["content-security-policy"],
+                "default-src 'none'; sandbox"
+            );
+            let image = image::load_from_memory(&bytes).unwrap().to_rgb8();
+            assert_eq!(image.dimensions(), size, "{path}");
+            // The black band is where it was.
+            assert_eq!(image.get_pixel(size.0 / 2, 2).0, [0, 0, 0], "{path}");
+            assert_eq!(image.get_pixel(size.0 / 2, size.1 - 2).0, [230, 230, 230]);
+        }
+
+        // An account of another site, and nobody signed in, get nothing.
+        let agency = sign_in_over_http(&collector, AGENCY, PASSWORD).unwrap();
+        for path in [&image_path, &thumbnail_path] {
+            assert_eq!(get_bytes(&collector, Some(&agency.cookie), path).0, 404);
+            let (status, _, body) = get_bytes(&collector, None, path);
+            assert_ne!(status, 200, "{path} without a session");
+            assert!(image::load_from_memory(&body).is_err());
+        }
+
+        // Exports link to it, for the owner's eyes only; submissions without one leave the
+        // cell empty.
+        submit(&collector, "demo", PAGE_ORIGIN, 5, "No picture", None);
+        let link = collector.url(&image_path);
+        let (status, csv) = owner.get(&collector, "/admin/export.csv?site=demo");
+        assert_eq!(status, 200);
+        let (_, rows) = parse_csv(csv.as_bytes());
+        let cells: Vec<(&str, &str)> = rows
+            .iter()
+            .map(|row| (cell(row, "id"), cell(row, "screenshot")))
+            .collect();
+        assert!(cells.contains(&(id.as_str(), link.as_str())), "{cells:?}");
+        assert_eq!(cells.iter().filter(|(_, link)| link.is_empty()).count(), 1);
+        let token = collector.create_token(Some("demo"));
+        let (status, jsonl) = collector.export(Some(&token), "feedback.jsonl");
+        assert_eq!(status, 200);
+        let records: Vec<serde_json::Value> = String::from_utf8(jsonl)
+            .unwrap()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        let with = records.iter().find(|r| r["id"] == id.as_str()).unwrap();
+        assert_eq!(with["screenshot"], link.as_str());
+        assert!(records.iter().any(|r| r["screenshot"].is_null()));
+
+        // The visitor's erasure takes it along.
+        let out = collector.cli(&["erase", "ada@example.com"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            get_bytes(&collector, Some(&owner.cookie), &image_path).0,
+            404
+        );
+    }
+}
+
+/// In Chromium: the thumbnail shows on the feedback's page under the dashboard's own CSP,
+/// and opens the full image.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_owner_sees_the_screenshot_on_the_feedbacks_page() {
+    let Some(browser) = browser::start().await else {
+        return;
+    };
+    let collector = collector_with_two_sites(&Engine::Sqlite);
+    let out = collector.cli(&["site", "widget", "demo", "--screenshots", "on"]);
+    assert!(out.status.success());
+    let id = submit(
+        &collector,
+        "demo",
+        PAGE_ORIGIN,
+        2,
+        "The pay button is grey",
+        Some("ada@example.com"),
+    );
+    let response = no_redirects()
+        .put(&collector.url(&format!("/v1/feedback/{id}/screenshot")))
+        .header("Origin", PAGE_ORIGIN)
+        .header("Content-Type", "image/png")
+        .send(&screenshot_png(1200, 800)[..])
+        .unwrap();
+    assert_eq!(response.status(), 201);
+
+    sign_in(&browser, &collector, OWNER).await;
+    browser
+        .client
+        .goto(&collector.url(&format!("/admin/feedback/{id}")))
+        .await
+        .unwrap();
+    browser
+        .wait_for(
+            "const img = document.querySelector('a.screenshot img');
+             return !!img && img.complete && img.naturalWidth === 320 && img.naturalHeight === 213;",
+            "the thumbnail, loaded",
+        )
+        .await;
+    browser.screenshot("dashboard-screenshot").await;
+    browser
+        .client
+        .find(Locator::Css("a.screenshot"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for(
+            "return location.pathname.endsWith('/screenshot') && document.images.length === 1
+                 && document.images[0].naturalWidth === 1200;",
+            "the full image",
+        )
+        .await;
+    browser.close().await;
+}

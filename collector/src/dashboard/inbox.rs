@@ -1,7 +1,7 @@
 //! The inbox (filter, page, triage, export the view) and the statistics page.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use super::auth::{self, Owner};
@@ -123,6 +123,7 @@ fn list_page(
 
 /// The inbox's current view as CSV: the same filter, through the export API's code.
 pub(super) async fn export_view(
+    request: HttpRequest,
     state: web::Data<AppState>,
     owner: Owner,
     query: web::Query<ViewQuery>,
@@ -138,6 +139,7 @@ pub(super) async fn export_view(
         covered,
         filter,
         Format::Csv,
+        export::collector_address(&request),
         &name,
         state.timeouts.export_idle,
     ))

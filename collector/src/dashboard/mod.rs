@@ -77,6 +77,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/export.csv", web::get().to(inbox::export_view))
             .route("/stats", web::get().to(inbox::stats_page))
             .route("/feedback/{id}", web::get().to(thread::show))
+            .route(
+                "/feedback/{id}/screenshot",
+                web::get().to(thread::screenshot),
+            )
+            .route(
+                "/feedback/{id}/screenshot/thumbnail",
+                web::get().to(thread::screenshot_thumbnail),
+            )
             .route("/feedback/{id}", web::post().to(inbox::triage))
             .service(
                 web::resource("/feedback/{id}/reply")

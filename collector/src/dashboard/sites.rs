@@ -45,8 +45,7 @@ pub(super) fn site_name(name: &str) -> Result<String, AdminError> {
 
 /// The collector's address as the owner's browser reaches it, for the snippet.
 fn public_base(request: &HttpRequest) -> String {
-    let info = request.connection_info();
-    format!("{}://{}", info.scheme(), info.host())
+    crate::export::collector_address(request)
 }
 
 pub async fn list(state: web::Data<AppState>, owner: Owner) -> Result<HttpResponse, AdminError> {
@@ -260,6 +259,10 @@ fn site_page(owner: &Owner, data: &SiteData, base: &str, flash: &Flash) -> Marku
                 div { label for="color" { "Accent (#rrggbb)" } input #color name="color" pattern="#([0-9a-fA-F]{3}){1,2}" value=[widget.color.as_deref()]; }
                 div { label for="lang" { "Language" } input #lang name="lang" size="6" value=[widget.lang.as_deref()]; }
                 div.grow { label for="prompt" { "Question" } input #prompt name="prompt" maxlength="200" value=[widget.prompt.as_deref()]; }
+                div.grow {
+                    label.check { input #screenshots type="checkbox" name="screenshots" value="on" checked[widget.screenshots]; " Visitors may attach a screenshot" }
+                    p.hint { "Off by default: a screenshot shows what the visitor had on screen, which can be personal data. Only signed-in owners of this site can see them." }
+                }
                 div.actions { button.primary type="submit" { "Save" } }
             }
         }
@@ -431,6 +434,9 @@ pub struct WidgetForm {
     lang: String,
     #[serde(default)]
     prompt: String,
+    /// `on` when the box is ticked; absent when not.
+    #[serde(default)]
+    screenshots: String,
 }
 
 pub async fn widget(
@@ -448,6 +454,7 @@ pub async fn widget(
         color: optional(&form.color),
         lang: optional(&form.lang),
         prompt: optional(&form.prompt),
+        screenshots: form.screenshots == "on",
     };
     let site = key.clone();
     state

@@ -1,7 +1,9 @@
-//! One submission on its own page: everything it says, its conversation with the visitor,
-//! the reply box, and the emails it caused with where each one stands.
+//! One submission on its own page: everything it says, the screenshot the visitor attached,
+//! its conversation with the visitor, the reply box, and the emails it caused with where
+//! each one stands.
 
 use actix_web::http::StatusCode;
+use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -10,6 +12,7 @@ use super::auth::Owner;
 use super::pages::{self, layout, when};
 use super::respond::{AdminError, html as page, see_other};
 use crate::mail::Mailer;
+use crate::screenshots::THUMBNAIL_PX;
 use crate::state::AppState;
 use earshot_store::model::{
     Author, DeliveryState, NewReply, OutgoingMail, ReplyOutcome, ThreadMessage,
@@ -32,6 +35,8 @@ struct Item {
     pending: u64,
     /// The visitor asked for no more email from this site.
     unsubscribed: bool,
+    /// The width and height of the screenshot the visitor attached, if any.
+    screenshot: Option<(u32, u32)>,
 }
 
 async fn load(state: &AppState, owner: &Owner, id: &str) -> Result<Item, AdminError> {
@@ -48,6 +53,7 @@ async fn load(state: &AppState, owner: &Owner, id: &str) -> Result<Item, AdminEr
             };
             Ok(Some(Item {
                 unsubscribed,
+                screenshot: db.screenshot_size(&id)?,
                 sites: db.sites()?,
                 thread: db.thread(&id)?,
                 mail: db.mail_for(&id)?,
@@ -59,6 +65,71 @@ async fn load(state: &AppState, owner: &Owner, id: &str) -> Result<Item, AdminEr
     // Feedback of a site the account may not see does not exist, as far as it knows.
     match item {
         Some(item) if owner.0.user.may_read(&item.row.site) => Ok(item),
+        _ => Err(AdminError::NotFound),
+    }
+}
+
+/// The size of a screenshot's thumbnail, as the collector made it: within
+/// [`THUMBNAIL_PX`] square, its sides in proportion.
+fn thumbnail_size(width: u32, height: u32) -> (u32, u32) {
+    let side = f64::from(THUMBNAIL_PX);
+    let ratio = f64::min(
+        side / f64::from(width.max(1)),
+        side / f64::from(height.max(1)),
+    );
+    let scaled = |length: u32| ((f64::from(length) * ratio).round() as u32).max(1);
+    (scaled(width), scaled(height))
+}
+
+/// What a screenshot is served under: it can run nothing, load nothing, and is never taken
+/// for another type.
+const SCREENSHOT_CSP: &str = "default-src 'none'; sandbox";
+
+/// `GET /admin/feedback/{id}/screenshot`: the image a visitor attached, to owners who may
+/// see its site (to the others it does not exist).
+pub(super) async fn screenshot(
+    state: web::Data<AppState>,
+    owner: Owner,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AdminError> {
+    serve_screenshot(&state, &owner, id.into_inner(), false).await
+}
+
+/// `GET /admin/feedback/{id}/screenshot/thumbnail`: its thumbnail, for the feedback's page.
+pub(super) async fn screenshot_thumbnail(
+    state: web::Data<AppState>,
+    owner: Owner,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AdminError> {
+    serve_screenshot(&state, &owner, id.into_inner(), true).await
+}
+
+async fn serve_screenshot(
+    state: &AppState,
+    owner: &Owner,
+    id: String,
+    thumbnail: bool,
+) -> Result<HttpResponse, AdminError> {
+    let found = state
+        .store
+        .read_async(move |db| {
+            let Some(row) = db.feedback_by_id(&id)? else {
+                return Ok(None);
+            };
+            Ok(db
+                .screenshot_image(&id, thumbnail)?
+                .map(|image| (row.site, image)))
+        })
+        .await?;
+    match found {
+        Some((site, (content_type, bytes))) if owner.0.user.may_read(&site) => {
+            Ok(HttpResponse::Ok()
+                .content_type(content_type)
+                .insert_header((header::CONTENT_SECURITY_POLICY, SCREENSHOT_CSP))
+                .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                .insert_header((header::CACHE_CONTROL, "private, no-store"))
+                .body(bytes))
+        }
         _ => Err(AdminError::NotFound),
     }
 }
@@ -184,6 +255,14 @@ fn item_page(
                 li.visitor {
                     p.who { (row.email.as_deref().unwrap_or("The visitor")) " · " (when(row.received_at)) }
                     @if row.comment.trim().is_empty() { p.said.none { "No comment." } } @else { p.said { (row.comment) } }
+                    @if let Some((width, height)) = item.screenshot {
+                        @let (thumb_width, thumb_height) = thumbnail_size(width, height);
+                        a.screenshot href=(format!("/admin/feedback/{}/screenshot", row.id)) {
+                            img src=(format!("/admin/feedback/{}/screenshot/thumbnail", row.id))
+                                width=(thumb_width) height=(thumb_height)
+                                alt=(format!("The screenshot the visitor attached, {width} × {height} pixels: opens the full image"));
+                        }
+                    }
                 }
                 @for message in &item.thread {
                     @let by_owner = message.author == Author::Owner;

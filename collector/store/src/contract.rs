@@ -59,7 +59,8 @@ pub enum StoreError {
 /// expect. New columns go at the end.
 pub(crate) const FEEDBACK_COLUMNS: &str = "seq, id, received_at, site_key, rating_kind, rating_value, comment, email, \
      page_url, locale, user_agent, viewport_width, viewport_height, status, spam, user_id, metadata, \
-     note, first_response_at, referrer, first_answer_at, answer_by";
+     note, first_response_at, referrer, first_answer_at, answer_by, \
+     EXISTS (SELECT 1 FROM screenshots WHERE screenshots.feedback_id = feedback.id)";
 
 /// Where a submission stands in the owner's triage.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -178,6 +179,8 @@ pub struct FeedbackRow {
     /// When the answer is due (the site's promise from its arrival); `None` when the visitor
     /// left no address (or it is spam): nobody to answer.
     pub answer_by: Option<i64>,
+    /// Whether the visitor attached a screenshot.
+    pub has_screenshot: bool,
 }
 
 impl FeedbackRow {
@@ -497,6 +500,20 @@ pub(crate) fn redact(url: &str) -> String {
     }
 }
 
+/// A screenshot as the collector encoded it anew (never the bytes a visitor sent), for
+/// [`Database::add_screenshot`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Screenshot {
+    pub feedback_id: String,
+    /// `image/png` or `image/jpeg`: the type of the image and of its thumbnail.
+    pub content_type: String,
+    pub width: u32,
+    pub height: u32,
+    pub image: Vec<u8>,
+    pub thumbnail: Vec<u8>,
+    pub created_at: i64,
+}
+
 /// Everything the collector asks of its database. Implemented by a SQLite connection and by
 /// a PostgreSQL connection; each method is its own transaction. Blocking: the server calls
 /// it through [`Store::read_async`] / [`Store::write_async`], on the blocking thread pool.
@@ -605,6 +622,20 @@ pub trait Database: Send {
     /// Sets a submission's status and note. The first change of status away from `new`
     /// records the time of the first response. Returns whether the submission exists.
     fn triage(&mut self, id: &str, status: FeedbackStatus, note: &str) -> Result<bool, StoreError>;
+
+    // ---- Screenshots ---------------------------------------------------------------------
+
+    /// Stores a submission's screenshot. `false` when it has one already (a retry), which
+    /// stays as it is.
+    fn add_screenshot(&mut self, screenshot: &Screenshot) -> Result<bool, StoreError>;
+    /// A submission's screenshot, or its thumbnail: the content type and the bytes.
+    fn screenshot_image(
+        &mut self,
+        feedback_id: &str,
+        thumbnail: bool,
+    ) -> Result<Option<(String, Vec<u8>)>, StoreError>;
+    /// The width and height of a submission's screenshot, if it has one.
+    fn screenshot_size(&mut self, feedback_id: &str) -> Result<Option<(u32, u32)>, StoreError>;
 
     // ---- Owner accounts ------------------------------------------------------------------
 

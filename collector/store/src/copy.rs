@@ -18,10 +18,22 @@ use crate::postgres::{PgConn, wait};
 
 /// Rows written per transaction on the target.
 pub const BATCH_ROWS: usize = 1_000;
+/// The same for screenshots, each up to 2 MB with its thumbnail: a batch stays under about
+/// 20 MB in memory.
+pub const SCREENSHOT_BATCH_ROWS: usize = 8;
+
+/// Rows per batch for `table`.
+fn batch_rows(table: &str) -> usize {
+    if table == "screenshots" {
+        SCREENSHOT_BATCH_ROWS
+    } else {
+        BATCH_ROWS
+    }
+}
 
 /// The tables, in an order where every row's references are copied before it: the name, the
 /// key the rows are read in, and the identity column a resumed copy goes on after.
-pub const TABLES: [(&str, &str, Option<&str>); 13] = [
+pub const TABLES: [(&str, &str, Option<&str>); 14] = [
     ("sites", "key", None),
     ("unsubscribes", "site_key, email_hash", None),
     ("site_origins", "site_key, origin", None),
@@ -31,6 +43,7 @@ pub const TABLES: [(&str, &str, Option<&str>); 13] = [
     ("sessions", "token_hash", None),
     ("webhooks", "id", Some("id")),
     ("feedback", "seq", Some("seq")),
+    ("screenshots", "feedback_id", None),
     ("webhook_deliveries", "id", Some("id")),
     ("messages", "id", Some("id")),
     ("conversation_links", "token_hash", None),
@@ -48,6 +61,7 @@ enum Cell {
     Int(i64),
     Bool(bool),
     Text(String),
+    Bytes(Vec<u8>),
 }
 
 /// A target column's type, where the engine has types to bind to.
@@ -56,6 +70,7 @@ enum Kind {
     Bool,
     Int,
     Text,
+    Bytes,
 }
 
 /// What was copied: for each table, the rows in the source and in the target at the end.
@@ -144,7 +159,8 @@ impl End {
             Self::Sqlite(conn) => {
                 let mut statement = conn.prepare(&sql)?;
                 let mut rows = statement.query([])?;
-                let mut pending = Vec::with_capacity(BATCH_ROWS);
+                let rows_per_batch = batch_rows(table);
+                let mut pending = Vec::with_capacity(rows_per_batch);
                 while let Some(row) = rows.next()? {
                     let mut cells = Vec::with_capacity(columns.len());
                     for index in 0..columns.len() {
@@ -153,13 +169,11 @@ impl End {
                             SqliteValue::Integer(value) => Cell::Int(value),
                             SqliteValue::Text(text) => Cell::Text(text),
                             SqliteValue::Real(value) => Cell::Text(value.to_string()),
-                            SqliteValue::Blob(bytes) => {
-                                Cell::Text(String::from_utf8_lossy(&bytes).into_owned())
-                            }
+                            SqliteValue::Blob(bytes) => Cell::Bytes(bytes),
                         });
                     }
                     pending.push(cells);
-                    if pending.len() == BATCH_ROWS {
+                    if pending.len() == rows_per_batch {
                         batch(std::mem::take(&mut pending))?;
                     }
                 }
@@ -175,10 +189,10 @@ impl End {
                 )))?;
                 let fetched = (|| -> Result<(), StoreError> {
                     loop {
-                        let rows = wait(
-                            pg.client
-                                .query(&format!("FETCH {BATCH_ROWS} FROM earshot_copy"), &[]),
-                        )?;
+                        let rows = wait(pg.client.query(
+                            &format!("FETCH {} FROM earshot_copy", batch_rows(table)),
+                            &[],
+                        ))?;
                         if rows.is_empty() {
                             return Ok(());
                         }
@@ -193,6 +207,9 @@ impl End {
                                 } else if *ty == tokio_postgres::types::Type::INT8 {
                                     row.try_get::<_, Option<i64>>(index)?
                                         .map_or(Cell::Null, Cell::Int)
+                                } else if *ty == tokio_postgres::types::Type::BYTEA {
+                                    row.try_get::<_, Option<Vec<u8>>>(index)?
+                                        .map_or(Cell::Null, Cell::Bytes)
                                 } else {
                                     row.try_get::<_, Option<String>>(index)?
                                         .map_or(Cell::Null, Cell::Text)
@@ -237,6 +254,7 @@ impl End {
                                 Cell::Int(value) => SqliteValue::Integer(value),
                                 Cell::Bool(value) => SqliteValue::Integer(i64::from(value)),
                                 Cell::Text(text) => SqliteValue::Text(text),
+                                Cell::Bytes(bytes) => SqliteValue::Blob(bytes),
                             },
                         )))?;
                     }
@@ -268,11 +286,13 @@ impl End {
                             (Cell::Null, Kind::Bool) => Box::new(None::<bool>),
                             (Cell::Null, Kind::Int) => Box::new(None::<i64>),
                             (Cell::Null, Kind::Text) => Box::new(None::<String>),
+                            (Cell::Null, Kind::Bytes) => Box::new(None::<Vec<u8>>),
                             (Cell::Int(value), Kind::Bool) => Box::new(value != 0),
                             (Cell::Bool(value), Kind::Int) => Box::new(i64::from(value)),
                             (Cell::Bool(value), _) => Box::new(value),
                             (Cell::Int(value), _) => Box::new(value),
                             (Cell::Text(text), _) => Box::new(text),
+                            (Cell::Bytes(bytes), _) => Box::new(bytes),
                         }
                     })
                     .collect();
@@ -307,6 +327,7 @@ impl End {
                         match data_type.as_str() {
                             "boolean" => Kind::Bool,
                             "bigint" | "integer" | "smallint" => Kind::Int,
+                            "bytea" => Kind::Bytes,
                             _ => Kind::Text,
                         }
                     })

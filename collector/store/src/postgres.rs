@@ -21,9 +21,10 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 use crate::contract::FEEDBACK_COLUMNS;
 use crate::contract::{
     Buckets, Database, DeliveryAttempt, Dialect, Durability, FeedbackFilter, FeedbackRow,
-    FeedbackStatus, Page, PageSatisfaction, Pending, RatingCount, Site, SqlValue, StatsRows,
-    StoreError, Stored, TokenInfo, describe_postgres, email_hash, message_key, metadata_json,
-    now_millis, parse_metadata, parse_rating_kind, parse_widget, redact, widget_json,
+    FeedbackStatus, Page, PageSatisfaction, Pending, RatingCount, Screenshot, Site, SqlValue,
+    StatsRows, StoreError, Stored, TokenInfo, describe_postgres, email_hash, message_key,
+    metadata_json, now_millis, parse_metadata, parse_rating_kind, parse_widget, redact,
+    widget_json,
 };
 use crate::mail_sql::{self, dollar_numbered as pg};
 use crate::model::{
@@ -65,6 +66,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0002_referrer.sql"),
     include_str!("../migrations/postgres/0003_conversations.sql"),
     include_str!("../migrations/postgres/0004_statistics.sql"),
+    include_str!("../migrations/postgres/0005_screenshots.sql"),
 ];
 
 /// Drives every connection's socket; lives as long as the process.
@@ -399,6 +401,7 @@ fn feedback_row(row: &Row) -> Result<FeedbackRow, StoreError> {
         referrer: row.try_get(19)?,
         first_answer_at: row.try_get(20)?,
         answer_by: row.try_get(21)?,
+        has_screenshot: row.try_get(22)?,
     })
 }
 
@@ -954,6 +957,51 @@ impl Database for PgConn {
             .as_ref()
             .map(feedback_row)
             .transpose()
+    }
+
+    fn add_screenshot(&mut self, screenshot: &Screenshot) -> Result<bool, StoreError> {
+        let added = wait(self.client.execute(
+            pg_once!(sql::ADD_SCREENSHOT),
+            &[
+                &screenshot.feedback_id,
+                &screenshot.content_type,
+                &i64::from(screenshot.width),
+                &i64::from(screenshot.height),
+                &screenshot.image,
+                &screenshot.thumbnail,
+                &screenshot.created_at,
+            ],
+        ))?;
+        Ok(added == 1)
+    }
+
+    fn screenshot_image(
+        &mut self,
+        feedback_id: &str,
+        thumbnail: bool,
+    ) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+        let statement = if thumbnail {
+            pg_once!(sql::SCREENSHOT_THUMBNAIL)
+        } else {
+            pg_once!(sql::SCREENSHOT_IMAGE)
+        };
+        wait(self.client.query_opt(statement, &[&feedback_id]))?
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .transpose()
+    }
+
+    fn screenshot_size(&mut self, feedback_id: &str) -> Result<Option<(u32, u32)>, StoreError> {
+        wait(
+            self.client
+                .query_opt(pg_once!(sql::SCREENSHOT_SIZE), &[&feedback_id]),
+        )?
+        .map(|row| {
+            let side = |index: usize| -> Result<u32, StoreError> {
+                Ok(u32::try_from(row.try_get::<_, i64>(index)?).unwrap_or(u32::MAX))
+            };
+            Ok((side(0)?, side(1)?))
+        })
+        .transpose()
     }
 
     fn triage(&mut self, id: &str, status: FeedbackStatus, note: &str) -> Result<bool, StoreError> {

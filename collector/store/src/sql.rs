@@ -208,3 +208,23 @@ pub(crate) const RECORD_MAIL: &str = "UPDATE outbox SET state = ?2, attempts = ?
 
 /// How many rows the statistics' counts hold.
 pub(crate) const STATS_ROWS: &str = "SELECT count(*) FROM stats_ratings";
+
+// Screenshots.
+
+/// Stores a screenshot unless its submission has one. Parameters: feedback id, content
+/// type, width, height, image, thumbnail, now.
+pub(crate) const ADD_SCREENSHOT: &str = "INSERT INTO screenshots
+     (feedback_id, content_type, width, height, image, thumbnail, created_at)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (feedback_id) DO NOTHING";
+
+/// The type and image of submission `?1`'s screenshot.
+pub(crate) const SCREENSHOT_IMAGE: &str =
+    "SELECT content_type, image FROM screenshots WHERE feedback_id = ?1";
+
+/// The type and thumbnail of submission `?1`'s screenshot.
+pub(crate) const SCREENSHOT_THUMBNAIL: &str =
+    "SELECT content_type, thumbnail FROM screenshots WHERE feedback_id = ?1";
+
+/// The width and height of submission `?1`'s screenshot.
+pub(crate) const SCREENSHOT_SIZE: &str =
+    "SELECT width, height FROM screenshots WHERE feedback_id = ?1";

@@ -10,8 +10,8 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use crate::contract::FEEDBACK_COLUMNS;
 use crate::contract::{
     Buckets, Database, DeliveryAttempt, Dialect, Durability, FeedbackFilter, FeedbackRow,
-    FeedbackStatus, Page, PageSatisfaction, Pending, RatingCount, Site, SqlValue, StatsRows,
-    StoreError, Stored, TokenInfo, email_hash, message_key, metadata_json, now_millis,
+    FeedbackStatus, Page, PageSatisfaction, Pending, RatingCount, Screenshot, Site, SqlValue,
+    StatsRows, StoreError, Stored, TokenInfo, email_hash, message_key, metadata_json, now_millis,
     parse_metadata, parse_rating_kind, parse_widget, widget_json,
 };
 use crate::mail_sql;
@@ -37,6 +37,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0006_referrer.sql"),
     include_str!("../migrations/sqlite/0007_conversations.sql"),
     include_str!("../migrations/sqlite/0008_statistics.sql"),
+    include_str!("../migrations/sqlite/0009_screenshots.sql"),
 ];
 
 /// Opens (creating if needed) the database file and brings its schema up to date.
@@ -267,6 +268,7 @@ fn feedback_row(row: &rusqlite::Row<'_>) -> Result<FeedbackRow, rusqlite::Error>
         referrer: row.get(19)?,
         first_answer_at: row.get(20)?,
         answer_by: row.get(21)?,
+        has_screenshot: row.get(22)?,
     })
 }
 
@@ -788,6 +790,45 @@ impl Database for Connection {
         Ok(self
             .prepare_cached(&sql::FEEDBACK_BY_ID)?
             .query_row([id], feedback_row)
+            .optional()?)
+    }
+
+    fn add_screenshot(&mut self, screenshot: &Screenshot) -> Result<bool, StoreError> {
+        let added = self.execute(
+            sql::ADD_SCREENSHOT,
+            params![
+                screenshot.feedback_id,
+                screenshot.content_type,
+                screenshot.width,
+                screenshot.height,
+                screenshot.image,
+                screenshot.thumbnail,
+                screenshot.created_at
+            ],
+        )?;
+        Ok(added == 1)
+    }
+
+    fn screenshot_image(
+        &mut self,
+        feedback_id: &str,
+        thumbnail: bool,
+    ) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+        let statement = if thumbnail {
+            sql::SCREENSHOT_THUMBNAIL
+        } else {
+            sql::SCREENSHOT_IMAGE
+        };
+        Ok(self
+            .prepare_cached(statement)?
+            .query_row([feedback_id], |row| Ok((row.get(0)?, row.get(1)?)))
+            .optional()?)
+    }
+
+    fn screenshot_size(&mut self, feedback_id: &str) -> Result<Option<(u32, u32)>, StoreError> {
+        Ok(self
+            .prepare_cached(sql::SCREENSHOT_SIZE)?
+            .query_row([feedback_id], |row| Ok((row.get(0)?, row.get(1)?)))
             .optional()?)
     }
 

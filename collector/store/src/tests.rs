@@ -1644,3 +1644,70 @@ async fn statistics_from_the_counts_match_counting_every_submission() {
         assert_eq!(again, rows, "merging twice changes nothing");
     }
 }
+
+#[tokio::test]
+async fn screenshots_are_kept_once_and_go_with_their_feedback() {
+    const DAY: i64 = 86_400_000;
+    for database in databases() {
+        let store = store_with_sites(&database.location);
+        let [kept, erased, old, other] = [(); 4].map(|()| Uuid::new_v4());
+        let now = 10 * DAY;
+        store.submit(submission("demo", kept), now).await.unwrap();
+        let mut with_email = submission("demo", erased);
+        with_email.email = Some("gone@example.com".into());
+        store.submit(with_email, now).await.unwrap();
+        store.submit(submission("demo", old), 1).await.unwrap();
+        store.submit(submission("other", other), now).await.unwrap();
+        let shot = |id: Uuid, marker: u8| Screenshot {
+            feedback_id: id.to_string(),
+            content_type: "image/png".into(),
+            width: 1280,
+            height: 800,
+            image: vec![marker; 3_000],
+            thumbnail: vec![marker; 300],
+            created_at: now,
+        };
+        let size = |id: Uuid| {
+            store
+                .read(move |db| db.screenshot_size(&id.to_string()))
+                .unwrap()
+        };
+        store
+            .read(|db| {
+                assert!(db.add_screenshot(&shot(kept, 1))?);
+                assert!(!db.add_screenshot(&shot(kept, 2))?, "one per submission");
+                for id in [erased, old, other] {
+                    assert!(db.add_screenshot(&shot(id, 3))?);
+                }
+                let id = kept.to_string();
+                assert_eq!(
+                    db.screenshot_image(&id, false)?,
+                    Some(("image/png".to_owned(), vec![1; 3_000]))
+                );
+                assert_eq!(
+                    db.screenshot_image(&id, true)?,
+                    Some(("image/png".to_owned(), vec![1; 300]))
+                );
+                assert_eq!(db.screenshot_image("no-such-id", false)?, None);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(size(kept), Some((1280, 800)));
+
+        // Erasure, retention and the site's deletion take the screenshots along.
+        store
+            .read(|db| db.erase_email("gone@example.com", &["demo".into()]))
+            .unwrap();
+        assert_eq!(size(erased), None, "{:?}: erasure", database.location);
+        store
+            .read(move |db| {
+                db.set_retention("demo", Some(1))?;
+                db.apply_retention(now)
+            })
+            .unwrap();
+        assert_eq!(size(old), None, "{:?}: retention", database.location);
+        store.read(|db| db.delete_site("other")).unwrap();
+        assert_eq!(size(other), None, "{:?}: the site", database.location);
+        assert_eq!(size(kept), Some((1280, 800)), "the rest stays");
+    }
+}

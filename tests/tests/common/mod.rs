@@ -48,7 +48,7 @@ pub fn browser_required() -> bool {
 }
 
 /// The CSV header row, as documented in the README.
-pub const CSV_COLUMNS: [&str; 17] = [
+pub const CSV_COLUMNS: [&str; 18] = [
     "id",
     "received_at",
     "site",
@@ -66,6 +66,7 @@ pub const CSV_COLUMNS: [&str; 17] = [
     "user_id",
     "metadata",
     "referrer",
+    "screenshot",
 ];
 
 /// Parses an export back into its header and rows.

@@ -1,0 +1,356 @@
+//! Screenshots visitors attach to their feedback: `PUT /v1/feedback/{id}/screenshot`, sent
+//! by the widget once its submission is stored (a submission never waits for its picture).
+//!
+//! Nothing a visitor sends is stored as sent: the image must be one whole PNG, JPEG or WebP
+//! of the type it was sent as, with nothing after its end (a JPEG with a script appended is
+//! refused, not trimmed), at most [`MAX_SCREENSHOT_BYTES`] and [`MAX_SCREENSHOT_PIXELS`]
+//! (read from its header before anything is decoded: a decompression bomb is refused
+//! unread); it is then decoded within a memory limit and encoded anew, which leaves EXIF,
+//! text chunks and anything hidden in the file behind. JPEG stays JPEG (turned upright by
+//! its EXIF orientation, then dropped); PNG and WebP become PNG. A thumbnail for the
+//! dashboard is made at the same time. Decoding is bounded: [`MAX_CONCURRENT_DECODES`] at
+//! once, each within [`MAX_DECODE_BYTES`].
+//!
+//! Each submission has at most one screenshot: a retry of one that was stored answers
+//! `200` and stores nothing. Screenshots are off unless the site's owner turns them on.
+
+use std::io::Cursor;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use earshot_shared::FeedbackAccepted;
+use earshot_shared::limits::{MAX_SCREENSHOT_BYTES, MAX_SCREENSHOT_PIXELS};
+use earshot_store::{Screenshot, StoreError, now_millis};
+use futures_util::StreamExt;
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
+use tokio::sync::Semaphore;
+
+use crate::error::AppError;
+use crate::ingest::{allow_origin, origin_allowed};
+use crate::state::AppState;
+
+/// Screenshots decoded at once; more wait their turn (each may take [`MAX_DECODE_BYTES`]).
+pub const MAX_CONCURRENT_DECODES: usize = 2;
+/// The most a decoder may allocate for one image: 16 megapixels of 16-bit RGBA.
+pub const MAX_DECODE_BYTES: u64 = MAX_SCREENSHOT_PIXELS * 8;
+/// The longest side of a thumbnail, in pixels.
+pub const THUMBNAIL_PX: u32 = 320;
+/// The quality JPEG screenshots are encoded anew at.
+const JPEG_QUALITY: u8 = 85;
+
+/// The decoding slots every worker of the process shares.
+static DECODERS: Semaphore = Semaphore::const_new(MAX_CONCURRENT_DECODES);
+
+/// A screenshot as it will be stored.
+#[derive(Debug)]
+pub struct Encoded {
+    pub content_type: &'static str,
+    pub width: u32,
+    pub height: u32,
+    pub image: Vec<u8>,
+    pub thumbnail: Vec<u8>,
+}
+
+/// The format a `Content-Type` names, if it is one a screenshot may be sent as.
+fn declared_format(request: &HttpRequest) -> Result<ImageFormat, AppError> {
+    let essence = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .map(|value| {
+            value
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_default();
+    match essence.as_str() {
+        "image/png" => Ok(ImageFormat::Png),
+        "image/jpeg" => Ok(ImageFormat::Jpeg),
+        "image/webp" => Ok(ImageFormat::WebP),
+        _ => Err(AppError::ScreenshotType),
+    }
+}
+
+/// Whether the file ends where its format says it does: nothing appended.
+fn ends_cleanly(bytes: &[u8], format: ImageFormat) -> bool {
+    const IEND: [u8; 12] = [0, 0, 0, 0, b'I', b'E', b'N', b'D', 0xAE, 0x42, 0x60, 0x82];
+    match format {
+        ImageFormat::Png => bytes.ends_with(&IEND),
+        ImageFormat::Jpeg => bytes.ends_with(&[0xFF, 0xD9]),
+        ImageFormat::WebP => {
+            bytes.len() >= 12
+                && bytes.starts_with(b"RIFF")
+                && u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]) as usize + 8
+                    == bytes.len()
+        }
+        _ => false,
+    }
+}
+
+/// Checks, decodes and encodes anew a screenshot sent as `format`; the error says why it is
+/// not an acceptable image. Blocking (CPU-bound): run it off the async workers.
+pub fn reencode(bytes: &[u8], format: ImageFormat) -> Result<Encoded, String> {
+    if image::guess_format(bytes).ok() != Some(format) {
+        return Err(format!("it is not {}", format.to_mime_type()));
+    }
+    if !ends_cleanly(bytes, format) {
+        return Err("it is cut short, or something follows its end".into());
+    }
+    let reader = || {
+        let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+        let mut limits = image::Limits::default();
+        limits.max_alloc = Some(MAX_DECODE_BYTES);
+        reader.limits(limits);
+        reader
+    };
+    let (width, height) = reader()
+        .into_dimensions()
+        .map_err(|err| format!("its header cannot be read: {err}"))?;
+    if u64::from(width) * u64::from(height) > MAX_SCREENSHOT_PIXELS {
+        return Err(format!(
+            "it has {width} × {height} pixels, more than {MAX_SCREENSHOT_PIXELS}"
+        ));
+    }
+    let mut decoder = reader()
+        .into_decoder()
+        .map_err(|err| format!("it cannot be decoded: {err}"))?;
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut image = DynamicImage::from_decoder(decoder)
+        .map_err(|err| format!("it cannot be decoded: {err}"))?;
+    image.apply_orientation(orientation);
+    let thumbnail = image.thumbnail(THUMBNAIL_PX, THUMBNAIL_PX);
+    let (content_type, image_bytes, thumbnail_bytes) = if format == ImageFormat::Jpeg {
+        ("image/jpeg", jpeg(&image)?, jpeg(&thumbnail)?)
+    } else {
+        ("image/png", png(&image)?, png(&thumbnail)?)
+    };
+    Ok(Encoded {
+        content_type,
+        width: image.width(),
+        height: image.height(),
+        image: image_bytes,
+        thumbnail: thumbnail_bytes,
+    })
+}
+
+fn jpeg(image: &DynamicImage) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY)
+        .encode_image(&DynamicImage::ImageRgb8(image.to_rgb8()))
+        .map_err(|err| format!("encoding: {err}"))?;
+    Ok(out)
+}
+
+fn png(image: &DynamicImage) -> Result<Vec<u8>, String> {
+    // 8 bits a channel, with alpha only if the image has any.
+    let image = if image.color().has_alpha() {
+        DynamicImage::ImageRgba8(image.to_rgba8())
+    } else {
+        DynamicImage::ImageRgb8(image.to_rgb8())
+    };
+    let mut out = Vec::new();
+    image
+        .write_to(&mut Cursor::new(&mut out), ImageFormat::Png)
+        .map_err(|err| format!("encoding: {err}"))?;
+    Ok(out)
+}
+
+/// Reads the body, refusing one over [`MAX_SCREENSHOT_BYTES`] without reading it whole.
+async fn read_image(
+    request: &HttpRequest,
+    mut payload: web::Payload,
+) -> Result<web::BytesMut, AppError> {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > MAX_SCREENSHOT_BYTES) {
+        return Err(AppError::ScreenshotTooLarge);
+    }
+    let mut body =
+        web::BytesMut::with_capacity(declared.unwrap_or(64 * 1024).min(MAX_SCREENSHOT_BYTES));
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|err| AppError::Payload(err.to_string()))?;
+        if body.len() + chunk.len() > MAX_SCREENSHOT_BYTES {
+            return Err(AppError::ScreenshotTooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// `PUT /v1/feedback/{id}/screenshot`: the screenshot of a stored submission.
+#[utoipa::path(put, path = "/v1/feedback/{id}/screenshot", tag = "ingest",
+    params(
+        ("id" = String, Path, description = "The submission's id, as it was sent"),
+        ("Origin" = String, Header, description = "One of the site's allowed origins"),
+    ),
+    request_body(description = "One PNG, JPEG or WebP image, at most 2 MB and 16 megapixels", content(
+        (Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/webp"),
+    )),
+    responses(
+        (status = 201, description = "Stored", body = FeedbackAccepted),
+        (status = 200, description = "The submission has its screenshot already; nothing changed", body = FeedbackAccepted),
+        (status = 403, description = "origin-not-allowed, or screenshots-off: the site does not accept screenshots", body = earshot_shared::ApiError),
+        (status = 404, description = "unknown-submission: send the submission first", body = earshot_shared::ApiError),
+        (status = 413, description = "payload-too-large: over 2 MB", body = earshot_shared::ApiError),
+        (status = 415, description = "unsupported-media-type: not image/png, image/jpeg or image/webp", body = earshot_shared::ApiError),
+        (status = 422, description = "invalid-image: not one whole image of its type, or over 16 megapixels", body = earshot_shared::ApiError),
+        (status = 500, description = "internal; nothing stored", body = earshot_shared::ApiError),
+    ))]
+pub async fn upload(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    payload: web::Payload,
+) -> HttpResponse {
+    let origin = request.headers().get(header::ORIGIN).cloned();
+    let mut response = match accept(&request, &state, &id, payload, origin.as_ref()).await {
+        Ok(status) => HttpResponse::build(status).json(FeedbackAccepted {
+            id: id.parse().unwrap_or_default(),
+        }),
+        Err(err) => {
+            tracing::debug!(code = err.code().as_str(), "screenshot refused");
+            err.error_response()
+        }
+    };
+    if let Some(origin) = &origin {
+        allow_origin(&mut response, origin);
+    }
+    response
+}
+
+async fn accept(
+    request: &HttpRequest,
+    state: &AppState,
+    id: &str,
+    payload: web::Payload,
+    origin: Option<&HeaderValue>,
+) -> Result<StatusCode, AppError> {
+    let format = declared_format(request)?;
+    let origin = origin.and_then(|value| value.to_str().ok()).unwrap_or("");
+    if origin.is_empty() {
+        return Err(AppError::OriginNotAllowed(
+            "a request without an Origin header".to_owned(),
+        ));
+    }
+    let key = id.to_owned();
+    let (row, size) = state
+        .store
+        .read_async(move |db| Ok((db.feedback_by_id(&key)?, db.screenshot_size(&key)?)))
+        .await?;
+    let row = row.ok_or_else(|| AppError::UnknownSubmission(id.to_owned()))?;
+    let site = state
+        .sites
+        .get(&state.store, &row.site)
+        .await?
+        .ok_or_else(|| AppError::UnknownSite(row.site.clone()))?;
+    if !origin_allowed(request, &site.origins, origin, &row.page_url) {
+        return Err(AppError::OriginNotAllowed(origin.to_owned()));
+    }
+    if !site.widget.screenshots {
+        return Err(AppError::ScreenshotsOff(row.site.clone()));
+    }
+    if size.is_some() {
+        return Ok(StatusCode::OK);
+    }
+    let body = read_image(request, payload).await?;
+    let encoded = {
+        // The semaphore is never closed, so a slot always comes.
+        let _slot = DECODERS.acquire().await.ok();
+        web::block(move || reencode(&body, format))
+            .await
+            .map_err(|_| AppError::Storage(StoreError::Unavailable("shutting down".into())))?
+            .map_err(AppError::InvalidImage)?
+    };
+    let screenshot = Screenshot {
+        feedback_id: id.to_owned(),
+        content_type: encoded.content_type.to_owned(),
+        width: encoded.width,
+        height: encoded.height,
+        image: encoded.image,
+        thumbnail: encoded.thumbnail,
+        created_at: now_millis(),
+    };
+    let added = state
+        .store
+        .read_async(move |db| db.add_screenshot(&screenshot))
+        .await?;
+    Ok(if added {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    })
+}
+
+/// CORS preflight for the upload: an image is not a body a page may send without asking.
+#[utoipa::path(options, path = "/v1/feedback/{id}/screenshot", tag = "ingest",
+    params(("id" = String, Path, description = "The submission's id")),
+    responses((status = 204, description = "PUT with content-type is allowed")))]
+pub async fn preflight(request: HttpRequest) -> HttpResponse {
+    let mut response = HttpResponse::NoContent()
+        .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "PUT"))
+        .insert_header((header::ACCESS_CONTROL_ALLOW_HEADERS, "content-type"))
+        .insert_header((header::ACCESS_CONTROL_MAX_AGE, "86400"))
+        .finish();
+    if let Some(origin) = request.headers().get(header::ORIGIN) {
+        allow_origin(&mut response, origin);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn png_bytes(width: u32, height: u32) -> Vec<u8> {
+        let image = DynamicImage::ImageRgb8(image::RgbImage::from_pixel(
+            width,
+            height,
+            image::Rgb([200, 40, 40]),
+        ));
+        let mut out = Vec::new();
+        image
+            .write_to(&mut Cursor::new(&mut out), ImageFormat::Png)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn a_png_is_encoded_anew_with_a_thumbnail() {
+        let encoded = reencode(&png_bytes(1280, 640), ImageFormat::Png).unwrap();
+        assert_eq!(encoded.content_type, "image/png");
+        assert_eq!((encoded.width, encoded.height), (1280, 640));
+        let thumbnail = image::load_from_memory(&encoded.thumbnail).unwrap();
+        assert_eq!((thumbnail.width(), thumbnail.height()), (320, 160));
+    }
+
+    #[test]
+    fn what_is_not_one_whole_image_of_its_type_is_refused() {
+        let png = png_bytes(10, 10);
+        assert!(
+            reencode(&png, ImageFormat::Jpeg).is_err(),
+            "a PNG sent as JPEG"
+        );
+        assert!(
+            reencode(&png[..png.len() - 20], ImageFormat::Png).is_err(),
+            "cut short"
+        );
+        let mut appended = png.clone();
+        appended.extend_from_slice(b"<script>alert(1)</script>");
+        assert!(
+            reencode(&appended, ImageFormat::Png).is_err(),
+            "a script after it"
+        );
+        let svg = br#"<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>"#;
+        assert!(reencode(svg, ImageFormat::Png).is_err(), "SVG");
+        assert!(reencode(b"", ImageFormat::WebP).is_err(), "nothing");
+    }
+}
