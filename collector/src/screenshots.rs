@@ -12,7 +12,8 @@
 //! once, each within [`MAX_DECODE_BYTES`].
 //!
 //! Each submission has at most one screenshot: a retry of one that was stored answers
-//! `200` and stores nothing. Screenshots are off unless the site's owner turns them on.
+//! `200` and stores nothing. A submission flagged as spam gets the usual answer and no
+//! screenshot kept. Screenshots are off unless the site's owner turns them on.
 
 use std::io::Cursor;
 
@@ -262,6 +263,10 @@ async fn accept(
         return Ok(StatusCode::OK);
     }
     let body = read_image(request, payload).await?;
+    // Spam gets the answer anything else would (a bot learns nothing), and nothing is kept.
+    if row.spam {
+        return Ok(StatusCode::CREATED);
+    }
     let encoded = {
         // The semaphore is never closed, so a slot always comes.
         let _slot = DECODERS.acquire().await.ok();

@@ -748,6 +748,34 @@ async fn a_screenshot_is_stored_once_and_encoded_anew_without_its_metadata() {
     assert_eq!((decoded.width(), decoded.height()), (64, 48));
     assert_eq!(conn.screenshot_size(&id).unwrap(), Some((64, 48)));
 
+    // For spam, the same answer and nothing kept.
+    let spam = uuid::Uuid::new_v4().to_string();
+    let body = serde_json::json!({
+        "id": spam,
+        "site": "demo",
+        "rating": {"kind": "stars", "value": 1},
+        "page_url": "https://shop.example/",
+        "open_ms": 10,
+    });
+    let request = test::TestRequest::post()
+        .uri("/v1/feedback")
+        .insert_header((header::ORIGIN, "https://shop.example"))
+        .insert_header((header::CONTENT_TYPE, "text/plain"))
+        .set_payload(body.to_string())
+        .to_request();
+    assert_eq!(
+        test::call_service(&app, request).await.status(),
+        StatusCode::CREATED
+    );
+    let request = put_screenshot(&spam, "https://shop.example", "image/png", png(20, 20));
+    let response = test::call_service(&app, request.to_request()).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(
+        conn.screenshot_size(&spam).unwrap(),
+        None,
+        "spam keeps no screenshot"
+    );
+
     // Sent again (a retry after a lost answer): nothing changes.
     let again = put_screenshot(&id, "https://shop.example", "image/png", png(20, 20));
     assert_eq!(
