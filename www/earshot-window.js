@@ -58,7 +58,49 @@ export function start(host, settings, base, lang) {
     }
   });
 
-  // The site can tell (and its error tracking can count) that the widget is not inline.
+  // An inline block (data-target) cannot be drawn without WebAssembly. In its place: its
+  // question and a button that opens the window, in the visitor's language.
+  if (settings.target) {
+    fetch(base + "/widget/texts/" + lang)
+      .then(function (response) { return response.json(); })
+      .then(function (texts) {
+        var root = doc.createElement("div");
+        root.className = "earshot";
+        root.lang = lang;
+        var block = doc.createElement("section");
+        block.className = "inline-block window-block";
+        var question = doc.createElement("p");
+        question.className = "window-question";
+        question.textContent = settings.prompt || texts.helpful;
+        var button = doc.createElement("button");
+        button.type = "button";
+        button.className = "button primary";
+        button.textContent = texts.launcher;
+        button.addEventListener("click", open);
+        block.setAttribute("aria-label", question.textContent);
+        block.appendChild(question);
+        block.appendChild(button);
+        root.appendChild(block);
+        host.shadowRoot.appendChild(root);
+      })
+      .catch(function (error) { if (win.console) console.error("earshot:", error); });
+  }
+
+  function open() {
+    if (popup && !popup.closed) return popup.focus();
+    // Over the page, centred; opened from the click itself, so popup blockers allow it.
+    var left = win.screenX + Math.max(0, (win.outerWidth - WIDTH) / 2);
+    var top = win.screenY + Math.max(0, (win.outerHeight - HEIGHT) / 2);
+    popup = win.open(base + "/widget/window", "earshot",
+      "popup,width=" + WIDTH + ",height=" + HEIGHT + ",left=" + left + ",top=" + top);
+    if (!popup) emit("error", {
+      code: "popup-blocked",
+      message: "The browser did not let the feedback window open.",
+      fallback: "window"
+    });
+  }
+
+  // The site can tell (and its error tracking can count) that the widget is not on the page.
   emit("error", {
     code: "wasm-blocked",
     message: "This page's Content-Security-Policy blocks WebAssembly; the feedback form opens in a window.",
@@ -66,19 +108,7 @@ export function start(host, settings, base, lang) {
   });
 
   return {
-    open: function () {
-      if (popup && !popup.closed) return popup.focus();
-      // Over the page, centred; opened from the click itself, so popup blockers allow it.
-      var left = win.screenX + Math.max(0, (win.outerWidth - WIDTH) / 2);
-      var top = win.screenY + Math.max(0, (win.outerHeight - HEIGHT) / 2);
-      popup = win.open(base + "/widget/window", "earshot",
-        "popup,width=" + WIDTH + ",height=" + HEIGHT + ",left=" + left + ",top=" + top);
-      if (!popup) emit("error", {
-        code: "popup-blocked",
-        message: "The browser did not let the feedback window open.",
-        fallback: "window"
-      });
-    },
+    open: open,
     close: function () {
       if (popup && !popup.closed) popup.close();
     },

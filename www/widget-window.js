@@ -51,6 +51,9 @@
     page = origin;
     var settings = {}, key;
     for (key in data.settings) settings[key] = data.settings[key];
+    // An inline block's question is answered here in a dialog, on its scale (yes or no
+    // unless the site chose another).
+    if (settings.target && !settings.rating) settings.rating = "thumbs";
     delete settings.target;
     settings.page = data.page;
     settings.referrer = data.referrer || "";

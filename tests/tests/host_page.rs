@@ -263,6 +263,71 @@ async fn where_the_page_blocks_webassembly_the_launcher_opens_the_widget_in_a_wi
     browser.close().await;
 }
 
+/// An inline block on a page that blocks WebAssembly: its question, and a button that opens
+/// the window, where the question is answered on its yes-or-no scale.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn where_the_page_blocks_webassembly_an_inline_block_asks_through_the_window() {
+    let Some(browser) = browser::start().await else {
+        return;
+    };
+    let port = common::free_port();
+    let collector = Collector::start(&[&format!("http://localhost:{port}")]);
+    let c = collector.origin();
+    let guide = HostSite::start_with(
+        port,
+        &c,
+        HostOptions {
+            csp: Some(format!(
+                "default-src 'none'; script-src {c}; style-src {c}; connect-src {c}"
+            )),
+            page: Some("brewing.html"),
+            ..Default::default()
+        },
+    );
+    browser.client.goto(&guide.url()).await.unwrap();
+    let widget = browser.widget().await;
+    let question = displayed(&widget, ".window-question").await;
+    assert_eq!(question.text().await.unwrap(), "Was this page helpful?");
+    assert_eq!(
+        browser.axe_violations().await,
+        Vec::<String>::new(),
+        "the block in place of the widget"
+    );
+    browser.screenshot("csp-no-wasm-inline").await;
+    displayed(&widget, ".window-block button")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.switch_to_new_window().await;
+    let window = browser.widget().await;
+    displayed(&window, "[role=dialog]").await;
+    let answers = window
+        .find_all(fantoccini::Locator::Css("input[name=earshot-rating]"))
+        .await
+        .unwrap();
+    assert_eq!(answers.len(), 2, "yes or no");
+    displayed(&window, "label[for=earshot-thumbs-1]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(
+        browser
+            .leave_feedback_in_open_panel("Helpful, from the window")
+            .await,
+        "Thank you!"
+    );
+    let token = collector.create_token(None);
+    let (status, csv) = collector.export(Some(&token), "feedback.csv");
+    assert_eq!(status, 200);
+    let rows = parse_csv(&csv).1;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(cell(&rows[0], "rating_kind"), "thumbs");
+    assert_eq!(cell(&rows[0], "page_url"), guide.url());
+    browser.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_widget_looks_and_works_as_usual_under_hostile_page_styles() {
     let Some(browser) = browser::start().await else {
