@@ -260,6 +260,28 @@ async fn where_the_page_blocks_webassembly_the_launcher_opens_the_widget_in_a_wi
         assert_eq!(cell(row, "id"), heard[2][1]["id"].as_str().unwrap());
         assert_eq!(cell(row, "rating"), "3");
     }
+
+    // A script opening it with no click behind it: the browser's popup blocker stops the
+    // window, and the page hears why.
+    browser
+        .client
+        .execute("window.heard = []; earshot.open();", vec![])
+        .await
+        .unwrap();
+    browser
+        .wait_for(
+            "return window.heard.length === 1",
+            "the popup-blocked error",
+        )
+        .await;
+    let heard = browser
+        .client
+        .execute("return window.heard", vec![])
+        .await
+        .unwrap();
+    assert_eq!(heard[0][0], "error");
+    assert_eq!(heard[0][1]["code"], "popup-blocked", "{heard}");
+    assert_eq!(browser.client.windows().await.unwrap().len(), 1);
     browser.close().await;
 }
 

@@ -60,6 +60,9 @@ pub async fn start() -> Option<Browser> {
         "goog:chromeOptions".into(),
         json!({
             "binary": CHROMIUM,
+            // chromedriver turns the popup blocker off; visitors have it on, and the widget's
+            // window (pages that block WebAssembly) must get past it as it would for them.
+            "excludeSwitches": ["disable-popup-blocking"],
             "args": [
                 "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
