@@ -21,21 +21,35 @@ use earshot_store::{Stored, now_millis};
 /// Reads the body, refusing it as soon as it grows past [`MAX_BODY_BYTES`].
 async fn read_body(
     request: &HttpRequest,
+    payload: web::Payload,
+) -> Result<web::BytesMut, AppError> {
+    read_limited(request, payload, MAX_BODY_BYTES, || {
+        AppError::PayloadTooLarge
+    })
+    .await
+}
+
+/// Reads a request's body of at most `limit` bytes: one that says (`Content-Length`) or turns
+/// out to be longer is refused with `too_large()` without being read whole.
+pub(crate) async fn read_limited(
+    request: &HttpRequest,
     mut payload: web::Payload,
+    limit: usize,
+    too_large: impl Fn() -> AppError,
 ) -> Result<web::BytesMut, AppError> {
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<usize>().ok());
-    if declared.is_some_and(|length| length > MAX_BODY_BYTES) {
-        return Err(AppError::PayloadTooLarge);
+    if declared.is_some_and(|length| length > limit) {
+        return Err(too_large());
     }
-    let mut body = web::BytesMut::with_capacity(declared.unwrap_or(1024).min(MAX_BODY_BYTES));
+    let mut body = web::BytesMut::with_capacity(declared.unwrap_or(1024).min(limit));
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|err| AppError::Payload(err.to_string()))?;
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(AppError::PayloadTooLarge);
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
         }
         body.extend_from_slice(&chunk);
     }

@@ -23,12 +23,11 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use earshot_shared::FeedbackAccepted;
 use earshot_shared::limits::{MAX_SCREENSHOT_BYTES, MAX_SCREENSHOT_PIXELS};
 use earshot_store::{Screenshot, StoreError, now_millis};
-use futures_util::StreamExt;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
 use tokio::sync::Semaphore;
 
 use crate::error::AppError;
-use crate::ingest::{allow_origin, origin_allowed};
+use crate::ingest::{allow_origin, origin_allowed, read_limited};
 use crate::state::AppState;
 
 /// Screenshots decoded at once; more wait their turn (each may take [`MAX_DECODE_BYTES`]).
@@ -162,31 +161,6 @@ fn png(image: &DynamicImage) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// Reads the body, refusing one over [`MAX_SCREENSHOT_BYTES`] without reading it whole.
-async fn read_image(
-    request: &HttpRequest,
-    mut payload: web::Payload,
-) -> Result<web::BytesMut, AppError> {
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<usize>().ok());
-    if declared.is_some_and(|length| length > MAX_SCREENSHOT_BYTES) {
-        return Err(AppError::ScreenshotTooLarge);
-    }
-    let mut body =
-        web::BytesMut::with_capacity(declared.unwrap_or(64 * 1024).min(MAX_SCREENSHOT_BYTES));
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|err| AppError::Payload(err.to_string()))?;
-        if body.len() + chunk.len() > MAX_SCREENSHOT_BYTES {
-            return Err(AppError::ScreenshotTooLarge);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
 /// `PUT /v1/feedback/{id}/screenshot`: the screenshot of a stored submission.
 #[utoipa::path(put, path = "/v1/feedback/{id}/screenshot", tag = "ingest",
     params(
@@ -262,7 +236,10 @@ async fn accept(
     if size.is_some() {
         return Ok(StatusCode::OK);
     }
-    let body = read_image(request, payload).await?;
+    let body = read_limited(request, payload, MAX_SCREENSHOT_BYTES, || {
+        AppError::ScreenshotTooLarge
+    })
+    .await?;
     // Spam gets the answer anything else would (a bot learns nothing), and nothing is kept.
     if row.spam {
         return Ok(StatusCode::CREATED);

@@ -693,17 +693,20 @@ fn put_screenshot(id: &str, origin: &str, content_type: &str, body: Vec<u8>) -> 
         .set_payload(body)
 }
 
-/// Stores a submission for `demo` as the widget would; gives its id. (A macro: the app's
-/// type cannot be named here.)
+/// Stores a submission for `demo` as the widget would, the panel open for `open_ms` (under
+/// 1,500 it is spam); gives its id. (A macro: the app's type cannot be named here.)
 macro_rules! stored_submission {
-    ($app:expr) => {{
+    ($app:expr) => {
+        stored_submission!($app, 5000)
+    };
+    ($app:expr, $open_ms:expr) => {{
         let id = uuid::Uuid::new_v4().to_string();
         let body = serde_json::json!({
             "id": id,
             "site": "demo",
             "rating": {"kind": "stars", "value": 2},
             "page_url": "https://shop.example/cart",
-            "open_ms": 5000,
+            "open_ms": $open_ms,
         });
         let request = test::TestRequest::post()
             .uri("/v1/feedback")
@@ -749,24 +752,7 @@ async fn a_screenshot_is_stored_once_and_encoded_anew_without_its_metadata() {
     assert_eq!(conn.screenshot_size(&id).unwrap(), Some((64, 48)));
 
     // For spam, the same answer and nothing kept.
-    let spam = uuid::Uuid::new_v4().to_string();
-    let body = serde_json::json!({
-        "id": spam,
-        "site": "demo",
-        "rating": {"kind": "stars", "value": 1},
-        "page_url": "https://shop.example/",
-        "open_ms": 10,
-    });
-    let request = test::TestRequest::post()
-        .uri("/v1/feedback")
-        .insert_header((header::ORIGIN, "https://shop.example"))
-        .insert_header((header::CONTENT_TYPE, "text/plain"))
-        .set_payload(body.to_string())
-        .to_request();
-    assert_eq!(
-        test::call_service(&app, request).await.status(),
-        StatusCode::CREATED
-    );
+    let spam = stored_submission!(&app, 10);
     let request = put_screenshot(&spam, "https://shop.example", "image/png", png(20, 20));
     let response = test::call_service(&app, request.to_request()).await;
     assert_eq!(response.status(), StatusCode::CREATED);

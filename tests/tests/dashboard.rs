@@ -1134,6 +1134,33 @@ fn screenshot_png(width: u32, height: u32) -> Vec<u8> {
     out
 }
 
+/// Turns screenshots on for `demo` and sends a submission from Ada with a 1200 × 800
+/// screenshot, as the widget would; gives the submission's id.
+fn feedback_with_a_screenshot(collector: &Collector) -> String {
+    let out = collector.cli(&["site", "widget", "demo", "--screenshots", "on"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = submit(
+        collector,
+        "demo",
+        PAGE_ORIGIN,
+        2,
+        "The pay button is grey",
+        Some("ada@example.com"),
+    );
+    let response = no_redirects()
+        .put(&collector.url(&format!("/v1/feedback/{id}/screenshot")))
+        .header("Origin", PAGE_ORIGIN)
+        .header("Content-Type", "image/png")
+        .send(&screenshot_png(1200, 800)[..])
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    id
+}
+
 /// GET with the owner's session cookie (or none): status, headers and bytes.
 fn get_bytes(
     collector: &Collector,
@@ -1159,27 +1186,7 @@ fn screenshots_are_shown_to_the_sites_owners_only_and_go_with_their_feedback() {
     for engine in Engine::all() {
         eprintln!("on {}", engine.name());
         let collector = collector_with_two_sites(&engine);
-        let out = collector.cli(&["site", "widget", "demo", "--screenshots", "on"]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let id = submit(
-            &collector,
-            "demo",
-            PAGE_ORIGIN,
-            2,
-            "The pay button is grey",
-            Some("ada@example.com"),
-        );
-        let response = no_redirects()
-            .put(&collector.url(&format!("/v1/feedback/{id}/screenshot")))
-            .header("Origin", PAGE_ORIGIN)
-            .header("Content-Type", "image/png")
-            .send(&screenshot_png(1200, 800)[..])
-            .unwrap();
-        assert_eq!(response.status(), 201);
+        let id = feedback_with_a_screenshot(&collector);
 
         let owner = sign_in_over_http(&collector, OWNER, PASSWORD).unwrap();
         let (status, page) = owner.get(&collector, &format!("/admin/feedback/{id}"));
@@ -1264,23 +1271,7 @@ async fn the_owner_sees_the_screenshot_on_the_feedbacks_page() {
         return;
     };
     let collector = collector_with_two_sites(&Engine::Sqlite);
-    let out = collector.cli(&["site", "widget", "demo", "--screenshots", "on"]);
-    assert!(out.status.success());
-    let id = submit(
-        &collector,
-        "demo",
-        PAGE_ORIGIN,
-        2,
-        "The pay button is grey",
-        Some("ada@example.com"),
-    );
-    let response = no_redirects()
-        .put(&collector.url(&format!("/v1/feedback/{id}/screenshot")))
-        .header("Origin", PAGE_ORIGIN)
-        .header("Content-Type", "image/png")
-        .send(&screenshot_png(1200, 800)[..])
-        .unwrap();
-    assert_eq!(response.status(), 201);
+    let id = feedback_with_a_screenshot(&collector);
 
     sign_in(&browser, &collector, OWNER).await;
     browser

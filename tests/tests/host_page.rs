@@ -229,17 +229,7 @@ async fn where_the_page_blocks_webassembly_the_launcher_opens_the_widget_in_a_wi
         browser
             .wait_for("return window.heard.length >= 4", "the events")
             .await;
-        let heard = browser
-            .client
-            .execute("return window.heard", vec![])
-            .await
-            .unwrap();
-        let names: Vec<&str> = heard
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|event| event[0].as_str().unwrap())
-            .collect();
+        let (names, heard) = browser.heard().await;
         assert_eq!(names, ["error", "open", "submit", "close"], "{heard}");
         assert_eq!(heard[0][1]["code"], "wasm-blocked");
         assert_eq!(heard[0][1]["fallback"], "window");
@@ -274,12 +264,8 @@ async fn where_the_page_blocks_webassembly_the_launcher_opens_the_widget_in_a_wi
             "the popup-blocked error",
         )
         .await;
-    let heard = browser
-        .client
-        .execute("return window.heard", vec![])
-        .await
-        .unwrap();
-    assert_eq!(heard[0][0], "error");
+    let (names, heard) = browser.heard().await;
+    assert_eq!(names, ["error"]);
     assert_eq!(heard[0][1]["code"], "popup-blocked", "{heard}");
     assert_eq!(browser.client.windows().await.unwrap().len(), 1);
     browser.close().await;

@@ -285,17 +285,7 @@ async fn the_page_drives_the_widget_and_hears_from_it() {
     )
     .await;
 
-    let heard = browser
-        .client
-        .execute("return window.heard", vec![])
-        .await
-        .unwrap();
-    let names: Vec<&str> = heard
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|event| event[0].as_str().unwrap())
-        .collect();
+    let (names, heard) = browser.heard().await;
     assert_eq!(names, ["open", "submit", "close"]);
     let submitted = &heard[1][1];
     assert_eq!(submitted["kind"], "stars");

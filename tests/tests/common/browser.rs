@@ -289,9 +289,26 @@ impl Browser {
     /// every request fails and `navigator.onLine` turns false, then `online` fires on return.
     pub async fn set_offline(&self, offline: bool) {
         self.client
-            .issue_cmd(NetworkConditions { offline })
+            .issue_cmd(DriverCommand::network(offline))
             .await
             .unwrap();
+    }
+
+    /// The `earshot:*` events the page recorded in `window.heard`, each as `[name, detail]`:
+    /// their names, and the whole list.
+    pub async fn heard(&self) -> (Vec<String>, serde_json::Value) {
+        let heard = self
+            .client
+            .execute("return window.heard", vec![])
+            .await
+            .unwrap();
+        let names = heard
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|event| event[0].as_str().unwrap().to_owned())
+            .collect();
+        (names, heard)
     }
 
     /// Runs `source` at the start of every document this tab loads from now on, before the
@@ -300,10 +317,10 @@ impl Browser {
     /// script but the collector's.
     pub async fn run_on_every_page(&self, source: &str) {
         self.client
-            .issue_cmd(Cdp {
-                command: "Page.addScriptToEvaluateOnNewDocument",
-                params: json!({ "source": source }),
-            })
+            .issue_cmd(DriverCommand::cdp(
+                "Page.addScriptToEvaluateOnNewDocument",
+                json!({ "source": source }),
+            ))
             .await
             .unwrap();
     }
@@ -368,58 +385,52 @@ impl Browser {
     }
 }
 
-/// chromedriver's network emulation (`POST /session/{id}/chromium/network_conditions`).
+/// A command of chromedriver's own, beside WebDriver's: `POST /session/{id}/{path}` with a
+/// JSON body (network emulation, Chrome DevTools Protocol commands).
 #[derive(Debug)]
-struct NetworkConditions {
-    offline: bool,
+struct DriverCommand {
+    path: &'static str,
+    body: serde_json::Value,
 }
 
-impl fantoccini::wd::WebDriverCompatibleCommand for NetworkConditions {
+impl DriverCommand {
+    /// Chromium's network emulation: offline, or back online.
+    fn network(offline: bool) -> Self {
+        Self {
+            path: "chromium/network_conditions",
+            body: json!({ "network_conditions": {
+                "offline": offline,
+                "latency": 0,
+                "download_throughput": -1,
+                "upload_throughput": -1,
+            }}),
+        }
+    }
+
+    /// A Chrome DevTools Protocol command.
+    fn cdp(command: &str, params: serde_json::Value) -> Self {
+        Self {
+            path: "goog/cdp/execute",
+            body: json!({ "cmd": command, "params": params }),
+        }
+    }
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for DriverCommand {
     fn endpoint(
         &self,
         base_url: &url::Url,
         session_id: Option<&str>,
     ) -> Result<url::Url, url::ParseError> {
         base_url.join(&format!(
-            "session/{}/chromium/network_conditions",
-            session_id.unwrap_or_default()
+            "session/{}/{}",
+            session_id.unwrap_or_default(),
+            self.path
         ))
     }
 
     fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-        let body = json!({ "network_conditions": {
-            "offline": self.offline,
-            "latency": 0,
-            "download_throughput": -1,
-            "upload_throughput": -1,
-        }});
-        (http::Method::POST, Some(body.to_string()))
-    }
-}
-
-/// A Chrome DevTools Protocol command, through chromedriver
-/// (`POST /session/{id}/goog/cdp/execute`).
-#[derive(Debug)]
-struct Cdp {
-    command: &'static str,
-    params: serde_json::Value,
-}
-
-impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
-    fn endpoint(
-        &self,
-        base_url: &url::Url,
-        session_id: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!(
-            "session/{}/goog/cdp/execute",
-            session_id.unwrap_or_default()
-        ))
-    }
-
-    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-        let body = json!({ "cmd": self.command, "params": self.params });
-        (http::Method::POST, Some(body.to_string()))
+        (http::Method::POST, Some(self.body.to_string()))
     }
 }
 
