@@ -8,14 +8,17 @@
 //! unread); it is then decoded within a memory limit and encoded anew, which leaves EXIF,
 //! text chunks and anything hidden in the file behind. JPEG stays JPEG (turned upright by
 //! its EXIF orientation, then dropped); PNG and WebP become PNG. A thumbnail for the
-//! dashboard is made at the same time. Decoding is bounded: [`MAX_CONCURRENT_DECODES`] at
-//! once, each within [`MAX_DECODE_BYTES`].
+//! dashboard is made at the same time. Memory and work are bounded: at most
+//! [`MAX_CONCURRENT_UPLOADS`] bodies held at once, [`MAX_CONCURRENT_DECODES`] decodes, each
+//! within [`MAX_DECODE_BYTES`], and each decode counted against the visitor's allowance for
+//! refused requests.
 //!
 //! Each submission has at most one screenshot: a retry of one that was stored answers
 //! `200` and stores nothing. A submission flagged as spam gets the usual answer and no
 //! screenshot kept. Screenshots are off unless the site's owner turns them on.
 
 use std::io::Cursor;
+use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
@@ -32,6 +35,9 @@ use crate::state::AppState;
 
 /// Screenshots decoded at once; more wait their turn (each may take [`MAX_DECODE_BYTES`]).
 pub const MAX_CONCURRENT_DECODES: usize = 2;
+/// Uploads read, waiting or being decoded at once, each holding up to
+/// [`MAX_SCREENSHOT_BYTES`] in memory; more are answered `429` (try again in a second).
+pub const MAX_CONCURRENT_UPLOADS: usize = 8;
 /// The most a decoder may allocate for one image: 16 megapixels of 16-bit RGBA.
 pub const MAX_DECODE_BYTES: u64 = MAX_SCREENSHOT_PIXELS * 8;
 /// The longest side of a thumbnail, in pixels.
@@ -41,6 +47,8 @@ const JPEG_QUALITY: u8 = 85;
 
 /// The decoding slots every worker of the process shares.
 static DECODERS: Semaphore = Semaphore::const_new(MAX_CONCURRENT_DECODES);
+/// The upload slots, likewise.
+static UPLOADS: Semaphore = Semaphore::const_new(MAX_CONCURRENT_UPLOADS);
 
 /// A screenshot as it will be stored.
 #[derive(Debug)]
@@ -236,6 +244,11 @@ async fn accept(
     if size.is_some() {
         return Ok(StatusCode::OK);
     }
+    // Bodies in memory are bounded: a crowd of uploads (say, one id sent a thousand times at
+    // once) waits outside, not in the heap.
+    let _upload = UPLOADS
+        .try_acquire()
+        .map_err(|_| AppError::RateLimited(Duration::from_secs(1)))?;
     let body = read_limited(request, payload, MAX_SCREENSHOT_BYTES, || {
         AppError::ScreenshotTooLarge
     })
@@ -244,6 +257,24 @@ async fn accept(
     if row.spam {
         return Ok(StatusCode::CREATED);
     }
+    // Decoding is the costly part: each decode counts against the visitor's allowance for
+    // refused requests (30 a minute), so that nobody keeps the decoders busy with images
+    // that fail at their last byte. A visitor's own screenshots, one per submission, stay
+    // well within it.
+    let user_agent = request
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("");
+    let visitor = state.rate_limits.visitor_key(
+        state.trusted_proxies.client_ip(request),
+        user_agent,
+        site.key.as_str(),
+    );
+    state
+        .rate_limits
+        .check_refusal(&visitor)
+        .map_err(AppError::RateLimited)?;
     let encoded = {
         // The semaphore is never closed, so a slot always comes.
         let _slot = DECODERS.acquire().await.ok();

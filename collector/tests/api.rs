@@ -897,3 +897,29 @@ async fn screenshots_are_off_unless_the_site_turns_them_on() {
         "PUT"
     );
 }
+
+/// Decoding is what costs: one visitor's decodes count against the allowance for refused
+/// requests, so images that fail late cannot keep the decoders busy.
+#[actix_web::test]
+async fn a_visitor_cannot_keep_the_decoders_busy() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app!(&dir);
+    screenshots_on(&dir);
+    let id = stored_submission!(&app);
+    let whole = png(40, 30);
+    let truncated = whole[..whole.len() - 1].to_vec();
+    let allowance = earshot_collector::rate_limit::REFUSALS_PER_VISITOR;
+    for n in 0..allowance {
+        let request = put_screenshot(&id, "https://shop.example", "image/png", truncated.clone());
+        let response = test::call_service(&app, request.to_request()).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "attempt {n}"
+        );
+    }
+    let request = put_screenshot(&id, "https://shop.example", "image/png", whole);
+    let response = test::call_service(&app, request.to_request()).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().contains_key(header::RETRY_AFTER));
+}
