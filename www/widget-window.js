@@ -20,7 +20,9 @@
   function tell(name, detail) {
     if (page) opener.postMessage({ earshot: "event", name: name, detail: detail }, page);
   }
+  // Only what the page may say of its visitor, whoever sends it.
   function call(name, value) {
+    if (!/^(setUser|setMetadata)$/.test(name)) return;
     try { widget[name](value); } catch (error) { console.error("earshot:", error); }
   }
 
@@ -39,8 +41,7 @@
     var data = event.data || {};
     if (event.source !== opener) return;
     if (data.earshot == "start" && !page) start(event.origin, data);
-    else if (data.earshot == "call" && widget && event.origin == page &&
-      /^(setUser|setMetadata)$/.test(data.name)) call(data.name, data.value);
+    else if (data.earshot == "call" && widget && event.origin == page) call(data.name, data.value);
   });
   opener.postMessage({ earshot: "ready" }, "*");
 
