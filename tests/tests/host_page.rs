@@ -168,6 +168,19 @@ async fn where_the_page_blocks_webassembly_the_launcher_opens_the_widget_in_a_wi
             },
         );
         browser.client.goto(&shop.url()).await.unwrap();
+        // What the page says of its visitor reaches the window.
+        browser
+            .wait_for("return !!window.earshot", "the loader")
+            .await;
+        browser
+            .client
+            .execute(
+                "earshot.setUser({ id: 'customer-7', email: 'ada@example.com' });
+                 earshot.setMetadata({ plan: 'pro' });",
+                vec![],
+            )
+            .await
+            .unwrap();
         browser.click_launcher().await;
         let page = browser.switch_to_new_window().await;
         let url = browser.client.current_url().await.unwrap();
@@ -249,6 +262,9 @@ async fn where_the_page_blocks_webassembly_the_launcher_opens_the_widget_in_a_wi
         assert_eq!(cell(row, "page_url"), shop.url(), "{csv}");
         assert_eq!(cell(row, "id"), heard[2][1]["id"].as_str().unwrap());
         assert_eq!(cell(row, "rating"), "3");
+        assert_eq!(cell(row, "user_id"), "customer-7");
+        assert_eq!(cell(row, "email"), "ada@example.com");
+        assert_eq!(cell(row, "metadata"), r#"{"plan":"pro"}"#);
     }
 
     // A script opening it with no click behind it: the browser's popup blocker stops the
