@@ -1215,6 +1215,14 @@ fn screenshots_are_shown_to_the_sites_owners_only_and_go_with_their_feedback() {
             assert_eq!(image.get_pixel(size.0 / 2, size.1 - 2).0, [230, 230, 230]);
         }
 
+        // The inbox says which submissions have one.
+        let (status, inbox) = owner.get(&collector, "/admin/inbox?site=demo");
+        assert_eq!(status, 200);
+        assert!(
+            inbox.contains(&format!("href=\"{image_path}\">Open</a>")),
+            "{inbox}"
+        );
+
         // An account of another site, and nobody signed in, get nothing.
         let agency = sign_in_over_http(&collector, AGENCY, PASSWORD).unwrap();
         for path in [&image_path, &thumbnail_path] {

@@ -260,6 +260,9 @@ pub(super) fn item(owner: &Session, sites: &[Site], back: &str, row: &FeedbackRo
                 @if let Some(user) = &row.user_id {
                     div { dt { "User" } dd { (user) } }
                 }
+                @if row.has_screenshot {
+                    div { dt { "Screenshot" } dd { a href=(format!("{page}/screenshot")) { "Open" } } }
+                }
                 @if !row.metadata.is_empty() {
                     div { dt { "Metadata" } dd { @for (key, value) in &row.metadata { code { (key) "=" (value) } " " } } }
                 }
