@@ -27,7 +27,7 @@
   var LABELS = {en:"Feedback",es:"Opinión",fr:"Votre avis",de:"Feedback geben",pt:"Opinião",ja:"ご意見",zh:"意见反馈"};
 
   function fail(error) {
-    if (win.console) console.error("earshot:", error);
+    console.error("earshot:", error);
   }
 
   // window.earshot: calls made before the widget is ready wait here, then are replayed.
@@ -41,6 +41,13 @@
     };
   });
   earlier.forEach(function (call) { api[call[0]].apply(api, call[1]); });
+
+  // The screenshot editor, fetched only when a visitor asks for it (earshot-shot.js).
+  function shot(name, button) {
+    import(base + "/earshot-shot.js").then(function (editor) {
+      editor[name](base, settings.site, lang, settings.texts, button);
+    }).catch(fail);
+  }
 
   function load() {
     if (loading) return;
@@ -144,7 +151,11 @@
     if (calls.length) load();
     // Otherwise the widget arrives once the page has loaded and the browser has nothing to do.
     function idle() {
-      (win.requestIdleCallback || setTimeout)(load, { timeout: 4000 });
+      (win.requestIdleCallback || setTimeout)(function () {
+        load();
+        // A screenshot an earlier page could not send goes out now (earshot-shot.js).
+        try { localStorage["earshot-shots:" + settings.site] && shot("resume"); } catch (error) {}
+      }, { timeout: 4000 });
     }
     if (doc.readyState == "complete") idle();
     else win.addEventListener("load", idle);
@@ -162,6 +173,11 @@
     var target;
     try { target = tag.target && doc.querySelector(tag.target); } catch (error) { fail(error); }
     inline = !!target;
+    // "Add a screenshot" in the widget: the editor is fetched now, never before.
+    shadow.addEventListener("click", function (event) {
+      var button = event.target.closest(".shot-add");
+      if (button) shot("add", button);
+    });
     (target || doc.body).appendChild(host);
     fetch(base + "/v1/sites/" + encodeURIComponent(tag.site || "") + "/config")
       .then(function (response) { return response.ok ? response.json() : {}; })

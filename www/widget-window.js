@@ -78,6 +78,16 @@
     });
     shadow.appendChild(link);
     doc.body.appendChild(host);
+    // "Add a screenshot": the editor is fetched now, as on the page (earshot-shot.js).
+    function shot(name, args) {
+      import(base + "/earshot-shot.js").then(function (editor) { editor[name].apply(0, args); })
+        .catch(function (error) { console.error("earshot:", error); });
+    }
+    shadow.addEventListener("click", function (event) {
+      var button = event.target.closest(".shot-add");
+      if (button) shot("add", [base, settings.site, /^[a-z]{2}$/.test(data.lang) ? data.lang : "en", settings.texts, button, true]);
+    });
+    try { if (localStorage["earshot-shots:" + settings.site]) shot("resume", [base, settings.site]); } catch (error) {}
 
     // The texts of the page's language, as the loader does (the wasm speaks English only).
     var texts = /^[a-z]{2}$/.test(data.lang) && data.lang != "en" && fetch(base + "/widget/texts/" + data.lang)

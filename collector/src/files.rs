@@ -41,10 +41,20 @@ pub async fn widget_texts(
 ) -> Result<HttpResponse, AppError> {
     static TEXTS: OnceLock<Vec<(&'static str, String, String)>> = OnceLock::new();
     let all = TEXTS.get_or_init(|| {
+        /// The widget's texts, and the screenshot editor's under `shot` (the wasm reads
+        /// the first and ignores the second).
+        #[derive(serde::Serialize)]
+        struct Served {
+            #[serde(flatten)]
+            texts: &'static earshot_shared::texts::Texts,
+            shot: &'static earshot_shared::texts::ShotTexts,
+        }
         earshot_shared::texts::LANGUAGES
-            .iter()
-            .map(|texts| {
-                let json = serde_json::to_string(texts).expect("texts are plain strings");
+            .into_iter()
+            .zip(earshot_shared::texts::SHOT_LANGUAGES)
+            .map(|(texts, shot)| {
+                let json = serde_json::to_string(&Served { texts, shot })
+                    .expect("texts are plain strings");
                 let hash = Sha256::digest(json.as_bytes());
                 let etag = hash[..12].iter().map(|b| format!("{b:02x}")).collect();
                 (texts.lang, json, etag)

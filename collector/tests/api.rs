@@ -215,7 +215,8 @@ async fn the_collectors_own_window_may_send_for_a_page_of_the_site_only() {
 async fn the_widget_texts_are_served_one_language_at_a_time() {
     let dir = tempfile::tempdir().unwrap();
     let app = app!(&dir);
-    for texts in earshot_shared::texts::LANGUAGES {
+    use earshot_shared::texts::{LANGUAGES, SHOT_LANGUAGES};
+    for (texts, shot) in LANGUAGES.into_iter().zip(SHOT_LANGUAGES) {
         let uri = format!("/widget/texts/{}", texts.lang);
         let response =
             test::call_service(&app, test::TestRequest::get().uri(&uri).to_request()).await;
@@ -226,7 +227,10 @@ async fn the_widget_texts_are_served_one_language_at_a_time() {
             "*"
         );
         assert_eq!(headers.get("timing-allow-origin").unwrap(), "*");
-        let body: serde_json::Value = test::read_body_json(response).await;
+        let mut body: serde_json::Value = test::read_body_json(response).await;
+        // The screenshot editor's texts ride along, in the same language.
+        let editor = body.as_object_mut().unwrap().remove("shot").unwrap();
+        assert_eq!(editor, serde_json::to_value(shot).unwrap(), "{uri}");
         assert_eq!(body, serde_json::to_value(texts).unwrap(), "{uri}");
         let etag = headers.get(header::ETAG).unwrap().clone();
         let again = test::TestRequest::get()

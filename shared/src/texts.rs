@@ -44,6 +44,9 @@ pub struct Texts {
     pub nps_high: &'static str,
     /// The five faces of the satisfaction scale, worst first.
     pub emoji_names: [&'static str; 5],
+    /// The button that attaches a picture of the page (shown when the site accepts
+    /// screenshots); what follows it speaks [`ShotTexts`].
+    pub screenshot: &'static str,
 }
 
 pub const EN: Texts = Texts {
@@ -83,6 +86,7 @@ pub const EN: Texts = Texts {
         "Satisfied",
         "Very satisfied",
     ],
+    screenshot: "Add a screenshot",
 };
 
 pub const ES: Texts = Texts {
@@ -128,6 +132,7 @@ pub const ES: Texts = Texts {
         "Satisfecho",
         "Muy satisfecho",
     ],
+    screenshot: "Añadir una captura de pantalla",
 };
 
 pub const FR: Texts = Texts {
@@ -173,6 +178,7 @@ pub const FR: Texts = Texts {
         "Satisfait",
         "Très satisfait",
     ],
+    screenshot: "Ajouter une capture d’écran",
 };
 
 pub const DE: Texts = Texts {
@@ -212,6 +218,7 @@ pub const DE: Texts = Texts {
         "Zufrieden",
         "Sehr zufrieden",
     ],
+    screenshot: "Screenshot hinzufügen",
 };
 
 pub const PT: Texts = Texts {
@@ -257,6 +264,7 @@ pub const PT: Texts = Texts {
         "Satisfeito",
         "Muito satisfeito",
     ],
+    screenshot: "Adicionar uma captura de ecrã",
 };
 
 pub const JA: Texts = Texts {
@@ -290,6 +298,7 @@ pub const JA: Texts = Texts {
     nps_low: "まったく勧めない",
     nps_high: "ぜひ勧めたい",
     emoji_names: ["とても不満", "不満", "どちらでもない", "満足", "とても満足"],
+    screenshot: "スクリーンショットを追加",
 };
 
 pub const ZH: Texts = Texts {
@@ -323,6 +332,7 @@ pub const ZH: Texts = Texts {
     nps_low: "完全不可能",
     nps_high: "极有可能",
     emoji_names: ["非常不满意", "不满意", "一般", "满意", "非常满意"],
+    screenshot: "添加截图",
 };
 
 /// Every language built in, English first.
@@ -332,4 +342,264 @@ pub const LANGUAGES: [&Texts; 7] = [&EN, &ES, &FR, &DE, &PT, &JA, &ZH];
 pub fn for_tag(tag: &str) -> Option<&'static Texts> {
     let primary = tag.split(['-', '_']).next()?.trim().to_ascii_lowercase();
     LANGUAGES.into_iter().find(|texts| texts.lang == primary)
+}
+
+/// What the screenshot editor says (`www/earshot-shot.js`, loaded only when a visitor
+/// asks to add a screenshot). Served beside [`Texts`] by `GET /widget/texts/{lang}`, under
+/// `shot`; the wasm never holds these.
+#[derive(Debug, PartialEq, serde::Serialize)]
+pub struct ShotTexts {
+    pub lang: &'static str,
+    /// The editor's title.
+    pub title: &'static str,
+    /// How to draw, with a pointer and with the keyboard (read by screen readers too).
+    pub help: &'static str,
+    /// The picture's name for screen readers.
+    pub picture: &'static str,
+    pub highlight: &'static str,
+    pub black_out: &'static str,
+    pub undo: &'static str,
+    /// Said when a mark is drawn or undone.
+    pub highlight_added: &'static str,
+    pub black_out_added: &'static str,
+    pub undone: &'static str,
+    /// Keeps the picture with the feedback and closes the editor.
+    pub attach: &'static str,
+    pub remove: &'static str,
+    pub edit: &'static str,
+    /// The thumbnail's name once attached.
+    pub attached: &'static str,
+    pub choose_file: &'static str,
+    /// The visitor (or the browser) refused to share the tab.
+    pub capture_refused: &'static str,
+    pub unreadable: &'static str,
+    /// After the feedback is sent, how its screenshot fares.
+    pub sending: &'static str,
+    pub sent: &'static str,
+    /// Offline: kept with the feedback in this browser.
+    pub kept: &'static str,
+    /// The upload failed for now; kept and tried again.
+    pub failed: &'static str,
+    /// The button that sends it again at once.
+    pub retry: &'static str,
+    /// The collector refused it for good.
+    pub refused: &'static str,
+    /// It cannot be kept in this browser (no IndexedDB), so it is lost.
+    pub dropped: &'static str,
+}
+
+pub const SHOT_EN: ShotTexts = ShotTexts {
+    lang: "en",
+    title: "Mark up your screenshot",
+    help: "Drag over the picture to draw a rectangle. With the keyboard: arrow keys move the frame, Shift and arrow keys resize it, Enter draws it.",
+    picture: "Your screenshot",
+    highlight: "Highlight",
+    black_out: "Black out",
+    undo: "Undo",
+    highlight_added: "Highlight added.",
+    black_out_added: "Area blacked out.",
+    undone: "Last mark removed.",
+    attach: "Attach",
+    remove: "Remove screenshot",
+    edit: "Edit screenshot",
+    attached: "Screenshot attached",
+    choose_file: "Choose an image",
+    capture_refused: "No screenshot was taken. You can choose an image instead.",
+    unreadable: "This file could not be read. Choose a PNG, JPEG or WebP image.",
+    sending: "Sending your screenshot…",
+    sent: "Your screenshot was sent too.",
+    kept: "Your screenshot is kept with your feedback and will be sent with it.",
+    failed: "Your screenshot could not be sent yet. It is kept in this browser and will be sent again.",
+    retry: "Try again",
+    refused: "Your screenshot was not accepted; your feedback was sent without it.",
+    dropped: "This browser cannot keep your screenshot, so it will not be sent. Your feedback is kept without it.",
+};
+
+pub const SHOT_ES: ShotTexts = ShotTexts {
+    lang: "es",
+    title: "Marque su captura de pantalla",
+    help: "Arrastre sobre la imagen para dibujar un rectángulo. Con el teclado: las flechas mueven el marco, Mayús y las flechas cambian su tamaño, Intro lo dibuja.",
+    picture: "Su captura de pantalla",
+    highlight: "Resaltar",
+    black_out: "Tapar",
+    undo: "Deshacer",
+    highlight_added: "Resaltado añadido.",
+    black_out_added: "Zona tapada.",
+    undone: "Última marca eliminada.",
+    attach: "Adjuntar",
+    remove: "Quitar la captura",
+    edit: "Editar la captura",
+    attached: "Captura adjunta",
+    choose_file: "Elegir una imagen",
+    capture_refused: "No se tomó ninguna captura. Puede elegir una imagen en su lugar.",
+    unreadable: "No se pudo leer este archivo. Elija una imagen PNG, JPEG o WebP.",
+    sending: "Enviando su captura…",
+    sent: "Su captura también se envió.",
+    kept: "Su captura se guarda con su opinión y se enviará con ella.",
+    failed: "Su captura aún no se pudo enviar. Se guarda en este navegador y se enviará de nuevo.",
+    retry: "Reintentar",
+    refused: "Su captura no fue aceptada; su opinión se envió sin ella.",
+    dropped: "Este navegador no puede guardar su captura, así que no se enviará. Su opinión se guarda sin ella.",
+};
+
+pub const SHOT_FR: ShotTexts = ShotTexts {
+    lang: "fr",
+    title: "Annotez votre capture d’écran",
+    help: "Faites glisser sur l’image pour tracer un rectangle. Au clavier : les flèches déplacent le cadre, Maj et les flèches le redimensionnent, Entrée le trace.",
+    picture: "Votre capture d’écran",
+    highlight: "Surligner",
+    black_out: "Masquer",
+    undo: "Annuler",
+    highlight_added: "Surlignage ajouté.",
+    black_out_added: "Zone masquée.",
+    undone: "Dernière marque retirée.",
+    attach: "Joindre",
+    remove: "Retirer la capture",
+    edit: "Modifier la capture",
+    attached: "Capture jointe",
+    choose_file: "Choisir une image",
+    capture_refused: "Aucune capture n’a été prise. Vous pouvez choisir une image à la place.",
+    unreadable: "Ce fichier n’a pas pu être lu. Choisissez une image PNG, JPEG ou WebP.",
+    sending: "Envoi de votre capture…",
+    sent: "Votre capture a été envoyée aussi.",
+    kept: "Votre capture est conservée avec votre avis et sera envoyée avec lui.",
+    failed: "Votre capture n’a pas encore pu être envoyée. Elle est conservée dans ce navigateur et sera renvoyée.",
+    retry: "Réessayer",
+    refused: "Votre capture n’a pas été acceptée ; votre avis a été envoyé sans elle.",
+    dropped: "Ce navigateur ne peut pas conserver votre capture : elle ne sera pas envoyée. Votre avis est conservé sans elle.",
+};
+
+pub const SHOT_DE: ShotTexts = ShotTexts {
+    lang: "de",
+    title: "Screenshot markieren",
+    help: "Ziehen Sie über das Bild, um ein Rechteck zu zeichnen. Mit der Tastatur: Pfeiltasten verschieben den Rahmen, Umschalt und Pfeiltasten ändern seine Größe, Eingabe zeichnet ihn.",
+    picture: "Ihr Screenshot",
+    highlight: "Hervorheben",
+    black_out: "Schwärzen",
+    undo: "Rückgängig",
+    highlight_added: "Hervorhebung hinzugefügt.",
+    black_out_added: "Bereich geschwärzt.",
+    undone: "Letzte Markierung entfernt.",
+    attach: "Anhängen",
+    remove: "Screenshot entfernen",
+    edit: "Screenshot bearbeiten",
+    attached: "Screenshot angehängt",
+    choose_file: "Bild auswählen",
+    capture_refused: "Es wurde kein Screenshot aufgenommen. Sie können stattdessen ein Bild auswählen.",
+    unreadable: "Diese Datei konnte nicht gelesen werden. Wählen Sie ein PNG-, JPEG- oder WebP-Bild.",
+    sending: "Ihr Screenshot wird gesendet…",
+    sent: "Ihr Screenshot wurde ebenfalls gesendet.",
+    kept: "Ihr Screenshot wird mit Ihrem Feedback aufbewahrt und mit ihm gesendet.",
+    failed: "Ihr Screenshot konnte noch nicht gesendet werden. Er wird in diesem Browser aufbewahrt und erneut gesendet.",
+    retry: "Erneut versuchen",
+    refused: "Ihr Screenshot wurde nicht angenommen; Ihr Feedback wurde ohne ihn gesendet.",
+    dropped: "Dieser Browser kann Ihren Screenshot nicht aufbewahren, daher wird er nicht gesendet. Ihr Feedback bleibt ohne ihn erhalten.",
+};
+
+pub const SHOT_PT: ShotTexts = ShotTexts {
+    lang: "pt",
+    title: "Assinale na sua captura de ecrã",
+    help: "Arraste sobre a imagem para desenhar um retângulo. Com o teclado: as setas movem a moldura, Shift e as setas mudam o seu tamanho, Enter desenha-a.",
+    picture: "A sua captura de ecrã",
+    highlight: "Realçar",
+    black_out: "Tapar",
+    undo: "Desfazer",
+    highlight_added: "Realce adicionado.",
+    black_out_added: "Área tapada.",
+    undone: "Última marca removida.",
+    attach: "Anexar",
+    remove: "Remover a captura",
+    edit: "Editar a captura",
+    attached: "Captura anexada",
+    choose_file: "Escolher uma imagem",
+    capture_refused: "Nenhuma captura foi tirada. Pode escolher uma imagem em vez disso.",
+    unreadable: "Não foi possível ler este ficheiro. Escolha uma imagem PNG, JPEG ou WebP.",
+    sending: "A enviar a sua captura…",
+    sent: "A sua captura também foi enviada.",
+    kept: "A sua captura fica guardada com a sua opinião e será enviada com ela.",
+    failed: "Ainda não foi possível enviar a sua captura. Fica guardada neste navegador e será enviada de novo.",
+    retry: "Tentar de novo",
+    refused: "A sua captura não foi aceite; a sua opinião foi enviada sem ela.",
+    dropped: "Este navegador não consegue guardar a sua captura, por isso não será enviada. A sua opinião fica guardada sem ela.",
+};
+
+pub const SHOT_JA: ShotTexts = ShotTexts {
+    lang: "ja",
+    title: "スクリーンショットに印を付ける",
+    help: "画像の上をドラッグして四角形を描きます。キーボードでは、矢印キーで枠を移動、Shift と矢印キーで大きさを変更、Enter で描きます。",
+    picture: "あなたのスクリーンショット",
+    highlight: "強調",
+    black_out: "黒塗り",
+    undo: "元に戻す",
+    highlight_added: "強調を追加しました。",
+    black_out_added: "黒塗りしました。",
+    undone: "最後の印を取り消しました。",
+    attach: "添付",
+    remove: "スクリーンショットを削除",
+    edit: "スクリーンショットを編集",
+    attached: "スクリーンショットを添付しました",
+    choose_file: "画像を選ぶ",
+    capture_refused: "スクリーンショットは撮影されませんでした。代わりに画像を選べます。",
+    unreadable: "このファイルを読み込めませんでした。PNG、JPEG、WebP の画像を選んでください。",
+    sending: "スクリーンショットを送信中…",
+    sent: "スクリーンショットも送信しました。",
+    kept: "スクリーンショットはご意見と一緒に保存され、一緒に送信されます。",
+    failed: "スクリーンショットをまだ送信できません。このブラウザに保存し、もう一度送信します。",
+    retry: "再試行",
+    refused: "スクリーンショットは受け付けられませんでした。ご意見はスクリーンショットなしで送信しました。",
+    dropped: "このブラウザではスクリーンショットを保存できないため、送信されません。ご意見はスクリーンショットなしで保存されています。",
+};
+
+pub const SHOT_ZH: ShotTexts = ShotTexts {
+    lang: "zh",
+    title: "在截图上标注",
+    help: "在图片上拖动以绘制矩形。使用键盘：方向键移动框，Shift 加方向键调整大小，Enter 绘制。",
+    picture: "您的截图",
+    highlight: "突出显示",
+    black_out: "涂黑",
+    undo: "撤销",
+    highlight_added: "已添加突出显示。",
+    black_out_added: "已涂黑该区域。",
+    undone: "已移除上一个标记。",
+    attach: "附加",
+    remove: "移除截图",
+    edit: "编辑截图",
+    attached: "已附加截图",
+    choose_file: "选择图片",
+    capture_refused: "未截取截图。您可以改为选择一张图片。",
+    unreadable: "无法读取此文件。请选择 PNG、JPEG 或 WebP 图片。",
+    sending: "正在发送您的截图…",
+    sent: "您的截图也已发送。",
+    kept: "您的截图与反馈一起保存，并将一起发送。",
+    failed: "您的截图暂时无法发送。它保存在此浏览器中，稍后会再次发送。",
+    retry: "重试",
+    refused: "您的截图未被接受；您的反馈已在没有截图的情况下发送。",
+    dropped: "此浏览器无法保存您的截图，因此不会发送。您的反馈已在没有截图的情况下保存。",
+};
+
+/// The screenshot editor's texts, in the order of [`LANGUAGES`].
+pub const SHOT_LANGUAGES: [&ShotTexts; 7] = [
+    &SHOT_EN, &SHOT_ES, &SHOT_FR, &SHOT_DE, &SHOT_PT, &SHOT_JA, &SHOT_ZH,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every editor text is there and translated, in the languages of the widget's texts.
+    #[test]
+    fn every_screenshot_text_is_translated() {
+        for (shot, texts) in SHOT_LANGUAGES.iter().zip(LANGUAGES) {
+            assert_eq!(shot.lang, texts.lang);
+            let json = serde_json::to_value(shot).unwrap();
+            let english = serde_json::to_value(&SHOT_EN).unwrap();
+            for (name, text) in json.as_object().unwrap() {
+                let text = text.as_str().unwrap();
+                assert!(!text.trim().is_empty(), "{}: {name} is empty", shot.lang);
+                if shot.lang != "en" && name != "lang" {
+                    assert_ne!(text, english[name], "{}: {name} is in English", shot.lang);
+                }
+            }
+        }
+    }
 }

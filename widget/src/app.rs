@@ -282,6 +282,7 @@ pub fn App(props: &AppProps) -> Html {
         kind: config.rating,
         events: &events,
         promise: config.promise.as_deref(),
+        screenshots: config.screenshots,
     };
     if config.inline {
         return html! {

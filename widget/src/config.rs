@@ -40,6 +40,9 @@ pub struct WidgetConfig {
     /// What the widget says, in the language the loader chose (English unless the loader
     /// passed other texts).
     pub texts: &'static Texts,
+    /// The site accepts screenshots (its `screenshots` setting, which `data-screenshots=
+    /// "false"` turns off on one page).
+    pub screenshots: bool,
 }
 
 /// The corner of the viewport the launcher and panel sit in.
@@ -76,6 +79,10 @@ impl Position {
     }
 }
 
+fn bool_text(value: bool) -> String {
+    if value { "true" } else { "false" }.to_owned()
+}
+
 impl WidgetConfig {
     /// From the `data-*` attributes of a script tag alone, in the language of `data-lang`
     /// if it is one the widget speaks (for tests and pages without the loader: this builds
@@ -99,9 +106,10 @@ impl WidgetConfig {
             .unwrap_or(&EN);
         Self::from_lookup(
             |name| {
+                // The site's settings are JSON, where `screenshots` is a boolean.
                 js_sys::Reflect::get(settings, &JsValue::from_str(name))
                     .ok()
-                    .and_then(|value| value.as_string())
+                    .and_then(|value| value.as_string().or_else(|| value.as_bool().map(bool_text)))
             },
             base,
             texts,
@@ -143,6 +151,7 @@ impl WidgetConfig {
             page: setting("page"),
             referrer: lookup("referrer"),
             texts,
+            screenshots: lookup("screenshots").is_some_and(|value| value == "true"),
         })
     }
 

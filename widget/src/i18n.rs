@@ -55,6 +55,7 @@ pub fn from_js(object: &JsValue) -> Option<&'static Texts> {
         nps_low: text("nps_low")?,
         nps_high: text("nps_high")?,
         emoji_names: five("emoji_names")?,
+        screenshot: text("screenshot")?,
     };
     Some(Box::leak(Box::new(texts)))
 }

@@ -281,6 +281,7 @@ fn every_language_has_every_text_translated() {
             ("emoji 3", texts.emoji_names[2], EN.emoji_names[2]),
             ("emoji 4", texts.emoji_names[3], EN.emoji_names[3]),
             ("emoji 5", texts.emoji_names[4], EN.emoji_names[4]),
+            ("screenshot", texts.screenshot, EN.screenshot),
         ];
         // Words that are the same in English and this language, checked by a person.
         const SAME_AS_ENGLISH: [(&str, &str); 2] = [("es", "no"), ("de", "emoji 3")];

@@ -14,8 +14,10 @@ use crate::{Result, exec, root, step};
 
 pub const CRATE: &str = "earshot_widget";
 
-/// The most the loader may weigh, gzipped: it is on every page, used or not.
-pub const LOADER_BUDGET_GZIP: u64 = 2 * 1024;
+/// The most the loader may weigh, gzipped: it is on every page, used or not. 2 KiB, and
+/// 64 B for the screenshot editor's two hooks (fetch it on "Add a screenshot"; on a later
+/// page, send what is still waiting), which cost 90 B.
+pub const LOADER_BUDGET_GZIP: u64 = 2 * 1024 + 64;
 /// The most the whole widget (glue + wasm + stylesheet) may weigh, gzipped. A ratchet, set
 /// just above today's size (79.8 KiB) so growth is a decision. The product's target is
 /// 75 KiB; what each saving so far measured is in the README ("How it is built").

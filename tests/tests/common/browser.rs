@@ -67,6 +67,8 @@ pub async fn start() -> Option<Browser> {
                 "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--no-first-run", "--disable-quic", "--window-size=1280,860",
+                // "Add a screenshot" shares this tab as a visitor would after saying yes.
+                "--auto-accept-this-tab-capture", "--use-fake-ui-for-media-stream",
                 format!("--user-data-dir={}", profile.path().display()),
             ],
         }),
@@ -309,6 +311,15 @@ impl Browser {
             .map(|event| event[0].as_str().unwrap().to_owned())
             .collect();
         (names, heard)
+    }
+
+    /// Sends a Chrome DevTools Protocol command to this tab (touch emulation, blocked
+    /// addresses…) and returns its result.
+    pub async fn cdp(&self, command: &str, params: serde_json::Value) -> serde_json::Value {
+        self.client
+            .issue_cmd(DriverCommand::cdp(command, params))
+            .await
+            .unwrap()
     }
 
     /// Runs `source` at the start of every document this tab loads from now on, before the

@@ -66,6 +66,28 @@ impl OwnerSession {
         (status, response.body_mut().read_to_string().unwrap())
     }
 
+    /// A file the dashboard serves (a screenshot): status, `Content-Type` and bytes.
+    pub fn get_bytes(&self, path: &str) -> (u16, String, Vec<u8>) {
+        let mut response = self
+            .agent
+            .get(&format!("{}{path}", self.base))
+            .header("Cookie", &self.cookie)
+            .call()
+            .unwrap();
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        (
+            status,
+            content_type,
+            response.body_mut().read_to_vec().unwrap(),
+        )
+    }
+
     /// Sends a form of the page at `page` (its CSRF token added) to `action`: the status and
     /// the `Location` answered.
     pub fn post(&self, page: &str, action: &str, fields: &[(&str, &str)]) -> (u16, String) {

@@ -29,6 +29,7 @@ pub fn feedback_form(view: View<'_>, legend: AttrValue, compact: bool) -> Html {
         kind,
         events,
         promise,
+        screenshots,
     } = view;
     let onsubmit = events
         .onsubmit
@@ -94,6 +95,14 @@ pub fn feedback_form(view: View<'_>, legend: AttrValue, compact: bool) -> Html {
                         value={state.honeypot.clone()}
                         oninput={onhoneypot}
                     />
+                </div>
+            }
+            // The loader answers this button's click: it fetches the screenshot editor
+            // (`earshot-shot.js`) then, and the editor draws the picture in this block and
+            // sends it once the feedback has its id. Nothing of it is in the wasm.
+            if details && screenshots {
+                <div class="shot">
+                    <button type="button" class="button shot-add">{ texts.screenshot }</button>
                 </div>
             }
             if let Phase::Failed(message) = &state.phase {

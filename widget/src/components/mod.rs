@@ -38,6 +38,8 @@ pub struct View<'a> {
     pub events: &'a FormEvents,
     /// The site's promise to answer, shown beside the email field.
     pub promise: Option<&'a str>,
+    /// Whether the site accepts screenshots: the form then offers to add one.
+    pub screenshots: bool,
 }
 
 /// A radio button's `change` as the rating it stands for.

@@ -1,0 +1,502 @@
+//! A visitor's screenshot, from the widget to the owner: one frame of the tab (Chromium
+//! shares it without asking, `--auto-accept-this-tab-capture`) or a file picked on a
+//! phone, marked up, sent with the feedback's id, kept while offline, sent again after a
+//! failure, and seen by the owner as the visitor left it. Each test leaves screenshots
+//! under target/e2e/.
+
+mod common;
+
+use fantoccini::actions::{InputSource, MouseActions, PointerAction};
+use fantoccini::elements::ShadowRoot;
+use fantoccini::key::Key;
+use fantoccini::{Locator, elements::Element};
+use serde_json::json;
+
+use common::browser::{self, Browser, displayed};
+use common::collector::Collector;
+use common::host_site::{HostOptions, HostSite, shop_with_collector};
+use common::owner::OwnerSession;
+use common::{cell, parse_csv};
+
+const OWNER: &str = "owner@shop.example";
+const PASSWORD: &str = "correct horse battery staple";
+
+/// What the visitor reads under the thank-you once the screenshot is stored.
+const SENT: &str = "Your screenshot was sent too.";
+
+/// The demo shop with screenshots turned on for its site, and its owner.
+fn shop_taking_screenshots() -> (Collector, HostSite) {
+    let (collector, shop) = shop_with_collector(HostOptions::default());
+    let out = collector.cli(&["site", "widget", "demo", "--screenshots", "on"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    collector.add_user(OWNER, PASSWORD, &[]);
+    (collector, shop)
+}
+
+/// The stored submissions, as (id, comment, screenshot link).
+fn stored(collector: &Collector) -> Vec<(String, String, String)> {
+    let token = collector.create_token(None);
+    let (status, csv) = collector.export(Some(&token), "feedback.csv");
+    assert_eq!(status, 200);
+    parse_csv(&csv)
+        .1
+        .iter()
+        .map(|row| {
+            (
+                cell(row, "id").to_owned(),
+                cell(row, "comment").to_owned(),
+                cell(row, "screenshot").to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The screenshot of submission `id` as the owner's dashboard serves it.
+fn screenshot_for_owner(collector: &Collector, id: &str) -> (String, Vec<u8>) {
+    let owner = OwnerSession::sign_in(collector, OWNER, PASSWORD);
+    let (status, content_type, bytes) =
+        owner.get_bytes(&format!("/admin/feedback/{id}/screenshot"));
+    assert_eq!(status, 200, "the owner can open the screenshot of {id}");
+    (content_type, bytes)
+}
+
+/// Opens the dialog, rates four stars by keyboard and writes a comment; returns the widget.
+async fn fill_in(browser: &Browser, comment: &str) -> ShadowRoot {
+    let widget = browser.open_panel().await;
+    browser
+        .press(&[Key::Space, Key::Right, Key::Right, Key::Right])
+        .await;
+    let text = widget.find(Locator::Css("#earshot-comment")).await.unwrap();
+    text.send_keys(comment).await.unwrap();
+    widget
+}
+
+/// Waits for the pause a person takes, then sends; returns the text under the thank-you
+/// that tells how the screenshot fared, once it says `expected`.
+async fn send(browser: &Browser, widget: &ShadowRoot, expected: &str) {
+    let pause = u64::from(earshot_shared::limits::MIN_OPEN_MS);
+    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+    widget
+        .find(Locator::Css("button.submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let script = format!(
+        "const line = document.querySelector('earshot-widget').shadowRoot.querySelector('.shot-status');
+         return !!line && line.firstChild.textContent === {};",
+        json!(expected)
+    );
+    browser
+        .wait_for(&script, &format!("the thank-you says {expected:?}"))
+        .await;
+}
+
+/// Whether the editor module has been fetched by this page.
+async fn editor_fetched(browser: &Browser) -> bool {
+    browser
+        .client
+        .execute(
+            "return performance.getEntriesByType('resource').some(e => e.name.endsWith('/earshot-shot.js'));",
+            vec![],
+        )
+        .await
+        .unwrap()
+        == json!(true)
+}
+
+/// Drags the pointer over `canvas` from (x0, y0) to (x1, y1), offsets from its centre.
+async fn drag(browser: &Browser, canvas: &Element, from: (f64, f64), to: (f64, f64)) {
+    let at = |(x, y): (f64, f64)| PointerAction::MoveToElement {
+        element: canvas.clone(),
+        duration: None,
+        x,
+        y,
+    };
+    let actions = MouseActions::new("mouse".into())
+        .then(at(from))
+        .then(PointerAction::Down {
+            button: fantoccini::actions::MOUSE_BUTTON_LEFT,
+        })
+        .then(at(((from.0 + to.0) / 2.0, (from.1 + to.1) / 2.0)))
+        .then(at(to))
+        .then(PointerAction::Up {
+            button: fantoccini::actions::MOUSE_BUTTON_LEFT,
+        });
+    browser.client.perform_actions(actions).await.unwrap();
+}
+
+/// The issue's path: one frame of the tab, a region blacked out with the keyboard and one
+/// highlighted with the pointer, sent with the feedback. The owner's image has the region
+/// black, pixel for pixel, and no metadata; the editor passes axe and was fetched only
+/// when asked for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_captured_tab_with_a_region_blacked_out_reaches_the_owner_black() {
+    let Some(browser) = browser::start().await else {
+        return;
+    };
+    let (collector, shop) = shop_taking_screenshots();
+    browser.client.goto(&shop.url()).await.unwrap();
+    let widget = fill_in(&browser, "The total is wrong").await;
+    assert!(
+        !editor_fetched(&browser).await,
+        "the editor is not fetched before it is asked for"
+    );
+
+    displayed(&widget, "button.shot-add")
+        .await
+        .click()
+        .await
+        .unwrap();
+    displayed(&widget, ".shot-attach").await;
+    let canvas = widget.find(Locator::Css(".shot-canvas")).await.unwrap();
+    assert!(editor_fetched(&browser).await);
+    let (width, height) = {
+        let size = browser
+            .client
+            .execute(
+                "const c = document.querySelector('earshot-widget').shadowRoot.querySelector('.shot-canvas');
+                 return [c.width, c.height, innerWidth, innerHeight];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let size: Vec<u32> = serde_json::from_value(size).unwrap();
+        // The tab's viewport, give or take its scroll bar and an odd pixel.
+        let near = |picture: u32, viewport: u32| picture <= viewport && picture + 20 >= viewport;
+        assert!(
+            near(size[0], size[2]) && near(size[1], size[3]),
+            "the picture is the tab's viewport: {size:?}"
+        );
+        (size[0], size[1])
+    };
+    assert_eq!(browser.focus_in_widget().await, "BUTTON.button: Highlight");
+
+    // Highlight with the pointer, then black out with the keyboard: the tool, Tab past
+    // Undo (disabled while nothing is drawn) to the picture, Enter draws the frame.
+    drag(&browser, &canvas, (-300.0, -150.0), (-150.0, -60.0)).await;
+    widget
+        .find(Locator::Css("[data-tool=black]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.press(&[Key::Tab, Key::Tab, Key::Enter]).await;
+    assert_eq!(
+        browser
+            .client
+            .execute(
+                "return document.querySelector('earshot-widget').shadowRoot.querySelector('.shot-editor [role=status]').textContent",
+                vec![]
+            )
+            .await
+            .unwrap(),
+        json!("Area blacked out.")
+    );
+    browser.screenshot("screenshot-editor").await;
+    assert_eq!(
+        browser.axe_violations().await,
+        Vec::<String>::new(),
+        "the editor"
+    );
+
+    // Undo takes back the last mark only (the black-out); draw it again.
+    widget
+        .find(Locator::Css(".shot-undo"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // The focus is on Undo; Tab goes to the picture.
+    browser.press(&[Key::Tab]).await;
+    browser.press(&[Key::Enter]).await;
+
+    widget
+        .find(Locator::Css(".shot-attach"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    displayed(&widget, ".shot-thumb").await;
+    assert_eq!(
+        browser.focus_in_widget().await,
+        "BUTTON.button: Edit screenshot"
+    );
+    assert!(
+        !widget
+            .find(Locator::Css(".shot-add"))
+            .await
+            .unwrap()
+            .is_displayed()
+            .await
+            .unwrap()
+    );
+    browser.screenshot("screenshot-attached").await;
+    assert_eq!(
+        browser.axe_violations().await,
+        Vec::<String>::new(),
+        "the form with a screenshot"
+    );
+
+    send(&browser, &widget, SENT).await;
+    browser.screenshot("screenshot-sent").await;
+
+    let rows = stored(&collector);
+    assert_eq!(rows.len(), 1);
+    let (id, comment, link) = &rows[0];
+    assert_eq!(comment, "The total is wrong");
+    assert!(
+        link.ends_with(&format!("/admin/feedback/{id}/screenshot")),
+        "{link}"
+    );
+    let (content_type, bytes) = screenshot_for_owner(&collector, id);
+    assert_eq!(content_type, "image/png");
+    for chunk in [&b"eXIf"[..], b"tEXt", b"iTXt", b"zTXt"] {
+        assert!(
+            !bytes.windows(4).any(|w| w == chunk),
+            "no {} chunk",
+            String::from_utf8_lossy(chunk)
+        );
+    }
+    let image = image::load_from_memory(&bytes).unwrap().to_rgb8();
+    assert_eq!((image.width(), image.height()), (width, height));
+    // The keyboard's frame: the middle quarter of the picture, black to the pixel.
+    let (x0, y0) = (width * 3 / 8, height * 3 / 8);
+    let (x1, y1) = (x0 + width / 4, y0 + height / 4);
+    for y in y0 + 1..y1 - 1 {
+        for x in x0 + 1..x1 - 1 {
+            assert_eq!(
+                image.get_pixel(x, y).0,
+                [0, 0, 0],
+                "({x}, {y}) is blacked out"
+            );
+        }
+    }
+    // The page itself shows (the demo shop is light), and the highlight is drawn.
+    let light = (0..width)
+        .filter(|x| image.get_pixel(*x, 5).0.iter().all(|c| *c > 200))
+        .count();
+    assert!(light > width as usize / 2, "the page is in the picture");
+    let orange = image.pixels().filter(|p| p.0 == [0xf5, 0x9e, 0x0b]).count();
+    assert!(orange > 200, "the highlight is drawn ({orange} pixels)");
+    std::fs::write(
+        common::artefacts_dir().join("screenshot-as-stored.png"),
+        &bytes,
+    )
+    .unwrap();
+    browser.close().await;
+}
+
+/// On a phone there is no tab to share (no `getDisplayMedia`): the visitor picks an image,
+/// which reaches the owner as it was (re-encoded, same size and pixels).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_phone_the_visitor_attaches_an_image_file() {
+    let Some(browser) = browser::start().await else {
+        return;
+    };
+    let (collector, shop) = shop_taking_screenshots();
+    browser.client.set_window_size(390, 844).await.unwrap();
+    // A phone's browser: a touch screen, and no way to share a tab.
+    browser
+        .run_on_every_page("delete MediaDevices.prototype.getDisplayMedia;")
+        .await;
+    browser
+        .cdp(
+            "Emulation.setTouchEmulationEnabled",
+            json!({ "enabled": true, "maxTouchPoints": 5 }),
+        )
+        .await;
+    browser.client.goto(&shop.url()).await.unwrap();
+    let widget = fill_in(&browser, "Photo of the receipt").await;
+    displayed(&widget, "button.shot-add")
+        .await
+        .click()
+        .await
+        .unwrap();
+
+    let picture = image::RgbImage::from_fn(600, 400, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 120])
+    });
+    let file = tempfile::Builder::new().suffix(".png").tempfile().unwrap();
+    picture
+        .save_with_format(file.path(), image::ImageFormat::Png)
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let input = loop {
+        if let Ok(input) = widget.find(Locator::Css("input.shot-file")).await {
+            break input;
+        }
+        assert!(std::time::Instant::now() < deadline, "no file input");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    input
+        .send_keys(&file.path().display().to_string())
+        .await
+        .unwrap();
+    displayed(&widget, ".shot-editor .shot-canvas").await;
+    browser.screenshot("screenshot-phone-editor").await;
+    widget
+        .find(Locator::Css(".shot-attach"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    displayed(&widget, ".shot-thumb").await;
+    browser.screenshot("screenshot-phone-attached").await;
+    send(&browser, &widget, SENT).await;
+
+    let rows = stored(&collector);
+    assert_eq!(rows.len(), 1);
+    let (_, bytes) = screenshot_for_owner(&collector, &rows[0].0);
+    let stored = image::load_from_memory(&bytes).unwrap().to_rgb8();
+    assert_eq!((stored.width(), stored.height()), (600, 400));
+    assert_eq!(stored.get_pixel(200, 100).0, [200, 100, 120]);
+    browser.close().await;
+}
+
+/// Offline, the screenshot waits with its submission (IndexedDB) and both are sent when the
+/// connection is back: one submission, one screenshot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_the_screenshot_waits_with_its_feedback_and_both_arrive_once() {
+    let Some(browser) = browser::start().await else {
+        return;
+    };
+    let (collector, shop) = shop_taking_screenshots();
+    browser.client.goto(&shop.url()).await.unwrap();
+    let widget = fill_in(&browser, "Written in a tunnel").await;
+    displayed(&widget, "button.shot-add")
+        .await
+        .click()
+        .await
+        .unwrap();
+    displayed(&widget, ".shot-attach")
+        .await
+        .click()
+        .await
+        .unwrap();
+    displayed(&widget, ".shot-thumb").await;
+
+    browser.set_offline(true).await;
+    send(
+        &browser,
+        &widget,
+        "Your screenshot is kept with your feedback and will be sent with it.",
+    )
+    .await;
+    assert_eq!(
+        displayed(&widget, ".thanks-title")
+            .await
+            .text()
+            .await
+            .unwrap(),
+        "Saved for later"
+    );
+    browser.screenshot("screenshot-offline").await;
+    assert!(stored(&collector).is_empty());
+
+    browser.set_offline(false).await;
+    browser
+        .wait_for(
+            "return !localStorage['earshot-shots:demo'] && Object.keys(localStorage).every(k => !k.startsWith('earshot-queue:'));",
+            "the feedback and its screenshot are sent",
+        )
+        .await;
+    let rows = stored(&collector);
+    assert_eq!(rows.len(), 1, "one submission");
+    assert!(!rows[0].2.is_empty(), "with its screenshot");
+    screenshot_for_owner(&collector, &rows[0].0);
+    browser.close().await;
+}
+
+/// A failed upload is said to the visitor, with a button that sends it again; the second
+/// attempt stores it once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_screenshot_that_fails_is_said_and_sent_again_once() {
+    let Some(browser) = browser::start().await else {
+        return;
+    };
+    let (collector, shop) = shop_taking_screenshots();
+    browser.client.goto(&shop.url()).await.unwrap();
+    let widget = fill_in(&browser, "The map is blank").await;
+    displayed(&widget, "button.shot-add")
+        .await
+        .click()
+        .await
+        .unwrap();
+    displayed(&widget, ".shot-attach")
+        .await
+        .click()
+        .await
+        .unwrap();
+    displayed(&widget, ".shot-thumb").await;
+    browser.client.execute(
+        "window.heard = []; document.addEventListener('earshot:error', e => heard.push(['error', e.detail]));",
+        vec![],
+    ).await.unwrap();
+
+    // The upload fails as a dropped connection would; the feedback itself goes through.
+    browser.cdp("Network.enable", json!({})).await;
+    browser
+        .cdp(
+            "Network.setBlockedURLs",
+            json!({ "urls": ["*/screenshot"] }),
+        )
+        .await;
+    send(
+        &browser,
+        &widget,
+        "Your screenshot could not be sent yet. It is kept in this browser and will be sent again.",
+    )
+    .await;
+    let (_, heard) = browser.heard().await;
+    assert_eq!(heard[0][1]["code"], "screenshot-waiting", "{heard}");
+    browser.screenshot("screenshot-failed").await;
+    let rows = stored(&collector);
+    assert_eq!(
+        rows.len(),
+        1,
+        "the feedback is stored without waiting for its screenshot"
+    );
+    assert!(rows[0].2.is_empty());
+
+    browser
+        .cdp("Network.setBlockedURLs", json!({ "urls": [] }))
+        .await;
+    displayed(&widget, ".shot-retry")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let script = format!(
+        "return document.querySelector('earshot-widget').shadowRoot.querySelector('.shot-status').textContent === {};",
+        json!(SENT)
+    );
+    browser.wait_for(&script, "sent on the second try").await;
+    let rows = stored(&collector);
+    assert_eq!(rows.len(), 1);
+    assert!(!rows[0].2.is_empty(), "stored once, with its screenshot");
+    browser.close().await;
+}
+
+/// A site that has not turned screenshots on offers none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn screenshots_are_offered_only_where_the_site_turned_them_on() {
+    let Some(browser) = browser::start().await else {
+        return;
+    };
+    let (_collector, shop) = shop_with_collector(HostOptions::default());
+    browser.client.goto(&shop.url()).await.unwrap();
+    let widget = fill_in(&browser, "No pictures here").await;
+    assert!(widget.find(Locator::Css(".shot-add")).await.is_err());
+    assert!(widget.find(Locator::Css("#earshot-comment")).await.is_ok());
+    browser.close().await;
+}
