@@ -62,7 +62,7 @@ function setUp(root, base, site, lang, texts, inWindow) {
     window.addEventListener("online", function () { flush(); retry(); });
   }
   widget = { root: root || (widget && widget.root), base: base, site: site, inWindow: inWindow,
-    texts: (texts && texts.shot) || (widget && widget.texts) || fetchTexts(base, lang) };
+    texts: Promise.resolve((texts && texts.shot) || (widget && widget.texts) || fetchTexts(base, lang)) };
   const root_ = widget.root;
   if (root_ && !root_.querySelector("link[data-shot]")) {
     const link = element("link", { rel: "stylesheet", href: base + "/earshot-shot.css", "data-shot": "" });
@@ -130,13 +130,15 @@ async function capture() {
   const host = widget.root.host;
   host.setAttribute("data-capturing", "");
   try {
-    // At the tab's own size in device pixels (tab capture would default to 800 × 600).
+    // At the tab's own size in device pixels (tab capture would default to 800 × 600); from
+    // the collector's window, the page's tab is about as large as the screen.
     const ratio = window.devicePixelRatio || 1;
+    const size = widget.inWindow ? screen : { width: innerWidth, height: innerHeight };
     const stream = await navigator.mediaDevices.getDisplayMedia({
       video: {
         displaySurface: "browser",
-        width: { ideal: Math.round(innerWidth * ratio) },
-        height: { ideal: Math.round(innerHeight * ratio) },
+        width: { ideal: Math.round(size.width * ratio) },
+        height: { ideal: Math.round(size.height * ratio) },
       },
       audio: false,
       // In the collector's window, the visitor picks the page's tab; on the page, this tab.

@@ -136,6 +136,16 @@ pub async fn stylesheet(
     serve(&state.assets, folder, "earshot.css", &request).await
 }
 
+/// The files of `www/` fetched only on demand (the screenshot editor, the window for pages
+/// that block WebAssembly), which the build minifies beside the widget: the minified copy
+/// is served when there is one.
+pub const ON_DEMAND: [&str; 4] = [
+    "earshot-shot.js",
+    "earshot-shot.css",
+    "earshot-window.js",
+    "widget-window.js",
+];
+
 /// `GET /{path}`: everything else in `www/`; a folder serves its `index.html`.
 pub async fn www_file(
     state: web::Data<AppState>,
@@ -153,6 +163,9 @@ pub async fn www_file(
         return Ok(HttpResponse::MovedPermanently()
             .insert_header((header::LOCATION, format!("/{path}/")))
             .finish());
+    }
+    if ON_DEMAND.contains(&path) && state.assets.find(Folder::Widget, path).is_some() {
+        return serve(&state.assets, Folder::Widget, path, &request).await;
     }
     serve(&state.assets, Folder::Www, path, &request).await
 }

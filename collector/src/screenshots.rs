@@ -323,6 +323,27 @@ pub async fn preflight(request: HttpRequest) -> HttpResponse {
 mod tests {
     use super::*;
 
+    /// The widget's editor (`www/earshot-shot.js`) scales and re-encodes a picture to fit
+    /// before sending it: by the limits this collector applies, not by older ones.
+    #[test]
+    fn the_editor_sends_within_the_collectors_limits() {
+        use earshot_shared::limits::{
+            MAX_SCREENSHOT_BYTES, MAX_SCREENSHOT_PIXELS, SCREENSHOT_TYPES,
+        };
+        let editor = include_str!("../../www/earshot-shot.js");
+        for line in [
+            format!("const MAX_BYTES = {MAX_SCREENSHOT_BYTES};"),
+            format!("const MAX_PIXELS = {MAX_SCREENSHOT_PIXELS};"),
+            format!(
+                "const TYPES = {};",
+                serde_json::to_string(&SCREENSHOT_TYPES).unwrap()
+            )
+            .replace(",", ", "),
+        ] {
+            assert!(editor.contains(&line), "www/earshot-shot.js lacks {line}");
+        }
+    }
+
     fn png_bytes(width: u32, height: u32) -> Vec<u8> {
         let image = DynamicImage::ImageRgb8(image::RgbImage::from_pixel(
             width,

@@ -22,11 +22,15 @@ const OWNER: &str = "owner@shop.example";
 const PASSWORD: &str = "correct horse battery staple";
 
 /// What the visitor reads under the thank-you once the screenshot is stored.
-const SENT: &str = "Your screenshot was sent too.";
+const SENT: &str = earshot_shared::texts::SHOT_EN.sent;
 
 /// The demo shop with screenshots turned on for its site, and its owner.
 fn shop_taking_screenshots() -> (Collector, HostSite) {
-    let (collector, shop) = shop_with_collector(HostOptions::default());
+    shop_taking_screenshots_with(HostOptions::default())
+}
+
+fn shop_taking_screenshots_with(options: HostOptions) -> (Collector, HostSite) {
+    let (collector, shop) = shop_with_collector(options);
     let out = collector.cli(&["site", "widget", "demo", "--screenshots", "on"]);
     assert!(
         out.status.success(),
@@ -296,13 +300,18 @@ async fn a_captured_tab_with_a_region_blacked_out_reaches_the_owner_black() {
 }
 
 /// On a phone there is no tab to share (no `getDisplayMedia`): the visitor picks an image,
-/// which reaches the owner as it was (re-encoded, same size and pixels).
+/// which reaches the owner as it was (re-encoded, same size and pixels). In German, as the
+/// visitor reads the widget.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_a_phone_the_visitor_attaches_an_image_file() {
     let Some(browser) = browser::start().await else {
         return;
     };
-    let (collector, shop) = shop_taking_screenshots();
+    // A German visitor: the editor speaks the language the loader chose.
+    let (collector, shop) = shop_taking_screenshots_with(HostOptions {
+        snippet_attributes: r#"data-lang="de""#.into(),
+        ..Default::default()
+    });
     browser.client.set_window_size(390, 844).await.unwrap();
     // A phone's browser: a touch screen, and no way to share a tab.
     browser
@@ -341,7 +350,15 @@ async fn on_a_phone_the_visitor_attaches_an_image_file() {
         .send_keys(&file.path().display().to_string())
         .await
         .unwrap();
-    displayed(&widget, ".shot-editor .shot-canvas").await;
+    let german = &earshot_shared::texts::SHOT_DE;
+    assert_eq!(
+        displayed(&widget, ".shot-title")
+            .await
+            .text()
+            .await
+            .unwrap(),
+        german.title
+    );
     browser.screenshot("screenshot-phone-editor").await;
     widget
         .find(Locator::Css(".shot-attach"))
@@ -352,7 +369,7 @@ async fn on_a_phone_the_visitor_attaches_an_image_file() {
         .unwrap();
     displayed(&widget, ".shot-thumb").await;
     browser.screenshot("screenshot-phone-attached").await;
-    send(&browser, &widget, SENT).await;
+    send(&browser, &widget, german.sent).await;
 
     let rows = stored(&collector);
     assert_eq!(rows.len(), 1);
@@ -498,5 +515,75 @@ async fn screenshots_are_offered_only_where_the_site_turned_them_on() {
     let widget = fill_in(&browser, "No pictures here").await;
     assert!(widget.find(Locator::Css(".shot-add")).await.is_err());
     assert!(widget.find(Locator::Css("#earshot-comment")).await.is_ok());
+    browser.close().await;
+}
+
+/// Where the page's policy blocks WebAssembly, the widget's window offers screenshots too,
+/// the editor fetched only when asked for there as well, and the picture is stored with
+/// the feedback the window sent for the page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_window_for_pages_that_block_webassembly_attaches_screenshots_too() {
+    let Some(browser) = browser::start().await else {
+        return;
+    };
+    let port = common::free_port();
+    let collector = Collector::start(&[&format!("http://localhost:{port}")]);
+    let out = collector.cli(&["site", "widget", "demo", "--screenshots", "on"]);
+    assert!(out.status.success());
+    collector.add_user(OWNER, PASSWORD, &[]);
+    let c = collector.origin();
+    let shop = HostSite::start_with(
+        port,
+        &c,
+        HostOptions {
+            csp: Some(format!(
+                "default-src 'none'; script-src {c}; style-src {c}; connect-src {c}"
+            )),
+            ..Default::default()
+        },
+    );
+    browser.client.goto(&shop.url()).await.unwrap();
+    browser.click_launcher().await;
+    browser.switch_to_new_window().await;
+    let widget = browser.widget().await;
+    displayed(&widget, "[role=dialog]").await;
+    browser
+        .wait_for(
+            "return document.querySelector('earshot-widget').shadowRoot.activeElement?.name === 'earshot-rating'",
+            "the focus on the rating",
+        )
+        .await;
+    browser.press(&[Key::Space, Key::Right]).await;
+    assert!(!editor_fetched(&browser).await);
+    displayed(&widget, "button.shot-add")
+        .await
+        .click()
+        .await
+        .unwrap();
+    // The visitor chooses the page's tab in the browser's picker (here Chromium, told to
+    // choose the tab titled "Ferndale…"); the window itself is not offered.
+    displayed(&widget, ".shot-attach").await;
+    assert!(editor_fetched(&browser).await);
+    browser.screenshot("screenshot-window-editor").await;
+    widget
+        .find(Locator::Css(".shot-attach"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    displayed(&widget, ".shot-thumb").await;
+    let text = widget.find(Locator::Css("#earshot-comment")).await.unwrap();
+    text.send_keys("Sent from the window").await.unwrap();
+    send(&browser, &widget, SENT).await;
+
+    let token = collector.create_token(None);
+    let (_, csv) = collector.export(Some(&token), "feedback.csv");
+    let rows = parse_csv(&csv).1;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(cell(&rows[0], "page_url"), shop.url());
+    assert!(!cell(&rows[0], "screenshot").is_empty());
+    let (content_type, _) = screenshot_for_owner(&collector, cell(&rows[0], "id"));
+    assert_eq!(content_type, "image/png");
     browser.close().await;
 }

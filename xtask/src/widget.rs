@@ -14,6 +14,15 @@ use crate::{Result, exec, root, step};
 
 pub const CRATE: &str = "earshot_widget";
 
+/// The scripts of `www/` fetched only on demand, minified beside the widget (the collector
+/// serves these copies): the screenshot editor, and the two halves of the window for pages
+/// that block WebAssembly. `true`: an ES module.
+const ON_DEMAND_SCRIPTS: [(&str, bool); 3] = [
+    ("earshot-shot.js", true),
+    ("earshot-window.js", true),
+    ("widget-window.js", false),
+];
+
 /// The most the loader may weigh, gzipped: it is on every page, used or not. 2 KiB, and
 /// 64 B for the screenshot editor's two hooks (fetch it on "Add a screenshot"; on a later
 /// page, send what is still waiting), which cost 90 B.
@@ -141,10 +150,18 @@ pub fn build(tools: &Toolchain) -> Result<Sizes> {
             };
             minify(&www.join("earshot.js"), &loader, false)?;
             minify(&glue, &glue, true)?;
+            for (name, module) in ON_DEMAND_SCRIPTS {
+                minify(&www.join(name), &dist.join(name), module)?;
+            }
         }
         None => {
-            std::fs::copy(www.join("earshot.js"), &loader)
-                .map_err(|err| format!("copying the loader: {err}"))?;
+            for name in ["earshot.js"]
+                .into_iter()
+                .chain(ON_DEMAND_SCRIPTS.map(|(name, _)| name))
+            {
+                std::fs::copy(www.join(name), dist.join(name))
+                    .map_err(|err| format!("copying www/{name}: {err}"))?;
+            }
         }
     }
     step("Minifying the stylesheet");
@@ -153,10 +170,27 @@ pub fn build(tools: &Toolchain) -> Result<Sizes> {
         .map_err(|err| format!("reading www/earshot.css: {err}"))?;
     std::fs::write(&stylesheet, minify_css(&source))
         .map_err(|err| format!("{}: {err}", stylesheet.display()))?;
+    let editor_styles = dist.join("earshot-shot.css");
+    let source = std::fs::read_to_string(www.join("earshot-shot.css"))
+        .map_err(|err| format!("reading www/earshot-shot.css: {err}"))?;
+    std::fs::write(&editor_styles, minify_css(&source))
+        .map_err(|err| format!("{}: {err}", editor_styles.display()))?;
     step("Precompressing the loader and the widget (brotli, gzip)");
-    for file in [&loader, &glue, &wasm, &stylesheet] {
+    let on_demand = ON_DEMAND_SCRIPTS.map(|(name, _)| dist.join(name));
+    for file in [&loader, &glue, &wasm, &stylesheet, &editor_styles]
+        .into_iter()
+        .chain(&on_demand)
+    {
         precompress(file)?;
     }
+    eprintln!(
+        "    fetched on demand: screenshot editor {} B gzip ({} B brotli) and its styles {} B gzip; the no-WebAssembly window {} B + {} B gzip",
+        gzip_size(&on_demand[0])?,
+        file_size(&with_extension(&on_demand[0], "br"))?,
+        gzip_size(&editor_styles)?,
+        gzip_size(&on_demand[1])?,
+        gzip_size(&on_demand[2])?,
+    );
     let sizes = Sizes {
         wasm: file_size(&wasm)?,
         wasm_gzip: gzip_size(&wasm)?,

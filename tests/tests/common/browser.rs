@@ -69,6 +69,7 @@ pub async fn start() -> Option<Browser> {
                 "--no-first-run", "--disable-quic", "--window-size=1280,860",
                 // "Add a screenshot" shares this tab as a visitor would after saying yes.
                 "--auto-accept-this-tab-capture", "--use-fake-ui-for-media-stream",
+                "--auto-select-tab-capture-source-by-title=Ferndale",
                 format!("--user-data-dir={}", profile.path().display()),
             ],
         }),
