@@ -150,11 +150,18 @@ async function capture() {
     const track = stream.getVideoTracks()[0];
     try {
       const canvas = element("canvas");
-      let source;
+      let source = null;
       if (window.ImageCapture) {
-        // Chromium: the next frame, as a bitmap.
-        source = await new ImageCapture(track).grabFrame();
-      } else {
+        // Chromium: the next frame, as a bitmap. A stream that has just started may have
+        // none yet: a few tries, a little longer apart.
+        const grabber = new ImageCapture(track);
+        for (let attempt = 1; !source && attempt <= 5; attempt++) {
+          source = await grabber.grabFrame().catch(function () {
+            return new Promise(function (done) { setTimeout(done, 100 * attempt, null); });
+          });
+        }
+      }
+      if (!source) {
         source = element("video");
         source.muted = true;
         source.srcObject = stream;

@@ -101,6 +101,52 @@ async fn send(browser: &Browser, widget: &ShadowRoot, expected: &str) {
         .await;
 }
 
+/// Records what the browser answers the editor's capture in `window.captureLog`, so that a
+/// test that stops there says where.
+const CAPTURE_LOG: &str = "window.captureLog = [];
+    const log = (what, promise) => promise.then(
+        value => { captureLog.push(what + ' ok'); return value; },
+        error => { captureLog.push(what + ' failed: ' + error); throw error; });
+    if (navigator.mediaDevices && navigator.mediaDevices.getDisplayMedia) {
+        const share = navigator.mediaDevices.getDisplayMedia.bind(navigator.mediaDevices);
+        navigator.mediaDevices.getDisplayMedia = options => log('getDisplayMedia', share(options));
+    }
+    if (window.ImageCapture) {
+        const grab = ImageCapture.prototype.grabFrame;
+        ImageCapture.prototype.grabFrame = function () { return log('grabFrame', grab.call(this)); };
+    }
+    addEventListener('error', e => captureLog.push('error: ' + e.message));
+    addEventListener('unhandledrejection', e => captureLog.push('rejection: ' + e.reason));";
+
+/// Clicks "Add a screenshot" and waits for the editor (at most 20 s).
+async fn add_screenshot(browser: &Browser, widget: &ShadowRoot) {
+    displayed(widget, "button.shot-add")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if let Ok(attach) = widget.find(Locator::Css(".shot-attach")).await
+            && attach.is_displayed().await.unwrap_or(false)
+        {
+            return;
+        }
+        if std::time::Instant::now() > deadline {
+            let state = browser
+                .client
+                .execute(
+                    "return [window.captureLog, document.querySelector('earshot-widget').shadowRoot.querySelector('.shot')?.outerHTML];",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            panic!("the editor never opened: {state}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 /// Whether the editor module has been fetched by this page.
 async fn editor_fetched(browser: &Browser) -> bool {
     browser
@@ -145,6 +191,7 @@ async fn a_captured_tab_with_a_region_blacked_out_reaches_the_owner_black() {
         return;
     };
     let (collector, shop) = shop_taking_screenshots();
+    browser.run_on_every_page(CAPTURE_LOG).await;
     browser.client.goto(&shop.url()).await.unwrap();
     let widget = fill_in(&browser, "The total is wrong").await;
     assert!(
@@ -152,11 +199,7 @@ async fn a_captured_tab_with_a_region_blacked_out_reaches_the_owner_black() {
         "the editor is not fetched before it is asked for"
     );
 
-    displayed(&widget, "button.shot-add")
-        .await
-        .click()
-        .await
-        .unwrap();
+    add_screenshot(&browser, &widget).await;
     displayed(&widget, ".shot-attach").await;
     let canvas = widget.find(Locator::Css(".shot-canvas")).await.unwrap();
     assert!(editor_fetched(&browser).await);
@@ -323,6 +366,7 @@ async fn on_a_phone_the_visitor_attaches_an_image_file() {
             json!({ "enabled": true, "maxTouchPoints": 5 }),
         )
         .await;
+    browser.run_on_every_page(CAPTURE_LOG).await;
     browser.client.goto(&shop.url()).await.unwrap();
     let widget = fill_in(&browser, "Photo of the receipt").await;
     displayed(&widget, "button.shot-add")
@@ -388,13 +432,10 @@ async fn offline_the_screenshot_waits_with_its_feedback_and_both_arrive_once() {
         return;
     };
     let (collector, shop) = shop_taking_screenshots();
+    browser.run_on_every_page(CAPTURE_LOG).await;
     browser.client.goto(&shop.url()).await.unwrap();
     let widget = fill_in(&browser, "Written in a tunnel").await;
-    displayed(&widget, "button.shot-add")
-        .await
-        .click()
-        .await
-        .unwrap();
+    add_screenshot(&browser, &widget).await;
     displayed(&widget, ".shot-attach")
         .await
         .click()
@@ -442,13 +483,10 @@ async fn a_screenshot_that_fails_is_said_and_sent_again_once() {
         return;
     };
     let (collector, shop) = shop_taking_screenshots();
+    browser.run_on_every_page(CAPTURE_LOG).await;
     browser.client.goto(&shop.url()).await.unwrap();
     let widget = fill_in(&browser, "The map is blank").await;
-    displayed(&widget, "button.shot-add")
-        .await
-        .click()
-        .await
-        .unwrap();
+    add_screenshot(&browser, &widget).await;
     displayed(&widget, ".shot-attach")
         .await
         .click()
@@ -511,6 +549,7 @@ async fn screenshots_are_offered_only_where_the_site_turned_them_on() {
         return;
     };
     let (_collector, shop) = shop_with_collector(HostOptions::default());
+    browser.run_on_every_page(CAPTURE_LOG).await;
     browser.client.goto(&shop.url()).await.unwrap();
     let widget = fill_in(&browser, "No pictures here").await;
     assert!(widget.find(Locator::Css(".shot-add")).await.is_err());
@@ -542,6 +581,7 @@ async fn the_window_for_pages_that_block_webassembly_attaches_screenshots_too() 
             ..Default::default()
         },
     );
+    browser.run_on_every_page(CAPTURE_LOG).await;
     browser.client.goto(&shop.url()).await.unwrap();
     browser.click_launcher().await;
     browser.switch_to_new_window().await;
@@ -555,11 +595,7 @@ async fn the_window_for_pages_that_block_webassembly_attaches_screenshots_too() 
         .await;
     browser.press(&[Key::Space, Key::Right]).await;
     assert!(!editor_fetched(&browser).await);
-    displayed(&widget, "button.shot-add")
-        .await
-        .click()
-        .await
-        .unwrap();
+    add_screenshot(&browser, &widget).await;
     // The visitor chooses the page's tab in the browser's picker (here Chromium, told to
     // choose the tab titled "Ferndale…"); the window itself is not offered.
     displayed(&widget, ".shot-attach").await;
@@ -586,4 +622,110 @@ async fn the_window_for_pages_that_block_webassembly_attaches_screenshots_too() 
     let (content_type, _) = screenshot_for_owner(&collector, cell(&rows[0], "id"));
     assert_eq!(content_type, "image/png");
     browser.close().await;
+}
+
+/// What a stranger may send in a screenshot's place, to the real binary over HTTP: each is
+/// refused with its JSON error and nothing is kept, while a good picture for the same
+/// submission is still accepted afterwards.
+#[test]
+fn bombs_cut_pictures_polyglots_and_svg_are_refused_and_nothing_is_stored() {
+    const ORIGIN: &str = "https://shop.example";
+    let collector = Collector::start(&[ORIGIN]);
+    let out = collector.cli(&["site", "widget", "demo", "--screenshots", "on"]);
+    assert!(out.status.success());
+    collector.add_user(OWNER, PASSWORD, &[]);
+    let body = common::collector::feedback_body(
+        "The pay button is grey",
+        json!({"page_url": format!("{ORIGIN}/checkout")}),
+    );
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    assert_eq!(collector.post_feedback(&agent, ORIGIN, &body), 201);
+    let id = body["id"].as_str().unwrap().to_owned();
+
+    let encode = |image: image::DynamicImage, format: image::ImageFormat| {
+        let mut out = Vec::new();
+        image
+            .write_to(&mut std::io::Cursor::new(&mut out), format)
+            .unwrap();
+        out
+    };
+    let photo = image::DynamicImage::ImageRgb8(image::RgbImage::from_fn(64, 48, |x, y| {
+        image::Rgb([x as u8 * 4, y as u8 * 5, 90])
+    }));
+    let png = encode(photo.clone(), image::ImageFormat::Png);
+    // 16.5 megapixels of one grey: a few KB sent, 16.5 MB once decoded.
+    let bomb = encode(
+        image::DynamicImage::ImageLuma8(image::GrayImage::new(5000, 3300)),
+        image::ImageFormat::Png,
+    );
+    assert!(bomb.len() < 100_000, "{} B", bomb.len());
+    let mut polyglot = encode(photo, image::ImageFormat::Jpeg);
+    polyglot.extend_from_slice(b"<script>alert(document.cookie)</script>");
+    let svg = br#"<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>"#;
+
+    let put = |content_type: &str, bytes: &[u8]| {
+        let mut response = agent
+            .put(&collector.url(&format!("/v1/feedback/{id}/screenshot")))
+            .header("Origin", ORIGIN)
+            .header("Content-Type", content_type)
+            .send(bytes)
+            .unwrap();
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        (status, text)
+    };
+    for (what, content_type, bytes, status, code) in [
+        (
+            "a decompression bomb",
+            "image/png",
+            &bomb[..],
+            422,
+            "invalid-image",
+        ),
+        (
+            "a PNG cut short",
+            "image/png",
+            &png[..png.len() / 2],
+            422,
+            "invalid-image",
+        ),
+        (
+            "a JPEG with a script after it",
+            "image/jpeg",
+            &polyglot[..],
+            422,
+            "invalid-image",
+        ),
+        (
+            "an SVG",
+            "image/svg+xml",
+            &svg[..],
+            415,
+            "unsupported-media-type",
+        ),
+        (
+            "an SVG called a PNG",
+            "image/png",
+            &svg[..],
+            422,
+            "invalid-image",
+        ),
+    ] {
+        let (got, text) = put(content_type, bytes);
+        assert_eq!(got, status, "{what}: {text}");
+        let error: serde_json::Value = serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("{what}: a JSON error, not {text:?}"));
+        assert_eq!(error["code"], code, "{what}: {text}");
+        assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert!(stored(&collector)[0].2.is_empty(), "{what}: nothing stored");
+    }
+    let owner = OwnerSession::sign_in(&collector, OWNER, PASSWORD);
+    let (status, _, _) = owner.get_bytes(&format!("/admin/feedback/{id}/screenshot"));
+    assert_eq!(status, 404, "no screenshot to serve");
+
+    assert_eq!(put("image/png", &png).0, 201, "a picture is still accepted");
+    assert!(!stored(&collector)[0].2.is_empty());
 }
