@@ -79,8 +79,8 @@ async fn fill_in(browser: &Browser, comment: &str) -> ShadowRoot {
     widget
 }
 
-/// Waits for the pause a person takes, then sends; returns the text under the thank-you
-/// that tells how the screenshot fared, once it says `expected`.
+/// Waits for the pause a person takes, then sends, and waits until the line under the
+/// thank-you that tells how the screenshot fared says `expected`.
 async fn send(browser: &Browser, widget: &ShadowRoot, expected: &str) {
     let pause = u64::from(earshot_shared::limits::MIN_OPEN_MS);
     tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
@@ -145,6 +145,26 @@ async fn add_screenshot(browser: &Browser, widget: &ShadowRoot) {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+}
+
+/// The demo shop taking screenshots, its page open with the dialog filled in and a frame of
+/// the tab attached as it was taken.
+async fn feedback_with_a_capture(
+    browser: &Browser,
+    comment: &str,
+) -> (Collector, HostSite, ShadowRoot) {
+    let (collector, shop) = shop_taking_screenshots();
+    browser.run_on_every_page(CAPTURE_LOG).await;
+    browser.client.goto(&shop.url()).await.unwrap();
+    let widget = fill_in(browser, comment).await;
+    add_screenshot(browser, &widget).await;
+    displayed(&widget, ".shot-attach")
+        .await
+        .click()
+        .await
+        .unwrap();
+    displayed(&widget, ".shot-thumb").await;
+    (collector, shop, widget)
 }
 
 /// Whether the editor module has been fetched by this page.
@@ -431,25 +451,10 @@ async fn offline_the_screenshot_waits_with_its_feedback_and_both_arrive_once() {
     let Some(browser) = browser::start().await else {
         return;
     };
-    let (collector, shop) = shop_taking_screenshots();
-    browser.run_on_every_page(CAPTURE_LOG).await;
-    browser.client.goto(&shop.url()).await.unwrap();
-    let widget = fill_in(&browser, "Written in a tunnel").await;
-    add_screenshot(&browser, &widget).await;
-    displayed(&widget, ".shot-attach")
-        .await
-        .click()
-        .await
-        .unwrap();
-    displayed(&widget, ".shot-thumb").await;
+    let (collector, _shop, widget) = feedback_with_a_capture(&browser, "Written in a tunnel").await;
 
     browser.set_offline(true).await;
-    send(
-        &browser,
-        &widget,
-        "Your screenshot is kept with your feedback and will be sent with it.",
-    )
-    .await;
+    send(&browser, &widget, earshot_shared::texts::SHOT_EN.kept).await;
     assert_eq!(
         displayed(&widget, ".thanks-title")
             .await
@@ -482,17 +487,7 @@ async fn a_screenshot_that_fails_is_said_and_sent_again_once() {
     let Some(browser) = browser::start().await else {
         return;
     };
-    let (collector, shop) = shop_taking_screenshots();
-    browser.run_on_every_page(CAPTURE_LOG).await;
-    browser.client.goto(&shop.url()).await.unwrap();
-    let widget = fill_in(&browser, "The map is blank").await;
-    add_screenshot(&browser, &widget).await;
-    displayed(&widget, ".shot-attach")
-        .await
-        .click()
-        .await
-        .unwrap();
-    displayed(&widget, ".shot-thumb").await;
+    let (collector, _shop, widget) = feedback_with_a_capture(&browser, "The map is blank").await;
     browser.client.execute(
         "window.heard = []; document.addEventListener('earshot:error', e => heard.push(['error', e.detail]));",
         vec![],
@@ -506,12 +501,7 @@ async fn a_screenshot_that_fails_is_said_and_sent_again_once() {
             json!({ "urls": ["*/screenshot"] }),
         )
         .await;
-    send(
-        &browser,
-        &widget,
-        "Your screenshot could not be sent yet. It is kept in this browser and will be sent again.",
-    )
-    .await;
+    send(&browser, &widget, earshot_shared::texts::SHOT_EN.failed).await;
     let (_, heard) = browser.heard().await;
     assert_eq!(heard[0][1]["code"], "screenshot-waiting", "{heard}");
     browser.screenshot("screenshot-failed").await;
