@@ -49,8 +49,8 @@ export function add(base, site, lang, texts, button, inWindow) {
 }
 
 /** The loader calls this on a page where a screenshot is still waiting to be sent. */
-export function resume(base, site) {
-  setUp(null, base, site, "en", null, false);
+export function resume(base, site, lang, texts) {
+  setUp(null, base, site, lang || "en", texts, false);
   retry();
 }
 
@@ -63,10 +63,11 @@ function setUp(root, base, site, lang, texts, inWindow) {
   }
   widget = { root: root || (widget && widget.root), base: base, site: site, inWindow: inWindow,
     texts: Promise.resolve((texts && texts.shot) || (widget && widget.texts) || fetchTexts(base, lang)) };
-  const root_ = widget.root;
-  if (root_ && !root_.querySelector("link[data-shot]")) {
+  // The editor's styles, beside the widget's in its shadow root.
+  const shadow = widget.root;
+  if (shadow && !shadow.querySelector("link[data-shot]")) {
     const link = element("link", { rel: "stylesheet", href: base + "/earshot-shot.css", "data-shot": "" });
-    root_.insertBefore(link, root_.firstChild);
+    shadow.insertBefore(link, shadow.firstChild);
   }
 }
 
@@ -108,21 +109,26 @@ function canCapture() {
   return !!(media && media.getDisplayMedia);
 }
 
+let taking = false;
+
 async function take(addButton) {
-  const texts = await widget.texts;
-  let image = null;
-  if (canCapture()) {
+  // A second click while the browser asks the visitor is the same request.
+  if (taking) return;
+  taking = true;
+  try {
+    const texts = await widget.texts;
+    if (!canCapture()) return pick(addButton.parentNode);
+    let image;
     try {
       image = await capture();
     } catch (error) {
       // Refused by the visitor or the browser: a file will do.
-      note(texts.capture_refused, texts.choose_file);
-      return;
+      return note(texts.capture_refused, texts.choose_file);
     }
-  } else {
-    pick(addButton.parentNode);
+    edit(image, []);
+  } finally {
+    taking = false;
   }
-  if (image) edit(image, []);
 }
 
 // One frame of this tab. The widget hides while it is taken, so the picture shows the page.

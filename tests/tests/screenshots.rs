@@ -532,6 +532,41 @@ async fn a_screenshot_that_fails_is_said_and_sent_again_once() {
     browser.close().await;
 }
 
+/// A screenshot still unsent when the visitor leaves the page goes out from the next page
+/// of the site they open: the loader sees that one is waiting and fetches the editor to
+/// send it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_screenshot_left_unsent_is_sent_from_the_next_page() {
+    let Some(browser) = browser::start().await else {
+        return;
+    };
+    let (collector, shop, widget) = feedback_with_a_capture(&browser, "Left in a hurry").await;
+    browser.cdp("Network.enable", json!({})).await;
+    browser
+        .cdp(
+            "Network.setBlockedURLs",
+            json!({ "urls": ["*/screenshot"] }),
+        )
+        .await;
+    send(&browser, &widget, earshot_shared::texts::SHOT_EN.failed).await;
+    browser
+        .cdp("Network.setBlockedURLs", json!({ "urls": [] }))
+        .await;
+
+    browser.client.goto(&shop.url()).await.unwrap();
+    browser
+        .wait_for(
+            "return !localStorage['earshot-shots:demo'];",
+            "the waiting screenshot is sent",
+        )
+        .await;
+    assert!(editor_fetched(&browser).await, "fetched to send it");
+    let rows = stored(&collector);
+    assert_eq!(rows.len(), 1);
+    assert!(!rows[0].2.is_empty(), "the feedback has its screenshot");
+    browser.close().await;
+}
+
 /// A site that has not turned screenshots on offers none.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn screenshots_are_offered_only_where_the_site_turned_them_on() {
