@@ -41,20 +41,19 @@ let retrying = false;
 let database = null;
 
 /** The loader calls this on a click on "Add a screenshot" (`button`, in the widget's
- * shadow root). `texts`: the widget's texts if the loader has them (it fetched them for a
- * language other than English), the editor's under `shot`. */
-export function add(base, site, lang, texts, button, inWindow) {
-  setUp(button.getRootNode(), base, site, lang, texts, inWindow);
+ * shadow root), with the collector, the site and the widget's language. */
+export function add(base, site, lang, button, inWindow) {
+  setUp(button.getRootNode(), base, site, lang, inWindow);
   take(button);
 }
 
 /** The loader calls this on a page where a screenshot is still waiting to be sent. */
-export function resume(base, site, lang, texts) {
-  setUp(null, base, site, lang || "en", texts, false);
+export function resume(base, site, lang) {
+  setUp(null, base, site, lang, false);
   retry();
 }
 
-function setUp(root, base, site, lang, texts, inWindow) {
+function setUp(root, base, site, lang, inWindow) {
   if (!widget) {
     document.addEventListener("earshot:submit", submitted);
     // The dialog closed and opened again: its form is drawn anew, the picture with it.
@@ -62,7 +61,7 @@ function setUp(root, base, site, lang, texts, inWindow) {
     window.addEventListener("online", function () { flush(); retry(); });
   }
   widget = { root: root || (widget && widget.root), base: base, site: site, inWindow: inWindow,
-    texts: Promise.resolve((texts && texts.shot) || (widget && widget.texts) || fetchTexts(base, lang)) };
+    texts: (widget && widget.texts) || fetchTexts(base, /^[a-z]{2}$/.test(lang) ? lang : "en") };
   // The editor's styles, beside the widget's in its shadow root.
   const shadow = widget.root;
   if (shadow && !shadow.querySelector("link[data-shot]")) {
@@ -71,10 +70,11 @@ function setUp(root, base, site, lang, texts, inWindow) {
   }
 }
 
+// The editor's texts (GET /widget/screenshot-texts/{lang}), fetched with it.
 function fetchTexts(base, lang) {
-  return fetch(base + "/widget/texts/" + lang).then(function (response) {
+  return fetch(base + "/widget/screenshot-texts/" + lang).then(function (response) {
     if (!response.ok && lang != "en") return fetchTexts(base, "en");
-    return response.json().then(function (json) { return json.shot; });
+    return response.json();
   });
 }
 
@@ -116,7 +116,14 @@ async function take(addButton) {
   if (taking) return;
   taking = true;
   try {
-    const texts = await widget.texts;
+    let texts;
+    try {
+      texts = await widget.texts;
+    } catch (error) {
+      // Not fetched (the connection dropped): the next click fetches them again.
+      widget.texts = null;
+      return;
+    }
     if (!canCapture()) return pick(addButton.parentNode);
     let image;
     try {

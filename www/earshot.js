@@ -45,7 +45,7 @@
   // The screenshot editor, fetched only when a visitor asks for it (earshot-shot.js).
   function shot(name, button) {
     import(base + "/earshot-shot.js").then(function (editor) {
-      editor[name](base, settings.site, lang, settings.texts, button);
+      editor[name](base, settings.site, lang, button);
     }).catch(fail);
   }
 

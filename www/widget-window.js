@@ -85,9 +85,9 @@
     }
     shadow.addEventListener("click", function (event) {
       var button = event.target.closest(".shot-add");
-      if (button) shot("add", [base, settings.site, /^[a-z]{2}$/.test(data.lang) ? data.lang : "en", settings.texts, button, true]);
+      if (button) shot("add", [base, settings.site, data.lang, button, true]);
     });
-    try { if (localStorage["earshot-shots:" + settings.site]) shot("resume", [base, settings.site]); } catch (error) {}
+    try { if (localStorage["earshot-shots:" + settings.site]) shot("resume", [base, settings.site, data.lang]); } catch (error) {}
 
     // The texts of the page's language, as the loader does (the wasm speaks English only).
     var texts = /^[a-z]{2}$/.test(data.lang) && data.lang != "en" && fetch(base + "/widget/texts/" + data.lang)

@@ -53,6 +53,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", STYLESHEET),
     ("get", WIDGET_WINDOW),
     ("get", WIDGET_TEXTS),
+    ("get", SCREENSHOT_TEXTS),
     ("get", WIDGET_FILE),
 ];
 const HEALTHZ: &str = "/healthz";
@@ -61,6 +62,7 @@ const STYLESHEET: &str = "/earshot.css";
 const WIDGET_FILE: &str = "/widget/{file}";
 const WIDGET_WINDOW: &str = "/widget/window";
 const WIDGET_TEXTS: &str = "/widget/texts/{lang}";
+const SCREENSHOT_TEXTS: &str = "/widget/screenshot-texts/{lang}";
 const METRICS: &str = "/metrics";
 const OPENAPI: &str = "/openapi.json";
 const FEEDBACK: &str = "/v1/feedback";
@@ -142,6 +144,12 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .wrap(public_asset_headers())
                     .route(web::get().to(files::widget_texts))
                     .default_service(wrong_method(WIDGET_TEXTS)),
+            )
+            .service(
+                web::resource(SCREENSHOT_TEXTS)
+                    .wrap(public_asset_headers())
+                    .route(web::get().to(files::screenshot_texts))
+                    .default_service(wrong_method(SCREENSHOT_TEXTS)),
             )
             .service(
                 web::resource(WIDGET_FILE)

@@ -30,6 +30,42 @@ pub async fn widget_file(
     serve(&state.assets, Folder::Widget, &file, &request).await
 }
 
+/// One language's texts as served: its code, its JSON and the JSON's ETag.
+type ServedTexts = Vec<(&'static str, String, String)>;
+
+/// The JSON of every language of a table of texts, made once per process.
+fn serve_texts<T: serde::Serialize + 'static>(
+    table: impl IntoIterator<Item = &'static T>,
+    lang: fn(&T) -> &'static str,
+) -> ServedTexts {
+    table
+        .into_iter()
+        .map(|texts| {
+            let json = serde_json::to_string(texts).expect("texts are plain strings");
+            let hash = Sha256::digest(json.as_bytes());
+            let etag = hash[..12].iter().map(|b| format!("{b:02x}")).collect();
+            (lang(texts), json, etag)
+        })
+        .collect()
+}
+
+/// The texts of `lang` from `all`, with their ETag; 404 for a language not there.
+async fn respond_texts(
+    all: &'static ServedTexts,
+    lang: &str,
+    request: &HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let (_, json, etag) = all
+        .iter()
+        .find(|(code, ..)| *code == lang)
+        .ok_or(AppError::NotFound)?;
+    let found = Found::Bytes {
+        data: Cow::Borrowed(json.as_bytes()),
+        etag: etag.clone(),
+    };
+    respond(found, mime_guess::mime::APPLICATION_JSON, None, request).await
+}
+
 /// `GET /widget/texts/{lang}`: the widget's texts in one language (`fr`: the loader sends
 /// the primary subtag it chose), as JSON, which the loader fetches beside the wasm.
 /// Generated from the tables in `earshot_shared::texts`, so they cannot differ from what
@@ -39,37 +75,21 @@ pub async fn widget_texts(
     lang: web::Path<String>,
     request: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
-    static TEXTS: OnceLock<Vec<(&'static str, String, String)>> = OnceLock::new();
-    let all = TEXTS.get_or_init(|| {
-        /// The widget's texts, and the screenshot editor's under `shot` (the wasm reads
-        /// the first and ignores the second).
-        #[derive(serde::Serialize)]
-        struct Served {
-            #[serde(flatten)]
-            texts: &'static earshot_shared::texts::Texts,
-            shot: &'static earshot_shared::texts::ShotTexts,
-        }
-        earshot_shared::texts::LANGUAGES
-            .into_iter()
-            .zip(earshot_shared::texts::SHOT_LANGUAGES)
-            .map(|(texts, shot)| {
-                let json = serde_json::to_string(&Served { texts, shot })
-                    .expect("texts are plain strings");
-                let hash = Sha256::digest(json.as_bytes());
-                let etag = hash[..12].iter().map(|b| format!("{b:02x}")).collect();
-                (texts.lang, json, etag)
-            })
-            .collect()
-    });
-    let (_, json, etag) = all
-        .iter()
-        .find(|(code, ..)| *code == lang.as_str())
-        .ok_or(AppError::NotFound)?;
-    let found = Found::Bytes {
-        data: Cow::Borrowed(json.as_bytes()),
-        etag: etag.clone(),
-    };
-    respond(found, mime_guess::mime::APPLICATION_JSON, None, &request).await
+    static TEXTS: OnceLock<ServedTexts> = OnceLock::new();
+    let all = TEXTS.get_or_init(|| serve_texts(earshot_shared::texts::LANGUAGES, |t| t.lang));
+    respond_texts(all, &lang, &request).await
+}
+
+/// `GET /widget/screenshot-texts/{lang}`: the screenshot editor's texts in one language,
+/// which the editor (`www/earshot-shot.js`) fetches when a visitor asks to add a
+/// screenshot: apart from the widget's, so that they weigh nothing on its first load.
+pub async fn screenshot_texts(
+    lang: web::Path<String>,
+    request: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    static TEXTS: OnceLock<ServedTexts> = OnceLock::new();
+    let all = TEXTS.get_or_init(|| serve_texts(earshot_shared::texts::SHOT_LANGUAGES, |t| t.lang));
+    respond_texts(all, &lang, &request).await
 }
 
 /// What the window serves: no inline script, the widget's own files only.

@@ -50,6 +50,7 @@ use earshot_store::SpamFilter;
         widget_file,
         widget_window,
         widget_texts,
+        screenshot_texts,
     ),
     components(schemas(Submission, Rating, RatingKind, ClientInfo, SiteKey, FeedbackAccepted, ApiError, ErrorCode, SpamFilter, WidgetSettings, Theme)),
     modifiers(&BearerToken),
@@ -198,15 +199,15 @@ fn exact_rules(document: &mut Value) {
         }
     }
 
-    if let Some(parameters) =
-        document["paths"]["/widget/texts/{lang}"]["get"]["parameters"].as_array_mut()
-    {
-        let languages: Vec<&str> = earshot_shared::texts::LANGUAGES
-            .iter()
-            .map(|texts| texts.lang)
-            .collect();
-        for parameter in parameters {
-            parameter["schema"] = json!({"type": "string", "enum": languages});
+    let languages: Vec<&str> = earshot_shared::texts::LANGUAGES
+        .iter()
+        .map(|texts| texts.lang)
+        .collect();
+    for path in ["/widget/texts/{lang}", "/widget/screenshot-texts/{lang}"] {
+        if let Some(parameters) = document["paths"][path]["get"]["parameters"].as_array_mut() {
+            for parameter in parameters {
+                parameter["schema"] = json!({"type": "string", "enum": languages});
+            }
         }
     }
 
@@ -338,3 +339,14 @@ fn widget_window() {}
     ))]
 #[allow(dead_code)]
 fn widget_texts() {}
+
+/// The screenshot editor's texts in one language, which it fetches when a visitor asks to
+/// add a screenshot.
+#[utoipa::path(get, path = "/widget/screenshot-texts/{lang}", tag = "static",
+    params(("lang" = String, Path, description = "A language the widget speaks")),
+    responses(
+        (status = 200, description = "The texts", content_type = "application/json"),
+        (status = 404, description = "A language the widget does not speak", body = ApiError),
+    ))]
+#[allow(dead_code)]
+fn screenshot_texts() {}
