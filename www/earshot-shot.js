@@ -503,6 +503,9 @@ async function send(record, texts) {
 
 // "stored"; "later" when trying again may work; else the collector's code for a refusal.
 async function upload(record) {
+  // Read before sending: the widget removes a queued submission only once the collector
+  // has stored or refused it, so one not queued now and unknown below will never arrive.
+  const queued = inQueue(record);
   let response;
   try {
     response = await fetch(record.base + "/v1/feedback/" + record.id + "/screenshot", {
@@ -516,9 +519,22 @@ async function upload(record) {
   if (response.ok) return "stored";
   let code = "";
   try { code = (await response.json()).code || ""; } catch (error) { /* not JSON */ }
+  if (response.status >= 500 || code == "rate-limited") return "later";
   // A submission still in the offline queue is not at the collector yet.
-  if (response.status >= 500 || code == "rate-limited" || code == "unknown-submission") return "later";
+  if (code == "unknown-submission" && queued) return "later";
   return code || "server";
+}
+
+// Whether the submission waits in the widget's offline queue (`earshot-queue:{site}:{when}:{id}`
+// in localStorage, widget/src/queue.rs).
+function inQueue(record) {
+  try {
+    return Object.keys(localStorage).some(function (key) {
+      return key.indexOf("earshot-queue:" + record.site + ":") == 0 && key.endsWith(":" + record.id);
+    });
+  } catch (error) {
+    return true;
+  }
 }
 
 // The line under the thank-you, with a button to try again when it failed.

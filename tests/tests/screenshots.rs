@@ -567,6 +567,69 @@ async fn a_screenshot_left_unsent_is_sent_from_the_next_page() {
     browser.close().await;
 }
 
+/// A screenshot whose feedback is gone by the time it is sent (erased at the visitor's
+/// request, here) is dropped with a word to the visitor, not retried for a week.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_screenshot_whose_feedback_was_erased_is_dropped_not_retried() {
+    let Some(browser) = browser::start().await else {
+        return;
+    };
+    let (collector, _shop, widget) = feedback_with_a_capture(&browser, "Please forget me").await;
+    widget
+        .find(Locator::Css("#earshot-email"))
+        .await
+        .unwrap()
+        .send_keys("gone@example.com")
+        .await
+        .unwrap();
+    browser.cdp("Network.enable", json!({})).await;
+    browser
+        .cdp(
+            "Network.setBlockedURLs",
+            json!({ "urls": ["*/screenshot"] }),
+        )
+        .await;
+    send(&browser, &widget, earshot_shared::texts::SHOT_EN.failed).await;
+    let out = collector.cli(&["erase", "gone@example.com"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stored(&collector).is_empty());
+
+    browser
+        .cdp("Network.setBlockedURLs", json!({ "urls": [] }))
+        .await;
+    browser
+        .client
+        .execute(
+            "window.heard = []; document.addEventListener('earshot:error', e => heard.push(['error', e.detail]));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    displayed(&widget, ".shot-retry")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let script = format!(
+        "return document.querySelector('earshot-widget').shadowRoot.querySelector('.shot-status').textContent === {};",
+        json!(earshot_shared::texts::SHOT_EN.refused)
+    );
+    browser.wait_for(&script, "the visitor is told").await;
+    browser
+        .wait_for(
+            "return !localStorage['earshot-shots:demo'];",
+            "nothing left to retry",
+        )
+        .await;
+    let (_, heard) = browser.heard().await;
+    assert_eq!(heard[0][1]["code"], "unknown-submission", "{heard}");
+    browser.close().await;
+}
+
 /// A site that has not turned screenshots on offers none.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn screenshots_are_offered_only_where_the_site_turned_them_on() {

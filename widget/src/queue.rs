@@ -12,7 +12,9 @@ use crate::api;
 use crate::config::WidgetConfig;
 
 /// Every queued submission is one `localStorage` entry: this prefix, the site key, when it
-/// was queued (ms since the epoch) and the submission id.
+/// was queued (ms since the epoch) and the submission id. The screenshot editor
+/// (`www/earshot-shot.js`) reads these keys to tell a submission still on its way from one
+/// that will never arrive.
 const PREFIX: &str = "earshot-queue:";
 /// A submission still unsent after this long is dropped: the visitor's browser is not a
 /// place to keep their words forever.
