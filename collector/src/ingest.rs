@@ -15,6 +15,7 @@ use futures_util::StreamExt;
 
 use crate::error::AppError;
 use crate::metrics::Outcome;
+use crate::rate_limit::VisitorKey;
 use crate::state::AppState;
 use earshot_store::{Stored, now_millis};
 
@@ -194,16 +195,7 @@ async fn accept(
         return Err(AppError::OriginNotAllowed(origin_text.to_owned()));
     }
 
-    let user_agent = request
-        .headers()
-        .get(header::USER_AGENT)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("");
-    let visitor = state.rate_limits.visitor_key(
-        state.trusted_proxies.client_ip(request),
-        user_agent,
-        site.key.as_str(),
-    );
+    let visitor = visitor_of(state, request, site.key.as_str());
     // Only accepted submissions count against the visitor's and the site's limits; refusals
     // have a limit of their own, so a flood of bad ones is slowed down too, without eating
     // into what a visitor may send once they get it right.
@@ -238,6 +230,19 @@ async fn accept(
         )),
         Err(err) => Err(err.into()),
     }
+}
+
+/// Who sent `request` to `site`, as the rate limits count visitors: a daily-salted hash of
+/// the client's address (behind the trusted proxies) and user agent, never the address.
+pub fn visitor_of(state: &AppState, request: &HttpRequest, site: &str) -> VisitorKey {
+    let user_agent = request
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("");
+    state
+        .rate_limits
+        .visitor_key(state.trusted_proxies.client_ip(request), user_agent, site)
 }
 
 /// Whether a submission sent from `origin` may be stored for a site with these origins: from

@@ -30,7 +30,7 @@ use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
 use tokio::sync::Semaphore;
 
 use crate::error::AppError;
-use crate::ingest::{allow_origin, origin_allowed, read_limited};
+use crate::ingest::{allow_origin, origin_allowed, read_limited, visitor_of};
 use crate::state::AppState;
 
 /// Screenshots decoded at once; more wait their turn (each may take [`MAX_DECODE_BYTES`]).
@@ -261,16 +261,7 @@ async fn accept(
     // refused requests (30 a minute), so that nobody keeps the decoders busy with images
     // that fail at their last byte. A visitor's own screenshots, one per submission, stay
     // well within it.
-    let user_agent = request
-        .headers()
-        .get(header::USER_AGENT)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("");
-    let visitor = state.rate_limits.visitor_key(
-        state.trusted_proxies.client_ip(request),
-        user_agent,
-        site.key.as_str(),
-    );
+    let visitor = visitor_of(state, request, site.key.as_str());
     state
         .rate_limits
         .check_refusal(&visitor)
