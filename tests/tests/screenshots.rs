@@ -91,14 +91,7 @@ async fn send(browser: &Browser, widget: &ShadowRoot, expected: &str) {
         .click()
         .await
         .unwrap();
-    let script = format!(
-        "const line = document.querySelector('earshot-widget').shadowRoot.querySelector('.shot-status');
-         return !!line && line.firstChild.textContent === {};",
-        json!(expected)
-    );
-    browser
-        .wait_for(&script, &format!("the thank-you says {expected:?}"))
-        .await;
+    status_says(browser, expected).await;
 }
 
 /// Records what the browser answers the editor's capture in `window.captureLog`, so that a
@@ -165,6 +158,40 @@ async fn feedback_with_a_capture(
         .unwrap();
     displayed(&widget, ".shot-thumb").await;
     (collector, shop, widget)
+}
+
+/// Waits until the line under the thank-you that tells how the screenshot fared says
+/// `expected` (a "Try again" button may follow it).
+async fn status_says(browser: &Browser, expected: &str) {
+    let script = format!(
+        "const line = document.querySelector('earshot-widget').shadowRoot.querySelector('.shot-status');
+         return !!line && line.firstChild.textContent === {};",
+        json!(expected)
+    );
+    browser
+        .wait_for(&script, &format!("the thank-you says {expected:?}"))
+        .await;
+}
+
+/// Makes every screenshot upload fail as a dropped connection would (or stops doing so).
+async fn block_uploads(browser: &Browser, blocked: bool) {
+    browser.cdp("Network.enable", json!({})).await;
+    let urls: &[&str] = if blocked { &["*/screenshot"] } else { &[] };
+    browser
+        .cdp("Network.setBlockedURLs", json!({ "urls": urls }))
+        .await;
+}
+
+/// Records the page's `earshot:error` events in `window.heard`, from now on.
+async fn listen_for_errors(browser: &Browser) {
+    browser
+        .client
+        .execute(
+            "window.heard = []; document.addEventListener('earshot:error', e => heard.push(['error', e.detail]));",
+            vec![],
+        )
+        .await
+        .unwrap();
 }
 
 /// Whether the editor module has been fetched by this page.
@@ -488,19 +515,10 @@ async fn a_screenshot_that_fails_is_said_and_sent_again_once() {
         return;
     };
     let (collector, _shop, widget) = feedback_with_a_capture(&browser, "The map is blank").await;
-    browser.client.execute(
-        "window.heard = []; document.addEventListener('earshot:error', e => heard.push(['error', e.detail]));",
-        vec![],
-    ).await.unwrap();
+    listen_for_errors(&browser).await;
 
     // The upload fails as a dropped connection would; the feedback itself goes through.
-    browser.cdp("Network.enable", json!({})).await;
-    browser
-        .cdp(
-            "Network.setBlockedURLs",
-            json!({ "urls": ["*/screenshot"] }),
-        )
-        .await;
+    block_uploads(&browser, true).await;
     send(&browser, &widget, earshot_shared::texts::SHOT_EN.failed).await;
     let (_, heard) = browser.heard().await;
     assert_eq!(heard[0][1]["code"], "screenshot-waiting", "{heard}");
@@ -513,19 +531,13 @@ async fn a_screenshot_that_fails_is_said_and_sent_again_once() {
     );
     assert!(rows[0].2.is_empty());
 
-    browser
-        .cdp("Network.setBlockedURLs", json!({ "urls": [] }))
-        .await;
+    block_uploads(&browser, false).await;
     displayed(&widget, ".shot-retry")
         .await
         .click()
         .await
         .unwrap();
-    let script = format!(
-        "return document.querySelector('earshot-widget').shadowRoot.querySelector('.shot-status').textContent === {};",
-        json!(SENT)
-    );
-    browser.wait_for(&script, "sent on the second try").await;
+    status_says(&browser, SENT).await;
     let rows = stored(&collector);
     assert_eq!(rows.len(), 1);
     assert!(!rows[0].2.is_empty(), "stored once, with its screenshot");
@@ -541,17 +553,9 @@ async fn a_screenshot_left_unsent_is_sent_from_the_next_page() {
         return;
     };
     let (collector, shop, widget) = feedback_with_a_capture(&browser, "Left in a hurry").await;
-    browser.cdp("Network.enable", json!({})).await;
-    browser
-        .cdp(
-            "Network.setBlockedURLs",
-            json!({ "urls": ["*/screenshot"] }),
-        )
-        .await;
+    block_uploads(&browser, true).await;
     send(&browser, &widget, earshot_shared::texts::SHOT_EN.failed).await;
-    browser
-        .cdp("Network.setBlockedURLs", json!({ "urls": [] }))
-        .await;
+    block_uploads(&browser, false).await;
 
     browser.client.goto(&shop.url()).await.unwrap();
     browser
@@ -582,13 +586,7 @@ async fn a_screenshot_whose_feedback_was_erased_is_dropped_not_retried() {
         .send_keys("gone@example.com")
         .await
         .unwrap();
-    browser.cdp("Network.enable", json!({})).await;
-    browser
-        .cdp(
-            "Network.setBlockedURLs",
-            json!({ "urls": ["*/screenshot"] }),
-        )
-        .await;
+    block_uploads(&browser, true).await;
     send(&browser, &widget, earshot_shared::texts::SHOT_EN.failed).await;
     let out = collector.cli(&["erase", "gone@example.com"]);
     assert!(
@@ -598,27 +596,14 @@ async fn a_screenshot_whose_feedback_was_erased_is_dropped_not_retried() {
     );
     assert!(stored(&collector).is_empty());
 
-    browser
-        .cdp("Network.setBlockedURLs", json!({ "urls": [] }))
-        .await;
-    browser
-        .client
-        .execute(
-            "window.heard = []; document.addEventListener('earshot:error', e => heard.push(['error', e.detail]));",
-            vec![],
-        )
-        .await
-        .unwrap();
+    block_uploads(&browser, false).await;
+    listen_for_errors(&browser).await;
     displayed(&widget, ".shot-retry")
         .await
         .click()
         .await
         .unwrap();
-    let script = format!(
-        "return document.querySelector('earshot-widget').shadowRoot.querySelector('.shot-status').textContent === {};",
-        json!(earshot_shared::texts::SHOT_EN.refused)
-    );
-    browser.wait_for(&script, "the visitor is told").await;
+    status_says(&browser, earshot_shared::texts::SHOT_EN.refused).await;
     browser
         .wait_for(
             "return !localStorage['earshot-shots:demo'];",
