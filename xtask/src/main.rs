@@ -9,6 +9,7 @@ mod serve;
 mod soak;
 mod test;
 mod tools;
+mod trim;
 mod widget;
 
 use std::path::{Path, PathBuf};
