@@ -10,6 +10,7 @@ mod soak;
 mod test;
 mod tools;
 mod trim;
+mod vendor;
 mod widget;
 
 use std::path::{Path, PathBuf};

@@ -36,6 +36,7 @@ pub fn run(_args: &TestArgs) -> Result {
             "warnings",
         ]))
     })?;
+    timed("vendored yew", &mut crate::vendor::check_yew)?;
     let mut toolchain = None;
     let mut postgres_url = None;
     let mut schemathesis = None;
