@@ -372,13 +372,17 @@ fn print_widget(widget: &serde_json::Value) {
         sizes["loader_gzip"].as_f64().unwrap_or(0.0)
             / sizes["loader_budget_gzip"].as_f64().unwrap_or(1.0)
     );
-    println!(
-        "| widget (wasm + glue + css), gzip | {} B | budget {} B | {:.2} |",
-        sizes["widget_gzip"],
-        sizes["widget_budget_gzip"],
-        sizes["widget_gzip"].as_f64().unwrap_or(0.0)
-            / sizes["widget_budget_gzip"].as_f64().unwrap_or(1.0)
-    );
+    for (encoding, key, budget) in [
+        ("gzip", "widget_gzip", "widget_budget_gzip"),
+        ("brotli", "widget_brotli", "widget_budget_brotli"),
+    ] {
+        let budget = &sizes[budget];
+        println!(
+            "| widget (wasm + glue + css), {encoding} | {} B | budget {budget} B | {:.2} |",
+            sizes[key],
+            sizes[key].as_f64().unwrap_or(0.0) / budget.as_f64().unwrap_or(1.0)
+        );
+    }
     println!(
         "| wasm on the wire (as served) | {} B | | |",
         times["wasm_transfer_bytes"]
