@@ -53,97 +53,26 @@ pub fn trim(wasm: &Path, glue: &Path) -> Result<Trimmed> {
 }
 
 fn trim_module(bytes: &[u8], glue: &str) -> Result<(Vec<u8>, String, Trimmed)> {
-    let parse_error = |err: wasmparser::BinaryReaderError| err.to_string();
     let pointers = function_pointers(bytes)?;
     let mut glue = glue.to_owned();
     let mut trimmed = Trimmed::default();
     let mut module = Module::new();
     for payload in Parser::new(0).parse_all(bytes) {
-        let payload = payload.map_err(parse_error)?;
-        match payload {
+        match payload.map_err(parse_error)? {
             Payload::ImportSection(reader) => {
-                let mut imports = ImportSection::new();
-                for import in reader.into_imports() {
-                    let import = import.map_err(parse_error)?;
-                    let ty = RoundtripReencoder
-                        .entity_type(import.ty)
-                        .map_err(|err| err.to_string())?;
-                    if !matches!(import.ty, TypeRef::Func(_)) {
-                        imports.import(import.module, import.name, ty);
-                        continue;
-                    }
-                    let short = short_name(trimmed.imports);
-                    // A key of the glue's imports object: the whole name.
-                    let renamed = replace_name(&glue, import.name, &short);
-                    if renamed == glue {
-                        return Err(format!("the glue does not name the import {}", import.name));
-                    }
-                    glue = renamed;
-                    imports.import(import.module, &short, ty);
-                    trimmed.imports += 1;
-                }
+                let (imports, count) = rename_imports(reader, &mut glue)?;
                 module.section(&imports);
+                trimmed.imports = count;
             }
             Payload::ExportSection(reader) => {
-                let mut exports = ExportSection::new();
-                for export in reader {
-                    let export = export.map_err(parse_error)?;
-                    let kind = RoundtripReencoder
-                        .export_kind(export.kind)
-                        .map_err(|err| err.to_string())?;
-                    let read = format!("wasm.{}", export.name);
-                    // Only what the glue reads by name, and only if that makes it shorter.
-                    let short = format!("_{}", short_name(trimmed.exports));
-                    if export.kind != ExternalKind::Func
-                        || short.len() >= export.name.len()
-                        || !contains_name(&glue, &read)
-                    {
-                        exports.export(export.name, kind, export.index);
-                        continue;
-                    }
-                    glue = replace_name(&glue, &read, &format!("wasm.{short}"));
-                    exports.export(&short, kind, export.index);
-                    trimmed.exports += 1;
-                }
+                let (exports, count) = rename_exports(reader, &mut glue)?;
                 module.section(&exports);
+                trimmed.exports = count;
             }
             Payload::ElementSection(reader) => {
-                let mut elements = ElementSection::new();
-                for element in reader {
-                    let element = element.map_err(parse_error)?;
-                    let ElementKind::Active {
-                        table_index,
-                        offset_expr,
-                    } = element.kind
-                    else {
-                        return Err("only active element segments are expected".into());
-                    };
-                    let ElementItems::Functions(functions) = element.items else {
-                        return Err("only element segments of function indices are expected".into());
-                    };
-                    let offset = constant(&offset_expr)
-                        .ok_or("an element segment's offset is not a constant")?;
-                    let mut items = Vec::new();
-                    for (position, function) in functions.into_iter().enumerate() {
-                        let function = function.map_err(parse_error)?;
-                        let index = offset.wrapping_add(position as u32);
-                        items.push(if pointers.contains(&index) {
-                            ConstExpr::ref_func(function)
-                        } else {
-                            trimmed.table_entries += 1;
-                            ConstExpr::ref_null(wasm_encoder::HeapType::FUNC)
-                        });
-                    }
-                    let offset = RoundtripReencoder
-                        .const_expr(offset_expr)
-                        .map_err(|err| err.to_string())?;
-                    elements.active(
-                        table_index,
-                        &offset,
-                        Elements::Expressions(wasm_encoder::RefType::FUNCREF, items.into()),
-                    );
-                }
+                let (elements, count) = empty_uncalled_entries(reader, &pointers)?;
                 module.section(&elements);
+                trimmed.table_entries = count;
             }
             other => {
                 if let Some((id, range)) = other.as_section() {
@@ -163,10 +92,121 @@ fn trim_module(bytes: &[u8], glue: &str) -> Result<(Vec<u8>, String, Trimmed)> {
     Ok((module, glue, trimmed))
 }
 
+fn parse_error(err: wasmparser::BinaryReaderError) -> String {
+    err.to_string()
+}
+
+fn reencode_error(err: wasm_encoder::reencode::Error) -> String {
+    err.to_string()
+}
+
+/// Every imported function gets a short name, in the wasm and as the key of the glue's
+/// imports object; other imports (the memory, tables) keep theirs.
+fn rename_imports(
+    reader: wasmparser::ImportSectionReader<'_>,
+    glue: &mut String,
+) -> Result<(ImportSection, usize)> {
+    let mut imports = ImportSection::new();
+    let mut renamed = 0;
+    for import in reader.into_imports() {
+        let import = import.map_err(parse_error)?;
+        let ty = RoundtripReencoder
+            .entity_type(import.ty)
+            .map_err(reencode_error)?;
+        if !matches!(import.ty, TypeRef::Func(_)) {
+            imports.import(import.module, import.name, ty);
+            continue;
+        }
+        let short = short_name(renamed);
+        let new_glue = replace_name(glue, import.name, &short);
+        if new_glue == *glue {
+            return Err(format!("the glue does not name the import {}", import.name));
+        }
+        *glue = new_glue;
+        imports.import(import.module, &short, ty);
+        renamed += 1;
+    }
+    Ok((imports, renamed))
+}
+
+/// Every exported function the glue reads as `wasm.name` gets a short name, in both files,
+/// when that is shorter. The short names start with `_` so that none can be the name of an
+/// export kept as it is (the memory, tables, globals).
+fn rename_exports(
+    reader: wasmparser::ExportSectionReader<'_>,
+    glue: &mut String,
+) -> Result<(ExportSection, usize)> {
+    let mut exports = ExportSection::new();
+    let mut renamed = 0;
+    for export in reader {
+        let export = export.map_err(parse_error)?;
+        let kind = RoundtripReencoder
+            .export_kind(export.kind)
+            .map_err(reencode_error)?;
+        let read = format!("wasm.{}", export.name);
+        let short = format!("_{}", short_name(renamed));
+        if export.kind != ExternalKind::Func
+            || short.len() >= export.name.len()
+            || !contains_name(glue, &read)
+        {
+            exports.export(export.name, kind, export.index);
+            continue;
+        }
+        *glue = replace_name(glue, &read, &format!("wasm.{short}"));
+        exports.export(&short, kind, export.index);
+        renamed += 1;
+    }
+    Ok((exports, renamed))
+}
+
+/// The element segments with every entry whose table index is not in `pointers` as
+/// `ref.null` (a call through it traps), so that wasm-opt can remove its function.
+fn empty_uncalled_entries(
+    reader: wasmparser::ElementSectionReader<'_>,
+    pointers: &HashSet<u32>,
+) -> Result<(ElementSection, usize)> {
+    let mut elements = ElementSection::new();
+    let mut emptied = 0;
+    for element in reader {
+        let element = element.map_err(parse_error)?;
+        let ElementKind::Active {
+            table_index,
+            offset_expr,
+        } = element.kind
+        else {
+            return Err("only active element segments are expected".into());
+        };
+        let ElementItems::Functions(functions) = element.items else {
+            return Err("only element segments of function indices are expected".into());
+        };
+        let offset =
+            constant(&offset_expr).ok_or("an element segment's offset is not a constant")?;
+        let mut items = Vec::new();
+        for (position, function) in functions.into_iter().enumerate() {
+            let function = function.map_err(parse_error)?;
+            let index = offset.wrapping_add(position as u32);
+            items.push(if pointers.contains(&index) {
+                ConstExpr::ref_func(function)
+            } else {
+                emptied += 1;
+                ConstExpr::ref_null(wasm_encoder::HeapType::FUNC)
+            });
+        }
+        let offset = RoundtripReencoder
+            .const_expr(offset_expr)
+            .map_err(reencode_error)?;
+        elements.active(
+            table_index,
+            &offset,
+            Elements::Expressions(wasm_encoder::RefType::FUNCREF, items.into()),
+        );
+    }
+    Ok((elements, emptied))
+}
+
 /// Every value that could be a function's index in the table: each `i32.const` in code and
 /// in globals' initialisers, and each 4-byte little-endian window of the data segments.
 fn function_pointers(bytes: &[u8]) -> Result<HashSet<u32>> {
-    let parse_error = |err: wasmparser::BinaryReaderError| err.to_string();
     let mut pointers = HashSet::new();
     for payload in Parser::new(0).parse_all(bytes) {
         match payload.map_err(parse_error)? {
