@@ -125,7 +125,7 @@ fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
         mail_bell: Default::default(),
     };
     // The first run: no owner yet, so the log carries a one-time link to create one.
-    if state.store.read(|db| Ok(db.users()?.is_empty()))? {
+    if !state.store.read(|db| db.has_users())? {
         let token = state.setup.arm();
         tracing::info!(
             "no owner account yet: open {}/admin/setup?token={token} within an hour to create it and your first site (or run `earshot user add`)",

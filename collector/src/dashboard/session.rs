@@ -31,7 +31,7 @@ pub(super) async fn login_page(
     }
     let first_run = state
         .store
-        .read_async(|conn| Ok(conn.users()?.is_empty()))
+        .read_async(|conn| Ok(!conn.has_users()?))
         .await?;
     Ok(html(
         StatusCode::OK,

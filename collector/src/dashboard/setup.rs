@@ -108,7 +108,7 @@ pub async fn create(
     let created = state
         .store
         .write_async(move |conn| {
-            if !conn.users()?.is_empty() {
+            if conn.has_users()? {
                 return Ok(None);
             }
             let user = accounts::add_user(conn, &email, &password_hash, None)?;
@@ -135,10 +135,7 @@ pub async fn create(
 }
 
 async fn has_owner(state: &AppState) -> Result<bool, AdminError> {
-    Ok(state
-        .store
-        .read_async(|conn| Ok(!conn.users()?.is_empty()))
-        .await?)
+    Ok(state.store.read_async(|conn| conn.has_users()).await?)
 }
 
 fn refused_page(check: Check) -> Markup {

@@ -650,6 +650,8 @@ pub trait Database: Send {
     fn user_by_email(&mut self, email: &str) -> Result<Option<(User, String)>, StoreError>;
     /// Every account, oldest first.
     fn users(&mut self) -> Result<Vec<User>, StoreError>;
+    /// Whether any account exists, without reading them.
+    fn has_users(&mut self) -> Result<bool, StoreError>;
     /// Stores a session (by the hash of its token) and drops the expired ones.
     fn add_session(
         &mut self,

@@ -1118,6 +1118,16 @@ impl Database for PgConn {
         })
     }
 
+    fn has_users(&mut self) -> Result<bool, StoreError> {
+        wait(async {
+            Ok(self
+                .client
+                .query_one(sql::ANY_USER, &[])
+                .await?
+                .try_get(0)?)
+        })
+    }
+
     fn users(&mut self) -> Result<Vec<User>, StoreError> {
         wait(async {
             let rows = self.client.query(sql::USERS, &[]).await?;

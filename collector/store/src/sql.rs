@@ -98,6 +98,9 @@ pub(crate) const USER_BY_EMAIL: &str =
 /// Every account, oldest first: id, email, all sites.
 pub(crate) const USERS: &str = "SELECT id, email, all_sites FROM users ORDER BY id";
 
+/// Whether there is any account (the set-up and sign-in pages ask on every request).
+pub(crate) const ANY_USER: &str = "SELECT EXISTS (SELECT 1 FROM users)";
+
 /// The sites account `?1` may read, in order (when it may not read them all).
 pub(crate) const USER_SITES: &str =
     "SELECT site_key FROM user_sites WHERE user_id = ?1 ORDER BY site_key";

@@ -932,6 +932,10 @@ impl Database for Connection {
         Ok(Some((User { id, email, sites }, hash)))
     }
 
+    fn has_users(&mut self) -> Result<bool, StoreError> {
+        Ok(self.query_row(sql::ANY_USER, [], |row| row.get(0))?)
+    }
+
     fn users(&mut self) -> Result<Vec<User>, StoreError> {
         let rows = self
             .prepare(sql::USERS)?

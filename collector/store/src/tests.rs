@@ -399,7 +399,9 @@ async fn sites_tokens_accounts_and_webhooks_round_trip() {
                     Err(StoreError::UnknownToken(_))
                 ));
 
+                assert!(!db.has_users()?);
                 let owner = db.add_user("owner@example.com", "phc", None)?;
+                assert!(db.has_users()?);
                 let client = db.add_user("client@example.com", "phc2", Some(&["shop".into()]))?;
                 assert!(matches!(
                     db.add_user("owner@example.com", "x", None),
