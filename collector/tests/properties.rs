@@ -133,7 +133,7 @@ proptest! {
                 open_ms: 5_000,
                 honeypot: String::new(),
                 user_id: user_id.clone(),
-                metadata: metadata.clone(),
+                metadata: metadata.clone().into_iter().collect(),
             };
             prop_assert!(submission.validate().is_ok());
             runtime.block_on(store.submit(submission, 1)).unwrap();

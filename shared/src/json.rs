@@ -118,11 +118,10 @@ pub fn decimal(value: impl Into<u64>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use uuid::Uuid;
 
     use super::*;
+    use crate::feedback::Metadata;
     use crate::feedback::{ClientInfo, Rating, RatingKind};
     use crate::site::SiteKey;
 
@@ -152,7 +151,7 @@ mod tests {
             open_ms: 1_234_567,
             honeypot: "filled\tby a bot".into(),
             user_id: Some("customer-42".into()),
-            metadata: BTreeMap::from([
+            metadata: Metadata::from_iter([
                 ("plan".into(), "pro".into()),
                 ("a \"key\"".into(), "line\nbreak".into()),
                 ("seats".into(), "3".into()),
@@ -166,7 +165,7 @@ mod tests {
             email: None,
             honeypot: String::new(),
             user_id: None,
-            metadata: BTreeMap::new(),
+            metadata: Metadata::new(),
             comment: String::new(),
             locale: String::new(),
             ..full()

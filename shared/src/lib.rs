@@ -11,6 +11,8 @@ pub mod site;
 pub mod texts;
 
 pub use error::{ApiError, ErrorCode};
-pub use feedback::{ClientInfo, FeedbackAccepted, Rating, RatingKind, Submission, ValidationError};
+pub use feedback::{
+    ClientInfo, FeedbackAccepted, Metadata, Rating, RatingKind, Submission, ValidationError,
+};
 pub use settings::{SettingsError, Theme, WidgetSettings};
 pub use site::{SiteKey, SiteKeyError};

@@ -5,11 +5,10 @@
 //! `document` (they bubble to `window`).
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use earshot_shared::feedback::longer_than;
-use earshot_shared::feedback::{validate_email, validate_metadata};
+use earshot_shared::feedback::{Metadata, validate_email, validate_metadata};
 use earshot_shared::json::decimal;
 use earshot_shared::limits::MAX_USER_ID_CHARS;
 use wasm_bindgen::prelude::*;
@@ -21,7 +20,7 @@ pub struct PageContext {
     pub user_id: Option<String>,
     /// Offered in the email field, which the visitor may still clear.
     pub user_email: Option<String>,
-    pub metadata: BTreeMap<String, String>,
+    pub metadata: Metadata,
 }
 
 /// What the page can ask the widget to do.
@@ -140,7 +139,7 @@ impl Controller {
     /// what was set before; `null` clears it. Values that are not strings are kept as JSON.
     #[wasm_bindgen(js_name = setMetadata)]
     pub fn set_metadata(&self, metadata: JsValue) -> Result<(), JsError> {
-        let mut entries = BTreeMap::new();
+        let mut entries = Metadata::new();
         if !(metadata.is_null() || metadata.is_undefined()) {
             if !metadata.is_object() {
                 return Err(JsError::new("earshot.setMetadata: pass an object"));

@@ -866,7 +866,7 @@ pub(crate) fn parse_rating_kind(kind: &str) -> RatingKind {
 }
 
 /// Metadata is stored as a JSON object, or NULL when there is none.
-pub(crate) fn metadata_json(metadata: &BTreeMap<String, String>) -> Option<String> {
+pub(crate) fn metadata_json(metadata: &earshot_shared::Metadata) -> Option<String> {
     (!metadata.is_empty()).then(|| serde_json::to_string(metadata).unwrap_or_default())
 }
 

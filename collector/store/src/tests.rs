@@ -1,7 +1,5 @@
 //! The storage contract, tested on both engines through [`crate::pool::Store`].
 
-use std::collections::BTreeMap;
-
 use crate::contract::*;
 use crate::pool::Store;
 use crate::testing::databases;
@@ -31,7 +29,7 @@ fn submission(site: &str, id: Uuid) -> Submission {
         open_ms: 10_000,
         honeypot: String::new(),
         user_id: None,
-        metadata: BTreeMap::new(),
+        metadata: Default::default(),
     }
 }
 
