@@ -280,8 +280,8 @@ pub fn gzip_size(path: &Path) -> Result<u64> {
     file_size(&with_extension(path, "gz"))
 }
 
-/// How hard Zopfli works on each file: 15 iterations is its own default; more found a few
-/// bytes at most for seconds more build time.
+/// How hard Zopfli works on each file: 15 iterations is its own default (measured on the
+/// wasm: 50 iterations gave 46 B less, for 60% more time).
 const ZOPFLI_ITERATIONS: u64 = 15;
 
 /// gzip as small as the format allows: Zopfli searches far longer than zlib's `-9` for
