@@ -16,10 +16,11 @@
 //!   wasm-bindgen runs the descriptors and drops them, but keeps the table as it was, and
 //!   wasm-opt must keep every function in a table that is called indirectly. A function
 //!   pointer in a Rust-built module is only ever a constant: an `i32.const` in code or in a
-//!   global's initialiser, or four bytes of a data segment (vtables). An entry whose index
-//!   is none of these (every 4-byte window of the data is checked, so a coincidence keeps an
-//!   entry, never drops one) becomes `ref.null`, which traps if called, and wasm-opt then
-//!   removes the function.
+//!   global's initialiser, half of an `i64.const` (LLVM merges two adjacent 32-bit stores of
+//!   constants into one 64-bit store), or four bytes of a data segment (vtables). An entry
+//!   whose index is none of these (every 4-byte window of the data is checked, so a
+//!   coincidence keeps an entry, never drops one) becomes `ref.null`, which traps if
+//!   called, and wasm-opt then removes the function.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -205,15 +206,22 @@ fn empty_uncalled_entries(
 }
 
 /// Every value that could be a function's index in the table: each `i32.const` in code and
-/// in globals' initialisers, and each 4-byte little-endian window of the data segments.
+/// in globals' initialisers, both halves of each `i64.const` in code, and each 4-byte
+/// little-endian window of the data segments.
 fn function_pointers(bytes: &[u8]) -> Result<HashSet<u32>> {
     let mut pointers = HashSet::new();
     for payload in Parser::new(0).parse_all(bytes) {
         match payload.map_err(parse_error)? {
             Payload::CodeSectionEntry(body) => {
                 for operator in body.get_operators_reader().map_err(parse_error)? {
-                    if let Operator::I32Const { value } = operator.map_err(parse_error)? {
-                        pointers.insert(value as u32);
+                    match operator.map_err(parse_error)? {
+                        Operator::I32Const { value } => {
+                            pointers.insert(value as u32);
+                        }
+                        Operator::I64Const { value } => {
+                            pointers.extend([value as u32, (value >> 32) as u32]);
+                        }
+                        _ => {}
                     }
                 }
             }
@@ -306,9 +314,10 @@ mod tests {
 
     use super::*;
 
-    /// A module as wasm-bindgen leaves it: two imported functions and a memory; three
-    /// functions, all in the table at offset 1, one's address taken in code (2) and one's in
-    /// data (3); an exported function the glue calls, one it does not, and the memory.
+    /// A module as wasm-bindgen leaves it: two imported functions and a memory; four
+    /// functions, all in the table at offset 1, one's address taken in code (2), one's in
+    /// data (3) and one's as the upper half of a 64-bit constant (4); an exported function
+    /// the glue calls, one it does not, and the memory.
     fn module() -> Vec<u8> {
         let mut module = Module::new();
         let mut types = TypeSection::new();
@@ -335,14 +344,14 @@ mod tests {
         imports.import("glue", "__wbindgen_throw", EntityType::Function(0));
         module.section(&imports);
         let mut functions = FunctionSection::new();
-        functions.function(1).function(0).function(0);
+        functions.function(1).function(0).function(0).function(0);
         module.section(&functions);
         let mut tables = TableSection::new();
         tables.table(TableType {
             element_type: RefType::FUNCREF,
             table64: false,
-            minimum: 4,
-            maximum: Some(4),
+            minimum: 5,
+            maximum: Some(5),
             shared: false,
         });
         module.section(&tables);
@@ -355,7 +364,7 @@ mod tests {
         elements.active(
             None,
             &ConstExpr::i32_const(1),
-            Elements::Functions([2, 3, 4].as_slice().into()),
+            Elements::Functions([2, 3, 4, 5].as_slice().into()),
         );
         module.section(&elements);
         let mut code = CodeSection::new();
@@ -364,6 +373,13 @@ mod tests {
             .instruction(&Instruction::I32Const(2))
             .instruction(&Instruction::End);
         code.function(&takes_an_address);
+        // Two 32-bit constants stored as one: index 4 in the upper half.
+        let mut stores_two = Function::new([]);
+        stores_two
+            .instruction(&Instruction::I64Const((4 << 32) | 0x7fff_0000))
+            .instruction(&Instruction::Drop)
+            .instruction(&Instruction::End);
+        code.function(&stores_two);
         for _ in 0..2 {
             let mut empty = Function::new([]);
             empty.instruction(&Instruction::End);
@@ -436,8 +452,8 @@ mod tests {
         assert_eq!(exports, ["_a", "not_read_by_the_glue", "memory"]);
         assert_eq!(
             table,
-            [None, Some(3), Some(4)],
-            "index 1 is nowhere, 2 is in code, 3 in data"
+            [None, Some(3), Some(4), Some(5)],
+            "index 1 is nowhere, 2 is in code, 3 in data, 4 half of an i64 in code"
         );
     }
 

@@ -24,14 +24,14 @@ const ON_DEMAND_SCRIPTS: [(&str, bool); 3] = [
 /// page, send what is still waiting), which cost 90 B.
 pub const LOADER_BUDGET_GZIP: u64 = 2 * 1024 + 64;
 /// The most the whole widget (glue + wasm + stylesheet) may weigh as served gzipped (the
-/// precompressed `.gz` files). A ratchet just above today's 68,971 B, so growth is a
-/// decision; the product's target, 75 KiB, is met. What each saving measured is in the
-/// README ("How it is built").
+/// precompressed `.gz` files). A ratchet about 1% above today's 68,934 B (room for what
+/// two compilers differ by), so growth is a decision; the product's target, 75 KiB, is
+/// met. What each saving measured is in the README ("How it is built").
 pub const WIDGET_BUDGET_GZIP: u64 = 68 * 1024;
 /// The same for brotli, which most browsers accept and the collector serves when they do
-/// (precompressed at quality 11): a ratchet just above today's 61,714 B; the product's
+/// (precompressed at quality 11): a ratchet about 1% above today's 61,814 B; the product's
 /// target, 64 KB, is met.
-pub const WIDGET_BUDGET_BROTLI: u64 = 60 * 1024 + 512;
+pub const WIDGET_BUDGET_BROTLI: u64 = 61 * 1024;
 const PROFILE: &str = "wasm-release";
 /// The compiler flags of the shipped widget, each measured (the widget issue's closing note):
 /// a panic stops the wasm at once with no message, formatting and unwinding code gone (the
