@@ -205,30 +205,37 @@ fn empty_uncalled_entries(
     Ok((elements, emptied))
 }
 
-/// Every value that could be a function's index in the table: each `i32.const` in code and
-/// in globals' initialisers, both halves of each `i64.const` in code, and each 4-byte
+/// Every value that could be a function's index in the table: each `i32.const` and both
+/// halves of each `i64.const` in code and in globals' initialisers, and each 4-byte
 /// little-endian window of the data segments.
 fn function_pointers(bytes: &[u8]) -> Result<HashSet<u32>> {
+    fn add(pointers: &mut HashSet<u32>, operator: Operator<'_>) {
+        match operator {
+            Operator::I32Const { value } => {
+                pointers.insert(value as u32);
+            }
+            Operator::I64Const { value } => {
+                pointers.extend([value as u32, (value >> 32) as u32]);
+            }
+            _ => {}
+        }
+    }
     let mut pointers = HashSet::new();
     for payload in Parser::new(0).parse_all(bytes) {
         match payload.map_err(parse_error)? {
             Payload::CodeSectionEntry(body) => {
                 for operator in body.get_operators_reader().map_err(parse_error)? {
-                    match operator.map_err(parse_error)? {
-                        Operator::I32Const { value } => {
-                            pointers.insert(value as u32);
-                        }
-                        Operator::I64Const { value } => {
-                            pointers.extend([value as u32, (value >> 32) as u32]);
-                        }
-                        _ => {}
-                    }
+                    add(&mut pointers, operator.map_err(parse_error)?);
                 }
             }
             Payload::GlobalSection(reader) => {
                 for global in reader {
-                    if let Some(value) = constant(&global.map_err(parse_error)?.init_expr) {
-                        pointers.insert(value);
+                    for operator in global
+                        .map_err(parse_error)?
+                        .init_expr
+                        .get_operators_reader()
+                    {
+                        add(&mut pointers, operator.map_err(parse_error)?);
                     }
                 }
             }
