@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::browser::{self, displayed};
+use common::browser::{self, displayed, send_as_a_person};
 use common::collector::{Collector, Engine, feedback_body, http};
 use common::host_site::HostSite;
 use common::{CSV_COLUMNS, cell, parse_csv};
@@ -71,19 +71,7 @@ async fn a_visitor_leaves_feedback_and_the_owner_exports_it() {
         let email = widget.find(Locator::Css("#earshot-email")).await.unwrap();
         email.send_keys("ada@example.com").await.unwrap();
         browser.screenshot("widget-filled").await;
-        // A person takes a moment; a submission faster than MIN_OPEN_MS is flagged as spam.
-        tokio::time::sleep(std::time::Duration::from_millis(u64::from(
-            earshot_shared::limits::MIN_OPEN_MS,
-        )))
-        .await;
-
-        widget
-            .find(Locator::Css("button.submit"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        send_as_a_person(&widget).await;
         let thanks = displayed(&widget, ".thanks-title").await;
         assert_eq!(thanks.text().await.unwrap(), "Thank you!");
         // The focus moves to the thank-you (a screen reader reads it), and the next Tab

@@ -12,7 +12,7 @@ use fantoccini::key::Key;
 use fantoccini::{Locator, elements::Element};
 use serde_json::json;
 
-use common::browser::{self, Browser, displayed};
+use common::browser::{self, Browser, displayed, send_as_a_person};
 use common::collector::Collector;
 use common::host_site::{HostOptions, HostSite, shop_with_collector};
 use common::owner::OwnerSession;
@@ -82,15 +82,7 @@ async fn fill_in(browser: &Browser, comment: &str) -> ShadowRoot {
 /// Waits for the pause a person takes, then sends, and waits until the line under the
 /// thank-you that tells how the screenshot fared says `expected`.
 async fn send(browser: &Browser, widget: &ShadowRoot, expected: &str) {
-    let pause = u64::from(earshot_shared::limits::MIN_OPEN_MS);
-    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
-    widget
-        .find(Locator::Css("button.submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    send_as_a_person(widget).await;
     status_says(browser, expected).await;
 }
 

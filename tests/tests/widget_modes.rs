@@ -6,8 +6,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::browser::{self, Browser, displayed};
 use common::collector::Collector;
 use common::host_site::{HostOptions, HostSite};
@@ -334,17 +332,7 @@ async fn a_refusal_is_shown_and_reported_to_the_page() {
         .await
         .unwrap();
     text.send_keys("Refused").await.unwrap();
-    tokio::time::sleep(Duration::from_millis(u64::from(
-        earshot_shared::limits::MIN_OPEN_MS,
-    )))
-    .await;
-    widget
-        .find(fantoccini::Locator::Css("button.submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser::send_as_a_person(&widget).await;
     let alert = displayed(&widget, "[role=alert]").await;
     assert!(!alert.text().await.unwrap().is_empty());
     browser

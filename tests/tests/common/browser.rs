@@ -181,10 +181,7 @@ impl Browser {
         let widget = self.widget().await;
         let text = widget.find(Locator::Css("#earshot-comment")).await.unwrap();
         text.send_keys(comment).await.unwrap();
-        let pause = u64::from(earshot_shared::limits::MIN_OPEN_MS);
-        tokio::time::sleep(Duration::from_millis(pause)).await;
-        let submit = widget.find(Locator::Css("button.submit")).await.unwrap();
-        submit.click().await.unwrap();
+        send_as_a_person(&widget).await;
         displayed(&widget, ".thanks-title")
             .await
             .text()
@@ -444,6 +441,20 @@ impl fantoccini::wd::WebDriverCompatibleCommand for DriverCommand {
     fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
         (http::Method::POST, Some(self.body.to_string()))
     }
+}
+
+/// Waits the moment a person takes before sending (a submission faster than `MIN_OPEN_MS`
+/// is flagged as spam), then presses the widget's send button.
+pub async fn send_as_a_person(widget: &ShadowRoot) {
+    let pause = u64::from(earshot_shared::limits::MIN_OPEN_MS);
+    tokio::time::sleep(Duration::from_millis(pause)).await;
+    widget
+        .find(Locator::Css("button.submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
 }
 
 /// Waits for an element inside a shadow root to exist and be displayed.

@@ -54,26 +54,25 @@ impl OwnerSession {
         }
     }
 
-    /// A dashboard page: status and HTML.
-    pub fn get(&self, path: &str) -> (u16, String) {
-        let mut response = self
-            .agent
+    /// `GET path` as the signed-in owner.
+    fn fetch(&self, path: &str) -> ureq::http::Response<ureq::Body> {
+        self.agent
             .get(&format!("{}{path}", self.base))
             .header("Cookie", &self.cookie)
             .call()
-            .unwrap();
+            .unwrap()
+    }
+
+    /// A dashboard page: status and HTML.
+    pub fn get(&self, path: &str) -> (u16, String) {
+        let mut response = self.fetch(path);
         let status = response.status().as_u16();
         (status, response.body_mut().read_to_string().unwrap())
     }
 
     /// A file the dashboard serves (a screenshot): status, `Content-Type` and bytes.
     pub fn get_bytes(&self, path: &str) -> (u16, String, Vec<u8>) {
-        let mut response = self
-            .agent
-            .get(&format!("{}{path}", self.base))
-            .header("Cookie", &self.cookie)
-            .call()
-            .unwrap();
+        let mut response = self.fetch(path);
         let status = response.status().as_u16();
         let content_type = response
             .headers()
