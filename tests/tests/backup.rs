@@ -121,3 +121,39 @@ fn a_backup_under_load_is_consistent_and_holds_everything_acknowledged_before_it
     let (_, rows) = common::parse_csv(&export.stdout);
     assert_eq!(rows.len(), in_copy.len());
 }
+
+/// A backup and a copy hold password hashes, webhook secrets, visitors' addresses and
+/// screenshots: only their owner may read them (0600), whatever the umask. (Before, both
+/// were created 0644, readable by every user of the machine.)
+#[test]
+fn backups_and_copies_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let collector = Collector::start(&[ORIGIN]);
+    submit(&http(), &collector);
+    let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode();
+
+    let backup = collector.dir.path().join("backup.db");
+    let out = collector.cli(&["backup", "--output", backup.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(mode(&backup) & 0o777, 0o600, "the backup");
+
+    let copy = collector.dir.path().join("copy.db");
+    let out = collector.cli(&["copy", "--to", copy.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(mode(&copy) & 0o777, 0o600, "the copy");
+    for file in std::fs::read_dir(collector.dir.path()).unwrap() {
+        let path = file.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("copy.db") || name.starts_with("backup.db") {
+            assert_eq!(mode(&path) & 0o077, 0, "{name} is readable by others");
+        }
+    }
+}

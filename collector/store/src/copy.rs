@@ -363,6 +363,11 @@ pub fn copy(
         ));
     }
     let mut source = End::open(from)?;
+    if let Location::Sqlite(path) = to {
+        // Like a backup, a copy holds every secret: only its owner may read it.
+        crate::sqlite::create_private(path)
+            .map_err(|err| StoreError::Copy(format!("{}: {err}", path.display())))?;
+    }
     let mut target = End::open(to)?;
     if !resume {
         for (table, _, _) in TABLES {

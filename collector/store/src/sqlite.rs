@@ -152,6 +152,10 @@ pub fn backup(source: &Path, target: &Path) -> Result<BackupReport, StoreError> 
     let target_text = target
         .to_str()
         .ok_or_else(|| StoreError::Backup("the backup's path is not valid UTF-8".into()))?;
+    // `VACUUM INTO` writes into an empty file as it finds it, so the copy keeps these
+    // permissions (and so does its journal, which SQLite creates with the file's mode).
+    create_private(target)
+        .map_err(|err| StoreError::Backup(format!("{}: {err}", target.display())))?;
     // Opened as it is: no migration, no pragma that would change the live database (a newer
     // binary's backup must not upgrade the schema under a running older collector).
     let conn = Connection::open_with_flags(
@@ -159,7 +163,10 @@ pub fn backup(source: &Path, target: &Path) -> Result<BackupReport, StoreError> 
         rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
-    conn.execute("VACUUM INTO ?1", [target_text])?;
+    if let Err(err) = conn.execute("VACUUM INTO ?1", [target_text]) {
+        let _ = std::fs::remove_file(target);
+        return Err(err.into());
+    }
     drop(conn);
     let copy = Connection::open_with_flags(target, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     let integrity: String = copy.query_row("PRAGMA integrity_check", [], |row| row.get(0))?;
@@ -174,6 +181,22 @@ pub fn backup(source: &Path, target: &Path) -> Result<BackupReport, StoreError> 
         sites,
         bytes,
     })
+}
+
+/// Creates `path` as an empty file only its owner may read and write (0600), unless it
+/// exists already. A backup or a copy holds password hashes, webhook secrets, visitors'
+/// addresses and screenshots; SQLite itself would create it readable by everyone (0644
+/// under the usual umask).
+pub fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(err) => Err(err),
+    }
 }
 
 /// The size of the WAL file beside the database, 0 when there is none.
