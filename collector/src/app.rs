@@ -33,6 +33,7 @@ pub fn build_app(
         .wrap(from_fn(limit_request_time))
         .wrap(compress())
         .wrap(from_fn(log_request))
+        .wrap(from_fn(crate::slow_headers::headers_arrived))
 }
 
 /// Every route the collector serves, as (method, path pattern), static files included.

@@ -26,6 +26,7 @@ pub mod passwords;
 pub mod rate_limit;
 pub mod screenshots;
 pub mod sites;
+pub mod slow_headers;
 pub mod state;
 pub mod webhooks;
 pub mod widget_settings;

@@ -146,6 +146,10 @@ fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
         },
     )?;
     let mut server = HttpServer::new(move || app::build_app(state.clone()))
+        // Slow headers are answered with a JSON 408 by `slow_headers`; actix-web's own cut-off
+        // stays behind it as a backstop.
+        .on_connect(earshot_collector::slow_headers::on_connect)
+        .client_request_timeout(earshot_collector::slow_headers::BACKSTOP_TIMEOUT)
         // On SIGTERM or SIGINT: stop accepting, let requests in flight finish (their
         // submissions are committed before they are answered), then stop.
         .shutdown_timeout(SHUTDOWN_GRACE_SECS)

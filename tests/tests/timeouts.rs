@@ -153,3 +153,36 @@ fn an_export_nobody_reads_gives_its_slot_back() {
         );
     }
 }
+
+/// Headers that never finish are answered `408` with the JSON body every error has, and the
+/// connection is closed. (Before, actix-web's own 408 came with an empty body.)
+#[test]
+fn headers_that_never_finish_get_a_json_408() {
+    let collector = Collector::start(&[ORIGIN]);
+    let mut stream = TcpStream::connect(("127.0.0.1", collector.port)).unwrap();
+    write!(
+        stream,
+        "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
+    )
+    .unwrap();
+    let answer = read_until_closed(&mut stream);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: application/json"),
+        "{head}"
+    );
+    let error: ApiError = serde_json::from_str(body).unwrap();
+    assert_eq!(error.code, ErrorCode::RequestTimeout);
+
+    // A connection that sent its headers in time is not cut off by that timer.
+    let mut stream = TcpStream::connect(("127.0.0.1", collector.port)).unwrap();
+    write!(
+        stream,
+        "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let answer = read_until_closed(&mut stream);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
