@@ -53,7 +53,7 @@ pub fn add_user(
 }
 
 /// Emails are compared trimmed and in lower case.
-fn normalize_email(email: &str) -> String {
+pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 

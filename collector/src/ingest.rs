@@ -183,6 +183,9 @@ async fn accept(
             "a request without an Origin header".to_owned(),
         ));
     }
+    if several_origins(request) {
+        return Err(AppError::OriginNotAllowed(SEVERAL_ORIGINS.to_owned()));
+    }
     let body = read_body(request, payload).await?;
     let submission = parse_submission(&body)?;
 
@@ -232,17 +235,23 @@ async fn accept(
     }
 }
 
+/// Whether `request` carries more than one `Origin` header. A browser sends one; with
+/// several, which one counts would depend on who reads them (a proxy, a cache, this code),
+/// so the request is refused rather than judged by the first.
+pub(crate) fn several_origins(request: &HttpRequest) -> bool {
+    request.headers().get_all(header::ORIGIN).nth(1).is_some()
+}
+
+/// What a refusal for [`several_origins`] says.
+pub(crate) const SEVERAL_ORIGINS: &str = "a request with more than one Origin header";
+
 /// Who sent `request` to `site`, as the rate limits count visitors: a daily-salted hash of
-/// the client's address (behind the trusted proxies) and user agent, never the address.
+/// the client's network address (behind the trusted proxies), never the address. The user
+/// agent is left out: a client can send a new one with every request.
 pub fn visitor_of(state: &AppState, request: &HttpRequest, site: &str) -> VisitorKey {
-    let user_agent = request
-        .headers()
-        .get(header::USER_AGENT)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("");
     state
         .rate_limits
-        .visitor_key(state.trusted_proxies.client_ip(request), user_agent, site)
+        .visitor_key(state.trusted_proxies.client_ip(request), site)
 }
 
 /// Whether a submission sent from `origin` may be stored for a site with these origins: from

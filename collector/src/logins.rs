@@ -1,12 +1,13 @@
-//! Limits on dashboard sign-in attempts, per source and per account, in bounded memory.
+//! Limits on dashboard sign-in attempts, per source and per email, in bounded memory.
 
-use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::middleware::NoOpMiddleware;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
 
 /// Sign-in attempts allowed in [`LOGIN_WINDOW`] from one source (an IPv4 address or an IPv6
 /// /64 network, whatever the user agent says).
@@ -17,18 +18,33 @@ pub const LOGIN_ATTEMPTS_PER_SOURCE: u32 = 10;
 pub const LOGIN_ATTEMPTS_PER_ACCOUNT: u32 = 10;
 pub const LOGIN_WINDOW: Duration = Duration::from_secs(15 * 60);
 
+/// Emails whose attempts are counted one by one. A flood of made-up emails past this many
+/// (each attempt also counts against its source) is counted as one more email until the
+/// counts drain: memory stays at a few MB whatever is sent.
+pub const MAX_TRACKED_EMAILS: usize = 100_000;
+
 /// A sign-in source's key: an HMAC of its address under the daily salt (see `rate_limit`).
 pub type SourceKey = [u8; 16];
+/// An email's key: an HMAC of the email as accounts store it, under the daily salt.
+pub type EmailKey = [u8; 16];
 
-/// Limits on sign-in attempts, per source and per account. Memory stays bounded: sources are
-/// kept as fixed-size keys, accounts by id (unknown emails are not remembered at all), and
+/// Where attempts on emails go once [`MAX_TRACKED_EMAILS`] are counted (an HMAC is never all
+/// zeros in practice).
+const OVERFLOW_EMAIL: EmailKey = [0; 16];
+
+/// Limits on sign-in attempts, per source and per email. Every email is counted, whether an
+/// account has it or not, so the answers cannot tell which accounts exist. Memory stays
+/// bounded: keys are fixed-size, emails are at most [`MAX_TRACKED_EMAILS`], and
 /// [`LoginLimits::forget_idle`] drops whatever has fully refilled.
 #[derive(Clone)]
-pub struct LoginLimits {
-    by_account: Arc<DefaultKeyedRateLimiter<i64>>,
-    by_source: Arc<DefaultKeyedRateLimiter<SourceKey>>,
-    clock: DefaultClock,
+pub struct LoginLimits<C: Clock + Clone = DefaultClock> {
+    by_email: Arc<Limiter<EmailKey, C>>,
+    by_source: Arc<Limiter<SourceKey, C>>,
+    clock: C,
 }
+
+type Limiter<K, C> =
+    RateLimiter<K, DefaultKeyedStateStore<K>, C, NoOpMiddleware<<C as Clock>::Instant>>;
 
 fn login_quota(count: u32) -> Quota {
     let count = NonZeroU32::new(count).expect("non-zero");
@@ -39,15 +55,27 @@ fn login_quota(count: u32) -> Quota {
 
 impl Default for LoginLimits {
     fn default() -> Self {
-        Self {
-            by_account: Arc::new(RateLimiter::keyed(login_quota(LOGIN_ATTEMPTS_PER_ACCOUNT))),
-            by_source: Arc::new(RateLimiter::keyed(login_quota(LOGIN_ATTEMPTS_PER_SOURCE))),
-            clock: DefaultClock::default(),
-        }
+        Self::with_clock(DefaultClock::default())
     }
 }
 
-impl LoginLimits {
+impl<C: Clock + Clone> LoginLimits<C> {
+    /// Limits that tell the time by `clock` (a test's clock moves when told).
+    pub fn with_clock(clock: C) -> Self {
+        let limiter = |count| {
+            Arc::new(RateLimiter::new(
+                login_quota(count),
+                DefaultKeyedStateStore::default(),
+                clock.clone(),
+            ))
+        };
+        Self {
+            by_email: limiter(LOGIN_ATTEMPTS_PER_ACCOUNT),
+            by_source: limiter(LOGIN_ATTEMPTS_PER_SOURCE),
+            clock,
+        }
+    }
+
     /// Counts one attempt from `source`; `Err` holds how long to wait.
     pub fn check_source(&self, source: &SourceKey) -> Result<(), Duration> {
         let now = self.clock.now();
@@ -56,38 +84,34 @@ impl LoginLimits {
             .map_err(|until| until.wait_time_from(now))
     }
 
-    /// Counts one attempt on an account from a browser it does not recognise.
-    pub fn check_account(&self, user_id: i64) -> Result<(), Duration> {
+    /// Counts one attempt on an email (an account's, or one no account has) from a browser
+    /// the account does not recognise.
+    pub fn check_email(&self, email: &EmailKey) -> Result<(), Duration> {
         let now = self.clock.now();
-        self.by_account
-            .check_key(&user_id)
+        let mut key = email;
+        if self.by_email.len() >= MAX_TRACKED_EMAILS {
+            self.by_email.retain_recent();
+            if self.by_email.len() >= MAX_TRACKED_EMAILS {
+                key = &OVERFLOW_EMAIL;
+            }
+        }
+        self.by_email
+            .check_key(key)
             .map_err(|until| until.wait_time_from(now))
     }
 
-    /// Forgets sources and accounts whose limits have fully refilled.
+    /// Forgets sources and emails whose limits have fully refilled.
     pub fn forget_idle(&self) {
         self.by_source.retain_recent();
         self.by_source.shrink_to_fit();
-        self.by_account.retain_recent();
-        self.by_account.shrink_to_fit();
+        self.by_email.retain_recent();
+        self.by_email.shrink_to_fit();
     }
 
-    /// How many sources and accounts are remembered now.
+    /// How many sources and emails are remembered now.
     pub fn tracked(&self) -> usize {
-        self.by_source.len() + self.by_account.len()
+        self.by_source.len() + self.by_email.len()
     }
-}
-
-/// The address a sign-in limit counts against: an IPv4 address, or the /64 network of an
-/// IPv6 address (one machine is given a whole /64 and may use any address in it).
-pub fn sign_in_source(ip: Option<IpAddr>) -> Option<IpAddr> {
-    ip.map(|ip| match ip {
-        IpAddr::V4(_) => ip,
-        IpAddr::V6(v6) => {
-            let bits = u128::from(v6) & !((1u128 << 64) - 1);
-            IpAddr::V6(Ipv6Addr::from(bits))
-        }
-    })
 }
 
 #[cfg(test)]
@@ -95,32 +119,69 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_ipv6_network_is_one_source() {
-        let a = sign_in_source(Some("2001:db8:1:2:aaaa::1".parse().unwrap()));
-        let b = sign_in_source(Some("2001:db8:1:2:bbbb::9".parse().unwrap()));
-        let c = sign_in_source(Some("2001:db8:1:3::1".parse().unwrap()));
-        assert_eq!(a, b);
-        assert_ne!(a, c);
-        let v4: IpAddr = "192.0.2.7".parse().unwrap();
-        assert_eq!(sign_in_source(Some(v4)), Some(v4));
-    }
-
-    #[test]
-    fn limits_count_per_source_and_per_account_and_forget_what_refilled() {
-        let limits = LoginLimits::default();
+    fn limits_count_per_source_and_per_email_and_forget_what_refilled() {
+        let clock = governor::clock::FakeRelativeClock::default();
+        let limits = LoginLimits::with_clock(clock.clone());
         let source = [7u8; 16];
         for _ in 0..LOGIN_ATTEMPTS_PER_SOURCE {
             assert!(limits.check_source(&source).is_ok());
         }
-        assert!(limits.check_source(&source).is_err());
+        let wait = limits.check_source(&source).unwrap_err();
+        assert_eq!(
+            wait,
+            LOGIN_WINDOW / LOGIN_ATTEMPTS_PER_SOURCE,
+            "one attempt's refill"
+        );
         assert!(limits.check_source(&[8u8; 16]).is_ok(), "another source");
         for _ in 0..LOGIN_ATTEMPTS_PER_ACCOUNT {
-            assert!(limits.check_account(1).is_ok());
+            assert!(limits.check_email(&[1u8; 16]).is_ok());
         }
-        assert!(limits.check_account(1).is_err());
-        assert!(limits.check_account(2).is_ok(), "another account");
+        assert!(limits.check_email(&[1u8; 16]).is_err());
+        assert!(limits.check_email(&[2u8; 16]).is_ok(), "another email");
         assert_eq!(limits.tracked(), 4);
         limits.forget_idle();
         assert_eq!(limits.tracked(), 4, "nothing has refilled yet");
+
+        // After one attempt's refill the used-up source may try once more, and is kept.
+        clock.advance(wait);
+        assert!(limits.check_source(&source).is_ok());
+        assert!(limits.check_source(&source).is_err());
+
+        // Once the window has passed since the last attempt, every limit is full again and
+        // forgotten (governor keeps a key one attempt's refill past that).
+        clock.advance(LOGIN_WINDOW + wait);
+        limits.forget_idle();
+        assert_eq!(limits.tracked(), 0, "everything refilled is forgotten");
+        for _ in 0..LOGIN_ATTEMPTS_PER_SOURCE {
+            assert!(
+                limits.check_source(&source).is_ok(),
+                "a full allowance again"
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod bounds {
+    use super::*;
+
+    /// Made-up emails past the bound share one count instead of growing the table.
+    #[test]
+    fn emails_counted_are_bounded() {
+        let limits = LoginLimits::default();
+        for n in 0..MAX_TRACKED_EMAILS as u32 + 50 {
+            let mut key = [9u8; 16];
+            key[..4].copy_from_slice(&n.to_le_bytes());
+            assert!(limits.check_email(&key).is_ok() || n >= MAX_TRACKED_EMAILS as u32);
+        }
+        assert!(
+            limits.tracked() <= MAX_TRACKED_EMAILS + 1,
+            "{}",
+            limits.tracked()
+        );
+        let refused = (0..LOGIN_ATTEMPTS_PER_ACCOUNT)
+            .filter(|_| limits.check_email(&[7u8; 16]).is_err())
+            .count();
+        assert!(refused > 0, "past the bound, new emails share one count");
     }
 }

@@ -19,7 +19,9 @@ struct OutcomeLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    method: String,
+    /// One of [`METHOD_LABELS`] or `other`: a client may send any token as its method, and
+    /// each label set is a series kept for good.
+    method: &'static str,
     /// The route's pattern (`/v1/sites/{site}/feedback.csv`), never the raw path, so the
     /// number of series stays bounded.
     route: String,
@@ -123,7 +125,7 @@ impl Metrics {
 
     pub fn observe_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
         let labels = RequestLabels {
-            method: method.to_owned(),
+            method: method_label(method),
             route: route.to_owned(),
             status: status.to_string(),
         };
@@ -150,6 +152,18 @@ impl Metrics {
             .expect("writing to a String cannot fail");
         text
     }
+}
+
+/// The methods the metrics name; any other is counted as `other`.
+pub const METHOD_LABELS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+/// The label for a request's method, from a fixed set.
+fn method_label(method: &str) -> &'static str {
+    METHOD_LABELS
+        .iter()
+        .find(|known| **known == method)
+        .copied()
+        .unwrap_or("other")
 }
 
 /// This process's resident memory, from `/proc/self/status` (Linux; `None` elsewhere).
@@ -182,5 +196,16 @@ mod tests {
             "{text}"
         );
         assert!(text.contains(r#"earshot_http_request_duration_seconds_count{method="POST",route="/v1/feedback",status="201"} 1"#), "{text}");
+    }
+
+    #[test]
+    fn made_up_methods_share_one_label() {
+        let metrics = Metrics::default();
+        for n in 0..100 {
+            metrics.observe_request(&format!("X{n}"), "unmatched", 404, 0.001);
+        }
+        let text = metrics.render();
+        assert!(text.contains(r#"earshot_http_request_duration_seconds_count{method="other",route="unmatched",status="404"} 100"#), "{text}");
+        assert!(!text.contains("X1"), "{text}");
     }
 }

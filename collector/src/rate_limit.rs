@@ -1,12 +1,12 @@
 //! Rate limits per visitor and per site, and the privacy-preserving visitor key they use.
 //!
-//! A visitor is never identified by their IP address: the key is an HMAC of IP address, user
-//! agent and site under a random salt that lives only in memory and is replaced every UTC day
+//! A visitor is never identified by their IP address: the key is an HMAC of the network
+//! address (an IPv4 address, or the /64 network of an IPv6 one) and site under a random salt that lives only in memory and is replaced every UTC day
 //! (the previous one is dropped), so keys cannot be linked across days or reversed into
 //! addresses, and nothing about them reaches the disk. Limits are counted per collector
 //! process (see the README).
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -86,8 +86,23 @@ impl RateLimits {
         }
     }
 
-    /// The visitor's key for today.
-    pub fn visitor_key(&self, ip: Option<IpAddr>, user_agent: &str, site: &str) -> VisitorKey {
+    /// The visitor's key for today: their network address (see [`source_network`]) within
+    /// `scope` (a site's key, or a route). Nothing the client chooses, such as its user
+    /// agent, goes in: changing it would make a new visitor for free.
+    pub fn visitor_key(&self, ip: Option<IpAddr>, scope: &str) -> VisitorKey {
+        let mut value = Vec::with_capacity(16);
+        match source_network(ip) {
+            Some(IpAddr::V4(ip)) => value.extend_from_slice(&ip.octets()),
+            Some(IpAddr::V6(ip)) => value.extend_from_slice(&ip.octets()),
+            None => {}
+        }
+        self.keyed_hash(scope, &value)
+    }
+
+    /// A key for `value` within `scope` for today: HMAC-SHA256 under the daily salt, cut to
+    /// 16 bytes, so it can be counted but not turned back into the value or linked across
+    /// days.
+    pub fn keyed_hash(&self, scope: &str, value: &[u8]) -> VisitorKey {
         let salt = {
             let mut current = self.salt.lock().expect("salt lock poisoned");
             let today = utc_day();
@@ -100,15 +115,9 @@ impl RateLimits {
             current.salt
         };
         let mut mac = Hmac::<Sha256>::new_from_slice(&salt).expect("HMAC takes any key length");
-        match ip {
-            Some(IpAddr::V4(ip)) => mac.update(&ip.octets()),
-            Some(IpAddr::V6(ip)) => mac.update(&ip.octets()),
-            None => {}
-        }
+        mac.update(scope.as_bytes());
         mac.update(&[0]);
-        mac.update(user_agent.as_bytes());
-        mac.update(&[0]);
-        mac.update(site.as_bytes());
+        mac.update(value);
         let mut key = [0u8; 16];
         key.copy_from_slice(&mac.finalize().into_bytes()[..16]);
         key
@@ -152,6 +161,18 @@ impl RateLimits {
     }
 }
 
+/// The address a limit counts against: an IPv4 address, or the /64 network of an IPv6
+/// address (one machine is given a whole /64 and may use any address in it).
+pub fn source_network(ip: Option<IpAddr>) -> Option<IpAddr> {
+    ip.map(|ip| match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(Ipv6Addr::from(bits))
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,7 +189,7 @@ mod tests {
     fn a_visitor_is_limited_and_told_when_to_come_back() {
         let limits = limits(3, 100);
         let ip = Some("203.0.113.7".parse().unwrap());
-        let visitor = limits.visitor_key(ip, "Firefox", "demo");
+        let visitor = limits.visitor_key(ip, "demo");
         for _ in 0..3 {
             assert_eq!(limits.check(&visitor, "demo"), Ok(()));
         }
@@ -177,7 +198,7 @@ mod tests {
             wait > Duration::ZERO && wait <= Duration::from_secs(20),
             "{wait:?}"
         );
-        let other = limits.visitor_key(ip, "Chrome", "demo");
+        let other = limits.visitor_key(Some("203.0.113.8".parse().unwrap()), "demo");
         assert_eq!(
             limits.check(&other, "demo"),
             Ok(()),
@@ -188,11 +209,11 @@ mod tests {
     #[test]
     fn a_site_is_limited_across_visitors() {
         let limits = limits(100, 2);
-        for n in 0..2 {
-            let visitor = limits.visitor_key(None, &n.to_string(), "demo");
+        for n in 1..=2 {
+            let visitor = limits.visitor_key(Some([192, 0, 2, n].into()), "demo");
             assert_eq!(limits.check(&visitor, "demo"), Ok(()));
         }
-        let visitor = limits.visitor_key(None, "late", "demo");
+        let visitor = limits.visitor_key(Some([192, 0, 2, 3].into()), "demo");
         assert!(limits.check(&visitor, "demo").is_err());
         assert_eq!(
             limits.check(&visitor, "other"),
@@ -202,17 +223,23 @@ mod tests {
     }
 
     #[test]
-    fn visitor_keys_depend_on_ip_agent_and_site_and_hide_the_ip() {
+    fn visitor_keys_depend_on_the_network_and_site_and_hide_the_ip() {
         let limits = limits(1, 1);
         let ip = Some("198.51.100.1".parse().unwrap());
-        let key = limits.visitor_key(ip, "UA", "demo");
-        assert_eq!(key, limits.visitor_key(ip, "UA", "demo"));
+        let key = limits.visitor_key(ip, "demo");
+        assert_eq!(key, limits.visitor_key(ip, "demo"));
         assert_ne!(
             key,
-            limits.visitor_key(Some("198.51.100.2".parse().unwrap()), "UA", "demo")
+            limits.visitor_key(Some("198.51.100.2".parse().unwrap()), "demo")
         );
-        assert_ne!(key, limits.visitor_key(ip, "UA2", "demo"));
-        assert_ne!(key, limits.visitor_key(ip, "UA", "demo2"));
+        assert_ne!(key, limits.visitor_key(ip, "demo2"));
+        let six = |text: &str| limits.visitor_key(Some(text.parse().unwrap()), "demo");
+        assert_eq!(
+            six("2001:db8:1:2:aaaa::1"),
+            six("2001:db8:1:2:bbbb::9"),
+            "an IPv6 /64 is one visitor"
+        );
+        assert_ne!(six("2001:db8:1:2::1"), six("2001:db8:1:3::1"));
         let other_process = super::RateLimits::new(RateLimitConfig {
             per_visitor: None,
             per_site: None,
@@ -220,7 +247,7 @@ mod tests {
         });
         assert_ne!(
             key,
-            other_process.visitor_key(ip, "UA", "demo"),
+            other_process.visitor_key(ip, "demo"),
             "keys are salted"
         );
     }

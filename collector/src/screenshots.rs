@@ -224,6 +224,11 @@ async fn accept(
             "a request without an Origin header".to_owned(),
         ));
     }
+    if crate::ingest::several_origins(request) {
+        return Err(AppError::OriginNotAllowed(
+            crate::ingest::SEVERAL_ORIGINS.to_owned(),
+        ));
+    }
     let key = id.to_owned();
     let (row, size) = state
         .store

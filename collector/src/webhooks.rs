@@ -6,7 +6,7 @@
 //! deliveries survive restarts. One worker thread per collector sends what is due.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
@@ -44,34 +44,76 @@ pub enum Reach {
 }
 
 /// Whether an address is on the public internet: not this machine, not a private, shared,
-/// link-local, multicast or unspecified network (IPv4-mapped IPv6 addresses as their IPv4).
+/// link-local, multicast, documentation, benchmarking or reserved network. An IPv6 address
+/// that carries an IPv4 one (IPv4-mapped, IPv4-compatible, NAT64 `64:ff9b::/96`, 6to4
+/// `2002::/16`) is judged by that IPv4 address, since the network may deliver it there.
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            !(v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || a == 0
-                // Shared address space (carrier-grade NAT), 100.64.0.0/10.
-                || (a == 100 && (64..128).contains(&b)))
-        }
+        IpAddr::V4(v4) => is_public_v4(v4),
         IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_public(IpAddr::V4(v4));
+            let bits = u128::from(v6);
+            let segments = v6.segments();
+            let in_net = |net: u128, prefix: u32| bits >> (128 - prefix) == net >> (128 - prefix);
+            if v6.is_unspecified() || v6.is_loopback() {
+                return false;
             }
-            let first = v6.segments()[0];
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                // Unique local fc00::/7 and link-local fe80::/10.
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80)
+            // The IPv4 address inside, where the IPv6 form carries one.
+            let inside = if let Some(v4) = v6.to_ipv4_mapped() {
+                Some(v4)
+            } else if in_net(0, 96) || in_net(0x0064_ff9b << 96, 96) {
+                // IPv4-compatible ::a.b.c.d (deprecated) and NAT64's well-known prefix.
+                Some(Ipv4Addr::from(bits as u32))
+            } else if segments[0] == 0x2002 {
+                // 6to4: 2002:AABB:CCDD::/48 routes to a.b.c.d.
+                Some(Ipv4Addr::from((bits >> 80) as u32))
+            } else {
+                None
+            };
+            if let Some(v4) = inside {
+                return is_public_v4(v4);
+            }
+            !(v6.is_multicast()
+                // NAT64 for local use, 64:ff9b:1::/48.
+                || in_net(0x0064_ff9b_0001 << 80, 48)
+                // Discard-only, 100::/64.
+                || in_net(0x0100 << 112, 64)
+                // IETF protocol assignments (Teredo, ORCHID, ...), 2001::/23.
+                || in_net(0x2001 << 112, 23)
+                // Documentation, 2001:db8::/32 and 3fff::/20.
+                || in_net(0x2001_0db8 << 96, 32)
+                || in_net(0x3fff << 112, 20)
+                // Unique local fc00::/7, link-local fe80::/10, old site-local fec0::/10.
+                || in_net(0xfc00 << 112, 7)
+                || in_net(0xfe80 << 112, 10)
+                || in_net(0xfec0 << 112, 10))
         }
     }
+}
+
+/// [`is_public`] for an IPv4 address.
+fn is_public_v4(v4: Ipv4Addr) -> bool {
+    let bits = u32::from(v4);
+    let in_net = |net: u32, prefix: u32| bits >> (32 - prefix) == net >> (32 - prefix);
+    !(v4.is_loopback()
+        || v4.is_private()
+        || v4.is_link_local()
+        || v4.is_multicast()
+        // "This network", 0.0.0.0/8.
+        || in_net(0, 8)
+        // Shared address space (carrier-grade NAT), 100.64.0.0/10.
+        || in_net(0x6440_0000, 10)
+        // IETF protocol assignments, 192.0.0.0/24.
+        || in_net(0xc000_0000, 24)
+        // Documentation: 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24.
+        || in_net(0xc000_0200, 24)
+        || in_net(0xc633_6400, 24)
+        || in_net(0xcb00_7100, 24)
+        // The old 6to4 relay anycast, 192.88.99.0/24.
+        || in_net(0xc058_6300, 24)
+        // Benchmarking, 198.18.0.0/15.
+        || in_net(0xc612_0000, 15)
+        // Reserved, 240.0.0.0/4, broadcast included.
+        || in_net(0xf000_0000, 4))
 }
 
 /// Checks, when a webhook is added, that its host resolves to at least one public address
@@ -137,9 +179,12 @@ impl ureq::unversioned::resolver::Resolver for PublicAddressesOnly {
     }
 }
 
-/// The HTTP client deliveries are sent with.
+/// The HTTP client deliveries are sent with. It connects to the receiver itself, never
+/// through a proxy named in the environment (`HTTP_PROXY`, `ALL_PROXY`, ...): through one,
+/// the public-address check would see only the proxy's address.
 pub fn delivery_agent(reach: Reach) -> ureq::Agent {
     let config = ureq::Agent::config_builder()
+        .proxy(None)
         .timeout_global(Some(TIMEOUT))
         .http_status_as_error(false)
         .max_redirects(0)
@@ -451,10 +496,41 @@ mod tests {
             "fd00::1",
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
+            // Reserved and special IPv4 networks.
+            "100.127.255.254",
+            "198.18.0.1",
+            "198.19.255.255",
+            "192.0.0.8",
+            "240.0.0.1",
+            "255.255.255.255",
+            "203.0.113.5",
+            // The IPv4 address inside NAT64, IPv4-compatible and 6to4 forms.
+            "64:ff9b::7f00:1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b:1::1",
+            "::127.0.0.1",
+            "::10.0.0.1",
+            "2002:7f00:1::",
+            "2002:a9fe:a9fe::1",
+            "2002:c0a8:101:1::1",
+            // Teredo, documentation, discard, old site-local.
+            "2001::1",
+            "2001:db8::1",
+            "100::1",
+            "fec0::1",
         ] {
             assert!(!is_public(private.parse().unwrap()), "{private}");
         }
-        for public in ["93.184.216.34", "1.1.1.1", "2606:4700::1111", "100.128.0.1"] {
+        for public in [
+            "93.184.216.34",
+            "1.1.1.1",
+            "2606:4700::1111",
+            "100.128.0.1",
+            "198.20.0.1",
+            "64:ff9b::5db8:d822",
+            "2002:5db8:d822::1",
+            "::1.1.1.1",
+        ] {
             assert!(is_public(public.parse().unwrap()), "{public}");
         }
     }

@@ -941,3 +941,33 @@ async fn a_visitor_cannot_keep_the_decoders_busy() {
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(response.headers().contains_key(header::RETRY_AFTER));
 }
+
+/// Two `Origin` headers, an allowed one first, are refused: which one counts would depend on
+/// who reads them. (Before, the first was believed and the rest ignored.)
+#[actix_web::test]
+async fn a_request_with_two_origins_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app!(&dir);
+    screenshots_on(&dir);
+    let request = feedback_post("demo")
+        .append_header((header::ORIGIN, "https://shop.example"))
+        .append_header((header::ORIGIN, "https://elsewhere.example"))
+        .to_request();
+    let response = test::call_service(&app, request).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let error: ApiError = test::read_body_json(response).await;
+    assert_eq!(error.code, ErrorCode::OriginNotAllowed);
+    assert!(
+        error.message.contains("more than one Origin"),
+        "{}",
+        error.message
+    );
+
+    let id = stored_submission!(&app);
+    let request = put_screenshot(&id, "https://shop.example", "image/png", png(20, 20))
+        .append_header((header::ORIGIN, "https://elsewhere.example"));
+    let response = test::call_service(&app, request.to_request()).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let error: ApiError = test::read_body_json(response).await;
+    assert_eq!(error.code, ErrorCode::OriginNotAllowed);
+}

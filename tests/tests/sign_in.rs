@@ -15,9 +15,10 @@ const PASSWORD: &str = "a long and right password";
 /// Concurrent wrong sign-ins per round, and rounds.
 const CONCURRENT_SIGN_INS: usize = 64;
 const ROUNDS: usize = 4;
-/// The most the collector may hold while and after being flooded. Without a bound each round
-/// added about 620 MB (one 19 MiB argon2 buffer per concurrent attempt, never given back).
-const RESIDENT_BOUND_BYTES: u64 = 160 * 1024 * 1024;
+/// The most the collector may hold while and after being flooded, as the README states it
+/// (about 65 MB measured). Without a bound each round added about 620 MB (one 19 MiB argon2
+/// buffer per concurrent attempt, never given back).
+const RESIDENT_BOUND_BYTES: u64 = 75_000_000;
 
 fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
@@ -177,19 +178,18 @@ fn guesses_are_limited_per_source_whatever_the_user_agent() {
         "a new user agent is the same source"
     );
     // An IPv6 source is its /64 network.
+    // (A new email each time: every email has a limit of its own.)
     for n in 0..allowed {
         let source = format!("2001:db8:7:7::{:x}", n + 1);
-        assert_eq!(
-            sign_in(&collector, &source, "B", "nobody@example.com", "g", None).0,
-            401
-        );
+        let email = format!("six{n}@example.com");
+        assert_eq!(sign_in(&collector, &source, "B", &email, "g", None).0, 401);
     }
     assert_eq!(
         sign_in(
             &collector,
             "2001:db8:7:7:ffff::1",
             "B",
-            "nobody@example.com",
+            "six-more@example.com",
             "g",
             None
         )
@@ -201,7 +201,7 @@ fn guesses_are_limited_per_source_whatever_the_user_agent() {
             &collector,
             "2001:db8:7:8::1",
             "B",
-            "nobody@example.com",
+            "six-next@example.com",
             "g",
             None
         )
@@ -261,5 +261,95 @@ fn strangers_guessing_an_account_do_not_lock_out_its_owners_browser() {
         )
         .0,
         429
+    );
+}
+
+/// Guesses from many addresses get the same answers on an account and on an email no account
+/// has, so the sign-in form cannot be used to learn which accounts exist. (Before, only a real
+/// account was ever answered 429.)
+#[test]
+fn an_unknown_email_is_limited_like_an_account() {
+    let collector = collector_with_owner();
+    let guesses = LOGIN_ATTEMPTS_PER_ACCOUNT as usize + 2;
+    let answers = |email: &str, network: u8| -> Vec<u16> {
+        (0..guesses)
+            .map(|n| {
+                let source = format!("198.18.{network}.{}", n + 1);
+                sign_in(&collector, &source, "Guesser", email, "guess", None).0
+            })
+            .collect()
+    };
+    let on_account = answers(OWNER, 1);
+    let on_nobody = answers("nobody-here@shop.example", 2);
+    let allowed = LOGIN_ATTEMPTS_PER_ACCOUNT as usize;
+    assert_eq!(on_account[..allowed], vec![401; allowed]);
+    assert_eq!(&on_account[allowed..], &[429, 429]);
+    assert_eq!(on_nobody, on_account, "the same answers, account or not");
+    // The email is counted as accounts compare it (trimmed, in any case).
+    assert_eq!(
+        sign_in(
+            &collector,
+            "198.18.3.1",
+            "G",
+            " NOBODY-here@Shop.example ",
+            "g",
+            None
+        )
+        .0,
+        429
+    );
+}
+
+/// More sign-ins at once than the password checks' waiting room holds: the excess is answered
+/// `429` at once with `Retry-After: 1` (busy), every other one is checked (`401`), and the
+/// collector answers normally afterwards.
+#[test]
+fn sign_ins_past_the_waiting_room_are_told_to_come_back_at_once() {
+    use earshot_collector::passwords::{
+        MAX_CONCURRENT_PASSWORD_CHECKS, MAX_WAITING_PASSWORD_CHECKS,
+    };
+    let collector = Arc::new(collector_with_owner());
+    let crowd = 2 * (MAX_CONCURRENT_PASSWORD_CHECKS + MAX_WAITING_PASSWORD_CHECKS);
+    let start = Arc::new(Barrier::new(crowd));
+    let attempts: Vec<_> = (0..crowd)
+        .map(|n| {
+            let (collector, start) = (collector.clone(), start.clone());
+            std::thread::spawn(move || {
+                let email = format!("crowd{n}@example.com");
+                let source = format!("10.77.{}.{}", n / 250, n % 250 + 1);
+                start.wait();
+                let response = agent()
+                    .post(&collector.url("/admin/login"))
+                    .header("X-Forwarded-For", &source)
+                    .send_form([("email", email.as_str()), ("password", "wrong")])
+                    .unwrap();
+                let retry_after = response
+                    .headers()
+                    .get("retry-after")
+                    .map(|value| value.to_str().unwrap().to_owned());
+                (response.status().as_u16(), retry_after)
+            })
+        })
+        .collect();
+    let answers: Vec<(u16, Option<String>)> = attempts
+        .into_iter()
+        .map(|attempt| attempt.join().unwrap())
+        .collect();
+    let busy = answers
+        .iter()
+        .filter(|answer| **answer == (429, Some("1".to_owned())))
+        .count();
+    let checked = answers.iter().filter(|(status, _)| *status == 401).count();
+    eprintln!("{crowd} at once: {checked} checked, {busy} told the collector is busy");
+    assert_eq!(busy + checked, crowd, "{answers:?}");
+    assert!(busy > 0, "the waiting room was never full");
+    assert!(
+        checked >= MAX_WAITING_PASSWORD_CHECKS,
+        "every sign-in that found room was checked ({checked})"
+    );
+    assert_eq!(
+        sign_in(&collector, "10.78.0.1", "Owner", OWNER, PASSWORD, None).0,
+        303,
+        "the owner signs in once the crowd is gone"
     );
 }

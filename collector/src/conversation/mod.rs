@@ -86,15 +86,7 @@ fn browser_texts(request: &HttpRequest) -> &'static texts::VisitorTexts {
 
 /// Counts one page for this visitor; `false` past [`VIEWS_PER_MINUTE`].
 fn within_view_limit(state: &AppState, request: &HttpRequest) -> bool {
-    let user_agent = request
-        .headers()
-        .get(header::USER_AGENT)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("");
-    let visitor =
-        state
-            .rate_limits
-            .visitor_key(state.trusted_proxies.client_ip(request), user_agent, PATH);
+    let visitor = crate::ingest::visitor_of(state, request, PATH);
     state.conversations.views.check_key(&visitor).is_ok()
 }
 

@@ -14,7 +14,6 @@ use sha2::Sha256;
 
 use super::respond::AdminError;
 use crate::accounts::{self, Session};
-pub use crate::logins::sign_in_source;
 use crate::state::AppState;
 
 /// The session cookie: HttpOnly, SameSite=Strict, limited to the dashboard's paths.
@@ -189,6 +188,9 @@ pub async fn guard_posts(
 /// and CSRF checks.
 fn from_this_site(request: &HttpRequest) -> bool {
     let headers = request.headers();
+    if crate::ingest::several_origins(request) {
+        return false;
+    }
     if let Some(site) = headers.get("sec-fetch-site") {
         return site.as_bytes() == b"same-origin";
     }

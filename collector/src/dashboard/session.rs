@@ -58,21 +58,14 @@ pub(super) async fn login(
     } = form.into_inner();
     let next = auth::safe_next(next.as_deref());
     let too_many = |wait: std::time::Duration| {
-        let message = format!(
-            "Too many attempts. Try again in {} minutes.",
-            wait.as_secs().div_ceil(60).max(1)
-        );
+        let message = too_many_attempts(wait);
         html(
             StatusCode::TOO_MANY_REQUESTS,
             pages::login(&next, Some(&message), &email),
         )
     };
     // The source is the address alone: a user agent costs nothing to change.
-    let source = state.rate_limits.visitor_key(
-        auth::sign_in_source(state.trusted_proxies.client_ip(&request)),
-        "",
-        "/admin/login",
-    );
+    let source = crate::ingest::visitor_of(&state, &request, "/admin/login");
     if let Err(wait) = state.logins.check_source(&source) {
         return Ok(too_many(wait));
     }
@@ -81,13 +74,19 @@ pub(super) async fn login(
         .store
         .read_async(move |conn| accounts::user_by_email(conn, &lookup))
         .await?;
-    if let Some((user, hash)) = &found {
-        let known = request
+    // Every email is counted, an account's or not, so that the answers (and when the 429
+    // comes) cannot tell which accounts exist. Only an account's own browser is spared.
+    let known = found.as_ref().is_some_and(|(_, hash)| {
+        request
             .cookie(auth::DEVICE_COOKIE)
-            .is_some_and(|cookie| auth::is_known_device(hash, cookie.value()));
-        if !known && let Err(wait) = state.logins.check_account(user.id) {
-            return Ok(too_many(wait));
-        }
+            .is_some_and(|cookie| auth::is_known_device(hash, cookie.value()))
+    });
+    let email_key = state.rate_limits.keyed_hash(
+        "/admin/login email",
+        accounts::normalize_email(&email).as_bytes(),
+    );
+    if !known && let Err(wait) = state.logins.check_email(&email_key) {
+        return Ok(too_many(wait));
     }
     // A wrong email costs as much time as a wrong password.
     let hash = found
@@ -122,6 +121,14 @@ pub(super) async fn login(
         .finish())
 }
 
+/// What the sign-in form says when a limit is reached: the wait in whole minutes, rounded up.
+fn too_many_attempts(wait: std::time::Duration) -> String {
+    match wait.as_secs().div_ceil(60).max(1) {
+        1 => "Too many attempts. Try again in 1 minute.".to_owned(),
+        minutes => format!("Too many attempts. Try again in {minutes} minutes."),
+    }
+}
+
 #[derive(Deserialize)]
 pub(super) struct CsrfForm {
     csrf: String,
@@ -145,4 +152,18 @@ pub(super) async fn logout(
         .cookie(auth::expired_cookie())
         .insert_header((header::LOCATION, "/admin/login"))
         .finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    #[test]
+    fn the_wait_is_told_in_minutes_singular_or_plural() {
+        let told = |secs| super::too_many_attempts(Duration::from_secs(secs));
+        assert_eq!(told(1), "Too many attempts. Try again in 1 minute.");
+        assert_eq!(told(60), "Too many attempts. Try again in 1 minute.");
+        assert_eq!(told(61), "Too many attempts. Try again in 2 minutes.");
+        assert_eq!(told(900), "Too many attempts. Try again in 15 minutes.");
+    }
 }

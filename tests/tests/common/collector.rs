@@ -335,14 +335,20 @@ impl Collector {
 }
 
 fn serve(engine: &Engine, dir: &Path, port: u16, extra: &[String]) -> Child {
-    // `--clock-ahead=N` is this helper's, not the binary's: it becomes the environment.
+    // `--clock-ahead=N` and `--env=NAME=VALUE` are this helper's, not the binary's: they
+    // become the environment.
     let ahead = extra
         .iter()
         .find_map(|arg| arg.strip_prefix("--clock-ahead="))
         .map(str::to_owned);
+    let environment: Vec<(&str, &str)> = extra
+        .iter()
+        .filter_map(|arg| arg.strip_prefix("--env="))
+        .filter_map(|pair| pair.split_once('='))
+        .collect();
     let extra: Vec<&String> = extra
         .iter()
-        .filter(|arg| !arg.starts_with("--clock-ahead="))
+        .filter(|arg| !arg.starts_with("--clock-ahead=") && !arg.starts_with("--env="))
         .collect();
     let log = std::fs::OpenOptions::new()
         .create(true)
@@ -365,6 +371,7 @@ fn serve(engine: &Engine, dir: &Path, port: u16, extra: &[String]) -> Child {
         .arg(widget_dir())
         .args(extra)
         .envs(ahead.map(|secs| ("EARSHOT_CLOCK_AHEAD_SECS", secs)))
+        .envs(environment)
         .env("EARSHOT_LOG", "info")
         .stdout(Stdio::null())
         .stderr(log)
