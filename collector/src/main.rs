@@ -497,18 +497,26 @@ fn token(cli: &Cli, command: &TokenCommand) -> CliResult {
             println!("{token}");
         }
         TokenCommand::List => {
-            let mut out = io::stdout().lock();
-            writeln!(out, "{:>4}  {:<20} {:<20} state", "id", "name", "site")?;
+            let mut rows = vec![[
+                "id".to_owned(),
+                "name".to_owned(),
+                "site".to_owned(),
+                "state".to_owned(),
+            ]];
             for token in conn.tokens()? {
                 let state = if token.revoked { "revoked" } else { "active" };
-                writeln!(
-                    out,
-                    "{:>4}  {:<20} {:<20} {state}",
-                    token.id,
+                rows.push([
+                    token.id.to_string(),
                     token.name,
-                    token.site.as_deref().unwrap_or("*")
-                )?;
+                    token.site.unwrap_or_else(|| "*".to_owned()),
+                    state.to_owned(),
+                ]);
             }
+            write_columns(
+                &mut io::stdout().lock(),
+                &rows,
+                &[true, false, false, false],
+            )?;
         }
         TokenCommand::Revoke { id } => {
             if !owner::revoke_token(&mut *conn, *id, None)? {

@@ -386,9 +386,10 @@ fn a_database_flag_wins_over_a_url_in_the_environment() {
     assert!(stderr(&both).contains("give one"), "{}", stderr(&both));
 }
 
-/// `earshot site list` lines its columns up whatever the keys' and names' lengths.
+/// `earshot site list` and `token list` line their columns up whatever the keys' and names'
+/// lengths.
 #[test]
-fn site_list_columns_line_up() {
+fn listings_line_their_columns_up() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("earshot.db");
     for (key, name) in [
@@ -429,5 +430,17 @@ fn site_list_columns_line_up() {
             "https://",
             "{list}"
         );
+    }
+
+    // Tokens likewise: the state column starts under its header.
+    for name in ["api", "a token name longer than the twenty characters"] {
+        let out = earshot(&db, &["token", "create", "--name", name]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let tokens = String::from_utf8(earshot(&db, &["token", "list"]).stdout).unwrap();
+    let lines: Vec<&str> = tokens.lines().collect();
+    let state_start = lines[0].find("state").unwrap();
+    for line in &lines[1..] {
+        assert_eq!(&line[state_start..], "active", "{tokens}");
     }
 }
