@@ -79,10 +79,23 @@ impl Assets {
             .is_some()
     }
 
+    /// Says where the widget's files come from, for the start-up log.
+    pub fn describe_widget(&self) -> String {
+        match self {
+            Self::Dirs { widget, .. } => widget.display().to_string(),
+            #[cfg(feature = "embed")]
+            Self::Embedded => "the binary".to_owned(),
+        }
+    }
+
     /// Says where the files come from, for the start-up log.
     pub fn describe(&self) -> String {
         match self {
-            Self::Dirs { www, widget } => format!("{} and {}", www.display(), widget.display()),
+            Self::Dirs { www, widget } => format!(
+                "web files from {}, the widget from {}",
+                www.display(),
+                widget.display()
+            ),
             #[cfg(feature = "embed")]
             Self::Embedded => "inside the binary".to_owned(),
         }

@@ -4,13 +4,14 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::client_ip::TrustedProxies;
 use earshot_shared::limits;
 
 use crate::export::{ExportQuery, Format};
-use earshot_store::{Durability, Location, SpamFilter, StoreError};
+use earshot_store::{Durability, Location, SpamFilter};
 
 /// Where `earshot serve` listens unless told otherwise.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -26,7 +27,8 @@ pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8080";
 )]
 pub struct Cli {
     /// The SQLite database file; created and migrated when missing. Ignored with
-    /// `--database-url`.
+    /// `--database-url`, unless this flag is given and the URL only comes from
+    /// EARSHOT_DATABASE_URL (a flag wins over the environment).
     #[arg(
         long,
         env = "EARSHOT_DATABASE",
@@ -57,12 +59,76 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Command,
+
+    /// Where `--database` and `--database-url` were given: on the command line, in the
+    /// environment, or not at all.
+    #[arg(skip)]
+    pub sources: DatabaseSources,
+}
+
+/// Where each of the two database options came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DatabaseSources {
+    pub database: Option<ValueSource>,
+    pub database_url: Option<ValueSource>,
+}
+
+impl DatabaseSources {
+    /// The strongest source of each option: the command line, before or after the
+    /// subcommand, beats the environment, which beats the default.
+    fn of(matches: &ArgMatches) -> Self {
+        let strongest = |id: &str| {
+            let mut found = matches.value_source(id);
+            let mut level = matches.subcommand();
+            while let Some((_, sub)) = level {
+                found = found.max(sub.value_source(id));
+                level = sub.subcommand();
+            }
+            found
+        };
+        Self {
+            database: strongest("database"),
+            database_url: strongest("database_url"),
+        }
+    }
 }
 
 impl Cli {
-    /// Where the data lives, from `--database` and `--database-url`.
-    pub fn location(&self) -> Result<Location, StoreError> {
-        Location::from_options(&self.database, self.database_url.as_deref())
+    /// Parses the command line (exiting with clap's message on a mistake), noting where the
+    /// database options came from.
+    pub fn parse_noting_sources() -> Self {
+        let matches = Self::command().get_matches();
+        let mut cli = Self::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
+        cli.sources = DatabaseSources::of(&matches);
+        cli
+    }
+
+    /// Where the data lives, from `--database` and `--database-url`: the URL when given,
+    /// except that a `--database` flag wins over a URL from the environment (and says so).
+    /// Both as flags is a mistake.
+    pub fn location(&self) -> Result<Location, Box<dyn std::error::Error>> {
+        let url = self
+            .database_url
+            .as_deref()
+            .filter(|url| !url.trim().is_empty());
+        let file_flag = self.sources.database == Some(ValueSource::CommandLine);
+        let url_flag = self.sources.database_url == Some(ValueSource::CommandLine);
+        match url {
+            Some(_) if file_flag && url_flag => {
+                Err("--database and --database-url both name a database: give one of them".into())
+            }
+            Some(_) if file_flag => {
+                eprintln!(
+                    "earshot: using the SQLite file {} (--database); EARSHOT_DATABASE_URL is set too and ignored",
+                    self.database.display()
+                );
+                Ok(Location::Sqlite(self.database.clone()))
+            }
+            _ => Ok(Location::from_options(
+                &self.database,
+                self.database_url.as_deref(),
+            )?),
+        }
     }
 }
 
@@ -353,5 +419,23 @@ mod tests {
     #[test]
     fn the_command_line_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    fn sources(args: &[&str]) -> DatabaseSources {
+        DatabaseSources::of(&Cli::command().try_get_matches_from(args).unwrap())
+    }
+
+    /// A flag counts as given on the command line before or after the subcommand.
+    #[test]
+    fn database_flags_are_found_on_either_side_of_the_subcommand() {
+        let before = sources(&["earshot", "--database", "a.db", "site", "list"]);
+        let after = sources(&["earshot", "site", "list", "--database", "a.db"]);
+        for found in [before, after] {
+            assert_eq!(found.database, Some(ValueSource::CommandLine));
+        }
+        assert_ne!(
+            sources(&["earshot", "site", "list"]).database,
+            Some(ValueSource::CommandLine)
+        );
     }
 }

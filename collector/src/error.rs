@@ -39,6 +39,10 @@ pub enum AppError {
     MethodNotAllowed,
     #[error("the collector could not complete the request; nothing was stored")]
     Storage(StoreError),
+    #[error(
+        "the collector cannot reach its database; nothing was stored; try again in {UNAVAILABLE_RETRY_SECS} seconds"
+    )]
+    Unavailable(StoreError),
     #[error("the request was interrupted: {0}")]
     Payload(String),
     #[error("the request took too long to arrive; nothing was stored")]
@@ -55,14 +59,20 @@ pub enum AppError {
     InvalidImage(String),
 }
 
-/// Outcomes the store reports about the request itself get their own answers; only the
-/// backend's failures are `500 internal`. A site deleted while its feedback was being
-/// written is `404 unknown-site`, as it would have been a moment later.
+/// What `Retry-After` says while the database cannot be reached: the widget's first retry
+/// comes about as soon.
+pub const UNAVAILABLE_RETRY_SECS: u64 = 5;
+
+/// Outcomes the store reports about the request itself get their own answers; a database
+/// that cannot be reached is `503 unavailable` (try again); only the backend's other
+/// failures are `500 internal`. A site deleted while its feedback was being written is
+/// `404 unknown-site`, as it would have been a moment later.
 impl From<StoreError> for AppError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::UnknownSite(key) => Self::UnknownSite(key),
             StoreError::UnknownToken(_) => Self::NotFound,
+            unreachable if unreachable.is_unreachable() => Self::Unavailable(unreachable),
             other => Self::Storage(other),
         }
     }
@@ -89,6 +99,7 @@ impl AppError {
             Self::NotFound => ErrorCode::NotFound,
             Self::MethodNotAllowed => ErrorCode::MethodNotAllowed,
             Self::Storage(_) => ErrorCode::Internal,
+            Self::Unavailable(_) => ErrorCode::Unavailable,
             Self::RequestTimeout => ErrorCode::RequestTimeout,
             Self::ScreenshotTooLarge => ErrorCode::PayloadTooLarge,
             Self::ScreenshotType => ErrorCode::UnsupportedMediaType,
@@ -131,12 +142,16 @@ impl ResponseError for AppError {
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ErrorCode::Internal | ErrorCode::Unknown => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let Self::Storage(err) = self {
-            tracing::error!(error = %err, "storage failed");
+        match self {
+            Self::Storage(err) => tracing::error!(error = %err, "storage failed"),
+            // The outage itself is logged once by the store, not on every request.
+            Self::Unavailable(err) => tracing::debug!(error = %err, "the database is unreachable"),
+            _ => {}
         }
         let mut response = HttpResponse::build(self.status_code());
         match self {
@@ -145,6 +160,9 @@ impl ResponseError for AppError {
             }
             Self::RateLimited(wait) => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs(wait).to_string()));
+            }
+            Self::Unavailable(_) => {
+                response.insert_header((header::RETRY_AFTER, UNAVAILABLE_RETRY_SECS.to_string()));
             }
             // The rest of a body that came too slowly is not waited for.
             Self::RequestTimeout => {
@@ -190,6 +208,26 @@ mod tests {
             "the collector could not complete the request; nothing was stored"
         );
         assert!(!String::from_utf8_lossy(&body).contains("secret_table_name"));
+    }
+
+    /// A database that cannot be reached is `503 unavailable` with `Retry-After`, so the
+    /// widget keeps the submission and tries again; its host stays in the log.
+    #[actix_web::test]
+    async fn an_unreachable_database_is_503_with_retry_after() {
+        let err = AppError::from(StoreError::Unreachable {
+            server: "db.internal:5432".into(),
+            reason: "Connection refused (os error 111)".into(),
+        });
+        let response = err.error_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            response.headers().get(header::RETRY_AFTER).unwrap(),
+            &UNAVAILABLE_RETRY_SECS.to_string()
+        );
+        let body = to_bytes(response.into_body()).await.unwrap();
+        let api: ApiError = serde_json::from_slice(&body).unwrap();
+        assert_eq!(api.code, ErrorCode::Unavailable);
+        assert!(!String::from_utf8_lossy(&body).contains("db.internal"));
     }
 
     /// The store's outcomes about the request itself are answered as such, not as 500.

@@ -138,6 +138,7 @@ pub(crate) fn allow_origin(response: &mut HttpResponse, origin: &HeaderValue) {
         (status = 422, description = "invalid-field", body = ApiError),
         (status = 429, description = "rate-limited; see Retry-After", body = ApiError),
         (status = 500, description = "internal; nothing stored", body = ApiError),
+        (status = 503, description = "unavailable: the database cannot be reached; nothing stored; see Retry-After", body = ApiError),
     ))]
 pub async fn submit_feedback(
     request: HttpRequest,

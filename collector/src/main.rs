@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use actix_web::HttpServer;
-use clap::Parser;
 use earshot_collector::cli::{
     Cli, Command, DEFAULT_LISTEN, DEFAULT_PUBLIC_URL, ExportArgs, ServeArgs, SiteCommand,
     TokenCommand, UserCommand,
@@ -30,7 +29,7 @@ fn main() -> ExitCode {
         // codes would be a third of every line.
         .with_ansi(io::stderr().is_terminal())
         .init();
-    let cli = Cli::parse();
+    let cli = Cli::parse_noting_sources();
     let result = match cli.command {
         Command::Serve(ref args) => serve(&cli, args),
         Command::Site(ref command) => site(&cli, command),
@@ -133,7 +132,10 @@ fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
         );
     }
     if !assets.has_widget() {
-        tracing::warn!(files = %assets.describe(), "the widget is not built; run `cargo xtask serve` or set --widget-dir");
+        tracing::warn!(
+            "no built widget in {}: build it with `cargo xtask serve` (or `cargo xtask dist`), or point --widget-dir at one",
+            assets.describe_widget()
+        );
     }
     tracing::info!(listen = %args.listen, database = %location.describe(), files = %assets.describe(), "earshot collector starting");
     let workers = Workers::start(
@@ -185,6 +187,12 @@ fn copy(cli: &Cli, to: &str, resume: bool) -> CliResult {
         store::Location::Sqlite(to.strip_prefix("sqlite://").unwrap_or(to).into())
     };
     eprintln!("Copying {} to {}", from.describe(), to.describe());
+    // A collector still writing to the source: what it writes during the copy is missed.
+    if let Some(writer) = store::copy::live_writer(&from)? {
+        eprintln!(
+            "earshot: warning: {writer}. Stop every collector before copying, or what it writes meanwhile is missed; then run the same command with --resume to copy the rest."
+        );
+    }
     let started = std::time::Instant::now();
     // A bar per table for a person watching; scripts get the summary only.
     let watching = io::stderr().is_terminal();
@@ -209,6 +217,13 @@ fn copy(cli: &Cli, to: &str, resume: bool) -> CliResult {
         if let Some((_, current)) = &bar {
             current.set_position(copied);
         }
+    })
+    .map_err(|err| match err {
+        // Refused before anything was written (the same database, a target not empty...).
+        store::StoreError::Copy(_) => err.to_string(),
+        err => format!(
+            "{err}\nThe copy stopped; the target keeps what it holds. Run the same command with --resume to go on."
+        ),
     })?;
     if let Some((_, done)) = bar.take() {
         done.finish();
@@ -225,8 +240,20 @@ fn copy(cli: &Cli, to: &str, resume: bool) -> CliResult {
         "{rows} rows in {seconds:.1} s ({:.0} rows/s)",
         rows as f64 / seconds.max(0.001)
     )?;
+    if !report.source_changed.is_empty() {
+        let changed: Vec<String> = report
+            .source_changed
+            .iter()
+            .map(|(table, then, now)| format!("{table} {then} → {now}"))
+            .collect();
+        return Err(format!(
+            "the source changed while it was copied ({}): a collector is still writing to it. Stop every collector, then run the same command with --resume to copy the rest.",
+            changed.join(", ")
+        )
+        .into());
+    }
     if !report.complete() {
-        return Err("the target does not hold every row of the source".into());
+        return Err("the target does not hold every row of the source: run the same command with --resume to copy the rest".into());
     }
     Ok(())
 }
@@ -344,23 +371,26 @@ fn site(cli: &Cli, command: &SiteCommand) -> CliResult {
             println!("{}", owner::snippet(&cli.public_url, &site.key));
         }
         SiteCommand::List => {
-            let mut out = io::stdout().lock();
-            writeln!(
-                out,
-                "{:<20} {:>9}  {:<24} origins",
-                "key", "feedback", "name"
-            )?;
+            let mut rows = vec![[
+                "key".to_owned(),
+                "feedback".to_owned(),
+                "name".to_owned(),
+                "origins".to_owned(),
+            ]];
             for site in conn.sites()? {
                 let count = conn.feedback_count(site.key.as_str())?;
-                writeln!(
-                    out,
-                    "{:<20} {:>9}  {:<24} {}",
-                    site.key,
-                    count,
-                    site.name,
-                    site.origins.join(" ")
-                )?;
+                rows.push([
+                    site.key.to_string(),
+                    count.to_string(),
+                    site.name.clone(),
+                    site.origins.join(" "),
+                ]);
             }
+            write_columns(
+                &mut io::stdout().lock(),
+                &rows,
+                &[false, true, false, false],
+            )?;
         }
         SiteCommand::Retention { key, days, .. } => {
             let deleted = owner::set_retention(&mut *conn, key, *days)?;
@@ -424,6 +454,41 @@ fn site(cli: &Cli, command: &SiteCommand) -> CliResult {
     Ok(())
 }
 
+/// Writes rows as columns two spaces apart, each as wide as its widest cell (counted in
+/// characters), right-aligned where `right` says; the last column is not padded.
+fn write_columns<const N: usize>(
+    out: &mut impl Write,
+    rows: &[[String; N]],
+    right: &[bool; N],
+) -> io::Result<()> {
+    let mut widths = [0; N];
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    for row in rows {
+        let mut line = String::new();
+        for (column, cell) in row.iter().enumerate() {
+            let pad = " ".repeat(widths[column] - cell.chars().count());
+            if column > 0 {
+                line.push_str("  ");
+            }
+            if right[column] {
+                line.push_str(&pad);
+                line.push_str(cell);
+            } else {
+                line.push_str(cell);
+                if column + 1 < N {
+                    line.push_str(&pad);
+                }
+            }
+        }
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
 fn token(cli: &Cli, command: &TokenCommand) -> CliResult {
     let mut conn = cli.location()?.connect()?;
     match command {
@@ -436,18 +501,26 @@ fn token(cli: &Cli, command: &TokenCommand) -> CliResult {
             println!("{token}");
         }
         TokenCommand::List => {
-            let mut out = io::stdout().lock();
-            writeln!(out, "{:>4}  {:<20} {:<20} state", "id", "name", "site")?;
+            let mut rows = vec![[
+                "id".to_owned(),
+                "name".to_owned(),
+                "site".to_owned(),
+                "state".to_owned(),
+            ]];
             for token in conn.tokens()? {
                 let state = if token.revoked { "revoked" } else { "active" };
-                writeln!(
-                    out,
-                    "{:>4}  {:<20} {:<20} {state}",
-                    token.id,
+                rows.push([
+                    token.id.to_string(),
                     token.name,
-                    token.site.as_deref().unwrap_or("*")
-                )?;
+                    token.site.unwrap_or_else(|| "*".to_owned()),
+                    state.to_owned(),
+                ]);
             }
+            write_columns(
+                &mut io::stdout().lock(),
+                &rows,
+                &[true, false, false, false],
+            )?;
         }
         TokenCommand::Revoke { id } => {
             if !owner::revoke_token(&mut *conn, *id, None)? {

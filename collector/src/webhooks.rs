@@ -20,8 +20,19 @@ use earshot_store::{Database, DeliveryAttempt, FeedbackRow, Store, StoreError, n
 pub const MAX_ATTEMPTS: u32 = 8;
 /// How long one delivery may take.
 const TIMEOUT: Duration = Duration::from_secs(10);
-/// Deliveries sent per pass of the worker.
-const BATCH: u32 = 20;
+/// Deliveries claimed per pass of the worker. Their lease is as long as sending them all may
+/// take ([`lease`]): a collector killed mid-pass leaves the rest claimed that long.
+const BATCH: u32 = 5;
+/// While the database cannot be reached, how often the outcome of a delivery already sent
+/// is offered to it again.
+const RECORD_RETRY: Duration = Duration::from_secs(1);
+
+/// How long a pass's claims keep other collectors from sending the same deliveries: longer
+/// than the pass can take (every delivery timing out), 60 s. Past it, a delivery whose
+/// outcome was never recorded is sent again, with the same `Earshot-Delivery` id.
+pub fn lease() -> Duration {
+    TIMEOUT * (BATCH + 1)
+}
 
 /// Checks a webhook URL: http or https, with a host.
 pub fn validate_url(url: &str) -> Result<(), String> {
@@ -349,7 +360,7 @@ pub fn deliver_due(
     // Claimed for longer than a pass can take, so no other collector sends them meanwhile;
     // a collector that dies mid-pass leaves them to be retried when the lease ends.
     let now = now_millis();
-    let lease_until = now + (TIMEOUT * (BATCH + 1)).as_millis() as i64;
+    let lease_until = now + lease().as_millis() as i64;
     let due = store.read(|db| db.claim_due_deliveries(now, lease_until, BATCH))?;
     for delivery in &due {
         let found = store.read(|db| {
@@ -376,9 +387,31 @@ pub fn deliver_due(
             tracing::warn!(delivery = delivery.id, webhook = delivery.webhook.id, %error, "webhook delivery failed");
         }
         let attempt = attempt(attempts, outcome, retry_first);
-        store.read(|db| db.record_delivery(delivery.id, &attempt))?;
+        record(store, delivery.id, &attempt, lease_until)?;
     }
     Ok(due.len())
+}
+
+/// Records an attempt. While the database cannot be reached it is offered again until the
+/// lease is nearly over: a delivery that was sent is not sent again just because the
+/// database was restarting when its outcome came back.
+fn record(
+    store: &Store,
+    delivery: i64,
+    attempt: &DeliveryAttempt,
+    lease_until: i64,
+) -> Result<(), StoreError> {
+    loop {
+        match store.read(|db| db.record_delivery(delivery, attempt)) {
+            Err(err)
+                if err.is_unreachable()
+                    && now_millis() + ((RECORD_RETRY * 2).as_millis() as i64) < lease_until =>
+            {
+                std::thread::sleep(RECORD_RETRY);
+            }
+            recorded => return recorded,
+        }
+    }
 }
 
 #[cfg(test)]

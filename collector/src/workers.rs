@@ -105,9 +105,22 @@ impl Workers {
         let store = state.store.clone();
         let agent = webhooks::delivery_agent(settings.webhook_reach);
         workers.spawn("earshot-webhooks", move |stop| {
+            // Said once when deliveries stop for want of a database, and once when they go on.
+            let mut failing = false;
             while !stop.is_stopped() {
                 let sent = match webhooks::deliver_due(&store, &agent, settings.webhook_retry) {
-                    Ok(sent) => sent,
+                    Ok(sent) => {
+                        if std::mem::take(&mut failing) {
+                            tracing::info!("webhook deliveries go on: the database answers again");
+                        }
+                        sent
+                    }
+                    Err(err) if err.is_unreachable() => {
+                        if !std::mem::replace(&mut failing, true) {
+                            tracing::warn!(error = %err, "webhook deliveries wait: the database cannot be reached");
+                        }
+                        0
+                    }
                     Err(err) => {
                         tracing::error!(error = %err, "webhook deliveries could not be read");
                         0

@@ -332,3 +332,115 @@ fn accounts_retention_and_erasure_from_the_command_line() {
         stderr(&erase)
     );
 }
+
+/// `--database` on the command line wins over `EARSHOT_DATABASE_URL` in the environment (left
+/// set after following the README's replicas section), and says so; both as flags is refused.
+#[test]
+fn a_database_flag_wins_over_a_url_in_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("named.db");
+    // Nothing listens there: using it would fail.
+    let unreachable = "postgres://earshot:secret@127.0.0.1:9/earshot";
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_earshot"))
+            .args(args)
+            .env_remove("EARSHOT_DATABASE")
+            .env("EARSHOT_DATABASE_URL", unreachable)
+            .output()
+            .unwrap()
+    };
+    let db_arg = db.to_str().unwrap();
+    let added = run(&[
+        "--database",
+        db_arg,
+        "site",
+        "add",
+        "--name",
+        "Shop",
+        "--key",
+        "shop",
+        "--origin",
+        "https://shop.example",
+    ]);
+    assert!(added.status.success(), "{}", stderr(&added));
+    assert!(
+        stderr(&added).contains("using the SQLite file")
+            && stderr(&added).contains("EARSHOT_DATABASE_URL"),
+        "says which database it uses: {}",
+        stderr(&added)
+    );
+    // After the subcommand too.
+    let listed = run(&["site", "list", "--database", db_arg]);
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("shop"));
+
+    let both = run(&[
+        "--database",
+        db_arg,
+        "--database-url",
+        unreachable,
+        "site",
+        "list",
+    ]);
+    assert!(!both.status.success());
+    assert!(stderr(&both).contains("give one"), "{}", stderr(&both));
+}
+
+/// `earshot site list` and `token list` line their columns up whatever the keys' and names'
+/// lengths.
+#[test]
+fn listings_line_their_columns_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("earshot.db");
+    for (key, name) in [
+        ("abc", "A"),
+        (
+            "a-rather-long-site-key-of-thirty",
+            "A name longer than twenty-four characters",
+        ),
+    ] {
+        let out = earshot(
+            &db,
+            &[
+                "site",
+                "add",
+                "--name",
+                name,
+                "--key",
+                key,
+                "--origin",
+                "https://a.example",
+            ],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let list = String::from_utf8(earshot(&db, &["site", "list"]).stdout).unwrap();
+    let lines: Vec<&str> = list.lines().collect();
+    assert_eq!(lines.len(), 3, "{list}");
+    // Each column starts where its header does: the feedback counts end under "feedback",
+    // names and origins start under theirs.
+    let feedback_end = lines[0].find("feedback").unwrap() + "feedback".len();
+    let name_start = lines[0].find("name").unwrap();
+    let origins_start = lines[0].find("origins").unwrap();
+    for line in &lines[1..] {
+        assert_eq!(&line[feedback_end - 1..feedback_end], "0", "{list}");
+        assert_eq!(&line[name_start..=name_start], "A", "{list}");
+        assert_eq!(
+            &line[origins_start..origins_start + 8],
+            "https://",
+            "{list}"
+        );
+    }
+
+    // Tokens likewise: the state column starts under its header.
+    for name in ["api", "a token name longer than the twenty characters"] {
+        let out = earshot(&db, &["token", "create", "--name", name]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let tokens = String::from_utf8(earshot(&db, &["token", "list"]).stdout).unwrap();
+    let lines: Vec<&str> = tokens.lines().collect();
+    let state_start = lines[0].find("state").unwrap();
+    for line in &lines[1..] {
+        assert_eq!(&line[state_start..], "active", "{tokens}");
+    }
+}

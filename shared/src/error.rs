@@ -38,6 +38,9 @@ pub enum ErrorCode {
     RequestTimeout,
     /// Something failed on the collector; the submission was not stored (500).
     Internal,
+    /// The collector cannot reach its database (down, restarting, unreachable); nothing was
+    /// stored, and `Retry-After` says when to try again (503).
+    Unavailable,
     /// A screenshot names a submission the collector does not have (404): send the
     /// submission first.
     UnknownSubmission,
@@ -70,6 +73,7 @@ impl ErrorCode {
             Self::RateLimited => "rate-limited",
             Self::RequestTimeout => "request-timeout",
             Self::Internal => "internal",
+            Self::Unavailable => "unavailable",
             Self::UnknownSubmission => "unknown-submission",
             Self::ScreenshotsOff => "screenshots-off",
             Self::InvalidImage => "invalid-image",
@@ -112,6 +116,7 @@ mod tests {
             ErrorCode::RateLimited,
             ErrorCode::RequestTimeout,
             ErrorCode::Internal,
+            ErrorCode::Unavailable,
             ErrorCode::UnknownSubmission,
             ErrorCode::ScreenshotsOff,
             ErrorCode::InvalidImage,

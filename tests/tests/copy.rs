@@ -323,3 +323,111 @@ fn a_postgresql_dump_restores_into_a_working_database() {
     let body = feedback_body("after the restore", serde_json::json!({}));
     assert_eq!(served.post_feedback(&agent, ORIGIN, &body), 201);
 }
+
+/// `earshot copy` from a database a collector still runs on says so before it starts, and
+/// names `--resume` for the rest; once the collector is stopped, it says nothing of the kind.
+#[test]
+fn copying_from_a_running_collector_says_so_and_names_resume() {
+    for engine in Engine::all() {
+        let mut collector = Collector::start_on(&engine, &[ORIGIN], &[]);
+        let body = feedback_body("written while copying", serde_json::json!({}));
+        assert_eq!(collector.post_feedback(&http(), ORIGIN, &body), 201);
+        let source = match &engine {
+            Engine::Sqlite => Location::Sqlite(collector.database()),
+            Engine::Postgres(database) => Location::Postgres(database.url().to_owned()),
+        };
+        let targets = tempfile::tempdir().unwrap();
+        let target = targets.path().join("live.db");
+        let stderr = ok(earshot(
+            &source,
+            &["copy", "--to", target.to_str().unwrap()],
+        ));
+        assert!(
+            stderr.contains("a collector is") && stderr.contains("--resume"),
+            "on {}: {stderr}",
+            engine.name()
+        );
+        if matches!(engine, Engine::Sqlite) {
+            collector.terminate();
+            let target = targets.path().join("stopped.db");
+            let stderr = ok(earshot(
+                &source,
+                &["copy", "--to", target.to_str().unwrap()],
+            ));
+            assert!(!stderr.contains("a collector is"), "{stderr}");
+        }
+    }
+}
+
+/// The README's PostgreSQL backup and restore, line by line as written (its `export` line
+/// names an example server: the test sets that variable to its own), with only the
+/// restored database's name made unique so that test runs cannot collide.
+#[test]
+fn the_readmes_postgresql_backup_and_restore_work_as_written() {
+    let Some(postgres) = Engine::postgres() else {
+        return;
+    };
+    let Engine::Postgres(scratch) = &postgres else {
+        unreachable!()
+    };
+    let original = Collector::start_on(&postgres, &[ORIGIN], &[]);
+    let body = feedback_body("before the dump", serde_json::json!({}));
+    assert_eq!(original.post_feedback(&http(), ORIGIN, &body), 201);
+
+    let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
+    let block = readme
+        .split("**PostgreSQL.** Use PostgreSQL's own tools")
+        .nth(1)
+        .and_then(|rest| rest.split("```sh\n").nth(1))
+        .and_then(|rest| rest.split("\n```").next())
+        .expect("the README's PostgreSQL backup block");
+    let name = format!("earshot_restored_{}", uuid::Uuid::new_v4().simple());
+    let script: Vec<String> = block
+        .lines()
+        .filter(|line| !line.starts_with('#') && !line.starts_with("export "))
+        .map(|line| line.replace("earshot_restored", &name))
+        .collect();
+    assert!(script.len() >= 4, "{script:?}");
+    let mut restored = url::Url::parse(scratch.url()).unwrap();
+    restored.set_path(&name);
+    let bin_dir = binary().parent().unwrap().to_owned();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!("set -euo pipefail\n{}", script.join("\n")))
+        .current_dir(dir.path())
+        .env("PATH", path)
+        .env("EARSHOT_DATABASE_URL", scratch.url())
+        .env("RESTORED_URL", restored.as_str())
+        .env("EARSHOT_DATABASE", dir.path().join("unused.db"))
+        .env("EARSHOT_LOG", "warn")
+        .output()
+        .unwrap();
+    // Whatever happened, the restored database goes.
+    let admin = std::env::var("EARSHOT_TEST_POSTGRES_URL").unwrap();
+    let dropped = std::process::Command::new("psql")
+        .arg(&admin)
+        .args(["--quiet", "--command"])
+        .arg(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the README's commands:\n{}\n{}\n{}",
+        script.join("\n"),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        dropped.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dropped.stderr)
+    );
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(listed.contains("demo"), "the restored sites: {listed}");
+}

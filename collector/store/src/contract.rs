@@ -31,8 +31,11 @@ pub enum StoreError {
     Pool(#[from] r2d2::Error),
     #[error("{0} is not a database address this build knows (postgres://… or a SQLite file)")]
     BadLocation(String),
-    #[error("the database connection stopped: {0}")]
+    #[error("the database is unavailable: {0}")]
     Unavailable(String),
+    /// Connecting failed: the server is down, restarting, unreachable, or refused us.
+    #[error("cannot connect to PostgreSQL at {server}: {reason}")]
+    Unreachable { server: String, reason: String },
     #[error(
         "the database was written by a newer Earshot (schema {found}, this build knows {known})"
     )]
@@ -53,6 +56,25 @@ pub enum StoreError {
     UnknownToken(i64),
     #[error("an account with the email {0:?} exists already")]
     UserExists(String),
+}
+
+impl StoreError {
+    /// Whether the database could not be reached (down, restarting, unreachable) or its
+    /// connection was lost: nothing was stored, and the same request may succeed shortly.
+    pub fn is_unreachable(&self) -> bool {
+        match self {
+            Self::Unreachable { .. } | Self::Unavailable(_) | Self::Pool(_) => true,
+            Self::Postgres(err) => {
+                let sqlstate = err.code().map(|code| code.code()).unwrap_or("");
+                err.is_closed()
+                    // connection_exception, admin_shutdown, crash_shutdown, cannot_connect_now
+                    || sqlstate.starts_with("08")
+                    || matches!(sqlstate, "57P01" | "57P02" | "57P03")
+                    || std::error::Error::source(err).is_some_and(|source| source.is::<std::io::Error>())
+            }
+            _ => false,
+        }
+    }
 }
 
 /// The columns both engines read a [`FeedbackRow`] from, in the order their row readers

@@ -77,6 +77,9 @@ enum Kind {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CopyReport {
     pub tables: Vec<(&'static str, u64, u64)>,
+    /// Tables whose source changed while the copy ran: its rows when the table was copied and
+    /// at the end. Something (a collector) still writes to the source.
+    pub source_changed: Vec<(&'static str, u64, u64)>,
 }
 
 impl CopyReport {
@@ -418,5 +421,65 @@ pub fn copy(
         target.after_table(table, identity)?;
         report.tables.push((table, total, target.count(table)?));
     }
+    for (table, total, _) in &report.tables {
+        let now = source.count(table)?;
+        if now != *total {
+            report.source_changed.push((table, *total, now));
+        }
+    }
     Ok(report)
+}
+
+/// Whether a collector seems to be using `location`, and why it seems so: on PostgreSQL,
+/// another Earshot process's connections to the database; on SQLite, another process holding
+/// the database open in WAL mode (the shared lock every connection keeps on its `-shm` file).
+pub fn live_writer(location: &Location) -> Result<Option<String>, StoreError> {
+    match location {
+        Location::Postgres(url) => {
+            let conn = PgConn::open(url)?;
+            let others: i64 = wait(conn.client.query_one(
+                "SELECT count(*) FROM pg_stat_activity
+                 WHERE datname = current_database() AND application_name = $1
+                   AND pid <> pg_backend_pid()",
+                &[&crate::postgres::APPLICATION_NAME],
+            ))?
+            .try_get(0)?;
+            Ok((others > 0).then(|| {
+                format!(
+                    "{} has {others} open connection(s) from Earshot: a collector is running on it",
+                    location.describe()
+                )
+            }))
+        }
+        Location::Sqlite(path) => {
+            let mut shm = path.as_os_str().to_owned();
+            shm.push("-shm");
+            Ok(sqlite_open_elsewhere(std::path::Path::new(&shm)).then(|| {
+                format!(
+                    "another process has {} open: a collector is probably running on it",
+                    path.display()
+                )
+            }))
+        }
+    }
+}
+
+/// Whether another process holds a lock on the byte of a `-shm` file that every SQLite
+/// connection in WAL mode keeps a shared lock on while it is open (SQLite's unix VFS: the
+/// "DMS" lock at offset 128). Asked with `F_GETLK`, which takes no lock itself.
+fn sqlite_open_elsewhere(shm: &std::path::Path) -> bool {
+    use std::os::fd::AsRawFd;
+    const DMS_LOCK_OFFSET: libc::off_t = 128;
+    let Ok(file) = std::fs::OpenOptions::new().read(true).write(true).open(shm) else {
+        return false;
+    };
+    // SAFETY: a zeroed flock is a valid value; F_GETLK only reads and writes it.
+    let mut lock: libc::flock = unsafe { std::mem::zeroed() };
+    lock.l_type = libc::F_WRLCK as _;
+    lock.l_whence = libc::SEEK_SET as _;
+    lock.l_start = DMS_LOCK_OFFSET;
+    lock.l_len = 1;
+    // SAFETY: the descriptor is open for as long as `file` lives; `lock` is a valid flock.
+    let asked = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETLK, &mut lock) };
+    asked == 0 && lock.l_type != libc::F_UNLCK as libc::c_short
 }

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
+use std::time::{Duration, Instant};
 
 use earshot_shared::Submission;
 use tokio::sync::oneshot;
@@ -16,6 +17,14 @@ const WRITE_QUEUE: usize = 4_096;
 
 /// How many queued submissions one transaction may hold.
 const MAX_BATCH: usize = 512;
+
+/// How often a request waiting for a pooled connection looks whether the server is known to
+/// be unreachable (then it is answered at once rather than after the connect timeout).
+const POOL_LOOK_EVERY: Duration = Duration::from_millis(200);
+
+/// While the database cannot be reached, the writer tries to reconnect at most this often;
+/// submissions arriving meanwhile are refused at once (nothing stored; the widget retries).
+const WRITER_RECONNECT_EVERY: Duration = Duration::from_secs(1);
 
 struct WriteJob {
     pending: Pending,
@@ -31,7 +40,10 @@ enum Pool {
         path: PathBuf,
         idle: Mutex<Vec<rusqlite::Connection>>,
     },
-    Postgres(r2d2::Pool<postgres::Manager>),
+    Postgres {
+        pool: r2d2::Pool<postgres::Manager>,
+        reach: Arc<postgres::Reachability>,
+    },
 }
 
 /// The handle the server shares between workers. Cloning is cheap.
@@ -65,22 +77,41 @@ impl Store {
             Location::Postgres(url) => {
                 let mut conn = postgres::connect_migrated(url)?;
                 conn.set_durability(durability)?;
-                (Box::new(conn), Pool::Postgres(postgres::pool(url)?))
+                let reach = Arc::new(postgres::Reachability::default());
+                let pool = postgres::pool(url, reach.clone())?;
+                (Box::new(conn), Pool::Postgres { pool, reach })
             }
         };
         let (writer, jobs) = mpsc::sync_channel(WRITE_QUEUE);
         let reopen_at = location.clone();
+        let writer_reach = match &pool {
+            Pool::Postgres { reach, .. } => Some(reach.clone()),
+            Pool::Sqlite { .. } => None,
+        };
+        // Whether the pool's latest attempt to connect failed too: once the pool reaches the
+        // database again, the writer need not wait for its next turn to reconnect.
+        let pool_reach = writer_reach.clone();
+        let still_down = move || {
+            pool_reach
+                .as_ref()
+                .is_some_and(|reach| reach.failure().is_some())
+        };
         let reopen = move || -> Result<Box<dyn Database>, StoreError> {
             let Location::Postgres(url) = &reopen_at else {
                 return Err(StoreError::WriterGone);
             };
-            let mut conn = postgres::connect_migrated(url)?;
-            conn.set_durability(durability)?;
-            Ok(Box::new(conn))
+            let attempt = postgres::connect_migrated(url).and_then(|mut conn| {
+                conn.set_durability(durability)?;
+                Ok(conn)
+            });
+            if let Some(reach) = &writer_reach {
+                reach.record(&attempt);
+            }
+            Ok(Box::new(attempt?))
         };
         thread::Builder::new()
             .name("earshot-writer".into())
-            .spawn(move || run_writer(writer_conn, jobs, reopen))
+            .spawn(move || run_writer(writer_conn, jobs, reopen, still_down))
             .expect("spawning the storage writer thread");
         Ok(Self {
             location: Arc::new(location.clone()),
@@ -103,6 +134,15 @@ impl Store {
 
     pub fn location(&self) -> &Location {
         &self.location
+    }
+
+    /// Why the database cannot be reached, when the latest attempt to connect to it failed
+    /// (PostgreSQL only: a SQLite file is always at hand). Without the server's address.
+    pub fn unreachable(&self) -> Option<String> {
+        match &*self.pool {
+            Pool::Postgres { reach, .. } => reach.reason(),
+            Pool::Sqlite { .. } => None,
+        }
     }
 
     /// Stores a submission and returns once it is committed (or known from before). Spam is
@@ -154,17 +194,8 @@ impl Store {
                 idle.lock().expect("connection pool poisoned").push(conn);
                 result
             }
-            Pool::Postgres(pool) => {
-                // A connection lost while idle (the server restarted) is handed back, which
-                // makes the pool drop it, and another is taken.
-                let mut conn = pool.get()?;
-                for _ in 0..postgres::POOL_SIZE {
-                    if !conn.is_broken() {
-                        break;
-                    }
-                    drop(conn);
-                    conn = pool.get()?;
-                }
+            Pool::Postgres { pool, reach } => {
+                let mut conn = pooled(pool, reach)?;
                 work(&mut *conn)
             }
         }
@@ -191,13 +222,45 @@ impl Store {
     }
 }
 
+/// A pooled connection: waits while every connection is busy, up to the connect timeout,
+/// but answers at once that the server cannot be reached when the latest attempt to connect
+/// failed.
+fn pooled(
+    pool: &r2d2::Pool<postgres::Manager>,
+    reach: &postgres::Reachability,
+) -> Result<r2d2::PooledConnection<postgres::Manager>, StoreError> {
+    let deadline = Instant::now() + postgres::CONNECT_TIMEOUT;
+    loop {
+        match pool.get_timeout(POOL_LOOK_EVERY) {
+            // A connection lost while idle (the server restarted) is handed back, which
+            // makes the pool drop it, and another is taken.
+            Ok(mut conn) => {
+                if !conn.is_broken() {
+                    return Ok(conn);
+                }
+            }
+            Err(err) => {
+                if let Some(failure) = reach.failure() {
+                    return Err(StoreError::Unavailable(failure));
+                }
+                if Instant::now() >= deadline {
+                    return Err(err.into());
+                }
+            }
+        }
+    }
+}
+
 /// Commits what is queued, in batches. A lost connection is replaced before the next batch.
 fn run_writer(
     mut conn: Box<dyn Database>,
     jobs: mpsc::Receiver<WriteJob>,
     reopen: impl Fn() -> Result<Box<dyn Database>, StoreError>,
+    still_down: impl Fn() -> bool,
 ) {
     let mut wrote_since_idle = false;
+    // Set while the database cannot be reached (the latest reconnection failed).
+    let mut outage: Option<Outage> = None;
     loop {
         let first = match jobs.recv_timeout(WRITER_IDLE) {
             Ok(job) => job,
@@ -226,13 +289,24 @@ fn run_writer(
             }
         }
         if conn.is_broken() {
+            if let Some(outage) = &outage
+                && outage.tried.elapsed() < WRITER_RECONNECT_EVERY
+                && still_down()
+            {
+                for job in batch {
+                    let _ = job
+                        .reply
+                        .send(Err(StoreError::Unavailable(outage.failure.clone())));
+                }
+                continue;
+            }
             match reopen() {
                 Ok(fresh) => {
-                    tracing::warn!("the writer's database connection was lost; reconnected");
+                    note_reconnected(&mut outage);
                     conn = fresh;
                 }
                 Err(err) => {
-                    tracing::error!(error = %err, "the writer's database connection was lost and cannot be reopened");
+                    note_unreachable(&mut outage, &err);
                     for job in batch {
                         let _ = job
                             .reply
@@ -249,15 +323,11 @@ fn run_writer(
             // before the connection went comes back as a duplicate, stored once.
             match reopen() {
                 Ok(fresh) => {
-                    tracing::warn!(
-                        "the writer's database connection was lost mid-batch; reconnected"
-                    );
+                    note_reconnected(&mut outage);
                     conn = fresh;
                     written = conn.write_batch(&pending);
                 }
-                Err(err) => {
-                    tracing::error!(error = %err, "the writer's database connection cannot be reopened")
-                }
+                Err(err) => note_unreachable(&mut outage, &err),
             }
         }
         let outcomes = match written {
@@ -273,6 +343,14 @@ fn run_writer(
                         Ok(mut outcome) => outcome.pop().unwrap_or(Err(StoreError::WriterGone)),
                         Err(err) => Err(StoreError::BatchFailed(err.to_string())),
                     })
+                    .collect()
+            }
+            // The database is unreachable: said once, when the outage began.
+            Err(err) if conn.is_broken() => {
+                let message = err.to_string();
+                pending
+                    .iter()
+                    .map(|_| Err(StoreError::Unavailable(message.clone())))
                     .collect()
             }
             Err(err) => {
@@ -291,6 +369,47 @@ fn run_writer(
             tracing::warn!(error = %err, "database maintenance after a batch failed");
         }
     }
+}
+
+/// The writer's view of a database it cannot reach.
+struct Outage {
+    began: Instant,
+    /// The latest attempt to reconnect.
+    tried: Instant,
+    failure: String,
+}
+
+/// Logs what is true when the writer has a connection again: a lost one replaced at once,
+/// or the end of an outage.
+fn note_reconnected(outage: &mut Option<Outage>) {
+    match outage.take() {
+        Some(outage) => tracing::info!(
+            down_for_secs = outage.began.elapsed().as_secs(),
+            "the database answers again: submissions are stored again"
+        ),
+        None => tracing::warn!("the writer's database connection was lost; reconnected"),
+    }
+}
+
+/// Logs the start of an outage once (not every failed retry), and notes when it was seen.
+fn note_unreachable(outage: &mut Option<Outage>, err: &StoreError) {
+    let now = Instant::now();
+    let began = match outage {
+        Some(outage) => outage.began,
+        None => {
+            tracing::error!(
+            error = %err,
+            "the database cannot be reached: submissions are refused with 503 (nothing stored; \
+             the widget keeps them and retries) while the writer tries to reconnect every second"
+            );
+            now
+        }
+    };
+    *outage = Some(Outage {
+        began,
+        tried: now,
+        failure: err.to_string(),
+    });
 }
 
 impl Location {

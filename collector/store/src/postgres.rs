@@ -48,11 +48,14 @@ macro_rules! pg_once {
 /// replicas stay far below PostgreSQL's default `max_connections` of 100.
 pub(super) const POOL_SIZE: u32 = 16;
 /// How long connecting may take, unless the URL says (`connect_timeout=`).
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Idle time before TCP keepalives probe a connection.
 const KEEPALIVE_IDLE: Duration = Duration::from_secs(30);
 /// How long sent data may stay unacknowledged before the connection is given up.
 const UNACKNOWLEDGED_TIMEOUT: Duration = Duration::from_secs(60);
+/// How every connection names itself to the server (`pg_stat_activity.application_name`):
+/// `earshot copy` looks for a collector still connected to its source by it.
+pub(crate) const APPLICATION_NAME: &str = "earshot";
 /// Taken while migrating, so replicas starting together migrate once.
 const MIGRATION_LOCK: i64 = 0x6561_7273_686f_7401; // "earshot" + 1
 /// The advisory lock of the replica merging the statistics' counts.
@@ -99,37 +102,124 @@ where
     }
 }
 
-/// Takes libpq's `sslrootcert=FILE` out of a URL (tokio-postgres does not know it).
-fn split_root_certificates(url: &str) -> (String, Option<PathBuf>) {
-    let Ok(mut parsed) = url::Url::parse(url) else {
-        return (url.to_owned(), None);
-    };
-    let mut file = None;
-    let kept: Vec<(String, String)> = parsed
-        .query_pairs()
-        .filter_map(|(key, value)| {
-            if key == "sslrootcert" {
-                file = Some(PathBuf::from(value.as_ref()));
-                None
-            } else {
-                Some((key.into_owned(), value.into_owned()))
+/// libpq's `sslmode`, as Earshot applies it. Every TLS connection checks the server's
+/// certificate (stricter than libpq's `require`, `prefer` and `allow`, which take any).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TlsMode {
+    /// `disable`, and `prefer` or no `sslmode` (plain TCP: `prefer` does not try TLS).
+    Plain,
+    /// `allow`: plain TCP, and TLS when the server refuses a plain connection.
+    Allow,
+    /// `require` and `verify-full`: TLS; the certificate's chain and the host name checked.
+    VerifyFull,
+    /// `verify-ca`: TLS; the certificate's chain checked, not the name it was issued to.
+    VerifyCa,
+}
+
+impl TlsMode {
+    fn parse(value: &str) -> Result<Self, StoreError> {
+        Ok(match value {
+            "disable" | "prefer" => Self::Plain,
+            "allow" => Self::Allow,
+            "require" | "verify-full" => Self::VerifyFull,
+            "verify-ca" => Self::VerifyCa,
+            other => {
+                return Err(StoreError::Tls(format!(
+                    "sslmode={other} is not one of disable, allow, prefer, require, verify-ca, verify-full"
+                )));
             }
         })
+    }
+}
+
+/// Takes libpq's `sslrootcert=FILE` and `sslmode` out of a URL (tokio-postgres knows neither
+/// the first nor `sslmode`'s values `allow`, `verify-ca` and `verify-full`).
+fn split_tls_options(url: &str) -> Result<(String, Option<PathBuf>, TlsMode), StoreError> {
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return Ok((url.to_owned(), None, TlsMode::Plain));
+    };
+    let mut file = None;
+    let mut mode = None;
+    let kept: Vec<(String, String)> = parsed
+        .query_pairs()
+        .filter_map(|(key, value)| match key.as_ref() {
+            "sslrootcert" => {
+                file = Some(PathBuf::from(value.as_ref()));
+                None
+            }
+            "sslmode" => {
+                mode = Some(value.into_owned());
+                None
+            }
+            _ => Some((key.into_owned(), value.into_owned())),
+        })
         .collect();
-    if file.is_none() {
-        return (url.to_owned(), None);
+    let mode = mode.as_deref().map_or(Ok(TlsMode::Plain), TlsMode::parse)?;
+    if file.is_none() && mode == TlsMode::Plain && !url.contains("sslmode") {
+        return Ok((url.to_owned(), None, mode));
     }
     if kept.is_empty() {
         parsed.set_query(None);
     } else {
         parsed.query_pairs_mut().clear().extend_pairs(kept);
     }
-    (parsed.to_string(), file)
+    Ok((parsed.to_string(), file, mode))
 }
 
-/// TLS for `sslmode=require`, always verifying the server's certificate and name: against
-/// the certificates in `sslrootcert` when given, else the Mozilla roots (webpki-roots).
-fn tls(root_certificates: Option<&Path>) -> Result<MakeRustlsConnect, StoreError> {
+/// Accepts a certificate whose chain verifies whatever name it was issued to: libpq's
+/// `verify-ca`.
+#[derive(Debug)]
+struct AnyName(Arc<rustls::client::WebPkiServerVerifier>);
+
+impl rustls::client::danger::ServerCertVerifier for AnyName {
+    fn verify_server_cert(
+        &self,
+        end_entity: &rustls::pki_types::CertificateDer<'_>,
+        intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        server_name: &rustls::pki_types::ServerName<'_>,
+        ocsp_response: &[u8],
+        now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        use rustls::CertificateError::{NotValidForName, NotValidForNameContext};
+        // The chain is checked before the name: a name error means the chain verified.
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        {
+            Err(rustls::Error::InvalidCertificate(
+                NotValidForName | NotValidForNameContext { .. },
+            )) => Ok(rustls::client::danger::ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
+}
+
+/// TLS that always verifies the server's certificate: against the certificates in
+/// `sslrootcert` when given, else the Mozilla roots (webpki-roots); the name too unless
+/// `verify-ca`.
+fn tls(root_certificates: Option<&Path>, mode: TlsMode) -> Result<MakeRustlsConnect, StoreError> {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;
     let mut roots = rustls::RootCertStore::empty();
@@ -151,14 +241,68 @@ fn tls(root_certificates: Option<&Path>) -> Result<MakeRustlsConnect, StoreError
         }
         None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
     }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|err| StoreError::Tls(err.to_string()))?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|err| StoreError::Tls(err.to_string()))?;
+    let config = if mode == TlsMode::VerifyCa {
+        let verifier =
+            rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+                .build()
+                .map_err(|err| StoreError::Tls(err.to_string()))?;
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AnyName(verifier)))
+            .with_no_client_auth()
+    } else {
+        builder.with_root_certificates(roots).with_no_client_auth()
+    };
     Ok(MakeRustlsConnect::new(config))
+}
+
+/// The server a configuration names, as `host:port` (each of them when it names several),
+/// for errors.
+fn server_of(config: &tokio_postgres::Config) -> String {
+    let ports = config.get_ports();
+    config
+        .get_hosts()
+        .iter()
+        .enumerate()
+        .map(|(index, host)| {
+            let port = ports.get(index).or(ports.first()).copied().unwrap_or(5432);
+            match host {
+                tokio_postgres::config::Host::Tcp(name) => format!("{name}:{port}"),
+                #[cfg(unix)]
+                tokio_postgres::config::Host::Unix(dir) => {
+                    format!("{}/.s.PGSQL.{port}", dir.display())
+                }
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Connects, with TLS when given one, and starts driving the connection's socket.
+fn connect(
+    config: tokio_postgres::Config,
+    tls: Option<MakeRustlsConnect>,
+) -> Result<Result<Client, tokio_postgres::Error>, StoreError> {
+    let connecting = runtime().spawn(async move {
+        let client = match tls {
+            Some(tls) => {
+                let (client, connection) = config.connect(tls).await?;
+                tokio::spawn(drive(connection));
+                client
+            }
+            None => {
+                let (client, connection) = config.connect(NoTls).await?;
+                tokio::spawn(drive(connection));
+                client
+            }
+        };
+        Ok::<_, tokio_postgres::Error>(client)
+    });
+    wait(connecting).map_err(|err| StoreError::Unavailable(err.to_string()))
 }
 
 /// One connection to PostgreSQL.
@@ -230,36 +374,44 @@ ORDER BY batch.n";
 
 impl PgConn {
     pub(crate) fn open(url: &str) -> Result<Self, StoreError> {
-        let (url, root_certificates) = split_root_certificates(url);
+        let (url, root_certificates, mode) = split_tls_options(url)?;
         let mut config: tokio_postgres::Config = url.parse()?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
-        config.application_name("earshot");
+        config.application_name(APPLICATION_NAME);
         // A connection whose peer vanished (a half-open socket after a failover) fails within
         // a minute instead of blocking its thread for the kernel's ~15 minutes.
         config.keepalives_idle(KEEPALIVE_IDLE);
         config.tcp_user_timeout(UNACKNOWLEDGED_TIMEOUT);
-        let tls = match config.get_ssl_mode() {
-            SslMode::Require => Some(tls(root_certificates.as_deref())?),
-            _ => None,
+        let server = server_of(&config);
+        let unreachable = |err: &tokio_postgres::Error| StoreError::Unreachable {
+            server: server.clone(),
+            reason: describe_postgres(err),
         };
-        let connecting = runtime().spawn(async move {
-            let client = match tls {
-                Some(tls) => {
-                    let (client, connection) = config.connect(tls).await?;
-                    tokio::spawn(drive(connection));
-                    client
+        let client = match mode {
+            TlsMode::Plain => connect(config.ssl_mode(SslMode::Disable).clone(), None),
+            TlsMode::VerifyFull | TlsMode::VerifyCa => connect(
+                config.ssl_mode(SslMode::Require).clone(),
+                Some(tls(root_certificates.as_deref(), mode)?),
+            ),
+            TlsMode::Allow => {
+                match connect(config.clone().ssl_mode(SslMode::Disable).clone(), None) {
+                    // libpq's `allow`: TLS only when the server will not have it plain (its
+                    // pg_hba.conf has `hostssl` lines only: SQLSTATE 28000).
+                    Ok(Err(err))
+                        if err.code() == Some(&tokio_postgres::error::SqlState::INVALID_AUTHORIZATION_SPECIFICATION) =>
+                    {
+                        connect(
+                            config.ssl_mode(SslMode::Require).clone(),
+                            Some(tls(root_certificates.as_deref(), TlsMode::VerifyFull)?),
+                        )
+                    }
+                    other => other,
                 }
-                None => {
-                    let (client, connection) = config.connect(NoTls).await?;
-                    tokio::spawn(drive(connection));
-                    client
-                }
-            };
-            Ok::<_, tokio_postgres::Error>(client)
-        });
-        let client = wait(connecting).map_err(|err| StoreError::Unavailable(err.to_string()))??;
+            }
+        }?
+        .map_err(|err| unreachable(&err))?;
         Ok(Self {
             client,
             insert_batch: None,
@@ -321,9 +473,54 @@ pub(super) fn connect_migrated(url: &str) -> Result<PgConn, StoreError> {
     Ok(conn)
 }
 
+/// What the collector last learnt of its PostgreSQL server: why the latest attempt to
+/// connect failed, until one succeeds. Requests waiting for a connection look here, so that
+/// while the server is down they are answered at once instead of after [`CONNECT_TIMEOUT`].
+#[derive(Debug, Default)]
+pub(crate) struct Reachability {
+    /// The whole error (the server's address included), and its reason alone.
+    failure: std::sync::Mutex<Option<(String, String)>>,
+}
+
+impl Reachability {
+    /// Notes how an attempt to connect ended.
+    pub(crate) fn record<T>(&self, attempt: &Result<T, StoreError>) {
+        let mut failure = self.failure.lock().expect("reachability poisoned");
+        match attempt {
+            Ok(_) => *failure = None,
+            Err(StoreError::Unreachable { reason, .. }) => {
+                *failure = Some((attempt_text(attempt), reason.clone()));
+            }
+            Err(err) if err.is_unreachable() => *failure = Some((err.to_string(), err.to_string())),
+            Err(_) => {}
+        }
+    }
+
+    /// Why the server cannot be reached, when the latest attempt to connect failed.
+    pub(crate) fn failure(&self) -> Option<String> {
+        let failure = self.failure.lock().expect("reachability poisoned");
+        failure.as_ref().map(|(whole, _)| whole.clone())
+    }
+
+    /// The same without the server's address, for `/healthz`.
+    pub(crate) fn reason(&self) -> Option<String> {
+        let failure = self.failure.lock().expect("reachability poisoned");
+        failure.as_ref().map(|(_, reason)| reason.clone())
+    }
+}
+
+fn attempt_text<T>(attempt: &Result<T, StoreError>) -> String {
+    attempt
+        .as_ref()
+        .err()
+        .map(ToString::to_string)
+        .unwrap_or_default()
+}
+
 /// Opens and checks connections for the pool.
 pub(super) struct Manager {
     url: String,
+    reach: Arc<Reachability>,
 }
 
 impl r2d2::ManageConnection for Manager {
@@ -331,7 +528,9 @@ impl r2d2::ManageConnection for Manager {
     type Error = StoreError;
 
     fn connect(&self) -> Result<PgConn, StoreError> {
-        PgConn::open(&self.url)
+        let attempt = PgConn::open(&self.url);
+        self.reach.record(&attempt);
+        attempt
     }
 
     fn is_valid(&self, conn: &mut PgConn) -> Result<(), StoreError> {
@@ -343,15 +542,19 @@ impl r2d2::ManageConnection for Manager {
     }
 }
 
-pub(super) fn pool(url: &str) -> Result<r2d2::Pool<Manager>, StoreError> {
+pub(super) fn pool(url: &str, reach: Arc<Reachability>) -> Result<r2d2::Pool<Manager>, StoreError> {
     Ok(r2d2::Pool::builder()
         .max_size(POOL_SIZE)
         .min_idle(Some(2))
         // A closed connection is noticed by `has_broken`; no round trip on every checkout.
         .test_on_check_out(false)
         .connection_timeout(CONNECT_TIMEOUT)
+        // Failed attempts are in `Reachability` and the writer's log lines; r2d2 would log
+        // each retry of each attempt.
+        .error_handler(Box::new(r2d2::NopErrorHandler))
         .build(Manager {
             url: url.to_owned(),
+            reach,
         })?)
 }
 
@@ -1815,24 +2018,40 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sslrootcert_is_taken_out_of_the_url() {
+    fn sslrootcert_and_sslmode_are_taken_out_of_the_url() {
         assert_eq!(
-            split_root_certificates("postgres://u:p@db/e?sslmode=require&sslrootcert=/etc/ca.pem"),
-            (
-                "postgres://u:p@db/e?sslmode=require".to_owned(),
-                Some(PathBuf::from("/etc/ca.pem"))
-            )
-        );
-        assert_eq!(
-            split_root_certificates("postgres://u:p@db/e?sslrootcert=ca.pem"),
+            split_tls_options("postgres://u:p@db/e?sslmode=verify-full&sslrootcert=/etc/ca.pem")
+                .unwrap(),
             (
                 "postgres://u:p@db/e".to_owned(),
-                Some(PathBuf::from("ca.pem"))
+                Some(PathBuf::from("/etc/ca.pem")),
+                TlsMode::VerifyFull
             )
         );
         assert_eq!(
-            split_root_certificates("postgres://u:p@db/e"),
-            ("postgres://u:p@db/e".to_owned(), None)
+            split_tls_options("postgres://u:p@db/e?sslrootcert=ca.pem&connect_timeout=3").unwrap(),
+            (
+                "postgres://u:p@db/e?connect_timeout=3".to_owned(),
+                Some(PathBuf::from("ca.pem")),
+                TlsMode::Plain
+            )
         );
+        assert_eq!(
+            split_tls_options("postgres://u:p@db/e").unwrap(),
+            ("postgres://u:p@db/e".to_owned(), None, TlsMode::Plain)
+        );
+        for (value, mode) in [
+            ("disable", TlsMode::Plain),
+            ("allow", TlsMode::Allow),
+            ("prefer", TlsMode::Plain),
+            ("require", TlsMode::VerifyFull),
+            ("verify-ca", TlsMode::VerifyCa),
+            ("verify-full", TlsMode::VerifyFull),
+        ] {
+            let url = format!("postgres://u:p@db/e?sslmode={value}");
+            assert_eq!(split_tls_options(&url).unwrap().2, mode, "{value}");
+        }
+        let refused = split_tls_options("postgres://u:p@db/e?sslmode=sometimes").unwrap_err();
+        assert!(refused.to_string().contains("verify-full"), "{refused}");
     }
 }

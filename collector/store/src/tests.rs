@@ -644,6 +644,25 @@ fn tls_is_used_and_the_certificate_checked_with_sslmode_require() {
             .err()
             .expect("an unknown issuer");
         assert!(refused.to_string().contains("certificate"), "{refused}");
+
+        // verify-ca checks the chain and not the name: the certificate names localhost, and
+        // 127.0.0.1 passes; verify-full refuses it, naming the server it tried.
+        let mut by_address = url::Url::parse(url).unwrap();
+        by_address.set_host(Some("127.0.0.1")).unwrap();
+        by_address.set_query(Some(&format!("sslmode=verify-ca&sslrootcert={SNAKEOIL}")));
+        let ca_only = PgConn::open(by_address.as_str()).expect("verify-ca ignores the name");
+        let encrypted: bool = wait(ca_only.client.query_one(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        ))
+        .unwrap()
+        .get(0);
+        assert!(encrypted, "verify-ca is TLS");
+        by_address.set_query(Some(&format!("sslmode=verify-full&sslrootcert={SNAKEOIL}")));
+        let refused = PgConn::open(by_address.as_str())
+            .err()
+            .expect("127.0.0.1 is not the certificate's name");
+        assert!(refused.to_string().contains("127.0.0.1:"), "{refused}");
     }
 }
 
