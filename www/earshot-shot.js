@@ -5,11 +5,12 @@
  * It takes one frame of the tab (getDisplayMedia, preferCurrentTab, the stream stopped at
  * once) or, where that is not offered (phones), an image file the visitor picks. The
  * visitor draws rectangles that highlight or black out parts, with a pointer or the
- * keyboard, undoes them, removes the picture or attaches it. When the feedback is sent
- * (earshot:submit, which carries its id) the picture, marks burnt in, is kept in IndexedDB
- * and PUT to /v1/feedback/{id}/screenshot; it leaves IndexedDB once the collector has it or
- * has refused it for good, and is tried again with backoff, when the browser comes back
- * online, and on the next page until then. The visitor is told how it fared.
+ * keyboard, undoes them, and attaches the picture or cancels (Escape too). When the
+ * feedback is sent (earshot:submit, which carries its id) the picture, marks burnt in, is
+ * kept in IndexedDB and PUT to /v1/feedback/{id}/screenshot; it leaves IndexedDB once the
+ * collector has it or has refused it for good, and is tried again with backoff, when the
+ * browser comes back online, and on the next page until then. The visitor is told how it
+ * fared.
  *
  * Everything is drawn on canvases and built with createElement: no innerHTML, no image
  * URLs, so it works under the strictest page policy that lets the widget run. */
@@ -305,8 +306,10 @@ async function edit(image, marks) {
   canvas.height = image.height;
   const status = element("div", { "class": "visually-hidden", role: "status", "aria-live": "polite" }, box);
   const actions = element("div", { "class": "shot-actions" }, box);
-  button(actions, texts.remove, "secondary shot-remove", function () { close(); remove(); });
-  const attach = button(actions, texts.attach, "primary shot-attach", function () {
+  // Cancel leaves everything as it was before the editor opened: no picture, or the one
+  // attached with its marks (this edit's marks are a copy). The form's "Remove" drops it.
+  button(actions, texts.cancel, "secondary shot-cancel", function () { close(); cancelled(); });
+  button(actions, texts.attach, "primary shot-attach", function () {
     close();
     attached = { image: image, marks: marks };
     preview(true);
@@ -376,11 +379,13 @@ async function edit(image, marks) {
     draw();
   });
 
-  // The editor keeps the focus until it closes; Escape attaches what is drawn.
+  // The editor keeps the focus until it closes. Escape cancels, as in any dialog: a visitor
+  // backing out of a picture that shows too much must not find it attached.
   overlay.addEventListener("keydown", function (event) {
     if (event.key == "Escape") {
       event.stopPropagation();
-      attach.click();
+      close();
+      cancelled();
     } else if (event.key == "Tab") {
       const focusable = Array.prototype.filter.call(overlay.querySelectorAll("button, canvas"), function (node) { return !node.disabled; });
       const first = focusable[0], last = focusable[focusable.length - 1];
@@ -419,6 +424,14 @@ function preview(focus) {
     button(buttons, texts.remove, "secondary shot-remove", remove);
     if (focus) editButton.focus();
   });
+}
+
+// The editor closed without attaching: the focus goes back where the visitor came from.
+function cancelled() {
+  const block = area();
+  if (!block) return;
+  const back = attached ? block.querySelector(".shot-edit") : block.querySelector(".shot-add:not([hidden])");
+  if (back) back.focus();
 }
 
 function remove() {

@@ -794,3 +794,95 @@ fn bombs_cut_pictures_polyglots_and_svg_are_refused_and_nothing_is_stored() {
     assert_eq!(put("image/png", &png).0, 201, "a picture is still accepted");
     assert!(!stored(&collector)[0].2.is_empty());
 }
+
+/// Escape in the editor cancels, by keyboard alone: a visitor backing out of a capture
+/// that shows too much finds nothing attached, and one backing out of
+/// a second edit finds the picture attached as it was, without the marks of that edit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escape_in_the_editor_cancels_and_attaches_nothing_new() {
+    let Some(browser) = browser::start().await else {
+        return;
+    };
+    let (collector, shop) = shop_taking_screenshots();
+    browser.run_on_every_page(CAPTURE_LOG).await;
+    browser.client.goto(&shop.url()).await.unwrap();
+    let widget = fill_in(&browser, "My card number shows").await;
+
+    // A capture, blacked out in the middle, then Escape: nothing attached.
+    add_screenshot(&browser, &widget).await;
+    assert_eq!(browser.focus_in_widget().await, "BUTTON.button: Highlight");
+    browser
+        .press(&[Key::Tab, Key::Enter, Key::Tab, Key::Enter, Key::Escape])
+        .await;
+    assert!(
+        widget.find(Locator::Css(".shot-editor")).await.is_err(),
+        "the editor is closed"
+    );
+    assert!(
+        widget.find(Locator::Css(".shot-thumb")).await.is_err(),
+        "Escape attached the picture"
+    );
+    assert_eq!(
+        browser.focus_in_widget().await,
+        "BUTTON.button: Add a screenshot"
+    );
+    // Escape closed the editor only, not the feedback dialog.
+    displayed(&widget, "#earshot-comment").await;
+
+    // Attached with the middle blacked out; then edited again, a second black-out drawn
+    // higher up, and Escape: the picture stays attached with its first mark only.
+    add_screenshot(&browser, &widget).await;
+    browser
+        .press(&[Key::Tab, Key::Enter, Key::Tab, Key::Enter])
+        .await;
+    displayed(&widget, ".shot-attach")
+        .await
+        .click()
+        .await
+        .unwrap();
+    displayed(&widget, ".shot-thumb").await;
+    assert_eq!(
+        browser.focus_in_widget().await,
+        "BUTTON.button: Edit screenshot"
+    );
+    browser.press(&[Key::Enter]).await;
+    displayed(&widget, ".shot-attach").await;
+    // Black out (the tool is not remembered), then Undo and on to the picture.
+    browser.press(&[Key::Tab, Key::Enter, Key::Tab, Key::Tab]).await;
+    let mut keys = vec![Key::Up; 12];
+    keys.extend([Key::Enter, Key::Escape]);
+    browser.press(&keys).await;
+    assert!(widget.find(Locator::Css(".shot-editor")).await.is_err());
+    displayed(&widget, ".shot-thumb").await;
+    assert_eq!(
+        browser.focus_in_widget().await,
+        "BUTTON.button: Edit screenshot"
+    );
+    browser.screenshot("screenshot-escape-kept").await;
+
+    send(&browser, &widget, SENT).await;
+    let rows = stored(&collector);
+    assert_eq!(rows.len(), 1);
+    let (_, bytes) = screenshot_for_owner(&collector, &rows[0].0);
+    let image = image::load_from_memory(&bytes).unwrap().to_rgb8();
+    let (width, height) = (image.width(), image.height());
+    let black_in = |rows: std::ops::Range<u32>| {
+        let columns = width * 3 / 8 + 2..width * 5 / 8 - 2;
+        let all = rows.len() * columns.len();
+        let black = rows
+            .flat_map(|y| columns.clone().map(move |x| (x, y)))
+            .filter(|(x, y)| image.get_pixel(*x, *y).0 == [0, 0, 0])
+            .count();
+        black as f64 / all as f64
+    };
+    assert_eq!(
+        black_in(height * 3 / 8 + 2..height * 5 / 8 - 2),
+        1.0,
+        "the first mark is there"
+    );
+    assert!(
+        black_in(height / 8 + 2..height * 3 / 8 - 2) < 0.5,
+        "the mark of the cancelled edit is not"
+    );
+    browser.close().await;
+}
