@@ -378,6 +378,7 @@ async fn a_captured_tab_with_a_region_blacked_out_reaches_the_owner_black() {
         &bytes,
     )
     .unwrap();
+
     browser.close().await;
 }
 
@@ -413,6 +414,17 @@ async fn on_a_phone_the_visitor_attaches_an_image_file() {
         .click()
         .await
         .unwrap();
+    // What to pick, in German, then the picker.
+    let german = &earshot_shared::texts::SHOT_DE;
+    assert_eq!(
+        displayed(&widget, ".shot-say").await.text().await.unwrap(),
+        german.pick_hint
+    );
+    displayed(&widget, ".shot-choices button")
+        .await
+        .click()
+        .await
+        .unwrap();
 
     let picture = image::RgbImage::from_fn(600, 400, |x, y| {
         image::Rgb([(x % 256) as u8, (y % 256) as u8, 120])
@@ -433,7 +445,6 @@ async fn on_a_phone_the_visitor_attaches_an_image_file() {
         .send_keys(&file.path().display().to_string())
         .await
         .unwrap();
-    let german = &earshot_shared::texts::SHOT_DE;
     assert_eq!(
         displayed(&widget, ".shot-title")
             .await
@@ -848,7 +859,9 @@ async fn escape_in_the_editor_cancels_and_attaches_nothing_new() {
     browser.press(&[Key::Enter]).await;
     displayed(&widget, ".shot-attach").await;
     // Black out (the tool is not remembered), then Undo and on to the picture.
-    browser.press(&[Key::Tab, Key::Enter, Key::Tab, Key::Tab]).await;
+    browser
+        .press(&[Key::Tab, Key::Enter, Key::Tab, Key::Tab])
+        .await;
     let mut keys = vec![Key::Up; 12];
     keys.extend([Key::Enter, Key::Escape]);
     browser.press(&keys).await;
@@ -884,5 +897,265 @@ async fn escape_in_the_editor_cancels_and_attaches_nothing_new() {
         black_in(height / 8 + 2..height * 3 / 8 - 2) < 0.5,
         "the mark of the cancelled edit is not"
     );
+    browser.close().await;
+}
+
+/// A phone (no `getDisplayMedia`, a touch screen, 390 px wide) before the picker opens: the
+/// visitor is told what to pick and how to take a screenshot first, the editor's help
+/// speaks of fingers, not keys, and a photo too large to send as it is is made smaller and
+/// the visitor is told so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_phone_the_visitor_is_told_what_to_pick_and_that_it_was_made_smaller() {
+    let Some(browser) = browser::start().await else {
+        return;
+    };
+    let english = &earshot_shared::texts::SHOT_EN;
+    let (collector, shop) = shop_taking_screenshots();
+    browser.client.set_window_size(390, 844).await.unwrap();
+    browser
+        .run_on_every_page("delete MediaDevices.prototype.getDisplayMedia;")
+        .await;
+    browser
+        .cdp(
+            "Emulation.setTouchEmulationEnabled",
+            json!({ "enabled": true, "maxTouchPoints": 5 }),
+        )
+        .await;
+    browser.client.goto(&shop.url()).await.unwrap();
+    let widget = fill_in(&browser, "The photo of my receipt").await;
+    displayed(&widget, "button.shot-add")
+        .await
+        .click()
+        .await
+        .unwrap();
+
+    // A word first, in the place of the button, and no picker yet.
+    assert_eq!(
+        displayed(&widget, ".shot-note .shot-say")
+            .await
+            .text()
+            .await
+            .unwrap(),
+        english.pick_hint
+    );
+    assert!(widget.find(Locator::Css("input.shot-file")).await.is_err());
+    assert!(
+        !widget
+            .find(Locator::Css(".shot-add"))
+            .await
+            .unwrap()
+            .is_displayed()
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        browser.focus_in_widget().await,
+        format!("BUTTON.button: {}", english.choose_file)
+    );
+    browser.screenshot("screenshot-phone-hint").await;
+    displayed(&widget, ".shot-choices button")
+        .await
+        .click()
+        .await
+        .unwrap();
+
+    // A photo of 2400 × 1800 pixels of noise: over 2 MB as PNG and as JPEG.
+    let mut seed: u32 = 0x2545_f491;
+    let mut noise = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        seed as u8
+    };
+    let picture =
+        image::RgbImage::from_fn(2400, 1800, |_, _| image::Rgb([noise(), noise(), noise()]));
+    let file = tempfile::Builder::new().suffix(".png").tempfile().unwrap();
+    picture
+        .save_with_format(file.path(), image::ImageFormat::Png)
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let input = loop {
+        if let Ok(input) = widget.find(Locator::Css("input.shot-file")).await {
+            break input;
+        }
+        assert!(std::time::Instant::now() < deadline, "no file input");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    input
+        .send_keys(&file.path().display().to_string())
+        .await
+        .unwrap();
+    assert_eq!(
+        displayed(&widget, ".shot-help").await.text().await.unwrap(),
+        english.help_touch,
+        "a touch screen's help"
+    );
+    browser.screenshot("screenshot-phone-editor-touch").await;
+    widget
+        .find(Locator::Css(".shot-attach"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    displayed(&widget, ".shot-thumb").await;
+    send(&browser, &widget, english.sent_smaller).await;
+    browser.screenshot("screenshot-phone-sent-smaller").await;
+
+    let rows = stored(&collector);
+    let (_, bytes) = screenshot_for_owner(&collector, &rows[0].0);
+    let stored = image::load_from_memory(&bytes).unwrap();
+    assert!(
+        stored.width() < 2400 && stored.height() < 1800,
+        "made smaller: {} × {}",
+        stored.width(),
+        stored.height()
+    );
+    browser.close().await;
+}
+
+/// A capture the visitor cancels (the browser's answer is refused once, here): a quiet word,
+/// not an error, with "Choose an image" and "Try again" on a row of their own in the place of
+/// "Add a screenshot". Then, by keyboard: the help names the bigger steps, Page Up and Home
+/// take the frame from the middle to the corner in eight presses, and a click on the
+/// backdrop leaves the focus in the editor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_capture_is_a_quiet_word_and_the_keyboard_reaches_a_corner_fast() {
+    let Some(browser) = browser::start().await else {
+        return;
+    };
+    let english = &earshot_shared::texts::SHOT_EN;
+    let (collector, shop) = shop_taking_screenshots();
+    // Before CAPTURE_LOG, which wraps whatever getDisplayMedia is then.
+    browser
+        .run_on_every_page(
+            "const share = MediaDevices.prototype.getDisplayMedia;
+             let cancelled = false;
+             MediaDevices.prototype.getDisplayMedia = function (options) {
+               if (cancelled) return share.call(this, options);
+               cancelled = true;
+               return Promise.reject(new DOMException('Permission denied by user', 'NotAllowedError'));
+             };",
+        )
+        .await;
+    browser.run_on_every_page(CAPTURE_LOG).await;
+    browser.client.goto(&shop.url()).await.unwrap();
+    let widget = fill_in(&browser, "The map does not load").await;
+    displayed(&widget, "button.shot-add")
+        .await
+        .click()
+        .await
+        .unwrap();
+
+    let say = displayed(&widget, ".shot-note .shot-say").await;
+    assert_eq!(say.text().await.unwrap(), english.capture_refused);
+    let layout = browser
+        .client
+        .execute(
+            "const root = document.querySelector('earshot-widget').shadowRoot;
+             const say = root.querySelector('.shot-say');
+             const buttons = [...root.querySelectorAll('.shot-note button')];
+             return {
+               muted: getComputedStyle(say).color === getComputedStyle(root.querySelector('#earshot-email-hint')).color,
+               failed: root.querySelector('.shot-note').classList.contains('shot-failed'),
+               inSentence: say.querySelectorAll('button').length,
+               buttons: buttons.map(b => b.textContent),
+               belowSentence: buttons.every(b => b.getBoundingClientRect().top >= say.getBoundingClientRect().bottom),
+               oneRow: new Set(buttons.map(b => Math.round(b.getBoundingClientRect().top))).size,
+               addShown: root.querySelector('.shot-add').offsetParent !== null,
+             };",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        layout,
+        json!({
+            "muted": true,
+            "failed": false,
+            "inSentence": 0,
+            "buttons": [english.choose_file, english.retry],
+            "belowSentence": true,
+            "oneRow": 1,
+            "addShown": false,
+        })
+    );
+    assert_eq!(
+        browser.focus_in_widget().await,
+        format!("BUTTON.button: {}", english.choose_file)
+    );
+    browser.screenshot("screenshot-capture-cancelled").await;
+    assert_eq!(
+        browser.axe_violations().await,
+        Vec::<String>::new(),
+        "the form after a cancelled capture"
+    );
+
+    // "Try again" by keyboard takes the tab this time.
+    browser.press(&[Key::Tab, Key::Enter]).await;
+    displayed(&widget, ".shot-attach").await;
+    assert_eq!(
+        widget
+            .find(Locator::Css(".shot-help"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        english.help
+    );
+    assert!(english.help.contains("Page Up"));
+    // Black out, on to the picture, four big steps up and four left: the top left corner.
+    let mut keys = vec![Key::Tab, Key::Enter, Key::Tab];
+    keys.extend([Key::PageUp; 4]);
+    keys.extend([Key::Home; 4]);
+    browser.press(&keys).await;
+    browser.press(&[Key::Enter]).await;
+    assert!(
+        browser.focus_in_widget().await.starts_with("CANVAS."),
+        "{}",
+        browser.focus_in_widget().await
+    );
+
+    // A click on the backdrop, beside the editor's box (which keeps 16 px from the edges).
+    let corner = PointerAction::MoveTo {
+        duration: None,
+        x: 4.0,
+        y: 4.0,
+    };
+    browser
+        .client
+        .perform_actions(
+            MouseActions::new("mouse".into())
+                .then(corner)
+                .then(PointerAction::Down {
+                    button: fantoccini::actions::MOUSE_BUTTON_LEFT,
+                })
+                .then(PointerAction::Up {
+                    button: fantoccini::actions::MOUSE_BUTTON_LEFT,
+                }),
+        )
+        .await
+        .unwrap();
+    let focus = browser.focus_in_widget().await;
+    assert!(focus.starts_with("CANVAS."), "the focus went to {focus}");
+    browser.screenshot("screenshot-keyboard-corner").await;
+
+    displayed(&widget, ".shot-attach")
+        .await
+        .click()
+        .await
+        .unwrap();
+    displayed(&widget, ".shot-thumb").await;
+    send(&browser, &widget, SENT).await;
+    let rows = stored(&collector);
+    let (_, bytes) = screenshot_for_owner(&collector, &rows[0].0);
+    let image = image::load_from_memory(&bytes).unwrap().to_rgb8();
+    let (w, h) = (image.width(), image.height());
+    for y in 1..h / 4 - 1 {
+        for x in 1..w / 4 - 1 {
+            assert_eq!(image.get_pixel(x, y).0, [0, 0, 0], "({x}, {y}) is black");
+        }
+    }
     browser.close().await;
 }
