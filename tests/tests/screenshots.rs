@@ -1159,3 +1159,87 @@ async fn a_cancelled_capture_is_a_quiet_word_and_the_keyboard_reaches_a_corner_f
     }
     browser.close().await;
 }
+
+/// A JPEG saved at a low quality, just under the upload limit, grows when decoded and saved
+/// again at the collector's quality: what is stored must still keep the limit the upload was
+/// held to. Over HTTP, to the real binary.
+#[test]
+fn a_picture_that_would_grow_when_encoded_anew_is_stored_within_the_limit() {
+    use earshot_shared::limits::MAX_SCREENSHOT_BYTES;
+    const ORIGIN: &str = "https://shop.example";
+    let jpeg = |image: &image::RgbImage, quality: u8| {
+        let mut out = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
+            .encode_image(image)
+            .unwrap();
+        out
+    };
+    // Noise, 1500 pixels wide, as many rows as fit the limit at quality 50 (about 4 % under).
+    let mut seed: u32 = 0x9e37_79b9;
+    let mut noise = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        seed as u8
+    };
+    let field =
+        image::RgbImage::from_fn(1500, 4000, |_, _| image::Rgb([noise(), noise(), noise()]));
+    let rows_that_fit = {
+        let sample = jpeg(
+            &image::imageops::crop_imm(&field, 0, 0, 1500, 200).to_image(),
+            50,
+        );
+        (200 * MAX_SCREENSHOT_BYTES * 96 / 100 / sample.len()) as u32
+    };
+    let picture = image::imageops::crop_imm(&field, 0, 0, 1500, rows_that_fit.min(4000)).to_image();
+    let sent = jpeg(&picture, 50);
+    assert!(sent.len() <= MAX_SCREENSHOT_BYTES, "{} B", sent.len());
+    // The case in point: the same pixels at quality 85 are over the limit.
+    let decoded = image::load_from_memory(&sent).unwrap().to_rgb8();
+    let again = jpeg(&decoded, 85);
+    assert!(
+        again.len() > MAX_SCREENSHOT_BYTES,
+        "{} B sent, {} B at quality 85",
+        sent.len(),
+        again.len()
+    );
+
+    let collector = Collector::start(&[ORIGIN]);
+    let out = collector.cli(&["site", "widget", "demo", "--screenshots", "on"]);
+    assert!(out.status.success());
+    collector.add_user(OWNER, PASSWORD, &[]);
+    let body = common::collector::feedback_body(
+        "The photo of the shelf",
+        json!({"page_url": format!("{ORIGIN}/shelf")}),
+    );
+    let agent = common::collector::http();
+    assert_eq!(collector.post_feedback(&agent, ORIGIN, &body), 201);
+    let id = body["id"].as_str().unwrap();
+    let response = agent
+        .put(&collector.url(&format!("/v1/feedback/{id}/screenshot")))
+        .header("Origin", ORIGIN)
+        .header("Content-Type", "image/jpeg")
+        .send(&sent[..])
+        .unwrap();
+    assert_eq!(response.status(), 201);
+
+    let (content_type, stored) = screenshot_for_owner(&collector, id);
+    assert_eq!(content_type, "image/jpeg");
+    assert!(
+        stored.len() <= MAX_SCREENSHOT_BYTES,
+        "{} B sent, {} B stored: over the {MAX_SCREENSHOT_BYTES} B limit",
+        sent.len(),
+        stored.len()
+    );
+    let image = image::load_from_memory(&stored).unwrap();
+    eprintln!(
+        "{} × {}, {} B sent; {} B at quality 85; stored {} × {}, {} B",
+        picture.width(),
+        picture.height(),
+        sent.len(),
+        again.len(),
+        image.width(),
+        image.height(),
+        stored.len()
+    );
+}
