@@ -234,6 +234,7 @@ fn png(image: &DynamicImage, compression: CompressionType) -> Result<Vec<u8>, St
         (status = 413, description = "payload-too-large: over 2 MB", body = earshot_shared::ApiError),
         (status = 415, description = "unsupported-media-type: not image/png, image/jpeg or image/webp", body = earshot_shared::ApiError),
         (status = 422, description = "invalid-image: not one whole image of its type, or over 16 megapixels", body = earshot_shared::ApiError),
+        (status = 429, description = "rate-limited: too many uploads at once, or this visitor's allowance of decodes is spent; try again after Retry-After seconds", body = earshot_shared::ApiError),
         (status = 500, description = "internal; nothing stored", body = earshot_shared::ApiError),
     ))]
 pub async fn upload(
