@@ -379,6 +379,54 @@ async fn a_captured_tab_with_a_region_blacked_out_reaches_the_owner_black() {
     )
     .unwrap();
 
+    // The owner opens it from the inbox: a page of the dashboard with the image centred and
+    // nothing refused by any policy on the way.
+    browser
+        .run_on_every_page(
+            "window.violations = [];
+             document.addEventListener('securitypolicyviolation',
+               e => violations.push(e.violatedDirective + ' ' + e.blockedURI));",
+        )
+        .await;
+    browser.sign_in(&collector, OWNER, PASSWORD).await;
+    browser
+        .client
+        .find(Locator::LinkText("View the screenshot"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for(
+            "const image = document.querySelector('.full-shot img');
+             return !!image && image.complete && image.naturalWidth > 0;",
+            "the full image shows",
+        )
+        .await;
+    let page = browser
+        .client
+        .execute(
+            "const image = document.querySelector('.full-shot img').getBoundingClientRect();
+             const main = document.querySelector('main').getBoundingClientRect();
+             return {
+               path: location.pathname,
+               violations: window.violations,
+               centred: Math.abs((image.left - main.left) - (main.right - image.right)) <= 2,
+             };",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        page,
+        json!({
+            "path": format!("/admin/feedback/{id}/screenshot/view"),
+            "violations": [],
+            "centred": true,
+        })
+    );
+    browser.screenshot("screenshot-owner-full-image").await;
     browser.close().await;
 }
 
