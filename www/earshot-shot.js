@@ -5,11 +5,12 @@
  * It takes one frame of the tab (getDisplayMedia, preferCurrentTab, the stream stopped at
  * once) or, where that is not offered (phones), an image file the visitor picks. The
  * visitor draws rectangles that highlight or black out parts, with a pointer or the
- * keyboard, undoes them, removes the picture or attaches it. When the feedback is sent
- * (earshot:submit, which carries its id) the picture, marks burnt in, is kept in IndexedDB
- * and PUT to /v1/feedback/{id}/screenshot; it leaves IndexedDB once the collector has it or
- * has refused it for good, and is tried again with backoff, when the browser comes back
- * online, and on the next page until then. The visitor is told how it fared.
+ * keyboard, undoes them, and attaches the picture or cancels (Escape too). When the
+ * feedback is sent (earshot:submit, which carries its id) the picture, marks burnt in, is
+ * kept in IndexedDB and PUT to /v1/feedback/{id}/screenshot; it leaves IndexedDB once the
+ * collector has it or has refused it for good, and is tried again with backoff, when the
+ * browser comes back online, and on the next page until then. The visitor is told how it
+ * fared.
  *
  * Everything is drawn on canvases and built with createElement: no innerHTML, no image
  * URLs, so it works under the strictest page policy that lets the widget run. */
@@ -28,6 +29,11 @@ const STORE = "screenshots";
 const MARK = "earshot-shots:";
 
 const HIGHLIGHT = "#f59e0b";
+// The keyboard's frame moves and grows by a 50th of the picture a key press, and by five
+// times that with Page Up, Page Down, Home and End (Fn and an arrow on a Mac): four presses
+// from the middle to a corner.
+const STEPS = 50;
+const BIG_STEP = 5;
 
 // Where the widget is: its shadow root, the collector, the site, its texts, and whether it
 // runs in the collector's own window (pages that block WebAssembly).
@@ -44,7 +50,7 @@ let database = null;
  * shadow root), with the collector, the site and the widget's language. */
 export function add(base, site, lang, button, inWindow) {
   setUp(button.getRootNode(), base, site, lang, inWindow);
-  take(button);
+  take();
 }
 
 /** The loader calls this on a page where a screenshot is still waiting to be sent. */
@@ -111,7 +117,7 @@ function canCapture() {
 
 let taking = false;
 
-async function take(addButton) {
+async function take() {
   // A second click while the browser asks the visitor is the same request.
   if (taking) return;
   taking = true;
@@ -124,14 +130,17 @@ async function take(addButton) {
       widget.texts = null;
       return;
     }
-    if (!canCapture()) return pick(addButton.parentNode);
+    // A phone: most visitors have no screenshot of the problem yet, and one taken now would
+    // show this form. Say what to pick, and how to take one, before the picker opens.
+    if (!canCapture()) return note(texts.pick_hint, [[texts.choose_file, choose]]);
     let image;
     try {
       image = await capture();
     } catch (error) {
-      // Refused by the visitor or the browser: a file will do.
-      return note(texts.capture_refused, texts.choose_file);
+      // Cancelled by the visitor, or refused by the browser: not an error; again, or a file.
+      return note(texts.capture_refused, [[texts.choose_file, choose], [texts.retry, take]]);
     }
+    clearNote();
     edit(image, []);
   } finally {
     taking = false;
@@ -193,6 +202,11 @@ async function capture() {
   }
 }
 
+function choose() {
+  const block = area();
+  if (block) pick(block);
+}
+
 // An image file the visitor picks (phones; or after a refused capture): the form's file
 // field, made once, opens the editor whenever a file is chosen.
 function pick(parent) {
@@ -204,18 +218,18 @@ function pick(parent) {
       input.value = "";
       if (!file) return;
       decode(file).then(function (image) {
-        const old = parent.querySelector(".shot-note");
-        if (old) old.remove();
+        clearNote();
         edit(image, []);
       }, function () {
-        widget.texts.then(function (texts) { note(texts.unreadable, texts.choose_file); });
+        widget.texts.then(function (texts) { note(texts.unreadable, [[texts.choose_file, choose]], true); });
       });
     });
   }
   input.click();
 }
 
-// The file as a canvas, turned as its EXIF says, at most MAX_PIXELS.
+// The file as a canvas, turned as its EXIF says, at most MAX_PIXELS (marked `smaller`
+// when it had more, so that the visitor is told).
 async function decode(file) {
   if (TYPES.indexOf(file.type) < 0) throw new Error("not an image");
   const bitmap = await createImageBitmap(file);
@@ -224,19 +238,39 @@ async function decode(file) {
   canvas.width = Math.floor(bitmap.width * scale);
   canvas.height = Math.floor(bitmap.height * scale);
   canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+  canvas.smaller = scale < 1;
   bitmap.close();
   return canvas;
 }
 
-// A sentence under the button, with a way to pick a file instead.
-function note(message, choose) {
+// A sentence in the place of "Add a screenshot", with what the visitor can do next on a row
+// of its own below it (`choices`: [text, action] pairs, the first one focused). Muted when it
+// only informs; red, and said at once, when something went wrong.
+function note(message, choices, failed) {
   const block = area();
   if (!block) return;
-  let box = block.querySelector(".shot-note");
+  clearNote();
+  const box = element("div", { "class": failed ? "shot-note shot-failed" : "shot-note" }, block);
+  element("p", { id: "earshot-shot-note", "class": "shot-say", role: failed ? "alert" : "status" }, box, message);
+  const row = element("div", { "class": "shot-choices" }, box);
+  const buttons = choices.map(function (choice) {
+    const node = button(row, choice[0], "secondary", choice[1]);
+    node.setAttribute("aria-describedby", "earshot-shot-note");
+    return node;
+  });
+  const add = block.querySelector(".shot-add");
+  if (add) add.hidden = true;
+  buttons[0].focus();
+}
+
+// The note gone, and "Add a screenshot" back unless a picture is attached.
+function clearNote() {
+  const block = area();
+  if (!block) return;
+  const box = block.querySelector(".shot-note");
   if (box) box.remove();
-  box = element("p", { "class": "shot-note", role: "alert" }, block, message);
-  const chooser = button(box, choose, "secondary shot-choose", function () { pick(block); });
-  chooser.focus();
+  const add = block.querySelector(".shot-add");
+  if (add && !attached) add.hidden = false;
 }
 
 // ---- Marking it up ----
@@ -283,7 +317,11 @@ async function edit(image, marks) {
   const overlay = element("div", { "class": "shot-editor", role: "dialog", "aria-modal": "true", "aria-labelledby": "earshot-shot-title" }, root);
   const box = element("div", { "class": "shot-box" }, overlay);
   element("h2", { id: "earshot-shot-title", "class": "shot-title" }, box, texts.title);
-  element("p", { id: "earshot-shot-help", "class": "shot-help" }, box, texts.help);
+  // Keys only where there may be a keyboard: a touch screen alone (a coarse pointer and no
+  // fine one) gets the finger's way.
+  const touchOnly = !!window.matchMedia && matchMedia("(any-pointer: coarse)").matches &&
+    !matchMedia("(any-pointer: fine)").matches;
+  element("p", { id: "earshot-shot-help", "class": "shot-help" }, box, touchOnly ? texts.help_touch : texts.help);
   const tools = element("div", { "class": "shot-tools", role: "group", "aria-label": texts.title }, box);
   const toolButtons = [["highlight", texts.highlight], ["black", texts.black_out]].map(function (entry) {
     const node = button(tools, entry[1], "secondary shot-tool", function () {
@@ -305,8 +343,10 @@ async function edit(image, marks) {
   canvas.height = image.height;
   const status = element("div", { "class": "visually-hidden", role: "status", "aria-live": "polite" }, box);
   const actions = element("div", { "class": "shot-actions" }, box);
-  button(actions, texts.remove, "secondary shot-remove", function () { close(); remove(); });
-  const attach = button(actions, texts.attach, "primary shot-attach", function () {
+  // Cancel leaves everything as it was before the editor opened: no picture, or the one
+  // attached with its marks (this edit's marks are a copy). The form's "Remove" drops it.
+  button(actions, texts.cancel, "secondary shot-cancel", function () { close(); cancelled(); });
+  button(actions, texts.attach, "primary shot-attach", function () {
     close();
     attached = { image: image, marks: marks };
     preview(true);
@@ -355,8 +395,12 @@ async function edit(image, marks) {
   canvas.addEventListener("focus", function () { showFrame = canvas.matches(":focus-visible"); draw(); });
   canvas.addEventListener("blur", function () { showFrame = false; draw(); });
   canvas.addEventListener("keydown", function (event) {
-    const stepX = Math.max(1, Math.round(image.width / 50)), stepY = Math.max(1, Math.round(image.height / 50));
-    const moves = { ArrowLeft: [-stepX, 0], ArrowRight: [stepX, 0], ArrowUp: [0, -stepY], ArrowDown: [0, stepY] };
+    const stepX = Math.max(1, Math.round(image.width / STEPS)), stepY = Math.max(1, Math.round(image.height / STEPS));
+    const bigX = stepX * BIG_STEP, bigY = stepY * BIG_STEP;
+    const moves = {
+      ArrowLeft: [-stepX, 0], ArrowRight: [stepX, 0], ArrowUp: [0, -stepY], ArrowDown: [0, stepY],
+      Home: [-bigX, 0], End: [bigX, 0], PageUp: [0, -bigY], PageDown: [0, bigY],
+    };
     const move = moves[event.key];
     if (move) {
       if (event.shiftKey) {
@@ -376,11 +420,19 @@ async function edit(image, marks) {
     draw();
   });
 
-  // The editor keeps the focus until it closes; Escape attaches what is drawn.
+  // A click beside the controls (the backdrop, the box's margins) leaves the focus where it
+  // is, not on the page behind.
+  overlay.addEventListener("mousedown", function (event) {
+    if (!event.target.closest("button, canvas")) event.preventDefault();
+  });
+
+  // The editor keeps the focus until it closes. Escape cancels, as in any dialog: a visitor
+  // backing out of a picture that shows too much must not find it attached.
   overlay.addEventListener("keydown", function (event) {
     if (event.key == "Escape") {
       event.stopPropagation();
-      attach.click();
+      close();
+      cancelled();
     } else if (event.key == "Tab") {
       const focusable = Array.prototype.filter.call(overlay.querySelectorAll("button, canvas"), function (node) { return !node.disabled; });
       const first = focusable[0], last = focusable[focusable.length - 1];
@@ -401,8 +453,7 @@ function preview(focus) {
   widget.texts.then(function (texts) {
     const old = block.querySelector(".shot-preview");
     if (old) old.remove();
-    const note_ = block.querySelector(".shot-note");
-    if (note_) note_.remove();
+    clearNote();
     const add = block.querySelector(".shot-add");
     add.hidden = true;
     const box = element("div", { "class": "shot-preview" }, block);
@@ -421,10 +472,20 @@ function preview(focus) {
   });
 }
 
+// The editor closed without attaching: the focus goes back where the visitor came from.
+function cancelled() {
+  const block = area();
+  if (!block) return;
+  clearNote();
+  const back = attached ? block.querySelector(".shot-edit") : block.querySelector(".shot-add");
+  if (back) back.focus();
+}
+
 function remove() {
   attached = null;
   const block = area();
   if (!block) return;
+  clearNote();
   const old = block.querySelector(".shot-preview");
   if (old) old.remove();
   const add = block.querySelector(".shot-add");
@@ -434,7 +495,8 @@ function remove() {
 
 // ---- Sending it ----
 
-// The picture with its marks burnt in, as a PNG, else a JPEG, smaller until it fits.
+// The picture with its marks burnt in, as a PNG, else a JPEG, smaller until it fits; and
+// whether it is smaller than the visitor's picture (here, or when the file was read).
 async function flatten(shot) {
   let scale = 1;
   for (;;) {
@@ -444,7 +506,7 @@ async function flatten(shot) {
     paint(canvas, shot.image, shot.marks, null);
     for (const type of ["image/png", "image/jpeg"]) {
       const blob = await new Promise(function (done) { canvas.toBlob(done, type, 0.85); });
-      if (blob && blob.size <= MAX_BYTES) return blob;
+      if (blob && blob.size <= MAX_BYTES) return { blob: blob, smaller: scale < 1 || !!shot.image.smaller };
     }
     scale *= 0.7;
   }
@@ -461,7 +523,8 @@ async function submitted(event) {
   // After the thank-you is drawn.
   await nextFrame();
   report(texts.sending);
-  const record = { id: detail.id, site: widget.site, base: widget.base, at: Date.now(), blob: await flatten(shot) };
+  const flat = await flatten(shot);
+  const record = { id: detail.id, site: widget.site, base: widget.base, at: Date.now(), blob: flat.blob, smaller: flat.smaller };
   const kept = await keep(record);
   if (detail.queued) {
     report(kept ? texts.kept : texts.dropped);
@@ -488,7 +551,7 @@ async function send(record, texts) {
   // screenshot sent later from another page goes quietly.
   if (record.id == reporting && texts) {
     if (outcome == "stored") {
-      report(texts.sent);
+      report(record.smaller ? texts.sent_smaller : texts.sent);
       reporting = null;
     } else if (outcome == "later") {
       report(texts.failed, texts.retry, record);

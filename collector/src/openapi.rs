@@ -15,7 +15,7 @@ use actix_web::HttpResponse;
 use earshot_shared::limits::{
     MAX_COMMENT_CHARS, MAX_EMAIL_CHARS, MAX_LOCALE_CHARS, MAX_METADATA_ENTRIES,
     MAX_METADATA_KEY_CHARS, MAX_METADATA_VALUE_CHARS, MAX_PAGE_URL_CHARS, MAX_REFERRER_CHARS,
-    MAX_USER_AGENT_CHARS, MAX_USER_ID_CHARS, MAX_VIEWPORT_PX, SITE_KEY_BYTES,
+    MAX_USER_AGENT_CHARS, MAX_USER_ID_CHARS, MAX_VIEWPORT_PX, SCREENSHOT_TYPES, SITE_KEY_BYTES,
 };
 use earshot_shared::{
     ApiError, ClientInfo, ErrorCode, FeedbackAccepted, Rating, RatingKind, SiteKey, Submission,
@@ -209,6 +209,14 @@ fn exact_rules(document: &mut Value) {
                 parameter["schema"] = json!({"type": "string", "enum": languages});
             }
         }
+    }
+
+    // A screenshot is the image file's bytes as they are, not JSON: binary, in one of the
+    // types it may be sent as (derived, `Vec<u8>` reads as an array of integers).
+    let body =
+        &mut document["paths"]["/v1/feedback/{id}/screenshot"]["put"]["requestBody"]["content"];
+    for media_type in SCREENSHOT_TYPES {
+        body[media_type] = json!({"schema": {"type": "string", "format": "binary"}});
     }
 
     // The widget sends `text/plain` (no CORS preflight); programs may say `application/json`.

@@ -7,8 +7,10 @@
 //! (read from its header before anything is decoded: a decompression bomb is refused
 //! unread); it is then decoded within a memory limit and encoded anew, which leaves EXIF,
 //! text chunks and anything hidden in the file behind. JPEG stays JPEG (turned upright by
-//! its EXIF orientation, then dropped); PNG and WebP become PNG. A thumbnail for the
-//! dashboard is made at the same time. Memory and work are bounded: at most
+//! its EXIF orientation, then dropped); PNG and WebP become PNG. What is stored keeps the
+//! same limit as what is sent: an encoding that would be larger is done again at a lower
+//! quality or harder compression, then smaller. A thumbnail for the dashboard is made at
+//! the same time. Memory and work are bounded: at most
 //! [`MAX_CONCURRENT_UPLOADS`] bodies held at once, [`MAX_CONCURRENT_DECODES`] decodes, each
 //! within [`MAX_DECODE_BYTES`], and each decode counted against the visitor's allowance for
 //! refused requests.
@@ -26,6 +28,7 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use earshot_shared::FeedbackAccepted;
 use earshot_shared::limits::{MAX_SCREENSHOT_BYTES, MAX_SCREENSHOT_PIXELS};
 use earshot_store::{Screenshot, StoreError, now_millis};
+use image::codecs::png::{CompressionType, FilterType as PngFilter, PngEncoder};
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
 use tokio::sync::Semaphore;
 
@@ -42,8 +45,12 @@ pub const MAX_CONCURRENT_UPLOADS: usize = 8;
 pub const MAX_DECODE_BYTES: u64 = MAX_SCREENSHOT_PIXELS * 8;
 /// The longest side of a thumbnail, in pixels.
 pub const THUMBNAIL_PX: u32 = 320;
-/// The quality JPEG screenshots are encoded anew at.
-const JPEG_QUALITY: u8 = 85;
+/// The qualities a JPEG screenshot is encoded anew at, best first: the next is tried only
+/// when the image would be larger than [`MAX_SCREENSHOT_BYTES`] (a JPEG saved at a lower
+/// quality than this grows when encoded at it).
+const JPEG_QUALITIES: [u8; 3] = [85, 70, 55];
+/// How much each side shrinks when no encoding of an image fits [`MAX_SCREENSHOT_BYTES`].
+const SHRINK: f64 = 0.8;
 
 /// The decoding slots every worker of the process shares.
 static DECODERS: Semaphore = Semaphore::const_new(MAX_CONCURRENT_DECODES);
@@ -133,10 +140,12 @@ pub fn reencode(bytes: &[u8], format: ImageFormat) -> Result<Encoded, String> {
         .map_err(|err| format!("it cannot be decoded: {err}"))?;
     image.apply_orientation(orientation);
     let thumbnail = image.thumbnail(THUMBNAIL_PX, THUMBNAIL_PX);
-    let (content_type, image_bytes, thumbnail_bytes) = if format == ImageFormat::Jpeg {
-        ("image/jpeg", jpeg(&image)?, jpeg(&thumbnail)?)
+    let jpeg_kept = format == ImageFormat::Jpeg;
+    let (image, image_bytes) = within_limit(image, jpeg_kept)?;
+    let (content_type, thumbnail_bytes) = if jpeg_kept {
+        ("image/jpeg", jpeg(&thumbnail, JPEG_QUALITIES[0])?)
     } else {
-        ("image/png", png(&image)?, png(&thumbnail)?)
+        ("image/png", png(&thumbnail, CompressionType::Fast)?)
     };
     Ok(Encoded {
         content_type,
@@ -147,15 +156,50 @@ pub fn reencode(bytes: &[u8], format: ImageFormat) -> Result<Encoded, String> {
     })
 }
 
-fn jpeg(image: &DynamicImage) -> Result<Vec<u8>, String> {
+/// The image encoded anew (as JPEG, or else PNG) in at most [`MAX_SCREENSHOT_BYTES`], so that
+/// what is stored keeps the limit the upload was held to: a new encoding can be larger than
+/// the file sent (a JPEG saved at low quality, a PNG a browser compressed harder). Fast first;
+/// then harder compression or lower quality; then smaller, [`SHRINK`] a side at a time.
+/// Returns the image as encoded (its size may be smaller than the one sent) and its bytes.
+fn within_limit(mut image: DynamicImage, as_jpeg: bool) -> Result<(DynamicImage, Vec<u8>), String> {
+    let fits = |bytes: &Vec<u8>| bytes.len() <= MAX_SCREENSHOT_BYTES;
+    loop {
+        if as_jpeg {
+            for quality in JPEG_QUALITIES {
+                let bytes = jpeg(&image, quality)?;
+                if fits(&bytes) {
+                    return Ok((image, bytes));
+                }
+            }
+        } else {
+            for compression in [CompressionType::Fast, CompressionType::Best] {
+                let bytes = png(&image, compression)?;
+                if fits(&bytes) {
+                    return Ok((image, bytes));
+                }
+            }
+        }
+        let side = |length: u32| ((f64::from(length) * SHRINK) as u32).max(1);
+        if image.width() == 1 && image.height() == 1 {
+            return Err("it cannot be stored within the size limit".into());
+        }
+        image = image.resize_exact(
+            side(image.width()),
+            side(image.height()),
+            image::imageops::FilterType::Triangle,
+        );
+    }
+}
+
+fn jpeg(image: &DynamicImage, quality: u8) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY)
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
         .encode_image(&DynamicImage::ImageRgb8(image.to_rgb8()))
         .map_err(|err| format!("encoding: {err}"))?;
     Ok(out)
 }
 
-fn png(image: &DynamicImage) -> Result<Vec<u8>, String> {
+fn png(image: &DynamicImage, compression: CompressionType) -> Result<Vec<u8>, String> {
     // 8 bits a channel, with alpha only if the image has any.
     let image = if image.color().has_alpha() {
         DynamicImage::ImageRgba8(image.to_rgba8())
@@ -164,7 +208,11 @@ fn png(image: &DynamicImage) -> Result<Vec<u8>, String> {
     };
     let mut out = Vec::new();
     image
-        .write_to(&mut Cursor::new(&mut out), ImageFormat::Png)
+        .write_with_encoder(PngEncoder::new_with_quality(
+            &mut out,
+            compression,
+            PngFilter::Adaptive,
+        ))
         .map_err(|err| format!("encoding: {err}"))?;
     Ok(out)
 }
@@ -186,6 +234,7 @@ fn png(image: &DynamicImage) -> Result<Vec<u8>, String> {
         (status = 413, description = "payload-too-large: over 2 MB", body = earshot_shared::ApiError),
         (status = 415, description = "unsupported-media-type: not image/png, image/jpeg or image/webp", body = earshot_shared::ApiError),
         (status = 422, description = "invalid-image: not one whole image of its type, or over 16 megapixels", body = earshot_shared::ApiError),
+        (status = 429, description = "rate-limited: too many uploads at once, or this visitor's allowance of decodes is spent; try again after Retry-After seconds", body = earshot_shared::ApiError),
         (status = 500, description = "internal; nothing stored", body = earshot_shared::ApiError),
     ))]
 pub async fn upload(
@@ -360,6 +409,28 @@ mod tests {
         assert_eq!((encoded.width, encoded.height), (1280, 640));
         let thumbnail = image::load_from_memory(&encoded.thumbnail).unwrap();
         assert_eq!((thumbnail.width(), thumbnail.height()), (320, 160));
+    }
+
+    /// Noise, which no PNG compression shrinks: larger than the limit however it is
+    /// encoded, so it is made smaller until it fits rather than stored over the limit.
+    #[test]
+    fn what_no_encoding_fits_is_made_smaller_until_it_does() {
+        let mut seed: u32 = 0x2545_f491;
+        let mut noise = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            seed as u8
+        };
+        let image = DynamicImage::ImageRgb8(image::RgbImage::from_fn(1000, 800, |_, _| {
+            image::Rgb([noise(), noise(), noise()])
+        }));
+        assert!(png(&image, CompressionType::Best).unwrap().len() > MAX_SCREENSHOT_BYTES);
+        let (smaller, bytes) = within_limit(image, false).unwrap();
+        assert!(bytes.len() <= MAX_SCREENSHOT_BYTES, "{} B", bytes.len());
+        assert_eq!((smaller.width(), smaller.height()), (800, 640));
+        let stored = image::load_from_memory(&bytes).unwrap();
+        assert_eq!((stored.width(), stored.height()), (800, 640));
     }
 
     #[test]

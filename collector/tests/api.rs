@@ -499,6 +499,33 @@ async fn the_openapi_document_lists_every_route_and_every_listed_path_is_served(
     }
 }
 
+/// A screenshot is uploaded as the image file itself: the document says so (binary, one of
+/// the three types), so that a client generated from it sends bytes, not a JSON array.
+#[actix_web::test]
+async fn the_openapi_document_describes_a_screenshot_as_binary_image_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app!(&dir);
+    let response = test::call_service(
+        &app,
+        test::TestRequest::get().uri("/openapi.json").to_request(),
+    )
+    .await;
+    let doc: serde_json::Value = test::read_body_json(response).await;
+    let content = &doc["paths"]["/v1/feedback/{id}/screenshot"]["put"]["requestBody"]["content"];
+    assert_eq!(
+        content.as_object().unwrap().len(),
+        limits::SCREENSHOT_TYPES.len(),
+        "{content}"
+    );
+    for media_type in limits::SCREENSHOT_TYPES {
+        assert_eq!(
+            content[media_type]["schema"],
+            serde_json::json!({"type": "string", "format": "binary"}),
+            "{media_type}"
+        );
+    }
+}
+
 #[actix_web::test]
 async fn widget_settings_are_public_cacheable_and_revalidated() {
     let dir = tempfile::tempdir().unwrap();

@@ -2,7 +2,8 @@
 //! `/openapi.json` and sends them to the real binary, on SQLite and on PostgreSQL, with every
 //! check it has (`--checks all`). A request the document allows must be accepted; one it
 //! forbids must be refused with a 4xx; every answer must match the document; no 5xx. Any
-//! finding fails the run.
+//! finding fails the run. The screenshot upload is sent real images (PNG, JPEG, WebP), each
+//! for a fresh submission (`tests/contract/screenshot_hooks.py`), and they must be stored.
 //!
 //! `cargo xtask test` installs schemathesis in `target/tools/` and names it in
 //! `EARSHOT_SCHEMATHESIS`; a plain `cargo test` without it fails, naming that command, unless
@@ -64,6 +65,14 @@ fn check_contract(schemathesis: &PathBuf, engine: &Engine) {
         ],
     );
     let token = collector.create_token(None);
+    let out = collector.cli(&["site", "widget", "demo", "--screenshots", "on"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let images = collector.dir.path().join("images");
+    write_images(&images);
 
     // Real identifiers, so generated requests reach past "unknown site": every path's
     // `{site}` and the body's `site` name the registered site.
@@ -85,6 +94,11 @@ fn check_contract(schemathesis: &PathBuf, engine: &Engine) {
         .args(["--report", "junit", "--report-dir"])
         .arg(&report)
         .env("NO_COLOR", "1")
+        .env("PYTHONPATH", common::root().join("tests/contract"))
+        .env("SCHEMATHESIS_HOOKS", "screenshot_hooks")
+        .env("EARSHOT_CONTRACT_IMAGES", &images)
+        .env("EARSHOT_CONTRACT_URL", collector.origin())
+        .env("EARSHOT_CONTRACT_ORIGIN", ORIGIN)
         .output()
         .expect("schemathesis runs");
     let printed = String::from_utf8_lossy(&output.stdout);
@@ -110,4 +124,46 @@ fn check_contract(schemathesis: &PathBuf, engine: &Engine) {
         "only {} generated submissions were stored: the run did not reach the database",
         rows.len()
     );
+    // The images reached the decoder and were stored.
+    let with_screenshot = rows
+        .iter()
+        .filter(|row| !common::cell(row, "screenshot").is_empty())
+        .count();
+    eprintln!(
+        "{} submissions stored on {}, {with_screenshot} with a screenshot",
+        rows.len(),
+        engine.name()
+    );
+    // Random bytes make a valid image now and then (2 in a run); real ones, hundreds.
+    assert!(
+        with_screenshot >= 50,
+        "only {with_screenshot} screenshots were stored: the upload was not sent real images"
+    );
+}
+
+/// Small real images of each type a screenshot may be sent as, in `dir`: what the hooks
+/// send to the upload.
+fn write_images(dir: &std::path::Path) {
+    use image::{DynamicImage, ImageFormat, Rgb, RgbImage, Rgba, RgbaImage};
+    std::fs::create_dir_all(dir).unwrap();
+    let photo = DynamicImage::ImageRgb8(RgbImage::from_fn(64, 48, |x, y| {
+        Rgb([(x * 4) as u8, (y * 5) as u8, 90])
+    }));
+    let clear = DynamicImage::ImageRgba8(RgbaImage::from_fn(33, 17, |x, y| {
+        Rgba([200, (x * 7) as u8, (y * 15) as u8, (x * y) as u8])
+    }));
+    let grey = DynamicImage::ImageLuma8(image::GrayImage::from_fn(20, 90, |x, _| {
+        image::Luma([(x * 12) as u8])
+    }));
+    for (name, image, format) in [
+        ("photo.png", &photo, ImageFormat::Png),
+        ("clear.png", &clear, ImageFormat::Png),
+        ("grey.png", &grey, ImageFormat::Png),
+        ("photo.jpg", &photo, ImageFormat::Jpeg),
+        ("grey.jpg", &grey, ImageFormat::Jpeg),
+        ("photo.webp", &photo, ImageFormat::WebP),
+        ("clear.webp", &clear, ImageFormat::WebP),
+    ] {
+        image.save_with_format(dir.join(name), format).unwrap();
+    }
 }

@@ -1179,8 +1179,9 @@ fn get_bytes(
 }
 
 /// A screenshot a visitor attached: on its feedback's page as a thumbnail that opens the
-/// image; served only to owners who may see the site, under a policy that lets it do
-/// nothing; gone with its feedback. On both engines.
+/// image in a page of the dashboard, and named in the inbox by what it opens; served only
+/// to owners who may see the site, under a policy that lets it do nothing; gone with its
+/// feedback. On both engines.
 #[test]
 fn screenshots_are_shown_to_the_sites_owners_only_and_go_with_their_feedback() {
     for engine in Engine::all() {
@@ -1193,11 +1194,22 @@ fn screenshots_are_shown_to_the_sites_owners_only_and_go_with_their_feedback() {
         assert_eq!(status, 200);
         let thumbnail_path = format!("/admin/feedback/{id}/screenshot/thumbnail");
         let image_path = format!("/admin/feedback/{id}/screenshot");
+        let view_path = format!("/admin/feedback/{id}/screenshot/view");
         assert!(
-            page.contains(&format!("href=\"{image_path}\""))
+            page.contains(&format!("href=\"{view_path}\""))
                 && page.contains(&format!("src=\"{thumbnail_path}\""))
                 && page.contains("width=\"320\" height=\"213\""),
             "{page}"
+        );
+        // The full image opens in a page of the dashboard (the browser's own viewer cannot
+        // style an image served under the image's policy), at its size, with the way back.
+        let (status, view) = owner.get(&collector, &view_path);
+        assert_eq!(status, 200);
+        assert!(
+            view.contains(&format!(
+                "src=\"{image_path}\" width=\"1200\" height=\"800\""
+            )) && view.contains(&format!("href=\"/admin/feedback/{id}\"")),
+            "{view}"
         );
         for (path, size) in [(&image_path, (1200, 800)), (&thumbnail_path, (320, 213))] {
             let (status, headers, bytes) = get_bytes(&collector, Some(&owner.cookie), path);
@@ -1219,13 +1231,13 @@ fn screenshots_are_shown_to_the_sites_owners_only_and_go_with_their_feedback() {
         let (status, inbox) = owner.get(&collector, "/admin/inbox?site=demo");
         assert_eq!(status, 200);
         assert!(
-            inbox.contains(&format!("href=\"{image_path}\">Open</a>")),
+            inbox.contains(&format!("href=\"{view_path}\">View the screenshot</a>")),
             "{inbox}"
         );
 
         // An account of another site, and nobody signed in, get nothing.
         let agency = sign_in_over_http(&collector, AGENCY, PASSWORD).unwrap();
-        for path in [&image_path, &thumbnail_path] {
+        for path in [&image_path, &thumbnail_path, &view_path] {
             assert_eq!(get_bytes(&collector, Some(&agency.cookie), path).0, 404);
             let (status, _, body) = get_bytes(&collector, None, path);
             assert_ne!(status, 200, "{path} without a session");

@@ -378,6 +378,55 @@ async fn a_captured_tab_with_a_region_blacked_out_reaches_the_owner_black() {
         &bytes,
     )
     .unwrap();
+
+    // The owner opens it from the inbox: a page of the dashboard with the image centred and
+    // nothing refused by any policy on the way.
+    browser
+        .run_on_every_page(
+            "window.violations = [];
+             document.addEventListener('securitypolicyviolation',
+               e => violations.push(e.violatedDirective + ' ' + e.blockedURI));",
+        )
+        .await;
+    browser.sign_in(&collector, OWNER, PASSWORD).await;
+    browser
+        .client
+        .find(Locator::LinkText("View the screenshot"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for(
+            "const image = document.querySelector('.full-shot img');
+             return !!image && image.complete && image.naturalWidth > 0;",
+            "the full image shows",
+        )
+        .await;
+    let page = browser
+        .client
+        .execute(
+            "const image = document.querySelector('.full-shot img').getBoundingClientRect();
+             const main = document.querySelector('main').getBoundingClientRect();
+             return {
+               path: location.pathname,
+               violations: window.violations,
+               centred: Math.abs((image.left - main.left) - (main.right - image.right)) <= 2,
+             };",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        page,
+        json!({
+            "path": format!("/admin/feedback/{id}/screenshot/view"),
+            "violations": [],
+            "centred": true,
+        })
+    );
+    browser.screenshot("screenshot-owner-full-image").await;
     browser.close().await;
 }
 
@@ -413,6 +462,17 @@ async fn on_a_phone_the_visitor_attaches_an_image_file() {
         .click()
         .await
         .unwrap();
+    // What to pick, in German, then the picker.
+    let german = &earshot_shared::texts::SHOT_DE;
+    assert_eq!(
+        displayed(&widget, ".shot-say").await.text().await.unwrap(),
+        german.pick_hint
+    );
+    displayed(&widget, ".shot-choices button")
+        .await
+        .click()
+        .await
+        .unwrap();
 
     let picture = image::RgbImage::from_fn(600, 400, |x, y| {
         image::Rgb([(x % 256) as u8, (y % 256) as u8, 120])
@@ -433,7 +493,6 @@ async fn on_a_phone_the_visitor_attaches_an_image_file() {
         .send_keys(&file.path().display().to_string())
         .await
         .unwrap();
-    let german = &earshot_shared::texts::SHOT_DE;
     assert_eq!(
         displayed(&widget, ".shot-title")
             .await
@@ -793,4 +852,442 @@ fn bombs_cut_pictures_polyglots_and_svg_are_refused_and_nothing_is_stored() {
 
     assert_eq!(put("image/png", &png).0, 201, "a picture is still accepted");
     assert!(!stored(&collector)[0].2.is_empty());
+}
+
+/// Escape in the editor cancels, by keyboard alone: a visitor backing out of a capture
+/// that shows too much finds nothing attached, and one backing out of
+/// a second edit finds the picture attached as it was, without the marks of that edit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escape_in_the_editor_cancels_and_attaches_nothing_new() {
+    let Some(browser) = browser::start().await else {
+        return;
+    };
+    let (collector, shop) = shop_taking_screenshots();
+    browser.run_on_every_page(CAPTURE_LOG).await;
+    browser.client.goto(&shop.url()).await.unwrap();
+    let widget = fill_in(&browser, "My card number shows").await;
+
+    // A capture, blacked out in the middle, then Escape: nothing attached.
+    add_screenshot(&browser, &widget).await;
+    assert_eq!(browser.focus_in_widget().await, "BUTTON.button: Highlight");
+    browser
+        .press(&[Key::Tab, Key::Enter, Key::Tab, Key::Enter, Key::Escape])
+        .await;
+    assert!(
+        widget.find(Locator::Css(".shot-editor")).await.is_err(),
+        "the editor is closed"
+    );
+    assert!(
+        widget.find(Locator::Css(".shot-thumb")).await.is_err(),
+        "Escape attached the picture"
+    );
+    assert_eq!(
+        browser.focus_in_widget().await,
+        "BUTTON.button: Add a screenshot"
+    );
+    // Escape closed the editor only, not the feedback dialog.
+    displayed(&widget, "#earshot-comment").await;
+
+    // Attached with the middle blacked out; then edited again, a second black-out drawn
+    // higher up, and Escape: the picture stays attached with its first mark only.
+    add_screenshot(&browser, &widget).await;
+    browser
+        .press(&[Key::Tab, Key::Enter, Key::Tab, Key::Enter])
+        .await;
+    displayed(&widget, ".shot-attach")
+        .await
+        .click()
+        .await
+        .unwrap();
+    displayed(&widget, ".shot-thumb").await;
+    assert_eq!(
+        browser.focus_in_widget().await,
+        "BUTTON.button: Edit screenshot"
+    );
+    browser.press(&[Key::Enter]).await;
+    displayed(&widget, ".shot-attach").await;
+    // Black out (the tool is not remembered), then Undo and on to the picture.
+    browser
+        .press(&[Key::Tab, Key::Enter, Key::Tab, Key::Tab])
+        .await;
+    let mut keys = vec![Key::Up; 12];
+    keys.extend([Key::Enter, Key::Escape]);
+    browser.press(&keys).await;
+    assert!(widget.find(Locator::Css(".shot-editor")).await.is_err());
+    displayed(&widget, ".shot-thumb").await;
+    assert_eq!(
+        browser.focus_in_widget().await,
+        "BUTTON.button: Edit screenshot"
+    );
+    browser.screenshot("screenshot-escape-kept").await;
+
+    send(&browser, &widget, SENT).await;
+    let rows = stored(&collector);
+    assert_eq!(rows.len(), 1);
+    let (_, bytes) = screenshot_for_owner(&collector, &rows[0].0);
+    let image = image::load_from_memory(&bytes).unwrap().to_rgb8();
+    let (width, height) = (image.width(), image.height());
+    let black_in = |rows: std::ops::Range<u32>| {
+        let columns = width * 3 / 8 + 2..width * 5 / 8 - 2;
+        let all = rows.len() * columns.len();
+        let black = rows
+            .flat_map(|y| columns.clone().map(move |x| (x, y)))
+            .filter(|(x, y)| image.get_pixel(*x, *y).0 == [0, 0, 0])
+            .count();
+        black as f64 / all as f64
+    };
+    assert_eq!(
+        black_in(height * 3 / 8 + 2..height * 5 / 8 - 2),
+        1.0,
+        "the first mark is there"
+    );
+    assert!(
+        black_in(height / 8 + 2..height * 3 / 8 - 2) < 0.5,
+        "the mark of the cancelled edit is not"
+    );
+    browser.close().await;
+}
+
+/// A phone (no `getDisplayMedia`, a touch screen, 390 px wide) before the picker opens: the
+/// visitor is told what to pick and how to take a screenshot first, the editor's help
+/// speaks of fingers, not keys, and a photo too large to send as it is is made smaller and
+/// the visitor is told so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_phone_the_visitor_is_told_what_to_pick_and_that_it_was_made_smaller() {
+    let Some(browser) = browser::start().await else {
+        return;
+    };
+    let english = &earshot_shared::texts::SHOT_EN;
+    let (collector, shop) = shop_taking_screenshots();
+    browser.client.set_window_size(390, 844).await.unwrap();
+    browser
+        .run_on_every_page("delete MediaDevices.prototype.getDisplayMedia;")
+        .await;
+    browser
+        .cdp(
+            "Emulation.setTouchEmulationEnabled",
+            json!({ "enabled": true, "maxTouchPoints": 5 }),
+        )
+        .await;
+    browser.client.goto(&shop.url()).await.unwrap();
+    let widget = fill_in(&browser, "The photo of my receipt").await;
+    displayed(&widget, "button.shot-add")
+        .await
+        .click()
+        .await
+        .unwrap();
+
+    // A word first, in the place of the button, and no picker yet.
+    assert_eq!(
+        displayed(&widget, ".shot-note .shot-say")
+            .await
+            .text()
+            .await
+            .unwrap(),
+        english.pick_hint
+    );
+    assert!(widget.find(Locator::Css("input.shot-file")).await.is_err());
+    assert!(
+        !widget
+            .find(Locator::Css(".shot-add"))
+            .await
+            .unwrap()
+            .is_displayed()
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        browser.focus_in_widget().await,
+        format!("BUTTON.button: {}", english.choose_file)
+    );
+    browser.screenshot("screenshot-phone-hint").await;
+    displayed(&widget, ".shot-choices button")
+        .await
+        .click()
+        .await
+        .unwrap();
+
+    // A photo of 2400 × 1800 pixels of noise: over 2 MB as PNG and as JPEG.
+    let mut seed: u32 = 0x2545_f491;
+    let mut noise = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        seed as u8
+    };
+    let picture =
+        image::RgbImage::from_fn(2400, 1800, |_, _| image::Rgb([noise(), noise(), noise()]));
+    let file = tempfile::Builder::new().suffix(".png").tempfile().unwrap();
+    picture
+        .save_with_format(file.path(), image::ImageFormat::Png)
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let input = loop {
+        if let Ok(input) = widget.find(Locator::Css("input.shot-file")).await {
+            break input;
+        }
+        assert!(std::time::Instant::now() < deadline, "no file input");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    input
+        .send_keys(&file.path().display().to_string())
+        .await
+        .unwrap();
+    assert_eq!(
+        displayed(&widget, ".shot-help").await.text().await.unwrap(),
+        english.help_touch,
+        "a touch screen's help"
+    );
+    browser.screenshot("screenshot-phone-editor-touch").await;
+    widget
+        .find(Locator::Css(".shot-attach"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    displayed(&widget, ".shot-thumb").await;
+    send(&browser, &widget, english.sent_smaller).await;
+    browser.screenshot("screenshot-phone-sent-smaller").await;
+
+    let rows = stored(&collector);
+    let (_, bytes) = screenshot_for_owner(&collector, &rows[0].0);
+    let stored = image::load_from_memory(&bytes).unwrap();
+    assert!(
+        stored.width() < 2400 && stored.height() < 1800,
+        "made smaller: {} × {}",
+        stored.width(),
+        stored.height()
+    );
+    browser.close().await;
+}
+
+/// A capture the visitor cancels (the browser's answer is refused once, here): a quiet word,
+/// not an error, with "Choose an image" and "Try again" on a row of their own in the place of
+/// "Add a screenshot". Then, by keyboard: the help names the bigger steps, Page Up and Home
+/// take the frame from the middle to the corner in eight presses, and a click on the
+/// backdrop leaves the focus in the editor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_capture_is_a_quiet_word_and_the_keyboard_reaches_a_corner_fast() {
+    let Some(browser) = browser::start().await else {
+        return;
+    };
+    let english = &earshot_shared::texts::SHOT_EN;
+    let (collector, shop) = shop_taking_screenshots();
+    // Before CAPTURE_LOG, which wraps whatever getDisplayMedia is then.
+    browser
+        .run_on_every_page(
+            "const share = MediaDevices.prototype.getDisplayMedia;
+             let cancelled = false;
+             MediaDevices.prototype.getDisplayMedia = function (options) {
+               if (cancelled) return share.call(this, options);
+               cancelled = true;
+               return Promise.reject(new DOMException('Permission denied by user', 'NotAllowedError'));
+             };",
+        )
+        .await;
+    browser.run_on_every_page(CAPTURE_LOG).await;
+    browser.client.goto(&shop.url()).await.unwrap();
+    let widget = fill_in(&browser, "The map does not load").await;
+    displayed(&widget, "button.shot-add")
+        .await
+        .click()
+        .await
+        .unwrap();
+
+    let say = displayed(&widget, ".shot-note .shot-say").await;
+    assert_eq!(say.text().await.unwrap(), english.capture_refused);
+    let layout = browser
+        .client
+        .execute(
+            "const root = document.querySelector('earshot-widget').shadowRoot;
+             const say = root.querySelector('.shot-say');
+             const buttons = [...root.querySelectorAll('.shot-note button')];
+             return {
+               muted: getComputedStyle(say).color === getComputedStyle(root.querySelector('#earshot-email-hint')).color,
+               failed: root.querySelector('.shot-note').classList.contains('shot-failed'),
+               inSentence: say.querySelectorAll('button').length,
+               buttons: buttons.map(b => b.textContent),
+               belowSentence: buttons.every(b => b.getBoundingClientRect().top >= say.getBoundingClientRect().bottom),
+               oneRow: new Set(buttons.map(b => Math.round(b.getBoundingClientRect().top))).size,
+               addShown: root.querySelector('.shot-add').offsetParent !== null,
+             };",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        layout,
+        json!({
+            "muted": true,
+            "failed": false,
+            "inSentence": 0,
+            "buttons": [english.choose_file, english.retry],
+            "belowSentence": true,
+            "oneRow": 1,
+            "addShown": false,
+        })
+    );
+    assert_eq!(
+        browser.focus_in_widget().await,
+        format!("BUTTON.button: {}", english.choose_file)
+    );
+    browser.screenshot("screenshot-capture-cancelled").await;
+    assert_eq!(
+        browser.axe_violations().await,
+        Vec::<String>::new(),
+        "the form after a cancelled capture"
+    );
+
+    // "Try again" by keyboard takes the tab this time.
+    browser.press(&[Key::Tab, Key::Enter]).await;
+    displayed(&widget, ".shot-attach").await;
+    assert_eq!(
+        widget
+            .find(Locator::Css(".shot-help"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        english.help
+    );
+    assert!(english.help.contains("Page Up"));
+    // Black out, on to the picture, four big steps up and four left: the top left corner.
+    let mut keys = vec![Key::Tab, Key::Enter, Key::Tab];
+    keys.extend([Key::PageUp; 4]);
+    keys.extend([Key::Home; 4]);
+    browser.press(&keys).await;
+    browser.press(&[Key::Enter]).await;
+    assert!(
+        browser.focus_in_widget().await.starts_with("CANVAS."),
+        "{}",
+        browser.focus_in_widget().await
+    );
+
+    // A click on the backdrop, beside the editor's box (which keeps 16 px from the edges).
+    let corner = PointerAction::MoveTo {
+        duration: None,
+        x: 4.0,
+        y: 4.0,
+    };
+    browser
+        .client
+        .perform_actions(
+            MouseActions::new("mouse".into())
+                .then(corner)
+                .then(PointerAction::Down {
+                    button: fantoccini::actions::MOUSE_BUTTON_LEFT,
+                })
+                .then(PointerAction::Up {
+                    button: fantoccini::actions::MOUSE_BUTTON_LEFT,
+                }),
+        )
+        .await
+        .unwrap();
+    let focus = browser.focus_in_widget().await;
+    assert!(focus.starts_with("CANVAS."), "the focus went to {focus}");
+    browser.screenshot("screenshot-keyboard-corner").await;
+
+    displayed(&widget, ".shot-attach")
+        .await
+        .click()
+        .await
+        .unwrap();
+    displayed(&widget, ".shot-thumb").await;
+    send(&browser, &widget, SENT).await;
+    let rows = stored(&collector);
+    let (_, bytes) = screenshot_for_owner(&collector, &rows[0].0);
+    let image = image::load_from_memory(&bytes).unwrap().to_rgb8();
+    let (w, h) = (image.width(), image.height());
+    for y in 1..h / 4 - 1 {
+        for x in 1..w / 4 - 1 {
+            assert_eq!(image.get_pixel(x, y).0, [0, 0, 0], "({x}, {y}) is black");
+        }
+    }
+    browser.close().await;
+}
+
+/// A JPEG saved at a low quality, just under the upload limit, grows when decoded and saved
+/// again at the collector's quality: what is stored must still keep the limit the upload was
+/// held to. Over HTTP, to the real binary.
+#[test]
+fn a_picture_that_would_grow_when_encoded_anew_is_stored_within_the_limit() {
+    use earshot_shared::limits::MAX_SCREENSHOT_BYTES;
+    const ORIGIN: &str = "https://shop.example";
+    let jpeg = |image: &image::RgbImage, quality: u8| {
+        let mut out = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
+            .encode_image(image)
+            .unwrap();
+        out
+    };
+    // Noise, 1500 pixels wide, as many rows as fit the limit at quality 50 (about 4 % under).
+    let mut seed: u32 = 0x9e37_79b9;
+    let mut noise = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        seed as u8
+    };
+    let field =
+        image::RgbImage::from_fn(1500, 4000, |_, _| image::Rgb([noise(), noise(), noise()]));
+    let rows_that_fit = {
+        let sample = jpeg(
+            &image::imageops::crop_imm(&field, 0, 0, 1500, 200).to_image(),
+            50,
+        );
+        (200 * MAX_SCREENSHOT_BYTES * 96 / 100 / sample.len()) as u32
+    };
+    let picture = image::imageops::crop_imm(&field, 0, 0, 1500, rows_that_fit.min(4000)).to_image();
+    let sent = jpeg(&picture, 50);
+    assert!(sent.len() <= MAX_SCREENSHOT_BYTES, "{} B", sent.len());
+    // The case in point: the same pixels at quality 85 are over the limit.
+    let decoded = image::load_from_memory(&sent).unwrap().to_rgb8();
+    let again = jpeg(&decoded, 85);
+    assert!(
+        again.len() > MAX_SCREENSHOT_BYTES,
+        "{} B sent, {} B at quality 85",
+        sent.len(),
+        again.len()
+    );
+
+    let collector = Collector::start(&[ORIGIN]);
+    let out = collector.cli(&["site", "widget", "demo", "--screenshots", "on"]);
+    assert!(out.status.success());
+    collector.add_user(OWNER, PASSWORD, &[]);
+    let body = common::collector::feedback_body(
+        "The photo of the shelf",
+        json!({"page_url": format!("{ORIGIN}/shelf")}),
+    );
+    let agent = common::collector::http();
+    assert_eq!(collector.post_feedback(&agent, ORIGIN, &body), 201);
+    let id = body["id"].as_str().unwrap();
+    let response = agent
+        .put(&collector.url(&format!("/v1/feedback/{id}/screenshot")))
+        .header("Origin", ORIGIN)
+        .header("Content-Type", "image/jpeg")
+        .send(&sent[..])
+        .unwrap();
+    assert_eq!(response.status(), 201);
+
+    let (content_type, stored) = screenshot_for_owner(&collector, id);
+    assert_eq!(content_type, "image/jpeg");
+    assert!(
+        stored.len() <= MAX_SCREENSHOT_BYTES,
+        "{} B sent, {} B stored: over the {MAX_SCREENSHOT_BYTES} B limit",
+        sent.len(),
+        stored.len()
+    );
+    let image = image::load_from_memory(&stored).unwrap();
+    eprintln!(
+        "{} × {}, {} B sent; {} B at quality 85; stored {} × {}, {} B",
+        picture.width(),
+        picture.height(),
+        sent.len(),
+        again.len(),
+        image.width(),
+        image.height(),
+        stored.len()
+    );
 }

@@ -85,6 +85,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/feedback/{id}/screenshot/thumbnail",
                 web::get().to(thread::screenshot_thumbnail),
             )
+            .route(
+                "/feedback/{id}/screenshot/view",
+                web::get().to(thread::screenshot_page),
+            )
             .route("/feedback/{id}", web::post().to(inbox::triage))
             .service(
                 web::resource("/feedback/{id}/reply")

@@ -261,7 +261,7 @@ pub(super) fn item(owner: &Session, sites: &[Site], back: &str, row: &FeedbackRo
                     div { dt { "User" } dd { (user) } }
                 }
                 @if row.has_screenshot {
-                    div { dt { "Screenshot" } dd { a href=(format!("{page}/screenshot")) { "Open" } } }
+                    div { dt { "Screenshot" } dd { a href=(format!("{page}/screenshot/view")) { "View the screenshot" } } }
                 }
                 @if !row.metadata.is_empty() {
                     div { dt { "Metadata" } dd { @for (key, value) in &row.metadata { code { (key) "=" (value) } " " } } }

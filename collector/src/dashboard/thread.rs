@@ -82,8 +82,45 @@ fn thumbnail_size(width: u32, height: u32) -> (u32, u32) {
 }
 
 /// What a screenshot is served under: it can run nothing, load nothing, and is never taken
-/// for another type.
+/// for another type. Opened on its own, the browser's image viewer cannot style it under
+/// this policy, so owners see it in [`screenshot_page`] instead.
 const SCREENSHOT_CSP: &str = "default-src 'none'; sandbox";
+
+/// `GET /admin/feedback/{id}/screenshot/view`: the full image, centred in a page of the
+/// dashboard (its CSP, its header), with the way back to the feedback; the image itself
+/// keeps the strict headers of [`screenshot`].
+pub(super) async fn screenshot_page(
+    state: web::Data<AppState>,
+    owner: Owner,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AdminError> {
+    let item = load(&state, &owner, &id).await?;
+    let Some((width, height)) = item.screenshot else {
+        return Err(AdminError::NotFound);
+    };
+    let row = &item.row;
+    let site = item
+        .sites
+        .iter()
+        .find(|site| site.key.as_str() == row.site)
+        .map_or(row.site.as_str(), |site| site.name.as_str());
+    let feedback = format!("/admin/feedback/{}", row.id);
+    let body = html! {
+        div.heading {
+            h1 { "Screenshot of feedback on " (site) }
+            a.button href=(feedback) { "Back to the feedback" }
+        }
+        figure.full-shot {
+            img src=(format!("{feedback}/screenshot")) width=(width) height=(height)
+                alt=(format!("The screenshot the visitor attached, {width} × {height} pixels"));
+            figcaption.hint { (width) " × " (height) " pixels · " (when(row.received_at)) }
+        }
+    };
+    Ok(page(
+        StatusCode::OK,
+        layout("Screenshot", Some(&owner.0), "inbox", body),
+    ))
+}
 
 /// `GET /admin/feedback/{id}/screenshot`: the image a visitor attached, to owners who may
 /// see its site (to the others it does not exist).
@@ -257,7 +294,7 @@ fn item_page(
                     @if row.comment.trim().is_empty() { p.said.none { "No comment." } } @else { p.said { (row.comment) } }
                     @if let Some((width, height)) = item.screenshot {
                         @let (thumb_width, thumb_height) = thumbnail_size(width, height);
-                        a.screenshot href=(format!("/admin/feedback/{}/screenshot", row.id)) {
+                        a.screenshot href=(format!("/admin/feedback/{}/screenshot/view", row.id)) {
                             img src=(format!("/admin/feedback/{}/screenshot/thumbnail", row.id))
                                 width=(thumb_width) height=(thumb_height)
                                 alt=(format!("The screenshot the visitor attached, {width} × {height} pixels: opens the full image"));
