@@ -24,9 +24,41 @@ fn script_tag(attributes: &[(&str, &str)]) -> Element {
     script
 }
 
-/// Yew renders asynchronously: let it run before looking at the DOM.
-async fn settle() {
-    yew::platform::time::sleep(Duration::from_millis(30)).await;
+/// How long [`until`] waits: a busy machine renders late, never this late.
+const PATIENCE: Duration = Duration::from_secs(10);
+
+/// Waits until `check` finds what it looks for (Yew renders and moves the focus
+/// asynchronously, later on a busy machine), and returns it; fails after [`PATIENCE`].
+async fn until<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let step = Duration::from_millis(10);
+    for _ in 0..PATIENCE.as_millis() / step.as_millis() {
+        if let Some(found) = check() {
+            return found;
+        }
+        yew::platform::time::sleep(step).await;
+    }
+    panic!("still not so after {PATIENCE:?}: {what}");
+}
+
+/// Waits until an element matches `css`.
+async fn shown(root: &Element, css: &str) -> HtmlElement {
+    until(css, || find(root, css)).await
+}
+
+/// Waits until nothing matches `css`.
+async fn gone(root: &Element, css: &str) {
+    until(&format!("{css} gone"), || {
+        find(root, css).is_none().then_some(())
+    })
+    .await
+}
+
+/// Waits until `element` has the focus.
+async fn focused(element: &Element, what: &str) {
+    until(what, || {
+        (active_element().as_ref() == Some(element)).then_some(())
+    })
+    .await
 }
 
 async fn render_app() -> Element {
@@ -48,7 +80,7 @@ async fn render_with(attributes: &[(&str, &str)], controller: Controller) -> Ele
         },
     )
     .render();
-    settle().await;
+    until("the widget rendered", || root.first_element_child()).await;
     root
 }
 
@@ -125,18 +157,13 @@ async fn the_launcher_opens_a_dialog_that_takes_the_focus_and_escape_gives_it_ba
     assert!(find(&root, "[role=dialog]").is_none(), "closed at first");
 
     launcher.click();
-    settle().await;
-    let dialog = find(&root, "[role=dialog]").expect("the dialog opened");
+    let dialog = shown(&root, "[role=dialog]").await;
     assert_eq!(
         launcher.get_attribute("aria-expanded").as_deref(),
         Some("true")
     );
     let first_star = find(&root, "#earshot-star-1").unwrap();
-    assert_eq!(
-        active_element(),
-        Some(first_star.into()),
-        "focus moves into the dialog"
-    );
+    focused(&first_star, "focus moves into the dialog").await;
     assert_eq!(
         root.query_selector_all("input[type=radio]")
             .unwrap()
@@ -155,26 +182,16 @@ async fn the_launcher_opens_a_dialog_that_takes_the_focus_and_escape_gives_it_ba
     init.set_bubbles(true);
     let escape = KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
     dialog.dispatch_event(&escape).unwrap();
-    settle().await;
-    assert!(
-        find(&root, "[role=dialog]").is_none(),
-        "Escape closes the dialog"
-    );
-    assert_eq!(
-        active_element(),
-        Some(launcher.into()),
-        "focus returns to the launcher"
-    );
+    gone(&root, "[role=dialog]").await;
+    focused(&launcher, "focus returns to the launcher").await;
 }
 
 #[wasm_bindgen_test]
 async fn sending_without_a_rating_asks_for_one() {
     let root = render_app().await;
     find(&root, "button.launcher").unwrap().click();
-    settle().await;
-    find(&root, "button.submit").unwrap().click();
-    settle().await;
-    let alert = find(&root, "[role=alert]").expect("an error message");
+    shown(&root, "button.submit").await.click();
+    let alert = shown(&root, "[role=alert]").await;
     assert_eq!(
         alert.text_content().unwrap(),
         "Please choose a rating first."
@@ -185,16 +202,15 @@ async fn sending_without_a_rating_asks_for_one() {
 async fn choosing_a_star_lights_it_and_those_before_it() {
     let root = render_app().await;
     find(&root, "button.launcher").unwrap().click();
-    settle().await;
-    let third: HtmlInputElement = find(&root, "#earshot-star-3").unwrap().unchecked_into();
+    let third: HtmlInputElement = shown(&root, "#earshot-star-3").await.unchecked_into();
     third.click();
-    settle().await;
+    let lit = || {
+        root.query_selector_all("label.star[data-lit]")
+            .unwrap()
+            .length()
+    };
+    until("three stars lit", || (lit() == 3).then_some(())).await;
     assert!(third.checked());
-    let lit = root
-        .query_selector_all("label.star[data-lit]")
-        .unwrap()
-        .length();
-    assert_eq!(lit, 3);
 }
 
 #[wasm_bindgen_test]
@@ -207,12 +223,14 @@ async fn the_widget_mounts_in_its_own_shadow_root() {
         "http://127.0.0.1:9".into(),
     )
     .unwrap();
-    settle().await;
-    let host = document()
-        .query_selector(earshot_widget::HOST_TAG)
-        .unwrap()
-        .expect("the host element");
-    let shadow = host.shadow_root().expect("an open shadow root");
+    let shadow = until("the widget mounted in its shadow root", || {
+        document()
+            .query_selector(earshot_widget::HOST_TAG)
+            .unwrap()?
+            .shadow_root()
+            .filter(|shadow| shadow.query_selector("button.launcher").unwrap().is_some())
+    })
+    .await;
     let link = shadow
         .query_selector("link[rel=stylesheet]")
         .unwrap()
@@ -416,8 +434,7 @@ async fn each_rating_kind_is_a_named_radio_group() {
         )
         .await;
         find(&root, "button.launcher").unwrap().click();
-        settle().await;
-        let dialog = find(&root, "[role=dialog]").expect("the dialog opened");
+        let dialog = shown(&root, "[role=dialog]").await;
         let radios = root
             .query_selector_all("input[type=radio][name=earshot-rating]")
             .unwrap();
@@ -429,17 +446,9 @@ async fn each_rating_kind_is_a_named_radio_group() {
             );
         }
         let first: HtmlInputElement = radios.get(0).unwrap().unchecked_into();
-        assert_eq!(
-            active_element(),
-            Some(first.clone().into()),
-            "{kind}: focus on the scale"
-        );
+        focused(&first, &format!("{kind}: focus on the scale")).await;
         first.click();
-        settle().await;
-        assert!(
-            find(&root, "label.choice[data-selected]").is_some(),
-            "{kind}: the choice shows"
-        );
+        shown(&root, "label.choice[data-selected]").await;
         root.remove();
     }
 }
@@ -463,11 +472,7 @@ async fn the_inline_block_asks_first_and_shows_the_form_once_answered() {
         "the comment waits for an answer"
     );
     find(&root, "#earshot-thumbs-1").unwrap().click();
-    settle().await;
-    assert!(
-        find(&root, "textarea").is_some(),
-        "the comment field appears"
-    );
+    shown(&root, "textarea").await;
     assert!(find(&root, "button.submit").is_some());
     root.remove();
 }
@@ -488,18 +493,14 @@ async fn the_page_opens_the_widget_and_offers_the_visitors_email() {
         counter.set(counter.get() + 1)
     });
     let root = render_with(&[("data-site", "demo")], controller.clone()).await;
-    assert!(
-        find(&root, "[role=dialog]").is_some(),
-        "open() made before mounting was replayed"
-    );
+    // open() made before mounting is replayed.
+    shown(&root, "[role=dialog]").await;
     assert_eq!(opened.get(), 1, "earshot:open was dispatched");
     assert_eq!(controller.context().user_id.as_deref(), Some("42"));
     controller.close();
-    settle().await;
-    assert!(find(&root, "[role=dialog]").is_none());
+    gone(&root, "[role=dialog]").await;
     controller.open();
-    settle().await;
-    let email: HtmlInputElement = find(&root, "#earshot-email").unwrap().unchecked_into();
+    let email: HtmlInputElement = shown(&root, "#earshot-email").await.unchecked_into();
     assert_eq!(
         email.value(),
         "ada@example.com",

@@ -52,7 +52,7 @@ pub(super) async fn show(
                     label for="answers" { "An email when a visitor answers on their conversation page" }
                 }
                 p.hint { "Reminders of answers that are due soon always come. At most "
-                    (crate::mail::MAIL_PER_OWNER_PER_HOUR) " emails an hour reach you; past that, notices of each new submission are skipped." }
+                    (crate::mail::MAIL_PER_OWNER_PER_HOUR) " emails an hour reach you; past that, the notices are gathered into one email an hour later." }
                 div { button.primary type="submit" { "Save" } }
             }
         }

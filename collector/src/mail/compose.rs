@@ -9,7 +9,7 @@ use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use maud::{Markup, html};
 
-use super::mailer::{Failure, Mailer, one_line};
+use super::mailer::{Failure, MAIL_PER_OWNER_PER_HOUR, Mailer, one_line};
 use crate::conversation::links;
 use crate::conversation::texts;
 use earshot_store::model::{DueMail, LinkPurpose, MailKind};
@@ -155,11 +155,24 @@ fn to_visitor(
             texts.ack_body.replace("{promise}", &promise),
             None,
         ),
-        _ => (
-            texts.resolved_subject,
-            texts.resolved_body.to_owned(),
-            Some(token(LinkPurpose::Conversation)?),
-        ),
+        _ => {
+            // Nobody has confirmed the address until an owner answered it or the visitor
+            // wrote from their conversation: until then a resolution notice, like an
+            // acknowledgement, carries none of the visitor's words.
+            let confirmed = !store
+                .read(|db| db.thread(&feedback.id))
+                .map_err(temporary)?
+                .is_empty();
+            (
+                texts.resolved_subject,
+                texts.resolved_body.to_owned(),
+                if confirmed {
+                    Some(token(LinkPurpose::Conversation)?)
+                } else {
+                    None
+                },
+            )
+        }
     };
     let comment = if feedback.comment.trim().is_empty() {
         texts.no_comment
@@ -244,6 +257,9 @@ fn to_owner(
         ))
         .raw_header(automatic());
     let dashboard = format!("{}/admin", mailer.public_url);
+    if mail.kind == MailKind::CatchUp {
+        return catch_up(store, mail, builder, &dashboard);
+    }
     if mail.kind == MailKind::Digest {
         let (user, (from, to)) = mail.user_id.zip(mail.window).ok_or_else(gone)?;
         let (count, rows) = store
@@ -366,6 +382,69 @@ fn to_owner(
             p style="margin-top: 1.5em" { a href=(item) { "Open it in the dashboard" } }
         },
     );
+    Ok(builder
+        .subject(subject)
+        .multipart(MultiPart::alternative_plain_html(text, html)))
+}
+
+/// The notices that came past an owner's hourly bound, in one email.
+fn catch_up(
+    store: &Store,
+    mail: &DueMail,
+    builder: lettre::message::MessageBuilder,
+    dashboard: &str,
+) -> Result<Built, Failure> {
+    let (user, (from, to)) = mail.user_id.zip(mail.window).ok_or_else(gone)?;
+    let notices = store
+        .read(|db| db.folded_notices(user, from, to))
+        .map_err(temporary)?;
+    if notices.is_empty() {
+        return Err(Failure::Permanent(
+            "not needed: no notice was held back".into(),
+        ));
+    }
+    let what = |kind: MailKind| match kind {
+        MailKind::VisitorAnswer => "A visitor answered",
+        MailKind::Reminder => "An answer is due soon",
+        _ => "New feedback",
+    };
+    let lines: Vec<(String, String)> = notices
+        .iter()
+        .map(|notice| {
+            let on = notice.site.as_deref().unwrap_or("your sites");
+            let link = match &notice.feedback_id {
+                Some(id) => format!("{dashboard}/feedback/{id}"),
+                None => format!("{dashboard}/inbox"),
+            };
+            (
+                format!("{} on {}", what(notice.kind), one_line(on, 100)),
+                link,
+            )
+        })
+        .collect();
+    let lead = format!(
+        "More than {MAIL_PER_OWNER_PER_HOUR} emails came for you within an hour, so these \
+         notices were held back and gathered here:"
+    );
+    let mut text = format!("{lead}\n\n");
+    for (line, link) in &lines {
+        text.push_str(&format!("* {line}\n  {link}\n"));
+    }
+    let html = html_page(
+        "en",
+        html! {
+            p { (lead) }
+            ul {
+                @for (line, link) in &lines {
+                    li { a href=(link) { (line) } }
+                }
+            }
+        },
+    );
+    let subject = match lines.len() {
+        1 => "1 notice held back from the last hour".to_owned(),
+        n => format!("{n} notices held back from the last hour"),
+    };
     Ok(builder
         .subject(subject)
         .multipart(MultiPart::alternative_plain_html(text, html)))

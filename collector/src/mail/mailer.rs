@@ -15,10 +15,21 @@ pub const MAX_ATTEMPTS: u32 = 10;
 pub const RETRY_FIRST_SECS: u64 = 30;
 /// How long one SMTP conversation may take.
 pub(super) const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
-/// Emails one site may send per hour (replies and answers together); more wait their turn.
+/// Replies owners write that one site may send per hour; more wait their turn. Counted
+/// apart from automatic mail, so no flood of submissions can hold a reply back.
+pub const REPLIES_PER_SITE_PER_HOUR: u32 = 200;
+/// Automatic emails to visitors (resolution notices) one site may send per hour; more wait
+/// their turn.
 pub const MAIL_PER_SITE_PER_HOUR: u32 = 200;
-/// Emails one owner may receive per hour; more wait their turn.
+/// Acknowledgements one site may send per hour: they go to addresses nobody has confirmed,
+/// so a stranger filling the form with other people's addresses gets few out; more are
+/// skipped.
+pub const ACKNOWLEDGEMENTS_PER_SITE_PER_HOUR: u32 = 20;
+/// Notices one owner may receive per hour; more are folded into one catch-up email
+/// [`CATCH_UP_AFTER`] later.
 pub const MAIL_PER_OWNER_PER_HOUR: u32 = 30;
+/// When the catch-up email of notices past an owner's bound leaves, after the first of them.
+pub const CATCH_UP_AFTER: Duration = Duration::from_secs(3600);
 
 /// Wakes the mail worker when something may have been queued (a reply, a new submission),
 /// so an email leaves within milliseconds rather than at the next poll. Replicas that did not
@@ -141,9 +152,12 @@ impl Mailer {
     }
 }
 
-/// Per-site and per-owner bounds on email, counted per collector process.
+/// Per-site and per-owner bounds on email, counted per collector process. Each kind of
+/// mail has a bound of its own, so one kind used up cannot hold another back.
 pub(super) struct MailLimits {
+    pub(super) replies_per_site: DefaultKeyedRateLimiter<String>,
     pub(super) per_site: DefaultKeyedRateLimiter<String>,
+    pub(super) acknowledgements_per_site: DefaultKeyedRateLimiter<String>,
     pub(super) per_owner: DefaultKeyedRateLimiter<String>,
 }
 
@@ -156,7 +170,11 @@ impl Default for MailLimits {
                 .allow_burst(count)
         };
         Self {
+            replies_per_site: RateLimiter::keyed(hourly(REPLIES_PER_SITE_PER_HOUR)),
             per_site: RateLimiter::keyed(hourly(MAIL_PER_SITE_PER_HOUR)),
+            acknowledgements_per_site: RateLimiter::keyed(hourly(
+                ACKNOWLEDGEMENTS_PER_SITE_PER_HOUR,
+            )),
             per_owner: RateLimiter::keyed(hourly(MAIL_PER_OWNER_PER_HOUR)),
         }
     }
@@ -185,6 +203,8 @@ pub(crate) enum Failure {
     Permanent(String),
     /// A limit on email was reached: tried again after this wait, not counted as an attempt.
     HeldBack(Duration, String),
+    /// An owner's notice past their hourly bound: listed in their next catch-up email.
+    Folded,
 }
 
 #[cfg(test)]

@@ -15,7 +15,8 @@ mod mailer;
 mod worker;
 
 pub use mailer::{
-    MAIL_PER_OWNER_PER_HOUR, MAIL_PER_SITE_PER_HOUR, MAX_ATTEMPTS, MailBell, Mailer,
+    ACKNOWLEDGEMENTS_PER_SITE_PER_HOUR, CATCH_UP_AFTER, MAIL_PER_OWNER_PER_HOUR,
+    MAIL_PER_SITE_PER_HOUR, MAX_ATTEMPTS, MailBell, Mailer, REPLIES_PER_SITE_PER_HOUR,
     RETRY_FIRST_SECS, one_line,
 };
 pub use worker::send_due;

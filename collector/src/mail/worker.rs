@@ -7,7 +7,7 @@ use lettre::Transport;
 
 use super::compose::{Composed, compose};
 use super::mailer::{
-    Failure, MAIL_PER_OWNER_PER_HOUR, MAIL_PER_SITE_PER_HOUR, MAX_ATTEMPTS, Mailer, SMTP_TIMEOUT,
+    ACKNOWLEDGEMENTS_PER_SITE_PER_HOUR, CATCH_UP_AFTER, Failure, MAX_ATTEMPTS, Mailer, SMTP_TIMEOUT,
 };
 use earshot_store::model::{DeliveryState, DueMail, MailKind};
 use earshot_store::{DeliveryAttempt, Store, StoreError, now_millis};
@@ -23,48 +23,61 @@ const EXCHANGES: u32 = 8;
 /// may fix it before the attempts run out.
 const PERMANENT_REPLIES: [&str; 3] = ["550", "551", "553"];
 
-/// Counts an email against its site's and owner's hourly bounds, before anything is written
-/// for it.
+/// Counts an email against its bound, before anything is written for it. Every kind has a
+/// bound of its own: replies an owner wrote are never held back by automatic mail, and
+/// notices to owners spend nothing of what the site may send to visitors.
 fn within_limits(mailer: &Mailer, mail: &DueMail) -> Result<(), Failure> {
     use governor::clock::{Clock, DefaultClock};
     let now = DefaultClock::default().now();
     let held = |not_until: governor::NotUntil<_>, what: &str| {
         Failure::HeldBack(not_until.wait_time_from(now), what.to_owned())
     };
-    if let Some(site) = &mail.site
-        && let Err(not_until) = mailer.limits.per_site.check_key(site)
-    {
+    let limits = &mailer.limits;
+    match mail.kind {
+        MailKind::Reply | MailKind::Resolved => {
+            let Some(site) = &mail.site else {
+                return Ok(());
+            };
+            let (bound, what) = if mail.kind == MailKind::Reply {
+                (
+                    &limits.replies_per_site,
+                    "held back: the site's hourly bound on replies was reached",
+                )
+            } else {
+                (
+                    &limits.per_site,
+                    "held back: the site's hourly bound on automatic email was reached",
+                )
+            };
+            bound
+                .check_key(site)
+                .map_err(|not_until| held(not_until, what))
+        }
         // An acknowledgement goes to an address nobody has confirmed: past the bound it is
         // skipped, so strangers cannot build a queue of mail to others.
-        if mail.kind == MailKind::Acknowledgement {
-            return Err(Failure::Permanent(format!(
-                "skipped: more than {MAIL_PER_SITE_PER_HOUR} emails from this site this hour"
-            )));
+        MailKind::Acknowledgement => match &mail.site {
+            Some(site) if limits.acknowledgements_per_site.check_key(site).is_err() => {
+                Err(Failure::Permanent(format!(
+                    "skipped: more than {ACKNOWLEDGEMENTS_PER_SITE_PER_HOUR} acknowledgements from this site this hour"
+                )))
+            }
+            _ => Ok(()),
+        },
+        // At most one an hour by construction, and it is what the bound leads to.
+        MailKind::CatchUp => Ok(()),
+        MailKind::NewFeedback | MailKind::VisitorAnswer | MailKind::Reminder | MailKind::Digest => {
+            match limits.per_owner.check_key(&mail.recipient.to_lowercase()) {
+                Ok(()) => Ok(()),
+                Err(_) if mail.kind != MailKind::Digest && mail.user_id.is_some() => {
+                    Err(Failure::Folded)
+                }
+                Err(not_until) => Err(held(
+                    not_until,
+                    "held back: the owner's hourly bound on email was reached",
+                )),
+            }
         }
-        return Err(held(
-            not_until,
-            "held back: the site's hourly bound on email was reached",
-        ));
     }
-    if !mail.kind.to_visitor()
-        && let Err(not_until) = mailer
-            .limits
-            .per_owner
-            .check_key(&mail.recipient.to_lowercase())
-    {
-        // A notice of each new submission is not worth a queue that grows: past the bound
-        // it is skipped (the inbox and the digest have the feedback).
-        if mail.kind == MailKind::NewFeedback {
-            return Err(Failure::Permanent(format!(
-                "skipped: more than {MAIL_PER_OWNER_PER_HOUR} emails to this owner this hour"
-            )));
-        }
-        return Err(held(
-            not_until,
-            "held back: the owner's hourly bound on email was reached",
-        ));
-    }
-    Ok(())
 }
 
 fn send(mailer: &Mailer, composed: &Composed) -> Result<(), Failure> {
@@ -88,6 +101,9 @@ fn outcome(mail: &DueMail, result: Result<(), Failure>, retry_first: Duration) -
     let (state, attempts, error, next) = match result {
         Ok(()) => (DeliveryState::Delivered, attempts, None, now),
         Err(Failure::Permanent(error)) => (DeliveryState::Failed, attempts, Some(error), now),
+        // `send_due` records a folded notice with `fold_notice` instead; were one to reach
+        // here, it would wait to be tried again, never be lost.
+        Err(Failure::Folded) => (DeliveryState::Pending, mail.attempts, None, now),
         Err(Failure::HeldBack(wait, error)) => (
             DeliveryState::Pending,
             mail.attempts,
@@ -137,9 +153,22 @@ pub fn send_due(
         let result = within_limits(mailer, &mail)
             .and_then(|()| compose(store, mailer, &mail))
             .and_then(|composed| send(mailer, &composed));
+        if let Err(Failure::Folded) = result {
+            tracing::info!(
+                mail = mail.id,
+                kind = mail.kind.as_str(),
+                "notice folded into a catch-up email"
+            );
+            let send_at = now_millis() + CATCH_UP_AFTER.as_millis() as i64;
+            if let Err(err) = store.read(|db| db.fold_notice(&mail, now_millis(), send_at)) {
+                tracing::error!(mail = mail.id, error = %err, "a notice could not be folded");
+            }
+            continue;
+        }
         match &result {
             Ok(()) => tracing::info!(mail = mail.id, kind = mail.kind.as_str(), "email sent"),
             Err(Failure::HeldBack(_, why)) => tracing::info!(mail = mail.id, why, "email waits"),
+            Err(Failure::Folded) => {}
             Err(Failure::Temporary(error) | Failure::Permanent(error)) => {
                 tracing::warn!(
                     mail = mail.id,

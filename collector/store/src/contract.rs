@@ -8,9 +8,9 @@ use earshot_shared::{Rating, RatingKind, SiteKey, Submission, WidgetSettings};
 
 pub use crate::clock::now_millis;
 use crate::model::{
-    AnswerRecord, AnswerSettings, Delivery, DeliveryState, DueDelivery, DueMail, LinkPurpose,
-    NewReply, OutgoingMail, OwnerNotifications, ReplyOutcome, Session, ThreadMessage, User,
-    Webhook, WebhookFormat,
+    AnswerRecord, AnswerSettings, Delivery, DeliveryState, DueDelivery, DueMail, FoldedNotice,
+    LinkPurpose, NewReply, OutgoingMail, OwnerNotifications, ReplyOutcome, Session, ThreadMessage,
+    User, Webhook, WebhookFormat,
 };
 
 /// After this long with nothing to write, the writer tidies up (on SQLite: a checkpoint that
@@ -785,6 +785,17 @@ pub trait Database: Send {
         lease_until: i64,
         limit: u32,
     ) -> Result<Vec<DueMail>, StoreError>;
+    /// Records an owner's notice that came past their hourly bound as folded, and queues a
+    /// catch-up email to them, sent at `send_at`, unless one waits already that will list it;
+    /// in one transaction.
+    fn fold_notice(&mut self, mail: &DueMail, now: i64, send_at: i64) -> Result<(), StoreError>;
+    /// The notices folded for an owner in `[from, to)`, oldest first.
+    fn folded_notices(
+        &mut self,
+        user_id: i64,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<FoldedNotice>, StoreError>;
     /// Records one attempt of an email (`status` is unused).
     fn record_mail(&mut self, id: i64, attempt: &DeliveryAttempt) -> Result<(), StoreError>;
     /// Stores a link for a submission's visitor, by its token's hash (expired links go).
@@ -868,14 +879,48 @@ pub struct DeliveryAttempt {
     pub now: i64,
 }
 
-/// How an address is kept among those that unsubscribed: the SHA-256 of its lowercase form,
-/// so the list does not hold the addresses themselves.
+/// Mail providers known to deliver `a.b@` and `ab@` to the same mailbox, with the other
+/// domain names they answer to: their addresses are compared without the dots.
+const DOTLESS_PROVIDERS: [(&str, &str); 2] =
+    [("gmail.com", "gmail.com"), ("googlemail.com", "gmail.com")];
+
+/// The form of an address that names its mailbox, for counting acknowledgements and
+/// matching unsubscribes: lower case, the `+tag` of plus-addressing removed, and dots dropped
+/// where the provider ignores them. `Victim+1@Gmail.com` and `v.i.c.t.i.m@googlemail.com`
+/// both become `victim@gmail.com`, so variants of one address count as one.
+pub fn mailbox_key(email: &str) -> String {
+    let email = email.trim().to_lowercase();
+    let Some((local, domain)) = email.rsplit_once('@') else {
+        return email;
+    };
+    let local = local.split('+').next().unwrap_or(local);
+    match DOTLESS_PROVIDERS.iter().find(|(name, _)| *name == domain) {
+        Some((_, canonical)) => format!("{}@{canonical}", local.replace('.', "")),
+        None => format!("{local}@{domain}"),
+    }
+}
+
+/// How an address is kept among those that unsubscribed and those acknowledged today: the
+/// SHA-256 of its [`mailbox_key`], so these lists do not hold the addresses themselves.
 pub fn email_hash(email: &str) -> String {
+    sha256_hex(&mailbox_key(email))
+}
+
+/// The hash unsubscribes were kept by before addresses were normalised (the address in lower
+/// case): an unsubscribe of that time still counts.
+pub(crate) fn legacy_email_hash(email: &str) -> String {
+    sha256_hex(&email.trim().to_lowercase())
+}
+
+fn sha256_hex(text: &str) -> String {
     use sha2::{Digest, Sha256};
-    format!(
-        "{:x}",
-        Sha256::digest(email.trim().to_lowercase().as_bytes())
-    )
+    format!("{:x}", Sha256::digest(text.as_bytes()))
+}
+
+/// The day (UTC, counted from the Unix epoch) a time in milliseconds falls on: an address
+/// gets at most one acknowledgement from a site per day.
+pub(crate) fn day_of(millis: i64) -> i64 {
+    millis.div_euclid(86_400_000)
 }
 
 /// A new email's `Message-ID` key: 128 random bits.

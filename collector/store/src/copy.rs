@@ -33,9 +33,10 @@ fn batch_rows(table: &str) -> usize {
 
 /// The tables, in an order where every row's references are copied before it: the name, the
 /// key the rows are read in, and the identity column a resumed copy goes on after.
-pub const TABLES: [(&str, &str, Option<&str>); 14] = [
+pub const TABLES: [(&str, &str, Option<&str>); 15] = [
     ("sites", "key", None),
     ("unsubscribes", "site_key, email_hash", None),
+    ("acknowledged", "site_key, address_hash, day", None),
     ("site_origins", "site_key, origin", None),
     ("users", "id", Some("id")),
     ("user_sites", "user_id, site_key", None),

@@ -20,10 +20,15 @@ pub(crate) const EACH_OWNERS: &str = "SELECT users.id, users.email, users.all_si
      LEFT JOIN user_sites ON user_sites.user_id = users.id \
      WHERE users.notify_feedback = 'each'";
 
-/// Whether `?2` was acknowledged by site `?1` since `?3`: one acknowledgement a day per
-/// address, whatever strangers submit with it.
-pub(crate) const ACKNOWLEDGED_SINCE: &str = "SELECT 1 FROM outbox WHERE site_key = ?1 AND lower(recipient) = lower(?2) \
-       AND kind = 'acknowledgement' AND created_at >= ?3 LIMIT 1";
+/// Records that site `?1` acknowledges the address whose hash is `?2` on day `?3`; the
+/// primary key lets only the first of the day in, whatever strangers submit with it and
+/// however many collectors store submissions at once. Changes one row when an
+/// acknowledgement may be queued.
+pub(crate) const ACKNOWLEDGE_ONCE_A_DAY: &str = "INSERT INTO acknowledged (site_key, address_hash, day) \
+     VALUES (?1, ?2, ?3) ON CONFLICT (site_key, address_hash, day) DO NOTHING";
+
+/// The days of acknowledgements before `?1` are forgotten.
+pub(crate) const FORGET_ACKNOWLEDGED: &str = "DELETE FROM acknowledged WHERE day < ?1";
 
 /// Whether the visitor of feedback `?1` was told already that it was resolved.
 pub(crate) const RESOLUTION_SENT: &str =
@@ -34,16 +39,49 @@ pub(crate) const RESOLUTION_SENT: &str =
 /// starts where this one ends.
 pub(crate) const DIGEST_SETTLE_MS: i64 = 60_000;
 
+/// Whether site `?1` has the address hashed `?2` (or, as kept before addresses were
+/// normalised, `?3`) among those that unsubscribed.
 pub(crate) const UNSUBSCRIBED: &str =
-    "SELECT 1 FROM unsubscribes WHERE site_key = ?1 AND email_hash = ?2";
+    "SELECT 1 FROM unsubscribes WHERE site_key = ?1 AND email_hash IN (?2, ?3)";
 
 pub(crate) const UNSUBSCRIBE: &str = "INSERT INTO unsubscribes (site_key, email_hash, created_at) VALUES (?1, ?2, ?3) \
      ON CONFLICT (site_key, email_hash) DO NOTHING";
 
-/// What waits for an address that unsubscribed is given up. Parameters: site, address, now.
-pub(crate) const GIVE_UP_FOR: &str = "UPDATE outbox SET state = 'failed', last_error = 'the visitor unsubscribed', updated_at = ?3 \
-     WHERE site_key = ?1 AND lower(recipient) = lower(?2) AND state = 'pending' \
-       AND kind IN ('reply', 'acknowledgement', 'resolved')";
+/// What waits for visitors of site `?1`: id and address, for the caller to pick those that
+/// name the mailbox that unsubscribed (compared by `mailbox_key`).
+pub(crate) const WAITING_FOR_VISITORS: &str = "SELECT id, recipient FROM outbox \
+     WHERE site_key = ?1 AND state = 'pending' AND kind IN ('reply', 'acknowledgement', 'resolved')";
+
+/// Gives up one email because its visitor unsubscribed. Parameters: id, now.
+pub(crate) const GIVE_UP: &str = "UPDATE outbox SET state = 'failed', last_error = 'the visitor unsubscribed', updated_at = ?2 \
+     WHERE id = ?1 AND state = 'pending'";
+
+/// The error an owner's notice is recorded with when it comes past the owner's hourly
+/// bound: it is listed in their next catch-up email instead.
+pub(crate) const FOLDED: &str =
+    "held back by the owner's hourly bound; listed in their next catch-up email";
+
+/// Records a notice as folded. Parameters: id, now, [`FOLDED`].
+pub(crate) const FOLD: &str =
+    "UPDATE outbox SET state = 'failed', last_error = ?3, updated_at = ?2 WHERE id = ?1";
+
+/// Where owner `?1`'s next catch-up email begins: where the last one ended, if any.
+pub(crate) const LAST_CATCH_UP_END: &str =
+    "SELECT max(window_end) FROM outbox WHERE user_id = ?1 AND kind = 'catch-up'";
+
+/// Whether a catch-up email waits for owner `?1` that will list what is folded at `?2`.
+pub(crate) const CATCH_UP_WAITING: &str = "SELECT 1 FROM outbox WHERE user_id = ?1 AND kind = 'catch-up' \
+     AND state = 'pending' AND window_end > ?2 LIMIT 1";
+
+/// Queues a catch-up email. Parameters: message key, owner, window start, window end (when
+/// it is sent), recipient, now.
+pub(crate) const INSERT_CATCH_UP: &str = "INSERT INTO outbox (message_key, kind, user_id, window_start, window_end, recipient, \
+     next_attempt_at, created_at, updated_at) VALUES (?1, 'catch-up', ?2, ?3, ?4, ?5, ?4, ?6, ?6)";
+
+/// The notices folded for owner `?1` in `[?2, ?3)`: kind, site, feedback.
+pub(crate) const FOLDED_NOTICES: &str = "SELECT kind, site_key, feedback_id FROM outbox \
+     WHERE user_id = ?1 AND state = 'failed' AND last_error = ?4 \
+       AND updated_at >= ?2 AND updated_at < ?3 ORDER BY id";
 
 pub(crate) const SITE_ANSWERS: &str =
     "SELECT answer_hours, acknowledge, notify_resolved FROM sites WHERE key = ?1";

@@ -174,10 +174,13 @@ pub enum MailKind {
     Acknowledgement,
     /// The visitor's feedback was resolved (when the site says so).
     Resolved,
+    /// The notices to one owner that came past their hourly bound, together in one email
+    /// an hour later instead of a queue that holds other mail back.
+    CatchUp,
 }
 
 impl MailKind {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Reply,
         Self::VisitorAnswer,
         Self::NewFeedback,
@@ -185,6 +188,7 @@ impl MailKind {
         Self::Reminder,
         Self::Acknowledgement,
         Self::Resolved,
+        Self::CatchUp,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -196,6 +200,7 @@ impl MailKind {
             Self::Reminder => "reminder",
             Self::Acknowledgement => "acknowledgement",
             Self::Resolved => "resolved",
+            Self::CatchUp => "catch-up",
         }
     }
 
@@ -218,8 +223,17 @@ impl MailKind {
             Self::Reminder => "Reminder of the deadline",
             Self::Acknowledgement => "Acknowledgement to the visitor",
             Self::Resolved => "Notice that it was resolved",
+            Self::CatchUp => "Notices held back by the hourly bound, sent together",
         }
     }
+}
+
+/// A notice to an owner that came past their hourly bound, as their catch-up email lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoldedNotice {
+    pub kind: MailKind,
+    pub site: Option<String>,
+    pub feedback_id: Option<String>,
 }
 
 /// An email as the dashboard lists it. The message itself is written when it is sent, from

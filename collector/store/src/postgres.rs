@@ -22,15 +22,15 @@ use crate::contract::FEEDBACK_COLUMNS;
 use crate::contract::{
     Buckets, Database, DeliveryAttempt, Dialect, Durability, FeedbackFilter, FeedbackRow,
     FeedbackStatus, Page, PageSatisfaction, Pending, RatingCount, Screenshot, Site, SqlValue,
-    StatsRows, StoreError, Stored, TokenInfo, describe_postgres, email_hash, message_key,
-    metadata_json, now_millis, parse_metadata, parse_rating_kind, parse_widget, redact,
-    widget_json,
+    StatsRows, StoreError, Stored, TokenInfo, day_of, describe_postgres, email_hash,
+    legacy_email_hash, mailbox_key, message_key, metadata_json, now_millis, parse_metadata,
+    parse_rating_kind, parse_widget, redact, widget_json,
 };
 use crate::mail_sql::{self, dollar_numbered as pg};
 use crate::model::{
     AnswerRecord, AnswerSettings, Author, Delivery, DeliveryState, DueDelivery, DueMail,
-    LinkPurpose, MailKind, NewReply, NotifyFeedback, OutgoingMail, OwnerNotifications,
-    ReplyOutcome, Session, ThreadMessage, User, Webhook, WebhookFormat,
+    FoldedNotice, LinkPurpose, MailKind, NewReply, NotifyFeedback, OutgoingMail,
+    OwnerNotifications, ReplyOutcome, Session, ThreadMessage, User, Webhook, WebhookFormat,
 };
 use crate::sql;
 use crate::stats_sql;
@@ -70,6 +70,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0003_conversations.sql"),
     include_str!("../migrations/postgres/0004_statistics.sql"),
     include_str!("../migrations/postgres/0005_screenshots.sql"),
+    include_str!("../migrations/postgres/0006_acknowledged.sql"),
 ];
 
 /// Drives every connection's socket; lives as long as the process.
@@ -320,10 +321,11 @@ const INSERT_BATCH: &str = "
 WITH batch AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::text[], $5::int8[], $6::text[],
                          $7::text[], $8::text[], $9::text[], $10::text[], $11::int8[], $12::int8[],
-                         $13::bool[], $14::text[], $15::text[], $16::text[]) WITH ORDINALITY
+                         $13::bool[], $14::text[], $15::text[], $16::text[], $17::text[])
+                         WITH ORDINALITY
         AS b(id, site_key, received_at, rating_kind, rating_value, comment, email, page_url,
              locale, user_agent, viewport_width, viewport_height, spam, user_id, metadata,
-             referrer, n)
+             referrer, address_hash, n)
 ), new AS (
     INSERT INTO feedback (id, site_key, received_at, rating_kind, rating_value, comment, email,
                           page_url, locale, user_agent, viewport_width, viewport_height, spam,
@@ -352,21 +354,36 @@ WITH batch AS (
                                      WHERE user_sites.user_id = users.id
                                        AND user_sites.site_key = new.site_key))
     WHERE NOT new.spam
+), to_acknowledge AS (
+    -- The first submission of the batch for each mailbox (a site's, a day's) that may be
+    -- acknowledged at all.
+    SELECT DISTINCT ON (new.site_key, batch.address_hash, new.received_at / 86400000)
+           new.id, new.site_key, new.email, new.received_at, batch.address_hash,
+           new.received_at / 86400000 AS day
+    FROM new JOIN batch ON batch.id = new.id AND batch.site_key = new.site_key
+             JOIN sites ON sites.key = new.site_key
+    WHERE sites.acknowledge AND NOT new.spam AND coalesce(new.email, '') <> ''
+      AND batch.address_hash IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM unsubscribes
+                      WHERE unsubscribes.site_key = new.site_key
+                        AND unsubscribes.email_hash IN (
+                            batch.address_hash,
+                            encode(sha256(convert_to(lower(new.email), 'UTF8')), 'hex')))
+    ORDER BY new.site_key, batch.address_hash, new.received_at / 86400000, batch.n
+), acknowledged_today AS (
+    -- The primary key lets one acknowledgement a day per mailbox in, across batches and
+    -- replicas; a conflict waits for the other transaction and then inserts nothing.
+    INSERT INTO acknowledged (site_key, address_hash, day)
+    SELECT site_key, address_hash, day FROM to_acknowledge
+    ON CONFLICT (site_key, address_hash, day) DO NOTHING
+    RETURNING site_key, address_hash, day
 ), acknowledgements AS (
     INSERT INTO outbox (message_key, kind, site_key, feedback_id, recipient, next_attempt_at,
                         created_at, updated_at)
-    SELECT replace(gen_random_uuid()::text, '-', ''), 'acknowledgement', new.site_key, new.id,
-           new.email, new.received_at, new.received_at, new.received_at
-    FROM new JOIN sites ON sites.key = new.site_key
-    WHERE sites.acknowledge AND NOT new.spam AND coalesce(new.email, '') <> ''
-      AND NOT EXISTS (SELECT 1 FROM outbox
-                      WHERE outbox.site_key = new.site_key AND outbox.kind = 'acknowledgement'
-                        AND lower(outbox.recipient) = lower(new.email)
-                        AND outbox.created_at >= new.received_at - 86400000)
-      AND NOT EXISTS (SELECT 1 FROM unsubscribes
-                      WHERE unsubscribes.site_key = new.site_key
-                        AND unsubscribes.email_hash =
-                            encode(sha256(convert_to(lower(new.email), 'UTF8')), 'hex'))
+    SELECT replace(gen_random_uuid()::text, '-', ''), 'acknowledgement', t.site_key, t.id,
+           t.email, t.received_at, t.received_at, t.received_at
+    FROM to_acknowledge t JOIN acknowledged_today a
+      ON a.site_key = t.site_key AND a.address_hash = t.address_hash AND a.day = t.day
 )
 SELECT EXISTS (SELECT 1 FROM sites WHERE sites.key = batch.site_key), new.id IS NOT NULL
 FROM batch LEFT JOIN new ON new.id = batch.id AND new.site_key = batch.site_key
@@ -626,7 +643,10 @@ async fn unsubscribed(
     email: &str,
 ) -> Result<bool, StoreError> {
     Ok(client
-        .query_opt(&pg(mail_sql::UNSUBSCRIBED), &[&site, &email_hash(email)])
+        .query_opt(
+            &pg(mail_sql::UNSUBSCRIBED),
+            &[&site, &email_hash(email), &legacy_email_hash(email)],
+        )
         .await?
         .is_some())
 }
@@ -794,6 +814,7 @@ impl Database for PgConn {
                 &optional(&|job| job.submission.user_id.clone()),
                 &optional(&|job| metadata_json(&job.submission.metadata)),
                 &optional(&|job| job.submission.referrer.clone()),
+                &optional(&|job| job.submission.email.as_deref().map(email_hash)),
             ],
         ))?;
         if outcomes.len() != batch.len() {
@@ -893,6 +914,10 @@ impl Database for PgConn {
     }
 
     fn apply_retention(&mut self, now: i64) -> Result<u64, StoreError> {
+        wait(
+            self.client
+                .execute(&pg(mail_sql::FORGET_ACKNOWLEDGED), &[&(day_of(now) - 1)]),
+        )?;
         Ok(wait(self.client.execute(
             "DELETE FROM feedback USING sites
              WHERE sites.key = feedback.site_key
@@ -1563,8 +1588,16 @@ impl Database for PgConn {
                 &[&site, &email_hash(email), &now],
             )
             .await?;
-            tx.execute(&pg(mail_sql::GIVE_UP_FOR), &[&site, &email.trim(), &now])
-                .await?;
+            let mailbox = mailbox_key(email);
+            for row in tx
+                .query(&pg(mail_sql::WAITING_FOR_VISITORS), &[&site])
+                .await?
+            {
+                let (id, recipient): (i64, String) = (row.try_get(0)?, row.try_get(1)?);
+                if mailbox_key(&recipient) == mailbox {
+                    tx.execute(&pg(mail_sql::GIVE_UP), &[&id, &now]).await?;
+                }
+            }
             tx.commit().await?;
             Ok(true)
         })
@@ -1874,7 +1907,7 @@ impl Database for PgConn {
             "WITH due AS (
                  SELECT id FROM outbox
                  WHERE state = 'pending' AND next_attempt_at <= $1
-                 ORDER BY next_attempt_at, id LIMIT $3
+                 ORDER BY kind <> 'reply', next_attempt_at, id LIMIT $3
                  FOR UPDATE SKIP LOCKED)
              UPDATE outbox o SET next_attempt_at = $2
              FROM due WHERE o.id = due.id
@@ -1905,6 +1938,72 @@ impl Database for PgConn {
             })
         })
         .collect()
+    }
+
+    fn fold_notice(&mut self, mail: &DueMail, now: i64, send_at: i64) -> Result<(), StoreError> {
+        wait(async {
+            let tx = self.client.transaction().await?;
+            tx.execute(&pg(mail_sql::FOLD), &[&mail.id, &now, &mail_sql::FOLDED])
+                .await?;
+            if let Some(user) = mail.user_id {
+                // Two collectors folding for one owner at once queue one catch-up email.
+                tx.execute(
+                    "SELECT pg_advisory_xact_lock(hashtextextended('earshot catch-up ' || $1::int8::text, 0))",
+                    &[&user],
+                )
+                .await?;
+                if tx
+                    .query_opt(&pg(mail_sql::CATCH_UP_WAITING), &[&user, &now])
+                    .await?
+                    .is_none()
+                {
+                    let from: Option<i64> = tx
+                        .query_one(&pg(mail_sql::LAST_CATCH_UP_END), &[&user])
+                        .await?
+                        .try_get(0)?;
+                    tx.execute(
+                        &pg(mail_sql::INSERT_CATCH_UP),
+                        &[
+                            &message_key(),
+                            &user,
+                            &from.unwrap_or(now).min(now),
+                            &send_at,
+                            &mail.recipient,
+                            &now,
+                        ],
+                    )
+                    .await?;
+                }
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    fn folded_notices(
+        &mut self,
+        user_id: i64,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<FoldedNotice>, StoreError> {
+        wait(async {
+            let rows = self
+                .client
+                .query(
+                    &pg(mail_sql::FOLDED_NOTICES),
+                    &[&user_id, &from, &to, &mail_sql::FOLDED],
+                )
+                .await?;
+            rows.iter()
+                .map(|row| {
+                    Ok(FoldedNotice {
+                        kind: mail_kind(row.try_get(0)?)?,
+                        site: row.try_get(1)?,
+                        feedback_id: row.try_get(2)?,
+                    })
+                })
+                .collect()
+        })
     }
 
     fn record_mail(&mut self, id: i64, attempt: &DeliveryAttempt) -> Result<(), StoreError> {

@@ -11,14 +11,15 @@ use crate::contract::FEEDBACK_COLUMNS;
 use crate::contract::{
     Buckets, Database, DeliveryAttempt, Dialect, Durability, FeedbackFilter, FeedbackRow,
     FeedbackStatus, Page, PageSatisfaction, Pending, RatingCount, Screenshot, Site, SqlValue,
-    StatsRows, StoreError, Stored, TokenInfo, email_hash, message_key, metadata_json, now_millis,
-    parse_metadata, parse_rating_kind, parse_widget, widget_json,
+    StatsRows, StoreError, Stored, TokenInfo, day_of, email_hash, legacy_email_hash, mailbox_key,
+    message_key, metadata_json, now_millis, parse_metadata, parse_rating_kind, parse_widget,
+    widget_json,
 };
 use crate::mail_sql;
 use crate::model::{
     AnswerRecord, AnswerSettings, Author, Delivery, DeliveryState, DueDelivery, DueMail,
-    LinkPurpose, MailKind, NewReply, NotifyFeedback, OutgoingMail, OwnerNotifications,
-    ReplyOutcome, Session, ThreadMessage, User, Webhook, WebhookFormat,
+    FoldedNotice, LinkPurpose, MailKind, NewReply, NotifyFeedback, OutgoingMail,
+    OwnerNotifications, ReplyOutcome, Session, ThreadMessage, User, Webhook, WebhookFormat,
 };
 use crate::sql;
 use crate::stats_sql;
@@ -38,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0007_conversations.sql"),
     include_str!("../migrations/sqlite/0008_statistics.sql"),
     include_str!("../migrations/sqlite/0009_screenshots.sql"),
+    include_str!("../migrations/sqlite/0010_acknowledged.sql"),
 ];
 
 /// Opens (creating if needed) the database file and brings its schema up to date.
@@ -310,7 +312,10 @@ fn thread_message_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ThreadMessage
 fn unsubscribed(conn: &Connection, site: &str, email: &str) -> Result<bool, StoreError> {
     Ok(conn
         .prepare_cached(mail_sql::UNSUBSCRIBED)?
-        .query_row(params![site, email_hash(email)], |_| Ok(()))
+        .query_row(
+            params![site, email_hash(email), legacy_email_hash(email)],
+            |_| Ok(()),
+        )
         .optional()?
         .is_some())
 }
@@ -517,17 +522,13 @@ impl Database for Connection {
                                 && acknowledge
                                 && !unsubscribed(&tx, s.site.as_str(), email)?
                                 && tx
-                                    .prepare_cached(mail_sql::ACKNOWLEDGED_SINCE)?
-                                    .query_row(
-                                        params![
-                                            s.site.as_str(),
-                                            email,
-                                            job.received_at - 86_400_000
-                                        ],
-                                        |_| Ok(()),
-                                    )
-                                    .optional()?
-                                    .is_none()
+                                    .prepare_cached(mail_sql::ACKNOWLEDGE_ONCE_A_DAY)?
+                                    .execute(params![
+                                        s.site.as_str(),
+                                        email_hash(email),
+                                        day_of(job.received_at)
+                                    ])?
+                                    == 1
                             {
                                 queue(&mut mail, MailKind::Acknowledgement, None, email)?;
                             }
@@ -591,6 +592,7 @@ impl Database for Connection {
     }
 
     fn apply_retention(&mut self, now: i64) -> Result<u64, StoreError> {
+        self.execute(mail_sql::FORGET_ACKNOWLEDGED, [day_of(now) - 1])?;
         Ok(self.execute(
             "DELETE FROM feedback WHERE seq IN (
                  SELECT feedback.seq FROM feedback JOIN sites ON sites.key = feedback.site_key
@@ -1200,7 +1202,18 @@ impl Database for Connection {
             return Ok(false);
         }
         tx.execute(mail_sql::UNSUBSCRIBE, params![site, email_hash(email), now])?;
-        tx.execute(mail_sql::GIVE_UP_FOR, params![site, email.trim(), now])?;
+        let mailbox = mailbox_key(email);
+        let waiting = tx
+            .prepare_cached(mail_sql::WAITING_FOR_VISITORS)?
+            .query_map([site], |row| {
+                Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        for (id, recipient) in waiting {
+            if mailbox_key(&recipient) == mailbox {
+                tx.execute(mail_sql::GIVE_UP, params![id, now])?;
+            }
+        }
         tx.commit()?;
         Ok(true)
     }
@@ -1486,7 +1499,7 @@ impl Database for Connection {
                 "SELECT id, message_key, kind, site_key, feedback_id, thread_message, user_id,
                         window_start, window_end, recipient, attempts
                  FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?1
-                 ORDER BY next_attempt_at, id LIMIT ?2",
+                 ORDER BY kind <> 'reply', next_attempt_at, id LIMIT ?2",
             )?
             .query_map(params![now, limit], |row| {
                 let window = match (row.get::<_, Option<i64>>(7)?, row.get::<_, Option<i64>>(8)?) {
@@ -1516,6 +1529,51 @@ impl Database for Connection {
         }
         tx.commit()?;
         Ok(due)
+    }
+
+    fn fold_notice(&mut self, mail: &DueMail, now: i64, send_at: i64) -> Result<(), StoreError> {
+        let tx = self.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute(mail_sql::FOLD, params![mail.id, now, mail_sql::FOLDED])?;
+        if let Some(user) = mail.user_id
+            && tx
+                .query_row(mail_sql::CATCH_UP_WAITING, params![user, now], |_| Ok(()))
+                .optional()?
+                .is_none()
+        {
+            let from: Option<i64> =
+                tx.query_row(mail_sql::LAST_CATCH_UP_END, [user], |row| row.get(0))?;
+            tx.execute(
+                mail_sql::INSERT_CATCH_UP,
+                params![
+                    message_key(),
+                    user,
+                    from.unwrap_or(now).min(now),
+                    send_at,
+                    mail.recipient,
+                    now
+                ],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn folded_notices(
+        &mut self,
+        user_id: i64,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<FoldedNotice>, StoreError> {
+        self.prepare_cached(mail_sql::FOLDED_NOTICES)?
+            .query_map(params![user_id, from, to, mail_sql::FOLDED], |row| {
+                Ok(FoldedNotice {
+                    kind: mail_kind(&row.get::<_, String>(0)?)?,
+                    site: row.get(1)?,
+                    feedback_id: row.get(2)?,
+                })
+            })?
+            .collect::<Result<_, _>>()
+            .map_err(StoreError::from)
     }
 
     fn record_mail(&mut self, id: i64, attempt: &DeliveryAttempt) -> Result<(), StoreError> {

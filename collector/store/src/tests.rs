@@ -1269,6 +1269,7 @@ async fn submissions_set_deadlines_notices_and_acknowledgements() {
             .filter(|mail| mail.kind.to_visitor())
             .map(|mail| (mail.state, mail.last_error))
             .collect();
+        assert_eq!(states.len(), 2, "the acknowledgement and the resolution");
         assert!(
             states.iter().all(
                 |(state, error)| *state == crate::model::DeliveryState::Failed
@@ -1276,6 +1277,276 @@ async fn submissions_set_deadlines_notices_and_acknowledgements() {
             ),
             "{states:?}"
         );
+    }
+}
+
+#[test]
+fn variants_of_one_mailbox_have_one_key() {
+    for (variant, key) in [
+        (" Victim@Example.com ", "victim@example.com"),
+        ("victim+1@example.com", "victim@example.com"),
+        ("victim+a+b@example.com", "victim@example.com"),
+        ("v.i.c.t.i.m@example.com", "v.i.c.t.i.m@example.com"),
+        ("v.i.c.t.i.m+6@Gmail.com", "victim@gmail.com"),
+        ("vic.tim@googlemail.com", "victim@gmail.com"),
+        ("no-at-sign", "no-at-sign"),
+    ] {
+        assert_eq!(mailbox_key(variant), key, "{variant}");
+    }
+    assert_eq!(
+        email_hash("victim+2@gmail.com"),
+        email_hash("V.ICTIM@googlemail.com")
+    );
+}
+
+/// "One acknowledgement per address per day" counts mailboxes, not spellings: variants of
+/// one address in one batch, in later batches and from another collector get one between
+/// them, and unsubscribing one spelling stops every other.
+#[tokio::test]
+async fn one_acknowledgement_a_day_per_mailbox_and_unsubscribes_cover_variants() {
+    use crate::model::{AnswerSettings, DeliveryState, MailKind, NewReply, ReplyOutcome};
+    const DAY: i64 = 86_400_000;
+    for database in databases() {
+        let store = store_with_site(&database.location);
+        let other = Store::open_at(&database.location, Durability::PowerLoss).unwrap();
+        store
+            .read(|db| {
+                db.set_answer_settings(
+                    "demo",
+                    &AnswerSettings {
+                        acknowledge: true,
+                        ..AnswerSettings::default()
+                    },
+                )
+            })
+            .unwrap();
+        let pending = |email: &str, received_at: i64| {
+            let mut s = submission("demo", Uuid::new_v4());
+            s.email = Some(email.to_owned());
+            Pending {
+                submission: s,
+                received_at,
+                spam: false,
+            }
+        };
+        let acknowledged = |jobs: &[Pending]| -> Vec<String> {
+            jobs.iter()
+                .flat_map(|job| {
+                    store
+                        .read(|db| db.mail_for(&job.submission.id.to_string()))
+                        .unwrap()
+                })
+                .filter(|mail| mail.kind == MailKind::Acknowledgement)
+                .map(|mail| mail.recipient)
+                .collect()
+        };
+        let day_one = 20 * DAY + 1_000;
+        let batch: Vec<Pending> = [
+            "victim+1@gmail.com",
+            "v.i.c.t.i.m@googlemail.com",
+            "Victim@Gmail.com",
+            "someone@example.com",
+            "someone+2@example.com",
+        ]
+        .iter()
+        .map(|email| pending(email, day_one))
+        .collect();
+        let refs: Vec<&Pending> = batch.iter().collect();
+        store.read(|db| db.write_batch(&refs)).unwrap();
+        assert_eq!(
+            acknowledged(&batch),
+            ["victim+1@gmail.com", "someone@example.com"],
+            "one a mailbox, the first of the batch: {:?}",
+            database.location
+        );
+        let later = [
+            pending("victim+9@gmail.com", day_one + 3_600_000),
+            pending("SOMEONE@example.com", day_one + 7_200_000),
+        ];
+        other.read(|db| db.write_batch(&[&later[0]])).unwrap();
+        store.read(|db| db.write_batch(&[&later[1]])).unwrap();
+        assert!(
+            acknowledged(&later).is_empty(),
+            "once a day, on any collector"
+        );
+        let next_day = [pending("victim+3@gmail.com", day_one + DAY)];
+        store.read(|db| db.write_batch(&[&next_day[0]])).unwrap();
+        assert_eq!(acknowledged(&next_day), ["victim+3@gmail.com"]);
+
+        // Unsubscribing one spelling stops every spelling: what waits is given up, nothing
+        // new is queued, and no reply can be written to it.
+        assert!(
+            store
+                .read(|db| db.unsubscribe("demo", "VICTIM@gmail.com", day_one + DAY))
+                .unwrap()
+        );
+        let given_up: Vec<_> = [&batch[0], &next_day[0]]
+            .iter()
+            .flat_map(|job| {
+                store
+                    .read(|db| db.mail_for(&job.submission.id.to_string()))
+                    .unwrap()
+            })
+            .filter(|mail| mail.kind == MailKind::Acknowledgement)
+            .map(|mail| (mail.state, mail.last_error))
+            .collect();
+        assert_eq!(given_up.len(), 2);
+        assert!(
+            given_up
+                .iter()
+                .all(|(state, error)| *state == DeliveryState::Failed
+                    && error.as_deref() == Some("the visitor unsubscribed")),
+            "{given_up:?}"
+        );
+        let someone = store
+            .read(|db| db.mail_for(&batch[3].submission.id.to_string()))
+            .unwrap();
+        assert!(
+            someone
+                .iter()
+                .all(|mail| mail.state == DeliveryState::Pending),
+            "another mailbox's mail still waits: {someone:?}"
+        );
+        assert!(
+            store
+                .read(|db| db.is_unsubscribed("demo", "v.ictim+news@googlemail.com"))
+                .unwrap()
+        );
+        let third_day = [pending("victim+4@gmail.com", day_one + 2 * DAY)];
+        store.read(|db| db.write_batch(&[&third_day[0]])).unwrap();
+        assert!(acknowledged(&third_day).is_empty(), "unsubscribed");
+        assert_eq!(
+            store
+                .read(|db| db.add_reply(&NewReply {
+                    feedback_id: third_day[0].submission.id.to_string(),
+                    author_email: "owner@example.com".into(),
+                    body: "hi".into(),
+                    now: day_one + 2 * DAY,
+                }))
+                .unwrap(),
+            ReplyOutcome::Unsubscribed
+        );
+
+        // Old days are forgotten with retention's pass; the key still holds for today.
+        store
+            .read(|db| db.apply_retention(day_one + 3 * DAY))
+            .unwrap();
+        let fourth_day = [
+            pending("someone+x@example.com", day_one + 3 * DAY),
+            pending("someone@example.com", day_one + 3 * DAY + 1),
+        ];
+        let refs: Vec<&Pending> = fourth_day.iter().collect();
+        store.read(|db| db.write_batch(&refs)).unwrap();
+        assert_eq!(acknowledged(&fourth_day), ["someone+x@example.com"]);
+    }
+}
+
+/// An owner's notices past their hourly bound are folded: recorded as such, and listed in
+/// one catch-up email queued for later, whichever collector folds them.
+#[tokio::test]
+async fn notices_past_the_bound_fold_into_one_catch_up_email() {
+    use crate::model::{DeliveryState, MailKind, NotifyFeedback, OwnerNotifications};
+    for database in databases() {
+        let store = store_with_site(&database.location);
+        let other = Store::open_at(&database.location, Durability::PowerLoss).unwrap();
+        let owner = store
+            .read(|db| db.add_user("busy@example.com", "hash", None))
+            .unwrap();
+        store
+            .read(|db| {
+                db.set_owner_notifications(
+                    owner.id,
+                    &OwnerNotifications {
+                        feedback: NotifyFeedback::Each,
+                        answers: true,
+                    },
+                )
+            })
+            .unwrap();
+        let mut ids = Vec::new();
+        for n in 0..3 {
+            let id = Uuid::new_v4();
+            store
+                .submit(submission("demo", id), 1_000 + n)
+                .await
+                .unwrap();
+            ids.push(id.to_string());
+        }
+        let notices = store
+            .read(|db| db.claim_due_mail(2_000, 60_000, 100))
+            .unwrap();
+        assert_eq!(notices.len(), 3, "{:?}", database.location);
+        for (n, notice) in notices.iter().enumerate() {
+            let collector = if n == 1 { &other } else { &store };
+            collector
+                .read(|db| db.fold_notice(notice, 2_000 + n as i64, 3_602_000))
+                .unwrap();
+        }
+        for id in &ids {
+            let mail = store.read(|db| db.mail_for(id)).unwrap();
+            assert_eq!(mail.len(), 1);
+            assert_eq!(mail[0].state, DeliveryState::Failed);
+            assert!(
+                mail[0].last_error.as_deref().unwrap().contains("catch-up"),
+                "{mail:?}"
+            );
+        }
+        assert!(
+            store
+                .read(|db| db.claim_due_mail(3_601_999, 3_700_000, 100))
+                .unwrap()
+                .is_empty(),
+            "the catch-up email waits its hour"
+        );
+        let due = store
+            .read(|db| db.claim_due_mail(3_602_000, 3_700_000, 100))
+            .unwrap();
+        assert_eq!(due.len(), 1, "one catch-up email: {due:?}");
+        let catch_up = &due[0];
+        assert_eq!(catch_up.kind, MailKind::CatchUp);
+        assert_eq!(catch_up.user_id, Some(owner.id));
+        assert_eq!(catch_up.recipient, "busy@example.com");
+        assert_eq!(catch_up.window, Some((2_000, 3_602_000)));
+        let folded = store
+            .read(|db| db.folded_notices(owner.id, 2_000, 3_602_000))
+            .unwrap();
+        assert_eq!(
+            folded
+                .iter()
+                .map(|notice| notice.feedback_id.clone().unwrap())
+                .collect::<Vec<_>>(),
+            ids
+        );
+        assert!(
+            folded
+                .iter()
+                .all(|notice| notice.kind == MailKind::NewFeedback
+                    && notice.site.as_deref() == Some("demo"))
+        );
+        store
+            .read(|db| {
+                db.record_mail(
+                    catch_up.id,
+                    &DeliveryAttempt {
+                        state: DeliveryState::Delivered,
+                        attempts: 1,
+                        status: None,
+                        error: None,
+                        next_attempt_at: 3_602_100,
+                        now: 3_602_100,
+                    },
+                )
+            })
+            .unwrap();
+        // A notice folded after that one went starts the next where it ended.
+        store
+            .read(|db| db.fold_notice(&notices[0], 3_700_000, 7_300_000))
+            .unwrap();
+        let next = store
+            .read(|db| db.claim_due_mail(7_300_000, 7_400_000, 100))
+            .unwrap();
+        assert_eq!(next.len(), 1);
+        assert_eq!(next[0].window, Some((3_602_000, 7_300_000)));
     }
 }
 
