@@ -57,7 +57,9 @@ def before_call(context, case, **kwargs):
     body = case.body
     if case.operation.path == UPLOAD and isinstance(body, bytes) and body.startswith(SIGNATURES):
         case.path_parameters["id"] = new_submission()
-        # A visitor of its own (the collector knows visitors by address and browser): each
-        # decode counts against a visitor's allowance of 30 a minute, which one run of
-        # generated uploads would spend in seconds.
-        case.headers = {**(case.headers or {}), "User-Agent": "contract-" + str(uuid.uuid4())}
+        # A visitor of its own (the collector knows visitors by network address: an IPv6
+        # /64), as its trusted proxy forwards it: each decode counts against a visitor's
+        # allowance of 30 a minute, which one run of generated uploads would spend in seconds.
+        network = uuid.uuid4().hex
+        visitor = "2001:db8:%s:%s::1" % (network[:4], network[4:8])
+        case.headers = {**(case.headers or {}), "X-Forwarded-For": visitor}

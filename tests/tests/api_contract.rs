@@ -62,6 +62,10 @@ fn check_contract(schemathesis: &PathBuf, engine: &Engine) {
             "0",
             "--metrics-token",
             "contract-metrics-token",
+            // The screenshot hooks send each upload as a visitor of its own, through the
+            // collector's trusted proxy (the test itself).
+            "--trusted-proxy",
+            "127.0.0.1",
         ],
     );
     let token = collector.create_token(None);
