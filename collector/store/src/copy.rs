@@ -33,7 +33,7 @@ fn batch_rows(table: &str) -> usize {
 
 /// The tables, in an order where every row's references are copied before it: the name, the
 /// key the rows are read in, and the identity column a resumed copy goes on after.
-pub const TABLES: [(&str, &str, Option<&str>); 14] = [
+pub const TABLES: [(&str, &str, Option<&str>); 17] = [
     ("sites", "key", None),
     ("unsubscribes", "site_key, email_hash", None),
     ("site_origins", "site_key, origin", None),
@@ -48,6 +48,9 @@ pub const TABLES: [(&str, &str, Option<&str>); 14] = [
     ("messages", "id", Some("id")),
     ("conversation_links", "token_hash", None),
     ("outbox", "id", Some("id")),
+    ("reply_tokens", "token_hash", None),
+    ("inbound_mail", "id", Some("id")),
+    ("undeliverable", "email_hash", None),
 ];
 
 /// Tables the database derives from the others and that are not copied: the statistics'
