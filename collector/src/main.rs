@@ -95,6 +95,12 @@ fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
                 &reachable_base(&cli.public_url, &args.listen),
             )?;
             tracing::info!(server = mailer.server(), from = %mailer.from_address(), "email is sent through SMTP");
+            let mailer = match &args.inbound_address {
+                Some(address) if !address.trim().is_empty() => {
+                    mailer.with_reply_address(address)?
+                }
+                _ => mailer,
+            };
             Some(std::sync::Arc::new(mailer))
         }
         _ => {
@@ -122,6 +128,19 @@ fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
         setup: Default::default(),
         mail,
         conversations: Default::default(),
+        inbound: earshot_collector::inbound::InboundSettings {
+            address: match args.inbound_address.as_deref().map(str::trim) {
+                Some(address) if !address.is_empty() => Some(address.parse().map_err(|err| {
+                    format!("--inbound-address {address:?} is not an email address: {err}")
+                })?),
+                _ => None,
+            },
+            mail_from: args.mail_from.clone(),
+            secret: args
+                .inbound_secret
+                .clone()
+                .filter(|secret| !secret.is_empty()),
+        },
         mail_bell: Default::default(),
     };
     // The first run: no owner yet, so the log carries a one-time link to create one.
