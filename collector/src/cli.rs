@@ -213,6 +213,13 @@ pub struct ServeArgs {
     /// webhook, an MTA's pipe). Without it the route refuses every request.
     #[arg(long, env = "EARSHOT_INBOUND_SECRET", hide_env_values = true)]
     pub inbound_secret: Option<String>,
+
+    /// The reply mailbox to watch: `imaps://user:password@host/INBOX` (TLS),
+    /// `imap://user:password@host/INBOX` (STARTTLS, required), or `imap://…?tls=none` for a
+    /// server on this machine. Each new email is taken once (IDLE where the server has it,
+    /// else every 30 s) and flagged `$EarshotTaken` once stored.
+    #[arg(long, env = "EARSHOT_IMAP_URL", hide_env_values = true)]
+    pub imap_url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -164,6 +164,11 @@ fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
             retention_every: Duration::from_secs(args.retention_interval_secs),
         },
     )?;
+    let (imap_store, imap_settings, imap_bell) = (
+        state.store.clone(),
+        state.inbound.clone(),
+        state.mail_bell.clone(),
+    );
     let mut server = HttpServer::new(move || app::build_app(state.clone()))
         // On SIGTERM or SIGINT: stop accepting, let requests in flight finish (their
         // submissions are committed before they are answered), then stop.
@@ -171,6 +176,20 @@ fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
         .bind(args.listen)?;
     if let Some(workers) = args.workers {
         server = server.workers(workers);
+    }
+    if let Some(url) = args
+        .imap_url
+        .as_deref()
+        .filter(|url| !url.trim().is_empty())
+    {
+        let url = earshot_collector::inbound::imap::ImapUrl::parse(url)?;
+        tracing::info!(mailbox = %url.describe(), "replies by email are taken from IMAP");
+        earshot_collector::inbound::imap::start(earshot_collector::inbound::imap::Watcher {
+            store: imap_store,
+            settings: imap_settings,
+            bell: imap_bell,
+            url,
+        })?;
     }
     let served = actix_web::rt::System::new().block_on(server.run());
     tracing::info!("stopping: letting background work finish");

@@ -9,6 +9,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::collector::{Collector, Engine, feedback_body, http};
+use common::dovecot::Dovecot;
 use common::eventually;
 use common::mail::{Mail, SmtpSink};
 use common::owner::OwnerSession;
@@ -28,24 +29,27 @@ const OUT_OF_OFFICE: &str = include_str!("../fixtures/inbound/out_of_office.eml"
 const DSN: &str = include_str!("../fixtures/inbound/dsn.eml");
 
 fn start(engine: &Engine, sink: &SmtpSink) -> Collector {
-    let collector = Collector::start_on(
-        engine,
-        &[SHOP],
-        &[
-            "--smtp-url",
-            &sink.url(),
-            "--mail-from",
-            FROM,
-            "--mail-retry-secs",
-            "1",
-            "--rate-limit-visitor",
-            "0",
-            "--inbound-address",
-            INBOUND,
-            "--inbound-secret",
-            SECRET,
-        ],
-    );
+    start_with(engine, sink, &[])
+}
+
+fn start_with(engine: &Engine, sink: &SmtpSink, more: &[&str]) -> Collector {
+    let smtp = sink.url();
+    let mut args = vec![
+        "--smtp-url",
+        &smtp,
+        "--mail-from",
+        FROM,
+        "--mail-retry-secs",
+        "1",
+        "--rate-limit-visitor",
+        "0",
+        "--inbound-address",
+        INBOUND,
+        "--inbound-secret",
+        SECRET,
+    ];
+    args.extend_from_slice(more);
+    let collector = Collector::start_on(engine, &[SHOP], &args);
     collector.add_user(OWNER, PASSWORD, &[]);
     collector
 }
@@ -556,4 +560,105 @@ fn declared_too_large(collector: &Collector) -> (u16, serde_json::Value) {
         status,
         serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
     )
+}
+
+/// The reply mailbox watched over IMAP (a real Dovecot, messages delivered by LMTP): a
+/// visitor's reply lands in the thread; a collector killed with emails waiting takes them
+/// after restart, once; two replicas watching one mailbox take each email once.
+#[test]
+fn the_imap_watcher_takes_each_email_once() {
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
+    let Some(dovecot) = Dovecot::start() else {
+        return;
+    };
+    let imap = dovecot.imap_url();
+    for engine in Engine::all() {
+        let mut collector = start_with(&engine, &sink, &["--imap-url", &imap]);
+        let owner = OwnerSession::sign_in(&collector, OWNER, PASSWORD);
+        let visitor = format!("imap.{}@example.com", engine.name());
+        let id = feedback_with_email(&collector, "Sizes run small", &visitor, "en");
+        assert_eq!(owner.reply(&id, "Which size do you wear?").0, 303);
+        let reply = sink.wait_for("the reply", |mail: &Mail| {
+            mail.envelope_to == visitor && mail.text.contains("Which size")
+        });
+        let reply_to = address(reply.reply_to.as_deref().unwrap());
+        let answer = |sample: &str, client: &str| {
+            written(
+                sample,
+                &visitor,
+                &reply_to,
+                &reply.message_id_brackets(),
+                &format!("imap-{client}.{}@mail.example.com", engine.name()),
+            )
+        };
+        let in_thread = |owner: &OwnerSession, words: &str| {
+            let (_, page) = owner.get(&format!("/admin/feedback/{id}"));
+            let thread = page
+                .split("id=\"thread\"")
+                .nth(1)
+                .unwrap_or_default()
+                .to_owned();
+            thread
+                .split("</ol>")
+                .next()
+                .unwrap_or_default()
+                .matches(&maud_escaped(words))
+                .count()
+        };
+
+        let delivered = Instant::now();
+        dovecot.deliver(&answer(GMAIL, "gmail"));
+        eventually(
+            "the IMAP answer in the thread",
+            Duration::from_secs(30),
+            || (in_thread(&owner, "Gmail: merci") == 1).then_some(()),
+        );
+        eprintln!(
+            "FIGURE {}: a visitor's reply delivered to the mailbox (LMTP) -> in the thread (IMAP IDLE): {} ms",
+            engine.name(),
+            delivered.elapsed().as_millis()
+        );
+
+        // Killed: what arrives meanwhile (and a copy of what was taken) waits in the mailbox.
+        collector.kill_9();
+        dovecot.deliver(&answer(APPLE_MAIL, "apple"));
+        dovecot.deliver(&answer(GMAIL, "gmail"));
+        collector.restart();
+        eventually(
+            "the waiting answer taken after restart",
+            Duration::from_secs(30),
+            || (in_thread(&owner, "Apple Mail: thanks") == 1).then_some(()),
+        );
+        eventually("every email flagged", Duration::from_secs(30), || {
+            let (all, seen) = dovecot.counts();
+            (all == seen).then_some(())
+        });
+        assert_eq!(
+            in_thread(&owner, "Gmail: merci"),
+            1,
+            "the copy changed nothing"
+        );
+
+        // Two replicas on one mailbox (replicas share a PostgreSQL database).
+        if !matches!(engine, Engine::Postgres(_)) {
+            continue;
+        }
+        let replica = collector.replica();
+        dovecot.deliver(&answer(THUNDERBIRD, "thunderbird"));
+        dovecot.deliver(&answer(OUTLOOK, "outlook"));
+        eventually("both answers taken", Duration::from_secs(30), || {
+            (in_thread(&owner, "Thunderbird: Danke") == 1
+                && in_thread(&owner, "Outlook: thanks") == 1)
+                .then_some(())
+        });
+        eventually("every email flagged", Duration::from_secs(30), || {
+            let (all, seen) = dovecot.counts();
+            (all == seen).then_some(())
+        });
+        assert_eq!(in_thread(&owner, "Thunderbird: Danke"), 1);
+        assert_eq!(in_thread(&owner, "Outlook: thanks"), 1);
+        drop(replica);
+    }
 }

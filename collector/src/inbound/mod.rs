@@ -15,6 +15,7 @@
 
 pub mod addresses;
 pub mod http;
+pub mod imap;
 pub mod quotes;
 pub mod reading;
 
