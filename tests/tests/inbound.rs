@@ -131,6 +131,8 @@ fn replies_from_mail_clients_land_in_the_conversation() {
         let visitor = format!("Visitor.{}@example.com", engine.name());
         let comment = format!("The pay button does nothing ({})", engine.name());
         let id = feedback_with_email(&collector, &comment, &visitor, "en");
+        let (_, page) = owner.get(&format!("/admin/feedback/{id}"));
+        assert!(page.contains("the visitor's reply by email comes back into this conversation"));
         let (status, _) = owner.reply(&id, "Thanks! It's fixed.");
         assert_eq!(status, 303);
         let reply = sink.wait_for("the reply in the visitor's mailbox", |mail: &Mail| {

@@ -296,6 +296,7 @@ fn item_page(
                         "Sent as “" (site_name) "”"
                         @if let Some(mailer) = mailer { " from " (mailer.from_address()) }
                         @match site.and_then(|site| site.answers.reply_to.as_deref()) {
+                            _ if mailer.is_some_and(|mailer| mailer.reply_address.is_some()) => { "; the visitor's reply by email comes back into this conversation" }
                             Some(reply_to) => { ", replies to " (reply_to) }
                             None => { " (set a reply address on the " a href=(format!("/admin/sites/{}#email", row.site)) { "site's page" } ")" }
                         }
