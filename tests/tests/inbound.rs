@@ -8,6 +8,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use common::browser;
 use common::collector::{Collector, Engine, feedback_body, http};
 use common::dovecot::Dovecot;
 use common::eventually;
@@ -663,4 +664,77 @@ fn the_imap_watcher_takes_each_email_once() {
         assert_eq!(in_thread(&owner, "Outlook: thanks"), 1);
         drop(replica);
     }
+}
+
+/// An owner in a real Chromium: the Unmatched mail page, linked from the navigation, shows a
+/// hostile email as text (its markup runs nothing), passes axe, and attaching it to a
+/// submission puts it in that thread.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_owner_attaches_unmatched_mail_in_the_browser() {
+    use fantoccini::Locator;
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
+    let Some(browser) = browser::start().await else {
+        return;
+    };
+    let collector = start(&Engine::Sqlite, &sink);
+    let id = feedback_with_email(&collector, "Lost my parcel", "parcel@example.com", "en");
+    let hostile = written(
+        THUNDERBIRD,
+        "someone.else@example.org",
+        INBOUND,
+        "<unknown@example.org>",
+        "hostile@example.org",
+    )
+    .replace(
+        "Thunderbird: Danke, jetzt klappt die Bestellung. Grüße aus Köln!",
+        "<img src=x onerror=\"document.title='owned'\"> It is parcel 42, from my other address.",
+    );
+    assert_eq!(take(&collector, &hostile)["outcome"], "unmatched");
+
+    browser.sign_in(&collector, OWNER, PASSWORD).await;
+    browser
+        .client
+        .find(Locator::Css("nav a[href='/admin/unmatched']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let said = browser.text("ol.unmatched p.said").await;
+    assert!(
+        said.starts_with("<img src=x onerror=") && said.contains("parcel 42"),
+        "{said}"
+    );
+    assert_ne!(browser.client.title().await.unwrap(), "owned");
+    assert_eq!(browser.axe_page_violations().await, Vec::<String>::new());
+    browser.screenshot("unmatched-mail").await;
+    browser
+        .client
+        .find(Locator::Css("ol.unmatched input[name=feedback]"))
+        .await
+        .unwrap()
+        .send_keys(&id)
+        .await
+        .unwrap();
+    browser
+        .client
+        .find(Locator::Css("ol.unmatched form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // The submission's page, which lists the email among those that came in.
+    let listed = browser.text("#inbound").await;
+    assert!(listed.contains("Attached from unmatched mail"), "{listed}");
+    let url = browser.client.current_url().await.unwrap();
+    assert_eq!(url.path(), format!("/admin/feedback/{id}"));
+    let words = browser.text("#thread ol.thread").await;
+    assert!(
+        words.contains("parcel 42, from my other address"),
+        "{words}"
+    );
+    browser.close().await;
 }
