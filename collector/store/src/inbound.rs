@@ -242,6 +242,11 @@ pub(crate) const CLAIM_UNMATCHED: &str = "UPDATE inbound_mail SET outcome = 'att
        feedback_id = (SELECT id FROM feedback WHERE id = ?2) \
      WHERE id = ?1 AND outcome = 'unmatched' RETURNING body";
 
+/// A visitor's erasure also takes the emails they sent that wait unmatched (those in a
+/// thread go with its submission). Parameter: the address.
+pub(crate) const ERASE_UNMATCHED_FROM: &str =
+    "DELETE FROM inbound_mail WHERE lower(sender) = lower(?1) AND feedback_id IS NULL";
+
 pub(crate) const SET_THREAD_MESSAGE: &str =
     "UPDATE inbound_mail SET thread_message = ?2 WHERE id = ?1";
 

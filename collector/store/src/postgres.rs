@@ -707,10 +707,15 @@ impl Database for PgConn {
             return Ok(0);
         }
         let sites = sites.to_vec();
-        Ok(wait(self.client.execute(
+        let erased = wait(self.client.execute(
             "DELETE FROM feedback WHERE lower(email) = lower($1) AND site_key = ANY($2)",
             &[&email.trim(), &sites],
-        ))?)
+        ))?;
+        wait(
+            self.client
+                .execute(&pg(crate::inbound::ERASE_UNMATCHED_FROM), &[&email.trim()]),
+        )?;
+        Ok(erased)
     }
 
     fn set_widget_settings(

@@ -590,7 +590,9 @@ impl Database for Connection {
         );
         let mut values: Vec<rusqlite::types::Value> = vec![email.trim().to_owned().into()];
         values.extend(sites.iter().cloned().map(rusqlite::types::Value::Text));
-        Ok(self.execute(&sql, params_from_iter(values))? as u64)
+        let erased = self.execute(&sql, params_from_iter(values))? as u64;
+        self.execute(crate::inbound::ERASE_UNMATCHED_FROM, [email.trim()])?;
+        Ok(erased)
     }
 
     fn set_widget_settings(

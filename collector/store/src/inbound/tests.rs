@@ -244,5 +244,23 @@ async fn each_email_is_taken_once_with_its_effects() {
                 .unwrap(),
             4
         );
+
+        // Erasing the visitor takes what they sent that waits unmatched, and their thread.
+        unmatched("f@x.example");
+        store
+            .read(|db| db.erase_email("VISITOR@example.com", &["demo".to_owned()]))
+            .unwrap();
+        assert!(
+            store
+                .read(|db| db.inbound_mail(InboundOutcome::Unmatched, 10))
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            store
+                .read(|db| db.inbound_for(&feedback))
+                .unwrap()
+                .is_empty()
+        );
     }
 }
