@@ -177,6 +177,11 @@ fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
     if let Some(workers) = args.workers {
         server = server.workers(workers);
     }
+    if args.inbound_address.is_some() && args.imap_url.is_none() && args.inbound_secret.is_none() {
+        tracing::warn!(
+            "--inbound-address without --imap-url or --inbound-secret: replies by email reach the mailbox, not the conversations"
+        );
+    }
     if let Some(url) = args
         .imap_url
         .as_deref()
