@@ -50,6 +50,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", EXPORT_CSV),
     ("get", EXPORT_JSONL),
     ("get", WIDGET_CONFIG),
+    ("post", crate::inbound::http::PATH),
     ("get", LOADER),
     ("get", STYLESHEET),
     ("get", WIDGET_WINDOW),
@@ -129,6 +130,11 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .wrap(public_asset_headers())
                     .route(web::get().to(files::stylesheet))
                     .default_service(wrong_method(STYLESHEET)),
+            )
+            .service(
+                web::resource(crate::inbound::http::PATH)
+                    .route(web::post().to(crate::inbound::http::inbound_email))
+                    .default_service(wrong_method(crate::inbound::http::PATH)),
             )
             .configure(dashboard::configure)
             .configure(conversation::configure)

@@ -267,6 +267,25 @@ pub struct ServeArgs {
     /// doubles each time, for ten attempts.
     #[arg(long, env = "EARSHOT_MAIL_RETRY_SECS", default_value_t = crate::mail::RETRY_FIRST_SECS, value_parser = clap::value_parser!(u64).range(1..))]
     pub mail_retry_secs: u64,
+
+    /// The mailbox replies come back to, e.g. `support@feedback.shop.example`: every email
+    /// to a visitor or owner carries a reply address `support+<token>@…` that names its
+    /// conversation, so the mailbox must take its plus-variants (most do). Its mail reaches
+    /// Earshot through `POST /v1/inbound-email` (see --inbound-secret).
+    #[arg(long, env = "EARSHOT_INBOUND_ADDRESS")]
+    pub inbound_address: Option<String>,
+
+    /// The bearer secret `POST /v1/inbound-email` asks for (a mail provider's inbound
+    /// webhook, an MTA's pipe). Without it the route refuses every request.
+    #[arg(long, env = "EARSHOT_INBOUND_SECRET", hide_env_values = true)]
+    pub inbound_secret: Option<String>,
+
+    /// The reply mailbox to watch: `imaps://user:password@host/INBOX` (TLS),
+    /// `imap://user:password@host/INBOX` (STARTTLS, required), or `imap://…?tls=none` for a
+    /// server on this machine. Each new email is taken once (IDLE where the server has it,
+    /// else every 30 s) and flagged `$EarshotTaken` once stored.
+    #[arg(long, env = "EARSHOT_IMAP_URL", hide_env_values = true)]
+    pub imap_url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -15,6 +15,7 @@ pub mod export;
 pub mod files;
 pub mod first_run;
 pub mod headers;
+pub mod inbound;
 pub mod ingest;
 pub mod logins;
 pub mod mail;

@@ -94,6 +94,12 @@ fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
                 &reachable_base(&cli.public_url, &args.listen),
             )?;
             tracing::info!(server = mailer.server(), from = %mailer.from_address(), "email is sent through SMTP");
+            let mailer = match &args.inbound_address {
+                Some(address) if !address.trim().is_empty() => {
+                    mailer.with_reply_address(address)?
+                }
+                _ => mailer,
+            };
             Some(std::sync::Arc::new(mailer))
         }
         _ => {
@@ -121,6 +127,19 @@ fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
         setup: Default::default(),
         mail,
         conversations: Default::default(),
+        inbound: earshot_collector::inbound::InboundSettings {
+            address: match args.inbound_address.as_deref().map(str::trim) {
+                Some(address) if !address.is_empty() => Some(address.parse().map_err(|err| {
+                    format!("--inbound-address {address:?} is not an email address: {err}")
+                })?),
+                _ => None,
+            },
+            mail_from: args.mail_from.clone(),
+            secret: args
+                .inbound_secret
+                .clone()
+                .filter(|secret| !secret.is_empty()),
+        },
         mail_bell: Default::default(),
     };
     // The first run: no owner yet, so the log carries a one-time link to create one.
@@ -147,6 +166,11 @@ fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
             retention_every: Duration::from_secs(args.retention_interval_secs),
         },
     )?;
+    let (imap_store, imap_settings, imap_bell) = (
+        state.store.clone(),
+        state.inbound.clone(),
+        state.mail_bell.clone(),
+    );
     let mut server = HttpServer::new(move || app::build_app(state.clone()))
         // Slow headers are answered with a JSON 408 by `slow_headers`; actix-web's own cut-off
         // stays behind it as a backstop.
@@ -158,6 +182,25 @@ fn serve(cli: &Cli, args: &ServeArgs) -> CliResult {
         .bind(args.listen)?;
     if let Some(workers) = args.workers {
         server = server.workers(workers);
+    }
+    if args.inbound_address.is_some() && args.imap_url.is_none() && args.inbound_secret.is_none() {
+        tracing::warn!(
+            "--inbound-address without --imap-url or --inbound-secret: replies by email reach the mailbox, not the conversations"
+        );
+    }
+    if let Some(url) = args
+        .imap_url
+        .as_deref()
+        .filter(|url| !url.trim().is_empty())
+    {
+        let url = earshot_collector::inbound::imap::ImapUrl::parse(url)?;
+        tracing::info!(mailbox = %url.describe(), "replies by email are taken from IMAP");
+        earshot_collector::inbound::imap::start(earshot_collector::inbound::imap::Watcher {
+            store: imap_store,
+            settings: imap_settings,
+            bell: imap_bell,
+            url,
+        })?;
     }
     let served = actix_web::rt::System::new().block_on(server.run());
     tracing::info!("stopping: letting background work finish");

@@ -42,6 +42,7 @@ use earshot_store::SpamFilter;
         crate::export::export_csv,
         crate::export::export_jsonl,
         crate::widget_settings::widget_config,
+        crate::inbound::http::inbound_email,
         crate::operations::healthz,
         crate::operations::metrics,
         openapi_json,
@@ -52,13 +53,14 @@ use earshot_store::SpamFilter;
         widget_texts,
         screenshot_texts,
     ),
-    components(schemas(Submission, Rating, RatingKind, ClientInfo, SiteKey, FeedbackAccepted, ApiError, ErrorCode, SpamFilter, WidgetSettings, Theme)),
+    components(schemas(Submission, Rating, RatingKind, ClientInfo, SiteKey, FeedbackAccepted, ApiError, ErrorCode, SpamFilter, WidgetSettings, Theme, crate::inbound::http::InboundTaken, crate::inbound::http::InboundError, crate::inbound::http::InboundErrorCode)),
     modifiers(&BearerToken),
     tags(
         (name = "ingest", description = "Public: what the widget calls"),
         (name = "widget", description = "Public: what the loader reads"),
         (name = "export", description = "Owner: needs an API token (`earshot token create`)"),
         (name = "operations", description = "Health, metrics and this document"),
+        (name = "inbound email", description = "Mail providers and MTAs: raw emails, with the `--inbound-secret`"),
         (name = "static", description = "The loader, the widget and its stylesheet"),
     )
 )]
@@ -73,6 +75,10 @@ impl Modify for BearerToken {
             scheme.description =
                 Some("An API token from `earshot token create`, e.g. `eshot_…`".into());
             components.add_security_scheme("token", SecurityScheme::Http(scheme));
+            let mut inbound = Http::new(HttpAuthScheme::Bearer);
+            inbound.description =
+                Some("The `--inbound-secret` the collector was started with".into());
+            components.add_security_scheme("inbound_secret", SecurityScheme::Http(inbound));
         }
     }
 }

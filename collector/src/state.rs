@@ -50,6 +50,8 @@ pub struct AppState {
     pub mail_bell: MailBell,
     /// Limits on visitors' conversation pages.
     pub conversations: ConversationLimits,
+    /// Email that arrives: the reply mailbox, the webhook's secret.
+    pub inbound: crate::inbound::InboundSettings,
 }
 
 /// Time limits, so that a client that sends or reads slowly cannot hold a connection, a

@@ -46,6 +46,7 @@ fn state(dir: &tempfile::TempDir) -> AppState {
         setup: Default::default(),
         mail: None,
         conversations: Default::default(),
+        inbound: Default::default(),
         mail_bell: Default::default(),
     }
 }

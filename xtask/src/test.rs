@@ -44,6 +44,7 @@ pub fn run(_args: &TestArgs) -> Result {
         toolchain = Some(Toolchain::prepare()?);
         tools::ensure_browser()?;
         tools::ensure_smtp_sink()?;
+        tools::ensure_dovecot()?;
         postgres_url = Some(postgres::ensure()?);
         schemathesis = Some(tools::ensure_schemathesis()?);
         Ok(())
@@ -97,6 +98,7 @@ pub fn run(_args: &TestArgs) -> Result {
                 .env("EARSHOT_EMBEDDED_BIN", &embedded)
                 .env("EARSHOT_SCHEMATHESIS", &schemathesis)
                 .env("EARSHOT_SMTP_SINK", tools::SMTP_SINK)
+                .env("EARSHOT_DOVECOT", tools::DOVECOT)
                 .env("CHROMEDRIVER", CHROMEDRIVER),
         )
     })?;

@@ -272,6 +272,22 @@ pub fn ensure_smtp_sink() -> Result {
     apt_install(&["postfix"], "smtp-sink, an SMTP server for the mail tests")
 }
 
+/// Dovecot: the IMAP server the inbound mail tests watch (each test starts a private one
+/// from a throwaway configuration; the package's own service is not started) and its LMTP
+/// server, through which the tests deliver messages as a mail server would.
+pub const DOVECOT: &str = "/usr/sbin/dovecot";
+
+pub fn ensure_dovecot() -> Result {
+    if Path::new(DOVECOT).exists() && Path::new("/usr/lib/dovecot/lmtp").exists() {
+        eprintln!("    Dovecot (IMAP, LMTP) is installed");
+        return Ok(());
+    }
+    apt_install(
+        &["dovecot-imapd", "dovecot-lmtpd"],
+        "Dovecot, an IMAP server for the inbound mail tests",
+    )
+}
+
 /// Installs Debian packages, running `apt-get update` once first.
 pub fn apt_install(packages: &[&str], why: &str) -> Result {
     step(&format!("Installing {} ({why})", packages.join(" ")));

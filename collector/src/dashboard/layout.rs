@@ -28,6 +28,7 @@ pub(super) fn layout(
                     @if let Some(session) = session {
                         nav aria-label="Dashboard" {
                             a href="/admin/inbox" aria-current=[(current == "inbox").then_some("page")] { "Inbox" }
+                            a href="/admin/unmatched" aria-current=[(current == "unmatched").then_some("page")] { "Unmatched mail" }
                             a href="/admin/stats" aria-current=[(current == "stats").then_some("page")] { "Statistics" }
                             a href="/admin/sites" aria-current=[(current == "sites").then_some("page")] { "Sites" }
                             a href="/admin/erase" aria-current=[(current == "erase").then_some("page")] { "Erase" }

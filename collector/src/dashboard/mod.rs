@@ -21,6 +21,7 @@ mod setup;
 mod sites;
 mod stats;
 mod thread;
+mod unmatched;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError, web};
@@ -94,6 +95,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::resource("/feedback/{id}/reply")
                     .app_data(web::FormConfig::default().limit(thread::MAX_REPLY_FORM_BYTES))
                     .route(web::post().to(thread::reply)),
+            )
+            .route("/unmatched", web::get().to(unmatched::list))
+            .route("/unmatched/{id}/attach", web::post().to(unmatched::attach))
+            .route(
+                "/unmatched/{id}/discard",
+                web::post().to(unmatched::discard),
             )
             .default_service(web::to(|| async { AdminError::NotFound.error_response() })),
     );

@@ -37,6 +37,9 @@ struct Item {
     unsubscribed: bool,
     /// The width and height of the screenshot the visitor attached, if any.
     screenshot: Option<(u32, u32)>,
+    /// Emails that came in on this thread, and why email to the visitor bounced.
+    inbound: Vec<earshot_store::inbound::InboundMail>,
+    bounced: Option<String>,
 }
 
 async fn load(state: &AppState, owner: &Owner, id: &str) -> Result<Item, AdminError> {
@@ -51,7 +54,13 @@ async fn load(state: &AppState, owner: &Owner, id: &str) -> Result<Item, AdminEr
                 Some(email) => db.is_unsubscribed(&row.site, email)?,
                 None => false,
             };
+            let bounced = match &row.email {
+                Some(email) => db.undeliverable(email)?,
+                None => None,
+            };
             Ok(Some(Item {
+                inbound: db.inbound_for(&id)?,
+                bounced,
                 unsubscribed,
                 screenshot: db.screenshot_size(&id)?,
                 sites: db.sites()?,
@@ -324,6 +333,7 @@ fn item_page(
                         "Sent as “" (site_name) "”"
                         @if let Some(mailer) = mailer { " from " (mailer.from_address()) }
                         @match site.and_then(|site| site.answers.reply_to.as_deref()) {
+                            _ if mailer.is_some_and(|mailer| mailer.reply_address.is_some()) => { "; the visitor's reply by email comes back into this conversation" }
                             Some(reply_to) => { ", replies to " (reply_to) }
                             None => { " (set a reply address on the " a href=(format!("/admin/sites/{}#email", row.site)) { "site's page" } ")" }
                         }
@@ -335,6 +345,7 @@ fn item_page(
                 p.empty { "The visitor left no email address, so there is no one to reply to." }
             }
         }
+        (super::unmatched::on_thread(&item.inbound, item.bounced.as_deref()))
         @if !item.mail.is_empty() {
             section.card #emails {
                 h2 { "Emails" }

@@ -12,6 +12,8 @@ use maud::{Markup, html};
 use super::mailer::{Failure, MAIL_PER_OWNER_PER_HOUR, Mailer, one_line};
 use crate::conversation::links;
 use crate::conversation::texts;
+use crate::inbound::addresses;
+use earshot_store::inbound::ReplyToken;
 use earshot_store::model::{DueMail, LinkPurpose, MailKind};
 use earshot_store::{FeedbackRow, Site, Store, StoreError};
 
@@ -73,6 +75,15 @@ pub(crate) fn compose(store: &Store, mailer: &Mailer, mail: &DueMail) -> Result<
             Failure::Permanent(format!("not an address that can receive email: {err}"))
         })?,
     );
+    // An address that bounced gets nothing more (the owner sees why on the thread).
+    if let Some(reason) = store
+        .read(|db| db.undeliverable(&mail.recipient))
+        .map_err(temporary)?
+    {
+        return Err(Failure::Permanent(format!(
+            "the address bounced before: {reason}"
+        )));
+    }
     let mut builder = Message::builder()
         .message_id(Some(format!("<{}@{domain}>", mail.message_key)))
         .to(to)
@@ -180,7 +191,15 @@ fn to_visitor(
         feedback.comment.as_str()
     };
     let stop = texts::with_site(texts.unsubscribe, &site_name);
+    // With a reply mailbox, pressing Reply reaches the conversation.
+    let hint = mailer
+        .reply_address
+        .as_ref()
+        .map(|_| addresses::visitor_hint(texts.lang));
     let mut text = format!("{opening}\n\n-- \n{site_name}\n");
+    if let Some(hint) = hint {
+        text.push_str(&format!("\n{hint}\n"));
+    }
     if let Some(link) = &conversation {
         text.push_str(&format!(
             "\n{}\n{}\n\n{}\n{link}\n{}\n",
@@ -196,6 +215,9 @@ fn to_visitor(
         html! {
             p style="white-space: pre-wrap" { (opening) }
             p { "— " (site_name) }
+            @if let Some(hint) = hint {
+                p style="color: #555" { (hint) }
+            }
             @if let Some(link) = &conversation {
                 p style="margin-top: 1.5em; color: #555" { (texts.you_wrote) }
                 blockquote style=(QUOTE_STYLE) { (comment) }
@@ -218,13 +240,39 @@ fn to_visitor(
     if mail.kind != MailKind::Reply {
         builder = builder.raw_header(automatic());
     }
-    if let Some(reply_to) = site
-        .answers
-        .reply_to
-        .as_deref()
-        .and_then(|a| a.parse().ok())
-    {
+    let reply_to = match &mailer.reply_address {
+        // A reply address that names this conversation; the sender is checked when it comes.
+        Some(inbound) => Some(
+            store
+                .read(|db| {
+                    let token = ReplyToken {
+                        feedback_id: feedback.id.clone(),
+                        user_id: None,
+                    };
+                    addresses::new_reply_address(db, inbound, &token)
+                })
+                .map_err(temporary)?,
+        ),
+        None => site
+            .answers
+            .reply_to
+            .as_deref()
+            .and_then(|a| a.parse().ok()),
+    };
+    if let Some(reply_to) = reply_to {
         builder = builder.reply_to(Mailbox::new(Some(site_name.clone()), reply_to));
+    }
+    if mail.kind == MailKind::Reply
+        && let Some(answered) = last_email_from_visitor(store, &feedback.id)?
+    {
+        // The visitor's own email is what this reply answers, so their client threads it.
+        builder = builder
+            .in_reply_to(format!("<{answered}>"))
+            .references(format!(
+                "<feedback.{}@{}> <{answered}>",
+                feedback.id,
+                mailer.domain()
+            ));
     }
     Ok(builder.multipart(MultiPart::alternative_plain_html(text, html)))
 }
@@ -310,6 +358,26 @@ fn to_owner(
     let (feedback, site) = about(store, mail)?;
     let site_name = one_line(&site.name, 100);
     let item = format!("{dashboard}/feedback/{}", feedback.id);
+    // A notice about a visitor with an address can be answered by replying: the reply
+    // address names this owner and this submission.
+    let mut builder = builder;
+    let mut hint = None;
+    if let (Some(inbound), Some(user_id)) = (&mailer.reply_address, mail.user_id)
+        && feedback
+            .email
+            .as_deref()
+            .is_some_and(|e| !e.trim().is_empty())
+    {
+        let token = ReplyToken {
+            feedback_id: feedback.id.clone(),
+            user_id: Some(user_id),
+        };
+        let address = store
+            .read(|db| addresses::new_reply_address(db, inbound, &token))
+            .map_err(temporary)?;
+        builder = builder.reply_to(Mailbox::new(Some(format!("{site_name} visitor")), address));
+        hint = Some(addresses::OWNER_HINT);
+    }
     let (subject, lead, extra) = match mail.kind {
         MailKind::VisitorAnswer => {
             let id = mail.thread_message.ok_or_else(gone)?;
@@ -354,7 +422,7 @@ fn to_owner(
         feedback.comment.as_str()
     };
     let from_visitor = feedback.email.as_deref().unwrap_or("no address left");
-    let text = match &extra {
+    let mut text = match &extra {
         Some(answer) => format!(
             "{lead}\n\n{}\n\nTheir feedback ({}):\n{}\n\nAnswer them from the dashboard:\n{item}\n",
             quoted(answer),
@@ -380,8 +448,14 @@ fn to_owner(
                 p { "Page: " (feedback.page_url) br; "From: " (from_visitor) }
             }
             p style="margin-top: 1.5em" { a href=(item) { "Open it in the dashboard" } }
+            @if let Some(hint) = hint {
+                p style="color: #555" { (hint) }
+            }
         },
     );
+    if let Some(hint) = hint {
+        text.push_str(&format!("\n{hint}\n"));
+    }
     Ok(builder
         .subject(subject)
         .multipart(MultiPart::alternative_plain_html(text, html)))
@@ -448,6 +522,25 @@ fn catch_up(
     Ok(builder
         .subject(subject)
         .multipart(MultiPart::alternative_plain_html(text, html)))
+}
+
+/// The `Message-ID` of the visitor's latest email in this thread, if they wrote one.
+fn last_email_from_visitor(store: &Store, feedback_id: &str) -> Result<Option<String>, Failure> {
+    use earshot_store::inbound::InboundOutcome;
+    let records = store
+        .read(|db| db.inbound_for(feedback_id))
+        .map_err(temporary)?;
+    Ok(records
+        .into_iter()
+        .rev()
+        .filter(|record| {
+            matches!(
+                record.outcome,
+                InboundOutcome::VisitorAnswer | InboundOutcome::Attached
+            )
+        })
+        .map(|record| record.mail_key)
+        .find(|key| !key.starts_with("sha256:")))
 }
 
 #[cfg(test)]

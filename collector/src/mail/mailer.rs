@@ -64,6 +64,9 @@ pub struct Mailer {
     /// Links in emails start here (`--public-url`).
     pub(crate) public_url: String,
     pub(super) limits: MailLimits,
+    /// The mailbox replies come back to (`--inbound-address`): each email's `Reply-To` is a
+    /// plus-variant of it that names its conversation.
+    pub(crate) reply_address: Option<Address>,
 }
 
 impl std::fmt::Debug for Mailer {
@@ -133,7 +136,16 @@ impl Mailer {
             server,
             public_url: public_url.trim_end_matches('/').to_owned(),
             limits: MailLimits::default(),
+            reply_address: None,
         })
+    }
+
+    /// Replies to every email come back to this mailbox (`--inbound-address`).
+    pub fn with_reply_address(mut self, address: &str) -> Result<Self, String> {
+        self.reply_address = Some(address.trim().parse().map_err(|err| {
+            format!("--inbound-address {address:?} is not an email address: {err}")
+        })?);
+        Ok(self)
     }
 
     /// The SMTP server, without credentials.

@@ -539,7 +539,7 @@ pub struct Screenshot {
 /// Everything the collector asks of its database. Implemented by a SQLite connection and by
 /// a PostgreSQL connection; each method is its own transaction. Blocking: the server calls
 /// it through [`Store::read_async`] / [`Store::write_async`], on the blocking thread pool.
-pub trait Database: Send {
+pub trait Database: Send + crate::inbound::InboundStore {
     /// A round trip, for the health check.
     fn ping(&mut self) -> Result<(), StoreError>;
 

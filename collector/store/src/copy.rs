@@ -33,7 +33,7 @@ fn batch_rows(table: &str) -> usize {
 
 /// The tables, in an order where every row's references are copied before it: the name, the
 /// key the rows are read in, and the identity column a resumed copy goes on after.
-pub const TABLES: [(&str, &str, Option<&str>); 15] = [
+pub const TABLES: [(&str, &str, Option<&str>); 18] = [
     ("sites", "key", None),
     ("unsubscribes", "site_key, email_hash", None),
     ("acknowledged", "site_key, address_hash, day", None),
@@ -49,6 +49,9 @@ pub const TABLES: [(&str, &str, Option<&str>); 15] = [
     ("messages", "id", Some("id")),
     ("conversation_links", "token_hash", None),
     ("outbox", "id", Some("id")),
+    ("reply_tokens", "token_hash", None),
+    ("inbound_mail", "id", Some("id")),
+    ("undeliverable", "email_hash", None),
 ];
 
 /// Tables the database derives from the others and that are not copied: the statistics'

@@ -35,6 +35,8 @@ use crate::model::{
 use crate::sql;
 use crate::stats_sql;
 
+mod inbound;
+
 /// A statement of [`sql`] in PostgreSQL's spelling, converted once, the first time it runs:
 /// for those run on most requests (a session, a token, a site, a submission).
 macro_rules! pg_once {
@@ -71,6 +73,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0004_statistics.sql"),
     include_str!("../migrations/postgres/0005_screenshots.sql"),
     include_str!("../migrations/postgres/0006_acknowledged.sql"),
+    include_str!("../migrations/postgres/0007_inbound_mail.sql"),
 ];
 
 /// Drives every connection's socket; lives as long as the process.
@@ -932,10 +935,15 @@ impl Database for PgConn {
             return Ok(0);
         }
         let sites = sites.to_vec();
-        Ok(wait(self.client.execute(
+        let erased = wait(self.client.execute(
             "DELETE FROM feedback WHERE lower(email) = lower($1) AND site_key = ANY($2)",
             &[&email.trim(), &sites],
-        ))?)
+        ))?;
+        wait(
+            self.client
+                .execute(&pg(crate::inbound::ERASE_UNMATCHED_FROM), &[&email.trim()]),
+        )?;
+        Ok(erased)
     }
 
     fn set_widget_settings(
@@ -1761,51 +1769,9 @@ impl Database for PgConn {
     fn add_reply(&mut self, reply: &NewReply) -> Result<ReplyOutcome, StoreError> {
         wait(async {
             let tx = self.client.transaction().await?;
-            // Locked: an erasure of this visitor meanwhile waits for the reply, then takes it.
-            let Some(row) = tx
-                .query_opt(
-                    "SELECT site_key, email FROM feedback WHERE id = $1 FOR UPDATE",
-                    &[&reply.feedback_id],
-                )
-                .await?
-            else {
-                return Ok(ReplyOutcome::UnknownFeedback);
-            };
-            let (site, email): (String, Option<String>) = (row.try_get(0)?, row.try_get(1)?);
-            let Some(email) = email.filter(|email| !email.trim().is_empty()) else {
-                return Ok(ReplyOutcome::NoEmail);
-            };
-            if unsubscribed(&tx, &site, &email).await? {
-                return Ok(ReplyOutcome::Unsubscribed);
-            }
-            let message: i64 = tx
-                .query_one(
-                    &returning_id(sql::ADD_OWNER_MESSAGE),
-                    &[
-                        &reply.feedback_id,
-                        &reply.author_email,
-                        &reply.body,
-                        &reply.now,
-                    ],
-                )
-                .await?
-                .try_get(0)?;
-            tx.execute(&pg(sql::MARK_ANSWERED), &[&reply.feedback_id, &reply.now])
-                .await?;
-            let mail = insert_mail(
-                &tx,
-                MailKind::Reply,
-                Some(&site),
-                Some(&reply.feedback_id),
-                Some(message),
-                None,
-                None,
-                email.trim(),
-                reply.now,
-            )
-            .await?;
+            let outcome = reply_in(&tx, reply).await?;
             tx.commit().await?;
-            Ok(ReplyOutcome::Queued { message, mail })
+            Ok(outcome)
         })
     }
 
@@ -1817,43 +1783,9 @@ impl Database for PgConn {
     ) -> Result<Option<i64>, StoreError> {
         wait(async {
             let tx = self.client.transaction().await?;
-            let Some(row) = tx
-                .query_opt(
-                    "SELECT site_key FROM feedback WHERE id = $1 FOR UPDATE",
-                    &[&feedback_id],
-                )
-                .await?
-            else {
-                return Ok(None);
-            };
-            let site: String = row.try_get(0)?;
-            let message: i64 = tx
-                .query_one(
-                    &returning_id(sql::ADD_VISITOR_MESSAGE),
-                    &[&feedback_id, &body, &now],
-                )
-                .await?
-                .try_get(0)?;
-            for owner in tx.query(&pg(mail_sql::OWNERS_OF_SITE), &[&site]).await? {
-                let (user, email, answers): (i64, String, bool) =
-                    (owner.try_get(0)?, owner.try_get(1)?, owner.try_get(3)?);
-                if answers {
-                    insert_mail(
-                        &tx,
-                        MailKind::VisitorAnswer,
-                        Some(&site),
-                        Some(feedback_id),
-                        Some(message),
-                        Some(user),
-                        None,
-                        &email,
-                        now,
-                    )
-                    .await?;
-                }
-            }
+            let message = visitor_answer_in(&tx, feedback_id, body, now).await?;
             tx.commit().await?;
-            Ok(Some(message))
+            Ok(message)
         })
     }
 
@@ -2110,6 +2042,104 @@ impl Drop for ScratchDatabase {
             tracing::warn!(database = %self.name, error = %err, "a scratch database was left behind");
         }
     }
+}
+
+/// [`Database::add_reply`] within a transaction the caller commits (an owner's reply that
+/// arrived by email is recorded in the same one).
+pub(crate) async fn reply_in(
+    tx: &tokio_postgres::Transaction<'_>,
+    reply: &NewReply,
+) -> Result<ReplyOutcome, StoreError> {
+    // Locked: an erasure of this visitor meanwhile waits for the reply, then takes it.
+    let Some(row) = tx
+        .query_opt(
+            "SELECT site_key, email FROM feedback WHERE id = $1 FOR UPDATE",
+            &[&reply.feedback_id],
+        )
+        .await?
+    else {
+        return Ok(ReplyOutcome::UnknownFeedback);
+    };
+    let (site, email): (String, Option<String>) = (row.try_get(0)?, row.try_get(1)?);
+    let Some(email) = email.filter(|email| !email.trim().is_empty()) else {
+        return Ok(ReplyOutcome::NoEmail);
+    };
+    if unsubscribed(tx, &site, &email).await? {
+        return Ok(ReplyOutcome::Unsubscribed);
+    }
+    let message: i64 = tx
+        .query_one(
+            &returning_id(sql::ADD_OWNER_MESSAGE),
+            &[
+                &reply.feedback_id,
+                &reply.author_email,
+                &reply.body,
+                &reply.now,
+            ],
+        )
+        .await?
+        .try_get(0)?;
+    tx.execute(&pg(sql::MARK_ANSWERED), &[&reply.feedback_id, &reply.now])
+        .await?;
+    let mail = insert_mail(
+        tx,
+        MailKind::Reply,
+        Some(&site),
+        Some(&reply.feedback_id),
+        Some(message),
+        None,
+        None,
+        email.trim(),
+        reply.now,
+    )
+    .await?;
+    Ok(ReplyOutcome::Queued { message, mail })
+}
+
+/// [`Database::add_visitor_answer`] within a transaction the caller commits (an answer that
+/// arrived by email is recorded in the same one).
+pub(crate) async fn visitor_answer_in(
+    tx: &tokio_postgres::Transaction<'_>,
+    feedback_id: &str,
+    body: &str,
+    now: i64,
+) -> Result<Option<i64>, StoreError> {
+    let Some(row) = tx
+        .query_opt(
+            "SELECT site_key FROM feedback WHERE id = $1 FOR UPDATE",
+            &[&feedback_id],
+        )
+        .await?
+    else {
+        return Ok(None);
+    };
+    let site: String = row.try_get(0)?;
+    let message: i64 = tx
+        .query_one(
+            &returning_id(sql::ADD_VISITOR_MESSAGE),
+            &[&feedback_id, &body, &now],
+        )
+        .await?
+        .try_get(0)?;
+    for owner in tx.query(&pg(mail_sql::OWNERS_OF_SITE), &[&site]).await? {
+        let (user, email, answers): (i64, String, bool) =
+            (owner.try_get(0)?, owner.try_get(1)?, owner.try_get(3)?);
+        if answers {
+            insert_mail(
+                tx,
+                MailKind::VisitorAnswer,
+                Some(&site),
+                Some(feedback_id),
+                Some(message),
+                Some(user),
+                None,
+                &email,
+                now,
+            )
+            .await?;
+        }
+    }
+    Ok(Some(message))
 }
 
 #[cfg(test)]

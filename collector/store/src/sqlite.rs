@@ -24,6 +24,8 @@ use crate::model::{
 use crate::sql;
 use crate::stats_sql;
 
+mod inbound;
+
 /// How long a connection waits for a lock held by another process (e.g. the CLI) before failing.
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -40,6 +42,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0008_statistics.sql"),
     include_str!("../migrations/sqlite/0009_screenshots.sql"),
     include_str!("../migrations/sqlite/0010_acknowledged.sql"),
+    include_str!("../migrations/sqlite/0011_inbound_mail.sql"),
 ];
 
 /// Opens (creating if needed) the database file and brings its schema up to date.
@@ -612,7 +615,9 @@ impl Database for Connection {
         );
         let mut values: Vec<rusqlite::types::Value> = vec![email.trim().to_owned().into()];
         values.extend(sites.iter().cloned().map(rusqlite::types::Value::Text));
-        Ok(self.execute(&sql, params_from_iter(values))? as u64)
+        let erased = self.execute(&sql, params_from_iter(values))? as u64;
+        self.execute(crate::inbound::ERASE_UNMATCHED_FROM, [email.trim()])?;
+        Ok(erased)
     }
 
     fn set_widget_settings(
@@ -1362,46 +1367,9 @@ impl Database for Connection {
 
     fn add_reply(&mut self, reply: &NewReply) -> Result<ReplyOutcome, StoreError> {
         let tx = self.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let found: Option<(String, Option<String>)> = tx
-            .query_row(
-                "SELECT site_key, email FROM feedback WHERE id = ?1",
-                [&reply.feedback_id],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )
-            .optional()?;
-        let Some((site, email)) = found else {
-            return Ok(ReplyOutcome::UnknownFeedback);
-        };
-        let Some(email) = email.filter(|email| !email.trim().is_empty()) else {
-            return Ok(ReplyOutcome::NoEmail);
-        };
-        if unsubscribed(&tx, &site, &email)? {
-            return Ok(ReplyOutcome::Unsubscribed);
-        }
-        tx.execute(
-            sql::ADD_OWNER_MESSAGE,
-            params![reply.feedback_id, reply.author_email, reply.body, reply.now],
-        )?;
-        let message = tx.last_insert_rowid();
-        tx.execute(sql::MARK_ANSWERED, params![reply.feedback_id, reply.now])?;
-        tx.execute(
-            mail_sql::INSERT_MAIL,
-            params![
-                message_key(),
-                MailKind::Reply.as_str(),
-                site,
-                reply.feedback_id,
-                message,
-                None::<i64>,
-                None::<i64>,
-                None::<i64>,
-                email.trim(),
-                reply.now
-            ],
-        )?;
-        let mail = tx.last_insert_rowid();
+        let outcome = reply_in(&tx, reply)?;
         tx.commit()?;
-        Ok(ReplyOutcome::Queued { message, mail })
+        Ok(outcome)
     }
 
     fn add_visitor_answer(
@@ -1411,40 +1379,9 @@ impl Database for Connection {
         now: i64,
     ) -> Result<Option<i64>, StoreError> {
         let tx = self.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let site: Option<String> = tx
-            .query_row(
-                "SELECT site_key FROM feedback WHERE id = ?1",
-                [feedback_id],
-                |row| row.get(0),
-            )
-            .optional()?;
-        let Some(site) = site else {
-            return Ok(None);
-        };
-        tx.execute(sql::ADD_VISITOR_MESSAGE, params![feedback_id, body, now])?;
-        let message = tx.last_insert_rowid();
-        for (user, email, _, answers) in owners_of_site(&tx, &site)? {
-            if !answers {
-                continue;
-            }
-            tx.execute(
-                mail_sql::INSERT_MAIL,
-                params![
-                    message_key(),
-                    MailKind::VisitorAnswer.as_str(),
-                    site,
-                    feedback_id,
-                    message,
-                    user,
-                    None::<i64>,
-                    None::<i64>,
-                    email,
-                    now
-                ],
-            )?;
-        }
+        let message = visitor_answer_in(&tx, feedback_id, body, now)?;
         tx.commit()?;
-        Ok(Some(message))
+        Ok(message)
     }
 
     fn thread_message(&mut self, id: i64) -> Result<Option<ThreadMessage>, StoreError> {
@@ -1620,6 +1557,93 @@ impl Database for Connection {
             .query_row(params![token_hash, purpose.as_str(), now], |row| row.get(0))
             .optional()?)
     }
+}
+
+/// [`Database::add_reply`] within a transaction the caller commits (an owner's reply that
+/// arrived by email is recorded in the same one).
+pub(crate) fn reply_in(tx: &Connection, reply: &NewReply) -> Result<ReplyOutcome, StoreError> {
+    let found: Option<(String, Option<String>)> = tx
+        .query_row(
+            "SELECT site_key, email FROM feedback WHERE id = ?1",
+            [&reply.feedback_id],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    let Some((site, email)) = found else {
+        return Ok(ReplyOutcome::UnknownFeedback);
+    };
+    let Some(email) = email.filter(|email| !email.trim().is_empty()) else {
+        return Ok(ReplyOutcome::NoEmail);
+    };
+    if unsubscribed(tx, &site, &email)? {
+        return Ok(ReplyOutcome::Unsubscribed);
+    }
+    tx.execute(
+        sql::ADD_OWNER_MESSAGE,
+        params![reply.feedback_id, reply.author_email, reply.body, reply.now],
+    )?;
+    let message = tx.last_insert_rowid();
+    tx.execute(sql::MARK_ANSWERED, params![reply.feedback_id, reply.now])?;
+    tx.execute(
+        mail_sql::INSERT_MAIL,
+        params![
+            message_key(),
+            MailKind::Reply.as_str(),
+            site,
+            reply.feedback_id,
+            message,
+            None::<i64>,
+            None::<i64>,
+            None::<i64>,
+            email.trim(),
+            reply.now
+        ],
+    )?;
+    let mail = tx.last_insert_rowid();
+    Ok(ReplyOutcome::Queued { message, mail })
+}
+
+/// [`Database::add_visitor_answer`] within a transaction the caller commits (an answer that
+/// arrived by email is recorded in the same one).
+pub(crate) fn visitor_answer_in(
+    tx: &Connection,
+    feedback_id: &str,
+    body: &str,
+    now: i64,
+) -> Result<Option<i64>, StoreError> {
+    let site: Option<String> = tx
+        .query_row(
+            "SELECT site_key FROM feedback WHERE id = ?1",
+            [feedback_id],
+            |row| row.get(0),
+        )
+        .optional()?;
+    let Some(site) = site else {
+        return Ok(None);
+    };
+    tx.execute(sql::ADD_VISITOR_MESSAGE, params![feedback_id, body, now])?;
+    let message = tx.last_insert_rowid();
+    for (user, email, _, answers) in owners_of_site(tx, &site)? {
+        if !answers {
+            continue;
+        }
+        tx.execute(
+            mail_sql::INSERT_MAIL,
+            params![
+                message_key(),
+                MailKind::VisitorAnswer.as_str(),
+                site,
+                feedback_id,
+                message,
+                user,
+                None::<i64>,
+                None::<i64>,
+                email,
+                now
+            ],
+        )?;
+    }
+    Ok(Some(message))
 }
 
 #[cfg(test)]

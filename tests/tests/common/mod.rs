@@ -5,6 +5,7 @@
 
 pub mod browser;
 pub mod collector;
+pub mod dovecot;
 pub mod host_site;
 pub mod mail;
 pub mod owner;
