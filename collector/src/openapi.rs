@@ -52,7 +52,7 @@ use earshot_store::SpamFilter;
         widget_texts,
         screenshot_texts,
     ),
-    components(schemas(Submission, Rating, RatingKind, ClientInfo, SiteKey, FeedbackAccepted, ApiError, ErrorCode, SpamFilter, WidgetSettings, Theme)),
+    components(schemas(Submission, Rating, RatingKind, ClientInfo, SiteKey, FeedbackAccepted, ApiError, ErrorCode, SpamFilter, crate::export::ThreadOption, WidgetSettings, Theme)),
     modifiers(&BearerToken),
     tags(
         (name = "ingest", description = "Public: what the widget calls"),

@@ -48,6 +48,22 @@ fn public_base(request: &HttpRequest) -> String {
     crate::export::collector_address(request)
 }
 
+/// A site's submissions as the inbox and the statistics count them (spam apart), and its
+/// spam, so the three pages agree.
+fn counts(
+    conn: &mut dyn earshot_store::Database,
+    key: &str,
+) -> Result<(u64, u64), earshot_store::StoreError> {
+    let spam = earshot_store::FeedbackFilter {
+        spam: earshot_store::SpamFilter::Only,
+        ..Default::default()
+    };
+    Ok((
+        conn.count_feedback(key, &earshot_store::FeedbackFilter::default())?,
+        conn.count_feedback(key, &spam)?,
+    ))
+}
+
 pub async fn list(state: web::Data<AppState>, owner: Owner) -> Result<HttpResponse, AdminError> {
     let sites = state.store.read_async(|db| db.sites()).await?;
     let counts = {
@@ -56,12 +72,12 @@ pub async fn list(state: web::Data<AppState>, owner: Owner) -> Result<HttpRespon
             .store
             .read_async(move |conn| {
                 keys.iter()
-                    .map(|key| conn.feedback_count(key))
+                    .map(|key| counts(conn, key))
                     .collect::<Result<Vec<_>, _>>()
             })
             .await?
     };
-    let visible: Vec<(&Site, u64)> = sites
+    let visible: Vec<(&Site, (u64, u64))> = sites
         .iter()
         .zip(counts)
         .filter(|(site, _)| owner.0.user.may_read(site.key.as_str()))
@@ -71,14 +87,14 @@ pub async fn list(state: web::Data<AppState>, owner: Owner) -> Result<HttpRespon
         div.heading { h1 { "Sites" } }
         section.card {
             table {
-                thead { tr { th scope="col" { "Site" } th scope="col" { "Key" } th scope="col" { "Origins" } th scope="col" { "Feedback" } } }
+                thead { tr { th scope="col" { "Site" } th scope="col" { "Key" } th scope="col" { "Origins" } th scope="col" { "Feedback (spam apart)" } } }
                 tbody {
                     @for (site, count) in &visible {
                         tr {
                             td { a href=(format!("/admin/sites/{}", site.key)) { (site.name) } }
                             td { code { (site.key) } }
                             td { (site.origins.join(" ")) }
-                            td { (count) }
+                            td { (count.0) @if count.1 > 0 { " · " a href=(format!("/admin/inbox?site={}&spam=only", site.key)) { (count.1) " spam" } } }
                         }
                     }
                 }
@@ -130,7 +146,9 @@ pub async fn create(
 
 struct SiteData {
     site: Site,
+    /// Every submission, spam included (what deleting the site deletes).
     count: u64,
+    spam: u64,
     tokens: Vec<TokenInfo>,
     webhooks: Vec<Webhook>,
     deliveries: Vec<Delivery>,
@@ -147,6 +165,7 @@ async fn load(state: &AppState, owner: &Owner, key: &str) -> Result<SiteData, Ad
             };
             Ok(Some(SiteData {
                 count: conn.feedback_count(&key)?,
+                spam: counts(conn, &key)?.1,
                 tokens: conn
                     .tokens()?
                     .into_iter()
@@ -161,13 +180,33 @@ async fn load(state: &AppState, owner: &Owner, key: &str) -> Result<SiteData, Ad
         .ok_or(AdminError::NotFound)
 }
 
+#[derive(Deserialize)]
+pub struct ShowQuery {
+    /// Which part was just saved (after a form's redirect), to say so.
+    saved: Option<String>,
+}
+
 pub async fn show(
     request: HttpRequest,
     state: web::Data<AppState>,
     owner: Owner,
     key: web::Path<String>,
+    query: web::Query<ShowQuery>,
 ) -> Result<HttpResponse, AdminError> {
-    render(&request, &state, &owner, &key, Flash::default()).await
+    let message = query.saved.as_deref().map(|part| {
+        match part {
+            "widget" => "Saved: the widget's settings.",
+            "retention" => "Saved: how long feedback is kept.",
+            "email" => "Saved: the promise and the email to visitors.",
+            _ => "Saved.",
+        }
+        .to_owned()
+    });
+    let flash = Flash {
+        message,
+        ..Flash::default()
+    };
+    render(&request, &state, &owner, &key, flash).await
 }
 
 async fn render(
@@ -208,7 +247,8 @@ fn site_page(owner: &Owner, data: &SiteData, base: &str, flash: &Flash) -> Marku
     let body = html! {
         div.heading {
             h1 { (site.name) }
-            p.count { code { (key) } " · " (data.count) " submissions" }
+            p.count { code { (key) } " · " (data.count - data.spam) " submissions, spam apart"
+                @if data.spam > 0 { " · " a href=(format!("/admin/inbox?site={key}&spam=only")) { (data.spam) " spam" } } }
             a.button href=(format!("/admin/inbox?site={key}")) { "Inbox" }
         }
         @if let Some(message) = &flash.message { p.notice role="status" { (message) } }
@@ -418,7 +458,7 @@ pub async fn update(
         .store
         .write_async(move |conn| conn.update_site(&site, &name, &origins))
         .await?;
-    Ok(see_other(&format!("/admin/sites/{key}")))
+    Ok(see_other(&format!("/admin/sites/{key}?saved=site")))
 }
 
 #[derive(Deserialize)]
@@ -461,7 +501,9 @@ pub async fn widget(
         .store
         .read_async(move |conn| Ok(owner::save_widget(conn, &site, &settings)))
         .await??;
-    Ok(see_other(&format!("/admin/sites/{key}")))
+    Ok(see_other(&format!(
+        "/admin/sites/{key}?saved=widget#widget"
+    )))
 }
 
 #[derive(Deserialize)]
@@ -493,7 +535,9 @@ pub async fn retention(
         .store
         .read_async(move |conn| Ok(owner::set_retention(conn, &site, days)))
         .await??;
-    Ok(see_other(&format!("/admin/sites/{key}")))
+    Ok(see_other(&format!(
+        "/admin/sites/{key}?saved=retention#retention"
+    )))
 }
 
 #[derive(Deserialize)]
@@ -533,7 +577,7 @@ pub async fn answers(
         .store
         .read_async(move |conn| Ok(owner::save_answer_settings(conn, &site, settings)))
         .await??;
-    Ok(see_other(&format!("/admin/sites/{key}#email")))
+    Ok(see_other(&format!("/admin/sites/{key}?saved=email#email")))
 }
 
 #[derive(Deserialize)]
