@@ -48,6 +48,17 @@ fn public_base(request: &HttpRequest) -> String {
     crate::export::collector_address(request)
 }
 
+/// The widget's built-in languages, by their own names, as the site's page offers them.
+const WIDGET_LANGUAGES: [(&str, &str); 7] = [
+    ("en", "English"),
+    ("es", "Español"),
+    ("fr", "Français"),
+    ("de", "Deutsch"),
+    ("pt", "Português"),
+    ("ja", "日本語"),
+    ("zh", "中文"),
+];
+
 /// A site's submissions as the inbox and the statistics count them (spam apart), and its
 /// spam, so the three pages agree.
 fn counts(
@@ -297,7 +308,18 @@ fn site_page(owner: &Owner, data: &SiteData, base: &str, flash: &Flash) -> Marku
                     }
                 }
                 div { label for="color" { "Accent (#rrggbb)" } input #color name="color" pattern="#([0-9a-fA-F]{3}){1,2}" value=[widget.color.as_deref()]; }
-                div { label for="lang" { "Language" } input #lang name="lang" size="6" value=[widget.lang.as_deref()]; }
+                div { label for="lang" { "Language" }
+                    select #lang name="lang" {
+                        option value="" selected[widget.lang.is_none()] { "The visitor's browser language" }
+                        @for (tag, name) in WIDGET_LANGUAGES {
+                            option value=(tag) selected[widget.lang.as_deref() == Some(tag)] { (name) }
+                        }
+                        // A tag set before the list (pt-BR, from the CLI or the snippet) stays.
+                        @if let Some(other) = widget.lang.as_deref().filter(|lang| !WIDGET_LANGUAGES.iter().any(|(tag, _)| tag == lang)) {
+                            option value=(other) selected { (other) }
+                        }
+                    }
+                }
                 div.grow { label for="prompt" { "Question" } input #prompt name="prompt" maxlength="200" value=[widget.prompt.as_deref()]; }
                 div.grow {
                     label.check { input #screenshots type="checkbox" name="screenshots" value="on" checked[widget.screenshots]; " Visitors may attach a screenshot" }
@@ -770,4 +792,20 @@ pub async fn erase(
         StatusCode::OK,
         erase_markup(&owner, Some((email, count))),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_language_list_is_every_built_in_language() {
+        let listed: Vec<&str> = super::WIDGET_LANGUAGES
+            .iter()
+            .map(|(tag, _)| *tag)
+            .collect();
+        let built_in: Vec<&str> = earshot_shared::texts::LANGUAGES
+            .iter()
+            .map(|texts| texts.lang)
+            .collect();
+        assert_eq!(listed, built_in);
+    }
 }
