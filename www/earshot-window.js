@@ -45,6 +45,8 @@ export function start(host, settings, base, lang) {
         earshot: "start",
         page: location.href,
         referrer: doc.referrer,
+        // The page's viewport, which the feedback records (the window's says nothing of it).
+        viewport: [win.innerWidth, win.innerHeight],
         pageLang: doc.documentElement.lang,
         lang: lang,
         title: label ? label.textContent : "",

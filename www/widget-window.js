@@ -58,6 +58,10 @@
     delete settings.target;
     settings.page = data.page;
     settings.referrer = data.referrer || "";
+    if (data.viewport && data.viewport.length == 2) {
+      settings["viewport-width"] = String(Math.round(data.viewport[0]));
+      settings["viewport-height"] = String(Math.round(data.viewport[1]));
+    }
     if (data.pageLang) doc.documentElement.lang = data.pageLang;
     if (data.title) doc.title = data.title;
 

@@ -265,6 +265,20 @@ async fn where_the_page_blocks_webassembly_the_launcher_opens_the_widget_in_a_wi
         assert_eq!(cell(row, "user_id"), "customer-7");
         assert_eq!(cell(row, "email"), "ada@example.com");
         assert_eq!(cell(row, "metadata"), r#"{"plan":"pro"}"#);
+        // The viewport is the page's, not the small window's.
+        let viewport = browser
+            .client
+            .execute("return [window.innerWidth, window.innerHeight];", vec![])
+            .await
+            .unwrap();
+        assert_eq!(
+            (cell(row, "viewport_width"), cell(row, "viewport_height")),
+            (
+                viewport[0].to_string().as_str(),
+                viewport[1].to_string().as_str()
+            ),
+            "{csv}"
+        );
     }
 
     // A script opening it with no click behind it: the browser's popup blocker stops the
