@@ -63,7 +63,9 @@
       settings["viewport-height"] = String(Math.round(data.viewport[1]));
     }
     if (data.pageLang) doc.documentElement.lang = data.pageLang;
-    if (data.title) doc.title = data.title;
+    // The launcher's words, then the site's name the collector put in the title.
+    var at = doc.title.indexOf(" · ");
+    if (data.title) doc.title = data.title + (at < 0 ? "" : doc.title.slice(at));
 
     var host = doc.createElement("earshot-widget");
     host.setAttribute("data-window", "");
