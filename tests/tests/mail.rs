@@ -350,6 +350,7 @@ async fn a_reply_reaches_the_visitor_and_their_answer_reaches_the_owner() {
                 ("thread", page.as_str(), "#emails"),
                 ("inbox", "/admin/inbox", "h1"),
                 ("stats", "/admin/stats", "#promises"),
+                ("sites", "/admin/sites", "h1"),
             ] {
                 browser.client.goto(&collector.url(path)).await.unwrap();
                 text(&browser, "h1").await;

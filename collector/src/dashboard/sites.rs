@@ -97,15 +97,15 @@ pub async fn list(state: web::Data<AppState>, owner: Owner) -> Result<HttpRespon
     let body = html! {
         div.heading { h1 { "Sites" } }
         section.card {
-            table {
+            table.stack {
                 thead { tr { th scope="col" { "Site" } th scope="col" { "Key" } th scope="col" { "Origins" } th scope="col" { "Feedback (spam apart)" } } }
                 tbody {
                     @for (site, count) in &visible {
                         tr {
                             td { a href=(format!("/admin/sites/{}", site.key)) { (site.name) } }
-                            td { code { (site.key) } }
-                            td { (site.origins.join(" ")) }
-                            td { (count.0) @if count.1 > 0 { " · " a href=(format!("/admin/inbox?site={}&spam=only", site.key)) { (count.1) " spam" } } }
+                            td data-label="Key" { code { (site.key) } }
+                            td data-label="Origins" { (site.origins.join(" ")) }
+                            td data-label="Feedback (spam apart)" { (count.0) @if count.1 > 0 { " · " a href=(format!("/admin/inbox?site={}&spam=only", site.key)) { (count.1) " spam" } } }
                         }
                     }
                 }
@@ -424,16 +424,16 @@ fn site_page(owner: &Owner, data: &SiteData, base: &str, flash: &Flash) -> Marku
             }
             @if !data.deliveries.is_empty() {
                 h2 { "Recent deliveries" }
-                table.deliveries {
+                table.deliveries.stack {
                     thead { tr { th { "When" } th { "Feedback" } th { "State" } th { "Attempts" } th { "Last answer" } } }
                     tbody {
                         @for delivery in &data.deliveries {
                             tr {
-                                td { (when(delivery.updated_at)) }
-                                td { code { (delivery.feedback_id.chars().take(8).collect::<String>()) } }
-                                td class=(format!("state-{}", delivery.state.as_str())) { (delivery.state.as_str()) }
-                                td { (delivery.attempts) }
-                                td {
+                                td data-label="When" { (when(delivery.updated_at)) }
+                                td data-label="Feedback" { code { (delivery.feedback_id.chars().take(8).collect::<String>()) } }
+                                td data-label="State" class=(format!("state-{}", delivery.state.as_str())) { (delivery.state.as_str()) }
+                                td data-label="Attempts" { (delivery.attempts) }
+                                td data-label="Last answer" {
                                     @if let Some(status) = delivery.last_status { "HTTP " (status) }
                                     @if let Some(error) = &delivery.last_error { (error) }
                                 }
