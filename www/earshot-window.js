@@ -45,6 +45,8 @@ export function start(host, settings, base, lang) {
         earshot: "start",
         page: location.href,
         referrer: doc.referrer,
+        // The page's viewport, which the feedback records (the window's says nothing of it).
+        viewport: [win.innerWidth, win.innerHeight],
         pageLang: doc.documentElement.lang,
         lang: lang,
         title: label ? label.textContent : "",
@@ -91,7 +93,7 @@ export function start(host, settings, base, lang) {
     // Over the page, centred; opened from the click itself, so popup blockers allow it.
     var left = win.screenX + Math.max(0, (win.outerWidth - WIDTH) / 2);
     var top = win.screenY + Math.max(0, (win.outerHeight - HEIGHT) / 2);
-    popup = win.open(base + "/widget/window", "earshot",
+    popup = win.open(base + "/widget/window?site=" + encodeURIComponent(settings.site || ""), "earshot",
       "popup,width=" + WIDTH + ",height=" + HEIGHT + ",left=" + left + ",top=" + top);
     if (!popup) emit("error", {
       code: "popup-blocked",

@@ -58,8 +58,14 @@
     delete settings.target;
     settings.page = data.page;
     settings.referrer = data.referrer || "";
+    if (data.viewport && data.viewport.length == 2) {
+      settings["viewport-width"] = String(Math.round(data.viewport[0]));
+      settings["viewport-height"] = String(Math.round(data.viewport[1]));
+    }
     if (data.pageLang) doc.documentElement.lang = data.pageLang;
-    if (data.title) doc.title = data.title;
+    // The launcher's words, then the site's name the collector put in the title.
+    var at = doc.title.indexOf(" · ");
+    if (data.title) doc.title = data.title + (at < 0 ? "" : doc.title.slice(at));
 
     var host = doc.createElement("earshot-widget");
     host.setAttribute("data-window", "");

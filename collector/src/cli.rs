@@ -10,7 +10,7 @@ use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand}
 use crate::client_ip::TrustedProxies;
 use earshot_shared::limits;
 
-use crate::export::{ExportQuery, Format};
+use crate::export::{ExportQuery, Format, ThreadOption};
 use earshot_store::{Durability, Location, SpamFilter};
 
 /// Where `earshot serve` listens unless told otherwise.
@@ -412,6 +412,9 @@ pub struct ExportArgs {
     /// Only feedback that left an email address (true) or did not (false).
     #[arg(long)]
     pub has_email: Option<bool>,
+    /// JSON Lines: each record carries its whole conversation (replies and answers).
+    #[arg(long)]
+    pub thread: bool,
 }
 
 impl ExportArgs {
@@ -426,6 +429,11 @@ impl ExportArgs {
             spam: self.spam,
             q: self.text.clone(),
             has_email: self.has_email,
+            thread: if self.thread {
+                ThreadOption::Include
+            } else {
+                ThreadOption::Exclude
+            },
         }
     }
 }

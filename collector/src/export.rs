@@ -24,27 +24,149 @@ use earshot_store::{
     Database, FeedbackFilter, FeedbackRow, FeedbackStatus, Page, SpamFilter, StoreError,
 };
 
-/// The header row, in order. Documented in the README; add columns only at the end.
-pub const CSV_COLUMNS: [&str; 18] = [
-    "id",
-    "received_at",
-    "site",
-    "rating_kind",
-    "rating",
-    "comment",
-    "email",
-    "page_url",
-    "locale",
-    "user_agent",
-    "viewport_width",
-    "viewport_height",
-    "status",
-    "spam",
-    "user_id",
-    "metadata",
-    "referrer",
-    "screenshot",
+/// One column of the export (the same field in JSON Lines): its name, and what it holds as
+/// the README's table says it (that table is made from these: see the test
+/// `the_readme_lists_the_columns_from_the_code`).
+pub struct Column {
+    pub name: &'static str,
+    pub content: &'static str,
+}
+
+/// The columns, in order; add columns only at the end.
+pub const COLUMNS: [Column; 28] = [
+    Column {
+        name: "id",
+        content: "the submission's UUID, made by the widget",
+    },
+    Column {
+        name: "received_at",
+        content: "when the collector stored it, RFC 3339 in UTC",
+    },
+    Column {
+        name: "site",
+        content: "the site key",
+    },
+    Column {
+        name: "rating_kind",
+        content: "`stars`, `thumbs`, `nps` or `emoji`",
+    },
+    Column {
+        name: "rating",
+        content: "the value: 1–5 for stars and emoji, 0 (no) or 1 (yes) for thumbs, 0–10 for NPS",
+    },
+    Column {
+        name: "comment",
+        content: "the visitor's text, exactly as written (see below)",
+    },
+    Column {
+        name: "email",
+        content: "the address the visitor left for a reply, or empty",
+    },
+    Column {
+        name: "page_url",
+        content: "the page the visitor was on when they pressed send",
+    },
+    Column {
+        name: "locale",
+        content: "the page's language (`<html lang>`), else the browser's",
+    },
+    Column {
+        name: "user_agent",
+        content: "the browser's user agent",
+    },
+    Column {
+        name: "viewport_width",
+        content: "the browser window's width, in CSS pixels",
+    },
+    Column {
+        name: "viewport_height",
+        content: "the browser window's height, in CSS pixels",
+    },
+    Column {
+        name: "status",
+        content: "`new`, `in-progress` or `resolved`",
+    },
+    Column {
+        name: "spam",
+        content: "`true` when the submission was flagged as spam (only in exports that ask for spam)",
+    },
+    Column {
+        name: "user_id",
+        content: "the id the page gave with `earshot.setUser`, or empty",
+    },
+    Column {
+        name: "metadata",
+        content: "what the page gave with `earshot.setMetadata`, as a JSON object (`{\"plan\":\"pro\"}`), or empty",
+    },
+    Column {
+        name: "referrer",
+        content: "the page that led the visitor to the site (`document.referrer`, which browsers trim to the origin across sites), or empty; up to 2,048 characters, left out by the widget when longer",
+    },
+    Column {
+        name: "screenshot",
+        content: "the dashboard's address of the screenshot the visitor attached (`https://…/admin/feedback/{id}/screenshot`, for signed-in owners of the site), or empty",
+    },
+    Column {
+        name: "conversation",
+        content: "who it waits on: `waiting-on-us` (an answer is owed), `waiting-on-visitor` (an owner answered last), `closed` (resolved, spam, or no address) or `unsubscribed` (the visitor stopped all email: nobody could answer)",
+    },
+    Column {
+        name: "answer_by",
+        content: "the deadline of the latest wait on us (from arrival, or from the visitor's latest answer after a reply), RFC 3339, or empty when nothing was ever owed",
+    },
+    Column {
+        name: "first_response_at",
+        content: "when the status first changed or the first reply was sent, RFC 3339, or empty",
+    },
+    Column {
+        name: "first_answer_at",
+        content: "when an owner first replied to the visitor, RFC 3339, or empty",
+    },
+    Column {
+        name: "answered_on_time",
+        content: "for the latest wait: `true` when answered by `answer_by`, `false` when answered later or still unanswered past it, empty when not due yet or nothing is owed",
+    },
+    Column {
+        name: "replies",
+        content: "how many replies the owners sent",
+    },
+    Column {
+        name: "visitor_answers",
+        content: "how many answers the visitor wrote back (on their conversation page)",
+    },
+    Column {
+        name: "last_message_at",
+        content: "when the latest reply or answer was written, RFC 3339, or empty",
+    },
+    Column {
+        name: "unsubscribed",
+        content: "`true` when the visitor stopped all email from the site (and did not keep this conversation's replies)",
+    },
+    Column {
+        name: "note",
+        content: "the owners' internal note (formula-safe like the visitor's text)",
+    },
 ];
+
+/// The header row: the columns' names, in order.
+pub const CSV_COLUMNS: [&str; COLUMNS.len()] = {
+    let mut names = [""; COLUMNS.len()];
+    let mut i = 0;
+    while i < COLUMNS.len() {
+        names[i] = COLUMNS[i].name;
+        i += 1;
+    }
+    names
+};
+
+/// The columns as the README's Markdown table.
+pub fn columns_table() -> String {
+    let mut table = String::from("| column | content |\n|---|---|\n");
+    for column in &COLUMNS {
+        table.push_str(&format!("| `{}` | {} |\n", column.name, column.content));
+    }
+    table
+}
 
 /// The collector's address as the client reached it (`https://feedback.example`), for the
 /// links an export or a page carries.
@@ -141,6 +263,19 @@ struct JsonRecord<'a> {
     referrer: Option<&'a str>,
     /// The dashboard's address of the visitor's screenshot, if they attached one.
     screenshot: Option<String>,
+    conversation: &'static str,
+    answer_by: Option<String>,
+    first_response_at: Option<String>,
+    first_answer_at: Option<String>,
+    answered_on_time: Option<bool>,
+    replies: u32,
+    visitor_answers: u32,
+    last_message_at: Option<String>,
+    unsubscribed: bool,
+    note: &'a str,
+    /// The whole conversation, oldest first, when asked for (`thread=include`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    thread: Option<Vec<ThreadRecord>>,
 }
 
 /// Metadata in a CSV cell: a JSON object (`{"plan":"pro"}`), or empty when there is none.
@@ -163,7 +298,7 @@ pub fn write_export(
     conn: &mut dyn Database,
     site_key: &str,
     filter: &FeedbackFilter,
-    format: Format,
+    shape: impl Into<Shape>,
     address: &str,
     out: impl Write,
     progress: impl FnMut(),
@@ -172,10 +307,62 @@ pub fn write_export(
         conn,
         &[site_key.to_owned()],
         filter,
-        format,
+        shape,
         address,
         out,
         progress,
+    )
+}
+
+/// What an export writes: its format, and (JSON Lines) whether each record carries its
+/// thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    pub format: Format,
+    pub threads: bool,
+}
+
+impl From<Format> for Shape {
+    fn from(format: Format) -> Self {
+        Self {
+            format,
+            threads: false,
+        }
+    }
+}
+
+/// One message of a thread as stored in [`FeedbackRow::thread_json`].
+#[derive(serde::Deserialize)]
+struct StoredMessage {
+    author: String,
+    author_email: Option<String>,
+    body: String,
+    at: i64,
+}
+
+/// One message of a thread in a JSON Lines record.
+#[derive(serde::Serialize)]
+struct ThreadRecord {
+    /// `owner` or `visitor`.
+    author: String,
+    /// The owner who wrote a reply.
+    author_email: Option<String>,
+    body: String,
+    at: String,
+}
+
+fn thread_records(json: Option<&str>) -> Option<Vec<ThreadRecord>> {
+    let stored: Vec<StoredMessage> = serde_json::from_str(json?).unwrap_or_default();
+    Some(
+        stored
+            .into_iter()
+            .map(|message| ThreadRecord {
+                author: message.author,
+                author_email: message.author_email,
+                body: message.body,
+                at: timestamp(message.at),
+            })
+            .collect(),
     )
 }
 
@@ -184,16 +371,19 @@ pub fn write_export_in(
     conn: &mut dyn Database,
     sites: &[String],
     filter: &FeedbackFilter,
-    format: Format,
+    shape: impl Into<Shape>,
     address: &str,
     out: impl Write,
     mut progress: impl FnMut(),
 ) -> Result<u64, StoreError> {
+    let shape = shape.into();
     let screenshot = |row: &FeedbackRow| {
         row.has_screenshot
             .then(|| screenshot_link(address, &row.id))
     };
-    match format {
+    let now = earshot_store::now_millis();
+    let time = |at: Option<i64>| at.map(timestamp);
+    match shape.format {
         Format::Csv => {
             let mut csv = csv::Writer::from_writer(out);
             csv.write_record(CSV_COLUMNS).map_err(export_error)?;
@@ -218,6 +408,24 @@ pub fn write_export_in(
                         &metadata_cell(&row.metadata),
                         &neutralize_formula(row.referrer.as_deref().unwrap_or("")),
                         &screenshot(&row).unwrap_or_default(),
+                        row.waiting().as_str(),
+                        &time(row.answer_by).unwrap_or_default(),
+                        &time(row.first_response_at).unwrap_or_default(),
+                        &time(row.first_answer_at).unwrap_or_default(),
+                        match row.answered_on_time(now) {
+                            Some(true) => "true",
+                            Some(false) => "false",
+                            None => "",
+                        },
+                        &row.replies.to_string(),
+                        &row.visitor_answers.to_string(),
+                        &time(row.latest.as_ref().map(|latest| latest.at)).unwrap_or_default(),
+                        if row.unsubscribed_at.is_some() {
+                            "true"
+                        } else {
+                            "false"
+                        },
+                        &neutralize_formula(&row.note),
                     ])
                     .map_err(export_error)?;
                     progress();
@@ -228,33 +436,48 @@ pub fn write_export_in(
         }
         Format::Jsonl => {
             let mut out = io::BufWriter::new(out);
-            let rows =
-                conn.for_each_feedback_in(sites, filter, Page::All, &mut |row: FeedbackRow| {
-                    let record = JsonRecord {
-                        id: &row.id,
-                        received_at: timestamp(row.received_at),
-                        site: &row.site,
-                        rating_kind: row.rating.kind.as_str(),
-                        rating: row.rating.value,
-                        comment: &row.comment,
-                        email: row.email.as_deref(),
-                        page_url: &row.page_url,
-                        locale: &row.locale,
-                        user_agent: &row.user_agent,
-                        viewport_width: row.viewport_width,
-                        viewport_height: row.viewport_height,
-                        status: row.status.as_str(),
-                        spam: row.spam,
-                        user_id: row.user_id.as_deref(),
-                        metadata: &row.metadata,
-                        referrer: row.referrer.as_deref(),
-                        screenshot: screenshot(&row),
-                    };
-                    serde_json::to_writer(&mut out, &record).map_err(export_error)?;
-                    out.write_all(b"\n").map_err(export_error)?;
-                    progress();
-                    Ok(())
-                })?;
+            let mut each = |row: FeedbackRow| {
+                let record = JsonRecord {
+                    id: &row.id,
+                    received_at: timestamp(row.received_at),
+                    site: &row.site,
+                    rating_kind: row.rating.kind.as_str(),
+                    rating: row.rating.value,
+                    comment: &row.comment,
+                    email: row.email.as_deref(),
+                    page_url: &row.page_url,
+                    locale: &row.locale,
+                    user_agent: &row.user_agent,
+                    viewport_width: row.viewport_width,
+                    viewport_height: row.viewport_height,
+                    status: row.status.as_str(),
+                    spam: row.spam,
+                    user_id: row.user_id.as_deref(),
+                    metadata: &row.metadata,
+                    referrer: row.referrer.as_deref(),
+                    screenshot: screenshot(&row),
+                    conversation: row.waiting().as_str(),
+                    answer_by: time(row.answer_by),
+                    first_response_at: time(row.first_response_at),
+                    first_answer_at: time(row.first_answer_at),
+                    answered_on_time: row.answered_on_time(now),
+                    replies: row.replies,
+                    visitor_answers: row.visitor_answers,
+                    last_message_at: time(row.latest.as_ref().map(|latest| latest.at)),
+                    unsubscribed: row.unsubscribed_at.is_some(),
+                    note: &row.note,
+                    thread: thread_records(row.thread_json.as_deref()),
+                };
+                serde_json::to_writer(&mut out, &record).map_err(export_error)?;
+                out.write_all(b"\n").map_err(export_error)?;
+                progress();
+                Ok(())
+            };
+            let rows = if shape.threads {
+                conn.for_each_feedback_with_threads_in(sites, filter, &mut each)?
+            } else {
+                conn.for_each_feedback_in(sites, filter, Page::All, &mut each)?
+            };
             out.flush().map_err(export_error)?;
             Ok(rows)
         }
@@ -281,6 +504,21 @@ pub struct ExportQuery {
     pub q: Option<String>,
     /// `true`: only submissions with an email address; `false`: only those without.
     pub has_email: Option<bool>,
+    /// `include`: each JSON Lines record carries its whole conversation (`thread`); `exclude`
+    /// (default) leaves it out. A CSV has the conversation's counts only, either way.
+    #[serde(default)]
+    pub thread: ThreadOption,
+}
+
+/// Whether a JSON Lines export carries each submission's conversation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ThreadOption {
+    /// Leave it out (the default).
+    #[default]
+    Exclude,
+    /// Each record's `thread`: the replies and answers, oldest first.
+    Include,
 }
 
 /// The highest rating any scale has (NPS: 10), and so the highest `min_rating` or
@@ -291,6 +529,12 @@ pub const MAX_RATING_FILTER: u8 = 10;
 pub const STATUSES: [&str; 3] = FeedbackStatus::NAMES;
 
 impl ExportQuery {
+    /// Whether the export carries each conversation's thread (JSON Lines only: a CSV has
+    /// its counts).
+    pub fn threads(&self, format: Format) -> bool {
+        self.thread == ThreadOption::Include && format == Format::Jsonl
+    }
+
     pub fn into_filter(self) -> Result<FeedbackFilter, String> {
         let status = match self.status.as_deref() {
             None => None,
@@ -393,18 +637,18 @@ pub async fn export_feedback(
 ) -> Result<HttpResponse, AppError> {
     let site_key = site.into_inner();
     authorize_site(&request, &state.store, &site_key).await?;
-    let filter = web::Query::<ExportQuery>::from_query(request.query_string())
+    let query = web::Query::<ExportQuery>::from_query(request.query_string())
         .map_err(|err| AppError::InvalidQuery(err.to_string()))?
-        .into_inner()
-        .into_filter()
-        .map_err(AppError::InvalidQuery)?;
+        .into_inner();
+    let threads = query.threads(format);
+    let filter = query.into_filter().map_err(AppError::InvalidQuery)?;
 
     let filename = format!("earshot-{site_key}.{}", format.extension());
     Ok(stream_export(
         state.store.clone(),
         vec![site_key],
         filter,
-        format,
+        Shape { format, threads },
         collector_address(&request),
         &filename,
         state.timeouts.export_idle,
@@ -417,7 +661,7 @@ pub fn stream_export(
     store: earshot_store::Store,
     sites: Vec<String>,
     filter: FeedbackFilter,
-    format: Format,
+    shape: Shape,
     address: String,
     filename: &str,
     idle: std::time::Duration,
@@ -435,7 +679,7 @@ pub fn stream_export(
         };
         let result = store.export_slot().and_then(|_slot| {
             store.read(|conn| {
-                write_export_in(conn, &sites, &filter, format, &address, &mut sender, || ())
+                write_export_in(conn, &sites, &filter, shape, &address, &mut sender, || ())
             })
         });
         let sites = sites.join(",");
@@ -462,7 +706,7 @@ pub fn stream_export(
         }
     });
     HttpResponse::Ok()
-        .content_type(format.content_type())
+        .content_type(shape.format.content_type())
         .insert_header((
             header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"{filename}\""),
@@ -538,6 +782,32 @@ mod tests {
             1_764_000_000_000
         );
         assert!(parse_time("yesterday").is_err());
+    }
+
+    /// The README's table of columns is the one made from [`COLUMNS`]; run with
+    /// `EARSHOT_BLESS=1` to write it there after changing them.
+    #[test]
+    fn the_readme_lists_the_columns_from_the_code() {
+        const START: &str = "<!-- export columns: made from collector/src/export.rs -->\n";
+        const END: &str = "<!-- end of export columns -->";
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
+        let readme = std::fs::read_to_string(&path).unwrap();
+        let start = readme
+            .find(START)
+            .expect("the README marks the table's start")
+            + START.len();
+        let end = start + readme[start..].find(END).expect("and its end");
+        let table = columns_table();
+        if std::env::var_os("EARSHOT_BLESS").is_some() {
+            let written = format!("{}{table}{}", &readme[..start], &readme[end..]);
+            std::fs::write(&path, written).unwrap();
+            return;
+        }
+        assert_eq!(
+            readme[start..end],
+            table,
+            "the README's table of export columns differs from the code: run this test with EARSHOT_BLESS=1"
+        );
     }
 
     #[test]

@@ -104,7 +104,7 @@ const WINDOW_PAGE: &str = r#"<!doctype html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Feedback</title>
+<title>Feedback{site}</title>
 <script src="../widget-window.js" defer></script>
 </head>
 <body>
@@ -118,14 +118,36 @@ const WINDOW_PAGE: &str = r#"<!doctype html>
 /// (`www/earshot-window.js`) opens it from the launcher's click; it runs under the
 /// collector's CSP, which allows the wasm, and learns the page's address and settings from
 /// its opener by `postMessage` (`www/widget-window.js`).
-pub async fn widget_window() -> HttpResponse {
-    HttpResponse::Ok()
+pub async fn widget_window(
+    state: web::Data<AppState>,
+    query: web::Query<WindowQuery>,
+) -> Result<HttpResponse, AppError> {
+    // The window names the site it speaks for ("Feedback · Demo shop"): the visitor sees
+    // whose feedback form opened. An unknown or missing key names none.
+    let name = match query.into_inner().site {
+        Some(key) => state
+            .store
+            .read_async(move |db| db.site(&key))
+            .await?
+            .map(|site| site.name),
+        None => None,
+    };
+    let site = name.map_or_else(String::new, |name| {
+        format!(" · {}", maud::html! { (name) }.into_string())
+    });
+    Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CONTENT_SECURITY_POLICY, WINDOW_CSP))
         .insert_header((header::X_FRAME_OPTIONS, "DENY"))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .body(WINDOW_PAGE)
+        .body(WINDOW_PAGE.replace("{site}", &site)))
+}
+
+#[derive(serde::Deserialize)]
+pub struct WindowQuery {
+    /// The site key of the page that opened the window.
+    site: Option<String>,
 }
 
 /// `GET /earshot.js`: the minified loader the build puts beside the widget, else the source

@@ -584,7 +584,12 @@ fn export(cli: &Cli, args: &ExportArgs) -> CliResult {
         )
         .into());
     }
-    let filter = args.query().into_filter()?;
+    let query = args.query();
+    let shape = export::Shape {
+        format: args.format,
+        threads: query.threads(args.format),
+    };
+    let filter = query.into_filter()?;
     // A progress bar only for a person watching; scripts and pipes get only the data.
     let progress = if io::stderr().is_terminal() {
         let total = conn.count_feedback(&args.site, &filter)?;
@@ -607,7 +612,7 @@ fn export(cli: &Cli, args: &ExportArgs) -> CliResult {
                 &mut *conn,
                 &args.site,
                 &filter,
-                args.format,
+                shape,
                 &cli.public_url,
                 &mut file,
                 tick,
@@ -624,7 +629,7 @@ fn export(cli: &Cli, args: &ExportArgs) -> CliResult {
                 &mut *conn,
                 &args.site,
                 &filter,
-                args.format,
+                shape,
                 &cli.public_url,
                 stdout,
                 tick,

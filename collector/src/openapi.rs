@@ -53,7 +53,7 @@ use earshot_store::SpamFilter;
         widget_texts,
         screenshot_texts,
     ),
-    components(schemas(Submission, Rating, RatingKind, ClientInfo, SiteKey, FeedbackAccepted, ApiError, ErrorCode, SpamFilter, WidgetSettings, Theme, crate::inbound::http::InboundTaken, crate::inbound::http::InboundError, crate::inbound::http::InboundErrorCode)),
+    components(schemas(Submission, Rating, RatingKind, ClientInfo, SiteKey, FeedbackAccepted, ApiError, ErrorCode, SpamFilter, crate::export::ThreadOption, WidgetSettings, Theme, crate::inbound::http::InboundTaken, crate::inbound::http::InboundError, crate::inbound::http::InboundErrorCode)),
     modifiers(&BearerToken),
     tags(
         (name = "ingest", description = "Public: what the widget calls"),

@@ -455,6 +455,14 @@ mod tests {
             first_answer_at: None,
             answer_by: None,
             has_screenshot: false,
+            answered_at: None,
+            unread: false,
+            unsubscribed_at: None,
+            replies_kept: false,
+            latest: None,
+            replies: 0,
+            visitor_answers: 0,
+            thread_json: None,
         };
         let body: serde_json::Value =
             serde_json::from_str(&payload(WebhookFormat::Slack, "Demo <shop>", &row)).unwrap();

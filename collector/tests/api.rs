@@ -751,6 +751,8 @@ macro_rules! stored_submission {
             "id": id,
             "site": "demo",
             "rating": {"kind": "stars", "value": 2},
+            // With a comment: a rating alone is never spam for its speed.
+            "comment": "The cart forgets my size",
             "page_url": "https://shop.example/cart",
             "open_ms": $open_ms,
         });

@@ -335,10 +335,18 @@ impl ValidationError {
 
 impl Submission {
     /// Whether this looks like a bot's work: the honeypot was filled, or the form was sent
-    /// faster than a person can. Spam is stored (flagged) and answered like any submission,
-    /// so a bot learns nothing from the answer.
+    /// faster than a person can type. A rating alone (no comment, so no link, and no
+    /// address) is never spam for its speed: a happy visitor clicks five stars and sends in
+    /// a second, and a bot gains nothing by it. Spam is stored (flagged) and answered like
+    /// any submission, so a bot learns nothing from the answer.
     pub fn looks_like_spam(&self) -> bool {
-        !self.honeypot.is_empty() || self.open_ms < crate::limits::MIN_OPEN_MS
+        !self.honeypot.is_empty()
+            || (self.open_ms < crate::limits::MIN_OPEN_MS && !self.is_rating_alone())
+    }
+
+    /// Only a rating: no comment and no email address.
+    pub fn is_rating_alone(&self) -> bool {
+        self.comment.trim().is_empty() && self.email.as_deref().is_none_or(|e| e.trim().is_empty())
     }
 
     /// Checks every rule, returning the first one broken. The collector runs this on every
@@ -777,6 +785,23 @@ mod tests {
         s.open_ms = 12_000;
         s.honeypot = "http://spam.example".into();
         assert!(s.looks_like_spam(), "the hidden field was filled");
+    }
+
+    #[test]
+    fn a_quick_rating_alone_is_a_person() {
+        let mut s = submission();
+        s.comment = "  ".into();
+        s.email = None;
+        s.open_ms = 1_300;
+        assert!(!s.looks_like_spam(), "five stars in 1.3 s");
+        s.email = Some("ada@example.com".into());
+        assert!(s.looks_like_spam(), "an address typed that fast is not");
+        s.email = None;
+        s.comment = "https://spam.example".into();
+        assert!(s.looks_like_spam(), "nor a link");
+        s.comment.clear();
+        s.honeypot = "x".into();
+        assert!(s.looks_like_spam(), "the honeypot still counts");
     }
 
     #[test]

@@ -184,11 +184,19 @@ async fn where_the_page_blocks_webassembly_the_launcher_opens_the_widget_in_a_wi
         browser.click_launcher().await;
         let page = browser.switch_to_new_window().await;
         let url = browser.client.current_url().await.unwrap();
-        assert_eq!(url.as_str(), collector.url("/widget/window"), "{csp}");
+        assert_eq!(
+            url.as_str(),
+            collector.url("/widget/window?site=demo"),
+            "{csp}"
+        );
         // The widget, open, in the page's language, with the focus on the rating.
         let widget = browser.widget().await;
         displayed(&widget, "[role=dialog]").await;
-        assert_eq!(browser.client.title().await.unwrap(), texts.launcher);
+        assert_eq!(
+            browser.client.title().await.unwrap(),
+            format!("{} · Demo shop", texts.launcher),
+            "the window names the site"
+        );
         assert_eq!(
             displayed(&widget, ".panel-title")
                 .await
@@ -265,6 +273,20 @@ async fn where_the_page_blocks_webassembly_the_launcher_opens_the_widget_in_a_wi
         assert_eq!(cell(row, "user_id"), "customer-7");
         assert_eq!(cell(row, "email"), "ada@example.com");
         assert_eq!(cell(row, "metadata"), r#"{"plan":"pro"}"#);
+        // The viewport is the page's, not the small window's.
+        let viewport = browser
+            .client
+            .execute("return [window.innerWidth, window.innerHeight];", vec![])
+            .await
+            .unwrap();
+        assert_eq!(
+            (cell(row, "viewport_width"), cell(row, "viewport_height")),
+            (
+                viewport[0].to_string().as_str(),
+                viewport[1].to_string().as_str()
+            ),
+            "{csv}"
+        );
     }
 
     // A script opening it with no click behind it: the browser's popup blocker stops the

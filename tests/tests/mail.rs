@@ -141,6 +141,22 @@ async fn a_reply_reaches_the_visitor_and_their_answer_reaches_the_owner() {
             text(&browser, "p.notice").await,
             "Your reply is in the outbox."
         );
+        // The reply's state turns to "Sent" on the page as it leaves, without a reload.
+        browser
+            .client
+            .execute("window.notReloaded = true;", vec![])
+            .await
+            .unwrap();
+        assert_eq!(text(&browser, "#emails .mail-sent").await, "Sent");
+        assert_eq!(
+            browser
+                .client
+                .execute("return window.notReloaded === true;", vec![])
+                .await
+                .unwrap(),
+            serde_json::json!(true),
+            "the same page, updated by its script"
+        );
 
         let mail = sink.wait_for("the reply in the visitor's mailbox", |mail: &Mail| {
             mail.envelope_to == visitor
@@ -228,12 +244,153 @@ async fn a_reply_reaches_the_visitor_and_their_answer_reaches_the_owner() {
             notice.text
         );
         let page = format!("/admin/feedback/{id}");
+
+        // The answer puts it back on the owner: under "needs an answer", unread, with a new
+        // deadline and the answer's first words in the inbox.
+        browser
+            .client
+            .goto(&collector.url("/admin/inbox?answer=needed"))
+            .await
+            .unwrap();
+        let item = text(&browser, &format!("#feedback-{id}")).await;
+        assert!(item.contains("New answer"), "{item}");
+        assert!(item.contains("Waiting on us"), "{item}");
+        assert!(item.contains("Answer by"), "{item}");
+        assert!(
+            item.contains("The visitor wrote back") && item.contains(answer.as_str()),
+            "{item}"
+        );
+        assert_eq!(browser.axe_page_violations().await, Vec::<String>::new());
+        browser
+            .screenshot(&format!("inbox-answered-{}", engine.name()))
+            .await;
         eventually("both emails shown as sent", Duration::from_secs(20), || {
             let (_, html) = owner.get(&page);
             (html.matches("mail-sent").count() == 2).then_some(())
         });
         browser.client.goto(&collector.url(&page)).await.unwrap();
         assert!(text(&browser, "#thread").await.contains(answer));
+        let (_, inbox) = owner.get("/admin/inbox?answer=needed");
+        assert!(!inbox.contains("New answer"), "opened, it is read");
+        assert!(inbox.contains(&format!("feedback-{id}")), "still owed");
+
+        // The exports tell the story: state, deadline, counts, the note, and (JSON Lines,
+        // when asked) the whole thread; the CLI the same.
+        // The note is saved from the page, which says so.
+        submit(
+            &browser,
+            "form.triage",
+            "textarea[name=note]",
+            "=Asked which browser",
+        )
+        .await;
+        assert_eq!(
+            text(&browser, "p.notice").await,
+            "Saved: the status and the note."
+        );
+        let token = collector.create_token(Some("demo"));
+        let (status, csv) = collector.export(Some(&token), "feedback.csv");
+        assert_eq!(status, 200);
+        let (header, rows) = common::parse_csv(&csv);
+        assert_eq!(header, common::CSV_COLUMNS);
+        let row = rows
+            .iter()
+            .find(|row| common::cell(row, "id") == id)
+            .unwrap();
+        assert_eq!(common::cell(row, "conversation"), "waiting-on-us");
+        assert!(!common::cell(row, "answer_by").is_empty());
+        assert!(!common::cell(row, "first_answer_at").is_empty());
+        assert_eq!(common::cell(row, "replies"), "1");
+        assert_eq!(common::cell(row, "visitor_answers"), "1");
+        assert_eq!(common::cell(row, "unsubscribed"), "false");
+        assert_eq!(
+            common::cell(row, "note"),
+            "'=Asked which browser",
+            "formula-safe"
+        );
+        let (status, with_thread) = collector.export(Some(&token), "feedback.csv?thread=include");
+        assert_eq!(status, 200);
+        assert_eq!(
+            with_thread, csv,
+            "a CSV has the conversation's counts, not its thread"
+        );
+        let (status, jsonl) = collector.export(Some(&token), "feedback.jsonl?thread=include");
+        assert_eq!(status, 200);
+        let served = String::from_utf8(jsonl).unwrap();
+        let out = collector.cli(&["export", "--site", "demo", "--format", "jsonl", "--thread"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for lines in [served.as_str(), &String::from_utf8_lossy(&out.stdout)] {
+            let record: serde_json::Value = lines
+                .lines()
+                .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+                .find(|record| record["id"] == id.as_str())
+                .unwrap();
+            assert_eq!(record["conversation"], "waiting-on-us");
+            assert_eq!(
+                record["note"], "=Asked which browser",
+                "JSON is not a spreadsheet"
+            );
+            let thread = record["thread"].as_array().unwrap();
+            assert_eq!(thread.len(), 2, "{record}");
+            assert_eq!(thread[0]["author"], "owner");
+            assert_eq!(thread[0]["author_email"], OWNER);
+            assert_eq!(thread[1]["author"], "visitor");
+            assert_eq!(thread[1]["body"], answer.as_str());
+        }
+
+        // On a 375 px phone: nothing scrolls sideways, the emails are one card each, the
+        // inbox's filters are folded away; at 1280 px the same pages, for the eye.
+        for (width, height) in [(375, 812), (1280, 860)] {
+            browser.client.set_window_size(width, height).await.unwrap();
+            for (name, path, shown) in [
+                ("thread", page.as_str(), "#emails"),
+                ("inbox", "/admin/inbox", "h1"),
+                ("stats", "/admin/stats", "#promises"),
+                ("sites", "/admin/sites", "h1"),
+            ] {
+                browser.client.goto(&collector.url(path)).await.unwrap();
+                text(&browser, "h1").await;
+                let fits = browser
+                    .client
+                    .execute(
+                        "return document.documentElement.scrollWidth <= window.innerWidth;",
+                        vec![],
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(fits, serde_json::json!(true), "{name} at {width} px");
+                browser
+                    .client
+                    .execute(
+                        "document.querySelector(arguments[0]).scrollIntoView();",
+                        vec![serde_json::json!(shown)],
+                    )
+                    .await
+                    .unwrap();
+                browser
+                    .screenshot(&format!("{name}-{width}px-{}", engine.name()))
+                    .await;
+                if name == "inbox" {
+                    let folded = browser
+                        .client
+                        .execute(
+                            "return !document.querySelector('details.filter-fold').open;",
+                            vec![],
+                        )
+                        .await
+                        .unwrap();
+                    assert_eq!(
+                        folded,
+                        serde_json::json!(width < 640),
+                        "filters at {width} px"
+                    );
+                }
+            }
+        }
         browser
             .screenshot(&format!("feedback-thread-{}", engine.name()))
             .await;
@@ -461,7 +618,7 @@ fn acknowledgements_notices_and_one_click_unsubscribe() {
         let notice = sink.wait_for("the owner's notice", |mail: &Mail| {
             mail.envelope_to == OWNER && mail.text.contains(&first)
         });
-        assert_eq!(notice.subject, "New feedback on Demo shop: stars 4 of 1–5");
+        assert_eq!(notice.subject, "New feedback on Demo shop: 4 of 5 stars");
 
         // Resolved: the visitor is told, once.
         for _ in 0..2 {
@@ -798,6 +955,250 @@ fn an_owner_limited_to_one_site_cannot_reach_anothers_conversations() {
     let owner = OwnerSession::sign_in(&collector, OWNER, PASSWORD);
     let (_, html) = owner.get(&page);
     assert!(!html.contains("mail-"), "nothing was queued: {html}");
+}
+
+/// The visitor who asked "Did my order go through?" clicks the only link of the
+/// acknowledgement: the page names the site and (masked) the address, says an answer is
+/// still owed, and offers to keep it. Stopping everything takes the conversation out of
+/// "needs an answer" (no deadline nobody can meet), with an undo; keeping the answer leaves
+/// it owed, and the owner's reply reaches the visitor while nothing else does.
+#[tokio::test(flavor = "multi_thread")]
+async fn unsubscribing_from_an_acknowledgement_leaves_no_impossible_deadline() {
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
+    let Some(browser) = browser::start().await else {
+        return;
+    };
+    for engine in Engine::all() {
+        let collector = start(&engine, &sink.url());
+        let owner = OwnerSession::sign_in(&collector, OWNER, PASSWORD);
+        let (status, _) = owner.post(
+            "/admin/sites/demo",
+            "/admin/sites/demo/answers",
+            &[("answer_hours", "24"), ("acknowledge", "on")],
+        );
+        assert_eq!(status, 303);
+        let visitor = format!("orders.{}@example.com", engine.name());
+        let id = feedback_with_email(&collector, "Did my order go through?", &visitor, "en");
+        let ack = sink.wait_for("the acknowledgement", |mail: &Mail| {
+            mail.envelope_to == visitor
+        });
+        let link = ack
+            .link(&collector.url("/unsubscribe/"))
+            .expect("the acknowledgement's link");
+        let needed = |id: &str| {
+            let (_, html) = owner.get("/admin/inbox?answer=needed");
+            html.contains(&format!("feedback-{id}"))
+        };
+        assert!(needed(&id));
+
+        browser.client.goto(&link).await.unwrap();
+        heading(&browser, "Stop all email from Demo shop to this address?").await;
+        let page = text(&browser, "main").await;
+        assert!(
+            page.contains("This is about email to o•••@example.com."),
+            "{page}"
+        );
+        assert!(
+            page.contains("Demo shop still owes you an answer to what you wrote on"),
+            "{page}"
+        );
+        assert_eq!(browser.axe_page_violations().await, Vec::<String>::new());
+        browser
+            .screenshot(&format!("unsubscribe-question-{}", engine.name()))
+            .await;
+
+        // Everything stopped: no deadline left that nobody could meet.
+        click(&browser, "form button:not(.secondary)").await;
+        let done = "Done: you will get no more email from Demo shop.";
+        heading(&browser, done).await;
+        assert_eq!(browser.client.title().await.unwrap(), done);
+        assert!(
+            text(&browser, "main")
+                .await
+                .contains("You can undo this until")
+        );
+        assert_eq!(browser.axe_page_violations().await, Vec::<String>::new());
+        assert!(!needed(&id), "no answer is owed to who cannot get it");
+        let (_, thread) = owner.get(&format!("/admin/feedback/{id}"));
+        assert!(thread.contains("Could not answer"), "{thread}");
+        assert_eq!(owner.reply(&id, "Yes!").0, 400);
+
+        // Undone: it is owed again.
+        click(&browser, "form button").await;
+        heading(&browser, "Undone: Demo shop may email you again.").await;
+        assert!(needed(&id));
+
+        // Everything but this conversation's answer.
+        browser.client.goto(&link).await.unwrap();
+        click(&browser, "form button.secondary").await;
+        heading(
+            &browser,
+            "Done: Demo shop will send you nothing more but the answers to this conversation.",
+        )
+        .await;
+        assert!(needed(&id), "the answer is still owed, and can be sent");
+        let later = feedback_with_email(&collector, "Another question", &visitor, "en");
+        assert!(
+            !needed(&later),
+            "a new one from the address cannot be answered"
+        );
+        assert_eq!(owner.reply(&later, "Hello").0, 400);
+        assert_eq!(owner.reply(&id, "Yes, it went through.").0, 303);
+        sink.wait_for("the kept answer", |mail: &Mail| {
+            mail.envelope_to == visitor && mail.text.starts_with("Yes, it went through.")
+        });
+        assert!(!needed(&id));
+        assert_eq!(
+            sink.raw_count(&visitor),
+            2,
+            "the acknowledgement and the kept answer, nothing else"
+        );
+    }
+    browser.close().await;
+}
+
+/// A happy visitor's five stars, sent 1.3 s after opening the widget, count everywhere; a
+/// bot's submission waits in the spam view, where "Not spam" puts it back in the inbox and
+/// the statistics without sending notices of long ago. The Sites page, the inbox and the
+/// statistics give the same counts.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_quick_rating_counts_and_spam_can_be_seen_and_restored() {
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
+    let Some(browser) = browser::start().await else {
+        return;
+    };
+    for engine in Engine::all() {
+        let collector = start(&engine, &sink.url());
+        let owner = OwnerSession::sign_in(&collector, OWNER, PASSWORD);
+        let (status, _) = owner.post(
+            "/admin/account",
+            "/admin/account",
+            &[("feedback", "each"), ("answers", "on")],
+        );
+        assert_eq!(status, 303);
+        let rating = feedback_body(
+            "",
+            serde_json::json!({ "rating": { "kind": "stars", "value": 5 }, "open_ms": 1_300 }),
+        );
+        assert_eq!(collector.post_feedback(&http(), SHOP, &rating), 201);
+        let rating_id = rating["id"].as_str().unwrap().to_owned();
+        let spam = feedback_body(
+            "Great deals at https://spam.example",
+            serde_json::json!({ "open_ms": 40, "email": format!("bot.{}@example.com", engine.name()) }),
+        );
+        assert_eq!(collector.post_feedback(&http(), SHOP, &spam), 201);
+        let spam_id = spam["id"].as_str().unwrap().to_owned();
+        sink.wait_for("the notice of the quick rating", |mail: &Mail| {
+            mail.envelope_to == OWNER && mail.text.contains(&rating_id)
+        });
+
+        let counts = |expected: u64, spam: u64| {
+            let (_, inbox) = owner.get("/admin/inbox");
+            let noun = if expected == 1 {
+                "submission"
+            } else {
+                "submissions"
+            };
+            assert!(
+                inbox.contains(&format!("{expected} {noun}, spam apart")),
+                "{inbox}"
+            );
+            assert!(inbox.contains(&format!("Spam ({spam})")), "{inbox}");
+            let (_, sites) = owner.get("/admin/sites");
+            assert!(
+                sites.contains(&format!("data-label=\"Feedback (spam apart)\">{expected}")),
+                "{sites}"
+            );
+            let (_, stats) = owner.get("/admin/stats");
+            assert!(
+                stats.contains(&format!(
+                    "<p class=\"big\">{expected}</p><p>submissions, spam apart</p>"
+                )),
+                "{stats}"
+            );
+        };
+        counts(1, 1);
+
+        browser.sign_in(&collector, OWNER, PASSWORD).await;
+        browser
+            .client
+            .goto(&collector.url("/admin/inbox?spam=only"))
+            .await
+            .unwrap();
+        heading(&browser, "Spam").await;
+        assert!(
+            text(&browser, &format!("#feedback-{spam_id}"))
+                .await
+                .contains("Great deals")
+        );
+        assert_eq!(browser.axe_page_violations().await, Vec::<String>::new());
+        browser
+            .screenshot(&format!("inbox-spam-{}", engine.name()))
+            .await;
+        click(
+            &browser,
+            &format!("#feedback-{spam_id} form.not-spam button"),
+        )
+        .await;
+        eventually("the spam view emptied", Duration::from_secs(10), || {
+            let (_, html) = owner.get("/admin/inbox?spam=only");
+            (!html.contains(&format!("feedback-{spam_id}"))).then_some(())
+        });
+        counts(2, 0);
+        let (_, needed) = owner.get("/admin/inbox?answer=needed");
+        assert!(
+            needed.contains(&format!("feedback-{spam_id}")),
+            "it has an address: it waits on the owner from now"
+        );
+
+        // Nothing of long ago is sent for it: a later submission's notice comes, its none.
+        let marker = feedback_body("After the restore", serde_json::json!({}));
+        assert_eq!(collector.post_feedback(&http(), SHOP, &marker), 201);
+        let marker_id = marker["id"].as_str().unwrap().to_owned();
+        sink.wait_for("the later notice", |mail: &Mail| {
+            mail.envelope_to == OWNER && mail.text.contains(&marker_id)
+        });
+        assert!(
+            sink.messages()
+                .iter()
+                .all(|mail| !mail.text.contains(&spam_id)),
+            "no notice for the restored submission"
+        );
+    }
+    browser.close().await;
+}
+
+async fn click(browser: &Browser, css: &str) {
+    browser
+        .client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Waits until the page's heading says `expected` (a page loading after a click still shows
+/// the one before).
+async fn heading(browser: &Browser, expected: &str) {
+    let mut seen = String::new();
+    for _ in 0..100 {
+        if let Ok(element) = browser.client.find(Locator::Css("h1")).await
+            && let Ok(text) = element.text().await
+        {
+            if text == expected {
+                return;
+            }
+            seen = text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the heading says {seen:?}, not {expected:?}");
 }
 
 /// A flood of submissions (each with an address, to a site that acknowledges them and an

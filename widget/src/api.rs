@@ -89,8 +89,12 @@ pub fn build_submission(
         .filter(|referrer| !referrer.is_empty() && validate_referrer(referrer).is_ok()),
         locale,
         client: ClientInfo {
-            viewport_width: dimension(window.inner_width()),
-            viewport_height: dimension(window.inner_height()),
+            viewport_width: config
+                .viewport
+                .map_or_else(|| dimension(window.inner_width()), |(width, _)| width),
+            viewport_height: config
+                .viewport
+                .map_or_else(|| dimension(window.inner_height()), |(_, height)| height),
             user_agent: window.navigator().user_agent().unwrap_or_default(),
         },
         open_ms: (js_sys::Date::now() - state.opened_at).clamp(0.0, f64::from(u32::MAX)) as u32,

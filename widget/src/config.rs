@@ -37,6 +37,9 @@ pub struct WidgetConfig {
     /// on the page itself; a referrer of `Some("")` means the page had none.
     pub page: Option<String>,
     pub referrer: Option<String>,
+    /// The host page's viewport, in the same window: the window's own size says nothing of
+    /// the page the visitor was looking at. `None` on the page itself.
+    pub viewport: Option<(u32, u32)>,
     /// What the widget says, in the language the loader chose (English unless the loader
     /// passed other texts).
     pub texts: &'static Texts,
@@ -150,6 +153,9 @@ impl WidgetConfig {
             promise,
             page: setting("page"),
             referrer: lookup("referrer"),
+            viewport: setting("viewport-width")
+                .zip(setting("viewport-height"))
+                .and_then(|(width, height)| Some((width.parse().ok()?, height.parse().ok()?))),
             texts,
             screenshots: lookup("screenshots").is_some_and(|value| value == "true"),
         })

@@ -41,6 +41,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .wrap(page_headers())
                 .route(web::get().to(unsubscribe_page))
                 .route(web::post().to(unsubscribe)),
+        )
+        .service(
+            web::resource(format!("{UNSUBSCRIBE_PATH}/{{token}}/undo"))
+                .wrap(page_headers())
+                .route(web::post().to(undo_unsubscribe)),
         );
 }
 
@@ -112,14 +117,18 @@ async fn open(
             let Some(site) = db.site(&feedback.site)? else {
                 return Ok(None);
             };
-            let thread = match purpose {
-                LinkPurpose::Conversation => db.thread(&id)?,
-                LinkPurpose::Unsubscribe => Vec::new(),
+            // The unsubscribe page reads the thread too, for when the visitor last wrote (it
+            // shows none of it: that link may be followed by a mail provider).
+            let thread = db.thread(&id)?;
+            let unsubscribed_at = match &feedback.email {
+                Some(email) => db.unsubscribed_at(&feedback.site, email)?,
+                None => None,
             };
             Ok(Some(page::Conversation {
                 feedback,
                 site_name: site.name,
                 thread,
+                unsubscribed_at,
             }))
         })
         .await
@@ -180,8 +189,11 @@ async fn opened(
         .ok_or_else(|| expired(request)))
 }
 
+/// How long after unsubscribing the visitor may undo it, from the page it left them on.
+pub const UNDO_MS: i64 = 24 * 3_600_000;
+
 /// The link at the foot of each email: asks first (a link checker that opens it must not
-/// unsubscribe anyone).
+/// unsubscribe anyone); once unsubscribed, says so, with the undo while it lasts.
 pub async fn unsubscribe_page(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -191,15 +203,80 @@ pub async fn unsubscribe_page(
         Ok(conversation) => conversation,
         Err(refusal) => return Ok(refusal),
     };
+    let shown = match conversation.unsubscribed_at {
+        Some(at) => page::Unsubscribe::Done {
+            kept: conversation.feedback.replies_kept,
+            undo_until: undo_until(at),
+        },
+        None => page::Unsubscribe::Question,
+    };
     Ok(respond(
         StatusCode::OK,
-        page::unsubscribe(&conversation, &token, false),
+        page::unsubscribe(&conversation, &token, shown),
     ))
 }
 
-/// Unsubscribes the visitor from the site's email: the page's button, or a mail client's
-/// one-click `POST` (RFC 8058, body `List-Unsubscribe=One-Click`).
+/// Until when an unsubscribe made at `at` may be undone, if it still may.
+fn undo_until(at: i64) -> Option<i64> {
+    Some(at + UNDO_MS).filter(|until| *until > now_millis())
+}
+
+#[derive(Deserialize)]
+pub struct UnsubscribeForm {
+    /// `conversation`: stop everything but this conversation's replies.
+    keep: Option<String>,
+}
+
+/// Unsubscribes the visitor from the site's email: the page's buttons, or a mail client's
+/// one-click `POST` (RFC 8058, body `List-Unsubscribe=One-Click`), which stops everything.
+/// The visitor's conversations there can no longer be answered (the owners see "could not
+/// answer"), except this one when its replies are kept.
 pub async fn unsubscribe(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    token: web::Path<String>,
+    form: Result<web::Form<UnsubscribeForm>, actix_web::Error>,
+) -> Result<HttpResponse, crate::error::AppError> {
+    let conversation = match opened(&state, &request, LinkPurpose::Unsubscribe, &token).await? {
+        Ok(conversation) => conversation,
+        Err(refusal) => return Ok(refusal),
+    };
+    let Some(email) = conversation.feedback.email.clone() else {
+        return Ok(expired(&request));
+    };
+    let keep = form.is_ok_and(|form| form.keep.as_deref() == Some("conversation"));
+    let site = conversation.feedback.site.clone();
+    let id = conversation.feedback.id.clone();
+    let now = now_millis();
+    let at = state
+        .store
+        .read_async(move |db| {
+            db.unsubscribe(&site, &email, now)?;
+            db.mark_unsubscribed(&site, &email, keep.then_some(id.as_str()), now)?;
+            db.unsubscribed_at(&site, &email)
+        })
+        .await?
+        .unwrap_or(now);
+    if keep {
+        // Replies given up a moment ago are queued again.
+        state.mail_bell.ring();
+    }
+    Ok(respond(
+        StatusCode::OK,
+        page::unsubscribe(
+            &conversation,
+            &token,
+            page::Unsubscribe::Done {
+                kept: keep,
+                undo_until: undo_until(at),
+            },
+        ),
+    ))
+}
+
+/// Undoes the unsubscribe, within [`UNDO_MS`] of it: the conversations are answerable
+/// again, and what was given up for it is sent after all.
+pub async fn undo_unsubscribe(
     state: web::Data<AppState>,
     request: HttpRequest,
     token: web::Path<String>,
@@ -212,13 +289,29 @@ pub async fn unsubscribe(
         return Ok(expired(&request));
     };
     let site = conversation.feedback.site.clone();
-    state
+    let now = now_millis();
+    let undone = state
         .store
-        .read_async(move |db| db.unsubscribe(&site, &email, now_millis()))
+        .read_async(move |db| db.resubscribe(&site, &email, now - UNDO_MS, now))
         .await?;
+    if !undone {
+        // Too late, or nothing to undo: the page says where things stand.
+        let shown = match conversation.unsubscribed_at {
+            Some(at) => page::Unsubscribe::Done {
+                kept: conversation.feedback.replies_kept,
+                undo_until: undo_until(at),
+            },
+            None => page::Unsubscribe::Question,
+        };
+        return Ok(respond(
+            StatusCode::CONFLICT,
+            page::unsubscribe(&conversation, &token, shown),
+        ));
+    }
+    state.mail_bell.ring();
     Ok(respond(
         StatusCode::OK,
-        page::unsubscribe(&conversation, &token, true),
+        page::unsubscribe(&conversation, &token, page::Unsubscribe::Undone),
     ))
 }
 

@@ -5,15 +5,28 @@ use maud::{DOCTYPE, Markup, html};
 
 use super::limits::MAX_ANSWER_CHARS;
 use super::links::{PATH, UNSUBSCRIBE_PATH};
-use super::texts::{VisitorTexts, for_locale, when, with_site};
-use earshot_store::FeedbackRow;
+use super::texts::{VisitorTexts, for_locale, masked, when, with_site};
 use earshot_store::model::{Author, ThreadMessage};
+use earshot_store::{FeedbackRow, Waiting};
 
 /// What the page shows.
 pub struct Conversation {
     pub feedback: FeedbackRow,
     pub site_name: String,
     pub thread: Vec<ThreadMessage>,
+    /// When the visitor's address stopped email from the site, if it did.
+    pub unsubscribed_at: Option<i64>,
+}
+
+/// Where an unsubscribe page stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unsubscribe {
+    /// Asking first.
+    Question,
+    /// Stopped (all, or all but this conversation's replies); undoable until the time.
+    Done { kept: bool, undo_until: Option<i64> },
+    /// The unsubscribe was undone.
+    Undone,
 }
 
 /// What the visitor is told above the form.
@@ -93,22 +106,54 @@ pub fn conversation(
     )
 }
 
-/// The question before unsubscribing, or the answer after.
-pub fn unsubscribe(conversation: &Conversation, token: &str, done: bool) -> Markup {
+/// The question before unsubscribing (naming the site and the address, and saying whether
+/// an answer is still owed), or the answer after, with an undo while it lasts.
+pub fn unsubscribe(conversation: &Conversation, token: &str, state: Unsubscribe) -> Markup {
     let texts = for_locale(&conversation.feedback.locale);
     let site = &conversation.site_name;
-    let title = with_site(texts.unsubscribe_question, site);
+    let feedback = &conversation.feedback;
+    let title = match state {
+        Unsubscribe::Question => with_site(texts.unsubscribe_question, site),
+        Unsubscribe::Done { kept: false, .. } => with_site(texts.unsubscribed, site),
+        Unsubscribe::Done { kept: true, .. } => with_site(texts.unsubscribed_kept, site),
+        Unsubscribe::Undone => with_site(texts.resubscribed, site),
+    };
+    let address = masked(feedback.email.as_deref().unwrap_or_default());
+    // The visitor's latest word, from which an owed answer is counted.
+    let asked = conversation
+        .thread
+        .iter()
+        .rev()
+        .find(|message| message.author == Author::Visitor)
+        .map_or(feedback.received_at, |message| message.created_at);
+    let owed = matches!(feedback.waiting(), Waiting::OnUs { .. });
     frame(
         texts,
         &title,
         html! {
-            @if done {
-                h1 { (with_site(texts.unsubscribed, site)) }
-            } @else {
-                h1 { (title) }
-                form method="post" action=(format!("{UNSUBSCRIBE_PATH}/{token}")) {
-                    button type="submit" { (texts.unsubscribe_button) }
+            h1 { (title) }
+            p { (texts.unsubscribe_address.replace("{address}", &address)) }
+            @match state {
+                Unsubscribe::Question => {
+                    @if owed {
+                        p.notice { (with_site(texts.answer_owed, site).replace("{date}", &when(asked))) }
+                    }
+                    form method="post" action=(format!("{UNSUBSCRIBE_PATH}/{token}")) {
+                        @if owed || feedback.answered_at.is_some() {
+                            button.secondary type="submit" name="keep" value="conversation" { (texts.keep_reply_button) }
+                        }
+                        button type="submit" { (texts.unsubscribe_button) }
+                    }
                 }
+                Unsubscribe::Done { undo_until, .. } => {
+                    @if let Some(until) = undo_until {
+                        form method="post" action=(format!("{UNSUBSCRIBE_PATH}/{token}/undo")) {
+                            p { (texts.undo_hint.replace("{date}", &when(until))) }
+                            button type="submit" { (texts.undo_button) }
+                        }
+                    }
+                }
+                Unsubscribe::Undone => {}
             }
         },
     )

@@ -47,6 +47,17 @@ pub struct VisitorTexts {
     pub unsubscribe_question: &'static str,
     pub unsubscribe_button: &'static str,
     pub unsubscribed: &'static str,
+    /// Which address the page is about (masked); `{address}`.
+    pub unsubscribe_address: &'static str,
+    /// An answer is still owed; `{date}` is when the visitor last wrote.
+    pub answer_owed: &'static str,
+    /// Stop everything but this conversation's replies, and what the page says after.
+    pub keep_reply_button: &'static str,
+    pub unsubscribed_kept: &'static str,
+    /// Undoing, until `{date}`; and what the page says after.
+    pub undo_hint: &'static str,
+    pub undo_button: &'static str,
+    pub resubscribed: &'static str,
 }
 
 pub const EN: VisitorTexts = VisitorTexts {
@@ -78,6 +89,13 @@ pub const EN: VisitorTexts = VisitorTexts {
     unsubscribe_question: "Stop all email from {site} to this address?",
     unsubscribe_button: "Stop email",
     unsubscribed: "Done: you will get no more email from {site}.",
+    unsubscribe_address: "This is about email to {address}.",
+    answer_owed: "{site} still owes you an answer to what you wrote on {date}. If you stop all email, it cannot reach you.",
+    keep_reply_button: "Stop everything else, but send me the answer to this conversation",
+    unsubscribed_kept: "Done: {site} will send you nothing more but the answers to this conversation.",
+    undo_hint: "Changed your mind? You can undo this until {date}.",
+    undo_button: "Undo",
+    resubscribed: "Undone: {site} may email you again.",
 };
 
 pub const ES: VisitorTexts = VisitorTexts {
@@ -109,6 +127,13 @@ pub const ES: VisitorTexts = VisitorTexts {
     unsubscribe_question: "¿Dejar de recibir correos de {site} en esta dirección?",
     unsubscribe_button: "Dejar de recibir correos",
     unsubscribed: "Hecho: no recibirás más correos de {site}.",
+    unsubscribe_address: "Se trata de los correos a {address}.",
+    answer_owed: "{site} aún te debe una respuesta a lo que escribiste el {date}. Si dejas de recibir todos los correos, no podrá llegarte.",
+    keep_reply_button: "Dejar todo lo demás, pero enviarme la respuesta a esta conversación",
+    unsubscribed_kept: "Hecho: {site} solo te enviará las respuestas a esta conversación.",
+    undo_hint: "¿Has cambiado de opinión? Puedes deshacerlo hasta el {date}.",
+    undo_button: "Deshacer",
+    resubscribed: "Deshecho: {site} puede volver a escribirte.",
 };
 
 pub const FR: VisitorTexts = VisitorTexts {
@@ -140,6 +165,13 @@ pub const FR: VisitorTexts = VisitorTexts {
     unsubscribe_question: "Ne plus recevoir aucun e-mail de {site} à cette adresse ?",
     unsubscribe_button: "Ne plus recevoir d’e-mails",
     unsubscribed: "C’est fait : vous ne recevrez plus d’e-mails de {site}.",
+    unsubscribe_address: "Il s’agit des e-mails envoyés à {address}.",
+    answer_owed: "{site} vous doit encore une réponse à votre message du {date}. Si vous arrêtez tous les e-mails, elle ne pourra pas vous parvenir.",
+    keep_reply_button: "Tout arrêter sauf la réponse à cette conversation",
+    unsubscribed_kept: "C’est fait : {site} ne vous enverra plus que les réponses à cette conversation.",
+    undo_hint: "Vous avez changé d’avis ? Vous pouvez annuler jusqu’au {date}.",
+    undo_button: "Annuler",
+    resubscribed: "Annulé : {site} peut de nouveau vous écrire.",
 };
 
 pub const DE: VisitorTexts = VisitorTexts {
@@ -171,6 +203,13 @@ pub const DE: VisitorTexts = VisitorTexts {
     unsubscribe_question: "Keine E-Mails mehr von {site} an diese Adresse?",
     unsubscribe_button: "Keine E-Mails mehr",
     unsubscribed: "Erledigt: Sie erhalten keine E-Mails mehr von {site}.",
+    unsubscribe_address: "Es geht um E-Mails an {address}.",
+    answer_owed: "{site} schuldet Ihnen noch eine Antwort auf Ihre Nachricht vom {date}. Wenn Sie alle E-Mails abbestellen, kann sie Sie nicht erreichen.",
+    keep_reply_button: "Alles andere abbestellen, aber die Antwort auf dieses Gespräch erhalten",
+    unsubscribed_kept: "Erledigt: {site} schickt Ihnen nur noch die Antworten auf dieses Gespräch.",
+    undo_hint: "Umentschieden? Sie können das bis {date} rückgängig machen.",
+    undo_button: "Rückgängig machen",
+    resubscribed: "Rückgängig gemacht: {site} darf Ihnen wieder schreiben.",
 };
 
 pub const PT: VisitorTexts = VisitorTexts {
@@ -202,6 +241,13 @@ pub const PT: VisitorTexts = VisitorTexts {
     unsubscribe_question: "Deixar de receber e-mails de {site} neste endereço?",
     unsubscribe_button: "Deixar de receber e-mails",
     unsubscribed: "Feito: não receberá mais e-mails de {site}.",
+    unsubscribe_address: "Trata-se dos e-mails para {address}.",
+    answer_owed: "{site} ainda lhe deve uma resposta ao que escreveu em {date}. Se deixar de receber todos os e-mails, ela não poderá chegar até si.",
+    keep_reply_button: "Parar tudo o resto, mas enviar-me a resposta a esta conversa",
+    unsubscribed_kept: "Feito: {site} só lhe enviará as respostas a esta conversa.",
+    undo_hint: "Mudou de ideias? Pode anular isto até {date}.",
+    undo_button: "Anular",
+    resubscribed: "Anulado: {site} pode voltar a escrever-lhe.",
 };
 
 pub const JA: VisitorTexts = VisitorTexts {
@@ -233,6 +279,13 @@ pub const JA: VisitorTexts = VisitorTexts {
     unsubscribe_question: "このアドレスへの {site} からのメールをすべて停止しますか?",
     unsubscribe_button: "メールを停止",
     unsubscribed: "完了しました。{site} からのメールは今後届きません。",
+    unsubscribe_address: "{address} 宛てのメールについてです。",
+    answer_owed: "{site} は {date} にお送りいただいた内容への返信をまだお送りしていません。すべてのメールを停止すると、返信は届きません。",
+    keep_reply_button: "この会話への返信以外をすべて停止",
+    unsubscribed_kept: "完了しました。{site} からは、この会話への返信だけが届きます。",
+    undo_hint: "気が変わりましたか？ {date} まで取り消せます。",
+    undo_button: "取り消す",
+    resubscribed: "取り消しました。{site} から再びメールが届きます。",
 };
 
 pub const ZH: VisitorTexts = VisitorTexts {
@@ -264,6 +317,13 @@ pub const ZH: VisitorTexts = VisitorTexts {
     unsubscribe_question: "停止向此地址发送来自 {site} 的所有邮件？",
     unsubscribe_button: "停止接收邮件",
     unsubscribed: "已完成：您将不会再收到来自 {site} 的邮件。",
+    unsubscribe_address: "这是关于发往 {address} 的邮件。",
+    answer_owed: "{site} 仍欠您一个对您在 {date} 所写内容的答复。如果停止所有邮件，答复将无法送达。",
+    keep_reply_button: "停止其他所有邮件，但仍向我发送此对话的答复",
+    unsubscribed_kept: "完成：{site} 今后只会向您发送此对话的答复。",
+    undo_hint: "改变主意了？您可以在 {date} 之前撤销。",
+    undo_button: "撤销",
+    resubscribed: "已撤销：{site} 可以再次给您发邮件。",
 };
 
 /// Every language, English first: the widget's seven.
@@ -297,9 +357,28 @@ pub fn promise_time(texts: &VisitorTexts, hours: u32) -> String {
     }
 }
 
-/// `text` with `{site}` replaced by the site's name.
+/// `text` with `{site}` replaced by the site's name. A name that ends with a full stop
+/// ("Lime Straps Co.") ends a sentence with it, not with two.
 pub fn with_site(text: &str, site: &str) -> String {
+    let text = if site.ends_with('.') {
+        text.replace("{site}.", "{site}")
+    } else {
+        text.to_owned()
+    };
     text.replace("{site}", site)
+}
+
+/// An address as a page shows it to whoever holds the link: enough to recognise it, not
+/// to read it. `ada@example.com` → `a•••@example.com`.
+pub fn masked(email: &str) -> String {
+    let email = email.trim();
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}•••@{domain}")
+        }
+        None => "•••".to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -313,6 +392,19 @@ mod tests {
         assert_eq!(promise_time(&EN, 1), "an hour");
         assert_eq!(promise_time(&EN, 36), "36 hours");
         assert_eq!(promise_time(&DE, 48), "2 Tagen");
+    }
+
+    #[test]
+    fn a_name_with_a_full_stop_ends_the_sentence_once() {
+        assert_eq!(
+            with_site(EN.unsubscribed, "Lime Straps Co."),
+            "Done: you will get no more email from Lime Straps Co."
+        );
+        assert_eq!(
+            with_site(EN.page_title, "Lime"),
+            "Your conversation with Lime"
+        );
+        assert_eq!(masked(" ada@example.com "), "a•••@example.com");
     }
 
     #[test]
@@ -357,6 +449,13 @@ mod tests {
                 texts.unsubscribe_question,
                 texts.unsubscribe_button,
                 texts.unsubscribed,
+                texts.unsubscribe_address,
+                texts.answer_owed,
+                texts.keep_reply_button,
+                texts.unsubscribed_kept,
+                texts.undo_hint,
+                texts.undo_button,
+                texts.resubscribed,
             ];
             assert!(
                 all.iter().all(|text| !text.trim().is_empty()),
@@ -372,10 +471,20 @@ mod tests {
                 "{}",
                 texts.lang
             );
+            assert!(
+                texts.unsubscribe_address.contains("{address}"),
+                "{}",
+                texts.lang
+            );
+            assert!(texts.answer_owed.contains("{date}"), "{}", texts.lang);
+            assert!(texts.undo_hint.contains("{date}"), "{}", texts.lang);
             for text in [
                 texts.ack_subject,
                 texts.resolved_subject,
                 texts.unsubscribed,
+                texts.answer_owed,
+                texts.unsubscribed_kept,
+                texts.resubscribed,
             ] {
                 assert!(text.contains("{site}"), "{}: {text}", texts.lang);
             }

@@ -12,7 +12,7 @@ use crate::export::{self, Format, STATUSES};
 use crate::state::AppState;
 use earshot_store::{
     self as store, Awaiting, Database, FeedbackFilter, FeedbackRow, FeedbackStatus, Page, Site,
-    StoreError,
+    SpamFilter, StoreError,
 };
 
 /// Longest internal note, in characters.
@@ -50,12 +50,29 @@ pub(super) async fn inbox(
     let filter = query.filter()?;
     let (sites, covered) = scope(&state, &owner, given(&query.site)).await?;
     let page = query.page.unwrap_or(1).max(1);
-    let (total, rows) = {
+    let (total, rows, spam) = {
         let filter = filter.clone();
         state
             .store
-            .read_async(move |conn| list_page(conn, &covered, &filter, page))
+            .read_async(move |conn| {
+                let (total, rows) = list_page(conn, &covered, &filter, page)?;
+                let spam = FeedbackFilter {
+                    spam: SpamFilter::Only,
+                    ..FeedbackFilter::default()
+                };
+                Ok((total, rows, conn.count_feedback_in(&covered, &spam)?))
+            })
             .await?
+    };
+    let spam_link = match given(&query.site) {
+        Some(site) => format!(
+            "/admin/inbox?{}",
+            url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("site", site)
+                .append_pair("spam", "only")
+                .finish()
+        ),
+        None => "/admin/inbox?spam=only".to_owned(),
     };
     let view = pages::InboxView {
         owner: &owner.0,
@@ -69,6 +86,7 @@ pub(super) async fn inbox(
         newer: (page > 1).then(|| format!("/admin/inbox?{}", query.query_string(Some(page - 1)))),
         older: (page * PAGE_SIZE < total)
             .then(|| format!("/admin/inbox?{}", query.query_string(Some(page + 1)))),
+        spam: (spam, spam_link),
     };
     Ok(html(StatusCode::OK, pages::inbox(&view)))
 }
@@ -138,7 +156,7 @@ pub(super) async fn export_view(
         state.store.clone(),
         covered,
         filter,
-        Format::Csv,
+        Format::Csv.into(),
         export::collector_address(&request),
         &name,
         state.timeouts.export_idle,
@@ -192,6 +210,56 @@ pub(super) async fn triage(
         // The visitor's notice may have been queued.
         state.mail_bell.ring();
     }
+    let back = auth::safe_next(form.back.as_deref());
+    Ok(see_other(&saying_saved(&back)))
+}
+
+/// `back` with `saved=1` in its query, so the page it shows says the change was saved.
+fn saying_saved(back: &str) -> String {
+    let (path, fragment) = back
+        .split_once('#')
+        .map_or((back, None), |(p, f)| (p, Some(f)));
+    let path = path
+        .replace("saved=1&", "")
+        .replace("&saved=1", "")
+        .replace("?saved=1", "");
+    let joiner = if path.contains('?') { '&' } else { '?' };
+    match fragment {
+        Some(fragment) => format!("{path}{joiner}saved=1#{fragment}"),
+        None => format!("{path}{joiner}saved=1"),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct NotSpamForm {
+    csrf: String,
+    back: Option<String>,
+}
+
+/// `POST /admin/feedback/{id}/not-spam`: an owner says a submission flagged as spam is not.
+/// It counts everywhere from now on, statistics included; nothing of long ago is sent.
+pub(super) async fn not_spam(
+    state: web::Data<AppState>,
+    owner: Owner,
+    id: web::Path<String>,
+    form: web::Form<NotSpamForm>,
+) -> Result<HttpResponse, AdminError> {
+    owner.check_csrf(&form.csrf)?;
+    let id = id.into_inner();
+    let lookup = id.clone();
+    let row = state
+        .store
+        .read_async(move |conn| conn.feedback_by_id(&lookup))
+        .await?;
+    match row {
+        Some(row) if owner.0.user.may_read(&row.site) => {}
+        _ => return Err(AdminError::NotFound),
+    }
+    let now = store::now_millis();
+    state
+        .store
+        .read_async(move |conn| conn.restore_spam(&id, now))
+        .await?;
     let back = auth::safe_next(form.back.as_deref());
     Ok(see_other(&back))
 }

@@ -33,9 +33,10 @@ pub use respond::AdminError;
 pub use thread::MAX_REPLY_CHARS;
 
 /// The dashboard's pages: its own stylesheet and one small script (the snippet's copy
-/// button; everything works without it), nothing inline, no other origin.
+/// button, the emails' states kept up to date; everything works without it), nothing
+/// inline, no other origin (the script reads only the dashboard's own JSON).
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
-                   form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+                   connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// Registers `/admin` and everything under it.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -90,7 +91,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/feedback/{id}/screenshot/view",
                 web::get().to(thread::screenshot_page),
             )
+            .route("/feedback/{id}/emails.json", web::get().to(thread::emails))
             .route("/feedback/{id}", web::post().to(inbox::triage))
+            .route("/feedback/{id}/not-spam", web::post().to(inbox::not_spam))
             .service(
                 web::resource("/feedback/{id}/reply")
                     .app_data(web::FormConfig::default().limit(thread::MAX_REPLY_FORM_BYTES))

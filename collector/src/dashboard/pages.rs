@@ -9,7 +9,8 @@ pub(super) use super::layout::layout;
 use super::query::{StatsQuery, ViewQuery, given};
 use super::stats::Report;
 use crate::accounts::Session;
-use earshot_store::{FeedbackRow, FeedbackStatus, Site};
+use earshot_store::model::Author;
+use earshot_store::{FeedbackRow, FeedbackStatus, Site, Waiting};
 
 pub fn login(next: &str, error: Option<&str>, email: &str) -> Markup {
     login_page(next, error, email, false)
@@ -59,6 +60,20 @@ pub(super) use earshot_store::clock::minute as when;
 fn day(millis: i64) -> String {
     let at = datetime(millis);
     format!("{}-{:02}-{:02}", at.year(), u8::from(at.month()), at.day())
+}
+
+/// The words of a thread's latest message the inbox shows.
+const FIRST_WORDS_CHARS: usize = 120;
+
+/// The first words of a message, cut at a word's end, with `…` when there is more.
+fn first_words(text: &str) -> String {
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.chars().count() <= FIRST_WORDS_CHARS {
+        return text;
+    }
+    let cut: String = text.chars().take(FIRST_WORDS_CHARS).collect();
+    let cut = cut.rsplit_once(' ').map_or(cut.as_str(), |(kept, _)| kept);
+    format!("{cut}…")
 }
 
 /// `3 min`, `2 h 5 min`, `4 d 3 h`
@@ -132,6 +147,9 @@ pub struct InboxView<'a> {
     pub export: String,
     pub newer: Option<String>,
     pub older: Option<String>,
+    /// How many submissions of the covered sites are flagged as spam (the other filters
+    /// apart), and the link to see them.
+    pub spam: (u64, String),
 }
 
 fn site_name<'a>(sites: &'a [Site], key: &'a str) -> &'a str {
@@ -155,6 +173,7 @@ fn site_select(sites: &[Site], chosen: Option<&str>) -> Markup {
 pub fn inbox(view: &InboxView<'_>) -> Markup {
     let query = view.query;
     let pages = view.total.div_ceil(super::query::PAGE_SIZE).max(1);
+    let spam_view = given(&query.spam) == Some("only");
     let rating_options = |name: &str, chosen: Option<&str>| {
         html! {
             select id=(name) name=(name) {
@@ -168,10 +187,28 @@ pub fn inbox(view: &InboxView<'_>) -> Markup {
     };
     let body = html! {
         div.heading {
-            h1 { "Inbox" }
-            p.count { (view.total) " submission" @if view.total != 1 { "s" } }
+            h1 { @if spam_view { "Spam" } @else { "Inbox" } }
+            p.count {
+                (view.total) " submission" @if view.total != 1 { "s" }
+                @match given(&query.spam) {
+                    Some("only") => { " flagged as spam" }
+                    Some("include") => { ", spam included" }
+                    _ => { ", spam apart" }
+                }
+                @if !spam_view {
+                    " · " a href=(view.spam.1) { "Spam (" (view.spam.0) ")" }
+                } @else {
+                    " · " a href=(format!("/admin/inbox{}", given(&query.site).map(|s| format!("?site={s}")).unwrap_or_default())) { "Back to the inbox" }
+                }
+            }
             a.button href=(view.export) { "Export these as CSV" }
         }
+        @if query.saved.is_some() { p.notice role="status" { "Saved: the status and the note." } }
+        @if spam_view {
+            p.hint { "Sent faster than a person types, or with the hidden field filled that only bots see. Nothing was sent for these: no notice, no acknowledgement, no webhook. " strong { "Not spam" } " puts one back in the inbox and the statistics, without sending notices of long ago; one with an address then waits on you, due from now." }
+        }
+        details.filter-fold open data-fold=(if query.query_string(None).is_empty() { "phone" } else { "" }) {
+        summary { "Filters" }
         form.filters method="get" action="/admin/inbox" {
             div { label for="site" { "Site" } (site_select(view.sites, given(&query.site))) }
             div { label for="min_rating" { "Rating from" } (rating_options("min_rating", given(&query.min_rating))) }
@@ -200,13 +237,19 @@ pub fn inbox(view: &InboxView<'_>) -> Markup {
                 input #has_email type="checkbox" name="has_email" value="yes" checked[given(&query.has_email).is_some_and(|v| v != "no")];
                 label for="has_email" { "Left an email" }
             }
+            @if let Some(spam) = given(&query.spam) { input type="hidden" name="spam" value=(spam); }
             div.actions {
                 button.primary type="submit" { "Filter" }
                 a href="/admin/inbox" { "Clear" }
             }
         }
+        }
         @if view.rows.is_empty() {
-            p.empty { "No feedback matches these filters." }
+            @if query.query_string(None).is_empty() && view.spam.0 == 0 {
+                p.empty { "No feedback yet. Feedback arrives once your pages carry the site's snippet: copy it from the site's page under " a href="/admin/sites" { "Sites" } "." }
+            } @else {
+                p.empty { "No feedback matches these filters." }
+            }
         }
         ol.items {
             @for row in view.rows {
@@ -234,18 +277,32 @@ pub(super) fn item(owner: &Session, sites: &[Site], back: &str, row: &FeedbackRo
                 span.site { (site) }
                 a.when href=(page) { time datetime=(day(row.received_at)) { (when(row.received_at)) } }
                 span class={ "status status-" (row.status.as_str()) } { (row.status.label()) }
-                @if let (true, Some(by)) = (row.awaits_answer(), row.answer_by) {
-                    @if row.overdue(earshot_store::now_millis()) {
-                        span.overdue { "Overdue: the answer was due " (when(by)) }
-                    } @else {
-                        span.awaiting { "Answer by " (when(by)) }
+                @if row.spam { span.spam { "Spam" } }
+                @if row.unread { span.unread { "New answer" } }
+                @match row.waiting() {
+                    Waiting::OnUs { by } => {
+                        span.waiting { "Waiting on us" }
+                        @if row.overdue(earshot_store::now_millis()) {
+                            span.overdue { "Overdue: the answer was due " (when(by)) }
+                        } @else {
+                            span.awaiting { "Answer by " (when(by)) }
+                        }
                     }
+                    Waiting::OnVisitor => { span.waiting { "Waiting on the visitor" } }
+                    Waiting::Unsubscribed => { span.waiting { "Could not answer: the visitor stopped all email" } }
+                    Waiting::Closed => {}
                 }
             }
             @if row.comment.trim().is_empty() {
                 p.comment.none { "No comment." }
             } @else {
                 p.comment { (row.comment) }
+            }
+            @if let Some(latest) = &row.latest {
+                p.latest {
+                    @if latest.author == Author::Visitor { "The visitor wrote back " } @else { "An owner replied " }
+                    (when(latest.at)) ": " q { (first_words(&latest.words)) }
+                }
             }
             dl.meta {
                 div { dt { "Page" } dd { a href=(row.page_url) rel="noreferrer noopener nofollow" { (row.page_url) } } }
@@ -287,6 +344,13 @@ pub(super) fn item(owner: &Session, sites: &[Site], back: &str, row: &FeedbackRo
                     textarea name="note" rows="1" maxlength="5000" { (row.note) }
                 }
                 button type="submit" { "Save" }
+            }
+            @if row.spam {
+                form.not-spam method="post" action=(format!("/admin/feedback/{}/not-spam", row.id)) {
+                    input type="hidden" name="csrf" value=(owner.csrf);
+                    input type="hidden" name="back" value=(back);
+                    button type="submit" { "Not spam" }
+                }
             }
         }
     }
@@ -395,7 +459,7 @@ pub fn stats(
             div.actions { button.primary type="submit" { "Show" } }
         }
         section.cards {
-            div.card { p.big { (report.total) } p { "submissions" } }
+            div.card { p.big { (report.total) } p { "submissions, spam apart" } }
             @for kind in &report.kinds {
                 div.card {
                     p.big { (format!("{:.1}", kind.score.1)) @if kind.score.0 != "NPS" { " %" } }
@@ -412,16 +476,19 @@ pub fn stats(
             @if report.promises.is_empty() {
                 p.empty { "No answer has fallen due in this period." }
             } @else {
-                table {
-                    thead { tr { th { "Site or owner" } th { "Promises kept" } th { "Kept" } th { "Late or missed" } th { "Median time to first answer" } } }
+                p.hint { "Every wait on you is a promise: the first from the feedback's arrival, and a follow-up each time the visitor answers your reply, due the site's hours after that answer. A visitor who stopped all email could not be answered: that is neither kept nor missed." }
+                table.stack {
+                    thead { tr { th { "Site or owner" } th { "Promises kept" } th { "Kept" } th { "Late or missed" } th { "Of which follow-ups" } th { "Could not answer" } th { "Median time to first answer" } } }
                     tbody {
                         @for stat in &report.promises {
                             tr {
                                 th scope="row" { @if stat.by == "site" { (site_name(sites, &stat.who)) } @else { (stat.who) } }
-                                td { @match stat.share() { Some(share) => (format!("{share:.0} %")), None => "—" } }
-                                td { (stat.kept) }
-                                td { (stat.broken) }
-                                td { @match stat.median_answer_ms { Some(ms) => (duration(ms)), None => "—" } }
+                                td data-label="Promises kept" { @match stat.share() { Some(share) => (format!("{share:.0} %")), None => "—" } }
+                                td data-label="Kept" { (stat.kept) }
+                                td data-label="Late or missed" { (stat.broken) }
+                                td data-label="Of which follow-ups" { (stat.follow_ups) }
+                                td data-label="Could not answer" { @if stat.by == "site" { (stat.unreachable) } @else { "—" } }
+                                td data-label="Median time to first answer" { @match stat.median_answer_ms { Some(ms) => (duration(ms)), None => "—" } }
                             }
                         }
                     }

@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use super::respond::AdminError;
 use crate::export;
-use earshot_store::{Awaiting, FeedbackFilter, now_millis};
+use earshot_store::{Awaiting, FeedbackFilter, SpamFilter, now_millis};
 
 /// Submissions per inbox page.
 pub const PAGE_SIZE: u64 = 25;
@@ -23,6 +23,10 @@ pub struct ViewQuery {
     pub has_email: Option<String>,
     /// `needed` (awaiting an answer) or `overdue`.
     pub answer: Option<String>,
+    /// `only` (the spam view) or `include`; left out, spam is not shown.
+    pub spam: Option<String>,
+    /// Set after a triage form's redirect: the page says it was saved.
+    pub saved: Option<String>,
     pub page: Option<u64>,
 }
 
@@ -59,9 +63,19 @@ impl ViewQuery {
             min_rating: rating(&self.min_rating, "the lowest rating")?,
             max_rating: rating(&self.max_rating, "the highest rating")?,
             status: given(&self.status).map(str::to_owned),
-            spam: Default::default(),
+            spam: match given(&self.spam) {
+                None | Some("exclude") => SpamFilter::Exclude,
+                Some("include") => SpamFilter::Include,
+                Some("only") => SpamFilter::Only,
+                Some(_) => {
+                    return Err(AdminError::BadRequest(
+                        "spam is exclude, include or only".to_owned(),
+                    ));
+                }
+            },
             q: given(&self.q).map(str::to_owned),
             has_email: given(&self.has_email).map(|v| v != "no"),
+            thread: Default::default(),
         }
         .into_filter()
         .map_err(AdminError::BadRequest)
@@ -94,6 +108,7 @@ impl ViewQuery {
             ("q", &self.q),
             ("has_email", &self.has_email),
             ("answer", &self.answer),
+            ("spam", &self.spam),
         ] {
             if let Some(value) = given(value) {
                 out.append_pair(name, value);

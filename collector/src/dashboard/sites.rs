@@ -48,6 +48,33 @@ fn public_base(request: &HttpRequest) -> String {
     crate::export::collector_address(request)
 }
 
+/// The widget's built-in languages, by their own names, as the site's page offers them.
+const WIDGET_LANGUAGES: [(&str, &str); 7] = [
+    ("en", "English"),
+    ("es", "Español"),
+    ("fr", "Français"),
+    ("de", "Deutsch"),
+    ("pt", "Português"),
+    ("ja", "日本語"),
+    ("zh", "中文"),
+];
+
+/// A site's submissions as the inbox and the statistics count them (spam apart), and its
+/// spam, so the three pages agree.
+fn counts(
+    conn: &mut dyn earshot_store::Database,
+    key: &str,
+) -> Result<(u64, u64), earshot_store::StoreError> {
+    let spam = earshot_store::FeedbackFilter {
+        spam: earshot_store::SpamFilter::Only,
+        ..Default::default()
+    };
+    Ok((
+        conn.count_feedback(key, &earshot_store::FeedbackFilter::default())?,
+        conn.count_feedback(key, &spam)?,
+    ))
+}
+
 pub async fn list(state: web::Data<AppState>, owner: Owner) -> Result<HttpResponse, AdminError> {
     let sites = state.store.read_async(|db| db.sites()).await?;
     let counts = {
@@ -56,12 +83,12 @@ pub async fn list(state: web::Data<AppState>, owner: Owner) -> Result<HttpRespon
             .store
             .read_async(move |conn| {
                 keys.iter()
-                    .map(|key| conn.feedback_count(key))
+                    .map(|key| counts(conn, key))
                     .collect::<Result<Vec<_>, _>>()
             })
             .await?
     };
-    let visible: Vec<(&Site, u64)> = sites
+    let visible: Vec<(&Site, (u64, u64))> = sites
         .iter()
         .zip(counts)
         .filter(|(site, _)| owner.0.user.may_read(site.key.as_str()))
@@ -70,15 +97,15 @@ pub async fn list(state: web::Data<AppState>, owner: Owner) -> Result<HttpRespon
     let body = html! {
         div.heading { h1 { "Sites" } }
         section.card {
-            table {
-                thead { tr { th scope="col" { "Site" } th scope="col" { "Key" } th scope="col" { "Origins" } th scope="col" { "Feedback" } } }
+            table.stack {
+                thead { tr { th scope="col" { "Site" } th scope="col" { "Key" } th scope="col" { "Origins" } th scope="col" { "Feedback (spam apart)" } } }
                 tbody {
                     @for (site, count) in &visible {
                         tr {
                             td { a href=(format!("/admin/sites/{}", site.key)) { (site.name) } }
-                            td { code { (site.key) } }
-                            td { (site.origins.join(" ")) }
-                            td { (count) }
+                            td data-label="Key" { code { (site.key) } }
+                            td data-label="Origins" { (site.origins.join(" ")) }
+                            td data-label="Feedback (spam apart)" { (count.0) @if count.1 > 0 { " · " a href=(format!("/admin/inbox?site={}&spam=only", site.key)) { (count.1) " spam" } } }
                         }
                     }
                 }
@@ -130,7 +157,9 @@ pub async fn create(
 
 struct SiteData {
     site: Site,
+    /// Every submission, spam included (what deleting the site deletes).
     count: u64,
+    spam: u64,
     tokens: Vec<TokenInfo>,
     webhooks: Vec<Webhook>,
     deliveries: Vec<Delivery>,
@@ -147,6 +176,7 @@ async fn load(state: &AppState, owner: &Owner, key: &str) -> Result<SiteData, Ad
             };
             Ok(Some(SiteData {
                 count: conn.feedback_count(&key)?,
+                spam: counts(conn, &key)?.1,
                 tokens: conn
                     .tokens()?
                     .into_iter()
@@ -161,13 +191,33 @@ async fn load(state: &AppState, owner: &Owner, key: &str) -> Result<SiteData, Ad
         .ok_or(AdminError::NotFound)
 }
 
+#[derive(Deserialize)]
+pub struct ShowQuery {
+    /// Which part was just saved (after a form's redirect), to say so.
+    saved: Option<String>,
+}
+
 pub async fn show(
     request: HttpRequest,
     state: web::Data<AppState>,
     owner: Owner,
     key: web::Path<String>,
+    query: web::Query<ShowQuery>,
 ) -> Result<HttpResponse, AdminError> {
-    render(&request, &state, &owner, &key, Flash::default()).await
+    let message = query.saved.as_deref().map(|part| {
+        match part {
+            "widget" => "Saved: the widget's settings.",
+            "retention" => "Saved: how long feedback is kept.",
+            "email" => "Saved: the promise and the email to visitors.",
+            _ => "Saved.",
+        }
+        .to_owned()
+    });
+    let flash = Flash {
+        message,
+        ..Flash::default()
+    };
+    render(&request, &state, &owner, &key, flash).await
 }
 
 async fn render(
@@ -208,7 +258,8 @@ fn site_page(owner: &Owner, data: &SiteData, base: &str, flash: &Flash) -> Marku
     let body = html! {
         div.heading {
             h1 { (site.name) }
-            p.count { code { (key) } " · " (data.count) " submissions" }
+            p.count { code { (key) } " · " (data.count - data.spam) " submissions, spam apart"
+                @if data.spam > 0 { " · " a href=(format!("/admin/inbox?site={key}&spam=only")) { (data.spam) " spam" } } }
             a.button href=(format!("/admin/inbox?site={key}")) { "Inbox" }
         }
         @if let Some(message) = &flash.message { p.notice role="status" { (message) } }
@@ -257,7 +308,18 @@ fn site_page(owner: &Owner, data: &SiteData, base: &str, flash: &Flash) -> Marku
                     }
                 }
                 div { label for="color" { "Accent (#rrggbb)" } input #color name="color" pattern="#([0-9a-fA-F]{3}){1,2}" value=[widget.color.as_deref()]; }
-                div { label for="lang" { "Language" } input #lang name="lang" size="6" value=[widget.lang.as_deref()]; }
+                div { label for="lang" { "Language" }
+                    select #lang name="lang" {
+                        option value="" selected[widget.lang.is_none()] { "The visitor's browser language" }
+                        @for (tag, name) in WIDGET_LANGUAGES {
+                            option value=(tag) selected[widget.lang.as_deref() == Some(tag)] { (name) }
+                        }
+                        // A tag set before the list (pt-BR, from the CLI or the snippet) stays.
+                        @if let Some(other) = widget.lang.as_deref().filter(|lang| !WIDGET_LANGUAGES.iter().any(|(tag, _)| tag == lang)) {
+                            option value=(other) selected { (other) }
+                        }
+                    }
+                }
                 div.grow { label for="prompt" { "Question" } input #prompt name="prompt" maxlength="200" value=[widget.prompt.as_deref()]; }
                 div.grow {
                     label.check { input #screenshots type="checkbox" name="screenshots" value="on" checked[widget.screenshots]; " Visitors may attach a screenshot" }
@@ -362,16 +424,16 @@ fn site_page(owner: &Owner, data: &SiteData, base: &str, flash: &Flash) -> Marku
             }
             @if !data.deliveries.is_empty() {
                 h2 { "Recent deliveries" }
-                table.deliveries {
+                table.deliveries.stack {
                     thead { tr { th { "When" } th { "Feedback" } th { "State" } th { "Attempts" } th { "Last answer" } } }
                     tbody {
                         @for delivery in &data.deliveries {
                             tr {
-                                td { (when(delivery.updated_at)) }
-                                td { code { (delivery.feedback_id.chars().take(8).collect::<String>()) } }
-                                td class=(format!("state-{}", delivery.state.as_str())) { (delivery.state.as_str()) }
-                                td { (delivery.attempts) }
-                                td {
+                                td data-label="When" { (when(delivery.updated_at)) }
+                                td data-label="Feedback" { code { (delivery.feedback_id.chars().take(8).collect::<String>()) } }
+                                td data-label="State" class=(format!("state-{}", delivery.state.as_str())) { (delivery.state.as_str()) }
+                                td data-label="Attempts" { (delivery.attempts) }
+                                td data-label="Last answer" {
                                     @if let Some(status) = delivery.last_status { "HTTP " (status) }
                                     @if let Some(error) = &delivery.last_error { (error) }
                                 }
@@ -418,7 +480,7 @@ pub async fn update(
         .store
         .write_async(move |conn| conn.update_site(&site, &name, &origins))
         .await?;
-    Ok(see_other(&format!("/admin/sites/{key}")))
+    Ok(see_other(&format!("/admin/sites/{key}?saved=site")))
 }
 
 #[derive(Deserialize)]
@@ -461,7 +523,9 @@ pub async fn widget(
         .store
         .read_async(move |conn| Ok(owner::save_widget(conn, &site, &settings)))
         .await??;
-    Ok(see_other(&format!("/admin/sites/{key}")))
+    Ok(see_other(&format!(
+        "/admin/sites/{key}?saved=widget#widget"
+    )))
 }
 
 #[derive(Deserialize)]
@@ -493,7 +557,9 @@ pub async fn retention(
         .store
         .read_async(move |conn| Ok(owner::set_retention(conn, &site, days)))
         .await??;
-    Ok(see_other(&format!("/admin/sites/{key}")))
+    Ok(see_other(&format!(
+        "/admin/sites/{key}?saved=retention#retention"
+    )))
 }
 
 #[derive(Deserialize)]
@@ -533,7 +599,7 @@ pub async fn answers(
         .store
         .read_async(move |conn| Ok(owner::save_answer_settings(conn, &site, settings)))
         .await??;
-    Ok(see_other(&format!("/admin/sites/{key}#email")))
+    Ok(see_other(&format!("/admin/sites/{key}?saved=email#email")))
 }
 
 #[derive(Deserialize)]
@@ -726,4 +792,20 @@ pub async fn erase(
         StatusCode::OK,
         erase_markup(&owner, Some((email, count))),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_language_list_is_every_built_in_language() {
+        let listed: Vec<&str> = super::WIDGET_LANGUAGES
+            .iter()
+            .map(|(tag, _)| *tag)
+            .collect();
+        let built_in: Vec<&str> = earshot_shared::texts::LANGUAGES
+            .iter()
+            .map(|texts| texts.lang)
+            .collect();
+        assert_eq!(listed, built_in);
+    }
 }

@@ -68,6 +68,12 @@ pub struct PromiseStat {
     pub kept: u64,
     /// Answered late, or still unanswered past the deadline.
     pub broken: u64,
+    /// Of the kept and broken, how many were follow-ups: a visitor answered an owner's reply,
+    /// and the site's promise ran again from that answer.
+    pub follow_ups: u64,
+    /// Could not answer: the visitor stopped all email before an answer came. Neither kept
+    /// nor broken.
+    pub unreachable: u64,
     /// Median time from arrival to the first answer, over those answered.
     pub median_answer_ms: Option<i64>,
 }
@@ -86,23 +92,45 @@ fn median(mut values: Vec<i64>) -> Option<i64> {
     values.get(values.len() / 2).copied()
 }
 
-/// Kept, broken, and the times to first answer.
-type Tally = (u64, u64, Vec<i64>);
+/// What one site or owner did with its promises.
+#[derive(Default)]
+struct Tally {
+    kept: u64,
+    broken: u64,
+    follow_ups: u64,
+    unreachable: u64,
+    /// The times to first answer.
+    took: Vec<i64>,
+}
 
-/// Promises per site and per owner from the records: kept when the first answer came by the
-/// deadline, broken when it came later or not at all by `now`; those not due yet and not
-/// answered count for nothing yet.
+/// Promises per site and per owner from the records. Every wait on us is a promise: the
+/// first from the submission's arrival, and a follow-up from each answer of the visitor
+/// after an owner's reply, its deadline counted from that answer. A promise is kept when an
+/// owner answered by its deadline, broken when the answer came later or not at all by
+/// `now`; one not due yet and not answered counts for nothing yet; one whose visitor stopped
+/// all email before it was answered counts as "could not answer", never as broken. The
+/// median time to answer is over first answers only.
 pub fn promises(records: &[AnswerRecord], now: i64) -> Vec<PromiseStat> {
     // Sites first, then owners, each by name.
     let mut groups: BTreeMap<(bool, &'static str, String), Tally> = BTreeMap::new();
     for record in records {
+        if record.unreachable {
+            groups
+                .entry((false, "site", record.site.clone()))
+                .or_default()
+                .unreachable += 1;
+            continue;
+        }
         let outcome = match record.first_answer_at {
             Some(at) => Some(at <= record.answer_by),
             None if record.answer_by < now => Some(false),
             None => None,
         };
         let Some(kept) = outcome else { continue };
-        let took = record.first_answer_at.map(|at| at - record.received_at);
+        let took = record
+            .first_answer_at
+            .filter(|_| !record.follow_up)
+            .map(|at| at - record.received_at);
         let mut keys = vec![(false, "site", record.site.clone())];
         if let Some(owner) = &record.answered_by {
             keys.push((true, "owner", owner.clone()));
@@ -110,21 +138,24 @@ pub fn promises(records: &[AnswerRecord], now: i64) -> Vec<PromiseStat> {
         for key in keys {
             let entry = groups.entry(key).or_default();
             if kept {
-                entry.0 += 1;
+                entry.kept += 1;
             } else {
-                entry.1 += 1;
+                entry.broken += 1;
             }
-            entry.2.extend(took);
+            entry.follow_ups += u64::from(record.follow_up);
+            entry.took.extend(took);
         }
     }
     groups
         .into_iter()
-        .map(|((_, by, who), (kept, broken, took))| PromiseStat {
+        .map(|((_, by, who), tally)| PromiseStat {
             by,
             who,
-            kept,
-            broken,
-            median_answer_ms: median(took),
+            kept: tally.kept,
+            broken: tally.broken,
+            follow_ups: tally.follow_ups,
+            unreachable: tally.unreachable,
+            median_answer_ms: median(tally.took),
         })
         .collect()
 }
@@ -263,6 +294,8 @@ mod tests {
             answer_by: due,
             first_answer_at: answered,
             answered_by: by.map(str::to_owned),
+            follow_up: false,
+            unreachable: false,
         };
         let records = [
             record("shop", Some("ann@example.com"), Some(10), 100),

@@ -51,7 +51,7 @@ async fn load(state: &AppState, owner: &Owner, id: &str) -> Result<Item, AdminEr
                 return Ok(None);
             };
             let unsubscribed = match &row.email {
-                Some(email) => db.is_unsubscribed(&row.site, email)?,
+                Some(email) => !row.replies_kept && db.is_unsubscribed(&row.site, email)?,
                 None => false,
             };
             let bounced = match &row.email {
@@ -183,6 +183,7 @@ async fn serve_screenshot(
 #[derive(Deserialize)]
 pub(super) struct ShowQuery {
     replied: Option<String>,
+    saved: Option<String>,
 }
 
 pub(super) async fn show(
@@ -192,10 +193,22 @@ pub(super) async fn show(
     query: web::Query<ShowQuery>,
 ) -> Result<HttpResponse, AdminError> {
     let item = load(&state, &owner, &id).await?;
-    let notice = query
-        .replied
-        .is_some()
-        .then_some("Your reply is in the outbox.");
+    if item.row.unread {
+        // Opened: the visitor's answers in it are read.
+        let read = id.to_string();
+        state
+            .store
+            .read_async(move |db| db.mark_read(&read))
+            .await?;
+    }
+    let notice = if query.replied.is_some() {
+        Some("Your reply is in the outbox.")
+    } else {
+        query
+            .saved
+            .is_some()
+            .then_some("Saved: the status and the note.")
+    };
     Ok(page(
         StatusCode::OK,
         item_page(&owner, &item, state.mail.as_deref(), notice, None),
@@ -261,6 +274,34 @@ pub(super) async fn reply(
     }
 }
 
+/// `GET /admin/feedback/{id}/emails.json`: where each email of a submission stands, for
+/// the page's script to show a reply turning to sent without a reload.
+pub(super) async fn emails(
+    state: web::Data<AppState>,
+    owner: Owner,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AdminError> {
+    let item = load(&state, &owner, &id).await?;
+    let states: Vec<serde_json::Value> = item
+        .mail
+        .iter()
+        .map(|mail| {
+            let (class, label) = mail_state(mail);
+            serde_json::json!({
+                "id": mail.id,
+                "state": class,
+                "label": label,
+                "attempts": mail.attempts,
+                "updated": when(mail.updated_at),
+                "error": mail.last_error.as_deref().unwrap_or(""),
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(states))
+}
+
 fn mail_state(mail: &OutgoingMail) -> (&'static str, &'static str) {
     match mail.state {
         DeliveryState::Delivered => ("sent", "Sent"),
@@ -322,11 +363,14 @@ fn item_page(
                 }
             }
             @if item.unsubscribed {
-                p.empty { "This visitor asked for no more email from this site, so there is no replying by email." }
+                p.empty { "This visitor asked for no more email from this site, so there is no replying by email. No answer is owed: it counts as “could not answer”, never as a missed promise. You can still note and resolve it." }
             } @else if let Some(email) = &row.email {
                 @if let Some((error, _)) = error { p.error role="alert" { (error) } }
                 form.stack #reply method="post" action=(format!("/admin/feedback/{}/reply", row.id)) {
                     input type="hidden" name="csrf" value=(owner.0.csrf);
+                    @if row.replies_kept {
+                        p.hint { "The visitor stopped all other email from this site, but kept the replies in this conversation." }
+                    }
                     label for="reply-body" { "Reply to " (email) }
                     textarea #reply-body name="body" rows="6" required maxlength=(MAX_REPLY_CHARS) { (error.map_or("", |(_, kept)| kept)) }
                     p.hint {
@@ -347,20 +391,20 @@ fn item_page(
         }
         (super::unmatched::on_thread(&item.inbound, item.bounced.as_deref()))
         @if !item.mail.is_empty() {
-            section.card #emails {
+            section.card #emails data-poll=(format!("/admin/feedback/{}/emails.json", row.id)) {
                 h2 { "Emails" }
-                table {
+                table.stack {
                     thead { tr { th { "To" } th { "What" } th { "State" } th { "Attempts" } th { "Last change" } th { "Last error" } } }
                     tbody {
                         @for mail in &item.mail {
                             @let (class, label) = mail_state(mail);
-                            tr {
-                                td { (mail.recipient) }
-                                td { (mail.kind.label()) }
-                                td { span class={ "mail mail-" (class) } { (label) } }
-                                td { (mail.attempts) }
-                                td { (when(mail.updated_at)) }
-                                td { (mail.last_error.as_deref().unwrap_or("")) }
+                            tr data-mail=(mail.id) {
+                                td.address data-label="To" { (mail.recipient) }
+                                td data-label="What" { (mail.kind.label()) }
+                                td data-label="State" aria-live="polite" { span class={ "mail mail-" (class) } { (label) } }
+                                td.attempts data-label="Attempts" { (mail.attempts) }
+                                td.updated data-label="Last change" { (when(mail.updated_at)) }
+                                td.error data-label="Last error" { (mail.last_error.as_deref().unwrap_or("")) }
                             }
                         }
                     }

@@ -13,6 +13,7 @@ use super::mailer::{Failure, MAIL_PER_OWNER_PER_HOUR, Mailer, one_line};
 use crate::conversation::links;
 use crate::conversation::texts;
 use crate::inbound::addresses;
+use earshot_shared::RatingKind;
 use earshot_store::inbound::ReplyToken;
 use earshot_store::model::{DueMail, LinkPurpose, MailKind};
 use earshot_store::{FeedbackRow, Site, Store, StoreError};
@@ -128,9 +129,12 @@ fn to_visitor(
     builder: lettre::message::MessageBuilder,
 ) -> Result<Built, Failure> {
     let (feedback, site) = about(store, mail)?;
-    if store
-        .read(|db| db.is_unsubscribed(&feedback.site, &mail.recipient))
-        .map_err(temporary)?
+    // A visitor who stopped all email but kept this conversation's replies still gets them.
+    let kept = mail.kind == MailKind::Reply && feedback.replies_kept;
+    if !kept
+        && store
+            .read(|db| db.is_unsubscribed(&feedback.site, &mail.recipient))
+            .map_err(temporary)?
     {
         return Err(Failure::Permanent("the visitor unsubscribed".to_owned()));
     }
@@ -277,14 +281,18 @@ fn to_visitor(
     Ok(builder.multipart(MultiPart::alternative_plain_html(text, html)))
 }
 
-/// `stars 4 of 1–5`
+/// The rating as people say it: `2 of 5 stars`, `4 of 5 on the faces`, `thumbs up`,
+/// `NPS 9 of 10`.
 fn rating(feedback: &FeedbackRow) -> String {
-    let (low, high) = feedback.rating.kind.bounds();
-    format!(
-        "{} {} of {low}–{high}",
-        feedback.rating.kind.as_str(),
-        feedback.rating.value
-    )
+    let value = feedback.rating.value;
+    let (_, high) = feedback.rating.kind.bounds();
+    match feedback.rating.kind {
+        RatingKind::Stars => format!("{value} of {high} stars"),
+        RatingKind::Emoji => format!("{value} of {high} on the faces"),
+        RatingKind::Thumbs if value > 0 => "thumbs up".to_owned(),
+        RatingKind::Thumbs => "thumbs down".to_owned(),
+        RatingKind::Nps => format!("NPS {value} of {high}"),
+    }
 }
 
 /// `2026-11-30 14:03 UTC`

@@ -82,7 +82,13 @@ impl StoreError {
 pub(crate) const FEEDBACK_COLUMNS: &str = "seq, id, received_at, site_key, rating_kind, rating_value, comment, email, \
      page_url, locale, user_agent, viewport_width, viewport_height, status, spam, user_id, metadata, \
      note, first_response_at, referrer, first_answer_at, answer_by, \
-     EXISTS (SELECT 1 FROM screenshots WHERE screenshots.feedback_id = feedback.id)";
+     EXISTS (SELECT 1 FROM screenshots WHERE screenshots.feedback_id = feedback.id), \
+     answered_at, unread, unsubscribed_at, replies_kept, \
+     (SELECT author || ':' || substr(body, 1, 200) FROM messages \
+        WHERE messages.feedback_id = feedback.id ORDER BY messages.id DESC LIMIT 1), \
+     (SELECT max(created_at) FROM messages WHERE messages.feedback_id = feedback.id), \
+     (SELECT count(*) FROM messages WHERE messages.feedback_id = feedback.id AND messages.author = 'owner'), \
+     (SELECT count(*) FROM messages WHERE messages.feedback_id = feedback.id AND messages.author = 'visitor')";
 
 /// Where a submission stands in the owner's triage.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -203,15 +209,137 @@ pub struct FeedbackRow {
     pub answer_by: Option<i64>,
     /// Whether the visitor attached a screenshot.
     pub has_screenshot: bool,
+    /// When an owner replied to the latest wait (see [`Waiting`]); `None` while it waits.
+    pub answered_at: Option<i64>,
+    /// The visitor answered and no owner has opened it since.
+    pub unread: bool,
+    /// When the visitor asked for no more email from the site: nobody can be answered.
+    pub unsubscribed_at: Option<i64>,
+    /// The visitor stopped all other email from the site but kept the owners' replies in
+    /// this conversation.
+    pub replies_kept: bool,
+    /// The thread's latest message: who wrote it, its first words, when.
+    pub latest: Option<LatestMessage>,
+    /// How many replies the owners sent, and answers the visitor wrote back.
+    pub replies: u32,
+    pub visitor_answers: u32,
+    /// The whole thread as a JSON array of `{author, author_email, body, at}` (Unix
+    /// milliseconds), oldest first: only from
+    /// [`Database::for_each_feedback_with_threads_in`].
+    pub thread_json: Option<String>,
+}
+
+/// The column [`Database::for_each_feedback_with_threads_in`] adds after
+/// [`FEEDBACK_COLUMNS`], in each engine's JSON functions.
+pub(crate) fn thread_json_column(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => {
+            "(SELECT json_group_array(json_object('author', author, 'author_email', author_email, \
+               'body', body, 'at', created_at)) \
+             FROM (SELECT author, author_email, body, created_at FROM messages \
+                   WHERE messages.feedback_id = feedback.id ORDER BY messages.id))"
+        }
+        Dialect::Postgres => {
+            "(SELECT coalesce(json_agg(json_build_object('author', author, 'author_email', author_email, \
+               'body', body, 'at', created_at) ORDER BY messages.id), '[]'::json)::text \
+             FROM messages WHERE messages.feedback_id = feedback.id)"
+        }
+    }
+}
+
+/// The first words of a thread's latest message, as the inbox shows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LatestMessage {
+    pub author: crate::model::Author,
+    /// At most [`LATEST_MESSAGE_CHARS`] characters of it.
+    pub words: String,
+    pub at: i64,
+}
+
+/// How much of a thread's latest message a listing reads.
+pub const LATEST_MESSAGE_CHARS: usize = 200;
+
+impl LatestMessage {
+    /// From the columns [`FEEDBACK_COLUMNS`] reads: `author:words`, and the time.
+    pub(crate) fn read(joined: Option<String>, at: Option<i64>) -> Option<Self> {
+        let (author, words) = joined?
+            .split_once(':')
+            .map(|(a, w)| (a.to_owned(), w.to_owned()))?;
+        Some(Self {
+            author: crate::model::Author::stored(&author),
+            words,
+            at: at?,
+        })
+    }
+}
+
+/// Who a conversation waits on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Waiting {
+    /// An owner's answer is owed, by the deadline: since the submission arrived, or since
+    /// the visitor's latest answer.
+    OnUs { by: i64 },
+    /// An owner answered last; the visitor may answer back.
+    OnVisitor,
+    /// Nobody: resolved, spam, no address, or the visitor stopped all email (then nobody
+    /// *could* answer: see [`Waiting::Unsubscribed`]).
+    Closed,
+    /// The visitor asked for no more email while an answer was owed or after: no answer
+    /// can reach them, which counts as "could not answer", never as a broken promise.
+    Unsubscribed,
+}
+
+impl Waiting {
+    /// As stored, exported and accepted in queries.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OnUs { .. } => "waiting-on-us",
+            Self::OnVisitor => "waiting-on-visitor",
+            Self::Closed => "closed",
+            Self::Unsubscribed => "unsubscribed",
+        }
+    }
+
+    /// As the dashboard shows it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::OnUs { .. } => "Waiting on us",
+            Self::OnVisitor => "Waiting on the visitor",
+            Self::Closed => "Closed",
+            Self::Unsubscribed => "Could not answer: the visitor stopped all email",
+        }
+    }
 }
 
 impl FeedbackRow {
-    /// Whether it still awaits an owner's first answer (resolved feedback does not).
+    /// Who the conversation waits on (the same rule as the filter's [`Awaiting`]).
+    pub fn waiting(&self) -> Waiting {
+        match self.answer_by {
+            None => Waiting::Closed,
+            Some(_) if self.spam => Waiting::Closed,
+            Some(_) if self.unsubscribed_at.is_some() => Waiting::Unsubscribed,
+            Some(_) if self.status == FeedbackStatus::Resolved => Waiting::Closed,
+            Some(by) if self.answered_at.is_none() => Waiting::OnUs { by },
+            Some(_) => Waiting::OnVisitor,
+        }
+    }
+
+    /// Whether it awaits an owner's answer: the first, or one to the visitor's latest
+    /// answer (resolved feedback does not, nor a visitor who stopped all email).
     pub fn awaits_answer(&self) -> bool {
-        self.answer_by.is_some()
-            && self.first_answer_at.is_none()
-            && self.status != FeedbackStatus::Resolved
-            && !self.spam
+        matches!(self.waiting(), Waiting::OnUs { .. })
+    }
+
+    /// Whether the latest wait was answered on time: `Some(true)` when an owner answered
+    /// by its deadline, `Some(false)` when later, or not at all with the deadline past at
+    /// `now`; `None` when nothing was owed, or it is not due yet, or nobody could answer.
+    pub fn answered_on_time(&self, now: i64) -> Option<bool> {
+        let by = self.answer_by?;
+        match (self.answered_at, self.waiting()) {
+            (Some(at), _) => Some(at <= by),
+            (None, Waiting::OnUs { .. }) if by < now => Some(false),
+            _ => None,
+        }
     }
 
     /// Whether its answer is late at `now`.
@@ -220,10 +348,37 @@ impl FeedbackRow {
     }
 }
 
+/// What [`Database::add_visitor_answer`] reads of the submission answered.
+pub(crate) struct AnsweredFeedback {
+    pub email: Option<String>,
+    pub spam: bool,
+    pub answered_at: Option<i64>,
+    pub status: FeedbackStatus,
+    pub unsubscribed_at: Option<i64>,
+    pub answer_by: Option<i64>,
+    pub answer_hours: i64,
+}
+
+impl AnsweredFeedback {
+    /// The deadline of the promise a visitor's answer at `now` makes: counted from that
+    /// answer, when an owner had answered the last wait (or it was resolved). None while an
+    /// answer is owed already (the earlier deadline stands), nor for a visitor nobody can
+    /// write to.
+    pub fn new_promise(&self, now: i64) -> Option<i64> {
+        let reachable = self.email.as_deref().is_some_and(|e| !e.trim().is_empty())
+            && !self.spam
+            && self.unsubscribed_at.is_none();
+        let owed = self.answer_by.is_some()
+            && self.answered_at.is_none()
+            && self.status != FeedbackStatus::Resolved;
+        (reachable && !owed).then(|| now + self.answer_hours * 3_600_000)
+    }
+}
+
 /// Submissions by whether they await an answer (see [`FeedbackRow::awaits_answer`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Awaiting {
-    /// Awaiting an owner's first answer.
+    /// Awaiting an owner's answer (the first, or one to the visitor's latest answer).
     Answer,
     /// Awaiting it past the deadline at this time.
     Overdue(i64),
@@ -361,7 +516,9 @@ impl FeedbackFilter {
         if let Some(status) = self.status {
             add("status =", SqlValue::Text(status.as_str().to_owned()));
         }
-        const AWAITS: &str = "answer_by IS NOT NULL AND first_answer_at IS NULL AND status <> 'resolved' AND NOT spam";
+        // The same rule as [`FeedbackRow::waiting`]'s `OnUs`.
+        const AWAITS: &str = "answer_by IS NOT NULL AND answered_at IS NULL AND status <> 'resolved' \
+                              AND NOT spam AND unsubscribed_at IS NULL";
         match self.awaiting {
             Some(Awaiting::Answer) => clause.push_str(&format!(" AND ({AWAITS})")),
             Some(Awaiting::Overdue(now)) => {
@@ -640,6 +797,14 @@ pub trait Database: Send + crate::inbound::InboundStore {
         page: Page,
         each: &mut dyn FnMut(FeedbackRow) -> Result<(), StoreError>,
     ) -> Result<u64, StoreError>;
+    /// [`Database::for_each_feedback_in`] in arrival order, each row with its whole thread
+    /// ([`FeedbackRow::thread_json`]), for exports that carry the conversation.
+    fn for_each_feedback_with_threads_in(
+        &mut self,
+        sites: &[String],
+        filter: &FeedbackFilter,
+        each: &mut dyn FnMut(FeedbackRow) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError>;
     fn feedback_by_id(&mut self, id: &str) -> Result<Option<FeedbackRow>, StoreError>;
     /// Sets a submission's status and note. The first change of status away from `new`
     /// records the time of the first response. Returns whether the submission exists.
@@ -733,6 +898,29 @@ pub trait Database: Send + crate::inbound::InboundStore {
     /// Records that `email` wants no more email from `site`, and gives up what waits for it
     /// there. Returns whether the site exists.
     fn unsubscribe(&mut self, site: &str, email: &str, now: i64) -> Result<bool, StoreError>;
+    /// After [`Database::unsubscribe`]: the conversations of `email` on `site` can no longer
+    /// be answered (they leave "needs an answer" and count as "could not answer"), except
+    /// `kept`, whose visitor keeps the owners' replies in it (those given up are sent after
+    /// all).
+    fn mark_unsubscribed(
+        &mut self,
+        site: &str,
+        email: &str,
+        kept: Option<&str>,
+        now: i64,
+    ) -> Result<(), StoreError>;
+    /// When `email` asked for no more email from `site`, if it did.
+    fn unsubscribed_at(&mut self, site: &str, email: &str) -> Result<Option<i64>, StoreError>;
+    /// Undoes `email`'s unsubscribe from `site` if it was made at `since` or later: its
+    /// conversations are answerable again, and what was given up for it is sent after all.
+    /// Returns whether there was such an unsubscribe.
+    fn resubscribe(
+        &mut self,
+        site: &str,
+        email: &str,
+        since: i64,
+        now: i64,
+    ) -> Result<bool, StoreError>;
     /// Whether `email` asked for no more email from `site`.
     fn is_unsubscribed(&mut self, site: &str, email: &str) -> Result<bool, StoreError>;
     /// Queues a digest for each owner whose hourly or daily period has ended and who has
@@ -763,13 +951,22 @@ pub trait Database: Send + crate::inbound::InboundStore {
     /// first response), and moves a new submission to in progress.
     fn add_reply(&mut self, reply: &NewReply) -> Result<ReplyOutcome, StoreError>;
     /// Stores a visitor's answer in the thread and queues a notice to every owner who may
-    /// read the site, in one transaction. `None` when the submission no longer exists.
+    /// read the site, in one transaction; the conversation is unread and waits on us again,
+    /// with a deadline counted from the answer unless one was owed already (see
+    /// [`AnsweredFeedback::new_promise`]). `None` when the submission no longer exists.
     fn add_visitor_answer(
         &mut self,
         feedback_id: &str,
         body: &str,
         now: i64,
     ) -> Result<Option<i64>, StoreError>;
+    /// An owner said a submission flagged as spam is not: it counts everywhere from now on,
+    /// statistics included, and, when its visitor left an address, waits on us with a
+    /// deadline counted from `now`. Nothing is sent for it (no notice, acknowledgement or
+    /// webhook: they would be news of long ago). Returns whether spam was restored.
+    fn restore_spam(&mut self, id: &str, now: i64) -> Result<bool, StoreError>;
+    /// An owner opened a submission: the visitor's answers in it are read.
+    fn mark_read(&mut self, feedback_id: &str) -> Result<(), StoreError>;
     /// The email of a thread message, by the mail worker.
     fn thread_message(&mut self, id: i64) -> Result<Option<ThreadMessage>, StoreError>;
     /// A submission's thread, oldest first.

@@ -83,6 +83,41 @@ pub(crate) const FOLDED_NOTICES: &str = "SELECT kind, site_key, feedback_id FROM
      WHERE user_id = ?1 AND state = 'failed' AND last_error = ?4 \
        AND updated_at >= ?2 AND updated_at < ?3 ORDER BY id";
 
+/// When address `?2` (its hash) asked site `?1` for no more email.
+pub(crate) const UNSUBSCRIBED_AT: &str =
+    "SELECT created_at FROM unsubscribes WHERE site_key = ?1 AND email_hash = ?2";
+
+/// The conversations of address `?2` on site `?1` can no longer be answered, since `?3`
+/// (one whose replies the visitor kept stays as it is).
+pub(crate) const MARK_UNREACHABLE: &str = "UPDATE feedback SET unsubscribed_at = ?3 \
+     WHERE site_key = ?1 AND lower(trim(email)) = lower(trim(?2)) AND unsubscribed_at IS NULL \
+       AND NOT replies_kept";
+
+/// Submission `?1`'s visitor keeps the owners' replies in it: it stays answerable.
+pub(crate) const KEEP_REPLIES: &str =
+    "UPDATE feedback SET unsubscribed_at = NULL, replies_kept = true WHERE id = ?1";
+
+/// The replies of submission `?1` given up for the unsubscribe are sent after all (`?2`: now).
+pub(crate) const REQUEUE_KEPT_REPLIES: &str = "UPDATE outbox SET state = 'pending', last_error = NULL, updated_at = ?2 \
+     WHERE feedback_id = ?1 AND kind = 'reply' AND state = 'failed' \
+       AND last_error = 'the visitor unsubscribed'";
+
+/// Undoes address `?2`'s unsubscribe from site `?1`, if it was made at `?3` or later.
+pub(crate) const RESUBSCRIBE: &str =
+    "DELETE FROM unsubscribes WHERE site_key = ?1 AND email_hash = ?2 AND created_at >= ?3";
+
+/// After an undone unsubscribe: the conversations of address `?2` on site `?1` marked since
+/// `?3` (and any whose replies were kept) are answerable as before.
+pub(crate) const MARK_REACHABLE: &str = "UPDATE feedback SET unsubscribed_at = NULL, replies_kept = false \
+     WHERE site_key = ?1 AND lower(trim(email)) = lower(trim(?2)) \
+       AND (unsubscribed_at >= ?3 OR replies_kept)";
+
+/// After an undone unsubscribe: what was given up for it since `?3` is sent after all (`?4`:
+/// now).
+pub(crate) const REQUEUE_GIVEN_UP: &str = "UPDATE outbox SET state = 'pending', last_error = NULL, updated_at = ?4 \
+     WHERE site_key = ?1 AND lower(recipient) = lower(?2) AND state = 'failed' \
+       AND last_error = 'the visitor unsubscribed' AND updated_at >= ?3";
+
 pub(crate) const SITE_ANSWERS: &str =
     "SELECT answer_hours, acknowledge, notify_resolved FROM sites WHERE key = ?1";
 
@@ -113,8 +148,8 @@ pub(crate) const DIGEST_WINDOW: &str = "received_at >= ?2 AND received_at < ?3 A
 /// Feedback whose answer is due within the lead (at most a quarter of its window) and
 /// whose owners were not reminded. Parameters: now, lead.
 pub(crate) const DUE_SOON: &str = "SELECT id, site_key FROM feedback \
-     WHERE answer_by IS NOT NULL AND first_answer_at IS NULL AND reminded_at IS NULL \
-       AND status <> 'resolved' AND NOT spam AND answer_by - CASE WHEN (answer_by - received_at) / 4 < ?2 THEN (answer_by - received_at) / 4 \
+     WHERE answer_by IS NOT NULL AND answered_at IS NULL AND reminded_at IS NULL \
+       AND unsubscribed_at IS NULL AND status <> 'resolved' AND NOT spam AND answer_by - CASE WHEN (answer_by - received_at) / 4 < ?2 THEN (answer_by - received_at) / 4 \
                           ELSE ?2 END <= ?1 \
      ORDER BY answer_by, id LIMIT 100";
 
@@ -122,12 +157,29 @@ pub(crate) const DUE_SOON: &str = "SELECT id, site_key FROM feedback \
 pub(crate) const MARK_REMINDED: &str =
     "UPDATE feedback SET reminded_at = ?2 WHERE id = ?1 AND reminded_at IS NULL";
 
-/// Parameters: sites are spliced in by the caller as `?4…`; from, to.
-pub(crate) const ANSWER_RECORDS: &str = "SELECT site_key, received_at, answer_by, first_answer_at, \
+/// The promises made in `[?1, ?2)`: each submission's first (from its arrival), then each
+/// follow-up (a visitor's answer after an owner's reply). Columns: site, asked at, deadline,
+/// answered at, who answered, whether it is a follow-up, whether the visitor stopped all
+/// email before it was answered (nobody could answer). A promise left unanswered because the
+/// submission was resolved counts nowhere. `{sites}` is the caller's test of `site_key`
+/// against the sites, from `?3` on.
+pub(crate) const ANSWER_RECORDS: &str = "SELECT site_key, received_at, first_answer_by, first_answer_at, \
        (SELECT author_email FROM messages WHERE messages.feedback_id = feedback.id \
-          AND messages.author = 'owner' ORDER BY messages.id LIMIT 1) \
-     FROM feedback WHERE answer_by IS NOT NULL AND NOT spam AND received_at >= ?1 AND received_at < ?2 \
-       AND NOT (first_answer_at IS NULL AND status = 'resolved')";
+          AND messages.author = 'owner' ORDER BY messages.id LIMIT 1), \
+       false, first_answer_at IS NULL AND unsubscribed_at IS NOT NULL \
+     FROM feedback WHERE answer_by IS NOT NULL AND first_answer_by IS NOT NULL AND NOT spam AND received_at >= ?1 AND received_at < ?2 \
+       AND NOT (first_answer_at IS NULL AND status = 'resolved' AND unsubscribed_at IS NULL) \
+       AND site_key {sites} \
+     UNION ALL \
+     SELECT feedback.site_key, asked.created_at, asked.answer_by, asked.answered_at, \
+       (SELECT author_email FROM messages WHERE messages.feedback_id = asked.feedback_id \
+          AND messages.author = 'owner' AND messages.id > asked.id ORDER BY messages.id LIMIT 1), \
+       true, asked.answered_at IS NULL AND feedback.unsubscribed_at IS NOT NULL \
+     FROM messages AS asked JOIN feedback ON feedback.id = asked.feedback_id \
+     WHERE asked.answer_by IS NOT NULL AND NOT feedback.spam \
+       AND asked.created_at >= ?1 AND asked.created_at < ?2 \
+       AND NOT (asked.answered_at IS NULL AND feedback.status = 'resolved' AND feedback.unsubscribed_at IS NULL) \
+       AND feedback.site_key {sites}";
 
 /// Sets a submission's status and note; the first change of status records the time of the
 /// first response. Parameters: id, status, note, now.

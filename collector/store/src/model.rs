@@ -399,6 +399,12 @@ pub struct AnswerRecord {
     pub first_answer_at: Option<i64>,
     /// The owner who answered first.
     pub answered_by: Option<String>,
+    /// A follow-up: the visitor answered an owner's reply, which made a promise of its own
+    /// (deadline counted from that answer). `received_at` is then the answer's time.
+    pub follow_up: bool,
+    /// The visitor stopped all email before it was answered: nobody could answer, which is
+    /// neither kept nor broken.
+    pub unreachable: bool,
 }
 
 /// An owner's reply, as the dashboard hands it to the store.

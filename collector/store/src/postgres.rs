@@ -18,7 +18,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, NoTls, Row};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use crate::contract::FEEDBACK_COLUMNS;
+use crate::contract::{AnsweredFeedback, FEEDBACK_COLUMNS, LatestMessage, thread_json_column};
 use crate::contract::{
     Buckets, Database, DeliveryAttempt, Dialect, Durability, FeedbackFilter, FeedbackRow,
     FeedbackStatus, Page, PageSatisfaction, Pending, RatingCount, Screenshot, Site, SqlValue,
@@ -74,6 +74,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0005_screenshots.sql"),
     include_str!("../migrations/postgres/0006_acknowledged.sql"),
     include_str!("../migrations/postgres/0007_inbound_mail.sql"),
+    include_str!("../migrations/postgres/0008_waiting.sql"),
 ];
 
 /// Drives every connection's socket; lives as long as the process.
@@ -332,13 +333,21 @@ WITH batch AS (
 ), new AS (
     INSERT INTO feedback (id, site_key, received_at, rating_kind, rating_value, comment, email,
                           page_url, locale, user_agent, viewport_width, viewport_height, spam,
-                          user_id, metadata, referrer, answer_by)
+                          user_id, metadata, referrer, answer_by, first_answer_by, unsubscribed_at)
     SELECT batch.id, batch.site_key, batch.received_at, rating_kind, rating_value, comment, email,
            page_url, locale, user_agent, viewport_width, viewport_height, spam, user_id, metadata,
-           referrer,
-           CASE WHEN NOT spam AND coalesce(trim(email), '') <> ''
-                THEN batch.received_at + sites.answer_hours * 3600000 END
-    FROM batch JOIN sites ON sites.key = batch.site_key
+           referrer, due.deadline, due.deadline,
+           -- From an address that stopped all email: nobody can answer it.
+           CASE WHEN due.deadline IS NOT NULL AND EXISTS (
+                    SELECT 1 FROM unsubscribes
+                    WHERE unsubscribes.site_key = batch.site_key
+                      AND unsubscribes.email_hash IN (
+                          batch.address_hash,
+                          encode(sha256(convert_to(lower(trim(batch.email)), 'UTF8')), 'hex')))
+                THEN batch.received_at END
+    FROM batch JOIN sites ON sites.key = batch.site_key,
+         LATERAL (SELECT CASE WHEN NOT spam AND coalesce(trim(email), '') <> ''
+                              THEN batch.received_at + sites.answer_hours * 3600000 END AS deadline) AS due
     ORDER BY n
     ON CONFLICT (id) DO NOTHING
     RETURNING id, site_key, received_at, spam, trim(email) AS email
@@ -625,6 +634,18 @@ fn feedback_row(row: &Row) -> Result<FeedbackRow, StoreError> {
         first_answer_at: row.try_get(20)?,
         answer_by: row.try_get(21)?,
         has_screenshot: row.try_get(22)?,
+        answered_at: row.try_get(23)?,
+        unread: row.try_get(24)?,
+        unsubscribed_at: row.try_get(25)?,
+        replies_kept: row.try_get(26)?,
+        latest: LatestMessage::read(row.try_get(27)?, row.try_get(28)?),
+        replies: row.try_get::<_, i64>(29)?.clamp(0, u32::MAX.into()) as u32,
+        visitor_answers: row.try_get::<_, i64>(30)?.clamp(0, u32::MAX.into()) as u32,
+        thread_json: if row.len() > 31 {
+            row.try_get(31)?
+        } else {
+            None
+        },
     })
 }
 
@@ -1188,6 +1209,31 @@ impl Database for PgConn {
         })
     }
 
+    fn for_each_feedback_with_threads_in(
+        &mut self,
+        sites: &[String],
+        filter: &FeedbackFilter,
+        each: &mut dyn FnMut(FeedbackRow) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        let (clause, values) = filter.sql(sites, Dialect::Postgres);
+        let values = params(values);
+        let sql = format!(
+            "SELECT {FEEDBACK_COLUMNS}, {} FROM feedback WHERE {clause} {}",
+            thread_json_column(Dialect::Postgres),
+            Page::All.order_by()
+        );
+        wait(async {
+            let rows = self.client.query_raw(&sql, refs(&values)).await?;
+            let mut rows = std::pin::pin!(rows);
+            let mut count = 0;
+            while let Some(row) = rows.try_next().await? {
+                each(feedback_row(&row)?)?;
+                count += 1;
+            }
+            Ok(count)
+        })
+    }
+
     fn feedback_by_id(&mut self, id: &str) -> Result<Option<FeedbackRow>, StoreError> {
         wait(self.client.query_opt(pg_once!(sql::FEEDBACK_BY_ID), &[&id]))?
             .as_ref()
@@ -1611,6 +1657,66 @@ impl Database for PgConn {
         })
     }
 
+    fn mark_unsubscribed(
+        &mut self,
+        site: &str,
+        email: &str,
+        kept: Option<&str>,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        wait(async {
+            let tx = self.client.transaction().await?;
+            if let Some(kept) = kept {
+                tx.execute(&pg(mail_sql::KEEP_REPLIES), &[&kept]).await?;
+                tx.execute(&pg(mail_sql::REQUEUE_KEPT_REPLIES), &[&kept, &now])
+                    .await?;
+            }
+            tx.execute(&pg(mail_sql::MARK_UNREACHABLE), &[&site, &email, &now])
+                .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    fn unsubscribed_at(&mut self, site: &str, email: &str) -> Result<Option<i64>, StoreError> {
+        Ok(wait(
+            self.client
+                .query_opt(&pg(mail_sql::UNSUBSCRIBED_AT), &[&site, &email_hash(email)]),
+        )?
+        .map(|row| row.try_get(0))
+        .transpose()?)
+    }
+
+    fn resubscribe(
+        &mut self,
+        site: &str,
+        email: &str,
+        since: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        wait(async {
+            let tx = self.client.transaction().await?;
+            let removed = tx
+                .execute(
+                    &pg(mail_sql::RESUBSCRIBE),
+                    &[&site, &email_hash(email), &since],
+                )
+                .await?;
+            if removed == 0 {
+                return Ok(false);
+            }
+            tx.execute(&pg(mail_sql::MARK_REACHABLE), &[&site, &email, &since])
+                .await?;
+            tx.execute(
+                &pg(mail_sql::REQUEUE_GIVEN_UP),
+                &[&site, &email.trim(), &since, &now],
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
     fn is_unsubscribed(&mut self, site: &str, email: &str) -> Result<bool, StoreError> {
         wait(unsubscribed(&self.client, site, email))
     }
@@ -1747,10 +1853,7 @@ impl Database for PgConn {
     ) -> Result<Vec<AnswerRecord>, StoreError> {
         let sites = sites.to_vec();
         wait(self.client.query(
-            &pg(&format!(
-                "{} AND site_key = ANY(?3)",
-                mail_sql::ANSWER_RECORDS
-            )),
+            &pg(&mail_sql::ANSWER_RECORDS.replace("{sites}", "= ANY(?3)")),
             &[&from, &to, &sites],
         ))?
         .iter()
@@ -1761,6 +1864,8 @@ impl Database for PgConn {
                 answer_by: row.try_get(2)?,
                 first_answer_at: row.try_get(3)?,
                 answered_by: row.try_get(4)?,
+                follow_up: row.try_get(5)?,
+                unreachable: row.try_get(6)?,
             })
         })
         .collect()
@@ -1787,6 +1892,15 @@ impl Database for PgConn {
             tx.commit().await?;
             Ok(message)
         })
+    }
+
+    fn restore_spam(&mut self, id: &str, now: i64) -> Result<bool, StoreError> {
+        Ok(wait(self.client.execute(&pg(sql::NOT_SPAM), &[&id, &now]))? == 1)
+    }
+
+    fn mark_read(&mut self, feedback_id: &str) -> Result<(), StoreError> {
+        wait(self.client.execute(&pg(sql::MARK_READ), &[&feedback_id]))?;
+        Ok(())
     }
 
     fn thread_message(&mut self, id: i64) -> Result<Option<ThreadMessage>, StoreError> {
@@ -2053,18 +2167,19 @@ pub(crate) async fn reply_in(
     // Locked: an erasure of this visitor meanwhile waits for the reply, then takes it.
     let Some(row) = tx
         .query_opt(
-            "SELECT site_key, email FROM feedback WHERE id = $1 FOR UPDATE",
+            "SELECT site_key, email, replies_kept FROM feedback WHERE id = $1 FOR UPDATE",
             &[&reply.feedback_id],
         )
         .await?
     else {
         return Ok(ReplyOutcome::UnknownFeedback);
     };
-    let (site, email): (String, Option<String>) = (row.try_get(0)?, row.try_get(1)?);
+    let (site, email, replies_kept): (String, Option<String>, bool) =
+        (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
     let Some(email) = email.filter(|email| !email.trim().is_empty()) else {
         return Ok(ReplyOutcome::NoEmail);
     };
-    if unsubscribed(tx, &site, &email).await? {
+    if !replies_kept && unsubscribed(tx, &site, &email).await? {
         return Ok(ReplyOutcome::Unsubscribed);
     }
     let message: i64 = tx
@@ -2081,6 +2196,11 @@ pub(crate) async fn reply_in(
         .try_get(0)?;
     tx.execute(&pg(sql::MARK_ANSWERED), &[&reply.feedback_id, &reply.now])
         .await?;
+    tx.execute(
+        &pg(sql::ANSWER_FOLLOW_UPS),
+        &[&reply.feedback_id, &reply.now],
+    )
+    .await?;
     let mail = insert_mail(
         tx,
         MailKind::Reply,
@@ -2106,7 +2226,7 @@ pub(crate) async fn visitor_answer_in(
 ) -> Result<Option<i64>, StoreError> {
     let Some(row) = tx
         .query_opt(
-            "SELECT site_key FROM feedback WHERE id = $1 FOR UPDATE",
+            &format!("{} FOR UPDATE OF feedback", pg(sql::ANSWERED_FEEDBACK)),
             &[&feedback_id],
         )
         .await?
@@ -2114,13 +2234,25 @@ pub(crate) async fn visitor_answer_in(
         return Ok(None);
     };
     let site: String = row.try_get(0)?;
+    let answered = AnsweredFeedback {
+        email: row.try_get(1)?,
+        spam: row.try_get(2)?,
+        answered_at: row.try_get(3)?,
+        status: FeedbackStatus::stored(row.try_get::<_, &str>(4)?),
+        unsubscribed_at: row.try_get(5)?,
+        answer_by: row.try_get(6)?,
+        answer_hours: row.try_get(7)?,
+    };
+    let promise = answered.new_promise(now);
     let message: i64 = tx
         .query_one(
             &returning_id(sql::ADD_VISITOR_MESSAGE),
-            &[&feedback_id, &body, &now],
+            &[&feedback_id, &body, &now, &promise],
         )
         .await?
         .try_get(0)?;
+    tx.execute(&pg(sql::REOPEN), &[&feedback_id, &promise])
+        .await?;
     for owner in tx.query(&pg(mail_sql::OWNERS_OF_SITE), &[&site]).await? {
         let (user, email, answers): (i64, String, bool) =
             (owner.try_get(0)?, owner.try_get(1)?, owner.try_get(3)?);

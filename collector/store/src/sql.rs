@@ -176,15 +176,52 @@ pub(crate) const ADD_OWNER_MESSAGE: &str = "INSERT INTO messages (feedback_id, a
      VALUES (?1, 'owner', ?2, ?3, ?4)";
 
 /// Submission `?1` was answered at `?2`: its first answer and first response, unless it had
-/// them, and `in-progress` if it was `new`.
+/// them, the answer to its latest wait (now waiting on the visitor), read, and `in-progress`
+/// if it was `new`.
 pub(crate) const MARK_ANSWERED: &str = "UPDATE feedback SET first_answer_at = coalesce(first_answer_at, ?2), \
        first_response_at = coalesce(first_response_at, ?2), \
+       answered_at = coalesce(answered_at, ?2), unread = false, \
        status = CASE WHEN status = 'new' THEN 'in-progress' ELSE status END \
      WHERE id = ?1";
 
-/// The visitor's answer in a submission's thread. Parameters: submission, body, now.
-pub(crate) const ADD_VISITOR_MESSAGE: &str = "INSERT INTO messages (feedback_id, author, body, created_at) \
-     VALUES (?1, 'visitor', ?2, ?3)";
+/// The follow-up promises of submission `?1` still open are kept (or broken) by the reply
+/// sent at `?2`.
+pub(crate) const ANSWER_FOLLOW_UPS: &str = "UPDATE messages SET answered_at = ?2 \
+     WHERE feedback_id = ?1 AND author = 'visitor' AND answer_by IS NOT NULL AND answered_at IS NULL";
+
+/// What an answering visitor's submission is now: site, email, spam, when its latest wait
+/// was answered, status, when its visitor unsubscribed, its site's hours to answer.
+pub(crate) const ANSWERED_FEEDBACK: &str = "SELECT feedback.site_key, feedback.email, feedback.spam, feedback.answered_at, \
+       feedback.status, feedback.unsubscribed_at, feedback.answer_by, sites.answer_hours \
+     FROM feedback JOIN sites ON sites.key = feedback.site_key WHERE feedback.id = ?1";
+
+/// The visitor's answer in a submission's thread. Parameters: submission, body, now, the
+/// deadline of the follow-up promise it makes (NULL: none, see [`REOPEN`]).
+pub(crate) const ADD_VISITOR_MESSAGE: &str = "INSERT INTO messages (feedback_id, author, body, created_at, answer_by) \
+     VALUES (?1, 'visitor', ?2, ?3, ?4)";
+
+/// The visitor answered submission `?1`: unread, no longer resolved, and, when the answer
+/// makes a new promise (deadline `?2`; NULL when an answer was owed already), waiting on us
+/// again with nobody reminded yet.
+pub(crate) const REOPEN: &str = "UPDATE feedback SET unread = true, \
+       status = CASE WHEN status = 'resolved' THEN 'in-progress' ELSE status END, \
+       answer_by = coalesce(CAST(?2 AS BIGINT), answer_by), \
+       answered_at = CASE WHEN CAST(?2 AS BIGINT) IS NULL THEN answered_at END, \
+       reminded_at = CASE WHEN CAST(?2 AS BIGINT) IS NULL THEN reminded_at END \
+     WHERE id = ?1";
+
+/// Submission `?1`, flagged as spam, is not: it counts from now on (the statistics' triggers
+/// count it in), and when it has an address it waits on us, due the site's hours after `?2`
+/// (the first promise is made now: the owners could not see it before).
+pub(crate) const NOT_SPAM: &str = "UPDATE feedback SET spam = false, \
+       answer_by = CASE WHEN coalesce(trim(email), '') <> '' \
+           THEN CAST(?2 AS BIGINT) + (SELECT answer_hours FROM sites WHERE sites.key = feedback.site_key) * 3600000 END, \
+       first_answer_by = CASE WHEN coalesce(trim(email), '') <> '' \
+           THEN CAST(?2 AS BIGINT) + (SELECT answer_hours FROM sites WHERE sites.key = feedback.site_key) * 3600000 END \
+     WHERE id = ?1 AND spam";
+
+/// An owner opened submission `?1`: its visitor's answers are read.
+pub(crate) const MARK_READ: &str = "UPDATE feedback SET unread = false WHERE id = ?1 AND unread";
 
 /// Message `?1` of a thread: id, submission, author, author's email, body, created.
 pub(crate) const THREAD_MESSAGE: &str = "SELECT id, feedback_id, author, author_email, body, created_at FROM messages \

@@ -7,7 +7,7 @@ use std::time::Duration;
 use earshot_shared::{Rating, SiteKey, WidgetSettings};
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
-use crate::contract::FEEDBACK_COLUMNS;
+use crate::contract::{AnsweredFeedback, FEEDBACK_COLUMNS, LatestMessage, thread_json_column};
 use crate::contract::{
     Buckets, Database, DeliveryAttempt, Dialect, Durability, FeedbackFilter, FeedbackRow,
     FeedbackStatus, Page, PageSatisfaction, Pending, RatingCount, Screenshot, Site, SqlValue,
@@ -43,6 +43,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0009_screenshots.sql"),
     include_str!("../migrations/sqlite/0010_acknowledged.sql"),
     include_str!("../migrations/sqlite/0011_inbound_mail.sql"),
+    include_str!("../migrations/sqlite/0012_waiting.sql"),
 ];
 
 /// Opens (creating if needed) the database file and brings its schema up to date.
@@ -82,6 +83,7 @@ const CHECKPOINT_WAIT: Duration = Duration::from_millis(50);
 trait ChunkedListing {
     fn for_each_in_chunks(
         &mut self,
+        columns: &str,
         clause: &str,
         params: Vec<SqlValue>,
         each: &mut dyn FnMut(FeedbackRow) -> Result<(), StoreError>,
@@ -91,6 +93,7 @@ trait ChunkedListing {
 impl ChunkedListing for Connection {
     fn for_each_in_chunks(
         &mut self,
+        columns: &str,
         clause: &str,
         params: Vec<SqlValue>,
         each: &mut dyn FnMut(FeedbackRow) -> Result<(), StoreError>,
@@ -100,7 +103,7 @@ impl ChunkedListing for Connection {
                 row.get(0)
             })?;
         let sql = format!(
-            "SELECT {FEEDBACK_COLUMNS} FROM feedback WHERE {clause} AND seq > ? AND seq <= ? \
+            "SELECT {columns} FROM feedback WHERE {clause} AND seq > ? AND seq <= ? \
              ORDER BY seq LIMIT {EXPORT_CHUNK_ROWS}"
         );
         let mut after = 0i64;
@@ -297,6 +300,18 @@ fn feedback_row(row: &rusqlite::Row<'_>) -> Result<FeedbackRow, rusqlite::Error>
         first_answer_at: row.get(20)?,
         answer_by: row.get(21)?,
         has_screenshot: row.get(22)?,
+        answered_at: row.get(23)?,
+        unread: row.get(24)?,
+        unsubscribed_at: row.get(25)?,
+        replies_kept: row.get(26)?,
+        latest: LatestMessage::read(row.get(27)?, row.get(28)?),
+        replies: row.get(29)?,
+        visitor_answers: row.get(30)?,
+        thread_json: if row.as_ref().column_count() > 31 {
+            row.get(31)?
+        } else {
+            None
+        },
     })
 }
 
@@ -418,8 +433,8 @@ impl Database for Connection {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO feedback (id, site_key, received_at, rating_kind, rating_value, comment,
                                        email, page_url, locale, user_agent, viewport_width, viewport_height, spam,
-                                       user_id, metadata, referrer, answer_by)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+                                       user_id, metadata, referrer, answer_by, first_answer_by, unsubscribed_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?17, ?18)
                  ON CONFLICT (id) DO NOTHING",
             )?;
             let mut mail = tx.prepare_cached(mail_sql::INSERT_MAIL)?;
@@ -459,6 +474,13 @@ impl Database for Connection {
                     .map(str::trim)
                     .filter(|email| !email.is_empty() && !job.spam);
                 let answer_by = email.map(|_| job.received_at + answer_hours * 3_600_000);
+                // From an address that stopped all email: nobody can answer it.
+                let unreachable = match email {
+                    Some(email) if unsubscribed(&tx, s.site.as_str(), email)? => {
+                        Some(job.received_at)
+                    }
+                    _ => None,
+                };
                 let outcome = insert
                     .execute(params![
                         s.id.to_string(),
@@ -478,6 +500,7 @@ impl Database for Connection {
                         metadata_json(&s.metadata),
                         s.referrer,
                         answer_by,
+                        unreachable,
                     ])
                     .map(|changed| {
                         if changed == 1 {
@@ -523,7 +546,7 @@ impl Database for Connection {
                             }
                             if let Some(email) = email
                                 && acknowledge
-                                && !unsubscribed(&tx, s.site.as_str(), email)?
+                                && unreachable.is_none()
                                 && tx
                                     .prepare_cached(mail_sql::ACKNOWLEDGE_ONCE_A_DAY)?
                                     .execute(params![
@@ -800,7 +823,7 @@ impl Database for Connection {
     ) -> Result<u64, StoreError> {
         let (clause, params) = filter.sql(sites, Dialect::Sqlite);
         if page == Page::All {
-            return self.for_each_in_chunks(&clause, params, each);
+            return self.for_each_in_chunks(FEEDBACK_COLUMNS, &clause, params, each);
         }
         let sql = format!(
             "SELECT {FEEDBACK_COLUMNS} FROM feedback WHERE {clause} {}",
@@ -814,6 +837,20 @@ impl Database for Connection {
             count += 1;
         }
         Ok(count)
+    }
+
+    fn for_each_feedback_with_threads_in(
+        &mut self,
+        sites: &[String],
+        filter: &FeedbackFilter,
+        each: &mut dyn FnMut(FeedbackRow) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        let (clause, params) = filter.sql(sites, Dialect::Sqlite);
+        let columns = format!(
+            "{FEEDBACK_COLUMNS}, {}",
+            thread_json_column(Dialect::Sqlite)
+        );
+        self.for_each_in_chunks(&columns, &clause, params, each)
     }
 
     fn feedback_by_id(&mut self, id: &str) -> Result<Option<FeedbackRow>, StoreError> {
@@ -1223,6 +1260,54 @@ impl Database for Connection {
         Ok(true)
     }
 
+    fn mark_unsubscribed(
+        &mut self,
+        site: &str,
+        email: &str,
+        kept: Option<&str>,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let tx = self.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        if let Some(kept) = kept {
+            tx.execute(mail_sql::KEEP_REPLIES, [kept])?;
+            tx.execute(mail_sql::REQUEUE_KEPT_REPLIES, params![kept, now])?;
+        }
+        tx.execute(mail_sql::MARK_UNREACHABLE, params![site, email, now])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn unsubscribed_at(&mut self, site: &str, email: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .prepare_cached(mail_sql::UNSUBSCRIBED_AT)?
+            .query_row(params![site, email_hash(email)], |row| row.get(0))
+            .optional()?)
+    }
+
+    fn resubscribe(
+        &mut self,
+        site: &str,
+        email: &str,
+        since: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let tx = self.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        if tx.execute(
+            mail_sql::RESUBSCRIBE,
+            params![site, email_hash(email), since],
+        )? == 0
+        {
+            return Ok(false);
+        }
+        tx.execute(mail_sql::MARK_REACHABLE, params![site, email, since])?;
+        tx.execute(
+            mail_sql::REQUEUE_GIVEN_UP,
+            params![site, email.trim(), since, now],
+        )?;
+        tx.commit()?;
+        Ok(true)
+    }
+
     fn is_unsubscribed(&mut self, site: &str, email: &str) -> Result<bool, StoreError> {
         unsubscribed(self, site, email)
     }
@@ -1344,10 +1429,9 @@ impl Database for Connection {
         if sites.is_empty() {
             return Ok(Vec::new());
         }
-        let sql = format!(
-            "{} AND site_key IN ({})",
-            mail_sql::ANSWER_RECORDS,
-            mail_sql::numbered_list(sites.len(), 3)
+        let sql = mail_sql::ANSWER_RECORDS.replace(
+            "{sites}",
+            &format!("IN ({})", mail_sql::numbered_list(sites.len(), 3)),
         );
         let mut values: Vec<rusqlite::types::Value> = vec![from.into(), to.into()];
         values.extend(sites.iter().cloned().map(rusqlite::types::Value::Text));
@@ -1360,6 +1444,8 @@ impl Database for Connection {
                     answer_by: row.get(2)?,
                     first_answer_at: row.get(3)?,
                     answered_by: row.get(4)?,
+                    follow_up: row.get(5)?,
+                    unreachable: row.get(6)?,
                 })
             })?
             .collect::<Result<_, _>>()?)
@@ -1382,6 +1468,19 @@ impl Database for Connection {
         let message = visitor_answer_in(&tx, feedback_id, body, now)?;
         tx.commit()?;
         Ok(message)
+    }
+
+    fn restore_spam(&mut self, id: &str, now: i64) -> Result<bool, StoreError> {
+        Ok(self
+            .prepare_cached(sql::NOT_SPAM)?
+            .execute(params![id, now])?
+            == 1)
+    }
+
+    fn mark_read(&mut self, feedback_id: &str) -> Result<(), StoreError> {
+        self.prepare_cached(sql::MARK_READ)?
+            .execute([feedback_id])?;
+        Ok(())
     }
 
     fn thread_message(&mut self, id: i64) -> Result<Option<ThreadMessage>, StoreError> {
@@ -1562,20 +1661,20 @@ impl Database for Connection {
 /// [`Database::add_reply`] within a transaction the caller commits (an owner's reply that
 /// arrived by email is recorded in the same one).
 pub(crate) fn reply_in(tx: &Connection, reply: &NewReply) -> Result<ReplyOutcome, StoreError> {
-    let found: Option<(String, Option<String>)> = tx
+    let found: Option<(String, Option<String>, bool)> = tx
         .query_row(
-            "SELECT site_key, email FROM feedback WHERE id = ?1",
+            "SELECT site_key, email, replies_kept FROM feedback WHERE id = ?1",
             [&reply.feedback_id],
-            |row| Ok((row.get(0)?, row.get(1)?)),
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
         )
         .optional()?;
-    let Some((site, email)) = found else {
+    let Some((site, email, replies_kept)) = found else {
         return Ok(ReplyOutcome::UnknownFeedback);
     };
     let Some(email) = email.filter(|email| !email.trim().is_empty()) else {
         return Ok(ReplyOutcome::NoEmail);
     };
-    if unsubscribed(tx, &site, &email)? {
+    if !replies_kept && unsubscribed(tx, &site, &email)? {
         return Ok(ReplyOutcome::Unsubscribed);
     }
     tx.execute(
@@ -1584,6 +1683,10 @@ pub(crate) fn reply_in(tx: &Connection, reply: &NewReply) -> Result<ReplyOutcome
     )?;
     let message = tx.last_insert_rowid();
     tx.execute(sql::MARK_ANSWERED, params![reply.feedback_id, reply.now])?;
+    tx.execute(
+        sql::ANSWER_FOLLOW_UPS,
+        params![reply.feedback_id, reply.now],
+    )?;
     tx.execute(
         mail_sql::INSERT_MAIL,
         params![
@@ -1611,18 +1714,32 @@ pub(crate) fn visitor_answer_in(
     body: &str,
     now: i64,
 ) -> Result<Option<i64>, StoreError> {
-    let site: Option<String> = tx
-        .query_row(
-            "SELECT site_key FROM feedback WHERE id = ?1",
-            [feedback_id],
-            |row| row.get(0),
-        )
+    let found = tx
+        .query_row(sql::ANSWERED_FEEDBACK, [feedback_id], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                AnsweredFeedback {
+                    email: row.get(1)?,
+                    spam: row.get(2)?,
+                    answered_at: row.get(3)?,
+                    status: FeedbackStatus::stored(&row.get::<_, String>(4)?),
+                    unsubscribed_at: row.get(5)?,
+                    answer_by: row.get(6)?,
+                    answer_hours: row.get(7)?,
+                },
+            ))
+        })
         .optional()?;
-    let Some(site) = site else {
+    let Some((site, answered)) = found else {
         return Ok(None);
     };
-    tx.execute(sql::ADD_VISITOR_MESSAGE, params![feedback_id, body, now])?;
+    let promise = answered.new_promise(now);
+    tx.execute(
+        sql::ADD_VISITOR_MESSAGE,
+        params![feedback_id, body, now, promise],
+    )?;
     let message = tx.last_insert_rowid();
+    tx.execute(sql::REOPEN, params![feedback_id, promise])?;
     for (user, email, _, answers) in owners_of_site(tx, &site)? {
         if !answers {
             continue;

@@ -2001,3 +2001,251 @@ async fn screenshots_are_kept_once_and_go_with_their_feedback() {
         assert_eq!(size(kept), Some((1280, 800)), "the rest stays");
     }
 }
+
+/// Who waits on whom: a visitor's answer after an owner's reply puts the conversation back
+/// on us, unread, with a deadline counted from that answer, which is a promise of its own;
+/// one sent while an answer is owed already keeps the earlier deadline.
+#[tokio::test]
+async fn a_visitors_answer_puts_the_conversation_back_on_us() {
+    use crate::model::{Author, NewReply};
+    for database in databases() {
+        let store = store_with_site(&database.location);
+        let hour = 3_600_000;
+        let id = Uuid::new_v4();
+        let mut s = submission("demo", id);
+        s.email = Some("ada@example.com".into());
+        store.submit(s, 0).await.unwrap();
+        let id = id.to_string();
+        let row = |store: &Store| store.read(|db| db.feedback_by_id(&id)).unwrap().unwrap();
+        let reply = |now: i64| {
+            store
+                .read(|db| {
+                    db.add_reply(&NewReply {
+                        feedback_id: id.clone(),
+                        author_email: "owner@example.com".into(),
+                        body: "Which browser?".into(),
+                        now,
+                    })
+                })
+                .unwrap()
+        };
+        let awaiting = |store: &Store| {
+            let filter = FeedbackFilter {
+                awaiting: Some(Awaiting::Answer),
+                ..FeedbackFilter::default()
+            };
+            store
+                .read(|db| db.count_feedback_in(&["demo".to_owned()], &filter))
+                .unwrap()
+        };
+        assert_eq!(row(&store).waiting(), Waiting::OnUs { by: 48 * hour });
+        reply(hour);
+        assert_eq!(row(&store).waiting(), Waiting::OnVisitor);
+        assert_eq!(awaiting(&store), 0);
+
+        store
+            .read(|db| db.add_visitor_answer(&id, "Safari 18, on the  checkout page", 10 * hour))
+            .unwrap()
+            .unwrap();
+        let answered = row(&store);
+        assert_eq!(
+            answered.waiting(),
+            Waiting::OnUs { by: 58 * hour },
+            "{:?}",
+            database.location
+        );
+        assert!(answered.unread);
+        let latest = answered.latest.clone().unwrap();
+        assert_eq!(latest.author, Author::Visitor);
+        assert_eq!(latest.words, "Safari 18, on the  checkout page");
+        assert_eq!(latest.at, 10 * hour);
+        assert_eq!(awaiting(&store), 1, "needs an answer again");
+
+        // More from the visitor before anyone answered: the deadline stands.
+        store
+            .read(|db| db.add_visitor_answer(&id, "And Firefox", 11 * hour))
+            .unwrap();
+        assert_eq!(row(&store).waiting(), Waiting::OnUs { by: 58 * hour });
+        store.read(|db| db.mark_read(&id)).unwrap();
+        assert!(!row(&store).unread);
+
+        // Answered late: the first promise was kept, the follow-up broken.
+        reply(70 * hour);
+        assert_eq!(row(&store).waiting(), Waiting::OnVisitor);
+        let mut records = store
+            .read(|db| db.answer_records(&["demo".to_owned()], 0, 100 * hour))
+            .unwrap();
+        records.sort_by_key(|record| record.received_at);
+        assert_eq!(records.len(), 2, "{records:?}");
+        assert_eq!(
+            (
+                records[0].follow_up,
+                records[0].answer_by,
+                records[0].first_answer_at
+            ),
+            (false, 48 * hour, Some(hour))
+        );
+        assert_eq!(
+            (
+                records[1].follow_up,
+                records[1].answer_by,
+                records[1].first_answer_at
+            ),
+            (true, 58 * hour, Some(70 * hour))
+        );
+        assert_eq!(records[1].answered_by.as_deref(), Some("owner@example.com"));
+
+        // Resolved, then the visitor writes again: it is back on us.
+        store
+            .read(|db| db.triage(&id, FeedbackStatus::Resolved, ""))
+            .unwrap();
+        assert_eq!(row(&store).waiting(), Waiting::Closed);
+        store
+            .read(|db| db.add_visitor_answer(&id, "It broke again", 80 * hour))
+            .unwrap();
+        let reopened = row(&store);
+        assert_eq!(reopened.status, FeedbackStatus::InProgress);
+        assert_eq!(reopened.waiting(), Waiting::OnUs { by: 128 * hour });
+    }
+}
+
+/// Spam an owner says is not: it counts in the listings and the statistics from then on,
+/// waits on us from then, and nothing of long ago is sent for it.
+#[tokio::test]
+async fn spam_restored_counts_everywhere_and_sends_nothing() {
+    use crate::model::{NotifyFeedback, OwnerNotifications};
+    for database in databases() {
+        let store = store_with_site(&database.location);
+        let owner = store
+            .read(|db| db.add_user("owner@example.com", "hash", None))
+            .unwrap();
+        store
+            .read(|db| {
+                db.set_owner_notifications(
+                    owner.id,
+                    &OwnerNotifications {
+                        feedback: NotifyFeedback::Each,
+                        answers: true,
+                    },
+                )
+            })
+            .unwrap();
+        let id = Uuid::new_v4();
+        let mut s = submission("demo", id);
+        s.email = Some("ada@example.com".into());
+        s.open_ms = 10;
+        store.submit(s, 1_000).await.unwrap();
+        let id = id.to_string();
+        let sites = ["demo".to_owned()];
+        let buckets = Buckets {
+            first: 0,
+            width_ms: 86_400_000,
+        };
+        let counted = |store: &Store| {
+            let stats = store
+                .read(|db| db.feedback_stats(&sites, 0, 86_400_000, buckets))
+                .unwrap();
+            let ratings: u64 = stats.ratings.iter().map(|r| r.count).sum();
+            let listed = store
+                .read(|db| db.count_feedback_in(&sites, &FeedbackFilter::default()))
+                .unwrap();
+            (listed, ratings)
+        };
+        assert!(
+            store
+                .read(|db| db.feedback_by_id(&id))
+                .unwrap()
+                .unwrap()
+                .spam
+        );
+        assert_eq!(counted(&store), (0, 0));
+        assert!(store.read(|db| db.restore_spam(&id, 5_000)).unwrap());
+        assert!(
+            !store.read(|db| db.restore_spam(&id, 6_000)).unwrap(),
+            "once"
+        );
+        assert_eq!(counted(&store), (1, 1), "{:?}", database.location);
+        let row = store.read(|db| db.feedback_by_id(&id)).unwrap().unwrap();
+        assert!(!row.spam);
+        assert_eq!(
+            row.waiting(),
+            Waiting::OnUs {
+                by: 5_000 + 48 * 3_600_000
+            }
+        );
+        assert!(
+            store.read(|db| db.mail_for(&id)).unwrap().is_empty(),
+            "no notice of long ago"
+        );
+        assert_eq!(store.read(|db| db.pending_mail()).unwrap(), 0);
+    }
+}
+
+/// A visitor who stopped all email cannot be answered: their conversations leave "needs an
+/// answer" and count as "could not answer" (new ones too); one whose replies they kept stays
+/// owed; an undo puts everything back.
+#[tokio::test]
+async fn an_unsubscribed_visitor_is_owed_nothing_until_the_undo() {
+    for database in databases() {
+        let store = store_with_site(&database.location);
+        let mut ids = Vec::new();
+        for at in [0, 1] {
+            let id = Uuid::new_v4();
+            let mut s = submission("demo", id);
+            s.email = Some("Ada@Example.com ".into());
+            store.submit(s, at).await.unwrap();
+            ids.push(id.to_string());
+        }
+        let row = |id: &str| store.read(|db| db.feedback_by_id(id)).unwrap().unwrap();
+        let email = "ada@example.com";
+        store
+            .read(|db| {
+                db.unsubscribe("demo", email, 10)?;
+                db.mark_unsubscribed("demo", email, Some(&ids[1]), 10)
+            })
+            .unwrap();
+        assert_eq!(
+            row(&ids[0]).waiting(),
+            Waiting::Unsubscribed,
+            "{:?}",
+            database.location
+        );
+        assert!(
+            matches!(row(&ids[1]).waiting(), Waiting::OnUs { .. }),
+            "kept"
+        );
+        assert!(row(&ids[1]).replies_kept);
+        let records = store
+            .read(|db| db.answer_records(&["demo".to_owned()], 0, 100))
+            .unwrap();
+        assert_eq!(
+            records.iter().filter(|record| record.unreachable).count(),
+            1
+        );
+        // A new one from the address: nobody can answer it.
+        let later = Uuid::new_v4();
+        let mut s = submission("demo", later);
+        s.email = Some(email.into());
+        store.submit(s, 20).await.unwrap();
+        assert_eq!(row(&later.to_string()).waiting(), Waiting::Unsubscribed);
+
+        assert_eq!(
+            store.read(|db| db.unsubscribed_at("demo", email)).unwrap(),
+            Some(10)
+        );
+        assert!(
+            !store
+                .read(|db| db.resubscribe("demo", email, 11, 30))
+                .unwrap(),
+            "too late to undo"
+        );
+        assert!(
+            store
+                .read(|db| db.resubscribe("demo", email, 5, 30))
+                .unwrap()
+        );
+        assert!(matches!(row(&ids[0]).waiting(), Waiting::OnUs { .. }));
+        assert!(!row(&ids[1]).replies_kept);
+        assert!(!store.read(|db| db.is_unsubscribed("demo", email)).unwrap());
+    }
+}

@@ -49,7 +49,7 @@ pub fn browser_required() -> bool {
 }
 
 /// The CSV header row, as documented in the README.
-pub const CSV_COLUMNS: [&str; 18] = [
+pub const CSV_COLUMNS: [&str; 28] = [
     "id",
     "received_at",
     "site",
@@ -68,6 +68,16 @@ pub const CSV_COLUMNS: [&str; 18] = [
     "metadata",
     "referrer",
     "screenshot",
+    "conversation",
+    "answer_by",
+    "first_response_at",
+    "first_answer_at",
+    "answered_on_time",
+    "replies",
+    "visitor_answers",
+    "last_message_at",
+    "unsubscribed",
+    "note",
 ];
 
 /// Parses an export back into its header and rows.
