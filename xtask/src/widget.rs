@@ -24,14 +24,14 @@ const ON_DEMAND_SCRIPTS: [(&str, bool); 3] = [
 /// page, send what is still waiting), which cost 90 B.
 pub const LOADER_BUDGET_GZIP: u64 = 2 * 1024 + 64;
 /// The most the whole widget (glue + wasm + stylesheet) may weigh as served gzipped (the
-/// precompressed `.gz` files). A ratchet about 1% above today's 68,934 B (room for what
+/// precompressed `.gz` files). A ratchet about 1% above today's 69,437 B (room for what
 /// two compilers differ by), so growth is a decision; the product's target, 75 KiB, is
 /// met. What each saving measured is in the README ("How it is built").
-pub const WIDGET_BUDGET_GZIP: u64 = 68 * 1024;
+pub const WIDGET_BUDGET_GZIP: u64 = 70_150;
 /// The same for brotli, which most browsers accept and the collector serves when they do
-/// (precompressed at quality 11): a ratchet about 1% above today's 61,814 B; the product's
+/// (precompressed at quality 11): a ratchet about 1% above today's 62,258 B; the product's
 /// target, 64 KB, is met.
-pub const WIDGET_BUDGET_BROTLI: u64 = 61 * 1024;
+pub const WIDGET_BUDGET_BROTLI: u64 = 62_900;
 const PROFILE: &str = "wasm-release";
 /// The compiler flags of the shipped widget, each measured (the widget issue's closing note):
 /// a panic stops the wasm at once with no message, formatting and unwinding code gone (the
@@ -92,11 +92,11 @@ pub fn build(tools: &Toolchain) -> Result<Sizes> {
 
     let wasm = dist.join(format!("{CRATE}_bg.wasm"));
     let glue = dist.join(format!("{CRATE}.js"));
-    step("Trimming the wasm: short import and export names, no table entry nothing calls");
+    step("Trimming the wasm: short import and export names");
     let trimmed = crate::trim::trim(&wasm, &glue)?;
     eprintln!(
-        "    {} imports and {} exports renamed, {} table entries nothing calls emptied",
-        trimmed.imports, trimmed.exports, trimmed.table_entries
+        "    {} imports and {} exports renamed",
+        trimmed.imports, trimmed.exports
     );
     if let Some(wasm_opt) = &tools.wasm_opt {
         // `--converge` repeats the passes until they change nothing: measured on the widget,
