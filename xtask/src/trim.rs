@@ -22,6 +22,8 @@ use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasm_encoder::{ExportSection, ImportSection, Module, RawSection};
 use wasmparser::{ExternalKind, Parser, Payload, TypeRef};
 
+use anyhow::{Context, bail};
+
 use crate::Result;
 
 /// What was taken out, for the build's log.
@@ -33,13 +35,12 @@ pub struct Trimmed {
 
 /// Trims the wasm at `wasm` and its glue at `glue` in place.
 pub fn trim(wasm: &Path, glue: &Path) -> Result<Trimmed> {
-    let bytes = std::fs::read(wasm).map_err(|err| format!("{}: {err}", wasm.display()))?;
-    let glue_text =
-        std::fs::read_to_string(glue).map_err(|err| format!("{}: {err}", glue.display()))?;
+    let bytes = std::fs::read(wasm).with_context(|| wasm.display().to_string())?;
+    let glue_text = std::fs::read_to_string(glue).with_context(|| glue.display().to_string())?;
     let (trimmed_wasm, glue_text, trimmed) = trim_module(&bytes, &glue_text)
-        .map_err(|err| format!("{}: trimming the wasm: {err}", wasm.display()))?;
-    std::fs::write(wasm, trimmed_wasm).map_err(|err| format!("{}: {err}", wasm.display()))?;
-    std::fs::write(glue, glue_text).map_err(|err| format!("{}: {err}", glue.display()))?;
+        .with_context(|| format!("{}: trimming the wasm", wasm.display()))?;
+    std::fs::write(wasm, trimmed_wasm).with_context(|| wasm.display().to_string())?;
+    std::fs::write(glue, glue_text).with_context(|| glue.display().to_string())?;
     Ok(trimmed)
 }
 
@@ -48,7 +49,7 @@ fn trim_module(bytes: &[u8], glue: &str) -> Result<(Vec<u8>, String, Trimmed)> {
     let mut trimmed = Trimmed::default();
     let mut module = Module::new();
     for payload in Parser::new(0).parse_all(bytes) {
-        match payload.map_err(parse_error)? {
+        match payload? {
             Payload::ImportSection(reader) => {
                 let (imports, count) = rename_imports(reader, &mut glue)?;
                 module.section(&imports);
@@ -73,16 +74,8 @@ fn trim_module(bytes: &[u8], glue: &str) -> Result<(Vec<u8>, String, Trimmed)> {
     // What wasm-opt and the browsers will read must still be a valid module.
     wasmparser::Validator::new()
         .validate_all(&module)
-        .map_err(|err| format!("the trimmed module is not valid: {err}"))?;
+        .context("the trimmed module is not valid")?;
     Ok((module, glue, trimmed))
-}
-
-fn parse_error(err: wasmparser::BinaryReaderError) -> String {
-    err.to_string()
-}
-
-fn reencode_error(err: wasm_encoder::reencode::Error) -> String {
-    err.to_string()
 }
 
 /// Every imported function gets a short name, in the wasm and as the key of the glue's
@@ -94,10 +87,8 @@ fn rename_imports(
     let mut imports = ImportSection::new();
     let mut renamed = 0;
     for import in reader.into_imports() {
-        let import = import.map_err(parse_error)?;
-        let ty = RoundtripReencoder
-            .entity_type(import.ty)
-            .map_err(reencode_error)?;
+        let import = import?;
+        let ty = RoundtripReencoder.entity_type(import.ty)?;
         if !matches!(import.ty, TypeRef::Func(_)) {
             imports.import(import.module, import.name, ty);
             continue;
@@ -105,7 +96,7 @@ fn rename_imports(
         let short = short_name(renamed);
         let new_glue = replace_name(glue, import.name, &short);
         if new_glue == *glue {
-            return Err(format!("the glue does not name the import {}", import.name));
+            bail!("the glue does not name the import {}", import.name);
         }
         *glue = new_glue;
         imports.import(import.module, &short, ty);
@@ -124,10 +115,8 @@ fn rename_exports(
     let mut exports = ExportSection::new();
     let mut renamed = 0;
     for export in reader {
-        let export = export.map_err(parse_error)?;
-        let kind = RoundtripReencoder
-            .export_kind(export.kind)
-            .map_err(reencode_error)?;
+        let export = export?;
+        let kind = RoundtripReencoder.export_kind(export.kind)?;
         let read = format!("wasm.{}", export.name);
         let short = format!("_{}", short_name(renamed));
         if export.kind != ExternalKind::Func

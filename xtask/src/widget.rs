@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use anyhow::{Context, bail};
+
 use crate::tools::Toolchain;
 use crate::{Result, exec, root, step};
 
@@ -82,7 +84,7 @@ pub fn build(tools: &Toolchain) -> Result<Sizes> {
 
     step("Generating the JavaScript glue (wasm-bindgen)");
     let dist = dist_dir();
-    std::fs::create_dir_all(&dist).map_err(|err| format!("creating {}: {err}", dist.display()))?;
+    std::fs::create_dir_all(&dist).with_context(|| format!("creating {}", dist.display()))?;
     exec(
         Command::new(&tools.wasm_bindgen)
             .args(["--target", "web", "--no-typescript", "--out-dir"])
@@ -164,21 +166,21 @@ pub fn build(tools: &Toolchain) -> Result<Sizes> {
                 .chain(ON_DEMAND_SCRIPTS.map(|(name, _)| name))
             {
                 std::fs::copy(www.join(name), dist.join(name))
-                    .map_err(|err| format!("copying www/{name}: {err}"))?;
+                    .with_context(|| format!("copying www/{name}"))?;
             }
         }
     }
     step("Minifying the stylesheet");
     let stylesheet = dist.join("earshot.css");
-    let source = std::fs::read_to_string(www.join("earshot.css"))
-        .map_err(|err| format!("reading www/earshot.css: {err}"))?;
+    let source =
+        std::fs::read_to_string(www.join("earshot.css")).context("reading www/earshot.css")?;
     std::fs::write(&stylesheet, minify_css(&source))
-        .map_err(|err| format!("{}: {err}", stylesheet.display()))?;
+        .with_context(|| stylesheet.display().to_string())?;
     let editor_styles = dist.join("earshot-shot.css");
     let source = std::fs::read_to_string(www.join("earshot-shot.css"))
-        .map_err(|err| format!("reading www/earshot-shot.css: {err}"))?;
+        .context("reading www/earshot-shot.css")?;
     std::fs::write(&editor_styles, minify_css(&source))
-        .map_err(|err| format!("{}: {err}", editor_styles.display()))?;
+        .with_context(|| editor_styles.display().to_string())?;
     step("Precompressing the loader and the widget (brotli, gzip)");
     let on_demand = ON_DEMAND_SCRIPTS.map(|(name, _)| dist.join(name));
     for file in [&loader, &glue, &wasm, &stylesheet, &editor_styles]
@@ -231,7 +233,7 @@ fn kb(bytes: u64) -> String {
 fn file_size(path: &Path) -> Result<u64> {
     std::fs::metadata(path)
         .map(|meta| meta.len())
-        .map_err(|err| format!("{}: {err}", path.display()))
+        .with_context(|| path.display().to_string())
 }
 
 impl Sizes {
@@ -248,22 +250,22 @@ impl Sizes {
     /// Fails when the loader or the widget is over its budget.
     pub fn check_budgets(&self) -> Result {
         if self.loader_gzip > LOADER_BUDGET_GZIP {
-            return Err(format!(
+            bail!(
                 "the loader is {} B gzipped, over its budget of {LOADER_BUDGET_GZIP} B",
                 self.loader_gzip
-            ));
+            );
         }
         if self.widget_gzip() > WIDGET_BUDGET_GZIP {
-            return Err(format!(
+            bail!(
                 "the widget is {} B gzipped, over its budget of {WIDGET_BUDGET_GZIP} B (WIDGET_BUDGET_GZIP)",
                 self.widget_gzip()
-            ));
+            );
         }
         if self.widget_brotli() > WIDGET_BUDGET_BROTLI {
-            return Err(format!(
+            bail!(
                 "the widget is {} B in brotli, over its budget of {WIDGET_BUDGET_BROTLI} B (WIDGET_BUDGET_BROTLI)",
                 self.widget_brotli()
-            ));
+            );
         }
         eprintln!(
             "    size budgets kept: loader {} of {LOADER_BUDGET_GZIP} B, widget {} of {WIDGET_BUDGET_GZIP} B (gzip), {} of {WIDGET_BUDGET_BROTLI} B (brotli)",
@@ -293,8 +295,7 @@ fn gzip(bytes: &[u8]) -> Result<Vec<u8>> {
         ..Default::default()
     };
     let mut compressed = Vec::new();
-    zopfli::compress(options, zopfli::Format::Gzip, bytes, &mut compressed)
-        .map_err(|err| format!("zopfli: {err}"))?;
+    zopfli::compress(options, zopfli::Format::Gzip, bytes, &mut compressed).context("zopfli")?;
     Ok(compressed)
 }
 
@@ -310,8 +311,7 @@ fn brotli(bytes: &[u8]) -> Result<Vec<u8>> {
         lgwin: 22,
         ..Default::default()
     };
-    brotli::BrotliCompress(&mut &bytes[..], &mut compressed, &params)
-        .map_err(|err| format!("brotli: {err}"))?;
+    brotli::BrotliCompress(&mut &bytes[..], &mut compressed, &params).context("brotli")?;
     Ok(compressed)
 }
 
@@ -368,10 +368,10 @@ pub fn minify_css(css: &str) -> String {
 /// Writes `file.br` (brotli, quality 11) and `file.gz` (Zopfli) beside `file`; the collector
 /// serves them to browsers that accept them.
 fn precompress(file: &Path) -> Result {
-    let bytes = std::fs::read(file).map_err(|err| format!("{}: {err}", file.display()))?;
+    let bytes = std::fs::read(file).with_context(|| file.display().to_string())?;
     let write = |extension: &str, data: &[u8]| {
         let path = with_extension(file, extension);
-        std::fs::write(&path, data).map_err(|err| format!("{}: {err}", path.display()))
+        std::fs::write(&path, data).with_context(|| path.display().to_string())
     };
     write("gz", &gzip(&bytes)?)?;
     write("br", &brotli(&bytes)?)
