@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use anyhow::{Context, anyhow, bail};
 use clap::Args;
 
 use crate::{Result, cargo, exec, output, root, step, tools};
@@ -76,7 +77,7 @@ pub fn run(args: &BenchArgs) -> Result {
         ensure_tools()?;
         build_release()?;
         let dir = root().join("target/bench");
-        std::fs::create_dir_all(&dir).map_err(|err| err.to_string())?;
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let soak = soak(args, &dir)?;
         return write_results(&serde_json::json!({ "soak": soak }));
     }
@@ -88,7 +89,7 @@ pub fn run(args: &BenchArgs) -> Result {
     ensure_tools()?;
     build_release()?;
     let dir = root().join("target/bench");
-    std::fs::create_dir_all(&dir).map_err(|err| err.to_string())?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
 
     let postgres = crate::postgres::ensure()?;
     let ingest = bench_ingest(args, &dir, &postgres)?;
@@ -242,13 +243,13 @@ fn ignored_bench(binary: &str, test: &str, args: &BenchArgs) -> Result<serde_jso
         .env("EARSHOT_E2E_REQUIRED", "1")
         .stderr(Stdio::inherit())
         .output()
-        .map_err(|err| format!("running {test}: {err}"))?;
+        .with_context(|| format!("running {test}"))?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     stdout
         .lines()
         .find_map(|line| line.strip_prefix("EARSHOT_BENCH "))
         .and_then(|json| serde_json::from_str(json).ok())
-        .ok_or_else(|| format!("{test} printed no result:\n{stdout}"))
+        .with_context(|| format!("{test} printed no result:\n{stdout}"))
 }
 
 fn print_mail(mail: &serde_json::Value) {
@@ -318,10 +319,10 @@ fn soak(args: &BenchArgs, dir: &Path) -> Result<serde_json::Value> {
 
 fn write_results(results: &serde_json::Value) -> Result {
     let dir = root().join("target/bench");
-    std::fs::create_dir_all(&dir).map_err(|err| err.to_string())?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let path = dir.join("results.json");
     std::fs::write(&path, serde_json::to_string_pretty(results).unwrap())
-        .map_err(|err| err.to_string())?;
+        .with_context(|| path.display().to_string())?;
     eprintln!("\n    wrote {}", path.display());
     Ok(())
 }
@@ -490,7 +491,7 @@ fn fresh_postgres(admin: &str, name: &str) -> Result<String> {
     }
     let (server, _) = admin
         .rsplit_once('/')
-        .ok_or("the PostgreSQL URL has no database name")?;
+        .context("the PostgreSQL URL has no database name")?;
     let url = format!("{server}/{name}");
     add_bench_site(earshot_pg(&url))?;
     Ok(url)
@@ -504,11 +505,11 @@ fn add_bench_site(mut command: Command) -> Result {
         ])
         .stdout(Stdio::null())
         .status()
-        .map_err(|err| err.to_string())?;
+        .context("running earshot site add")?;
     added
         .success()
         .then_some(())
-        .ok_or_else(|| "could not create the bench site".into())
+        .context("could not create the bench site")
 }
 
 /// How many submissions the bench site holds, from `earshot site list`.
@@ -566,12 +567,12 @@ fn start_with_stderr(mut command: Command, port: u16, stderr: Stdio) -> Result<S
         .stdout(Stdio::null())
         .stderr(stderr)
         .spawn()
-        .map_err(|err| err.to_string())?;
+        .with_context(|| format!("starting {command:?}"))?;
     let server = Server(child);
     let deadline = Instant::now() + Duration::from_secs(20);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         if Instant::now() > deadline {
-            return Err(format!("nothing listened on port {port}"));
+            bail!("nothing listened on port {port}");
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -641,7 +642,7 @@ fn bench_ingest(args: &BenchArgs, dir: &Path, postgres: &str) -> Result<Ingest> 
     );
     let script = dir.join("post.lua");
     std::fs::write(&script, [WRK_THREAD_IDS, WRK_SCRIPT].concat())
-        .map_err(|err| err.to_string())?;
+        .with_context(|| script.display().to_string())?;
 
     let mut servers = Vec::new();
     let mut ports = Vec::new();
@@ -689,8 +690,8 @@ fn bench_ingest(args: &BenchArgs, dir: &Path, postgres: &str) -> Result<Ingest> 
                         (first.join(), second.join())
                     });
                     let (first, second) = (
-                        first.map_err(|_| "wrk thread panicked")??,
-                        second.map_err(|_| "wrk thread panicked")??,
+                        first.map_err(|_| anyhow!("wrk thread panicked"))??,
+                        second.map_err(|_| anyhow!("wrk thread panicked"))??,
                     );
                     Load {
                         requests_per_sec: first.requests_per_sec + second.requests_per_sec,
@@ -738,9 +739,9 @@ fn wrk(args: &BenchArgs, script: &Path, port: u16, connections: u32, seed: u32) 
         .arg(format!("http://127.0.0.1:{port}/v1/feedback"))
         .args(["--", &seed.to_string()])
         .output()
-        .map_err(|err| format!("running wrk: {err}"))?;
+        .context("running wrk")?;
     let text = String::from_utf8_lossy(&out.stdout);
-    parse_wrk(&text).ok_or_else(|| format!("could not read wrk's output:\n{text}"))
+    parse_wrk(&text).with_context(|| format!("could not read wrk's output:\n{text}"))
 }
 
 /// Reads requests/s, the 50th and 99th latency percentiles and failures from `wrk --latency`.
@@ -827,11 +828,10 @@ fn bench_export(args: &BenchArgs, dir: &Path) -> Result<(ExportRun, ExportRun)> 
         "sqlite3",
         || {
             let mut sqlite = gnu_time("sqlite3");
-            sqlite
-                .args(["-csv", "-header"])
-                .arg(&db)
-                .arg(query)
-                .stdout(std::fs::File::create(&sqlite_csv).map_err(|err| err.to_string())?);
+            sqlite.args(["-csv", "-header"]).arg(&db).arg(query).stdout(
+                std::fs::File::create(&sqlite_csv)
+                    .with_context(|| sqlite_csv.display().to_string())?,
+            );
             Ok(sqlite)
         },
         ("EARSHOT_DATABASE", db.as_os_str()),
@@ -945,12 +945,12 @@ fn timed(mut command: Command) -> Result<ExportRun> {
     let out = command
         .stderr(Stdio::piped())
         .output()
-        .map_err(|err| err.to_string())?;
+        .with_context(|| format!("running {command:?}"))?;
     if !out.status.success() {
-        return Err(format!(
+        bail!(
             "{command:?} failed: {}",
             String::from_utf8_lossy(&out.stderr)
-        ));
+        );
     }
     let stderr = String::from_utf8_lossy(&out.stderr);
     let last = stderr.lines().last().unwrap_or("");
@@ -958,11 +958,11 @@ fn timed(mut command: Command) -> Result<ExportRun> {
     let seconds: f64 = fields
         .next()
         .and_then(|s| s.parse().ok())
-        .ok_or("no time from GNU time")?;
+        .context("no time from GNU time")?;
     let kilobytes: f64 = fields
         .next()
         .and_then(|s| s.parse().ok())
-        .ok_or("no memory from GNU time")?;
+        .context("no memory from GNU time")?;
     Ok(ExportRun {
         seconds: seconds.max(0.01),
         peak_mb: kilobytes / 1024.0,

@@ -16,6 +16,7 @@ mod widget;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+use anyhow::{Context, anyhow};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -56,13 +57,15 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("\nxtask: error: {err}");
+            // `{:#}`: what was being done, then what went wrong, on one line.
+            eprintln!("\nxtask: error: {err:#}");
             ExitCode::FAILURE
         }
     }
 }
 
-pub type Result<T = ()> = std::result::Result<T, String>;
+/// What every step returns: an error says what was being done, then what went wrong.
+pub type Result<T = ()> = anyhow::Result<T>;
 
 /// The self-contained release binary: the widget built first, then the collector with the
 /// `embed` feature, which copies `www/` and `target/widget/` into it.
@@ -79,12 +82,11 @@ fn dist() -> Result {
         "embed",
     ]))?;
     let dist = root().join("target/dist");
-    std::fs::create_dir_all(&dist).map_err(|err| err.to_string())?;
+    std::fs::create_dir_all(&dist).with_context(|| format!("creating {}", dist.display()))?;
     let binary = dist.join("earshot");
-    std::fs::copy(root().join("target/release/earshot"), &binary)
-        .map_err(|err| format!("copying the binary: {err}"))?;
+    std::fs::copy(root().join("target/release/earshot"), &binary).context("copying the binary")?;
     let size = std::fs::metadata(&binary)
-        .map_err(|err| err.to_string())?
+        .with_context(|| binary.display().to_string())?
         .len();
     eprintln!(
         "    {} ({:.1} MB): copy it anywhere and run `earshot serve`; see deploy/ for systemd, Docker and a reverse proxy",
@@ -113,11 +115,11 @@ pub fn exec(command: &mut Command) -> Result {
     eprintln!("    $ {}", shown.replace('"', ""));
     let status = command
         .status()
-        .map_err(|err| format!("could not start {shown}: {err}"))?;
+        .with_context(|| format!("could not start {shown}"))?;
     if status.success() {
         Ok(())
     } else {
-        Err(format!("{shown} failed ({status})"))
+        Err(anyhow!("{shown} failed ({status})"))
     }
 }
 

@@ -5,6 +5,8 @@
 
 use std::process::Command;
 
+use anyhow::Context;
+
 use crate::tools::{apt_install, is_root, which};
 use crate::{Result, exec, output, step};
 
@@ -30,9 +32,9 @@ pub fn ensure() -> Result<String> {
         None => {
             let version = server_versions()
                 .pop()
-                .ok_or("PostgreSQL is installed but /usr/lib/postgresql holds no server")?;
+                .context("PostgreSQL is installed but /usr/lib/postgresql holds no server")?;
             exec(as_root("pg_createcluster").args([&version, "main"]))?;
-            cluster().ok_or("pg_createcluster made no cluster")?
+            cluster().context("pg_createcluster made no cluster")?
         }
     };
     if cluster.online {

@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
+use anyhow::{Context, bail};
 use clap::Args;
 
 use crate::tools::Toolchain;
@@ -28,7 +29,7 @@ pub fn run(args: &ServeArgs) -> Result {
     let earshot = root().join("target/release/earshot");
 
     let demo = root().join("target/demo");
-    std::fs::create_dir_all(&demo).map_err(|err| err.to_string())?;
+    std::fs::create_dir_all(&demo).with_context(|| format!("creating {}", demo.display()))?;
     let database = demo.join("earshot.db");
     let public_url = format!("http://127.0.0.1:{}", args.port);
     let earshot_cmd = || {
@@ -92,7 +93,7 @@ fn demo_owner(path: &Path, mut earshot: Command) -> Result<String> {
     let mut bytes = [0u8; 12];
     std::fs::File::open("/dev/urandom")
         .and_then(|mut random| std::io::Read::read_exact(&mut random, &mut bytes))
-        .map_err(|err| format!("reading /dev/urandom: {err}"))?;
+        .context("reading /dev/urandom")?;
     let password: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     let mut child = earshot
         .args([
@@ -105,16 +106,20 @@ fn demo_owner(path: &Path, mut earshot: Command) -> Result<String> {
         ])
         .stdin(std::process::Stdio::piped())
         .spawn()
-        .map_err(|err| format!("earshot user add: {err}"))?;
+        .context("earshot user add")?;
     std::io::Write::write_all(
-        &mut child.stdin.take().ok_or("no stdin")?,
+        &mut child.stdin.take().context("no stdin")?,
         format!("{password}\n").as_bytes(),
     )
-    .map_err(|err| err.to_string())?;
-    if !child.wait().map_err(|err| err.to_string())?.success() {
-        return Err("could not create the demo owner".into());
+    .context("writing the password to earshot user add")?;
+    if !child
+        .wait()
+        .context("waiting for earshot user add")?
+        .success()
+    {
+        bail!("could not create the demo owner");
     }
-    std::fs::write(path, &password).map_err(|err| err.to_string())?;
+    std::fs::write(path, &password).with_context(|| path.display().to_string())?;
     Ok(password)
 }
 
@@ -131,7 +136,7 @@ fn demo_token(path: &Path, mut earshot: Command) -> Result<String> {
         "--site",
         DEMO_SITE,
     ]))
-    .ok_or("could not create an export token")?;
-    std::fs::write(path, &token).map_err(|err| err.to_string())?;
+    .context("could not create an export token")?;
+    std::fs::write(path, &token).with_context(|| path.display().to_string())?;
     Ok(token)
 }

@@ -14,6 +14,8 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use anyhow::{Context, anyhow, bail};
+
 use crate::{Result, exec, step};
 
 /// How often the soak downloads a full CSV export over HTTP.
@@ -82,19 +84,19 @@ pub fn run(args: &SoakArgs, dir: &Path) -> Result<serde_json::Value> {
         .args(["user", "add", EMAIL, "--password-stdin"])
         .stdin(Stdio::piped())
         .stdout(Stdio::null());
-    let mut child = add_user.spawn().map_err(|err| err.to_string())?;
+    let mut child = add_user.spawn().context("running earshot user add")?;
     {
         use std::io::Write;
-        let mut stdin = child.stdin.take().ok_or("no stdin")?;
-        writeln!(stdin, "{PASSWORD}").map_err(|err| err.to_string())?;
+        let mut stdin = child.stdin.take().context("no stdin")?;
+        writeln!(stdin, "{PASSWORD}").context("writing the password to earshot user add")?;
     }
     if !child.wait().is_ok_and(|status| status.success()) {
-        return Err("could not create the soak's owner account".into());
+        bail!("could not create the soak's owner account");
     }
     let token = crate::output(
         super::bench::earshot(&db).args(["token", "create", "--name", "soak", "--site", "bench"]),
     )
-    .ok_or("could not create the soak's API token")?;
+    .context("could not create the soak's API token")?;
 
     let log = dir.join("soak.log");
     let port = super::bench::free_port();
@@ -103,7 +105,7 @@ pub fn run(args: &SoakArgs, dir: &Path) -> Result<serde_json::Value> {
         .args(super::bench::serve_args(port))
         .args(["--sync", "full"])
         .env("EARSHOT_LOG", "info");
-    let log_file = std::fs::File::create(&log).map_err(|err| err.to_string())?;
+    let log_file = std::fs::File::create(&log).with_context(|| log.display().to_string())?;
     let server = super::bench::start_logging(serve, port, log_file)?;
     let pid = server.pid();
     let base = format!("http://127.0.0.1:{port}");
@@ -113,7 +115,7 @@ pub fn run(args: &SoakArgs, dir: &Path) -> Result<serde_json::Value> {
         &script,
         [super::bench::WRK_THREAD_IDS, SOAK_SCRIPT].concat(),
     )
-    .map_err(|err| err.to_string())?;
+    .with_context(|| script.display().to_string())?;
     let jar = dir.join("soak-cookies.txt");
     let _ = std::fs::remove_file(&jar);
     exec(Command::new("curl").args([
@@ -222,8 +224,8 @@ pub fn run(args: &SoakArgs, dir: &Path) -> Result<serde_json::Value> {
         }
         done.store(true, Ordering::Relaxed);
         load.join()
-            .map_err(|_| "the wrk thread panicked".to_string())?
-            .map_err(|err| format!("running wrk: {err}"))
+            .map_err(|_| anyhow!("the wrk thread panicked"))?
+            .context("running wrk")
     })?;
     let under_load = sample(stored_so_far(&base));
     samples.push(under_load);
@@ -236,15 +238,15 @@ pub fn run(args: &SoakArgs, dir: &Path) -> Result<serde_json::Value> {
     );
 
     // Every acknowledged submission, exactly once, in an export started after the load.
-    let (sent, refused) =
-        wrk_counts(&wrk_text).ok_or_else(|| format!("could not read wrk's output:\n{wrk_text}"))?;
+    let (sent, refused) = wrk_counts(&wrk_text)
+        .with_context(|| format!("could not read wrk's output:\n{wrk_text}"))?;
     let acknowledged = sent - refused;
     let jsonl = Command::new("curl")
         .args(["--silent", "--show-error", "--header"])
         .arg(format!("Authorization: Bearer {token}"))
         .arg(format!("{base}/v1/sites/bench/feedback.jsonl?spam=include"))
         .output()
-        .map_err(|err| err.to_string())?
+        .context("exporting with curl")?
         .stdout;
     let mut ids = HashSet::new();
     let mut rows = 0u64;
@@ -252,8 +254,7 @@ pub fn run(args: &SoakArgs, dir: &Path) -> Result<serde_json::Value> {
         .split(|byte| *byte == b'\n')
         .filter(|line| !line.is_empty())
     {
-        let row: serde_json::Value =
-            serde_json::from_slice(line).map_err(|err| format!("an export line: {err}"))?;
+        let row: serde_json::Value = serde_json::from_slice(line).context("an export line")?;
         ids.insert(row["id"].as_str().unwrap_or_default().to_owned());
         rows += 1;
     }

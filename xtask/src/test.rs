@@ -3,6 +3,7 @@
 use std::process::Command;
 use std::time::Instant;
 
+use anyhow::Context;
 use clap::Args;
 
 use crate::tools::{self, CHROMEDRIVER, Toolchain};
@@ -77,10 +78,11 @@ pub fn run(_args: &TestArgs) -> Result {
             "--features",
             "embed",
         ]))?;
-        std::fs::create_dir_all(embedded.parent().expect("a folder"))
-            .map_err(|err| err.to_string())?;
+        let folder = embedded.parent().expect("a folder");
+        std::fs::create_dir_all(folder)
+            .with_context(|| format!("creating {}", folder.display()))?;
         std::fs::copy(crate::root().join("target/debug/earshot"), &embedded)
-            .map_err(|err| format!("copying the self-contained binary: {err}"))?;
+            .context("copying the self-contained binary")?;
         Ok(())
     })?;
     timed("host and end-to-end tests", &mut || {

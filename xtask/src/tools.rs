@@ -15,6 +15,8 @@ use std::process::Command;
 use std::sync::Once;
 use std::time::Duration;
 
+use anyhow::{Context, anyhow, bail};
+
 use crate::{Result, exec, output, root, step};
 
 const TARGET: &str = "wasm32-unknown-unknown";
@@ -147,9 +149,7 @@ fn wasm_rust() -> Result<WasmRust> {
         }
         Ok("rustup") | Err(_) => {}
         Ok(other) => {
-            return Err(format!(
-                "{TOOLCHAIN_CHOICE}={other}: expected `rustup` or `debian`"
-            ));
+            bail!("{TOOLCHAIN_CHOICE}={other}: expected `rustup` or `debian`");
         }
     }
     let rustup = which("rustup").is_some();
@@ -185,7 +185,7 @@ fn wasm_rust() -> Result<WasmRust> {
     if debian_toolchain_ready() {
         Ok(WasmRust::Debian)
     } else {
-        Err(format!(
+        Err(anyhow!(
             "installed {DEBIAN_TOOLCHAIN_PACKAGES:?} but the toolchain is still incomplete"
         ))
     }
@@ -292,10 +292,10 @@ pub fn ensure_dovecot() -> Result {
 pub fn apt_install(packages: &[&str], why: &str) -> Result {
     step(&format!("Installing {} ({why})", packages.join(" ")));
     if which("apt-get").is_none() {
-        return Err(format!(
+        bail!(
             "apt-get is not available: install {} with your system's package manager",
             packages.join(" ")
-        ));
+        );
     }
     let sudo = if is_root() { None } else { Some("sudo") };
     static UPDATE: Once = Once::new();
@@ -329,14 +329,13 @@ pub fn is_root() -> bool {
 
 /// The version of a package as pinned in Cargo.lock.
 pub fn locked_version(package: &str) -> Result<String> {
-    let lock = std::fs::read_to_string(root().join("Cargo.lock"))
-        .map_err(|err| format!("reading Cargo.lock: {err}"))?;
+    let lock = std::fs::read_to_string(root().join("Cargo.lock")).context("reading Cargo.lock")?;
     let needle = format!("name = \"{package}\"\nversion = \"");
     let start = lock
         .find(&needle)
-        .ok_or_else(|| format!("{package} is not in Cargo.lock"))?
+        .with_context(|| format!("{package} is not in Cargo.lock"))?
         + needle.len();
-    let end = lock[start..].find('"').ok_or("Cargo.lock is malformed")? + start;
+    let end = lock[start..].find('"').context("Cargo.lock is malformed")? + start;
     Ok(lock[start..end].to_owned())
 }
 
@@ -406,7 +405,7 @@ pub fn ensure_schemathesis() -> Result<PathBuf> {
         let _ = std::fs::remove_dir_all(&venv);
         apt_install(&["python3-venv"], "virtual environments, for schemathesis")?;
         if !made(&venv) {
-            return Err(format!("python3 -m venv {} failed", venv.display()));
+            bail!("python3 -m venv {} failed", venv.display());
         }
     }
     let installed = exec(

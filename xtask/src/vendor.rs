@@ -6,6 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use anyhow::{Context, bail};
+
 use crate::{Result, cargo, root, step};
 
 const CRATE: &str = "yew";
@@ -16,16 +18,16 @@ pub fn check_yew() -> Result {
     let vendored = root().join("widget/vendor/yew");
     let published = published_source()?;
     let expected = std::fs::read_to_string(vendored.join("earshot.patch"))
-        .map_err(|err| format!("reading widget/vendor/yew/earshot.patch: {err}"))?;
+        .context("reading widget/vendor/yew/earshot.patch")?;
     let actual = diff(&published.join("src"), &vendored.join("src"))?;
     if actual != expected {
         let current = root().join("target/yew-vendored.patch");
-        std::fs::write(&current, &actual).map_err(|err| format!("{err}"))?;
-        return Err(format!(
+        std::fs::write(&current, &actual).with_context(|| current.display().to_string())?;
+        bail!(
             "widget/vendor/yew/src differs from yew {VERSION} by more or less than earshot.patch \
              (the difference as it is now: {}); update the patch and its README",
             current.display()
-        ));
+        );
     }
     eprintln!("    the same: yew {VERSION} from crates.io and earshot.patch");
     Ok(())
@@ -36,7 +38,7 @@ pub fn check_yew() -> Result {
 /// it is.
 fn published_source() -> Result<PathBuf> {
     let dir = root().join("target/yew-published");
-    std::fs::create_dir_all(dir.join("src")).map_err(|err| format!("{}: {err}", dir.display()))?;
+    std::fs::create_dir_all(dir.join("src")).with_context(|| dir.display().to_string())?;
     std::fs::write(
         dir.join("Cargo.toml"),
         format!(
@@ -44,21 +46,22 @@ fn published_source() -> Result<PathBuf> {
              [dependencies]\n{CRATE} = \"={VERSION}\"\n\n[workspace]\n"
         ),
     )
-    .map_err(|err| format!("{}: {err}", dir.display()))?;
-    std::fs::write(dir.join("src/lib.rs"), "").map_err(|err| format!("{err}"))?;
+    .with_context(|| dir.display().to_string())?;
+    std::fs::write(dir.join("src/lib.rs"), "")
+        .with_context(|| format!("{}/src/lib.rs", dir.display()))?;
     let out = cargo()
         .args(["metadata", "--format-version", "1", "--manifest-path"])
         .arg(dir.join("Cargo.toml"))
         .output()
-        .map_err(|err| format!("cargo metadata: {err}"))?;
+        .context("cargo metadata")?;
     if !out.status.success() {
-        return Err(format!(
+        bail!(
             "cargo metadata for the published yew {VERSION}: {}",
             String::from_utf8_lossy(&out.stderr)
-        ));
+        );
     }
-    let metadata: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .map_err(|err| format!("cargo metadata's answer: {err}"))?;
+    let metadata: serde_json::Value =
+        serde_json::from_slice(&out.stdout).context("cargo metadata's answer")?;
     metadata["packages"]
         .as_array()
         .into_iter()
@@ -67,7 +70,7 @@ fn published_source() -> Result<PathBuf> {
         .and_then(|package| package["manifest_path"].as_str())
         .and_then(|manifest| Path::new(manifest).parent())
         .map(Path::to_path_buf)
-        .ok_or_else(|| format!("cargo metadata does not list yew {VERSION}"))
+        .with_context(|| format!("cargo metadata does not list yew {VERSION}"))
 }
 
 /// `diff -ruN a/src b/src`, as `earshot.patch` was written: paths from the crate's root,
@@ -78,12 +81,12 @@ fn diff(published: &Path, vendored: &Path) -> Result<String> {
         .arg(published)
         .arg(vendored)
         .output()
-        .map_err(|err| format!("diff: {err}"))?;
+        .context("diff")?;
     // 0: the same, 1: different, 2: trouble.
     if out.status.code() == Some(2) {
-        return Err(format!("diff: {}", String::from_utf8_lossy(&out.stderr)));
+        bail!("diff: {}", String::from_utf8_lossy(&out.stderr));
     }
-    let text = String::from_utf8(out.stdout).map_err(|err| format!("diff: {err}"))?;
+    let text = String::from_utf8(out.stdout).context("diff")?;
     let (published, vendored) = (
         published.display().to_string(),
         vendored.display().to_string(),

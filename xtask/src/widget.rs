@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use anyhow::{Context, bail};
+
 use crate::tools::Toolchain;
 use crate::{Result, exec, root, step};
 
@@ -24,14 +26,14 @@ const ON_DEMAND_SCRIPTS: [(&str, bool); 3] = [
 /// page, send what is still waiting), which cost 90 B.
 pub const LOADER_BUDGET_GZIP: u64 = 2 * 1024 + 64;
 /// The most the whole widget (glue + wasm + stylesheet) may weigh as served gzipped (the
-/// precompressed `.gz` files). A ratchet about 1% above today's 68,934 B (room for what
+/// precompressed `.gz` files). A ratchet about 1% above today's 69,437 B (room for what
 /// two compilers differ by), so growth is a decision; the product's target, 75 KiB, is
 /// met. What each saving measured is in the README ("How it is built").
-pub const WIDGET_BUDGET_GZIP: u64 = 68 * 1024;
+pub const WIDGET_BUDGET_GZIP: u64 = 70_150;
 /// The same for brotli, which most browsers accept and the collector serves when they do
-/// (precompressed at quality 11): a ratchet about 1% above today's 61,814 B; the product's
+/// (precompressed at quality 11): a ratchet about 1% above today's 62,258 B; the product's
 /// target, 64 KB, is met.
-pub const WIDGET_BUDGET_BROTLI: u64 = 61 * 1024;
+pub const WIDGET_BUDGET_BROTLI: u64 = 62_900;
 const PROFILE: &str = "wasm-release";
 /// The compiler flags of the shipped widget, each measured (the widget issue's closing note):
 /// a panic stops the wasm at once with no message, formatting and unwinding code gone (the
@@ -82,7 +84,7 @@ pub fn build(tools: &Toolchain) -> Result<Sizes> {
 
     step("Generating the JavaScript glue (wasm-bindgen)");
     let dist = dist_dir();
-    std::fs::create_dir_all(&dist).map_err(|err| format!("creating {}: {err}", dist.display()))?;
+    std::fs::create_dir_all(&dist).with_context(|| format!("creating {}", dist.display()))?;
     exec(
         Command::new(&tools.wasm_bindgen)
             .args(["--target", "web", "--no-typescript", "--out-dir"])
@@ -92,11 +94,11 @@ pub fn build(tools: &Toolchain) -> Result<Sizes> {
 
     let wasm = dist.join(format!("{CRATE}_bg.wasm"));
     let glue = dist.join(format!("{CRATE}.js"));
-    step("Trimming the wasm: short import and export names, no table entry nothing calls");
+    step("Trimming the wasm: short import and export names");
     let trimmed = crate::trim::trim(&wasm, &glue)?;
     eprintln!(
-        "    {} imports and {} exports renamed, {} table entries nothing calls emptied",
-        trimmed.imports, trimmed.exports, trimmed.table_entries
+        "    {} imports and {} exports renamed",
+        trimmed.imports, trimmed.exports
     );
     if let Some(wasm_opt) = &tools.wasm_opt {
         // `--converge` repeats the passes until they change nothing: measured on the widget,
@@ -164,21 +166,21 @@ pub fn build(tools: &Toolchain) -> Result<Sizes> {
                 .chain(ON_DEMAND_SCRIPTS.map(|(name, _)| name))
             {
                 std::fs::copy(www.join(name), dist.join(name))
-                    .map_err(|err| format!("copying www/{name}: {err}"))?;
+                    .with_context(|| format!("copying www/{name}"))?;
             }
         }
     }
     step("Minifying the stylesheet");
     let stylesheet = dist.join("earshot.css");
-    let source = std::fs::read_to_string(www.join("earshot.css"))
-        .map_err(|err| format!("reading www/earshot.css: {err}"))?;
+    let source =
+        std::fs::read_to_string(www.join("earshot.css")).context("reading www/earshot.css")?;
     std::fs::write(&stylesheet, minify_css(&source))
-        .map_err(|err| format!("{}: {err}", stylesheet.display()))?;
+        .with_context(|| stylesheet.display().to_string())?;
     let editor_styles = dist.join("earshot-shot.css");
     let source = std::fs::read_to_string(www.join("earshot-shot.css"))
-        .map_err(|err| format!("reading www/earshot-shot.css: {err}"))?;
+        .context("reading www/earshot-shot.css")?;
     std::fs::write(&editor_styles, minify_css(&source))
-        .map_err(|err| format!("{}: {err}", editor_styles.display()))?;
+        .with_context(|| editor_styles.display().to_string())?;
     step("Precompressing the loader and the widget (brotli, gzip)");
     let on_demand = ON_DEMAND_SCRIPTS.map(|(name, _)| dist.join(name));
     for file in [&loader, &glue, &wasm, &stylesheet, &editor_styles]
@@ -231,7 +233,7 @@ fn kb(bytes: u64) -> String {
 fn file_size(path: &Path) -> Result<u64> {
     std::fs::metadata(path)
         .map(|meta| meta.len())
-        .map_err(|err| format!("{}: {err}", path.display()))
+        .with_context(|| path.display().to_string())
 }
 
 impl Sizes {
@@ -248,22 +250,22 @@ impl Sizes {
     /// Fails when the loader or the widget is over its budget.
     pub fn check_budgets(&self) -> Result {
         if self.loader_gzip > LOADER_BUDGET_GZIP {
-            return Err(format!(
+            bail!(
                 "the loader is {} B gzipped, over its budget of {LOADER_BUDGET_GZIP} B",
                 self.loader_gzip
-            ));
+            );
         }
         if self.widget_gzip() > WIDGET_BUDGET_GZIP {
-            return Err(format!(
+            bail!(
                 "the widget is {} B gzipped, over its budget of {WIDGET_BUDGET_GZIP} B (WIDGET_BUDGET_GZIP)",
                 self.widget_gzip()
-            ));
+            );
         }
         if self.widget_brotli() > WIDGET_BUDGET_BROTLI {
-            return Err(format!(
+            bail!(
                 "the widget is {} B in brotli, over its budget of {WIDGET_BUDGET_BROTLI} B (WIDGET_BUDGET_BROTLI)",
                 self.widget_brotli()
-            ));
+            );
         }
         eprintln!(
             "    size budgets kept: loader {} of {LOADER_BUDGET_GZIP} B, widget {} of {WIDGET_BUDGET_GZIP} B (gzip), {} of {WIDGET_BUDGET_BROTLI} B (brotli)",
@@ -293,8 +295,7 @@ fn gzip(bytes: &[u8]) -> Result<Vec<u8>> {
         ..Default::default()
     };
     let mut compressed = Vec::new();
-    zopfli::compress(options, zopfli::Format::Gzip, bytes, &mut compressed)
-        .map_err(|err| format!("zopfli: {err}"))?;
+    zopfli::compress(options, zopfli::Format::Gzip, bytes, &mut compressed).context("zopfli")?;
     Ok(compressed)
 }
 
@@ -310,8 +311,7 @@ fn brotli(bytes: &[u8]) -> Result<Vec<u8>> {
         lgwin: 22,
         ..Default::default()
     };
-    brotli::BrotliCompress(&mut &bytes[..], &mut compressed, &params)
-        .map_err(|err| format!("brotli: {err}"))?;
+    brotli::BrotliCompress(&mut &bytes[..], &mut compressed, &params).context("brotli")?;
     Ok(compressed)
 }
 
@@ -368,10 +368,10 @@ pub fn minify_css(css: &str) -> String {
 /// Writes `file.br` (brotli, quality 11) and `file.gz` (Zopfli) beside `file`; the collector
 /// serves them to browsers that accept them.
 fn precompress(file: &Path) -> Result {
-    let bytes = std::fs::read(file).map_err(|err| format!("{}: {err}", file.display()))?;
+    let bytes = std::fs::read(file).with_context(|| file.display().to_string())?;
     let write = |extension: &str, data: &[u8]| {
         let path = with_extension(file, extension);
-        std::fs::write(&path, data).map_err(|err| format!("{}: {err}", path.display()))
+        std::fs::write(&path, data).with_context(|| path.display().to_string())
     };
     write("gz", &gzip(&bytes)?)?;
     write("br", &brotli(&bytes)?)
