@@ -64,7 +64,7 @@ fn check_contract(schemathesis: &PathBuf, engine: &Engine) {
             "contract-metrics-token",
             // The screenshot hooks send each upload as a visitor of its own, through the
             // collector's trusted proxy (the test itself).
-            "--trusted-proxy",
+            "--trusted-proxies",
             "127.0.0.1",
         ],
     );

@@ -1284,7 +1284,7 @@ fn screenshots_are_shown_to_the_sites_owners_only_and_go_with_their_feedback() {
 }
 
 /// In Chromium: the thumbnail shows on the feedback's page under the dashboard's own CSP,
-/// and opens the full image.
+/// and opens the full image in a page of the dashboard.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_owner_sees_the_screenshot_on_the_feedbacks_page() {
     let Some(browser) = browser::start().await else {
@@ -1317,9 +1317,10 @@ async fn the_owner_sees_the_screenshot_on_the_feedbacks_page() {
         .unwrap();
     browser
         .wait_for(
-            "return location.pathname.endsWith('/screenshot') && document.images.length === 1
-                 && document.images[0].naturalWidth === 1200;",
-            "the full image",
+            "const img = document.querySelector('figure.full-shot img');
+             return location.pathname.endsWith('/screenshot/view') && !!img && img.complete
+                 && img.naturalWidth === 1200;",
+            "the full image, in the dashboard's page for it",
         )
         .await;
     browser.close().await;
