@@ -42,6 +42,22 @@ fn start(engine: &Engine, smtp_url: &str) -> Collector {
     collector
 }
 
+/// Saves the demo site's "Answers and email" settings, as its page does.
+fn set_answers(owner: &OwnerSession, fields: &[(&str, &str)]) {
+    let (status, _) = owner.post("/admin/sites/demo", "/admin/sites/demo/answers", fields);
+    assert_eq!(status, 303);
+}
+
+/// The owner asks for an email of each new submission and of each answer.
+fn hear_of_everything(owner: &OwnerSession) {
+    let (status, _) = owner.post(
+        "/admin/account",
+        "/admin/account",
+        &[("feedback", "each"), ("answers", "on")],
+    );
+    assert_eq!(status, 303);
+}
+
 /// Leaves feedback with an email address, as the widget does; returns its id.
 fn feedback_with_email(collector: &Collector, comment: &str, email: &str, locale: &str) -> String {
     let body = feedback_body(
@@ -100,12 +116,10 @@ async fn a_reply_reaches_the_visitor_and_their_answer_reaches_the_owner() {
     for engine in Engine::all() {
         let collector = start(&engine, &sink.url());
         let owner = OwnerSession::sign_in(&collector, OWNER, PASSWORD);
-        let (status, _) = owner.post(
-            "/admin/sites/demo",
-            "/admin/sites/demo/answers",
+        set_answers(
+            &owner,
             &[("reply_to", "support@shop.example"), ("answer_hours", "48")],
         );
-        assert_eq!(status, 303);
         let visitor = format!("visiteur.{}@example.com", engine.name());
         let comment = "Le bouton <b>Payer</b> ne marche pas & rien ne se passe";
         let id = feedback_with_email(&collector, comment, &visitor, "fr-FR");
@@ -586,22 +600,15 @@ fn acknowledgements_notices_and_one_click_unsubscribe() {
     for engine in Engine::all() {
         let collector = start(&engine, &sink.url());
         let owner = OwnerSession::sign_in(&collector, OWNER, PASSWORD);
-        let (status, _) = owner.post(
-            "/admin/sites/demo",
-            "/admin/sites/demo/answers",
+        set_answers(
+            &owner,
             &[
                 ("answer_hours", "24"),
                 ("acknowledge", "on"),
                 ("notify_resolved", "on"),
             ],
         );
-        assert_eq!(status, 303);
-        let (status, _) = owner.post(
-            "/admin/account",
-            "/admin/account",
-            &[("feedback", "each"), ("answers", "on")],
-        );
-        assert_eq!(status, 303);
+        hear_of_everything(&owner);
 
         let happy = format!("happy.{}@example.com", engine.name());
         let first = feedback_with_email(&collector, "Schnelle Lieferung, danke!", &happy, "de");
@@ -973,12 +980,7 @@ async fn unsubscribing_from_an_acknowledgement_leaves_no_impossible_deadline() {
     for engine in Engine::all() {
         let collector = start(&engine, &sink.url());
         let owner = OwnerSession::sign_in(&collector, OWNER, PASSWORD);
-        let (status, _) = owner.post(
-            "/admin/sites/demo",
-            "/admin/sites/demo/answers",
-            &[("answer_hours", "24"), ("acknowledge", "on")],
-        );
-        assert_eq!(status, 303);
+        set_answers(&owner, &[("answer_hours", "24"), ("acknowledge", "on")]);
         let visitor = format!("orders.{}@example.com", engine.name());
         let id = feedback_with_email(&collector, "Did my order go through?", &visitor, "en");
         let ack = sink.wait_for("the acknowledgement", |mail: &Mail| {
@@ -1074,12 +1076,7 @@ async fn a_quick_rating_counts_and_spam_can_be_seen_and_restored() {
     for engine in Engine::all() {
         let collector = start(&engine, &sink.url());
         let owner = OwnerSession::sign_in(&collector, OWNER, PASSWORD);
-        let (status, _) = owner.post(
-            "/admin/account",
-            "/admin/account",
-            &[("feedback", "each"), ("answers", "on")],
-        );
-        assert_eq!(status, 303);
+        hear_of_everything(&owner);
         let rating = feedback_body(
             "",
             serde_json::json!({ "rating": { "kind": "stars", "value": 5 }, "open_ms": 1_300 }),
@@ -1216,18 +1213,8 @@ fn a_flood_of_submissions_holds_no_reply_back() {
     for engine in Engine::all() {
         let collector = start(&engine, &sink.url());
         let owner = OwnerSession::sign_in(&collector, OWNER, PASSWORD);
-        let (status, _) = owner.post(
-            "/admin/sites/demo",
-            "/admin/sites/demo/answers",
-            &[("answer_hours", "24"), ("acknowledge", "on")],
-        );
-        assert_eq!(status, 303);
-        let (status, _) = owner.post(
-            "/admin/account",
-            "/admin/account",
-            &[("feedback", "each"), ("answers", "on")],
-        );
-        assert_eq!(status, 303);
+        set_answers(&owner, &[("answer_hours", "24"), ("acknowledge", "on")]);
+        hear_of_everything(&owner);
         let customer = format!("customer.{}@example.com", engine.name());
         let asked = feedback_with_email(&collector, "Where is my order?", &customer, "en");
         sink.wait_for("the customer's acknowledgement", |mail: &Mail| {

@@ -62,6 +62,24 @@ fn store_with_site(location: &Location) -> Store {
     store
 }
 
+/// An owner who wants an email of each new submission and of each answer.
+fn owner_hearing_of_everything(store: &Store, email: &str) -> crate::model::User {
+    use crate::model::{NotifyFeedback, OwnerNotifications};
+    let owner = store.read(|db| db.add_user(email, "hash", None)).unwrap();
+    store
+        .read(|db| {
+            db.set_owner_notifications(
+                owner.id,
+                &OwnerNotifications {
+                    feedback: NotifyFeedback::Each,
+                    answers: true,
+                },
+            )
+        })
+        .unwrap();
+    owner
+}
+
 #[tokio::test]
 async fn a_submission_is_stored_once() {
     for database in databases() {
@@ -1445,24 +1463,11 @@ async fn one_acknowledgement_a_day_per_mailbox_and_unsubscribes_cover_variants()
 /// one catch-up email queued for later, whichever collector folds them.
 #[tokio::test]
 async fn notices_past_the_bound_fold_into_one_catch_up_email() {
-    use crate::model::{DeliveryState, MailKind, NotifyFeedback, OwnerNotifications};
+    use crate::model::{DeliveryState, MailKind};
     for database in databases() {
         let store = store_with_site(&database.location);
         let other = Store::open_at(&database.location, Durability::PowerLoss).unwrap();
-        let owner = store
-            .read(|db| db.add_user("busy@example.com", "hash", None))
-            .unwrap();
-        store
-            .read(|db| {
-                db.set_owner_notifications(
-                    owner.id,
-                    &OwnerNotifications {
-                        feedback: NotifyFeedback::Each,
-                        answers: true,
-                    },
-                )
-            })
-            .unwrap();
+        let owner = owner_hearing_of_everything(&store, "busy@example.com");
         let mut ids = Vec::new();
         for n in 0..3 {
             let id = Uuid::new_v4();
@@ -2113,23 +2118,9 @@ async fn a_visitors_answer_puts_the_conversation_back_on_us() {
 /// waits on us from then, and nothing of long ago is sent for it.
 #[tokio::test]
 async fn spam_restored_counts_everywhere_and_sends_nothing() {
-    use crate::model::{NotifyFeedback, OwnerNotifications};
     for database in databases() {
         let store = store_with_site(&database.location);
-        let owner = store
-            .read(|db| db.add_user("owner@example.com", "hash", None))
-            .unwrap();
-        store
-            .read(|db| {
-                db.set_owner_notifications(
-                    owner.id,
-                    &OwnerNotifications {
-                        feedback: NotifyFeedback::Each,
-                        answers: true,
-                    },
-                )
-            })
-            .unwrap();
+        owner_hearing_of_everything(&store, "owner@example.com");
         let id = Uuid::new_v4();
         let mut s = submission("demo", id);
         s.email = Some("ada@example.com".into());
