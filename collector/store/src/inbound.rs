@@ -3,7 +3,7 @@
 //! bounced. The [`InboundStore`] contract both engines implement, its records, and the SQL
 //! they share (`?N` parameters; [`crate::mail_sql::dollar_numbered`] makes PostgreSQL's).
 
-use crate::contract::StoreError;
+use crate::error::StoreError;
 use crate::model::{MailKind, ReplyOutcome};
 
 /// What became of an email that arrived.

@@ -23,6 +23,7 @@
 pub mod clock;
 pub mod contract;
 pub mod copy;
+mod error;
 pub mod inbound;
 mod mail_sql;
 pub mod model;
