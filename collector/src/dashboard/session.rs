@@ -156,11 +156,12 @@ pub(super) async fn logout(
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     use std::time::Duration;
 
     #[test]
     fn the_wait_is_told_in_minutes_singular_or_plural() {
-        let told = |secs| super::too_many_attempts(Duration::from_secs(secs));
+        let told = |secs| too_many_attempts(Duration::from_secs(secs));
         assert_eq!(told(1), "Too many attempts. Try again in 1 minute.");
         assert_eq!(told(60), "Too many attempts. Try again in 1 minute.");
         assert_eq!(told(61), "Too many attempts. Try again in 2 minutes.");

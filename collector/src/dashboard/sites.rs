@@ -796,12 +796,11 @@ pub async fn erase(
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn the_language_list_is_every_built_in_language() {
-        let listed: Vec<&str> = super::WIDGET_LANGUAGES
-            .iter()
-            .map(|(tag, _)| *tag)
-            .collect();
+        let listed: Vec<&str> = WIDGET_LANGUAGES.iter().map(|(tag, _)| *tag).collect();
         let built_in: Vec<&str> = earshot_shared::texts::LANGUAGES
             .iter()
             .map(|texts| texts.lang)

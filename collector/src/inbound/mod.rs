@@ -22,7 +22,7 @@ pub mod reading;
 use lettre::Address;
 
 use crate::auth::hash_token;
-use crate::conversation::MAX_ANSWER_CHARS;
+use crate::conversation::limits::MAX_ANSWER_CHARS;
 use crate::mail::MailBell;
 use earshot_store::inbound::{InboundAction, InboundOutcome, InboundRecord, Taken};
 use earshot_store::{Database, Store, StoreError, now_millis};
@@ -274,7 +274,7 @@ pub fn take(
         mail_key: reading.key.clone(),
         received_at: now,
         source: source.as_str().to_owned(),
-        sender: crate::mail::one_line(&reading.sender, 300),
+        sender: crate::mail::text::one_line(&reading.sender, 300),
         subject: reading.subject.clone(),
         body: bounded(&reading.words, MAX_ANSWER_CHARS),
         reason,

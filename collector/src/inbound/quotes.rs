@@ -210,7 +210,7 @@ pub fn new_words(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{html_text, new_words};
+    use super::*;
 
     #[test]
     fn quoted_history_and_signatures_are_cut() {

@@ -290,7 +290,7 @@ fn within_limits(
 
 /// One line, at most `max` characters.
 fn line(text: &str, max: usize) -> String {
-    crate::mail::one_line(text, max)
+    crate::mail::text::one_line(text, max)
 }
 
 /// Reads an email.

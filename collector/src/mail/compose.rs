@@ -9,7 +9,8 @@ use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use maud::{Markup, html};
 
-use super::mailer::{Failure, MAIL_PER_OWNER_PER_HOUR, Mailer, one_line};
+use super::mailer::{Failure, MAIL_PER_OWNER_PER_HOUR, Mailer};
+use super::text::one_line;
 use crate::conversation::links;
 use crate::conversation::texts;
 use crate::inbound::addresses;

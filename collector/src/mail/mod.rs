@@ -12,11 +12,13 @@
 
 mod compose;
 mod mailer;
+pub mod text;
 mod worker;
 
 pub use mailer::{
     ACKNOWLEDGEMENTS_PER_SITE_PER_HOUR, CATCH_UP_AFTER, MAIL_PER_OWNER_PER_HOUR,
     MAIL_PER_SITE_PER_HOUR, MAX_ATTEMPTS, MailBell, Mailer, REPLIES_PER_SITE_PER_HOUR,
-    RETRY_FIRST_SECS, one_line,
+    RETRY_FIRST_SECS,
 };
+pub use text::one_line;
 pub use worker::send_due;
