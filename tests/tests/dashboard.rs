@@ -1515,6 +1515,17 @@ async fn times_are_shown_in_the_owners_zone_and_a_sites_tables_stack_on_a_phone(
                 .await;
         }
         browser.client.set_window_size(1280, 860).await.unwrap();
+        // The statistics count UTC days, for every owner alike, and say so.
+        browser
+            .client
+            .goto(&collector.url("/admin/stats"))
+            .await
+            .unwrap();
+        let hint = text_of(&browser, "form.filters + p.hint").await;
+        assert!(
+            hint.contains("UTC") && hint.contains("Asia/Kolkata"),
+            "{hint}"
+        );
     }
     browser.close().await;
 }

@@ -458,6 +458,10 @@ pub fn stats(
             div { label for="to" { "Until" } input #to type="date" name="to" value=(day(to - 1)); }
             div.actions { button.primary type="submit" { "Show" } }
         }
+        @let zone = Zone::of(session);
+        @if zone.name() != super::zone::DEFAULT_ZONE {
+            p.hint { "Days here run from midnight to midnight UTC, so every owner counts the same days; times elsewhere are in " (zone.name()) "." }
+        }
         section.cards {
             div.card { p.big { (report.total) } p { "submissions, spam apart" } }
             @for kind in &report.kinds {
