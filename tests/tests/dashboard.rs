@@ -1325,3 +1325,207 @@ async fn the_owner_sees_the_screenshot_on_the_feedbacks_page() {
         .await;
     browser.close().await;
 }
+
+/// The text of the first element `css` finds.
+async fn text_of(browser: &Browser, css: &str) -> String {
+    browser
+        .client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// `2026-12-08 14:03 Zone/Name` → (the minute of the day, the zone's name).
+fn minute_and_zone(shown: &str) -> (i32, String) {
+    let mut parts = shown.split(' ');
+    let (_day, time, zone) = (parts.next(), parts.next().unwrap(), parts.next().unwrap());
+    let (hours, minutes) = time.split_once(':').unwrap();
+    (
+        hours.parse::<i32>().unwrap() * 60 + minutes.parse::<i32>().unwrap(),
+        zone.to_owned(),
+    )
+}
+
+/// What the inbox, the feedback's page and the site's page show as the feedback's time, the
+/// conversation's first message's line, and the site's token's creation.
+async fn times_shown(
+    browser: &Browser,
+    collector: &Collector,
+    id: &str,
+) -> (String, String, String) {
+    browser
+        .client
+        .goto(&collector.url("/admin/inbox"))
+        .await
+        .unwrap();
+    let listed = text_of(browser, ".item a.when").await;
+    browser
+        .client
+        .goto(&collector.url(&format!("/admin/feedback/{id}")))
+        .await
+        .unwrap();
+    let thread = text_of(browser, "#thread .who").await;
+    browser
+        .client
+        .goto(&collector.url("/admin/sites/demo"))
+        .await
+        .unwrap();
+    let created = text_of(browser, "table.tokens td[data-label=Created]").await;
+    (listed, thread, created)
+}
+
+/// An owner picks their time zone on their account page; the inbox, the feedback's page and
+/// the site's page then show each time in it, the zone named. At a phone's width the site's
+/// tokens and webhooks are one card per row, like the other tables, and nothing scrolls
+/// sideways.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn times_are_shown_in_the_owners_zone_and_a_sites_tables_stack_on_a_phone() {
+    let Some(browser) = browser::start().await else {
+        return;
+    };
+    for engine in Engine::all() {
+        let collector = collector_with_two_sites_and(&engine, &["--allow-private-webhooks"]);
+        let id = submit(
+            &collector,
+            "demo",
+            PAGE_ORIGIN,
+            4,
+            "What time is it there?",
+            Some("visitor@example.com"),
+        );
+        let token = collector.create_token(Some("demo"));
+        sign_in(&browser, &collector, OWNER).await;
+        let (listed, thread, _) = times_shown(&browser, &collector, &id).await;
+        assert!(listed.ends_with(" UTC"), "{listed}");
+        assert!(thread.ends_with(&listed), "{thread}");
+
+        // India is 5 h 30 ahead of UTC all year.
+        browser
+            .client
+            .goto(&collector.url("/admin/account"))
+            .await
+            .unwrap();
+        assert_eq!(
+            browser
+                .client
+                .execute(
+                    "const zone = document.querySelector('#time_zone');
+                     return [zone.value, zone.options.length > 300];",
+                    vec![]
+                )
+                .await
+                .unwrap(),
+            serde_json::json!(["UTC", true])
+        );
+        browser
+            .client
+            .execute(
+                "document.querySelector('#time_zone').value = 'Asia/Kolkata';",
+                vec![],
+            )
+            .await
+            .unwrap();
+        submit_form(
+            &browser,
+            "form[action='/admin/account'] button[type=submit]",
+        )
+        .await;
+        browser
+            .wait_for(
+                "return !!document.querySelector('p.notice');",
+                "the account page, saved",
+            )
+            .await;
+        assert_eq!(text_of(&browser, "p.notice").await, "Saved.");
+        assert_eq!(
+            browser
+                .client
+                .execute("return document.querySelector('#time_zone').value;", vec![])
+                .await
+                .unwrap(),
+            "Asia/Kolkata"
+        );
+
+        let (in_zone, thread_in_zone, created) = times_shown(&browser, &collector, &id).await;
+        let (utc, _) = minute_and_zone(&listed);
+        let (local, zone) = minute_and_zone(&in_zone);
+        assert_eq!(zone, "Asia/Kolkata", "{in_zone}");
+        assert_eq!(
+            local,
+            (utc + 5 * 60 + 30) % (24 * 60),
+            "{listed} → {in_zone}"
+        );
+        assert!(thread_in_zone.ends_with(&in_zone), "{thread_in_zone}");
+        assert!(created.ends_with(" Asia/Kolkata"), "{created}");
+        // Exports keep UTC: `2026-12-08 13:03 UTC` is `2026-12-08T13:03:…Z` there.
+        let (_, csv) = collector.export(Some(&token), "feedback.csv");
+        let csv = String::from_utf8(csv).unwrap();
+        let utc_minute = listed.trim_end_matches(" UTC").replace(' ', "T");
+        assert!(csv.contains(&utc_minute), "{utc_minute} in {csv}");
+
+        // A webhook with a long address, then the site's page on a phone and a desktop.
+        browser
+            .client
+            .execute(
+                "document.querySelector('#hook-url').value = arguments[0];",
+                vec![serde_json::json!(
+                    "http://127.0.0.1:9/hooks/services/T00000000/B00000000/a-rather-long-secret-path"
+                )],
+            )
+            .await
+            .unwrap();
+        submit_form(&browser, "form[action$='/webhooks'] button[type=submit]").await;
+        browser
+            .wait_for(
+                "return !!document.querySelector('table.webhooks');",
+                "the webhook, listed",
+            )
+            .await;
+        for (width, height) in [(375, 812), (1280, 860)] {
+            browser.client.set_window_size(width, height).await.unwrap();
+            let stacked = browser
+                .client
+                .execute(
+                    "return [document.documentElement.scrollWidth <= window.innerWidth,
+                             getComputedStyle(document.querySelector('table.tokens tbody tr')).display,
+                             getComputedStyle(document.querySelector('table.webhooks tbody tr')).display];",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            let rows = if width < 640 { "block" } else { "table-row" };
+            assert_eq!(
+                stacked,
+                serde_json::json!([true, rows, rows]),
+                "the site's page at {width} px"
+            );
+            browser
+                .client
+                .execute(
+                    "document.querySelector('table.tokens').scrollIntoView();",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            browser
+                .screenshot(&format!("site-tables-{width}px-{}", engine.name()))
+                .await;
+        }
+        browser.client.set_window_size(1280, 860).await.unwrap();
+        // The statistics count UTC days, for every owner alike, and say so.
+        browser
+            .client
+            .goto(&collector.url("/admin/stats"))
+            .await
+            .unwrap();
+        let hint = text_of(&browser, "form.filters + p.hint").await;
+        assert!(
+            hint.contains("UTC") && hint.contains("Asia/Kolkata"),
+            "{hint}"
+        );
+    }
+    browser.close().await;
+}

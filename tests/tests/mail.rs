@@ -153,7 +153,7 @@ async fn a_reply_reaches_the_visitor_and_their_answer_reaches_the_owner() {
             .unwrap();
         assert_eq!(
             text(&browser, "p.notice").await,
-            "Your reply is in the outbox."
+            "Your reply is waiting to be sent."
         );
         // The reply's state turns to "Sent" on the page as it leaves, without a reload.
         browser
@@ -894,7 +894,7 @@ fn answers_on_a_conversation_page_are_rate_limited() {
     assert!(page.contains("Please wait a little"), "{page}");
     let (_, thread) = owner.get(&format!("/admin/feedback/{id}"));
     assert_eq!(
-        thread.matches("The visitor answered").count(),
+        thread.matches("The visitor wrote back · ").count(),
         ANSWERS_PER_HOUR as usize,
         "nothing past the limit was stored"
     );

@@ -1,4 +1,5 @@
-//! The signed-in owner's own settings: which emails they get.
+//! The signed-in owner's own settings: which emails they get, and the time zone the
+//! dashboard shows times in.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -8,6 +9,7 @@ use serde::Deserialize;
 use super::auth::Owner;
 use super::pages::layout;
 use super::respond::{AdminError, html as page, see_other};
+use super::zone::{self, Zone};
 use crate::state::AppState;
 use earshot_store::model::{NotifyFeedback, OwnerNotifications};
 
@@ -27,6 +29,7 @@ pub(super) async fn show(
         .read_async(move |db| db.owner_notifications(id))
         .await?;
     let mail = state.mail.is_some();
+    let chosen = Zone::of(&owner.0);
     let body = html! {
         div.heading { h1 { "Your email" } }
         @if query.saved.is_some() { p.notice role="status" { "Saved." } }
@@ -53,6 +56,13 @@ pub(super) async fn show(
                 }
                 p.hint { "Reminders of answers that are due soon always come. At most "
                     (crate::mail::MAIL_PER_OWNER_PER_HOUR) " emails an hour reach you; past that, the notices are gathered into one email an hour later." }
+                label for="time_zone" { "Your time zone" }
+                select #time_zone name="time_zone" aria-describedby="time-zone-hint" {
+                    @for name in zone::names() {
+                        option value=(name) selected[name == chosen.name()] { (name) }
+                    }
+                }
+                p.hint #time-zone-hint { "The dashboard shows every time in this zone, and names it. Exports, webhooks and emails keep UTC." }
                 div { button.primary type="submit" { "Save" } }
             }
         }
@@ -68,6 +78,8 @@ pub(super) struct SettingsForm {
     csrf: String,
     feedback: String,
     answers: Option<String>,
+    /// Absent: the zone stays as it was.
+    time_zone: Option<String>,
 }
 
 pub(super) async fn save(
@@ -83,10 +95,25 @@ pub(super) async fn save(
         feedback,
         answers: form.answers.is_some(),
     };
+    let time_zone = match form.time_zone.as_deref() {
+        Some(name) => Some(
+            Zone::named(name)
+                .ok_or_else(|| AdminError::BadRequest(format!("no time zone is named {name:?}")))?
+                .name()
+                .to_owned(),
+        ),
+        None => None,
+    };
     let id = owner.0.user.id;
     state
         .store
-        .read_async(move |db| db.set_owner_notifications(id, &settings))
+        .read_async(move |db| {
+            db.set_owner_notifications(id, &settings)?;
+            match &time_zone {
+                Some(zone) => db.set_time_zone(id, zone),
+                None => Ok(()),
+            }
+        })
         .await?;
     Ok(see_other("/admin/account?saved=1"))
 }

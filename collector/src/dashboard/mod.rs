@@ -22,6 +22,7 @@ mod sites;
 mod stats;
 mod thread;
 mod unmatched;
+mod zone;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError, web};

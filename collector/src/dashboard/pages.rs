@@ -53,8 +53,7 @@ fn datetime(millis: i64) -> OffsetDateTime {
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
-/// `2026-11-22 14:03 UTC`
-pub(super) use earshot_store::clock::minute as when;
+pub(super) use super::zone::Zone;
 
 /// `2026-11-22`
 fn day(millis: i64) -> String {
@@ -270,12 +269,13 @@ pub fn inbox(view: &InboxView<'_>) -> Markup {
 pub(super) fn item(owner: &Session, sites: &[Site], back: &str, row: &FeedbackRow) -> Markup {
     let site = site_name(sites, &row.site);
     let page = format!("/admin/feedback/{}", row.id);
+    let zone = Zone::of(owner);
     html! {
         article.item id=(format!("feedback-{}", row.id)) {
             div.item-head {
                 span class={ "rating " (mood(row.rating.kind, row.rating.value)) } { (rating_text(row.rating.kind, row.rating.value)) }
                 span.site { (site) }
-                a.when href=(page) { time datetime=(day(row.received_at)) { (when(row.received_at)) } }
+                a.when href=(page) { time datetime=(zone.day(row.received_at)) { (zone.when(row.received_at)) } }
                 span class={ "status status-" (row.status.as_str()) } { (row.status.label()) }
                 @if row.spam { span.spam { "Spam" } }
                 @if row.unread { span.unread { "New answer" } }
@@ -283,9 +283,9 @@ pub(super) fn item(owner: &Session, sites: &[Site], back: &str, row: &FeedbackRo
                     Waiting::OnUs { by } => {
                         span.waiting { "Waiting on us" }
                         @if row.overdue(earshot_store::now_millis()) {
-                            span.overdue { "Overdue: the answer was due " (when(by)) }
+                            span.overdue { "Overdue: the answer was due " (zone.when(by)) }
                         } @else {
-                            span.awaiting { "Answer by " (when(by)) }
+                            span.awaiting { "Answer by " (zone.when(by)) }
                         }
                     }
                     Waiting::OnVisitor => { span.waiting { "Waiting on the visitor" } }
@@ -301,7 +301,7 @@ pub(super) fn item(owner: &Session, sites: &[Site], back: &str, row: &FeedbackRo
             @if let Some(latest) = &row.latest {
                 p.latest {
                     @if latest.author == Author::Visitor { "The visitor wrote back " } @else { "An owner replied " }
-                    (when(latest.at)) ": " q { (first_words(&latest.words)) }
+                    (zone.when(latest.at)) ": " q { (first_words(&latest.words)) }
                 }
             }
             dl.meta {
@@ -457,6 +457,10 @@ pub fn stats(
             div { label for="from" { "From" } input #from type="date" name="from" value=(day(from)); }
             div { label for="to" { "Until" } input #to type="date" name="to" value=(day(to - 1)); }
             div.actions { button.primary type="submit" { "Show" } }
+        }
+        @let zone = Zone::of(session);
+        @if zone.name() != super::zone::DEFAULT_ZONE {
+            p.hint { "Days here run from midnight to midnight UTC, so every owner counts the same days; times elsewhere are in " (zone.name()) "." }
         }
         section.cards {
             div.card { p.big { (report.total) } p { "submissions, spam apart" } }

@@ -9,9 +9,9 @@ use serde::Deserialize;
 
 use super::auth::Owner;
 use super::respond::{AdminError, html as page, see_other};
+use crate::owner;
 use crate::state::AppState;
 use crate::webhooks::{self, Delivery, Webhook, WebhookFormat};
-use crate::{export, owner};
 use earshot_store::model::AnswerSettings;
 use earshot_store::{Site, TokenInfo};
 
@@ -238,15 +238,6 @@ async fn render(
     ))
 }
 
-fn when(millis: i64) -> String {
-    export::timestamp(millis)
-        .chars()
-        .take(16)
-        .collect::<String>()
-        .replace('T', " ")
-        + " UTC"
-}
-
 fn site_page(owner: &Owner, data: &SiteData, base: &str, flash: &Flash) -> Markup {
     let site = &data.site;
     let key = site.key.as_str();
@@ -255,6 +246,7 @@ fn site_page(owner: &Owner, data: &SiteData, base: &str, flash: &Flash) -> Marku
     let admin = owner.0.user.sites.is_none();
     let snippet = owner::snippet(base, &site.key);
     let widget = &site.widget;
+    let zone = super::zone::Zone::of(&owner.0);
     let body = html! {
         div.heading {
             h1 { (site.name) }
@@ -365,14 +357,14 @@ fn site_page(owner: &Owner, data: &SiteData, base: &str, flash: &Flash) -> Marku
             h2 { "API tokens" }
             p.empty { "For the export API: " code { "GET /v1/sites/" (key) "/feedback.csv" } " with " code { "Authorization: Bearer …" } }
             @if !data.tokens.is_empty() {
-                table {
+                table.tokens.stack {
                     thead { tr { th { "Name" } th { "Created" } th { "State" } th {} } }
                     tbody {
                         @for token in &data.tokens {
                             tr {
-                                td { (token.name) }
-                                td { (when(token.created_at)) }
-                                td { @if token.revoked { "revoked" } @else { "active" } }
+                                td data-label="Name" { (token.name) }
+                                td data-label="Created" { (zone.when(token.created_at)) }
+                                td data-label="State" { @if token.revoked { "revoked" } @else { "active" } }
                                 td { @if !token.revoked {
                                     form method="post" action=(action(&format!("/tokens/{}/revoke", token.id))) {
                                         input type="hidden" name="csrf" value=(csrf);
@@ -394,13 +386,13 @@ fn site_page(owner: &Owner, data: &SiteData, base: &str, flash: &Flash) -> Marku
             h2 { "Webhooks" }
             p.empty { "Each new submission is POSTed as JSON, signed in " code { "Earshot-Signature: t=…,v1=HMAC-SHA256(secret, \"t.body\")" } ", retried with backoff." }
             @if !data.webhooks.is_empty() {
-                table {
+                table.webhooks.stack {
                     thead { tr { th { "URL" } th { "Body" } th {} } }
                     tbody {
                         @for hook in &data.webhooks {
                             tr {
-                                td { (hook.url) }
-                                td { (hook.format.as_str()) }
+                                td.url data-label="URL" { (hook.url) }
+                                td data-label="Body" { (hook.format.as_str()) }
                                 td { @if admin {
                                     form method="post" action=(action(&format!("/webhooks/{}/delete", hook.id))) {
                                         input type="hidden" name="csrf" value=(csrf);
@@ -429,7 +421,7 @@ fn site_page(owner: &Owner, data: &SiteData, base: &str, flash: &Flash) -> Marku
                     tbody {
                         @for delivery in &data.deliveries {
                             tr {
-                                td data-label="When" { (when(delivery.updated_at)) }
+                                td data-label="When" { (zone.when(delivery.updated_at)) }
                                 td data-label="Feedback" { code { (delivery.feedback_id.chars().take(8).collect::<String>()) } }
                                 td data-label="State" class=(format!("state-{}", delivery.state.as_str())) { (delivery.state.as_str()) }
                                 td data-label="Attempts" { (delivery.attempts) }

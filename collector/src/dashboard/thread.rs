@@ -9,7 +9,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::auth::Owner;
-use super::pages::{self, layout, when};
+use super::pages::{self, Zone, layout};
 use super::respond::{AdminError, html as page, see_other};
 use crate::mail::Mailer;
 use crate::screenshots::THUMBNAIL_PX;
@@ -122,7 +122,7 @@ pub(super) async fn screenshot_page(
         figure.full-shot {
             img src=(format!("{feedback}/screenshot")) width=(width) height=(height)
                 alt=(format!("The screenshot the visitor attached, {width} × {height} pixels"));
-            figcaption.hint { (width) " × " (height) " pixels · " (when(row.received_at)) }
+            figcaption.hint { (width) " × " (height) " pixels · " (Zone::of(&owner.0).when(row.received_at)) }
         }
     };
     Ok(page(
@@ -202,7 +202,7 @@ pub(super) async fn show(
             .await?;
     }
     let notice = if query.replied.is_some() {
-        Some("Your reply is in the outbox.")
+        Some("Your reply is waiting to be sent.")
     } else {
         query
             .saved
@@ -282,6 +282,7 @@ pub(super) async fn emails(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AdminError> {
     let item = load(&state, &owner, &id).await?;
+    let zone = Zone::of(&owner.0);
     let states: Vec<serde_json::Value> = item
         .mail
         .iter()
@@ -292,7 +293,7 @@ pub(super) async fn emails(
                 "state": class,
                 "label": label,
                 "attempts": mail.attempts,
-                "updated": when(mail.updated_at),
+                "updated": zone.when(mail.updated_at),
                 "error": mail.last_error.as_deref().unwrap_or(""),
             })
         })
@@ -322,6 +323,7 @@ fn item_page(
     let site = item.sites.iter().find(|site| site.key.as_str() == row.site);
     let site_name = site.map_or(row.site.as_str(), |site| site.name.as_str());
     let back = format!("/admin/feedback/{}", row.id);
+    let zone = Zone::of(&owner.0);
     let body = html! {
         div.heading {
             h1 { "Feedback on " (site_name) }
@@ -340,7 +342,7 @@ fn item_page(
             h2 { "Conversation" }
             ol.thread {
                 li.visitor {
-                    p.who { (row.email.as_deref().unwrap_or("The visitor")) " · " (when(row.received_at)) }
+                    p.who { "The visitor" @if let Some(email) = &row.email { " (" (email) ")" } " wrote · " (zone.when(row.received_at)) }
                     @if row.comment.trim().is_empty() { p.said.none { "No comment." } } @else { p.said { (row.comment) } }
                     @if let Some((width, height)) = item.screenshot {
                         @let (thumb_width, thumb_height) = thumbnail_size(width, height);
@@ -355,8 +357,8 @@ fn item_page(
                     @let by_owner = message.author == Author::Owner;
                     li class=(if by_owner { "owner" } else { "visitor" }) {
                         p.who {
-                            @if by_owner { (message.author_email.as_deref().unwrap_or("An owner")) } @else { "The visitor answered" }
-                            " · " (when(message.created_at))
+                            @if by_owner { (message.author_email.as_deref().unwrap_or("An owner")) " replied" } @else { "The visitor wrote back" }
+                            " · " (zone.when(message.created_at))
                         }
                         p.said { (message.body) }
                     }
@@ -389,7 +391,7 @@ fn item_page(
                 p.empty { "The visitor left no email address, so there is no one to reply to." }
             }
         }
-        (super::unmatched::on_thread(&item.inbound, item.bounced.as_deref()))
+        (super::unmatched::on_thread(&item.inbound, item.bounced.as_deref(), &zone))
         @if !item.mail.is_empty() {
             section.card #emails data-poll=(format!("/admin/feedback/{}/emails.json", row.id)) {
                 h2 { "Emails" }
@@ -403,7 +405,7 @@ fn item_page(
                                 td data-label="What" { (mail.kind.label()) }
                                 td data-label="State" aria-live="polite" { span class={ "mail mail-" (class) } { (label) } }
                                 td.attempts data-label="Attempts" { (mail.attempts) }
-                                td.updated data-label="Last change" { (when(mail.updated_at)) }
+                                td.updated data-label="Last change" { (zone.when(mail.updated_at)) }
                                 td.error data-label="Last error" { (mail.last_error.as_deref().unwrap_or("")) }
                             }
                         }

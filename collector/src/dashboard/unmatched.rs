@@ -9,7 +9,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::auth::Owner;
-use super::pages::{layout, when};
+use super::pages::{Zone, layout};
 use super::respond::{AdminError, html as page, see_other};
 use crate::state::AppState;
 use earshot_store::inbound::{InboundMail, InboundOutcome};
@@ -53,6 +53,7 @@ pub(super) async fn list(
         Some("gone") => Some("That email was attached or discarded meanwhile."),
         _ => None,
     };
+    let zone = Zone::of(&owner.0);
     let body = html! {
         div.heading { h1 { "Unmatched mail" } }
         @if let Some(notice) = notice { p.notice role="status" { (notice) } }
@@ -66,7 +67,7 @@ pub(super) async fn list(
             ol.unmatched {
                 @for mail in &mails {
                     li.card id=(format!("mail-{}", mail.id)) {
-                        p.who { (if mail.sender.is_empty() { "(no sender)" } else { mail.sender.as_str() }) " · " (when(mail.received_at)) }
+                        p.who { (if mail.sender.is_empty() { "(no sender)" } else { mail.sender.as_str() }) " · " (zone.when(mail.received_at)) }
                         p { strong { (if mail.subject.is_empty() { "(no subject)" } else { mail.subject.as_str() }) } }
                         @if mail.body.is_empty() { p.said.none { "No words." } } @else { p.said { (first_words(&mail.body)) } }
                         p.hint { (mail.reason) }
@@ -168,8 +169,8 @@ pub(super) async fn discard(
 
 fn label(outcome: InboundOutcome) -> &'static str {
     match outcome {
-        InboundOutcome::VisitorAnswer => "The visitor's answer by email",
-        InboundOutcome::OwnerReply => "An owner's reply by email",
+        InboundOutcome::VisitorAnswer => "The visitor wrote back by email",
+        InboundOutcome::OwnerReply => "An owner replied by email",
         InboundOutcome::AutoReply => "An automatic reply (not answered)",
         InboundOutcome::Bounce => "A bounce",
         InboundOutcome::Unmatched => "Unmatched",
@@ -180,7 +181,7 @@ fn label(outcome: InboundOutcome) -> &'static str {
 
 /// On a submission's page: why email to its visitor no longer goes, and the emails that came
 /// in on its thread.
-pub(super) fn on_thread(inbound: &[InboundMail], bounced: Option<&str>) -> Markup {
+pub(super) fn on_thread(inbound: &[InboundMail], bounced: Option<&str>, zone: &Zone) -> Markup {
     html! {
         @if let Some(reason) = bounced {
             section.card.notice #bounced role="note" {
@@ -198,7 +199,7 @@ pub(super) fn on_thread(inbound: &[InboundMail], bounced: Option<&str>) -> Marku
                                 td { (mail.sender) }
                                 td { (label(mail.outcome)) }
                                 td { (mail.subject) }
-                                td { (when(mail.received_at)) }
+                                td { (zone.when(mail.received_at)) }
                                 td { (mail.reason) }
                             }
                         }

@@ -782,6 +782,9 @@ pub trait Database: Send + crate::inbound::InboundStore {
     /// The session with this token hash, unless it has expired by `now`.
     fn session(&mut self, token_hash: &str, now: i64) -> Result<Option<Session>, StoreError>;
     fn end_session(&mut self, token_hash: &str) -> Result<(), StoreError>;
+    /// Sets the IANA time zone an account reads the dashboard's times in (checked by the
+    /// caller); its sessions carry it from their next request.
+    fn set_time_zone(&mut self, user_id: i64, zone: &str) -> Result<(), StoreError>;
 
     // ---- Webhooks ------------------------------------------------------------------------
 

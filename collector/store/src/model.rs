@@ -25,6 +25,8 @@ pub struct Session {
     pub user: User,
     /// Sent in every form and compared on every POST.
     pub csrf: String,
+    /// The IANA time zone the account reads the dashboard's times in (`UTC` unless set).
+    pub time_zone: String,
 }
 
 /// The body a webhook receives.

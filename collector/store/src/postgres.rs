@@ -75,6 +75,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0006_acknowledged.sql"),
     include_str!("../migrations/postgres/0007_inbound_mail.sql"),
     include_str!("../migrations/postgres/0008_waiting.sql"),
+    include_str!("../migrations/postgres/0009_time_zone.sql"),
 ];
 
 /// Drives every connection's socket; lives as long as the process.
@@ -1465,12 +1466,21 @@ impl Database for PgConn {
                     sites: user_sites(&self.client, id, row.try_get(2)?).await?,
                 },
                 csrf: row.try_get(3)?,
+                time_zone: row.try_get(4)?,
             }))
         })
     }
 
     fn end_session(&mut self, token_hash: &str) -> Result<(), StoreError> {
         wait(self.client.execute(&pg(sql::END_SESSION), &[&token_hash]))?;
+        Ok(())
+    }
+
+    fn set_time_zone(&mut self, user_id: i64, zone: &str) -> Result<(), StoreError> {
+        wait(
+            self.client
+                .execute(&pg(sql::SET_TIME_ZONE), &[&user_id, &zone]),
+        )?;
         Ok(())
     }
 

@@ -113,10 +113,13 @@ pub(crate) const ADD_SESSION: &str = "INSERT INTO sessions (token_hash, user_id,
 pub(crate) const DROP_EXPIRED_SESSIONS: &str = "DELETE FROM sessions WHERE expires_at < ?1";
 
 /// The session whose token hash is `?1`, unexpired at `?2`: its account's id, email and all
-/// sites, and its CSRF token.
-pub(crate) const SESSION: &str = "SELECT users.id, users.email, users.all_sites, sessions.csrf \
+/// sites, its CSRF token, and the account's time zone.
+pub(crate) const SESSION: &str = "SELECT users.id, users.email, users.all_sites, sessions.csrf, users.time_zone \
      FROM sessions JOIN users ON users.id = sessions.user_id \
      WHERE sessions.token_hash = ?1 AND sessions.expires_at > ?2";
+
+/// Sets account `?1`'s time zone to `?2`.
+pub(crate) const SET_TIME_ZONE: &str = "UPDATE users SET time_zone = ?2 WHERE id = ?1";
 
 /// Ends the session whose token hash is `?1`.
 pub(crate) const END_SESSION: &str = "DELETE FROM sessions WHERE token_hash = ?1";

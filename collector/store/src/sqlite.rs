@@ -44,6 +44,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0010_acknowledged.sql"),
     include_str!("../migrations/sqlite/0011_inbound_mail.sql"),
     include_str!("../migrations/sqlite/0012_waiting.sql"),
+    include_str!("../migrations/sqlite/0013_time_zone.sql"),
 ];
 
 /// Opens (creating if needed) the database file and brings its schema up to date.
@@ -1053,10 +1054,11 @@ impl Database for Connection {
                     row.get::<_, String>(1)?,
                     row.get::<_, bool>(2)?,
                     row.get::<_, String>(3)?,
+                    row.get::<_, String>(4)?,
                 ))
             })
             .optional()?;
-        let Some((id, email, all_sites, csrf)) = row else {
+        let Some((id, email, all_sites, csrf, time_zone)) = row else {
             return Ok(None);
         };
         Ok(Some(Session {
@@ -1066,11 +1068,17 @@ impl Database for Connection {
                 sites: user_sites(self, id, all_sites)?,
             },
             csrf,
+            time_zone,
         }))
     }
 
     fn end_session(&mut self, token_hash: &str) -> Result<(), StoreError> {
         self.execute(sql::END_SESSION, [token_hash])?;
+        Ok(())
+    }
+
+    fn set_time_zone(&mut self, user_id: i64, zone: &str) -> Result<(), StoreError> {
+        self.execute(sql::SET_TIME_ZONE, params![user_id, zone])?;
         Ok(())
     }
 

@@ -435,6 +435,15 @@ async fn sites_tokens_accounts_and_webhooks_round_trip() {
                 assert_eq!(db.users()?.len(), 2);
                 db.add_session("session-1", client.id, "csrf", 10, 100)?;
                 assert_eq!(db.session("session-1", 50)?.unwrap().user, client);
+                // Times read in UTC until the account picks a zone; each account its own.
+                assert_eq!(db.session("session-1", 50)?.unwrap().time_zone, "UTC");
+                db.set_time_zone(client.id, "Europe/Paris")?;
+                assert_eq!(
+                    db.session("session-1", 50)?.unwrap().time_zone,
+                    "Europe/Paris"
+                );
+                db.add_session("session-3", owner.id, "csrf", 10, 100)?;
+                assert_eq!(db.session("session-3", 50)?.unwrap().time_zone, "UTC");
                 assert!(db.session("session-1", 100)?.is_none(), "expired");
                 db.add_session("session-2", owner.id, "csrf", 200, 300)?;
                 assert!(
