@@ -200,6 +200,31 @@ async fn editor_fetched(browser: &Browser) -> bool {
 }
 
 /// Drags the pointer over `canvas` from (x0, y0) to (x1, y1), offsets from its centre.
+/// Picks `picture`, saved as a PNG, in the widget's file input once it is there, as a
+/// visitor without screen capture does; the file lives as long as what is returned.
+async fn pick_image_file(
+    widget: &ShadowRoot,
+    picture: &image::RgbImage,
+) -> tempfile::NamedTempFile {
+    let file = tempfile::Builder::new().suffix(".png").tempfile().unwrap();
+    picture
+        .save_with_format(file.path(), image::ImageFormat::Png)
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let input = loop {
+        if let Ok(input) = widget.find(Locator::Css("input.shot-file")).await {
+            break input;
+        }
+        assert!(std::time::Instant::now() < deadline, "no file input");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    input
+        .send_keys(&file.path().display().to_string())
+        .await
+        .unwrap();
+    file
+}
+
 async fn drag(browser: &Browser, canvas: &Element, from: (f64, f64), to: (f64, f64)) {
     let at = |(x, y): (f64, f64)| PointerAction::MoveToElement {
         element: canvas.clone(),
@@ -477,22 +502,7 @@ async fn on_a_phone_the_visitor_attaches_an_image_file() {
     let picture = image::RgbImage::from_fn(600, 400, |x, y| {
         image::Rgb([(x % 256) as u8, (y % 256) as u8, 120])
     });
-    let file = tempfile::Builder::new().suffix(".png").tempfile().unwrap();
-    picture
-        .save_with_format(file.path(), image::ImageFormat::Png)
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let input = loop {
-        if let Ok(input) = widget.find(Locator::Css("input.shot-file")).await {
-            break input;
-        }
-        assert!(std::time::Instant::now() < deadline, "no file input");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
-    input
-        .send_keys(&file.path().display().to_string())
-        .await
-        .unwrap();
+    let _file = pick_image_file(&widget, &picture).await;
     assert_eq!(
         displayed(&widget, ".shot-title")
             .await
@@ -1017,22 +1027,7 @@ async fn on_a_phone_the_visitor_is_told_what_to_pick_and_that_it_was_made_smalle
     };
     let picture =
         image::RgbImage::from_fn(2400, 1800, |_, _| image::Rgb([noise(), noise(), noise()]));
-    let file = tempfile::Builder::new().suffix(".png").tempfile().unwrap();
-    picture
-        .save_with_format(file.path(), image::ImageFormat::Png)
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let input = loop {
-        if let Ok(input) = widget.find(Locator::Css("input.shot-file")).await {
-            break input;
-        }
-        assert!(std::time::Instant::now() < deadline, "no file input");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
-    input
-        .send_keys(&file.path().display().to_string())
-        .await
-        .unwrap();
+    let _file = pick_image_file(&widget, &picture).await;
     assert_eq!(
         displayed(&widget, ".shot-help").await.text().await.unwrap(),
         english.help_touch,
